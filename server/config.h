@@ -1,0 +1,59 @@
+/*
+ * config: tvmaze-server configuration from the environment (12-factor), each
+ * variable with a flag of the same meaning (flags win). Names are fixed by
+ * the public contract (API.md):
+ *
+ *   variable              flag                   default
+ *   DATABASE_URL          --database-url         (required)
+ *   REDIS_URL             --redis-url            (none: no cache)
+ *   TVMAZE_GRPC_ADDR      --grpc-addr            0.0.0.0:50051
+ *   TVMAZE_API_URL        --api-url              https://api.tvmaze.com
+ *   TVMAZE_COUNTRIES      --countries            US   (comma-separated ISO codes)
+ *   TVMAZE_INGEST_DAYS    --ingest-days          90   (1..365)
+ *   TVMAZE_INGEST_AT      --ingest-at            03:00 (UTC HH:MM, or "off")
+ *   TVMAZE_RATE_LIMIT     --rate-limit           20/10 (requests/seconds to TVMaze)
+ *   TVMAZE_WORKERS        --workers              2    (gRPC worker threads)
+ *   TVMAZE_GRACE_MS       --grace-ms             10000 (drain period on SIGTERM)
+ *   LOG_LEVEL             --log-level            info
+ *   LOG_FORMAT            --log-format           json
+ */
+#ifndef TVMAZE_SERVER_CONFIG_H
+#define TVMAZE_SERVER_CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define CONFIG_MAX_COUNTRIES 32
+
+struct server_config {
+  const char *database_url;
+  const char *redis_url; /* NULL: no cache */
+  const char *grpc_addr;
+  const char *api_url;
+  char countries[CONFIG_MAX_COUNTRIES][3]; /* upper-case ISO codes */
+  int n_countries;
+  int ingest_days;
+  int ingest_at_minute;    /* minutes after 00:00 UTC; -1 = off */
+  int rate_limit_requests; /* per rate_limit_window_s */
+  int rate_limit_window_s;
+  int workers;
+  int grace_ms;
+  enum log_level log_level;
+  enum log_format log_format;
+};
+
+/* Fills cfg with defaults, then the environment, then flags of argv[first..]
+ * (consumed flags are not reordered; *next gets the index of the first
+ * non-flag argument). On a bad value writes a message naming the variable or
+ * flag into err and returns -1. Strings point into the environment or argv. */
+int config_load(struct server_config *cfg, int argc, char **argv, int first, int *next, char *err,
+                size_t errlen);
+
+/* Checks what serving needs (DATABASE_URL set); -1 with a message if not. */
+int config_require_database(const struct server_config *cfg, char *err, size_t errlen);
+
+/* Usage text of the flags, for --help. */
+const char *config_usage(void);
+
+#endif

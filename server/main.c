@@ -1,0 +1,187 @@
+/*
+ * tvmaze-server: the gRPC server (Shows, Analytics, Ingest, Auth, health,
+ * reflection) and the daily ingestion schedule.
+ *
+ *   tvmaze-server [FLAGS] [serve]     migrate, then serve until SIGTERM/SIGINT
+ *   tvmaze-server [FLAGS] migrate     apply pending migrations and exit
+ *   tvmaze-server --version | --help
+ *
+ * Configuration: config.h. Exit status: 0 after a clean drain, 1 on a
+ * runtime failure, 2 on bad configuration or usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "rpc.h"
+#include "services.h"
+#include "xalloc.h"
+
+extern const unsigned char tvmaze_descriptor_set[];
+extern const unsigned long tvmaze_descriptor_set_len;
+
+#define DB_WAIT_SECONDS 30
+
+static void usage_(FILE *out) {
+  fprintf(out,
+          "usage: tvmaze-server [FLAGS] [serve|migrate]\n"
+          "       tvmaze-server --version\n\n"
+          "  serve     apply migrations, then serve gRPC until SIGTERM/SIGINT (default)\n"
+          "  migrate   apply pending database migrations and exit\n\n%s",
+          config_usage());
+}
+
+/* ------------------------------------------------------------------ */
+/* Worker state and health                                            */
+/* ------------------------------------------------------------------ */
+
+static void *worker_init_(int index, void *user) {
+  struct server_ctx *ctx = user;
+  struct worker_ctx *w = xcalloc(1, sizeof *w);
+  w->index = index;
+  w->store = store_open(ctx->cfg->database_url);
+  return w;
+}
+
+static void worker_fini_(void *data, void *user) {
+  (void)user;
+  struct worker_ctx *w = data;
+  if (w == NULL) {
+    return;
+  }
+  store_close(w->store);
+  free(w);
+}
+
+/* SERVING while this worker reaches the database. */
+static rpc_health_status health_(const char *service, void *worker_data, void *user) {
+  (void)service;
+  (void)user;
+  struct worker_ctx *w = worker_data;
+  if (w == NULL || store_ping(w->store) != 0) {
+    return RPC_HEALTH_NOT_SERVING;
+  }
+  return RPC_HEALTH_SERVING;
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Applies migrations, waiting up to DB_WAIT_SECONDS for the database. */
+static int migrate_(const struct server_config *cfg) {
+  struct store *s = store_open(cfg->database_url);
+  int applied = 0;
+  enum store_status st = STORE_UNAVAILABLE;
+  for (int waited = 0; waited <= DB_WAIT_SECONDS; waited++) {
+    st = store_migrate(s, &applied);
+    if (st != STORE_UNAVAILABLE) {
+      break;
+    }
+    if (waited == 0) {
+      LOG_EVENT(LOG_WARN, "database_wait", LF_STR("error", store_last_error(s)),
+                LF_INT("max_seconds", DB_WAIT_SECONDS));
+    }
+    sleep(1);
+  }
+  if (st != STORE_OK) {
+    LOG_EVENT(LOG_ERROR, "migrate_failed", LF_STR("status", store_status_name(st)),
+              LF_STR("error", store_last_error(s)));
+    store_close(s);
+    return -1;
+  }
+  LOG_EVENT(LOG_INFO, "migrated", LF_INT("applied", applied));
+  store_close(s);
+  return 0;
+}
+
+static int serve_(const struct server_config *cfg) {
+  if (migrate_(cfg) != 0) {
+    return 1;
+  }
+  struct server_ctx ctx = {.cfg = cfg};
+  ProtobufCService *services[] = {shows_service_create(&ctx), analytics_service_create(&ctx),
+                                  ingest_service_create(&ctx), auth_service_create(&ctx)};
+  const size_t n_services = sizeof services / sizeof services[0];
+
+  struct rpc_server_config rc = {
+      .addr = cfg->grpc_addr,
+      .workers = cfg->workers,
+      .grace_ms = cfg->grace_ms,
+      .worker_init = worker_init_,
+      .worker_fini = worker_fini_,
+      .health = health_,
+      .user = &ctx,
+      .descriptor_set = tvmaze_descriptor_set,
+      .descriptor_set_len = tvmaze_descriptor_set_len,
+  };
+  char err[256];
+  int rc_exit = 1;
+  rpc_server *srv = rpc_server_create(&rc, err, sizeof err);
+  if (srv == NULL) {
+    LOG_EVENT(LOG_ERROR, "listen_failed", LF_STR("addr", cfg->grpc_addr), LF_STR("error", err));
+    goto out;
+  }
+  for (size_t i = 0; i < n_services; i++) {
+    rpc_server_add_service(srv, services[i]);
+  }
+  if (rpc_server_start(srv, err, sizeof err) != 0) {
+    LOG_EVENT(LOG_ERROR, "start_failed", LF_STR("error", err));
+    goto out;
+  }
+  LOG_EVENT(LOG_INFO, "server_started", LF_STR("addr", cfg->grpc_addr),
+            LF_INT("port", rpc_server_port(srv)), LF_INT("workers", cfg->workers),
+            LF_STR("version", TVMAZE_VERSION));
+  int sig = rpc_server_run_until_signal(srv);
+  LOG_EVENT(LOG_INFO, "server_stopped", LF_INT("signal", sig));
+  rc_exit = 0;
+out:
+  rpc_server_destroy(srv);
+  for (size_t i = 0; i < n_services; i++) {
+    service_destroy(services[i]);
+  }
+  return rc_exit;
+}
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--version") == 0) {
+      printf("tvmaze-server %s\n", TVMAZE_VERSION);
+      return 0;
+    }
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage_(stdout);
+      return 0;
+    }
+  }
+  struct server_config cfg;
+  char err[512];
+  int next = 1;
+  if (config_load(&cfg, argc, argv, 1, &next, err, sizeof err) != 0) {
+    fprintf(stderr, "tvmaze-server: %s\n", err);
+    return 2;
+  }
+  log_init(cfg.log_level, cfg.log_format);
+  const char *cmd = next < argc ? argv[next] : "serve";
+  if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+    fprintf(stderr, "tvmaze-server: unknown command or flag \"%s\"\n", cmd);
+    usage_(stderr);
+    return 2;
+  }
+  if (config_require_database(&cfg, err, sizeof err) != 0) {
+    fprintf(stderr, "tvmaze-server: %s\n", err);
+    return 2;
+  }
+  if (strcmp(cmd, "migrate") == 0) {
+    return migrate_(&cfg) == 0 ? 0 : 1;
+  }
+  rpc_init();
+  int rc = serve_(&cfg);
+  rpc_cleanup();
+  return rc;
+}

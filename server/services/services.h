@@ -1,0 +1,46 @@
+/*
+ * services: the protoc-c service implementations of tvmaze-server, one file
+ * per proto service (shows_service.c, analytics_service.c, ingest_service.c,
+ * auth_service.c). Handlers translate requests into store/cache calls and
+ * set gRPC status through the binding; they run on rpc worker threads and
+ * find their thread's connections in struct worker_ctx.
+ */
+#ifndef TVMAZE_SERVICES_H
+#define TVMAZE_SERVICES_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "config.h"
+#include "db.h"
+#include "rpc.h"
+
+struct cache;
+struct ingest_runner;
+
+/* Per worker thread (rpc_call_worker_data): owned by that thread alone. */
+struct worker_ctx {
+  int index;           /* worker number */
+  struct store *store; /* this worker's PostgreSQL connection */
+  struct cache *cache; /* this worker's Redis connection; NULL: no cache */
+};
+
+/* Process-wide state the services share (read-only after start). */
+struct server_ctx {
+  const struct server_config *cfg;
+  struct ingest_runner *ingest; /* NULL in processes that do not ingest */
+};
+
+/* Each returns the service to register with rpc_server_add_service; the
+ * service lives as long as ctx. */
+ProtobufCService *shows_service_create(struct server_ctx *ctx);
+ProtobufCService *analytics_service_create(struct server_ctx *ctx);
+ProtobufCService *ingest_service_create(struct server_ctx *ctx);
+ProtobufCService *auth_service_create(struct server_ctx *ctx);
+void service_destroy(ProtobufCService *service);
+
+/* Sets the gRPC status for a failed store call: UNAVAILABLE when the database
+ * is unreachable, NOT_FOUND, else INTERNAL (details logged, not sent). */
+void service_fail_store(rpc_call *call, enum store_status st, const char *what,
+                        const struct store *store);
+
+#endif

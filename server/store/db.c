@@ -1,0 +1,284 @@
+/*
+ * db: per-thread PostgreSQL connection with reconnect and lazy prepared
+ * statements; migrations under an advisory lock. See db.h.
+ */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "migrations.h"
+#include "xalloc.h"
+
+/* Advisory lock key for migrations ("tvmz" "migr"). */
+#define MIGRATION_LOCK_KEY "7815223075108737650"
+#define RECONNECT_SPACING_MS 500
+#define MAX_PREPARED 64
+
+struct store {
+  char *conninfo;               /* copied at open */
+  PGconn *conn;                 /* NULL until connected / after a break */
+  int64_t last_attempt_ms;      /* monotonic time of the last failed connect */
+  char *prepared[MAX_PREPARED]; /* names prepared on this connection */
+  int n_prepared;
+  char error[512]; /* last error message */
+};
+
+static int64_t now_ms_(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_error_(struct store *s, const char *prefix, const char *msg) {
+  snprintf(s->error, sizeof s->error, "%s%s", prefix, msg ? msg : "");
+  size_t n = strlen(s->error);
+  while (n > 0 && (s->error[n - 1] == '\n' || s->error[n - 1] == ' ')) {
+    s->error[--n] = '\0';
+  }
+}
+
+const char *store_status_name(enum store_status st) {
+  switch (st) {
+  case STORE_OK:
+    return "ok";
+  case STORE_NOT_FOUND:
+    return "not_found";
+  case STORE_UNAVAILABLE:
+    return "unavailable";
+  case STORE_CONFLICT:
+    return "conflict";
+  case STORE_INVALID:
+    return "invalid";
+  case STORE_ERROR:
+    return "error";
+  }
+  return "error";
+}
+
+struct store *store_open(const char *conninfo) {
+  struct store *s = xcalloc(1, sizeof *s);
+  s->conninfo = xstrdup(conninfo);
+  return s;
+}
+
+static void drop_conn_(struct store *s) {
+  if (s->conn != NULL) {
+    PQfinish(s->conn);
+    s->conn = NULL;
+  }
+  for (int i = 0; i < s->n_prepared; i++) {
+    free(s->prepared[i]);
+  }
+  s->n_prepared = 0;
+}
+
+void store_close(struct store *s) {
+  if (s == NULL) {
+    return;
+  }
+  drop_conn_(s);
+  free(s->conninfo);
+  free(s);
+}
+
+const char *store_last_error(const struct store *s) {
+  return s->error;
+}
+
+PGconn *store_conn(struct store *s) {
+  if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK) {
+    return s->conn;
+  }
+  drop_conn_(s);
+  int64_t now = now_ms_();
+  if (s->last_attempt_ms != 0 && now - s->last_attempt_ms < RECONNECT_SPACING_MS) {
+    return NULL; /* keep the previous error */
+  }
+  s->conn = PQconnectdb(s->conninfo);
+  if (PQstatus(s->conn) != CONNECTION_OK) {
+    set_error_(s, "database unreachable: ", PQerrorMessage(s->conn));
+    PQfinish(s->conn);
+    s->conn = NULL;
+    s->last_attempt_ms = now;
+    return NULL;
+  }
+  s->last_attempt_ms = 0;
+  /* Sessions run in UTC so dates and timestamps on the wire never shift. */
+  PGresult *r = PQexec(s->conn, "SET TIME ZONE 'UTC'");
+  PQclear(r);
+  return s->conn;
+}
+
+enum store_status store_status_from_result(const PGresult *res, PGconn *conn) {
+  if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+    return STORE_UNAVAILABLE;
+  }
+  if (res == NULL) {
+    return STORE_UNAVAILABLE;
+  }
+  const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  if (state == NULL) {
+    return STORE_ERROR;
+  }
+  /* Class 08: connection exception; 57P01..03: admin shutdown, crash, cannot connect now. */
+  if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
+    return STORE_UNAVAILABLE;
+  }
+  /* Class 23: integrity constraint violation; 55P03: lock not available; 40: rollback. */
+  if (strncmp(state, "23", 2) == 0 || strcmp(state, "55P03") == 0 || strncmp(state, "40", 2) == 0) {
+    return STORE_CONFLICT;
+  }
+  /* Class 22: data exception (bad value). */
+  if (strncmp(state, "22", 2) == 0) {
+    return STORE_INVALID;
+  }
+  return STORE_ERROR;
+}
+
+static int is_prepared_(const struct store *s, const char *name) {
+  for (int i = 0; i < s->n_prepared; i++) {
+    if (strcmp(s->prepared[i], name) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Handles a failed result: sets status and error, drops a broken connection. */
+static PGresult *fail_(struct store *s, PGresult *res, enum store_status *st) {
+  *st = store_status_from_result(res, s->conn);
+  if (res != NULL && PQresultErrorMessage(res)[0] != '\0') {
+    set_error_(s, "", PQresultErrorMessage(res));
+  } else if (s->conn != NULL) {
+    set_error_(s, "", PQerrorMessage(s->conn));
+  }
+  PQclear(res);
+  if (*st == STORE_UNAVAILABLE) {
+    drop_conn_(s);
+  }
+  return NULL;
+}
+
+PGresult *store_exec_params(struct store *s, const char *name, const char *sql, int nparams,
+                            const char *const *values, const int *lengths, const int *formats,
+                            int result_format, enum store_status *st) {
+  PGconn *c = store_conn(s);
+  if (c == NULL) {
+    *st = STORE_UNAVAILABLE;
+    return NULL;
+  }
+  if (name != NULL && !is_prepared_(s, name)) {
+    PGresult *p = PQprepare(c, name, sql, nparams, NULL);
+    if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+      return fail_(s, p, st);
+    }
+    PQclear(p);
+    if (s->n_prepared < MAX_PREPARED) {
+      s->prepared[s->n_prepared++] = xstrdup(name);
+    }
+  }
+  PGresult *r;
+  if (name != NULL && is_prepared_(s, name)) {
+    r = PQexecPrepared(c, name, nparams, values, lengths, formats, result_format);
+  } else {
+    r = PQexecParams(c, sql, nparams, NULL, values, lengths, formats, result_format);
+  }
+  ExecStatusType rs = PQresultStatus(r);
+  if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {
+    return fail_(s, r, st);
+  }
+  *st = STORE_OK;
+  return r;
+}
+
+PGresult *store_exec(struct store *s, const char *name, const char *sql, int nparams,
+                     const char *const *values, enum store_status *st) {
+  return store_exec_params(s, name, sql, nparams, values, NULL, NULL, 0, st);
+}
+
+enum store_status store_command(struct store *s, const char *sql) {
+  PGconn *c = store_conn(s);
+  if (c == NULL) {
+    return STORE_UNAVAILABLE;
+  }
+  PGresult *r = PQexec(c, sql);
+  ExecStatusType rs = PQresultStatus(r);
+  if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {
+    enum store_status st;
+    fail_(s, r, &st);
+    return st;
+  }
+  PQclear(r);
+  return STORE_OK;
+}
+
+int store_ping(struct store *s) {
+  enum store_status st;
+  PGresult *r = store_exec(s, NULL, "SELECT 1", 0, NULL, &st);
+  if (r == NULL) {
+    return -1;
+  }
+  PQclear(r);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Migrations                                                        */
+/* ---------------------------------------------------------------- */
+
+enum store_status store_migrate(struct store *s, int *applied) {
+  *applied = 0;
+  enum store_status st = store_command(s, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")");
+  if (st != STORE_OK) {
+    return st;
+  }
+  st = store_command(s,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     " version integer PRIMARY KEY,"
+                     " name text NOT NULL,"
+                     " applied_at timestamptz NOT NULL DEFAULT now())");
+  for (size_t i = 0; st == STORE_OK && i < store_migrations_count; i++) {
+    const struct store_migration *m = &store_migrations[i];
+    char version[16];
+    snprintf(version, sizeof version, "%d", m->version);
+    const char *params[2] = {version, m->name};
+    PGresult *r =
+        store_exec(s, NULL, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, &st);
+    if (r == NULL) {
+      break;
+    }
+    int done = PQntuples(r) > 0;
+    PQclear(r);
+    if (done) {
+      continue;
+    }
+    if ((st = store_command(s, "BEGIN")) != STORE_OK) {
+      break;
+    }
+    st = store_command(s, m->sql);
+    if (st == STORE_OK) {
+      r = store_exec(s, NULL, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
+                     params, &st);
+      PQclear(r);
+    }
+    if (st == STORE_OK) {
+      st = store_command(s, "COMMIT");
+    }
+    if (st != STORE_OK) {
+      char msg[sizeof s->error];
+      snprintf(msg, sizeof msg, "migration %s: %s", m->name, s->error);
+      store_command(s, "ROLLBACK");
+      snprintf(s->error, sizeof s->error, "%s", msg);
+      break;
+    }
+    (*applied)++;
+  }
+  if (s->conn != NULL) {
+    PGresult *r = PQexec(s->conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")");
+    PQclear(r);
+  }
+  return st;
+}

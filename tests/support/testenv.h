@@ -1,0 +1,26 @@
+/*
+ * testenv: what integration tests need from the environment that
+ * scripts/test.sh prepares (private PostgreSQL and Redis, the build tree).
+ * Every getter fails the test (cmocka fail_msg / exit 1) instead of skipping
+ * when something is missing.
+ */
+#ifndef TVMAZE_TEST_TESTENV_H
+#define TVMAZE_TEST_TESTENV_H
+
+/* Creates (drops first) database `name` on the test PostgreSQL and returns its
+ * URL (static storage, valid until the next call). */
+const char *testenv_fresh_database(const char *name);
+
+/* The test Redis URL ("redis://127.0.0.1:PORT"). */
+const char *testenv_redis_url(void);
+
+/* Path of a built binary or file under the build tree (static storage). */
+const char *testenv_build_path(const char *relative);
+
+/* Path under the source tree (static storage). */
+const char *testenv_source_path(const char *relative);
+
+/* A free TCP port on 127.0.0.1. */
+int testenv_free_port(void);
+
+#endif
