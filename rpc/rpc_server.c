@@ -582,7 +582,7 @@ rpc_server *rpc_server_create(const struct rpc_server_config *cfg, char *err, si
   if (srv->cfg.grace_ms <= 0) {
     srv->cfg.grace_ms = DEFAULT_GRACE_MS;
   }
-  grpc_arg args[2];
+  grpc_arg args[3];
   memset(args, 0, sizeof args);
   args[0].type = GRPC_ARG_INTEGER;
   args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -590,7 +590,11 @@ rpc_server *rpc_server_create(const struct rpc_server_config *cfg, char *err, si
   args[1].type = GRPC_ARG_INTEGER;
   args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
   args[1].value.integer = (int)srv->cfg.max_message_bytes;
-  grpc_channel_args ca = {.num_args = 2, .args = args};
+  /* A port in use is an error, not a silently shared SO_REUSEPORT socket. */
+  args[2].type = GRPC_ARG_INTEGER;
+  args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+  args[2].value.integer = 0;
+  grpc_channel_args ca = {.num_args = 3, .args = args};
   srv->server = grpc_server_create(&ca, NULL);
   srv->n_workers = srv->cfg.workers;
   srv->workers = xcalloc((size_t)srv->n_workers, sizeof *srv->workers);
