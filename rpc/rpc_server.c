@@ -542,16 +542,16 @@ static void *worker_main_(void *arg) {
     if (ev.type != GRPC_OP_COMPLETE) {
       continue;
     }
-    struct tag_ *t = ev.tag;
+    const struct tag_ *t = ev.tag; /* every tag object starts with struct tag_ */
     switch (t->kind) {
     case TAG_REQ:
-      on_request_((struct req_ *)t, ev.success);
+      on_request_(ev.tag, ev.success);
       break;
     case TAG_FINISH:
-      call_free_((struct rpc_call *)t);
+      call_free_(ev.tag);
       break;
     case TAG_STREAM:
-      stream_step_((struct stream_ *)t, ev.success);
+      stream_step_(ev.tag, ev.success);
       break;
     }
   }
