@@ -475,15 +475,15 @@ static int parse_u64_(const char *s, uint64_t *out) {
 
 static int parse_double_(const char *s, double *out) {
   if (strcmp(s, "NaN") == 0) {
-    *out = NAN;
+    *out = (double)NAN;
     return 0;
   }
   if (strcmp(s, "Infinity") == 0) {
-    *out = INFINITY;
+    *out = (double)INFINITY;
     return 0;
   }
   if (strcmp(s, "-Infinity") == 0) {
-    *out = -INFINITY;
+    *out = -(double)INFINITY;
     return 0;
   }
   const char *p = s[0] == '-' ? s + 1 : s;
