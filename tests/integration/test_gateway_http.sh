@@ -16,6 +16,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 DB=gw_http_test
+# Rate-limit windows of an earlier run of this test must not count against this one.
+redis-cli -u "$TVMAZE_TEST_REDIS_URL" --scan --pattern 'rl:*' |
+  xargs -r redis-cli -u "$TVMAZE_TEST_REDIS_URL" del >/dev/null
 BASE=${TVMAZE_TEST_DATABASE_URL%/*}
 psql -q "$BASE/postgres" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
 export DATABASE_URL=$BASE/$DB
