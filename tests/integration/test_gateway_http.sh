@@ -4,50 +4,22 @@
 # every route, the error cases, auth (none, wrong, Basic, key, revoked),
 # rate limits, ETag/304, /up, metrics and the OpenAPI document.
 set -euo pipefail
-B=${TVMAZE_BUILD_DIR:?}
-S=${TVMAZE_SOURCE_DIR:?}
-: "${TVMAZE_TEST_DATABASE_URL:?TVMAZE_TEST_DATABASE_URL must be set}"
 : "${TVMAZE_TEST_REDIS_URL:?TVMAZE_TEST_REDIS_URL must be set}"
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# shellcheck source=tests/integration/gateway_lib.sh
+. "$(dirname "$0")/gateway_lib.sh"
 
-DB=gw_http_test
-# Rate-limit windows of an earlier run of this test must not count against this one.
-redis-cli -u "$TVMAZE_TEST_REDIS_URL" --scan --pattern 'rl:*' |
-  xargs -r redis-cli -u "$TVMAZE_TEST_REDIS_URL" del >/dev/null
-BASE=${TVMAZE_TEST_DATABASE_URL%/*}
-psql -q "$BASE/postgres" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
-export DATABASE_URL=$BASE/$DB
-"$B/server/tvmaze-server" migrate >/dev/null 2>&1
+clear_rate_windows
+fresh_db gw_http_test
 KEY=$("$B/server/tvmaze-server" keys create --name free1 --tier free)
 KEY2=$("$B/server/tvmaze-server" keys create --name gone --tier premium)
 "$B/server/tvmaze-server" keys revoke gone >/dev/null
 
 GP=$(port); HP=$(port)
-TVMAZE_GRPC_ADDR=127.0.0.1:$GP TVMAZE_INGEST_AT=off TVMAZE_API_URL=http://127.0.0.1:9 \
-  "$B/server/tvmaze-server" serve >"$TMP/server.log" 2>&1 &
-PIDS+=($!)
-API_USERNAME=admin API_PASSWORD=s3cret TVMAZE_HTTP_ADDR=127.0.0.1:$HP \
-  TVMAZE_GRPC_TARGET=127.0.0.1:$GP REDIS_URL=$TVMAZE_TEST_REDIS_URL TVMAZE_AUTH_CACHE_TTL=0 \
-  TVMAZE_RATE_IP_LIMIT=100000 "$B/gateway/tvmaze-gateway" >"$TMP/gw.log" 2>&1 &
-PIDS+=($!)
+start_server "$GP"
+start_gateway "$HP" "$GP" gw REDIS_URL="$TVMAZE_TEST_REDIS_URL" TVMAZE_RATE_IP_LIMIT=100000
 G=http://127.0.0.1:$HP
-for _ in $(seq 100); do curl -sf "$G/up" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_status 200 "$G/up"
 
-# req EXPECTED_STATUS curl-args... ; body in $TMP/body, headers in $TMP/hdr
-req() {
-  local want=$1; shift
-  local got
-  got=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@")
-  [ "$got" = "$want" ] || fail "$* -> $got, want $want: $(head -c 300 "$TMP/body")"
-}
-json_ok() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/body" || fail "not JSON: $*"; }
-err_ok() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert set(d)=={"code","message","details"} and d["details"]==[] and d["code"]==int(sys.argv[2])' "$TMP/body" "$1" || fail "bad error body for code $1: $(cat "$TMP/body")"; }
-hdr() { grep -qi "^$1" "$TMP/hdr" || fail "missing header $1"; }
 A=(-u admin:s3cret)
 
 # /up and security headers
@@ -90,6 +62,10 @@ req 414 "${A[@]}" "$G/api/v1/tv_shows?q=$(head -c 9000 /dev/zero | tr '\0' a)"; 
 head -c 70000 /dev/zero | tr '\0' ' ' >"$TMP/big"
 req 413 "${A[@]}" -X POST --data-binary @"$TMP/big" "$G/api/v1/ingest/runs"
 req 400 "${A[@]}" "$G/api/v1/tv_shows?q=$(head -c 8000 /dev/zero | tr '\0' b)"; err_ok 3
+# 10 KiB in q: over the URL limit, 4xx JSON whatever the characters
+req 414 "${A[@]}" "$G/api/v1/tv_shows?q=$(head -c 10240 /dev/zero | tr '\0' c)"; err_ok 3
+req 414 "${A[@]}" --get --data-urlencode "q=$(head -c 10240 /dev/zero | tr '\0' "'")" "$G/api/v1/tv_shows"; err_ok 3
+req 414 "${A[@]}" --get --data-urlencode "q=$(python3 -c 'print("é%_"*2100, end="")')" "$G/api/v1/episodes"; err_ok 3
 req 200 "${A[@]}" --get --data-urlencode "q=x'; DROP TABLE shows;--" "$G/api/v1/tv_shows"; json_ok
 
 # auth
@@ -130,8 +106,6 @@ set +e; TVMAZE_HTTP_ADDR=nope "$B/gateway/tvmaze-gateway" 2>/dev/null; rc=$?; se
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
 req 503 "$G/up"; json_ok
 req 503 "${A[@]}" "$G/api/v1/tv_shows"; err_ok 14
-TVMAZE_GRPC_ADDR=127.0.0.1:$GP TVMAZE_INGEST_AT=off "$B/server/tvmaze-server" serve >>"$TMP/server.log" 2>&1 &
-PIDS[0]=$!
-ok=0; for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/up")" = 200 ] && { ok=1; break; }; sleep 0.1; done
-[ "$ok" = 1 ] || fail "/up did not recover"
+start_server "$GP"
+wait_status 200 "$G/up"
 echo "PASS test_gateway_http"

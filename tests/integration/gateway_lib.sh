@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Helpers shared by the gateway's shell tests (sourced, not a test itself):
+# a scratch dir with a cleanup trap that stops every process started here,
+# free ports, a fresh database, starting tvmaze-server / tvmaze-gateway, and
+# curl assertions on status, JSON error body and headers.
+#   needs: TVMAZE_BUILD_DIR, TVMAZE_SOURCE_DIR, TVMAZE_TEST_DATABASE_URL
+B=${TVMAZE_BUILD_DIR:?}
+# shellcheck disable=SC2034 # used by the sourcing scripts
+S=${TVMAZE_SOURCE_DIR:?}
+: "${TVMAZE_TEST_DATABASE_URL:?TVMAZE_TEST_DATABASE_URL must be set}"
+TMP=$(mktemp -d)
+PIDS=()
+CLEANUP_HOOKS=()
+gw_cleanup() {
+  local h p
+  for h in "${CLEANUP_HOOKS[@]}"; do "$h" || true; done
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap gw_cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+  exit 1
+}
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+# fresh_db NAME: (re)create database NAME, migrate it, export DATABASE_URL.
+fresh_db() {
+  local base=${TVMAZE_TEST_DATABASE_URL%/*}
+  psql -q "$base/postgres" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+  export DATABASE_URL=$base/$1
+  "$B/server/tvmaze-server" migrate >/dev/null 2>&1 || fail "migrate $1"
+}
+
+# clear_rate_windows: rate-limit windows of earlier runs must not count here.
+clear_rate_windows() {
+  redis-cli -u "$TVMAZE_TEST_REDIS_URL" --scan --pattern 'rl:*' |
+    xargs -r redis-cli -u "$TVMAZE_TEST_REDIS_URL" del >/dev/null
+}
+
+# start_server GRPC_PORT [LOGNAME]: tvmaze-server serve (no schedule, no
+# reachable TVMaze) with the caller's environment; pid appended to PIDS.
+start_server() {
+  TVMAZE_GRPC_ADDR=127.0.0.1:$1 TVMAZE_INGEST_AT=off TVMAZE_API_URL=http://127.0.0.1:9 \
+    "$B/server/tvmaze-server" serve >>"$TMP/${2:-server}.log" 2>&1 &
+  PIDS+=($!)
+}
+
+# start_gateway HTTP_PORT GRPC_PORT LOGNAME [VAR=VALUE...]: tvmaze-gateway with
+# Basic admin:s3cret and the given extra environment; waits for it to listen.
+start_gateway() {
+  local hp=$1 gp=$2 log=$3
+  shift 3
+  env API_USERNAME=admin API_PASSWORD=s3cret "TVMAZE_HTTP_ADDR=127.0.0.1:$hp" \
+    "TVMAZE_GRPC_TARGET=127.0.0.1:$gp" TVMAZE_AUTH_CACHE_TTL=0 "$@" \
+    "$B/gateway/tvmaze-gateway" >>"$TMP/$log.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$hp/metrics" && return 0
+    sleep 0.1
+  done
+  fail "gateway $log did not start"
+}
+
+# wait_status WANT URL [curl-args...]: poll (up to ~30 s) until URL answers WANT.
+wait_status() {
+  local want=$1 url=$2
+  shift 2
+  for _ in $(seq 300); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$@" "$url")" = "$want" ] && return 0
+    sleep 0.1
+  done
+  fail "$url never answered $want"
+}
+
+# req EXPECTED_STATUS curl-args... ; body in $TMP/body, headers in $TMP/hdr
+req() {
+  local want=$1
+  shift
+  local got
+  got=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@")
+  [ "$got" = "$want" ] || fail "$* -> $got, want $want: $(head -c 300 "$TMP/body")"
+}
+json_ok() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/body" || fail "not JSON: $*"; }
+err_ok() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert set(d)=={"code","message","details"} and d["details"]==[] and d["code"]==int(sys.argv[2])' "$TMP/body" "$1" || fail "bad error body for code $1: $(cat "$TMP/body")"; }
+hdr() { grep -qi "^$1" "$TMP/hdr" || fail "missing header $1"; }
+# hval NAME: value of header NAME in $TMP/hdr
+hval() { grep -i "^$1:" "$TMP/hdr" | head -1 | tr -d '\r' | cut -d' ' -f2-; }
+# metric BASE_URL PREFIX: value of the first BASE_URL/metrics sample starting with PREFIX (0 if none)
+metric() {
+  curl -s "$1/metrics" | awk -v p="$2" 'index($0, p) == 1 { print $NF; found = 1; exit } END { if (!found) print 0 }'
+}
