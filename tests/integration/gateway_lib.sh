@@ -83,7 +83,7 @@ req() {
   got=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@")
   [ "$got" = "$want" ] || fail "$* -> $got, want $want: $(head -c 300 "$TMP/body")"
 }
-json_ok() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/body" || fail "not JSON: $*"; }
+json_ok() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/body" || fail "not JSON: $(head -c 200 "$TMP/body")"; }
 err_ok() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert set(d)=={"code","message","details"} and d["details"]==[] and d["code"]==int(sys.argv[2])' "$TMP/body" "$1" || fail "bad error body for code $1: $(cat "$TMP/body")"; }
 hdr() { grep -qi "^$1" "$TMP/hdr" || fail "missing header $1"; }
 # hval NAME: value of header NAME in $TMP/hdr
@@ -92,3 +92,5 @@ hval() { grep -i "^$1:" "$TMP/hdr" | head -1 | tr -d '\r' | cut -d' ' -f2-; }
 metric() {
   curl -s "$1/metrics" | awk -v p="$2" 'index($0, p) == 1 { print $NF; found = 1; exit } END { if (!found) print 0 }'
 }
+# in_range VALUE LO HI: VALUE is an integer with LO <= VALUE <= HI
+in_range() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
