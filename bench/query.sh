@@ -6,7 +6,8 @@
 #    bench/load_anchor_data.sql (COPY + INSERT ... SELECT conversion), and
 #    into the anchors' schema (their sql/schema.sql, COPY) in a second
 #    database of the same private PostgreSQL (scripts/services.sh: default
-#    settings, like the anchors' cluster).
+#    settings, like the anchors' cluster); bench/lib/anchor_data.sh, shared
+#    with bench/http.sh.
 # 2. pgbench (-c 4 -j 2, BENCH_T s each):
 #      ours_listshows  our ListShows SQL exactly as the server prepares it
 #                      (store_shows.c SQL_SHOWS_PAGE + SQL_SHOWS_EPISODES, one
@@ -49,29 +50,9 @@ trap cleanup EXIT
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # ---------------------------------------------------------------- data
-log "generating data"
-python3 "$ANCHORS/gen_data.py" "$W/data" >/dev/null
-chmod -R a+rX "$W/data"
-bash "$root/scripts/services.sh" start "$W/svc" >/dev/null
-# shellcheck disable=SC1091
-. "$W/svc/env"
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
-base="${DATABASE_URL%/*}"
-"${PSQL[@]}" "$base/postgres" -c "DROP DATABASE IF EXISTS tvmaze" -c "CREATE DATABASE tvmaze" \
-  -c "CREATE DATABASE anchor" 2>/dev/null
-OURS="$base/tvmaze" ANCHOR="$base/anchor"
-"$SERVER" --database-url "$OURS" migrate >"$W/migrate.log" 2>&1
-log "loading into our schema (bench/load_anchor_data.sql)"
-"${PSQL[@]}" "$OURS" -v data="$W/data" -f "$root/bench/load_anchor_data.sql"
-log "loading into the anchors' schema"
-"${PSQL[@]}" "$ANCHOR" -f "$ANCHORS/sql/schema.sql" >/dev/null
-for t in countries networks genres shows show_genres episodes; do
-  cols="$(head -1 "$W/data/$t.csv")"
-  "${PSQL[@]}" "$ANCHOR" -c "COPY $t ($cols) FROM '$W/data/$t.csv' WITH (FORMAT csv, HEADER true)"
-done
-"${PSQL[@]}" "$ANCHOR" -c "VACUUM ANALYZE"
-"${PSQL[@]}" -At "$OURS" -c "SELECT 'ours: ' || (SELECT count(*) FROM shows) || ' shows, ' ||
-  (SELECT count(*) FROM episodes) || ' episodes'" >&2
+# shellcheck source=bench/lib/anchor_data.sh
+. "$root/bench/lib/anchor_data.sh"
+bench_anchor_data "$root" "$ANCHORS" "$SERVER" "$W"
 
 # ---------------------------------------------------------------- pgbench
 SQL_OF="python3 $root/bench/sql_of.py $root/server/store/store_shows.c"
