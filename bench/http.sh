@@ -4,8 +4,10 @@
 # warm-up, Node peer 1 and 2 workers, nginx serving the peer's body) with our
 # gateway measured beside them in the same rounds (EXTRA_URLS/EXTRA_PIDS):
 #   gw_warm     /api/v1/tv_shows (14-day US window, page 1, 20 per page)
-#               through gateway -> server with REDIS_URL (query cache warm);
-#   gw_nocache  the same through a second gateway -> server without REDIS_URL;
+#               through gateway (response cache on, default 5 s TTL) ->
+#               server with REDIS_URL (query cache warm);
+#   gw_nocache  the same through a second gateway (TVMAZE_RESPONSE_CACHE_TTL=0)
+#               -> server without REDIS_URL: every request reaches PostgreSQL;
 #   gw_up       GET /up of the first gateway (health check: one gRPC call).
 # Both gateways keep their Redis rate-limit counters (as in production, with
 # a limit high enough not to trip), LOG_LEVEL=warn (nginx: access_log off).
@@ -22,6 +24,7 @@ ANCHORS="${ANCHORS:-/work/shared/anchors}"
 BUILD="${BUILD:-$root/build}"
 W="${BENCH_DIR:-$(mktemp -d /tmp/tvmaze-bench-http.XXXXXX)}"
 SERVER="$BUILD/server/tvmaze-server" GATEWAY="$BUILD/gateway/tvmaze-gateway"
+mkdir -p "$W"
 chmod 755 "$W"
 for b in "$SERVER" "$GATEWAY"; do [ -x "$b" ] || { echo "build first: $b" >&2; exit 1; }; done
 for c in wrk nginx node curl jq bc; do
@@ -52,8 +55,8 @@ start_bg() { # LOG cmd...: start in the background, pid appended to pids
   "$@" >"$W/$logf.log" 2>&1 &
   pids+=($!)
 }
-start_stack() { # NAME REDIS_URL|"" : server + gateway; sets STACK_PORT (the gateway's)
-  local name=$1 redis=$2 gp hp
+start_stack() { # NAME REDIS_URL|"" RESPONSE_CACHE_TTL: server + gateway; sets STACK_PORT (the gateway's)
+  local name=$1 redis=$2 ttl=$3 gp hp
   gp="$(free_port)" hp="$(free_port)"
   local sr=(-u REDIS_URL)
   [ -n "$redis" ] && sr=(REDIS_URL="$redis")
@@ -61,7 +64,7 @@ start_stack() { # NAME REDIS_URL|"" : server + gateway; sets STACK_PORT (the gat
     TVMAZE_GRPC_ADDR="127.0.0.1:$gp" "$SERVER" serve
   start_bg "gateway_$name" env REDIS_URL="$REDIS_URL" API_USERNAME="${USER_PW%%:*}" \
     API_PASSWORD="${USER_PW#*:}" TVMAZE_HTTP_ADDR="127.0.0.1:$hp" TVMAZE_GRPC_TARGET="127.0.0.1:$gp" \
-    TVMAZE_RATE_IP_LIMIT=100000000 LOG_LEVEL=warn "$GATEWAY"
+    TVMAZE_RATE_IP_LIMIT=100000000 TVMAZE_RESPONSE_CACHE_TTL="$ttl" LOG_LEVEL=warn "$GATEWAY"
   for _ in $(seq 300); do
     curl -sf -o /dev/null "http://127.0.0.1:$hp/up" && break
     sleep 0.1
@@ -69,9 +72,9 @@ start_stack() { # NAME REDIS_URL|"" : server + gateway; sets STACK_PORT (the gat
   curl -sf -o /dev/null "http://127.0.0.1:$hp/up" || { echo "$name stack did not start" >&2; exit 1; }
   STACK_PORT=$hp
 }
-start_stack warm "$REDIS_URL"
+start_stack warm "$REDIS_URL" 5
 port_warm=$STACK_PORT
-start_stack nocache ""
+start_stack nocache "" 0
 port_nocache=$STACK_PORT
 Q="/api/v1/tv_shows?date_from=2025-06-16&date_to=2025-06-29&country=US&page=1&per_page=20"
 WARM_URL="http://127.0.0.1:$port_warm$Q" NOCACHE_URL="http://127.0.0.1:$port_nocache$Q"
@@ -102,9 +105,14 @@ log "gateway body: $(stat -c %s "$W/gw_body.json") bytes, $(jq '.shows | length'
 # ---------------------------------------------------------------- anchors + ours
 log "anchors' bench-http.sh with gw_warm, gw_nocache, gw_up"
 mkdir -p "$W/anchors"
+# The peer reads ../sql/listing.sql next to its folder; its node_modules are
+# kept across runs (npm ci once).
+PEER_HOME="${PEER_HOME:-/tmp/tvmaze-bench-peer}"
+mkdir -p "$PEER_HOME"
+ln -sfn "$ANCHORS/sql" "$PEER_HOME/sql"
 PATH="$W/bin:$PATH" WORK="$W/anchors" RESULTS="$W/results" PGPORT="$TVMAZE_PG_PORT" PGDATABASE=anchor \
   PGDATA_DIR="$W/svc/pg" NGINX_PORT="$(free_port)" PEER_PORT="$(free_port)" \
-  PEER_DIR="${PEER_DIR:-/tmp/tvmaze-bench-peer-node}" \
+  PEER_DIR="$PEER_HOME/peer-node" \
   WRK_D="${WRK_D:-10s}" ROUNDS="${ROUNDS:-1}" QUIET_MAX="${QUIET_MAX:-15}" \
   EXTRA_URLS="gw_warm=$WARM_URL gw_nocache=$NOCACHE_URL gw_up=$UP_URL" EXTRA_PIDS="${pids[*]}" \
   bash "$ANCHORS/bench-http.sh"

@@ -140,6 +140,16 @@ void strbuf_append_json_string_n(struct strbuf *b, const char *s, size_t n) {
   strbuf_append_char(b, '"');
   size_t i = 0;
   while (i < n) {
+    /* copy a run of characters that need no escaping in one go */
+    size_t run = i;
+    while (run < n && (unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x80 &&
+           s[run] != '"' && s[run] != '\\')
+      run++;
+    if (run > i) {
+      strbuf_append_n(b, s + i, run - i);
+      i = run;
+      continue;
+    }
     unsigned char c = (unsigned char)s[i];
     if (c >= 0x80) {
       size_t len = utf8_sequence_length(s + i, n - i);

@@ -25,6 +25,7 @@ void gw_reply_error(struct gw_reply *reply, unsigned http_status, rpc_code code,
   reply->code = code;
   reply->cacheable = 0;
   reply->location[0] = '\0';
+  reply->etag[0] = '\0';
   strbuf_reset(reply->body);
   gw_error_body(reply->body, code, msg);
 }

@@ -38,6 +38,7 @@ struct gw_daemon {
 
 struct request {
   size_t uri_len;        /* raw request target, query included */
+  char *uri;             /* that target (response cache key); NULL when over MAX_URI_BYTES */
   struct timespec start; /* monotonic */
   struct strbuf body;    /* upload so far */
   int too_big;           /* upload exceeded MAX_BODY_BYTES */
@@ -55,6 +56,7 @@ static void *uri_log_(void *cls, const char *uri, struct MHD_Connection *con) {
   (void)con;
   struct request *r = xcalloc(1, sizeof *r);
   r->uri_len = uri ? strlen(uri) : 0;
+  r->uri = uri && r->uri_len <= MAX_URI_BYTES ? xstrdup(uri) : NULL;
   clock_gettime(CLOCK_MONOTONIC, &r->start);
   strbuf_init(&r->body);
   return r;
@@ -68,6 +70,7 @@ static void completed_(void *cls, struct MHD_Connection *con, void **con_cls,
   struct request *r = *con_cls;
   if (r) {
     strbuf_release(&r->body);
+    free(r->uri);
     free(r);
   }
   *con_cls = NULL;
@@ -182,6 +185,10 @@ static uint64_t fnv1a64_(const char *p, size_t n) {
   return h;
 }
 
+static void etag_of_(const struct strbuf *body, char out[24]) {
+  snprintf(out, 24, "\"%016llx\"", (unsigned long long)fnv1a64_(body->data, body->len));
+}
+
 static void add_(struct MHD_Response *resp, const char *k, const char *v) {
   MHD_add_response_header(resp, k, v);
 }
@@ -198,8 +205,10 @@ static enum MHD_Result send_(struct MHD_Connection *con, const char *method, str
   unsigned status = reply->status;
   char etag[24] = "";
   if (reply->cacheable && status == 200) {
-    snprintf(etag, sizeof etag, "\"%016llx\"",
-             (unsigned long long)fnv1a64_(reply->body->data, reply->body->len));
+    if (reply->etag[0])
+      memcpy(etag, reply->etag, sizeof etag);
+    else
+      etag_of_(reply->body, etag);
     const char *inm = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "If-None-Match");
     if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0))
       status = 304;
@@ -286,7 +295,7 @@ static enum MHD_Result handle_(void *cls, struct MHD_Connection *con, const char
 
   struct strbuf body;
   strbuf_init(&body);
-  struct gw_reply reply = {.status = 500, .body = &body, .code = RPC_OK};
+  struct gw_reply reply = {.status = 500, .body = &body, .code = RPC_OK, .etag = ""};
   struct gw_trace trace;
   trace_init_(&trace, MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Request-Id"),
               MHD_lookup_connection_value(con, MHD_HEADER_KIND, "traceparent"));
@@ -381,6 +390,14 @@ static enum MHD_Result handle_(void *cls, struct MHD_Connection *con, const char
     gw_handle_openapi(&reply);
     break;
   case GW_ROUTE_RPC: {
+    int cache = route->cache && r->uri && gw_respcache_enabled();
+    if (cache && gw_respcache_get(r->uri, reply.body, reply.etag)) {
+      gw_metrics_response_cache(1);
+      reply.status = 200;
+      reply.code = RPC_OK;
+      reply.cacheable = 1;
+      break;
+    }
     struct query q = {.n = 0};
     MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, query_it_, &q);
     if (q.overflow) {
@@ -396,6 +413,13 @@ static enum MHD_Result handle_(void *cls, struct MHD_Connection *con, const char
                                   .body = r->body.data,
                                   .body_len = r->body.len};
     gw_handle_rpc(route, &in, &trace, &reply);
+    if (cache) {
+      gw_metrics_response_cache(0);
+      if (reply.status == 200) {
+        etag_of_(reply.body, reply.etag);
+        gw_respcache_put(r->uri, reply.body->data, reply.body->len, reply.etag);
+      }
+    }
     break;
   }
   }

@@ -43,11 +43,12 @@ struct gw_config {
   const char *trusted_proxies; /* TVMAZE_TRUSTED_PROXIES, "10.0.0.1,10.1.0.0/16" */
   enum log_level log_level;
   enum log_format log_format;
-  long ip_limit;            /* TVMAZE_RATE_IP_LIMIT, requests per ip_window_s (2000) */
-  long ip_window_s;         /* TVMAZE_RATE_IP_WINDOW, seconds (300) */
-  long auth_cache_ttl_s;    /* TVMAZE_AUTH_CACHE_TTL, seconds (10); 0 disables */
-  long upstream_timeout_ms; /* TVMAZE_UPSTREAM_TIMEOUT_MS (10000) */
-  long conn_timeout_s;      /* TVMAZE_HTTP_TIMEOUT, idle/slow client timeout (30) */
+  long ip_limit;             /* TVMAZE_RATE_IP_LIMIT, requests per ip_window_s (2000) */
+  long ip_window_s;          /* TVMAZE_RATE_IP_WINDOW, seconds (300) */
+  long auth_cache_ttl_s;     /* TVMAZE_AUTH_CACHE_TTL, seconds (10); 0 disables */
+  long upstream_timeout_ms;  /* TVMAZE_UPSTREAM_TIMEOUT_MS (10000) */
+  long conn_timeout_s;       /* TVMAZE_HTTP_TIMEOUT, idle/slow client timeout (30) */
+  long response_cache_ttl_s; /* TVMAZE_RESPONSE_CACHE_TTL, seconds (5); 0 disables */
 };
 
 /* Fills cfg from the environment then argv. Returns 0, 1 when the caller
@@ -70,6 +71,7 @@ struct gw_route {
   unsigned status;                           /* HTTP status on success */
   const char *location;                      /* reply field for Location ("run.id"), or NULL */
   int auth;                                  /* needs credentials (every /api/v1 route) */
+  int cache; /* 200 bodies may be reused for TVMAZE_RESPONSE_CACHE_TTL s (respcache.c) */
 };
 
 extern const struct gw_route gw_routes[];
@@ -175,6 +177,25 @@ int gw_proxy_list_valid(const char *list);
 void gw_client_ip(const char *peer, const char *xff, char *out, size_t outlen);
 
 /* ------------------------------------------------------------------ */
+/* Response cache (respcache.c)                                       */
+/* ------------------------------------------------------------------ */
+
+/* Starts the cache with a TTL in seconds (0: disabled; get misses, put
+ * drops). Call once before serving; shutdown frees every entry. */
+void gw_respcache_init(long ttl_s);
+void gw_respcache_shutdown(void);
+/* 1 when a TTL > 0 was configured. */
+int gw_respcache_enabled(void);
+/* On a live entry for key (the raw request target): replaces body with a copy
+ * of it, copies its ETag (NUL-terminated, < 24 bytes) and returns 1; else 0
+ * and nothing is touched. Thread-safe. */
+int gw_respcache_get(const char *key, struct strbuf *body, char etag[24]);
+/* Stores a copy of body/etag under key for the TTL, replacing whatever held
+ * its slot; silently skipped when disabled, too big or over the memory
+ * budget. Thread-safe; arguments are copied. */
+void gw_respcache_put(const char *key, const char *body, size_t len, const char *etag);
+
+/* ------------------------------------------------------------------ */
 /* Metrics (metrics.c)                                                */
 /* ------------------------------------------------------------------ */
 
@@ -184,6 +205,7 @@ void gw_metrics_upstream_error(rpc_code code);
 void gw_metrics_rate_limited(const char *scope);
 void gw_metrics_auth_cache(int hit);
 void gw_metrics_ratelimit_backend(int redis_ok);
+void gw_metrics_response_cache(int hit);
 /* Appends the Prometheus text exposition. */
 void gw_metrics_render(struct strbuf *out);
 
@@ -212,6 +234,7 @@ struct gw_reply {
   char location[256];       /* Location header, "" for none */
   rpc_code code;            /* for logs/metrics on errors */
   int cacheable;            /* GET success: ETag + Cache-Control */
+  char etag[24];            /* precomputed quoted ETag of body, "" to compute it when sending */
 };
 
 /* Query/path/body input of an RPC route. */

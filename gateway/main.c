@@ -31,6 +31,7 @@ static const char usage_text_[] =
     "  --auth-cache-ttl S      TVMAZE_AUTH_CACHE_TTL API-key cache seconds (10; 0 off)\n"
     "  --upstream-timeout-ms N TVMAZE_UPSTREAM_TIMEOUT_MS  gRPC deadline (10000)\n"
     "  --http-timeout S        TVMAZE_HTTP_TIMEOUT   idle/slow client timeout (30)\n"
+    "  --response-cache-ttl S  TVMAZE_RESPONSE_CACHE_TTL  reuse read replies for S s (5; 0 off)\n"
     "  --routes                print the route table and exit\n"
     "  --version, --help\n";
 
@@ -52,6 +53,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   const char *s_iplim = getenv("TVMAZE_RATE_IP_LIMIT"), *s_ipwin = getenv("TVMAZE_RATE_IP_WINDOW");
   const char *s_ttl = getenv("TVMAZE_AUTH_CACHE_TTL");
   const char *s_uto = getenv("TVMAZE_UPSTREAM_TIMEOUT_MS"), *s_hto = getenv("TVMAZE_HTTP_TIMEOUT");
+  const char *s_rttl = getenv("TVMAZE_RESPONSE_CACHE_TTL");
   memset(cfg, 0, sizeof *cfg);
   cfg->redis_url = getenv("REDIS_URL");
   cfg->api_username = getenv("API_USERNAME");
@@ -72,6 +74,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
     O_TTL,
     O_UTO,
     O_HTO,
+    O_RTTL,
     O_ROUTES,
     O_VERSION,
     O_HELP
@@ -89,6 +92,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
                                        {"auth-cache-ttl", required_argument, 0, O_TTL},
                                        {"upstream-timeout-ms", required_argument, 0, O_UTO},
                                        {"http-timeout", required_argument, 0, O_HTO},
+                                       {"response-cache-ttl", required_argument, 0, O_RTTL},
                                        {"routes", no_argument, 0, O_ROUTES},
                                        {"version", no_argument, 0, O_VERSION},
                                        {"help", no_argument, 0, O_HELP},
@@ -136,6 +140,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       break;
     case O_HTO:
       s_hto = optarg;
+      break;
+    case O_RTTL:
+      s_rttl = optarg;
       break;
     case O_ROUTES:
       routes = 1;
@@ -194,6 +201,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   cfg->auth_cache_ttl_s = 10;
   cfg->upstream_timeout_ms = 10000;
   cfg->conn_timeout_s = 30;
+  cfg->response_cache_ttl_s = 5;
   if ((s_iplim &&
        parse_long_("TVMAZE_RATE_IP_LIMIT", s_iplim, 1, 100000000, &cfg->ip_limit, err, errlen)) ||
       (s_ipwin &&
@@ -203,7 +211,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       (s_uto && parse_long_("TVMAZE_UPSTREAM_TIMEOUT_MS", s_uto, 1, 600000,
                             &cfg->upstream_timeout_ms, err, errlen)) ||
       (s_hto &&
-       parse_long_("TVMAZE_HTTP_TIMEOUT", s_hto, 1, 3600, &cfg->conn_timeout_s, err, errlen)))
+       parse_long_("TVMAZE_HTTP_TIMEOUT", s_hto, 1, 3600, &cfg->conn_timeout_s, err, errlen)) ||
+      (s_rttl && parse_long_("TVMAZE_RESPONSE_CACHE_TTL", s_rttl, 0, 3600,
+                             &cfg->response_cache_ttl_s, err, errlen)))
     return -1;
   return 0;
 }
@@ -223,10 +233,12 @@ int main(int argc, char **argv) {
   gw_upstream_init(cfg.grpc_target, cfg.upstream_timeout_ms);
   gw_auth_init(&cfg);
   gw_ratelimit_init(&cfg);
+  gw_respcache_init(cfg.response_cache_ttl_s);
   struct gw_daemon *d = gw_daemon_start(&cfg, err, sizeof err);
   if (!d) {
     LOG_EVENT(LOG_ERROR, "gateway_listen_failed", LF_STR("addr", cfg.http_addr),
               LF_STR("error", err));
+    gw_respcache_shutdown();
     gw_ratelimit_shutdown();
     gw_upstream_shutdown();
     rpc_cleanup();
@@ -245,6 +257,7 @@ int main(int argc, char **argv) {
   LOG_EVENT(LOG_INFO, "gateway_stopping", LF_INT("signal", sig));
   gw_daemon_stop(d);
   gw_auth_shutdown();
+  gw_respcache_shutdown();
   gw_ratelimit_shutdown();
   gw_upstream_shutdown();
   rpc_cleanup();

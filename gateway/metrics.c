@@ -9,6 +9,7 @@
  *   tvmaze_gateway_rate_limited_total{scope}
  *   tvmaze_gateway_auth_cache_total{result="hit|miss"}
  *   tvmaze_gateway_ratelimit_backend_total{backend="redis|local"}
+ *   tvmaze_gateway_response_cache_total{result="hit|miss"}
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -48,6 +49,7 @@ static unsigned long long upstream_errors_[17];
 static unsigned long long limited_ip_, limited_key_;
 static unsigned long long cache_hit_, cache_miss_;
 static unsigned long long backend_redis_, backend_local_;
+static unsigned long long resp_hit_, resp_miss_;
 
 void gw_metrics_request(const char *route, const char *method, unsigned status, double seconds,
                         size_t bytes) {
@@ -111,6 +113,15 @@ void gw_metrics_ratelimit_backend(int redis_ok) {
   pthread_mutex_unlock(&lock_);
 }
 
+void gw_metrics_response_cache(int hit) {
+  pthread_mutex_lock(&lock_);
+  if (hit)
+    resp_hit_++;
+  else
+    resp_miss_++;
+  pthread_mutex_unlock(&lock_);
+}
+
 void gw_metrics_render(struct strbuf *out) {
   pthread_mutex_lock(&lock_);
   strbuf_append(out,
@@ -158,8 +169,12 @@ void gw_metrics_render(struct strbuf *out) {
                  "# HELP tvmaze_gateway_ratelimit_backend_total Rate-limit counts by store.\n"
                  "# TYPE tvmaze_gateway_ratelimit_backend_total counter\n"
                  "tvmaze_gateway_ratelimit_backend_total{backend=\"redis\"} %llu\n"
-                 "tvmaze_gateway_ratelimit_backend_total{backend=\"local\"} %llu\n",
-                 limited_ip_, limited_key_, cache_hit_, cache_miss_, backend_redis_,
-                 backend_local_);
+                 "tvmaze_gateway_ratelimit_backend_total{backend=\"local\"} %llu\n"
+                 "# HELP tvmaze_gateway_response_cache_total Response cache lookups.\n"
+                 "# TYPE tvmaze_gateway_response_cache_total counter\n"
+                 "tvmaze_gateway_response_cache_total{result=\"hit\"} %llu\n"
+                 "tvmaze_gateway_response_cache_total{result=\"miss\"} %llu\n",
+                 limited_ip_, limited_key_, cache_hit_, cache_miss_, backend_redis_, backend_local_,
+                 resp_hit_, resp_miss_);
   pthread_mutex_unlock(&lock_);
 }

@@ -16,7 +16,9 @@ KEY2=$("$B/server/tvmaze-server" keys create --name gone --tier premium)
 
 GP=$(port); HP=$(port)
 start_server "$GP"
-start_gateway "$HP" "$GP" gw REDIS_URL="$TVMAZE_TEST_REDIS_URL" TVMAZE_RATE_IP_LIMIT=100000
+# response cache off: the server-down checks below must reach the server
+start_gateway "$HP" "$GP" gw REDIS_URL="$TVMAZE_TEST_REDIS_URL" TVMAZE_RATE_IP_LIMIT=100000 \
+  TVMAZE_RESPONSE_CACHE_TTL=0
 G=http://127.0.0.1:$HP
 wait_status 200 "$G/up"
 
@@ -134,6 +136,8 @@ SP.validate(process.argv[2]).then(()=>process.exit(0),e=>{console.error(e.messag
 # bad config exits 2
 set +e; TVMAZE_HTTP_ADDR=nope "$B/gateway/tvmaze-gateway" 2>/dev/null; rc=$?; set -e
 [ "$rc" = 2 ] || fail "bad config exit $rc"
+set +e; TVMAZE_RESPONSE_CACHE_TTL=-1 "$B/gateway/tvmaze-gateway" 2>/dev/null; rc=$?; set -e
+[ "$rc" = 2 ] || fail "bad TVMAZE_RESPONSE_CACHE_TTL exit $rc"
 
 # /up 503 when the server is down, 200 after
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true

@@ -7,7 +7,9 @@
 #   - Redis down: the in-process fallback still limits, and Redis is used
 #     again once it is back (Redis is restarted at exit whatever happens);
 #   - a slow client is cut off by TVMAZE_HTTP_TIMEOUT and does not block
-#     other clients.
+#     other clients;
+#   - the response cache (TVMAZE_RESPONSE_CACHE_TTL) reuses 200 bodies of read
+#     routes, never errors or ingest runs, and still runs auth and limits.
 set -euo pipefail
 : "${TVMAZE_TEST_REDIS_URL:?TVMAZE_TEST_REDIS_URL must be set}"
 : "${TVMAZE_TEST_SERVICES_DIR:?TVMAZE_TEST_SERVICES_DIR must be set}"
@@ -189,5 +191,40 @@ except socket.timeout:
     sys.exit("idle keep-alive connection was not closed")
 assert buf.startswith(b"HTTP/1.1 200"), buf[:100]
 PY
+
+# --- response cache ----------------------------------------------------------
+# (last: it stops the server)
+HP=$(port); G=http://127.0.0.1:$HP
+start_gateway "$HP" "$GP" gw_cache TVMAZE_RESPONSE_CACHE_TTL=3600 TVMAZE_RATE_IP_LIMIT=100000
+HPN=$(port); GN=http://127.0.0.1:$HPN
+start_gateway "$HPN" "$GP" gw_nocache TVMAZE_RESPONSE_CACHE_TTL=0 TVMAZE_RATE_IP_LIMIT=100000
+HIT='tvmaze_gateway_response_cache_total{result="hit"}'
+MISS='tvmaze_gateway_response_cache_total{result="miss"}'
+U="/api/v1/tv_shows?date_from=2025-06-16&date_to=2025-06-29&country=US"
+req 200 "${A[@]}" "$G$U"; cp "$TMP/body" "$TMP/first"; ET1=$(hval ETag)
+[ "$(metric "$G" "$MISS")" = 1 ] || fail "first request: one miss"
+[ "$(metric "$G" "$HIT")" = 0 ] || fail "first request: no hit"
+req 200 "${A[@]}" -H 'X-Request-Id: second' "$G$U"
+[ "$(metric "$G" "$HIT")" = 1 ] || fail "second request: a hit"
+cmp -s "$TMP/first" "$TMP/body" || fail "cached body differs"
+[ "$(hval ETag)" = "$ET1" ] || fail "cached ETag differs"
+[ "$(hval X-Request-Id)" = second ] || fail "per-request headers must not be cached"
+hdr "RateLimit-Remaining"
+req 304 "${A[@]}" -H "If-None-Match: $ET1" "$G$U"
+req 401 "$G$U"; err_ok 16 # auth still runs on a cached route
+# errors are not stored
+req 400 "${A[@]}" "$G/api/v1/tv_shows?per_page=0"; err_ok 3
+req 400 "${A[@]}" "$G/api/v1/tv_shows?per_page=0"; err_ok 3
+[ "$(metric "$G" "$HIT")" = 2 ] || fail "an error reply was served from the cache"
+# the uncached gateway never counts hits
+req 200 "${A[@]}" "$GN$U"; req 200 "${A[@]}" "$GN$U"
+[ "$(metric "$GN" "$HIT")" = 0 ] || fail "TTL 0 must not cache"
+[ "$(metric "$GN" "$MISS")" = 0 ] || fail "TTL 0 must not count lookups"
+# with the server gone the cached listing is still served (within its TTL);
+# anything else is 503
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+req 200 "${A[@]}" "$G$U"; cmp -s "$TMP/first" "$TMP/body" || fail "cached body after server stop"
+req 503 "${A[@]}" "$G$U&page=2"; err_ok 14
+req 503 "${A[@]}" "$GN$U"; err_ok 14
 
 echo "PASS test_gateway_limits"

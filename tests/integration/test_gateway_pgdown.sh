@@ -25,7 +25,7 @@ GP=$(port); HP=$(port); G=http://127.0.0.1:$HP
 A=(-u admin:s3cret)
 start_server "$GP"
 SERVER_PID=${PIDS[-1]}
-start_gateway "$HP" "$GP" gw TVMAZE_RATE_IP_LIMIT=100000
+start_gateway "$HP" "$GP" gw TVMAZE_RATE_IP_LIMIT=100000 TVMAZE_RESPONSE_CACHE_TTL=0
 wait_status 200 "$G/up"
 req 200 "${A[@]}" "$G/api/v1/tv_shows?date_from=2025-06-16&date_to=2025-06-29"; json_ok
 
