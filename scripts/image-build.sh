@@ -15,6 +15,7 @@
 #   IMAGE_TAG=tvmaze-ingest:ci  scripts/image-build.sh
 #   BASE_TAR=/var/cache/bookworm.tar scripts/image-build.sh   reuse/save the base rootfs
 #   IMAGE_SAVE=/tmp/tvmaze.tar scripts/image-build.sh         also write the image (docker-archive)
+#   DEBIAN_MIRROR=http://deb.debian.org/debian                mirror for debootstrap
 # Needs root (debootstrap, podman vfs); installs podman, buildah, debootstrap, runc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ jobs="${BUILD_JOBS:-2}"
 [ "$(id -u)" -eq 0 ] || { echo "image-build: run as root (debootstrap, podman storage)" >&2; exit 1; }
 
 need=()
-for p in podman buildah debootstrap runc uidmap; do
+for p in podman buildah debootstrap runc uidmap debian-archive-keyring; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -48,10 +49,10 @@ cleanup() {
 trap cleanup EXIT
 run_opts=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 
-# Debian mirror as configured for apt on this machine.
-mirror="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
-if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
-  mirror="$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list)"
+# Debian mirror: DEBIAN_MIRROR, else the one apt uses on this (Debian) machine.
+mirror="${DEBIAN_MIRROR:-}"
+if [ -z "$mirror" ] && [ -f /etc/apt/sources.list.d/debian.sources ]; then
+  mirror="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)"
 fi
 mirror="${mirror:-http://deb.debian.org/debian}"
 

