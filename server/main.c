@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -45,6 +46,12 @@ static void *worker_init_(int index, void *user) {
   struct worker_ctx *w = xcalloc(1, sizeof *w);
   w->index = index;
   w->store = store_open(ctx->cfg->database_url);
+  if (ctx->cfg->redis_url != NULL && ctx->cfg->redis_url[0] != '\0') {
+    w->cache = cache_open(ctx->cfg->redis_url);
+    if (w->cache == NULL) {
+      LOG_EVENT(LOG_WARN, "cache_disabled", LF_STR("reason", "REDIS_URL not understood"));
+    }
+  }
   return w;
 }
 
@@ -55,6 +62,7 @@ static void worker_fini_(void *data, void *user) {
     return;
   }
   store_close(w->store);
+  cache_close(w->cache);
   free(w);
 }
 
