@@ -55,7 +55,7 @@ grep -q 'kind: NetworkPolicy' "$work/default.yaml" || fail "default values rende
 
 echo "lint-deploy: values.schema.json rejects bad values"
 for bad in server.replicaCount=two config.ingestAt=25:00 config.logFormat=xml ingress.idleTimeoutSeconds=-1 \
-  canary.weight=101 serviceAccount.iamRoleArn=role-without-arn; do
+  canary.weight=101 serviceAccount.iamRoleArn=role-without-arn "server.pdb.maxUnavailable=x y"; do
   if "$helm" lint --strict --quiet "$chart" --set "$bad" >/dev/null 2>&1; then
     fail "helm lint accepted --set $bad"
   fi
