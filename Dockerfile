@@ -24,18 +24,21 @@ RUN apt-get update -q \
 WORKDIR /src
 COPY . .
 ARG BUILD_JOBS=2
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTVMAZE_WERROR=ON \
- && cmake --build build -j"${BUILD_JOBS}"
-# Unit tests only (tests/unit/test_*.c); they need no services.
+# One step (one layer): release build with warnings as errors of the three
+# programs and the unit tests (tests/unit/test_*.c, which need no services; the
+# integration tests are not built here), the unit tests run, then the binaries,
+# stripped, into /out/bin for the runtime stage.
 RUN set -eu; \
-    names="$(find tests/unit -maxdepth 1 -name 'test_*.c' -exec basename {} .c \; | sort | paste -sd '|')"; \
+    units="$(find tests/unit -maxdepth 1 -name 'test_*.c' -exec basename {} .c \; | sort)"; \
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTVMAZE_WERROR=ON; \
+    cmake --build build -j"${BUILD_JOBS}" --target tvmaze-server tvmaze-gateway tvmaze $units; \
+    names="$(echo "$units" | paste -sd '|')"; \
     if [ -n "$names" ]; then \
-      cd build && ctest --output-on-failure --timeout 300 --no-tests=error -R "^(${names})\$"; \
+      (cd build && ctest --output-on-failure --timeout 300 --no-tests=error -R "^(${names})\$"); \
     else \
       echo "no unit tests in tests/unit"; \
-    fi
-# The three binaries, stripped, in one directory for the runtime stage.
-RUN set -eu; mkdir -p /out/bin; \
+    fi; \
+    mkdir -p /out/bin; \
     for b in tvmaze-server tvmaze-gateway tvmaze; do \
       f="$(find build -type f -name "$b" -perm -u+x | head -1)"; \
       [ -n "$f" ] || { echo "binary $b was not built" >&2; exit 1; }; \
