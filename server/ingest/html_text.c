@@ -12,9 +12,9 @@
 #include "strbuf.h"
 #include "utf8.h"
 
-static const char *const block_tags_[] = {"p",  "br", "div", "li", "ul", "ol", "h1",
-                                          "h2", "h3", "h4",  "h5", "h6", "tr", "td",
-                                          "th", "blockquote", "hr", "table", "section"};
+static const char *const block_tags_[] = {"p",  "br",         "div", "li",    "ul",     "ol", "h1",
+                                          "h2", "h3",         "h4",  "h5",    "h6",     "tr", "td",
+                                          "th", "blockquote", "hr",  "table", "section"};
 
 struct entity_ {
   const char *name;
@@ -22,17 +22,15 @@ struct entity_ {
 };
 
 static const struct entity_ entities_[] = {
-    {"amp", '&'},       {"lt", '<'},        {"gt", '>'},        {"quot", '"'},
-    {"apos", '\''},     {"nbsp", ' '},      {"ndash", 0x2013},  {"mdash", 0x2014},
-    {"hellip", 0x2026}, {"lsquo", 0x2018},  {"rsquo", 0x2019},  {"ldquo", 0x201C},
-    {"rdquo", 0x201D},  {"laquo", 0xAB},    {"raquo", 0xBB},    {"copy", 0xA9},
-    {"reg", 0xAE},      {"trade", 0x2122},  {"eacute", 0xE9},   {"Eacute", 0xC9},
-    {"egrave", 0xE8},   {"agrave", 0xE0},   {"aacute", 0xE1},   {"iacute", 0xED},
-    {"oacute", 0xF3},   {"uacute", 0xFA},   {"ntilde", 0xF1},   {"ccedil", 0xE7},
-    {"auml", 0xE4},     {"ouml", 0xF6},     {"uuml", 0xFC},     {"Auml", 0xC4},
-    {"Ouml", 0xD6},     {"Uuml", 0xDC},     {"szlig", 0xDF},    {"euro", 0x20AC},
-    {"pound", 0xA3},    {"yen", 0xA5},      {"cent", 0xA2},     {"deg", 0xB0},
-    {"middot", 0xB7},   {"bull", 0x2022},   {"times", 0xD7},    {"shy", 0},
+    {"amp", '&'},      {"lt", '<'},       {"gt", '>'},       {"quot", '"'},      {"apos", '\''},
+    {"nbsp", ' '},     {"ndash", 0x2013}, {"mdash", 0x2014}, {"hellip", 0x2026}, {"lsquo", 0x2018},
+    {"rsquo", 0x2019}, {"ldquo", 0x201C}, {"rdquo", 0x201D}, {"laquo", 0xAB},    {"raquo", 0xBB},
+    {"copy", 0xA9},    {"reg", 0xAE},     {"trade", 0x2122}, {"eacute", 0xE9},   {"Eacute", 0xC9},
+    {"egrave", 0xE8},  {"agrave", 0xE0},  {"aacute", 0xE1},  {"iacute", 0xED},   {"oacute", 0xF3},
+    {"uacute", 0xFA},  {"ntilde", 0xF1},  {"ccedil", 0xE7},  {"auml", 0xE4},     {"ouml", 0xF6},
+    {"uuml", 0xFC},    {"Auml", 0xC4},    {"Ouml", 0xD6},    {"Uuml", 0xDC},     {"szlig", 0xDF},
+    {"euro", 0x20AC},  {"pound", 0xA3},   {"yen", 0xA5},     {"cent", 0xA2},     {"deg", 0xB0},
+    {"middot", 0xB7},  {"bull", 0x2022},  {"times", 0xD7},   {"shy", 0},
 };
 
 /* Whitespace is collapsed lazily: a pending space is written before the next
@@ -82,7 +80,8 @@ static size_t entity_(const char *s, size_t n, unsigned long *cp) {
     }
     unsigned long v = 0;
     size_t digits = 0;
-    while (i < n && digits < 8 && (hex ? isxdigit((unsigned char)s[i]) : isdigit((unsigned char)s[i]))) {
+    while (i < n && digits < 8 &&
+           (hex ? isxdigit((unsigned char)s[i]) : isdigit((unsigned char)s[i]))) {
       char c = s[i];
       int d = isdigit((unsigned char)c) ? c - '0' : (tolower((unsigned char)c) - 'a' + 10);
       v = v * (hex ? 16u : 10u) + (unsigned long)d;

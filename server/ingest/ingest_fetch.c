@@ -19,19 +19,20 @@
 
 #define MAX_BODY_BYTES (64u << 20)
 #define MAX_DOCS 33 /* the web schedule + up to 32 countries */
-#define DEFAULT_UA "tvmaze-ingest/" TVMAZE_VERSION " (+https://github.com/tvmaze-ingest/tvmaze-ingest)"
+#define DEFAULT_UA \
+  "tvmaze-ingest/" TVMAZE_VERSION " (+https://github.com/tvmaze-ingest/tvmaze-ingest)"
 
 struct day_;
 
 struct req_ {
   struct day_ *day;
   char *url;
-  CURL *easy;          /* non-NULL while in flight */
-  struct strbuf body;  /* the response so far */
-  int attempts;        /* transfers started */
-  int64_t next_at_ms;  /* earliest (re)start */
-  int done;            /* body complete */
-  int too_big;         /* body exceeded MAX_BODY_BYTES */
+  CURL *easy;         /* non-NULL while in flight */
+  struct strbuf body; /* the response so far */
+  int attempts;       /* transfers started */
+  int64_t next_at_ms; /* earliest (re)start */
+  int done;           /* body complete */
+  int too_big;        /* body exceeded MAX_BODY_BYTES */
 };
 
 struct day_ {
@@ -234,15 +235,13 @@ static void finished_(struct fetch_ *f, struct req_ *r, CURLcode cc, int64_t now
     return;
   }
   if (d->error == NULL) {
-    d->error = retry ? xasprintf("%s (gave up after %d attempts)", why, r->attempts)
-                     : xstrdup(why);
+    d->error = retry ? xasprintf("%s (gave up after %d attempts)", why, r->attempts) : xstrdup(why);
   }
 }
 
-enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg,
-                                           int32_t start_day, int days, const atomic_int *stop,
-                                           ingest_fetch_day_fn fn, void *user, char *err,
-                                           size_t errlen) {
+enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg, int32_t start_day,
+                                           int days, const atomic_int *stop, ingest_fetch_day_fn fn,
+                                           void *user, char *err, size_t errlen) {
   struct fetch_ f = {.cfg = cfg, .seed = (unsigned)time(NULL) ^ (unsigned)start_day};
   int in_flight = def_(cfg->days_in_flight, 4);
   if (in_flight > days) {

@@ -27,19 +27,19 @@
 #include <stdint.h>
 
 struct ingest_fetch_config {
-  const char *api_url;           /* "https://api.tvmaze.com", no trailing '/' needed */
-  const char (*countries)[3];    /* network schedules to fetch */
+  const char *api_url;        /* "https://api.tvmaze.com", no trailing '/' needed */
+  const char (*countries)[3]; /* network schedules to fetch */
   int n_countries;
-  const char *user_agent;        /* NULL: "tvmaze-ingest/<version> (+url)" */
-  int rate_requests;             /* <= 0: no client-side limit */
+  const char *user_agent; /* NULL: "tvmaze-ingest/<version> (+url)" */
+  int rate_requests;      /* <= 0: no client-side limit */
   int rate_window_ms;
-  int max_retries;               /* per request; < 0: 5 */
-  int backoff_base_ms;           /* <= 0: 500 */
-  int backoff_max_ms;            /* <= 0: 30000 */
-  int retry_after_max_s;         /* <= 0: 120 */
-  int timeout_ms;                /* whole request; <= 0: 30000 */
-  int connect_timeout_ms;        /* <= 0: 10000 */
-  int days_in_flight;            /* <= 0: 4 */
+  int max_retries;        /* per request; < 0: 5 */
+  int backoff_base_ms;    /* <= 0: 500 */
+  int backoff_max_ms;     /* <= 0: 30000 */
+  int retry_after_max_s;  /* <= 0: 120 */
+  int timeout_ms;         /* whole request; <= 0: 30000 */
+  int connect_timeout_ms; /* <= 0: 10000 */
+  int days_in_flight;     /* <= 0: 4 */
 };
 
 /* One finished day. docs[i] (NUL-terminated, doc_len[i] bytes) are the web
@@ -59,16 +59,15 @@ struct ingest_fetched_day {
 typedef int (*ingest_fetch_day_fn)(const struct ingest_fetched_day *day, void *user);
 
 enum ingest_fetch_status {
-  INGEST_FETCH_DONE = 0,   /* every day handed to the callback */
-  INGEST_FETCH_STOPPED,    /* *stop became nonzero or the callback asked */
-  INGEST_FETCH_ERROR       /* libcurl could not be set up (err set) */
+  INGEST_FETCH_DONE = 0, /* every day handed to the callback */
+  INGEST_FETCH_STOPPED,  /* *stop became nonzero or the callback asked */
+  INGEST_FETCH_ERROR     /* libcurl could not be set up (err set) */
 };
 
 /* Fetches days [start_day, start_day + days). stop may be NULL; it is read
  * at least every 100 ms. */
-enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg,
-                                           int32_t start_day, int days, const atomic_int *stop,
-                                           ingest_fetch_day_fn fn, void *user, char *err,
-                                           size_t errlen);
+enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg, int32_t start_day,
+                                           int days, const atomic_int *stop, ingest_fetch_day_fn fn,
+                                           void *user, char *err, size_t errlen);
 
 #endif

@@ -169,12 +169,12 @@ static char *airstamp_(json_t *obj) {
 /* Batch                                                              */
 /* ------------------------------------------------------------------ */
 
-#define GROW_(arr, n, cap)                                  \
-  do {                                                      \
-    if ((n) == (cap)) {                                     \
-      (cap) = (cap) ? (cap)*2 : 16;                         \
-      (arr) = xrealloc((arr), (cap) * sizeof *(arr));       \
-    }                                                       \
+#define GROW_(arr, n, cap)                            \
+  do {                                                \
+    if ((n) == (cap)) {                               \
+      (cap) = (cap) ? (cap)*2 : 16;                   \
+      (arr) = xrealloc((arr), (cap) * sizeof *(arr)); \
+    }                                                 \
   } while (0)
 
 void ingest_batch_init(struct ingest_batch *b) {
@@ -194,10 +194,9 @@ static void distributor_free_(struct ingest_distributor *d) {
 }
 
 static void show_free_(struct ingest_show *s) {
-  char **f[] = {&s->name,     &s->type,          &s->language, &s->status,
-                &s->runtime,  &s->premiered,     &s->ended,    &s->official_site,
-                &s->rating,   &s->weight,        &s->summary,  &s->image_url,
-                &s->tvmaze_updated};
+  char **f[] = {&s->name,      &s->type,      &s->language,      &s->status, &s->runtime,
+                &s->premiered, &s->ended,     &s->official_site, &s->rating, &s->weight,
+                &s->summary,   &s->image_url, &s->tvmaze_updated};
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
     free(*f[i]);
   }
@@ -208,9 +207,8 @@ static void show_free_(struct ingest_show *s) {
 }
 
 static void episode_free_(struct ingest_episode *e) {
-  char **f[] = {&e->name,     &e->season,  &e->number,  &e->type,
-                &e->airdate,  &e->airtime, &e->airstamp, &e->runtime,
-                &e->rating,   &e->summary, &e->image_url};
+  char **f[] = {&e->name,     &e->season,  &e->number, &e->type,    &e->airdate,  &e->airtime,
+                &e->airstamp, &e->runtime, &e->rating, &e->summary, &e->image_url};
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
     free(*f[i]);
   }
@@ -308,7 +306,8 @@ static int show_(struct ingest_batch *b, json_t *s) {
   row.summary = summary_(s);
   row.image_url = image_(s);
   json_t *upd = json_object_get(s, "updated");
-  if (json_is_integer(upd) && json_integer_value(upd) > 0 && json_integer_value(upd) < 253402300800LL) {
+  if (json_is_integer(upd) && json_integer_value(upd) > 0 &&
+      json_integer_value(upd) < 253402300800LL) {
     row.tvmaze_updated = xasprintf("%lld", (long long)json_integer_value(upd));
   }
   if (distributor_(b, json_object_get(s, "network"), 1)) {

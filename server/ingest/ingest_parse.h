@@ -64,8 +64,8 @@ struct ingest_show {
 struct ingest_episode {
   int id;
   int show_id;
-  char *name, *season, *number, *type, *airdate, *airtime, *airstamp, *runtime, *rating,
-      *summary, *image_url;
+  char *name, *season, *number, *type, *airdate, *airtime, *airstamp, *runtime, *rating, *summary,
+      *image_url;
 };
 
 struct ingest_batch {

@@ -28,9 +28,8 @@
 /* Library steps                                                      */
 /* ------------------------------------------------------------------ */
 
-enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days,
-                                   const char *owner, long long scheduled_since,
-                                   long long *run_id, int *started) {
+enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days, const char *owner,
+                                   long long scheduled_since, long long *run_id, int *started) {
   int got = 0;
   *started = 0;
   *run_id = 0;
@@ -50,7 +49,8 @@ enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days,
     return STORE_CONFLICT;
   }
   int stale = 0;
-  st = store_ingest_fail_stale(s, "interrupted: its server stopped before the run finished", &stale);
+  st =
+      store_ingest_fail_stale(s, "interrupted: its server stopped before the run finished", &stale);
   if (st == STORE_OK && stale > 0) {
     LOG_EVENT(LOG_WARN, "ingest_stale_runs_failed", LF_INT("runs", stale));
   }
@@ -164,17 +164,17 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
 struct ingest_runner {
   struct ingest_runner_config cfg; /* read-only after create */
   pthread_t thread;
-  atomic_int stop;    /* destroy asked; read by the fetch loop */
-  pthread_mutex_t mu; /* guards the fields below */
-  pthread_cond_t cv;  /* any change of the fields below */
-  long long req_ticket;  /* requests posted */
-  int32_t req_day;       /* the pending request (req_ticket > ans_ticket) */
+  atomic_int stop;      /* destroy asked; read by the fetch loop */
+  pthread_mutex_t mu;   /* guards the fields below */
+  pthread_cond_t cv;    /* any change of the fields below */
+  long long req_ticket; /* requests posted */
+  int32_t req_day;      /* the pending request (req_ticket > ans_ticket) */
   int req_days;
-  long long ans_ticket;  /* requests answered */
+  long long ans_ticket; /* requests answered */
   enum store_status ans_status;
   long long ans_run;
   int ans_started;
-  long long cur_run;     /* run executing now, 0 if none */
+  long long cur_run; /* run executing now, 0 if none */
 };
 
 /* Epoch second of the next daily fire time after now. */
@@ -223,8 +223,8 @@ static void *thread_main_(void *arg) {
   int got = 0;
   if (store_ingest_try_lock(s, &got) == STORE_OK && got) {
     int n = 0;
-    if (store_ingest_fail_stale(s, "interrupted: its server stopped before the run finished",
-                                &n) == STORE_OK &&
+    if (store_ingest_fail_stale(s, "interrupted: its server stopped before the run finished", &n) ==
+            STORE_OK &&
         n > 0) {
       LOG_EVENT(LOG_WARN, "ingest_stale_runs_failed", LF_INT("runs", n));
     }

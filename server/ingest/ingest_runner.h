@@ -28,9 +28,8 @@
  * lock, *run_id = its RUNNING run and *started = 0. With scheduled_since > 0
  * (epoch s), no run is created when one started since then (*run_id = 0).
  * STORE_CONFLICT: the lock is held but its run is not visible (yet). */
-enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days,
-                                   const char *owner, long long scheduled_since,
-                                   long long *run_id, int *started);
+enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days, const char *owner,
+                                   long long scheduled_since, long long *run_id, int *started);
 
 /* Executes begun run run_id (s must be the session that began it): fetch,
  * parse and write each day, record outcomes, finish the run, release the
@@ -43,9 +42,9 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
 struct ingest_runner_config {
   const char *database_url;
   struct ingest_fetch_config fetch; /* strings must outlive the runner */
-  int at_minute;    /* daily schedule, minutes after 00:00 UTC; -1 off */
-  int default_days; /* days of a scheduled run */
-  const char *owner; /* recorded in ingest_runs.owner (e.g. hostname:pid) */
+  int at_minute;                    /* daily schedule, minutes after 00:00 UTC; -1 off */
+  int default_days;                 /* days of a scheduled run */
+  const char *owner;                /* recorded in ingest_runs.owner (e.g. hostname:pid) */
 };
 
 struct ingest_runner;

@@ -165,8 +165,8 @@ static const char SQL_EPISODES_[] =
     "RETURNING (xmax = 0)";
 
 static const char SQL_GENERATION_[] =
-    "SELECT pg_notify('tvmaze_generation', generation::text) FROM (UPDATE data_generation "
-    "SET generation = generation + 1 RETURNING generation) g";
+    "WITH g AS (UPDATE data_generation SET generation = generation + 1 RETURNING generation) "
+    "SELECT pg_notify('tvmaze_generation', generation::text) FROM g";
 
 static const char SQL_DAY_DONE_[] =
     "WITH d AS (UPDATE ingest_run_days SET status = $3::smallint, error = $4 "
@@ -198,13 +198,18 @@ static enum store_status upsert_(struct store *s, const char *name, const char *
   return STORE_OK;
 }
 
-static enum store_status day_done_(struct store *s, long long run_id, const char *date,
-                                   int status, const char *error,
-                                   const struct store_ingest_counts *c) {
+static enum store_status day_done_(struct store *s, long long run_id, const char *date, int status,
+                                   const char *error, const struct store_ingest_counts *c) {
   char nums[10][24];
-  long long vals[10] = {run_id,           c->requests,         c->retries,
-                        c->episodes_seen, c->shows_created,    c->shows_updated,
-                        c->shows_unchanged, c->episodes_created, c->episodes_updated,
+  long long vals[10] = {run_id,
+                        c->requests,
+                        c->retries,
+                        c->episodes_seen,
+                        c->shows_created,
+                        c->shows_updated,
+                        c->shows_unchanged,
+                        c->episodes_created,
+                        c->episodes_updated,
                         c->episodes_unchanged};
   for (int i = 0; i < 10; i++) {
     snprintf(nums[i], sizeof nums[i], "%lld", vals[i]);
@@ -429,8 +434,8 @@ enum store_status store_ingest_fail_day(struct store *s, long long run_id, const
 enum store_status store_ingest_try_lock(struct store *s, int *got) {
   enum store_status st;
   const char *v[1] = {"1953918313"};
-  PGresult *r = store_exec(s, "ingest_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1, v,
-                           &st);
+  PGresult *r =
+      store_exec(s, "ingest_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1, v, &st);
   if (r == NULL) {
     return st;
   }
@@ -461,14 +466,14 @@ enum store_status store_ingest_run_create(struct store *s, const char *start_dat
   snprintf(d, sizeof d, "%d", days);
   const char *v[3] = {start_date, d, owner};
   enum store_status st;
-  PGresult *r = store_exec(
-      s, "ingest_run_create",
-      "WITH r AS (INSERT INTO ingest_runs (status, start_date, days, owner) "
-      "VALUES (1, $1::date, $2::int, $3) RETURNING id), "
-      "d AS (INSERT INTO ingest_run_days (run_id, date, status) "
-      "SELECT r.id, $1::date + g, 1 FROM r, generate_series(0, $2::int - 1) g) "
-      "SELECT id FROM r",
-      3, v, &st);
+  PGresult *r =
+      store_exec(s, "ingest_run_create",
+                 "WITH r AS (INSERT INTO ingest_runs (status, start_date, days, owner) "
+                 "VALUES (1, $1::date, $2::int, $3) RETURNING id), "
+                 "d AS (INSERT INTO ingest_run_days (run_id, date, status) "
+                 "SELECT r.id, $1::date + g, 1 FROM r, generate_series(0, $2::int - 1) g) "
+                 "SELECT id FROM r",
+                 3, v, &st);
   if (r == NULL) {
     return st;
   }
@@ -522,10 +527,10 @@ enum store_status store_ingest_run_started_since(struct store *s, long long sinc
   return STORE_OK;
 }
 
-#define RUN_COLS_                                                                          \
-  "id, status, start_date::text, days, days_done, requests, retries, episodes_seen, "      \
-  "shows_created, shows_updated, shows_unchanged, episodes_created, episodes_updated, "    \
-  "episodes_unchanged, error, extract(epoch FROM started_at)::float8, "                    \
+#define RUN_COLS_                                                                       \
+  "id, status, start_date::text, days, days_done, requests, retries, episodes_seen, "   \
+  "shows_created, shows_updated, shows_unchanged, episodes_created, episodes_updated, " \
+  "episodes_unchanged, error, extract(epoch FROM started_at)::float8, "                 \
   "coalesce(extract(epoch FROM finished_at)::float8, -1)"
 
 static void run_from_row_(PGresult *r, int row, struct store_ingest_run *run) {
@@ -555,14 +560,15 @@ void store_ingest_run_release(struct store_ingest_run *run) {
   memset(run, 0, sizeof *run);
 }
 
-enum store_status store_ingest_run_get(struct store *s, long long id, struct store_ingest_run *run) {
+enum store_status store_ingest_run_get(struct store *s, long long id,
+                                       struct store_ingest_run *run) {
   char ids[24];
   snprintf(ids, sizeof ids, "%lld", id);
   const char *v[1] = {ids};
   enum store_status st;
-  PGresult *r = store_exec(s, "ingest_run_get",
-                           "SELECT " RUN_COLS_ " FROM ingest_runs WHERE id = $1::bigint", 1, v,
-                           &st);
+  PGresult *r =
+      store_exec(s, "ingest_run_get", "SELECT " RUN_COLS_ " FROM ingest_runs WHERE id = $1::bigint",
+                 1, v, &st);
   if (r == NULL) {
     return st;
   }
@@ -601,7 +607,8 @@ enum store_status store_ingest_run_list(struct store *s, long long offset, int l
   const char *v[2] = {off, lim};
   enum store_status st;
   PGresult *r = store_exec(s, "ingest_run_list",
-                           "SELECT " RUN_COLS_ " FROM ingest_runs "
+                           "SELECT " RUN_COLS_
+                           " FROM ingest_runs "
                            "ORDER BY id DESC OFFSET $1::bigint LIMIT $2::int",
                            2, v, &st);
   if (r == NULL) {

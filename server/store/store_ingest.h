@@ -54,7 +54,7 @@ struct store_ingest_counts {
 
 struct store_ingest_day {
   char date[11];
-  int status; /* enum store_day_status */
+  int status;  /* enum store_day_status */
   char *error; /* NULL if none */
 };
 
@@ -66,9 +66,9 @@ struct store_ingest_run {
   long long requests, retries, episodes_seen;
   long long shows_created, shows_updated, shows_unchanged;
   long long episodes_created, episodes_updated, episodes_unchanged;
-  char *error;          /* NULL if none */
-  double started_at;    /* epoch seconds */
-  double finished_at;   /* epoch seconds; < 0 while running */
+  char *error;                          /* NULL if none */
+  double started_at;                    /* epoch seconds */
+  double finished_at;                   /* epoch seconds; < 0 while running */
   struct store_ingest_day *day_results; /* by date; NULL unless asked for */
   size_t n_day_results;
 };

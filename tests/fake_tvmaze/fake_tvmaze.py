@@ -14,7 +14,8 @@ Control (JSON bodies):
   POST /_control {"faults": [FAULT, ...]}      append faults
   POST /_control {"refuse_for": SECONDS}       stop listening for a while
   POST /_reset                                 base set, no faults, stats cleared
-  GET  /_stats   {"requests": N, "log": [{"path", "status", "t"}...]}
+  GET  /_stats   {"requests": N, "log": [{"path", "status", "t", "ua"}...]}
+                 (t: arrival time; status 0 while the answer is pending)
 FAULT: {"match": substring of the path+query, "times": N (-1: always),
         "status": code, "retry_after": s, "body": text, "delay": s}
   the first fault whose match is in the request and has times left applies:
@@ -117,7 +118,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, body)
         full = u.path + ("?" + u.query if u.query else "")
         fault = None
+        entry = {"path": full, "status": 0, "t": time.time(),
+                 "ua": self.headers.get("User-Agent", "")}
         with STATE.lock:
+            STATE.log.append(entry)
             for f in STATE.faults:
                 if f.get("match", "") in full and f.get("times", 1) != 0:
                     if f.get("times", 1) > 0:
@@ -141,10 +145,11 @@ class Handler(BaseHTTPRequestHandler):
                 body = b'{"name":"Internal Server Error","status":500}'
             if "retry_after" in fault:
                 headers["Retry-After"] = str(fault["retry_after"])
-        with STATE.lock:
-            STATE.log.append({"path": full, "status": status, "t": time.time(),
-                              "ua": self.headers.get("User-Agent", "")})
-        self.send(status, body, headers=headers)
+        entry["status"] = status
+        try:
+            self.send(status, body, headers=headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout test, shutdown)
 
 
 def make_server():

@@ -84,9 +84,10 @@ static void test_fixture_day(void **state) {
   const struct ingest_show *st = show_(&b, 501);
   assert_int_equal(st->dist_kind, 2);
   assert_int_equal(st->dist_id, 1);
-  assert_string_equal(st->summary, "Stranger Things & friends' adventure. Second line "
-                                   "\xf0\x9f\x91\xbe \"quoted\" \xc3\xa9t\xc3\xa9");
-  assert_int_equal(st->n_genres, 2); /* "Drama" listed twice */
+  assert_string_equal(st->summary,
+                      "Stranger Things & friends' adventure. Second line "
+                      "\xf0\x9f\x91\xbe \"quoted\" \xc3\xa9t\xc3\xa9");
+  assert_int_equal(st->n_genres, 2);      /* "Drama" listed twice */
   assert_string_equal(st->runtime, "50"); /* averageRuntime when runtime is null */
   assert_null(st->rating);
   assert_string_equal(st->tvmaze_updated, "1893456501");
@@ -182,8 +183,9 @@ static void test_junk_values(void **state) {
 static void test_dedup_last_wins(void **state) {
   (void)state;
   const char *d1 = "[{\"id\": 1, \"name\": \"old\", \"show\": {\"id\": 2, \"name\": \"A\"}}]";
-  const char *d2 = "[{\"id\": 1, \"name\": \"new\", \"_embedded\": {\"show\": {\"id\": 2,"
-                   " \"name\": \"B\"}}}]";
+  const char *d2 =
+      "[{\"id\": 1, \"name\": \"new\", \"_embedded\": {\"show\": {\"id\": 2,"
+      " \"name\": \"B\"}}}]";
   struct ingest_batch b;
   ingest_batch_init(&b);
   char err[64];
