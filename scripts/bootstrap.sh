@@ -33,9 +33,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Dev tools from npm (buf for lint/format and as an independent gRPC client).
-if [ ! -x tools/node_modules/.bin/buf ]; then
+# Dev tools from npm (buf, OpenAPI and Kubernetes validators), reinstalled
+# whenever tools/package-lock.json changes.
+lock_hash="$(sha256sum tools/package-lock.json | cut -d' ' -f1)"
+if [ "$(cat tools/node_modules/.lock-hash 2>/dev/null)" != "$lock_hash" ]; then
   echo "bootstrap: installing npm dev tools into tools/" >&2
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" >tools/node_modules/.lock-hash
 fi
 echo "bootstrap: ok" >&2

@@ -67,7 +67,7 @@ if stage fuzz; then
   CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DTVMAZE_FUZZ=ON >/dev/null
   cmake --build build/fuzz -j"$jobs"
   found=0
-  for t in build/fuzz/tests/fuzz/fuzz_*; do
+  for t in build/fuzz/tests/fuzz_*; do
     [ -x "$t" ] || continue
     found=1
     name="$(basename "$t")"

@@ -4,6 +4,7 @@
  *
  *   tvmaze-server [FLAGS] [serve]     migrate, then serve until SIGTERM/SIGINT
  *   tvmaze-server [FLAGS] migrate     apply pending migrations and exit
+ *   tvmaze-server [FLAGS] keys ...    API keys (keys_cmd.c)
  *   tvmaze-server --version | --help
  *
  * Configuration: config.h. Exit status: 0 after a clean drain, 1 on a
@@ -15,8 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "config.h"
 #include "db.h"
+#include "keys_cmd.h"
 #include "log.h"
 #include "rpc.h"
 #include "services.h"
@@ -32,7 +35,8 @@ static void usage_(FILE *out) {
           "usage: tvmaze-server [FLAGS] [serve|migrate]\n"
           "       tvmaze-server --version\n\n"
           "  serve     apply migrations, then serve gRPC until SIGTERM/SIGINT (default)\n"
-          "  migrate   apply pending database migrations and exit\n\n%s",
+          "  migrate   apply pending database migrations and exit\n"
+          "  keys create --name N --tier free|basic|premium | keys list | keys revoke N\n\n%s",
           config_usage());
 }
 
@@ -45,6 +49,12 @@ static void *worker_init_(int index, void *user) {
   struct worker_ctx *w = xcalloc(1, sizeof *w);
   w->index = index;
   w->store = store_open(ctx->cfg->database_url);
+  if (ctx->cfg->redis_url != NULL && ctx->cfg->redis_url[0] != '\0') {
+    w->cache = cache_open(ctx->cfg->redis_url);
+    if (w->cache == NULL) {
+      LOG_EVENT(LOG_WARN, "cache_disabled", LF_STR("reason", "REDIS_URL not understood"));
+    }
+  }
   return w;
 }
 
@@ -55,6 +65,7 @@ static void worker_fini_(void *data, void *user) {
     return;
   }
   store_close(w->store);
+  cache_close(w->cache);
   free(w);
 }
 
@@ -168,7 +179,7 @@ int main(int argc, char **argv) {
   }
   log_init(cfg.log_level, cfg.log_format);
   const char *cmd = next < argc ? argv[next] : "serve";
-  if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+  if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "keys") != 0) {
     fprintf(stderr, "tvmaze-server: unknown command or flag \"%s\"\n", cmd);
     usage_(stderr);
     return 2;
@@ -179,6 +190,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "migrate") == 0) {
     return migrate_(&cfg) == 0 ? 0 : 1;
+  }
+  if (strcmp(cmd, "keys") == 0) {
+    return keys_cmd_run(cfg.database_url, argc - next - 1, argv + next + 1);
   }
   rpc_init();
   int rc = serve_(&cfg);

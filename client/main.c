@@ -1,0 +1,110 @@
+/*
+ * tvmaze: the command-line client of tvmaze-server.
+ *
+ *   tvmaze [--target HOST:PORT] [--timeout MS] [--json] COMMAND [ARGS...]
+ *   tvmaze --help | --version
+ *
+ * --target defaults to $TVMAZE_GRPC_TARGET, else 127.0.0.1:50051; --timeout
+ * (per call, milliseconds) to 10000. Exit status: see cli.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rpc.h"
+
+#define DEFAULT_TARGET "127.0.0.1:50051"
+#define DEFAULT_TIMEOUT_MS 10000
+
+static void usage_(FILE *out) {
+  fprintf(out,
+          "usage: tvmaze [--target HOST:PORT] [--timeout MS] [--json] COMMAND [ARGS...]\n"
+          "       tvmaze --help | --version\n\n"
+          "  --target HOST:PORT  server address (env TVMAZE_GRPC_TARGET, default " DEFAULT_TARGET
+          ")\n"
+          "  --timeout MS        per-call deadline in milliseconds (default 10000)\n"
+          "  --json              print replies as proto3 JSON\n\ncommands:\n");
+  for (size_t i = 0; i < cli_commands_count; i++) {
+    fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+  }
+}
+
+/* Parses a positive millisecond count; -1 if not one. */
+static int64_t parse_ms_(const char *s) {
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v <= 0) {
+    return -1;
+  }
+  return (int64_t)v;
+}
+
+int main(int argc, char **argv) {
+  struct cli_ctx ctx = {.target = getenv("TVMAZE_GRPC_TARGET"),
+                        .timeout_ms = DEFAULT_TIMEOUT_MS,
+                        .out = stdout,
+                        .err = stderr};
+  if (ctx.target == NULL || ctx.target[0] == '\0') {
+    ctx.target = DEFAULT_TARGET;
+  }
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    const char *val = NULL;
+    size_t n = strcspn(a, "=");
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage_(stdout);
+      return CLI_OK;
+    }
+    if (strcmp(a, "--version") == 0) {
+      printf("tvmaze %s\n", TVMAZE_VERSION);
+      return CLI_OK;
+    }
+    if (strcmp(a, "--json") == 0) {
+      ctx.json = 1;
+      continue;
+    }
+    if ((n == 8 && strncmp(a, "--target", n) == 0) || (n == 9 && strncmp(a, "--timeout", n) == 0)) {
+      if (a[n] == '=') {
+        val = a + n + 1;
+      } else if (i + 1 < argc) {
+        val = argv[++i];
+      } else {
+        return cli_usage_error(&ctx, "%.*s needs a value", (int)n, a);
+      }
+      if (n == 8) {
+        if (val[0] == '\0') {
+          return cli_usage_error(&ctx, "--target must not be empty");
+        }
+        ctx.target = val;
+      } else if ((ctx.timeout_ms = parse_ms_(val)) < 0) {
+        return cli_usage_error(&ctx, "--timeout: \"%s\" is not a positive number of milliseconds",
+                               val);
+      }
+      continue;
+    }
+    return cli_usage_error(&ctx, "unknown flag \"%s\"", a);
+  }
+  if (i >= argc) {
+    usage_(stderr);
+    return CLI_USAGE;
+  }
+  const struct cli_command *cmd = NULL;
+  for (size_t k = 0; k < cli_commands_count; k++) {
+    if (strcmp(cli_commands[k].name, argv[i]) == 0) {
+      cmd = &cli_commands[k];
+    }
+  }
+  if (cmd == NULL) {
+    return cli_usage_error(&ctx, "unknown command \"%s\"", argv[i]);
+  }
+  rpc_init();
+  ctx.channel = rpc_channel_create(ctx.target, 0);
+  int rc = cmd->run(&ctx, argc - i - 1, argv + i + 1);
+  rpc_channel_destroy(ctx.channel);
+  rpc_cleanup();
+  return rc;
+}

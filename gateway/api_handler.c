@@ -1,0 +1,133 @@
+/*
+ * api_handler: the one handler behind every RPC route. Builds the request
+ * message from path parameters, query parameters and (for POST) the JSON
+ * body through pbjson, calls the route's method through the binding, and
+ * writes the reply as proto3 JSON (or the error body with grpc-gateway's
+ * status). Adding an RPC is a route line, not code here.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "pbjson.h"
+#include "strbuf.h"
+
+void gw_reply_error(struct gw_reply *reply, unsigned http_status, rpc_code code, const char *fmt,
+                    ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  reply->status = http_status ? http_status : gw_http_status(code);
+  reply->code = code;
+  reply->cacheable = 0;
+  reply->location[0] = '\0';
+  strbuf_reset(reply->body);
+  gw_error_body(reply->body, code, msg);
+}
+
+/* Formats the scalar at dotted path `path` of msg ("run.id"); -1 if absent. */
+static int field_text_(const ProtobufCMessage *msg, const char *path, char *out, size_t outlen) {
+  char name[64];
+  const char *dot = strchr(path, '.');
+  size_t n = dot ? (size_t)(dot - path) : strlen(path);
+  if (n >= sizeof name)
+    return -1;
+  memcpy(name, path, n);
+  name[n] = '\0';
+  const ProtobufCFieldDescriptor *f =
+      protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
+  if (!f || f->label == PROTOBUF_C_LABEL_REPEATED)
+    return -1;
+  const void *p = (const char *)msg + f->offset;
+  if (dot) {
+    const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
+    if (f->type != PROTOBUF_C_TYPE_MESSAGE || !sub)
+      return -1;
+    return field_text_(sub, dot + 1, out, outlen);
+  }
+  switch (f->type) {
+  case PROTOBUF_C_TYPE_INT64:
+    snprintf(out, outlen, "%" PRId64, *(const int64_t *)p);
+    return 0;
+  case PROTOBUF_C_TYPE_INT32:
+    snprintf(out, outlen, "%" PRId32, *(const int32_t *)p);
+    return 0;
+  case PROTOBUF_C_TYPE_STRING:
+    snprintf(out, outlen, "%s", *(char *const *)p);
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+static rpc_code input_error_(enum pbjson_status st) {
+  (void)st;
+  return RPC_INVALID_ARGUMENT;
+}
+
+void gw_handle_rpc(const struct gw_route *route, const struct gw_request_input *in,
+                   const struct gw_trace *trace, struct gw_reply *reply) {
+  const ProtobufCMethodDescriptor *m =
+      protobuf_c_service_descriptor_get_method_by_name(route->service, route->rpc);
+  if (!m) {
+    gw_reply_error(reply, 0, RPC_UNIMPLEMENTED, "%s is not implemented", route->rpc);
+    return;
+  }
+  unsigned index = (unsigned)(m - route->service->methods);
+  ProtobufCMessage *req = pbjson_message_new(m->input);
+  struct pbjson_error err;
+  struct rpc_client_ctx ctx;
+  int called = 0;
+
+  for (size_t i = 0; i < in->nparams; i++) {
+    enum pbjson_status st = pbjson_set_field(req, in->params[i].name, in->params[i].value, &err);
+    if (st != PBJSON_OK) {
+      gw_reply_error(reply, 0, input_error_(st), "%s", err.message);
+      goto cleanup;
+    }
+  }
+  for (size_t i = 0; i < in->nquery; i++) {
+    const char *v = in->query_values[i] ? in->query_values[i] : "";
+    enum pbjson_status st = pbjson_set_field(req, in->query_keys[i], v, &err);
+    if (st != PBJSON_OK) {
+      gw_reply_error(reply, 0, input_error_(st), "%s", err.message);
+      goto cleanup;
+    }
+  }
+  if (in->body && in->body_len > 0) {
+    enum pbjson_status st = pbjson_parse(req, in->body, in->body_len, &err);
+    if (st != PBJSON_OK) {
+      gw_reply_error(reply, 0, input_error_(st), "%s", err.message);
+      goto cleanup;
+    }
+  }
+
+  gw_upstream_call(gw_upstream_service(route->service), index, req, trace, &ctx);
+  called = 1;
+  if (ctx.code != RPC_OK || !ctx.reply) {
+    rpc_code code = ctx.code == RPC_OK ? RPC_INTERNAL : ctx.code;
+    gw_metrics_upstream_error(code);
+    gw_reply_error(reply, 0, code, "%s", ctx.message[0] ? ctx.message : rpc_code_name(code));
+    goto cleanup;
+  }
+  reply->status = route->status;
+  reply->code = RPC_OK;
+  reply->cacheable = strcmp(route->method, "GET") == 0;
+  pbjson_write(reply->body, ctx.reply);
+  if (route->location) {
+    char id[64];
+    if (field_text_(ctx.reply, route->location, id, sizeof id) == 0) {
+      /* the collection path + "/" + id: POST /api/v1/ingest/runs -> .../runs/7 */
+      snprintf(reply->location, sizeof reply->location, "%s/%s", route->path, id);
+    }
+  }
+
+cleanup:
+  if (called)
+    rpc_client_ctx_release(&ctx);
+  protobuf_c_message_free_unpacked(req, NULL);
+}

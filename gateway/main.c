@@ -1,0 +1,252 @@
+/*
+ * tvmaze-gateway: the REST gateway in front of tvmaze-server.
+ *
+ *   tvmaze-gateway [FLAGS]      serve until SIGTERM/SIGINT
+ *   tvmaze-gateway --routes     print the route table ("GET /api/v1/...")
+ *
+ * Each setting is an environment variable with a flag of the same meaning
+ * (the flag wins). Exit status: 0 after a clean stop, 1 on a runtime
+ * failure (cannot listen), 2 on bad configuration.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+
+static const char usage_text_[] =
+    "usage: tvmaze-gateway [FLAGS]\n\n"
+    "  --http-addr ADDR        TVMAZE_HTTP_ADDR      listen address (0.0.0.0:8080)\n"
+    "  --grpc-target T         TVMAZE_GRPC_TARGET    tvmaze-server (127.0.0.1:50051)\n"
+    "  --redis-url URL         REDIS_URL             rate-limit store (optional)\n"
+    "  --api-username U        API_USERNAME          HTTP Basic user (optional)\n"
+    "  --api-password P        API_PASSWORD          HTTP Basic password\n"
+    "  --trusted-proxies LIST  TVMAZE_TRUSTED_PROXIES  IPs/CIDRs whose X-Forwarded-For is used\n"
+    "  --log-level L           LOG_LEVEL             debug|info|warn|error (info)\n"
+    "  --log-format F          LOG_FORMAT            json|text (json)\n"
+    "  --rate-ip-limit N       TVMAZE_RATE_IP_LIMIT  requests per client IP per window (2000)\n"
+    "  --rate-ip-window S      TVMAZE_RATE_IP_WINDOW window seconds (300)\n"
+    "  --auth-cache-ttl S      TVMAZE_AUTH_CACHE_TTL API-key cache seconds (10; 0 off)\n"
+    "  --upstream-timeout-ms N TVMAZE_UPSTREAM_TIMEOUT_MS  gRPC deadline (10000)\n"
+    "  --http-timeout S        TVMAZE_HTTP_TIMEOUT   idle/slow client timeout (30)\n"
+    "  --routes                print the route table and exit\n"
+    "  --version, --help\n";
+
+static int parse_long_(const char *name, const char *v, long min, long max, long *out, char *err,
+                       size_t errlen) {
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (!v[0] || *end || n < min || n > max) {
+    snprintf(err, errlen, "%s: expected an integer in %ld..%ld, got \"%s\"", name, min, max, v);
+    return -1;
+  }
+  *out = n;
+  return 0;
+}
+
+int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size_t errlen) {
+  const char *s_http = getenv("TVMAZE_HTTP_ADDR"), *s_target = getenv("TVMAZE_GRPC_TARGET");
+  const char *s_level = getenv("LOG_LEVEL"), *s_format = getenv("LOG_FORMAT");
+  const char *s_iplim = getenv("TVMAZE_RATE_IP_LIMIT"), *s_ipwin = getenv("TVMAZE_RATE_IP_WINDOW");
+  const char *s_ttl = getenv("TVMAZE_AUTH_CACHE_TTL");
+  const char *s_uto = getenv("TVMAZE_UPSTREAM_TIMEOUT_MS"), *s_hto = getenv("TVMAZE_HTTP_TIMEOUT");
+  memset(cfg, 0, sizeof *cfg);
+  cfg->redis_url = getenv("REDIS_URL");
+  cfg->api_username = getenv("API_USERNAME");
+  cfg->api_password = getenv("API_PASSWORD");
+  cfg->trusted_proxies = getenv("TVMAZE_TRUSTED_PROXIES");
+  int routes = 0;
+  enum {
+    O_HTTP = 256,
+    O_TARGET,
+    O_REDIS,
+    O_USER,
+    O_PASS,
+    O_PROXIES,
+    O_LEVEL,
+    O_FORMAT,
+    O_IPLIM,
+    O_IPWIN,
+    O_TTL,
+    O_UTO,
+    O_HTO,
+    O_ROUTES,
+    O_VERSION,
+    O_HELP
+  };
+  static const struct option opts[] = {{"http-addr", required_argument, 0, O_HTTP},
+                                       {"grpc-target", required_argument, 0, O_TARGET},
+                                       {"redis-url", required_argument, 0, O_REDIS},
+                                       {"api-username", required_argument, 0, O_USER},
+                                       {"api-password", required_argument, 0, O_PASS},
+                                       {"trusted-proxies", required_argument, 0, O_PROXIES},
+                                       {"log-level", required_argument, 0, O_LEVEL},
+                                       {"log-format", required_argument, 0, O_FORMAT},
+                                       {"rate-ip-limit", required_argument, 0, O_IPLIM},
+                                       {"rate-ip-window", required_argument, 0, O_IPWIN},
+                                       {"auth-cache-ttl", required_argument, 0, O_TTL},
+                                       {"upstream-timeout-ms", required_argument, 0, O_UTO},
+                                       {"http-timeout", required_argument, 0, O_HTO},
+                                       {"routes", no_argument, 0, O_ROUTES},
+                                       {"version", no_argument, 0, O_VERSION},
+                                       {"help", no_argument, 0, O_HELP},
+                                       {0, 0, 0, 0}};
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+    case O_HTTP:
+      s_http = optarg;
+      break;
+    case O_TARGET:
+      s_target = optarg;
+      break;
+    case O_REDIS:
+      cfg->redis_url = optarg;
+      break;
+    case O_USER:
+      cfg->api_username = optarg;
+      break;
+    case O_PASS:
+      cfg->api_password = optarg;
+      break;
+    case O_PROXIES:
+      cfg->trusted_proxies = optarg;
+      break;
+    case O_LEVEL:
+      s_level = optarg;
+      break;
+    case O_FORMAT:
+      s_format = optarg;
+      break;
+    case O_IPLIM:
+      s_iplim = optarg;
+      break;
+    case O_IPWIN:
+      s_ipwin = optarg;
+      break;
+    case O_TTL:
+      s_ttl = optarg;
+      break;
+    case O_UTO:
+      s_uto = optarg;
+      break;
+    case O_HTO:
+      s_hto = optarg;
+      break;
+    case O_ROUTES:
+      routes = 1;
+      break;
+    case O_VERSION:
+      printf("tvmaze-gateway %s\n", TVMAZE_VERSION);
+      return 1;
+    case O_HELP:
+      fputs(usage_text_, stdout);
+      return 1;
+    default:
+      snprintf(err, errlen, "unknown or incomplete option %s", argv[optind - 1]);
+      return -1;
+    }
+  }
+  if (optind < argc) {
+    snprintf(err, errlen, "unexpected argument %s", argv[optind]);
+    return -1;
+  }
+  if (routes) {
+    for (size_t i = 0; i < gw_routes_count; i++)
+      printf("%s %s\n", gw_routes[i].method, gw_routes[i].path);
+    return 1;
+  }
+  cfg->http_addr = s_http && s_http[0] ? s_http : "0.0.0.0:8080";
+  cfg->grpc_target = s_target && s_target[0] ? s_target : "127.0.0.1:50051";
+  if (!gw_addr_valid(cfg->http_addr)) {
+    snprintf(err, errlen, "TVMAZE_HTTP_ADDR: expected host:port with a numeric host, got \"%s\"",
+             cfg->http_addr);
+    return -1;
+  }
+  if (cfg->redis_url && cfg->redis_url[0] && strncmp(cfg->redis_url, "redis://", 8) != 0) {
+    snprintf(err, errlen, "REDIS_URL: expected redis://host:port[/db]");
+    return -1;
+  }
+  if (cfg->api_username && cfg->api_username[0] && (!cfg->api_password || !cfg->api_password[0])) {
+    snprintf(err, errlen, "API_PASSWORD must be set when API_USERNAME is");
+    return -1;
+  }
+  if (cfg->trusted_proxies && !gw_proxy_list_valid(cfg->trusted_proxies)) {
+    snprintf(err, errlen, "TVMAZE_TRUSTED_PROXIES: expected comma-separated IPs or CIDRs");
+    return -1;
+  }
+  cfg->log_level = LOG_INFO;
+  cfg->log_format = LOG_FORMAT_JSON;
+  if (s_level && s_level[0] && log_level_parse(s_level, &cfg->log_level) != 0) {
+    snprintf(err, errlen, "LOG_LEVEL: expected debug|info|warn|error, got \"%s\"", s_level);
+    return -1;
+  }
+  if (s_format && s_format[0] && log_format_parse(s_format, &cfg->log_format) != 0) {
+    snprintf(err, errlen, "LOG_FORMAT: expected json|text, got \"%s\"", s_format);
+    return -1;
+  }
+  cfg->ip_limit = 2000;
+  cfg->ip_window_s = 300;
+  cfg->auth_cache_ttl_s = 10;
+  cfg->upstream_timeout_ms = 10000;
+  cfg->conn_timeout_s = 30;
+  if ((s_iplim &&
+       parse_long_("TVMAZE_RATE_IP_LIMIT", s_iplim, 1, 100000000, &cfg->ip_limit, err, errlen)) ||
+      (s_ipwin &&
+       parse_long_("TVMAZE_RATE_IP_WINDOW", s_ipwin, 1, 86400, &cfg->ip_window_s, err, errlen)) ||
+      (s_ttl &&
+       parse_long_("TVMAZE_AUTH_CACHE_TTL", s_ttl, 0, 3600, &cfg->auth_cache_ttl_s, err, errlen)) ||
+      (s_uto && parse_long_("TVMAZE_UPSTREAM_TIMEOUT_MS", s_uto, 1, 600000,
+                            &cfg->upstream_timeout_ms, err, errlen)) ||
+      (s_hto &&
+       parse_long_("TVMAZE_HTTP_TIMEOUT", s_hto, 1, 3600, &cfg->conn_timeout_s, err, errlen)))
+    return -1;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  struct gw_config cfg;
+  char err[512];
+  int rc = gw_config_load(&cfg, argc, argv, err, sizeof err);
+  if (rc == 1)
+    return 0;
+  if (rc < 0) {
+    fprintf(stderr, "tvmaze-gateway: %s\n%s", err, usage_text_);
+    return 2;
+  }
+  log_init(cfg.log_level, cfg.log_format);
+  rpc_init(); /* blocks SIGINT/SIGTERM/SIGPIPE in this and later threads */
+  gw_upstream_init(cfg.grpc_target, cfg.upstream_timeout_ms);
+  gw_auth_init(&cfg);
+  gw_ratelimit_init(&cfg);
+  struct gw_daemon *d = gw_daemon_start(&cfg, err, sizeof err);
+  if (!d) {
+    LOG_EVENT(LOG_ERROR, "gateway_listen_failed", LF_STR("addr", cfg.http_addr),
+              LF_STR("error", err));
+    gw_ratelimit_shutdown();
+    gw_upstream_shutdown();
+    rpc_cleanup();
+    return 1;
+  }
+  LOG_EVENT(LOG_INFO, "gateway_started", LF_STR("addr", cfg.http_addr),
+            LF_STR("upstream", cfg.grpc_target), LF_BOOL("redis", cfg.redis_url != NULL),
+            LF_BOOL("basic_auth", cfg.api_username != NULL));
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  int sig = 0;
+  sigwait(&set, &sig);
+  LOG_EVENT(LOG_INFO, "gateway_stopping", LF_INT("signal", sig));
+  gw_daemon_stop(d);
+  gw_auth_shutdown();
+  gw_ratelimit_shutdown();
+  gw_upstream_shutdown();
+  rpc_cleanup();
+  return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * rpc_internal: pieces of the binding shared between its files and exposed to
+ * the binding's own tests and fuzz targets. Not for code above the binding.
+ */
+#ifndef TVMAZE_RPC_INTERNAL_H
+#define TVMAZE_RPC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "rpc.h"
+
+/* Unpacks request bytes with `desc`. Returns RPC_OK and the message in *out
+ * (free with protobuf_c_message_free_unpacked), RPC_RESOURCE_EXHAUSTED when
+ * len > max (max 0: no limit) or RPC_INVALID_ARGUMENT when the bytes do not
+ * parse; *out is NULL then. Never reads past data + len. Thread-safe. */
+rpc_code rpc_unpack_request(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                            size_t max, ProtobufCMessage **out);
+
+/* ---- server reflection (rpc_reflection.c) ---- */
+
+struct rpc_reflection;
+
+/* Indexes a FileDescriptorSet (bytes not copied; they must outlive the
+ * index) and the full names of the services the server offers (copied).
+ * Returns NULL if the set does not parse. */
+struct rpc_reflection *rpc_reflection_create(const uint8_t *set, size_t set_len,
+                                             const char *const *services, size_t n_services);
+void rpc_reflection_destroy(struct rpc_reflection *r);
+
+/* Answers one ServerReflectionRequest (grpc.reflection.v1 or v1alpha: the
+ * two are the same on the wire). Returns a malloc'd serialized
+ * ServerReflectionResponse in *out / *out_len (an error_response for unknown
+ * files and symbols), or -1 when req does not parse. Read-only on r:
+ * thread-safe. */
+int rpc_reflection_answer(const struct rpc_reflection *r, const uint8_t *req, size_t req_len,
+                          uint8_t **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The main job on one machine: installs what is needed, builds, starts a local
+# PostgreSQL and Redis, tvmaze-server and tvmaze-gateway, and ingests the next
+# TVMAZE_INGEST_DAYS (default 90) days from TVMaze, showing progress.
+#
+#   scripts/run.sh          everything above; the services keep running
+#   scripts/run.sh stop     stop the server, the gateway, Redis and PostgreSQL
+#   scripts/run.sh status   what is running, and where
+#
+# State lives under var/ (data, logs, pids). Ports: gRPC 50051, HTTP 8080
+# unless TVMAZE_GRPC_PORT / TVMAZE_HTTP_PORT say otherwise. The gateway's
+# Basic credentials default to admin / a random password written to var/env.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+var="$root/var"
+grpc_port="${TVMAZE_GRPC_PORT:-50051}"
+http_port="${TVMAZE_HTTP_PORT:-8080}"
+
+stop_pid() {
+  local f="$1"
+  if [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then
+    kill -TERM "$(cat "$f")"
+    for _ in $(seq 1 150); do kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$f"
+}
+
+case "${1:-run}" in
+stop)
+  stop_pid "$var/gateway.pid"
+  stop_pid "$var/server.pid"
+  [ -d "$var/services" ] && scripts/services.sh stop "$var/services"
+  echo "stopped"
+  exit 0
+  ;;
+status)
+  for p in server gateway; do
+    if [ -f "$var/$p.pid" ] && kill -0 "$(cat "$var/$p.pid")" 2>/dev/null; then
+      echo "$p: running (pid $(cat "$var/$p.pid"), log $var/$p.log)"
+    else
+      echo "$p: not running"
+    fi
+  done
+  exit 0
+  ;;
+run) ;;
+*)
+  echo "usage: scripts/run.sh [run|stop|status]" >&2
+  exit 2
+  ;;
+esac
+
+echo "==> installing dependencies"
+scripts/bootstrap.sh
+echo "==> building"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/release -j"$(nproc)"
+bin="$root/build/release"
+
+mkdir -p "$var"
+chmod 755 "$var"
+echo "==> starting PostgreSQL and Redis"
+TVMAZE_PG_PORT="${TVMAZE_PG_PORT:-55433}" TVMAZE_REDIS_PORT="${TVMAZE_REDIS_PORT:-56380}" \
+  scripts/services.sh start "$var/services" >/dev/null
+set -a
+# shellcheck disable=SC1091
+. "$var/services/env"
+set +a
+if [ ! -f "$var/env" ]; then
+  umask 077
+  printf 'API_USERNAME=admin\nAPI_PASSWORD=%s\n' "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >"$var/env"
+  umask 022
+fi
+set -a
+# shellcheck disable=SC1091
+. "$var/env"
+set +a
+export TVMAZE_GRPC_ADDR="127.0.0.1:$grpc_port" TVMAZE_HTTP_ADDR="127.0.0.1:$http_port"
+export TVMAZE_GRPC_TARGET="127.0.0.1:$grpc_port"
+
+wait_for() { # wait_for SECONDS COMMAND...
+  local n="$1"
+  shift
+  for _ in $(seq 1 $((n * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+echo "==> starting tvmaze-server on $TVMAZE_GRPC_ADDR (log: $var/server.log)"
+stop_pid "$var/server.pid"
+nohup "$bin/server/tvmaze-server" >>"$var/server.log" 2>&1 &
+echo $! >"$var/server.pid"
+wait_for 30 "$bin/client/tvmaze" health || { tail -20 "$var/server.log"; exit 1; }
+
+if [ -x "$bin/gateway/tvmaze-gateway" ]; then
+  echo "==> starting tvmaze-gateway on $TVMAZE_HTTP_ADDR (log: $var/gateway.log)"
+  stop_pid "$var/gateway.pid"
+  nohup "$bin/gateway/tvmaze-gateway" >>"$var/gateway.log" 2>&1 &
+  echo $! >"$var/gateway.pid"
+  wait_for 30 curl -fsS "http://127.0.0.1:$http_port/up" || { tail -20 "$var/gateway.log"; exit 1; }
+fi
+
+echo "==> ingesting ${TVMAZE_INGEST_DAYS:-90} days from ${TVMAZE_API_URL:-https://api.tvmaze.com}"
+"$bin/client/tvmaze" --timeout 30000 ingest start --days "${TVMAZE_INGEST_DAYS:-90}" --wait
+
+cat <<MSG
+
+Running. Try:
+  $bin/client/tvmaze shows list --country US --per-page 5
+  curl -u "admin:\$(grep API_PASSWORD var/env | cut -d= -f2)" 'http://127.0.0.1:$http_port/api/v1/tv_shows?country=US&per_page=5'
+  tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:$grpc_port
+Stop everything with: scripts/run.sh stop
+MSG

@@ -1,0 +1,48 @@
+/*
+ * query: the logic behind the Shows and Analytics handlers -- request
+ * validation, the read-through cache and the store calls -- kept free of the
+ * gRPC binding so tests call it directly (tests/integration/test_query_*.c).
+ * shows_service.c and analytics_service.c are thin adapters around it.
+ *
+ * Every function: on RPC_OK *out is a new reply (free with
+ * protobuf_c_message_free_unpacked(out, NULL)); otherwise *out is NULL and
+ * msg (msglen bytes) holds the status message, naming the field for
+ * INVALID_ARGUMENT. Runs on the worker owning w (not thread-safe per w).
+ *
+ * Limits: date window at most QUERY_MAX_WINDOW_DAYS days; q at most 200
+ * characters; distributor and genre at most 100 characters; every string
+ * valid UTF-8; country two ASCII letters.
+ */
+#ifndef TVMAZE_SERVICES_QUERY_H
+#define TVMAZE_SERVICES_QUERY_H
+
+#include <stddef.h>
+
+#include "rpc.h"
+#include "services.h"
+#include "tvmaze/v1/analytics.pb-c.h"
+#include "tvmaze/v1/shows.pb-c.h"
+
+#define QUERY_MAX_WINDOW_DAYS 366
+#define QUERY_DEFAULT_WINDOW_DAYS 90
+
+rpc_code query_list_shows(struct worker_ctx *w, const Tvmaze__V1__ListShowsRequest *req,
+                          Tvmaze__V1__ListShowsResponse **out, char *msg, size_t msglen);
+rpc_code query_get_show(struct worker_ctx *w, const Tvmaze__V1__GetShowRequest *req,
+                        Tvmaze__V1__GetShowResponse **out, char *msg, size_t msglen);
+rpc_code query_list_episodes(struct worker_ctx *w, const Tvmaze__V1__ListEpisodesRequest *req,
+                             Tvmaze__V1__ListEpisodesResponse **out, char *msg, size_t msglen);
+
+rpc_code query_show_stats(struct worker_ctx *w, const Tvmaze__V1__ShowsWithEpisodeStatsRequest *req,
+                          Tvmaze__V1__ShowsWithEpisodeStatsResponse **out, char *msg,
+                          size_t msglen);
+rpc_code query_top_by_genre(struct worker_ctx *w, const Tvmaze__V1__TopRatedByGenreRequest *req,
+                            Tvmaze__V1__TopRatedByGenreResponse **out, char *msg, size_t msglen);
+rpc_code query_network_perf(struct worker_ctx *w, const Tvmaze__V1__NetworkPerformanceRequest *req,
+                            Tvmaze__V1__NetworkPerformanceResponse **out, char *msg, size_t msglen);
+rpc_code query_monthly(struct worker_ctx *w, const Tvmaze__V1__MonthlyTrendsRequest *req,
+                       Tvmaze__V1__MonthlyTrendsResponse **out, char *msg, size_t msglen);
+rpc_code query_countries(struct worker_ctx *w, const Tvmaze__V1__CountryDistributionRequest *req,
+                         Tvmaze__V1__CountryDistributionResponse **out, char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * store_read: libpq text values -> protobuf-c fields. See store_read.h.
+ */
+#include "store_read.h"
+
+#include <stdlib.h>
+
+#include "xalloc.h"
+
+char *store_read_str(const PGresult *r, int row, int col) {
+  if (PQgetisnull(r, row, col)) {
+    return xstrdup("");
+  }
+  return xstrdup(PQgetvalue(r, row, col));
+}
+
+int64_t store_read_int(const PGresult *r, int row, int col) {
+  if (PQgetisnull(r, row, col)) {
+    return 0;
+  }
+  return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+Google__Protobuf__Int32Value *store_read_int32_value(const PGresult *r, int row, int col) {
+  if (PQgetisnull(r, row, col)) {
+    return NULL;
+  }
+  Google__Protobuf__Int32Value *v = xmalloc(sizeof *v);
+  google__protobuf__int32_value__init(v);
+  v->value = (int32_t)strtol(PQgetvalue(r, row, col), NULL, 10);
+  return v;
+}
+
+Google__Protobuf__DoubleValue *store_read_double_value(const PGresult *r, int row, int col) {
+  if (PQgetisnull(r, row, col)) {
+    return NULL;
+  }
+  Google__Protobuf__DoubleValue *v = xmalloc(sizeof *v);
+  google__protobuf__double_value__init(v);
+  v->value = strtod(PQgetvalue(r, row, col), NULL);
+  return v;
+}
+
+Google__Protobuf__Timestamp *store_read_timestamp(const PGresult *r, int row, int col) {
+  if (PQgetisnull(r, row, col)) {
+    return NULL;
+  }
+  Google__Protobuf__Timestamp *t = xmalloc(sizeof *t);
+  google__protobuf__timestamp__init(t);
+  t->seconds = strtoll(PQgetvalue(r, row, col), NULL, 10);
+  return t;
+}

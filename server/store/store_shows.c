@@ -1,0 +1,382 @@
+/*
+ * store_shows: read SQL of tvmaze.v1.Shows. See store_shows.h for the
+ * statements per call and the ordering.
+ *
+ * Parameters of the filtered statements (shows_page, episodes_page):
+ *   $1 date_from  $2 date_to (dates, inclusive)  $3 country code
+ *   $4 distributor name  $5 min rating  $6 genre name  $7 ILIKE pattern of q
+ *   (already escaped)  $8 per_page  $9 offset.  NULL = filter not set.
+ * Each statement answers exactly one row when the page is empty (total only,
+ * the other columns NULL), so the total comes with the page in one round
+ * trip even past the last page.
+ */
+#include "store_shows.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "date.h"
+#include "store_read.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* Filters over s (shows) and d (distributors, LEFT JOINed). */
+#define FILTER_SQL                                                      \
+  " AND ($3::text IS NULL OR d.country_code = $3::text)"                \
+  " AND ($4::text IS NULL OR lower(d.name) = lower($4::text))"          \
+  " AND ($5::numeric IS NULL OR s.rating >= $5::numeric)"               \
+  " AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM show_genres sg"      \
+  "      JOIN genres g ON g.id = sg.genre_id"                           \
+  "      WHERE sg.show_id = s.id AND lower(g.name) = lower($6::text)))" \
+  " AND ($7::text IS NULL OR s.name ILIKE $7::text)"
+
+/* Show columns (21) over s, d, c (countries, LEFT JOINed). */
+#define SHOW_COLS                                                                         \
+  "s.id, s.name, s.type, s.language, s.status, s.runtime,"                                \
+  " to_char(s.premiered, 'YYYY-MM-DD'), to_char(s.ended, 'YYYY-MM-DD'), s.official_site," \
+  " s.rating, s.weight, s.summary, s.image_url, d.tvmaze_id, d.kind, d.name,"             \
+  " c.code, c.name, c.timezone, extract(epoch FROM s.tvmaze_updated)::bigint,"            \
+  " (SELECT coalesce(json_agg(g.name ORDER BY g.name), '[]'::json) FROM show_genres sg"   \
+  "  JOIN genres g ON g.id = sg.genre_id WHERE sg.show_id = s.id)"
+
+/* Episode columns (13) over e. */
+#define EPISODE_COLS                                                                       \
+  "e.id, e.show_id, e.name, e.season, e.number, e.type, to_char(e.airdate, 'YYYY-MM-DD')," \
+  " e.airtime, extract(epoch FROM e.airstamp)::bigint, e.runtime, e.rating, e.summary,"    \
+  " e.image_url"
+
+static const char SQL_SHOWS_PAGE[] =
+    "WITH win AS ("
+    "  SELECT e.show_id, min(e.airstamp) AS first_air FROM episodes e"
+    "  WHERE e.airdate BETWEEN $1::date AND $2::date GROUP BY e.show_id"
+    "), m AS ("
+    "  SELECT w.show_id, w.first_air FROM win w JOIN shows s ON s.id = w.show_id"
+    "  LEFT JOIN distributors d ON d.id = s.distributor_id"
+    "  WHERE true" FILTER_SQL
+    "), p AS ("
+    "  SELECT show_id, first_air FROM m ORDER BY first_air NULLS LAST, show_id"
+    "  LIMIT $8::int OFFSET $9::bigint"
+    ") SELECT t.total, " SHOW_COLS
+    " FROM (SELECT count(*) AS total FROM m) t"
+    " LEFT JOIN (p JOIN shows s ON s.id = p.show_id"
+    "   LEFT JOIN distributors d ON d.id = s.distributor_id"
+    "   LEFT JOIN countries c ON c.code = d.country_code) ON true"
+    " ORDER BY p.first_air NULLS LAST, p.show_id";
+
+static const char SQL_SHOWS_EPISODES[] =
+    "SELECT " EPISODE_COLS
+    " FROM episodes e"
+    " WHERE e.show_id = ANY($1::int[]) AND e.airdate BETWEEN $2::date AND $3::date"
+    " ORDER BY e.show_id, e.airstamp NULLS LAST, e.id";
+
+static const char SQL_SHOW_BY_ID[] =
+    "SELECT " SHOW_COLS
+    " FROM shows s LEFT JOIN distributors d ON d.id = s.distributor_id"
+    " LEFT JOIN countries c ON c.code = d.country_code WHERE s.id = $1::int";
+
+static const char SQL_SHOW_ALL_EPISODES[] = "SELECT " EPISODE_COLS
+                                            " FROM episodes e WHERE e.show_id = $1::int"
+                                            " ORDER BY e.airstamp NULLS LAST, e.id";
+
+static const char SQL_EPISODES_PAGE[] =
+    "WITH m AS ("
+    "  SELECT e.id, e.airstamp FROM episodes e JOIN shows s ON s.id = e.show_id"
+    "  LEFT JOIN distributors d ON d.id = s.distributor_id"
+    "  WHERE e.airdate BETWEEN $1::date AND $2::date" FILTER_SQL
+    "), p AS ("
+    "  SELECT id, airstamp FROM m ORDER BY airstamp NULLS LAST, id"
+    "  LIMIT $8::int OFFSET $9::bigint"
+    ") SELECT t.total, " EPISODE_COLS
+    " FROM (SELECT count(*) AS total FROM m) t"
+    " LEFT JOIN (p JOIN episodes e ON e.id = p.id) ON true"
+    " ORDER BY p.airstamp NULLS LAST, p.id";
+
+static const char SQL_GENERATION[] = "SELECT generation FROM data_generation";
+
+/* ------------------------------------------------------------------ */
+/* Row decoding                                                       */
+/* ------------------------------------------------------------------ */
+
+static Tvmaze__V1__Episode *episode_from_row_(const PGresult *r, int row, int c) {
+  Tvmaze__V1__Episode *e = xmalloc(sizeof *e);
+  tvmaze__v1__episode__init(e);
+  e->id = (int32_t)store_read_int(r, row, c + 0);
+  e->show_id = (int32_t)store_read_int(r, row, c + 1);
+  e->name = store_read_str(r, row, c + 2);
+  e->season = store_read_int32_value(r, row, c + 3);
+  e->number = store_read_int32_value(r, row, c + 4);
+  e->type = store_read_str(r, row, c + 5);
+  e->airdate = store_read_str(r, row, c + 6);
+  e->airtime = store_read_str(r, row, c + 7);
+  e->airstamp = store_read_timestamp(r, row, c + 8);
+  e->runtime = store_read_int32_value(r, row, c + 9);
+  e->rating = store_read_double_value(r, row, c + 10);
+  e->summary = store_read_str(r, row, c + 11);
+  e->image_url = store_read_str(r, row, c + 12);
+  return e;
+}
+
+static void genres_from_json_(Tvmaze__V1__Show *s, const char *text) {
+  json_error_t jerr;
+  json_t *arr = json_loads(text, 0, &jerr);
+  if (arr == NULL || !json_is_array(arr) || json_array_size(arr) == 0) {
+    json_decref(arr);
+    return;
+  }
+  s->genres = xcalloc(json_array_size(arr), sizeof *s->genres);
+  for (size_t i = 0; i < json_array_size(arr); i++) {
+    const char *g = json_string_value(json_array_get(arr, i));
+    s->genres[s->n_genres++] = xstrdup(g ? g : "");
+  }
+  json_decref(arr);
+}
+
+static Tvmaze__V1__Show *show_from_row_(const PGresult *r, int row, int c) {
+  Tvmaze__V1__Show *s = xmalloc(sizeof *s);
+  tvmaze__v1__show__init(s);
+  s->id = (int32_t)store_read_int(r, row, c + 0);
+  s->name = store_read_str(r, row, c + 1);
+  s->type = store_read_str(r, row, c + 2);
+  s->language = store_read_str(r, row, c + 3);
+  s->status = store_read_str(r, row, c + 4);
+  s->runtime = store_read_int32_value(r, row, c + 5);
+  s->premiered = store_read_str(r, row, c + 6);
+  s->ended = store_read_str(r, row, c + 7);
+  s->official_site = store_read_str(r, row, c + 8);
+  s->rating = store_read_double_value(r, row, c + 9);
+  s->weight = store_read_int32_value(r, row, c + 10);
+  s->summary = store_read_str(r, row, c + 11);
+  s->image_url = store_read_str(r, row, c + 12);
+  if (!PQgetisnull(r, row, c + 13)) {
+    Tvmaze__V1__Distributor *d = xmalloc(sizeof *d);
+    tvmaze__v1__distributor__init(d);
+    d->id = (int32_t)store_read_int(r, row, c + 13);
+    d->kind = store_read_int(r, row, c + 14) == 2
+                  ? TVMAZE__V1__DISTRIBUTOR_KIND__DISTRIBUTOR_KIND_WEB_CHANNEL
+                  : TVMAZE__V1__DISTRIBUTOR_KIND__DISTRIBUTOR_KIND_NETWORK;
+    d->name = store_read_str(r, row, c + 15);
+    if (!PQgetisnull(r, row, c + 16)) {
+      Tvmaze__V1__Country *co = xmalloc(sizeof *co);
+      tvmaze__v1__country__init(co);
+      co->code = store_read_str(r, row, c + 16);
+      co->name = store_read_str(r, row, c + 17);
+      co->timezone = store_read_str(r, row, c + 18);
+      d->country = co;
+    }
+    s->distributor = d;
+  }
+  s->updated_at = store_read_timestamp(r, row, c + 19);
+  if (!PQgetisnull(r, row, c + 20)) {
+    genres_from_json_(s, PQgetvalue(r, row, c + 20));
+  }
+  return s;
+}
+
+static Tvmaze__V1__Pagination *pagination_(const struct shows_filter *f, int64_t total) {
+  Tvmaze__V1__Pagination *p = xmalloc(sizeof *p);
+  tvmaze__v1__pagination__init(p);
+  p->page = f->page;
+  p->per_page = f->per_page;
+  p->total = total > INT32_MAX ? INT32_MAX : (int32_t)total;
+  p->total_pages = (int32_t)((total + f->per_page - 1) / f->per_page);
+  return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parameters                                                         */
+/* ------------------------------------------------------------------ */
+
+struct filter_params {
+  char from[11], to[11], rating[32], limit[16], offset[24];
+  char *pattern; /* heap, or NULL */
+  const char *values[9];
+};
+
+/* ILIKE pattern matching q literally: backslash escapes \, % and _. */
+static char *like_pattern_(const char *q) {
+  struct strbuf b;
+  strbuf_init(&b);
+  strbuf_append_char(&b, '%');
+  for (const char *p = q; *p; p++) {
+    if (*p == '\\' || *p == '%' || *p == '_') {
+      strbuf_append_char(&b, '\\');
+    }
+    strbuf_append_char(&b, *p);
+  }
+  strbuf_append_char(&b, '%');
+  return strbuf_detach(&b, NULL);
+}
+
+static void filter_params_init_(struct filter_params *fp, const struct shows_filter *f) {
+  memset(fp, 0, sizeof *fp);
+  date_format(f->date_from, fp->from);
+  date_format(f->date_to, fp->to);
+  snprintf(fp->rating, sizeof fp->rating, "%.3f", f->min_rating);
+  snprintf(fp->limit, sizeof fp->limit, "%d", (int)f->per_page);
+  snprintf(fp->offset, sizeof fp->offset, "%" PRId64,
+           ((int64_t)f->page - 1) * (int64_t)f->per_page);
+  fp->pattern = f->q != NULL ? like_pattern_(f->q) : NULL;
+  fp->values[0] = fp->from;
+  fp->values[1] = fp->to;
+  fp->values[2] = f->country;
+  fp->values[3] = f->distributor;
+  fp->values[4] = f->has_rating ? fp->rating : NULL;
+  fp->values[5] = f->genre;
+  fp->values[6] = fp->pattern;
+  fp->values[7] = fp->limit;
+  fp->values[8] = fp->offset;
+}
+
+/* ------------------------------------------------------------------ */
+/* Calls                                                              */
+/* ------------------------------------------------------------------ */
+
+enum store_status store_shows_list(struct store *s, const struct shows_filter *f,
+                                   Tvmaze__V1__ListShowsResponse **out) {
+  *out = NULL;
+  enum store_status st = STORE_OK;
+  struct filter_params fp;
+  filter_params_init_(&fp, f);
+  PGresult *page = NULL, *eps = NULL;
+  Tvmaze__V1__ListShowsResponse *reply = NULL;
+  struct strbuf ids;
+  strbuf_init(&ids);
+
+  page = store_exec(s, "shows_page", SQL_SHOWS_PAGE, 9, fp.values, &st);
+  if (page == NULL) {
+    goto out;
+  }
+  reply = xmalloc(sizeof *reply);
+  tvmaze__v1__list_shows_response__init(reply);
+  int rows = PQntuples(page);
+  int64_t total = rows > 0 ? store_read_int(page, 0, 0) : 0;
+  reply->pagination = pagination_(f, total);
+  if (rows == 0 || PQgetisnull(page, 0, 1)) {
+    goto out;
+  }
+  reply->shows = xcalloc((size_t)rows, sizeof *reply->shows);
+  strbuf_append_char(&ids, '{');
+  for (int i = 0; i < rows; i++) {
+    reply->shows[reply->n_shows++] = show_from_row_(page, i, 1);
+    strbuf_appendf(&ids, "%s%d", i ? "," : "", (int)reply->shows[i]->id);
+  }
+  strbuf_append_char(&ids, '}');
+
+  const char *ev[3] = {ids.data, fp.from, fp.to};
+  eps = store_exec(s, "shows_episodes", SQL_SHOWS_EPISODES, 3, ev, &st);
+  if (eps == NULL) {
+    goto out;
+  }
+  /* Rows come grouped by show: count per show, then fill. */
+  int n = PQntuples(eps);
+  for (int i = 0; i < n;) {
+    int32_t sid = (int32_t)store_read_int(eps, i, 1);
+    int j = i;
+    while (j < n && store_read_int(eps, j, 1) == sid) {
+      j++;
+    }
+    for (size_t k = 0; k < reply->n_shows; k++) {
+      Tvmaze__V1__Show *sh = reply->shows[k];
+      if (sh->id == sid) {
+        sh->episodes = xcalloc((size_t)(j - i), sizeof *sh->episodes);
+        for (int r = i; r < j; r++) {
+          sh->episodes[sh->n_episodes++] = episode_from_row_(eps, r, 0);
+        }
+        break;
+      }
+    }
+    i = j;
+  }
+
+out:
+  if (st != STORE_OK && reply != NULL) {
+    protobuf_c_message_free_unpacked(&reply->base, NULL);
+    reply = NULL;
+  }
+  *out = reply;
+  PQclear(page);
+  PQclear(eps);
+  strbuf_release(&ids);
+  free(fp.pattern);
+  return st;
+}
+
+enum store_status store_show_get(struct store *s, int32_t id, Tvmaze__V1__Show **out) {
+  *out = NULL;
+  enum store_status st = STORE_OK;
+  char idtext[16];
+  snprintf(idtext, sizeof idtext, "%d", (int)id);
+  const char *v[1] = {idtext};
+  Tvmaze__V1__Show *show = NULL;
+  PGresult *eps = NULL;
+  PGresult *r = store_exec(s, "show_by_id", SQL_SHOW_BY_ID, 1, v, &st);
+  if (r == NULL) {
+    goto out;
+  }
+  if (PQntuples(r) == 0) {
+    st = STORE_NOT_FOUND;
+    goto out;
+  }
+  show = show_from_row_(r, 0, 0);
+  eps = store_exec(s, "show_all_episodes", SQL_SHOW_ALL_EPISODES, 1, v, &st);
+  if (eps == NULL) {
+    goto out;
+  }
+  int n = PQntuples(eps);
+  if (n > 0) {
+    show->episodes = xcalloc((size_t)n, sizeof *show->episodes);
+    for (int i = 0; i < n; i++) {
+      show->episodes[show->n_episodes++] = episode_from_row_(eps, i, 0);
+    }
+  }
+out:
+  if (st != STORE_OK && show != NULL) {
+    protobuf_c_message_free_unpacked(&show->base, NULL);
+    show = NULL;
+  }
+  *out = show;
+  PQclear(r);
+  PQclear(eps);
+  return st;
+}
+
+enum store_status store_episodes_list(struct store *s, const struct shows_filter *f,
+                                      Tvmaze__V1__ListEpisodesResponse **out) {
+  *out = NULL;
+  enum store_status st = STORE_OK;
+  struct filter_params fp;
+  filter_params_init_(&fp, f);
+  PGresult *r = store_exec(s, "episodes_page", SQL_EPISODES_PAGE, 9, fp.values, &st);
+  free(fp.pattern);
+  if (r == NULL) {
+    return st;
+  }
+  Tvmaze__V1__ListEpisodesResponse *reply = xmalloc(sizeof *reply);
+  tvmaze__v1__list_episodes_response__init(reply);
+  int rows = PQntuples(r);
+  reply->pagination = pagination_(f, rows > 0 ? store_read_int(r, 0, 0) : 0);
+  if (rows > 0 && !PQgetisnull(r, 0, 1)) {
+    reply->episodes = xcalloc((size_t)rows, sizeof *reply->episodes);
+    for (int i = 0; i < rows; i++) {
+      reply->episodes[reply->n_episodes++] = episode_from_row_(r, i, 1);
+    }
+  }
+  PQclear(r);
+  *out = reply;
+  return STORE_OK;
+}
+
+enum store_status store_data_generation(struct store *s, int64_t *generation) {
+  enum store_status st = STORE_OK;
+  PGresult *r = store_exec(s, "data_generation", SQL_GENERATION, 0, NULL, &st);
+  if (r == NULL) {
+    return st;
+  }
+  *generation = PQntuples(r) > 0 ? store_read_int(r, 0, 0) : 0;
+  PQclear(r);
+  return STORE_OK;
+}

@@ -1,0 +1,61 @@
+/*
+ * store_shows: the read SQL of tvmaze.v1.Shows (ListShows, GetShow,
+ * ListEpisodes) and the data generation read by the cache.
+ *
+ * Every statement is a constant, parameterized, lazily prepared statement
+ * (db.h). A request costs a fixed number of statements whatever the page
+ * size:
+ *
+ *   call           statements
+ *   ListShows      shows_page (page of shows + total), shows_episodes (their
+ *                  episodes inside the window, one statement for the page)
+ *   GetShow        show_by_id, show_all_episodes
+ *   ListEpisodes   episodes_page (page of episodes + total)
+ *
+ * Ordering (stable pagination): shows by their first airstamp inside the
+ * window (NULLs last), then id; episodes by airstamp (NULLs last), then id.
+ *
+ * Replies are built on the heap with malloc (xalloc) so that
+ * protobuf_c_message_free_unpacked(msg, NULL) frees them.
+ * Not thread-safe: the store belongs to one thread.
+ */
+#ifndef TVMAZE_STORE_SHOWS_H
+#define TVMAZE_STORE_SHOWS_H
+
+#include <stdint.h>
+
+#include "db.h"
+#include "tvmaze/v1/shows.pb-c.h"
+
+/* Validated filters shared by ListShows and ListEpisodes. Strings are
+ * borrowed (must live for the call); NULL = no filter. */
+struct shows_filter {
+  int32_t date_from;       /* day number (date.h), inclusive */
+  int32_t date_to;         /* day number, inclusive, >= date_from */
+  const char *country;     /* upper-case ISO 3166-1 alpha-2 */
+  const char *distributor; /* compared case-insensitively */
+  int has_rating;          /* min_rating set */
+  double min_rating;       /* 0..10 */
+  const char *genre;       /* compared case-insensitively */
+  const char *q;           /* raw substring; %, _ and \ are escaped here */
+  int32_t page;            /* >= 1 */
+  int32_t per_page;        /* 1..100 */
+};
+
+/* Page of shows with their episodes inside the window, and pagination.
+ * On STORE_OK *out is a new reply (free with protobuf_c_message_free_unpacked);
+ * else *out is NULL and the last error is set. */
+enum store_status store_shows_list(struct store *s, const struct shows_filter *f,
+                                   Tvmaze__V1__ListShowsResponse **out);
+
+/* One show with every stored episode; STORE_NOT_FOUND if there is none. */
+enum store_status store_show_get(struct store *s, int32_t id, Tvmaze__V1__Show **out);
+
+/* Page of episodes airing in the window, with pagination. As store_shows_list. */
+enum store_status store_episodes_list(struct store *s, const struct shows_filter *f,
+                                      Tvmaze__V1__ListEpisodesResponse **out);
+
+/* The current data generation (data_generation.generation). */
+enum store_status store_data_generation(struct store *s, int64_t *generation);
+
+#endif
