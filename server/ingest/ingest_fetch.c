@@ -18,7 +18,6 @@
 #include "xalloc.h"
 
 #define MAX_BODY_BYTES (64u << 20)
-#define MAX_DOCS 33 /* the web schedule + up to 32 countries */
 #define DEFAULT_UA \
   "tvmaze-ingest/" TVMAZE_VERSION " (+https://github.com/tvmaze-ingest/tvmaze-ingest)"
 
@@ -161,7 +160,7 @@ static struct day_ *day_new_(const struct ingest_fetch_config *c, int32_t day, i
   struct day_ *d = xcalloc(1, sizeof *d);
   d->day = day;
   date_format(day, d->date);
-  d->n_reqs = 1 + (c->n_countries < MAX_DOCS - 1 ? c->n_countries : MAX_DOCS - 1);
+  d->n_reqs = 1 + c->n_countries;
   d->reqs = xcalloc((size_t)d->n_reqs, sizeof *d->reqs);
   const char *base = c->api_url;
   size_t bl = strlen(base);
@@ -258,7 +257,8 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
     result = INGEST_FETCH_ERROR;
     goto out;
   }
-  curl_multi_setopt(f.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_handles);
+  /* requests beyond this wait inside curl for a free connection */
+  curl_multi_setopt(f.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
 
   int next = 0;
   for (;;) {
@@ -323,9 +323,9 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
       for (int k = 0; k < d->n_reqs; k++) {
         stop_req_(&f, &d->reqs[k]);
       }
-      const char *docs[MAX_DOCS];
-      size_t lens[MAX_DOCS];
-      for (int k = 0; k < d->n_reqs && k < MAX_DOCS; k++) {
+      const char **docs = xcalloc((size_t)d->n_reqs, sizeof *docs);
+      size_t *lens = xcalloc((size_t)d->n_reqs, sizeof *lens);
+      for (int k = 0; k < d->n_reqs; k++) {
         docs[k] = d->reqs[k].body.data ? d->reqs[k].body.data : "";
         lens[k] = d->reqs[k].body.len;
       }
@@ -338,6 +338,8 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
                                        .retries = d->retries};
       memcpy(out.date, d->date, sizeof out.date);
       int want_stop = fn(&out, user);
+      free(docs);
+      free(lens);
       day_free_(&f, d);
       active[i] = NULL;
       if (want_stop) {

@@ -4,7 +4,8 @@
  *
  *   per day        GET {api}/schedule/web?date=D  and, per configured country
  *                  C, GET {api}/schedule?country=C&date=D
- *   concurrency    up to days_in_flight days' requests at once, one multi
+ *   concurrency    up to days_in_flight days in progress, at most 8 connections
+ *                  at once (more requests queue in curl), one multi
  *                  handle (shared connection cache, keep-alive, any
  *                  Content-Encoding curl supports)
  *   rate limit     sliding window: at most rate_requests request starts

@@ -155,6 +155,7 @@ class Handler(BaseHTTPRequestHandler):
 def make_server():
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer.request_queue_size = 128
     return ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
 
 
