@@ -26,6 +26,7 @@ import argparse
 import gzip
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -72,6 +73,12 @@ def fixture_body(path, query):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle's
+        # algorithm and delayed ACKs stall every keep-alive response ~40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, *args):
         pass
