@@ -89,6 +89,9 @@ log "unchanged re-run"
 T2=$(ingest rerun)
 W2=$(writes)
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+CPU_SERVER=$(cpu_s "$SERVER_PID")
+CPU_FAKE=$(cpu_s "$FAKE_PID")
 LOADED=$(psql "$DB" -XAtc "SELECT count(*) FROM episodes")
 
 log "anchor: COPY of the same rows (shared/anchors/sql/schema.sql)"
@@ -118,5 +121,6 @@ echo "episodes loaded:            $LOADED of $EPISODES"
 echo "first load / COPY:          $(echo "$T1 / $TC" | bc -l | cut -c1-5)x   (goal <= 2)"
 echo "re-run / first load:        $(echo "$T2 / $T1" | bc -l | cut -c1-5)    (goal <= 0.5)"
 echo "rows written by re-run:     $((W2 - W1))   (goal 0; n_tup_ins + n_tup_upd + n_tup_del of the schedule tables)"
+echo "CPU over both runs:         tvmaze-server ${CPU_SERVER} s, fake TVMaze (python) ${CPU_FAKE} s"
 echo "peak server RSS:            $((RSS_KB / 1024)) MiB   (goal < 128)"
 echo "runs: $WORK/run-first.txt $WORK/run-rerun.txt"

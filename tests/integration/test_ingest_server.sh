@@ -28,7 +28,9 @@ python3 "$SRC/tests/fake_tvmaze/fake_tvmaze.py" --fixtures "$SRC/tests/fake_tvma
 FAKE_PID=$!
 for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
 FAKE="http://127.0.0.1:$(cat "$TMP/port")"
-curl -fsS -d '{"faults": [{"match": "/schedule", "delay": 0.7, "times": -1}]}' "$FAKE/_control" >/dev/null
+# day 1 lands at once, days 2 and 3 hang until the kill
+curl -fsS -d '{"faults": [{"match": "date=2030-01-02", "delay": 20, "times": -1},
+  {"match": "date=2030-01-03", "delay": 20, "times": -1}]}' "$FAKE/_control" >/dev/null
 
 PORT=$((30000 + RANDOM % 20000))
 export TVMAZE_GRPC_TARGET="127.0.0.1:$PORT"
@@ -61,13 +63,16 @@ SERVER_PID=""
 
 start_server
 wait_sql "SELECT status FROM ingest_runs WHERE id = 1" 4
-"$BUILD/client/tvmaze" ingest status 1 | grep -q "error: interrupted" || fail "no interrupted error"
+# exit status 1: the run FAILED
+"$BUILD/client/tvmaze" ingest status 1 >"$TMP/status.txt" && fail "status of a FAILED run exits 0"
+grep -q "error: interrupted" "$TMP/status.txt" || fail "no interrupted error: $(cat "$TMP/status.txt")"
 curl -fsS -d '{}' "$FAKE/_reset" >/dev/null
 "$BUILD/client/tvmaze" ingest start --start-date 2030-01-01 --days 3 --wait >"$TMP/wait.txt" ||
   { cat "$TMP/wait.txt"; fail "second run did not succeed"; }
 grep -q "run 2  SUCCEEDED" "$TMP/wait.txt" || fail "unexpected output: $(cat "$TMP/wait.txt")"
 [ "$(q "SELECT count(*) FROM episodes")" = 8 ] || fail "episodes after the second run"
-"$BUILD/client/tvmaze" ingest list | grep -c "FAILED\|SUCCEEDED" | grep -q 2 || fail "list"
+"$BUILD/client/tvmaze" ingest list >"$TMP/list.txt"
+[ "$(grep -c "FAILED\|SUCCEEDED" "$TMP/list.txt")" = 2 ] || fail "list: $(cat "$TMP/list.txt")"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || fail "server exit status $?"
 SERVER_PID=""
