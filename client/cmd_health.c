@@ -36,7 +36,12 @@ int cmd_health(struct cli_ctx *ctx, int argc, char **argv) {
         (const Grpc__Health__V1__HealthCheckResponse *)call.reply;
     const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
         &grpc__health__v1__health_check_response__serving_status__descriptor, (int)resp->status);
-    fprintf(ctx->out, "%s\n", v != NULL ? v->name : "UNKNOWN");
+    const char *name = v != NULL ? v->name : "UNKNOWN";
+    if (ctx->json) {
+      fprintf(ctx->out, "{\"status\":\"%s\"}\n", name); /* proto3 JSON of the reply */
+    } else {
+      fprintf(ctx->out, "%s\n", name);
+    }
     rc = resp->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
              ? CLI_OK
              : CLI_RPC_ERROR;

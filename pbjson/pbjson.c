@@ -395,8 +395,8 @@ static void clear_owned_(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *
   void *p = MEMBER(msg, f->offset);
   if (f->type == PROTOBUF_C_TYPE_STRING) {
     char *s = *(char **)p;
-    if (s && s != protobuf_c_empty_string && s != (const char *)f->default_value &&
-        (!f->default_value || s != *(char *const *)f->default_value))
+    /* protobuf-c points string defaults at static storage, never freed. */
+    if (s && s != protobuf_c_empty_string && s != (const char *)f->default_value)
       free(s);
     *(char **)p = NULL;
   } else if (f->type == PROTOBUF_C_TYPE_BYTES) {

@@ -45,7 +45,7 @@
 #include "rpc_internal.h"
 #include "xalloc.h"
 
-#define REQUESTS_PER_METHOD 8
+#define REQUESTS_PER_METHOD 16
 #define DEFAULT_MAX_MESSAGE (4u * 1024u * 1024u)
 #define DEFAULT_GRACE_MS 10000
 #define DEFAULT_WORKERS 2

@@ -84,10 +84,20 @@ echo "ok: buf curl Health/Check"
 # 3. The CLI (protoc-c stub over the binding's client half).
 out="$("$CLI" --target "127.0.0.1:$port" health)" || fail "tvmaze health exit $?"
 [ "$out" = "SERVING" ] || fail "tvmaze health printed $out"
+out="$("$CLI" --target "127.0.0.1:$port" --json health tvmaze.v1.Shows)" || fail "tvmaze --json health"
+[ "$out" = '{"status":"SERVING"}' ] || fail "tvmaze --json health printed $out"
 rc=0
 "$CLI" --target "127.0.0.1:$port" health no.such.Service 2>"$work/cli.err" || rc=$?
 [ "$rc" -eq 1 ] || fail "tvmaze health no.such.Service exit $rc"
 grep -q "NOT_FOUND" "$work/cli.err" || fail "tvmaze health: $(cat "$work/cli.err")"
+rc=0; "$CLI" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "tvmaze with no command: exit $rc, want 2"
+rc=0; "$CLI" no-such-command >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "tvmaze no-such-command: exit $rc, want 2"
+rc=0; "$CLI" --timeout abc health >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "tvmaze --timeout abc: exit $rc, want 2"
+"$CLI" --version | grep -q '^tvmaze ' || fail "tvmaze --version"
+"$CLI" --help | grep -q 'health' || fail "tvmaze --help lacks the health command"
 echo "ok: tvmaze health"
 
 # 4. python3-grpcio.

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# bench/query.sh: read-side benchmark (not a test; see docs/query.md "Benchmark").
+#
+# 1. Data: /work/shared/anchors/gen_data.py (seed 20250602: 8,000 shows,
+#    35,000 episodes 2025-06-02..2025-08-30), loaded into OUR schema by
+#    bench/load_anchor_data.sql (COPY + INSERT ... SELECT conversion), and
+#    into the anchors' schema (their sql/schema.sql, COPY) in a second
+#    database of the same private PostgreSQL (scripts/services.sh: default
+#    settings, like the anchors' cluster).
+# 2. pgbench (-c 4 -j 2, BENCH_T s each):
+#      ours_listshows  our ListShows SQL exactly as the server prepares it
+#                      (store_shows.c SQL_SHOWS_PAGE + SQL_SHOWS_EPISODES, one
+#                      transaction = both statements), -M prepared;
+#      anchor_q14_us   the anchors' sql/listing.sql with their bench-query.sh
+#                      substitutions (q14_us: -M extended, bind variables).
+#    Parameters: 14-day US window 2025-06-16..2025-06-29, 20 per page, page 1.
+# 3. h2load against the real tvmaze-server (TVMAZE_WORKERS=2), 4 connections x
+#    16 streams = 64 concurrent streams, BENCH_T s after a 256-request warm-up:
+#      listshows_nocache  no REDIS_URL;   listshows_cached  REDIS_URL set;
+#      getshow            GetShow of the first show of that page (cached).
+#    Request bodies are gRPC frames (5-byte prefix + serialized request).
+#    Each run is checked: h2load's DATA bytes = succeeded x reply frame size
+#    (the reply fetched once with nghttp -v, whose trailers must carry
+#    grpc-status: 0). Server RSS: VmHWM of the process after its runs.
+# Prints a summary table; raw logs stay in $BENCH_DIR (default mktemp).
+# Knobs: BENCH_T (default 10), ANCHORS (/work/shared/anchors), BUILD (build).
+# shellcheck disable=SC2016  # sed patterns below match a literal $n
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+ANCHORS="${ANCHORS:-/work/shared/anchors}"
+BUILD="${BUILD:-$root/build}"
+BENCH_T="${BENCH_T:-10}"
+W="${BENCH_DIR:-$(mktemp -d /tmp/tvmaze-bench.XXXXXX)}"
+SERVER="$BUILD/server/tvmaze-server"
+D1=2025-06-16 D2=2025-06-29
+chmod 755 "$W"
+[ -x "$SERVER" ] || { echo "build first: $SERVER" >&2; exit 1; }
+
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  bash "$root/scripts/services.sh" stop "$W/svc" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---------------------------------------------------------------- data
+log "generating data"
+python3 "$ANCHORS/gen_data.py" "$W/data" >/dev/null
+chmod -R a+rX "$W/data"
+bash "$root/scripts/services.sh" start "$W/svc" >/dev/null
+# shellcheck disable=SC1091
+. "$W/svc/env"
+PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+base="${DATABASE_URL%/*}"
+"${PSQL[@]}" "$base/postgres" -c "DROP DATABASE IF EXISTS tvmaze" -c "CREATE DATABASE tvmaze" \
+  -c "CREATE DATABASE anchor" 2>/dev/null
+OURS="$base/tvmaze" ANCHOR="$base/anchor"
+"$SERVER" --database-url "$OURS" migrate >"$W/migrate.log" 2>&1
+log "loading into our schema (bench/load_anchor_data.sql)"
+"${PSQL[@]}" "$OURS" -v data="$W/data" -f "$root/bench/load_anchor_data.sql"
+log "loading into the anchors' schema"
+"${PSQL[@]}" "$ANCHOR" -f "$ANCHORS/sql/schema.sql" >/dev/null
+for t in countries networks genres shows show_genres episodes; do
+  cols="$(head -1 "$W/data/$t.csv")"
+  "${PSQL[@]}" "$ANCHOR" -c "COPY $t ($cols) FROM '$W/data/$t.csv' WITH (FORMAT csv, HEADER true)"
+done
+"${PSQL[@]}" "$ANCHOR" -c "VACUUM ANALYZE"
+"${PSQL[@]}" -At "$OURS" -c "SELECT 'ours: ' || (SELECT count(*) FROM shows) || ' shows, ' ||
+  (SELECT count(*) FROM episodes) || ' episodes'" >&2
+
+# ---------------------------------------------------------------- pgbench
+SQL_OF="python3 $root/bench/sql_of.py $root/server/store/store_shows.c"
+page_sql="$($SQL_OF SQL_SHOWS_PAGE)"
+eps_sql="$($SQL_OF SQL_SHOWS_EPISODES)"
+# The ids of page 1 (what the server passes to the second statement).
+ids="$("${PSQL[@]}" -At "$OURS" -c "PREPARE p AS $page_sql" \
+  -c "EXECUTE p('$D1','$D2','US',NULL,NULL,NULL,NULL,20,0)" | cut -d'|' -f2 | paste -sd, -)"
+first_id="${ids%%,*}"
+subst() { # $1..$9 -> pgbench variables / NULL (highest first: $1 must not eat $10)
+  sed -e 's/\$9/:off/g' -e 's/\$8/:lim/g' -e 's/\$7/NULL/g' -e 's/\$6/NULL/g' -e 's/\$5/NULL/g' \
+    -e 's/\$4/NULL/g' -e 's/\$3/:country/g' -e 's/\$2/:d2/g' -e 's/\$1/:d1/g'
+}
+{
+  echo '\set lim 20'
+  echo '\set off 0'
+  echo "$page_sql;" | subst
+  echo "$eps_sql;" | sed -e 's/\$3/:d2/g' -e 's/\$2/:d1/g' -e 's/\$1/:ids/g'
+} >"$W/ours.sql"
+{
+  echo '\set lim 20'
+  echo '\set off 0'
+  grep -v '^--' "$ANCHORS/sql/listing.sql" |
+    sed -e 's/\$1::date/:d1::date/g' -e 's/\$2::date/:d2::date/g' -e 's/\$3::text/:country::text/g' \
+      -e 's/\$4::numeric/NULL::numeric/g' -e 's/\$5::text/NULL::text/g' \
+      -e 's/\$6::int/:lim::int/g' -e 's/\$7::int/:off::int/g'
+  echo ';'
+} >"$W/anchor.sql"
+PB=(pgbench -n -c 4 -j 2 -T "$BENCH_T" -D d1="$D1" -D d2="$D2" -D country=US)
+tps() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$1"; }
+log "pgbench ours (-M prepared)"
+pgbench -n -c 2 -j 2 -T 2 -M prepared -D d1="$D1" -D d2="$D2" -D country=US -D ids="{$ids}" \
+  -f "$W/ours.sql" "$OURS" >/dev/null 2>&1 # warm-up
+"${PB[@]}" -M prepared -D ids="{$ids}" -f "$W/ours.sql" "$OURS" >"$W/pgbench_ours.log" 2>&1
+log "pgbench anchor (-M extended, as bench-query.sh q14_us)"
+pgbench -n -c 2 -j 2 -T 2 -M extended -D d1="$D1" -D d2="$D2" -D country=US \
+  -f "$W/anchor.sql" "$ANCHOR" >/dev/null 2>&1
+"${PB[@]}" -M extended -f "$W/anchor.sql" "$ANCHOR" >"$W/pgbench_anchor.log" 2>&1
+ours_tps="$(tps "$W/pgbench_ours.log")"
+anchor_tps="$(tps "$W/pgbench_anchor.log")"
+
+# ---------------------------------------------------------------- h2load
+# gRPC frames: 0x00 + 4-byte big-endian length + protobuf bytes (hand-encoded:
+# strings = tag, length, bytes; Int32Value per_page = field 9 {1: 20}).
+python3 - "$W" "$D1" "$D2" "$first_id" <<'PY'
+import struct, sys
+w, d1, d2, first = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def s(field, v):
+    b = v.encode()
+    return bytes([field << 3 | 2, len(b)]) + b
+def varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+list_req = s(1, d1) + s(2, d2) + s(3, "US") + bytes([9 << 3 | 2, 2, 0x08, 20])
+get_req = bytes([1 << 3]) + varint(first)
+for name, msg in (("listshows", list_req), ("getshow", get_req)):
+    open(f"{w}/{name}.bin", "wb").write(b"\0" + struct.pack(">I", len(msg)) + msg)
+PY
+
+start_server() { # $1 = log name, $2 = REDIS_URL or "" (no cache)
+  local port redis=()
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  target="127.0.0.1:$port"
+  if [ -n "$2" ]; then redis=(REDIS_URL="$2"); else redis=(-u REDIS_URL); fi
+  env "${redis[@]}" DATABASE_URL="$OURS" TVMAZE_INGEST_AT=off TVMAZE_WORKERS=2 LOG_LEVEL=warn \
+    "$SERVER" --grpc-addr "$target" >"$W/$1.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 300); do
+    "$BUILD/client/tvmaze" --target "$target" health >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server did not start" >&2
+  exit 1
+}
+stop_server() {
+  hwm="$(awk '/VmHWM/{print $2}' "/proc/$server_pid/status")"
+  kill -TERM "$server_pid"
+  wait "$server_pid" || true
+  server_pid=""
+}
+H2=(-H 'content-type: application/grpc' -H 'te: trailers')
+# h2load_run NAME METHOD BODY: one measured run; sets rps; checks bytes and grpc-status.
+declare -A RPS
+h2load_run() {
+  local name=$1 url="http://$target/tvmaze.v1.Shows/$2" body=$3
+  nghttp -v "${H2[@]}" -d "$body" "$url" >"$W/$name.nghttp" 2>&1
+  grep -q 'grpc-status: 0' "$W/$name.nghttp" || {
+    echo "$name: no grpc-status 0" >&2
+    cat "$W/$name.nghttp" >&2
+    exit 1
+  }
+  nghttp "${H2[@]}" -d "$body" "$url" >"$W/$name.reply"
+  local size ok data
+  size="$(stat -c %s "$W/$name.reply")"
+  # Warm-up as its own run: h2load's --warm-up-time counts warm-up DATA bytes
+  # in the totals, which would break the bytes check below.
+  h2load -c 4 -m 16 -t 1 -n 256 "${H2[@]}" -d "$body" "$url" >/dev/null 2>&1
+  h2load -c 4 -m 16 -t 1 -D "$BENCH_T" "${H2[@]}" -d "$body" "$url" >"$W/$name.h2load" 2>&1
+  RPS[$name]="$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$W/$name.h2load")"
+  ok="$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$W/$name.h2load")"
+  data="$(sed -n 's/^traffic: .*(\([0-9]*\)) data.*/\1/p' "$W/$name.h2load")"
+  if [ "$data" -ne $((ok * size)) ]; then
+    echo "$name: data $data bytes != $ok x $size (not every reply is the full answer)" >&2
+    exit 1
+  fi
+  log "$name: ${RPS[$name]} req/s, $ok replies x $size bytes, grpc-status 0"
+}
+log "h2load ListShows, cache off"
+start_server server_nocache ""
+h2load_run listshows_nocache ListShows "$W/listshows.bin"
+stop_server
+hwm_nocache="$hwm"
+log "h2load ListShows and GetShow, cache on"
+start_server server_cached "$REDIS_URL"
+h2load_run listshows_cached ListShows "$W/listshows.bin"
+h2load_run getshow GetShow "$W/getshow.bin"
+stop_server
+hwm_cached="$hwm"
+
+# ---------------------------------------------------------------- summary
+ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
+{
+  echo "## bench/query.sh $(date -u +%Y-%m-%dT%H:%MZ) ($(nproc) CPUs, ${BENCH_T}s runs; machine shared)"
+  echo
+  echo "| measurement | rate |"
+  echo "|---|---|"
+  echo "| pgbench our ListShows SQL (2 statements, -M prepared, -c 4) | $ours_tps tps |"
+  echo "| pgbench anchor listing.sql q14_us (-M extended, -c 4) | $anchor_tps tps |"
+  echo "| h2load ListShows, cache off (64 streams) | ${RPS[listshows_nocache]} req/s |"
+  echo "| h2load ListShows, cache on | ${RPS[listshows_cached]} req/s |"
+  echo "| h2load GetShow, cache on | ${RPS[getshow]} req/s |"
+  echo
+  echo "| ratio | value | goal |"
+  echo "|---|---|---|"
+  echo "| uncached / pgbench ours | $(ratio "${RPS[listshows_nocache]}" "$ours_tps") | >= 0.8 |"
+  echo "| uncached / anchor statement | $(ratio "${RPS[listshows_nocache]}" "$anchor_tps") | >= 2 |"
+  echo "| cached / uncached | $(ratio "${RPS[listshows_cached]}" "${RPS[listshows_nocache]}") | >= 20 |"
+  echo "| server VmHWM, cache off / on | $((hwm_nocache / 1024)) / $((hwm_cached / 1024)) MiB | < 64 MiB |"
+  echo
+  echo "raw logs: $W"
+} | tee "$W/summary.md"
