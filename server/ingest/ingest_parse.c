@@ -385,7 +385,7 @@ static void item_(struct ingest_batch *b, json_t *it) {
 enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const char *json, size_t n,
                                                char *err, size_t errlen) {
   json_error_t jerr;
-  json_t *root = json_loadb(json, n, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root = json_loadb(json, n, 0, &jerr);
   if (root == NULL) {
     snprintf(err, errlen, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
              jerr.text);

@@ -49,6 +49,8 @@ class State:
 
 
 STATE = None
+CACHE = {}  # path -> body (flat mode only)
+GZ_CACHE = {}  # id(body) -> (body, gzip of body), flat mode only
 SERVER = None
 PORT = 0
 
@@ -64,11 +66,17 @@ def fixture_body(path, query):
         return None
     base = STATE.fixtures if STATE.flat else os.path.join(STATE.fixtures, STATE.set)
     full = os.path.join(base, os.path.basename(name))
+    cached = CACHE.get(full)
+    if cached is not None:
+        return cached
     try:
         with open(full, "rb") as f:
-            return f.read()
+            body = f.read()
     except FileNotFoundError:
-        return b"[]"
+        body = b"[]"
+    if STATE.flat:  # benchmark data never changes: keep it (and its gzip form)
+        CACHE[full] = body
+    return body
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -85,7 +93,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def send(self, status, body, ctype="application/json; charset=UTF-8", headers=None):
         if "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 64:
-            body = gzip.compress(body, 1)
+            hit = GZ_CACHE.get(id(body))
+            if hit is not None and hit[0] is body:
+                gz = hit[1]
+            else:
+                gz = gzip.compress(body, 1)
+                if STATE.flat:
+                    GZ_CACHE[id(body)] = (body, gz)  # holds body: the id stays unique
+            body = gz
             headers = dict(headers or {}, **{"Content-Encoding": "gzip"})
         self.send_response(status)
         self.send_header("Content-Type", ctype)
