@@ -197,7 +197,14 @@ char *html_to_text(const char *html, size_t n) {
       if (isspace(c)) {
         put_space_(&o);
       } else if (c >= 0x20 && c != 0x7F) {
-        put_bytes_(&o, html + i, 1);
+        /* a run of plain visible ASCII goes out in one append */
+        size_t j = i + 1;
+        while (j < n && html[j] > 0x20 && html[j] < 0x7F && html[j] != '<' && html[j] != '&') {
+          j++;
+        }
+        put_bytes_(&o, html + i, j - i);
+        i = j;
+        continue;
       }
       i++;
     } else {

@@ -289,6 +289,13 @@ static int show_(struct ingest_batch *b, json_t *s) {
   if (id == 0 || !json_is_string(json_object_get(s, "name"))) {
     return 0;
   }
+  /* The same show object is embedded in each of its items: the first one of
+   * the day is kept and the others are not normalized again. */
+  for (size_t i = 0; i < b->n_shows; i++) {
+    if (b->shows[i].id == id) {
+      return id;
+    }
+  }
   struct ingest_show row = {.id = id};
   row.name = str_(s, "name");
   row.type = str_(s, "type");
@@ -333,13 +340,6 @@ static int show_(struct ingest_batch *b, json_t *s) {
       if (!dup) {
         row.genres[row.n_genres++] = xstrndup(json_string_value(g), json_string_length(g));
       }
-    }
-  }
-  for (size_t i = 0; i < b->n_shows; i++) {
-    if (b->shows[i].id == id) {
-      show_free_(&b->shows[i]);
-      b->shows[i] = row;
-      return id;
     }
   }
   GROW_(b->shows, b->n_shows, b->cap_shows);

@@ -3,7 +3,9 @@
  *
  * One struct ingest_batch collects the rows of one day from any number of
  * schedule documents (the web schedule and each country's network schedule),
- * deduplicated by natural key (last one wins), ready for store_ingest.
+ * deduplicated by natural key, ready for store_ingest: for episodes,
+ * distributors and countries the last occurrence wins; a show (embedded in
+ * every item of it) is normalized once, from its first occurrence.
  *
  * Upstream fields (TVMAZE.md) -> rows; every value is text or NULL (SQL NULL):
  *

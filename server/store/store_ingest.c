@@ -35,11 +35,16 @@ static void arr_add_(struct arr_ *a, const char *v) {
     return;
   }
   strbuf_append_char(&a->b, '"');
-  for (const char *p = v; *p; p++) {
-    if (*p == '"' || *p == '\\') {
-      strbuf_append_char(&a->b, '\\');
+  const char *p = v;
+  for (;;) {
+    size_t span = strcspn(p, "\"\\");
+    strbuf_append_n(&a->b, p, span);
+    p += span;
+    if (*p == '\0') {
+      break;
     }
-    strbuf_append_char(&a->b, *p);
+    char esc[2] = {'\\', *p++};
+    strbuf_append_n(&a->b, esc, 2);
   }
   strbuf_append_char(&a->b, '"');
 }
