@@ -40,10 +40,11 @@ clear_rate_windows() {
     xargs -r redis-cli -u "$TVMAZE_TEST_REDIS_URL" del >/dev/null
 }
 
-# start_server GRPC_PORT [LOGNAME]: tvmaze-server serve (no schedule, no
-# reachable TVMaze) with the caller's environment; pid appended to PIDS.
+# start_server GRPC_PORT [LOGNAME]: tvmaze-server serve (no schedule; TVMaze
+# at $TVMAZE_API_URL, default unreachable) with the caller's environment;
+# pid appended to PIDS.
 start_server() {
-  TVMAZE_GRPC_ADDR=127.0.0.1:$1 TVMAZE_INGEST_AT=off TVMAZE_API_URL=http://127.0.0.1:9 \
+  TVMAZE_GRPC_ADDR=127.0.0.1:$1 TVMAZE_INGEST_AT=off TVMAZE_API_URL=${TVMAZE_API_URL:-http://127.0.0.1:9} \
     "$B/server/tvmaze-server" serve >>"$TMP/${2:-server}.log" 2>&1 &
   PIDS+=($!)
 }

@@ -14,8 +14,17 @@ KEY=$("$B/server/tvmaze-server" keys create --name free1 --tier free)
 KEY2=$("$B/server/tvmaze-server" keys create --name gone --tier premium)
 "$B/server/tvmaze-server" keys revoke gone >/dev/null
 
+# A stand-in TVMaze that answers 404 to everything, so an ingest run fails at
+# once (an unreachable one would be retried with backoff for ~20 s).
+mkdir "$TMP/empty"
+AP=$(port)
+python3 -m http.server --bind 127.0.0.1 --directory "$TMP/empty" "$AP" >"$TMP/fake_api.log" 2>&1 &
+PIDS+=($!)
+export TVMAZE_API_URL=http://127.0.0.1:$AP
+
 GP=$(port); HP=$(port)
 start_server "$GP"
+SERVER_PID=${PIDS[-1]}
 # response cache off: the server-down checks below must reach the server
 start_gateway "$HP" "$GP" gw REDIS_URL="$TVMAZE_TEST_REDIS_URL" TVMAZE_RATE_IP_LIMIT=100000 \
   TVMAZE_RESPONSE_CACHE_TTL=0
@@ -53,7 +62,7 @@ else
   req 400 "${A[@]}" "${P[@]}" -d '{"days":"x"}' "$G/api/v1/ingest/runs"; err_ok 3
   req 400 "${A[@]}" "${P[@]}" -d '{"start_date":"2025-13-45","days":1}' "$G/api/v1/ingest/runs"; err_ok 3
   grep -q start_date "$TMP/body" || fail "bad start_date: the message must name start_date"
-  # a run against an unreachable TVMaze (start_server: TVMAZE_API_URL=http://127.0.0.1:9)
+  # a run against the 404 stand-in TVMaze
   req 202 "${A[@]}" "${P[@]}" -d '{"start_date":"2025-06-16","days":1}' "$G/api/v1/ingest/runs"
   json_ok; hdr "Location: /api/v1/ingest/runs/"
   LOC=$(hval Location)
@@ -66,14 +75,14 @@ assert "started_at" in r, r' "$1" "$RUN_ID" || fail "run body: $(head -c 400 "$1
   }
   run_is "$TMP/body"
   req 200 "${A[@]}" "$G$LOC"; run_is "$TMP/body"
-  # it fails fast: poll (bounded) until it is no longer running
+  # it fails at once: poll (bounded, 60 s) until it is no longer running
   done_=0
   for _ in $(seq 600); do
     curl -s -o "$TMP/run" "${A[@]}" "$G$LOC"
     grep -q RUN_STATUS_RUNNING "$TMP/run" || { done_=1; break; }
     sleep 0.1
   done
-  [ "$done_" = 1 ] || fail "the run against an unreachable TVMaze never finished"
+  [ "$done_" = 1 ] || fail "the run against a 404 TVMaze never finished"
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["run"]
 assert r["status"] in ("RUN_STATUS_FAILED","RUN_STATUS_PARTIAL"), r
 assert "finished_at" in r, r' "$TMP/run" || fail "finished run: $(head -c 400 "$TMP/run")"
@@ -140,7 +149,7 @@ set +e; TVMAZE_RESPONSE_CACHE_TTL=-1 "$B/gateway/tvmaze-gateway" 2>/dev/null; rc
 [ "$rc" = 2 ] || fail "bad TVMAZE_RESPONSE_CACHE_TTL exit $rc"
 
 # /up 503 when the server is down, 200 after
-kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 req 503 "$G/up"; json_ok
 req 503 "${A[@]}" "$G/api/v1/tv_shows"; err_ok 14
 start_server "$GP"

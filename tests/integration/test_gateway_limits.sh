@@ -30,6 +30,7 @@ clear_rate_windows
 fresh_db gw_limits_test
 GP=$(port)
 start_server "$GP"
+SERVER_PID=${PIDS[-1]}
 A=(-u admin:s3cret)
 L=/api/v1/analytics/country_distribution
 
@@ -222,7 +223,7 @@ req 200 "${A[@]}" "$GN$U"; req 200 "${A[@]}" "$GN$U"
 [ "$(metric "$GN" "$MISS")" = 0 ] || fail "TTL 0 must not count lookups"
 # with the server gone the cached listing is still served (within its TTL);
 # anything else is 503
-kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 req 200 "${A[@]}" "$G$U"; cmp -s "$TMP/first" "$TMP/body" || fail "cached body after server stop"
 req 503 "${A[@]}" "$G$U&page=2"; err_ok 14
 req 503 "${A[@]}" "$GN$U"; err_ok 14
