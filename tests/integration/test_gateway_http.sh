@@ -48,51 +48,47 @@ for u in "/api/v1/tv_shows?$W&country=US&per_page=20" "/api/v1/episodes?$W" \
   req 200 "${A[@]}" "$G$u"; json_ok "$u"; hdr ETag; hdr "Cache-Control: private, max-age=300"
 done
 req 404 "${A[@]}" "$G/api/v1/tv_shows/999999"; err_ok 5
-# ingest routes (the Ingest service may not be merged yet: then 501 JSON)
-if [ "$(curl -s -o "$TMP/body" -w '%{http_code}' "${A[@]}" "$G/api/v1/ingest/runs")" = 501 ]; then
-  err_ok 12; echo "note: Ingest not implemented upstream; ingest routes checked for 501 only"
-else
-  P=(-X POST -H 'Content-Type: application/json')
-  req 200 "${A[@]}" "$G/api/v1/ingest/runs"; json_ok
-  req 404 "${A[@]}" "$G/api/v1/ingest/runs/999999"; err_ok 5
-  req 400 "${A[@]}" "$G/api/v1/ingest/runs/abc"; err_ok 3
-  req 400 "${A[@]}" "${P[@]}" -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
-  grep -q days "$TMP/body" || fail "days=0: the message must name days"
-  req 400 "${A[@]}" "${P[@]}" -d '{"days":366}' "$G/api/v1/ingest/runs"; err_ok 3
-  req 400 "${A[@]}" "${P[@]}" -d '{"days":"x"}' "$G/api/v1/ingest/runs"; err_ok 3
-  req 400 "${A[@]}" "${P[@]}" -d '{"start_date":"2025-13-45","days":1}' "$G/api/v1/ingest/runs"; err_ok 3
-  grep -q start_date "$TMP/body" || fail "bad start_date: the message must name start_date"
-  # a run against the 404 stand-in TVMaze
-  req 202 "${A[@]}" "${P[@]}" -d '{"start_date":"2025-06-16","days":1}' "$G/api/v1/ingest/runs"
-  json_ok; hdr "Location: /api/v1/ingest/runs/"
-  LOC=$(hval Location)
-  RUN_ID=${LOC##*/}
-  run_is() { # FILE: the run in FILE is RUN_ID for 2025-06-16, 1 day
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["run"]
+# ingest routes
+P=(-X POST -H 'Content-Type: application/json')
+req 200 "${A[@]}" "$G/api/v1/ingest/runs"; json_ok
+req 404 "${A[@]}" "$G/api/v1/ingest/runs/999999"; err_ok 5
+req 400 "${A[@]}" "$G/api/v1/ingest/runs/abc"; err_ok 3
+req 400 "${A[@]}" "${P[@]}" -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
+grep -q days "$TMP/body" || fail "days=0: the message must name days"
+req 400 "${A[@]}" "${P[@]}" -d '{"days":366}' "$G/api/v1/ingest/runs"; err_ok 3
+req 400 "${A[@]}" "${P[@]}" -d '{"days":"x"}' "$G/api/v1/ingest/runs"; err_ok 3
+req 400 "${A[@]}" "${P[@]}" -d '{"start_date":"2025-13-45","days":1}' "$G/api/v1/ingest/runs"; err_ok 3
+grep -q start_date "$TMP/body" || fail "bad start_date: the message must name start_date"
+# a run against the 404 stand-in TVMaze
+req 202 "${A[@]}" "${P[@]}" -d '{"start_date":"2025-06-16","days":1}' "$G/api/v1/ingest/runs"
+json_ok; hdr "Location: /api/v1/ingest/runs/"
+LOC=$(hval Location)
+RUN_ID=${LOC##*/}
+run_is() { # FILE: the run in FILE is RUN_ID for 2025-06-16, 1 day
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["run"]
 assert r["id"]==sys.argv[2] and r["start_date"]=="2025-06-16" and r["days"]==1, r
 assert r["status"].startswith("RUN_STATUS_") and r["status"]!="RUN_STATUS_UNSPECIFIED", r
 assert "started_at" in r, r' "$1" "$RUN_ID" || fail "run body: $(head -c 400 "$1")"
-  }
-  run_is "$TMP/body"
-  req 200 "${A[@]}" "$G$LOC"; run_is "$TMP/body"
-  # it fails at once: poll (bounded, 60 s) until it is no longer running
-  done_=0
-  for _ in $(seq 600); do
-    curl -s -o "$TMP/run" "${A[@]}" "$G$LOC"
-    grep -q RUN_STATUS_RUNNING "$TMP/run" || { done_=1; break; }
-    sleep 0.1
-  done
-  [ "$done_" = 1 ] || fail "the run against a 404 TVMaze never finished"
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["run"]
+}
+run_is "$TMP/body"
+req 200 "${A[@]}" "$G$LOC"; run_is "$TMP/body"
+# it fails at once: poll (bounded, 60 s) until it is no longer running
+done_=0
+for _ in $(seq 600); do
+  curl -s -o "$TMP/run" "${A[@]}" "$G$LOC"
+  grep -q RUN_STATUS_RUNNING "$TMP/run" || { done_=1; break; }
+  sleep 0.1
+done
+[ "$done_" = 1 ] || fail "the run against a 404 TVMaze never finished"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["run"]
 assert r["status"] in ("RUN_STATUS_FAILED","RUN_STATUS_PARTIAL"), r
 assert "finished_at" in r, r' "$TMP/run" || fail "finished run: $(head -c 400 "$TMP/run")"
-  req 200 "${A[@]}" "$G/api/v1/ingest/runs?page=1&per_page=5"
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+req 200 "${A[@]}" "$G/api/v1/ingest/runs?page=1&per_page=5"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
 assert d["runs"][0]["id"]==sys.argv[2], d
 assert d["pagination"]["page"]==1 and d["pagination"]["per_page"]==5 and int(d["pagination"]["total"])>=1, d' \
-    "$TMP/body" "$RUN_ID" || fail "run list: $(head -c 400 "$TMP/body")"
-  req 400 "${A[@]}" "$G/api/v1/ingest/runs?per_page=0"; err_ok 3
-fi
+  "$TMP/body" "$RUN_ID" || fail "run list: $(head -c 400 "$TMP/body")"
+req 400 "${A[@]}" "$G/api/v1/ingest/runs?per_page=0"; err_ok 3
 
 # errors
 req 404 "${A[@]}" "$G/api/v1/nothing"; err_ok 5
