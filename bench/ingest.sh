@@ -139,7 +139,16 @@ cpu_pg() {
 }
 
 log "first load ($EPISODES episodes, $(echo "$COUNTRIES" | tr ',' '\n' | wc -l) countries + web, 90 days)"
+PERF_PID=""
+if [ -n "${PERF_OUT:-}" ]; then # profile the server during the first load
+  perf record -F 999 -g -o "$PERF_OUT" -p "$SERVER_PID" 2>/dev/null &
+  PERF_PID=$!
+fi
 T1=$(ingest first)
+if [ -n "$PERF_PID" ]; then
+  kill -INT "$PERF_PID"
+  wait "$PERF_PID" || true
+fi
 CPU1_SERVER=$(cpu_s "$SERVER_PID")
 CPU1_FAKE=$(cpu_tree "$FAKE_PID")
 CPU1_PG=$(cpu_pg)
