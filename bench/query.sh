@@ -9,8 +9,9 @@
 #    settings, like the anchors' cluster).
 # 2. pgbench (-c 4 -j 2, BENCH_T s each):
 #      ours_listshows  our ListShows SQL exactly as the server prepares it
-#                      (store_shows.c SQL_SHOWS_PAGE + SQL_SHOWS_EPISODES, one
-#                      transaction = both statements), -M prepared;
+#                      (the text of store_shows.c's shows_page for the country
+#                      filter and shows_episodes, printed by tvmaze-sql-of;
+#                      one transaction = both statements), -M prepared;
 #      anchor_q14_us   the anchors' sql/listing.sql with their bench-query.sh
 #                      substitutions (q14_us: -M extended, bind variables).
 #    Parameters: 14-day US window 2025-06-16..2025-06-29, 20 per page, page 1.
@@ -74,16 +75,15 @@ done
   (SELECT count(*) FROM episodes) || ' episodes'" >&2
 
 # ---------------------------------------------------------------- pgbench
-SQL_OF="python3 $root/bench/sql_of.py $root/server/store/store_shows.c"
-page_sql="$($SQL_OF SQL_SHOWS_PAGE)"
-eps_sql="$($SQL_OF SQL_SHOWS_EPISODES)"
+SQL_OF="$BUILD/bench/tvmaze-sql-of"
+page_sql="$("$SQL_OF" shows_page country)"
+eps_sql="$("$SQL_OF" shows_episodes)"
 # The ids of page 1 (what the server passes to the second statement).
 ids="$("${PSQL[@]}" -At "$OURS" -c "PREPARE p AS $page_sql" \
-  -c "EXECUTE p('$D1','$D2','US',NULL,NULL,NULL,NULL,20,0)" | cut -d'|' -f2 | paste -sd, -)"
+  -c "EXECUTE p('$D1','$D2',20,0,'US')" | cut -d'|' -f2 | paste -sd, -)"
 first_id="${ids%%,*}"
-subst() { # $1..$9 -> pgbench variables / NULL (highest first: $1 must not eat $10)
-  sed -e 's/\$9/:off/g' -e 's/\$8/:lim/g' -e 's/\$7/NULL/g' -e 's/\$6/NULL/g' -e 's/\$5/NULL/g' \
-    -e 's/\$4/NULL/g' -e 's/\$3/:country/g' -e 's/\$2/:d2/g' -e 's/\$1/:d1/g'
+subst() { # $1..$5 of shows_page (country filter) -> pgbench variables
+  sed -e 's/\$5/:country/g' -e 's/\$4/:off/g' -e 's/\$3/:lim/g' -e 's/\$2/:d2/g' -e 's/\$1/:d1/g'
 }
 {
   echo '\set lim 20'

@@ -2,11 +2,12 @@
  * query: validation + read-through cache + store for Shows and Analytics.
  * See query.h.
  *
- * Cache freshness: when the worker has a cache, each request first reads
- * data_generation (one primary-key row) on the worker's own connection; the
- * generation is part of the key, so once an ingest transaction that bumped it
- * has committed, no request can read a reply computed before it. Today's
- * date (UTC) is part of the key too, because defaults depend on it.
+ * Cache freshness: the data generation is part of the key. The worker's
+ * connection LISTENs on tvmaze_generation (store_generation, db.c): a hit
+ * costs one Redis round trip and no PostgreSQL round trip; an ingest commit
+ * (generation + 1, pg_notify) reaches the worker as a notification, read
+ * from the socket without blocking before each request. Today's date (UTC)
+ * is part of the key too, because defaults depend on it.
  */
 #include "query.h"
 
@@ -77,7 +78,7 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
   int use_cache = w->cache != NULL;
   if (use_cache) {
     int64_t gen = 0;
-    st = store_data_generation(w->store, &gen);
+    st = store_generation(w->store, &gen);
     if (st != STORE_OK) {
       strbuf_release(&key);
       return store_fail_(w, st, method, what, msg, msglen);
