@@ -76,22 +76,23 @@ static unsigned filter_mask_(const struct shows_filter *f) {
          (f->has_rating ? F_RATING : 0u) | (f->genre ? F_GENRE : 0u) | (f->q ? F_Q : 0u);
 }
 
+/* Filters other than country: those test the show, through f. */
+#define SHOW_FILTERS (F_DISTRIBUTOR | F_RATING | F_GENRE | F_Q)
+
 /* "f AS MATERIALIZED (ids of the shows passing the filters), " or nothing.
  * Materialized: a narrow id set (index-only scans where it can) that the
- * window scan probes through a hash, whatever the generic estimates say. */
+ * window scan probes through a hash, whatever the generic estimates say.
+ * Country is not here: episodes carry it (migration 004). */
 static void filter_cte_(struct strbuf *b, unsigned mask) {
-  if (mask == 0) {
+  if ((mask & SHOW_FILTERS) == 0) {
     return;
   }
-  int n = 5;
+  int n = (mask & F_COUNTRY) ? 6 : 5;
   strbuf_append(b, "f AS MATERIALIZED (SELECT s.id FROM shows s");
-  if (mask & (F_COUNTRY | F_DISTRIBUTOR)) {
+  if (mask & F_DISTRIBUTOR) {
     strbuf_append(b, " JOIN distributors d ON d.id = s.distributor_id");
   }
   strbuf_append(b, " WHERE true");
-  if (mask & F_COUNTRY) {
-    strbuf_appendf(b, " AND d.country_code = $%d::text", n++);
-  }
   if (mask & F_DISTRIBUTOR) {
     strbuf_appendf(b, " AND lower(d.name) = lower($%d::text)", n++);
   }
@@ -110,19 +111,28 @@ static void filter_cte_(struct strbuf *b, unsigned mask) {
   strbuf_append(b, "), ");
 }
 
+/* The episodes of the window passing the filters: with a country, only that
+ * country's range of episodes_country_window_idx (004) is read. */
+static void window_where_(struct strbuf *b, unsigned mask) {
+  strbuf_append(b, " WHERE e.airdate BETWEEN $1::date AND $2::date");
+  if (mask & F_COUNTRY) {
+    strbuf_append(b, " AND e.country_code = $5::text");
+  }
+  if (mask & SHOW_FILTERS) {
+    strbuf_append(b, " AND e.show_id IN (SELECT id FROM f)");
+  }
+}
+
 /* ListShows page: the window aggregate (first airstamp per show, over the
- * covering index of 002) restricted to f, its count, and the page joined to
- * the wide rows for the page's shows only. */
+ * covering index of 002, or 004's with a country) restricted to f, its count, and the page joined
+ * to the wide rows for the page's shows only. */
 static void shows_page_sql_(struct strbuf *b, unsigned mask) {
   strbuf_append(b, "WITH ");
   filter_cte_(b, mask);
   strbuf_append(b,
                 "m AS MATERIALIZED ("
-                "SELECT e.show_id, min(e.airstamp) AS first_air FROM episodes e"
-                " WHERE e.airdate BETWEEN $1::date AND $2::date");
-  if (mask != 0) {
-    strbuf_append(b, " AND e.show_id IN (SELECT id FROM f)");
-  }
+                "SELECT e.show_id, min(e.airstamp) AS first_air FROM episodes e");
+  window_where_(b, mask);
   strbuf_append(b,
                 " GROUP BY e.show_id"
                 "), p AS ("
@@ -143,11 +153,8 @@ static void episodes_page_sql_(struct strbuf *b, unsigned mask) {
   filter_cte_(b, mask);
   strbuf_append(b,
                 "m AS MATERIALIZED ("
-                "SELECT e.id, e.airstamp FROM episodes e"
-                " WHERE e.airdate BETWEEN $1::date AND $2::date");
-  if (mask != 0) {
-    strbuf_append(b, " AND e.show_id IN (SELECT id FROM f)");
-  }
+                "SELECT e.id, e.airstamp FROM episodes e");
+  window_where_(b, mask);
   strbuf_append(b,
                 "), p AS ("
                 "SELECT id, airstamp FROM m ORDER BY airstamp NULLS LAST, id"
