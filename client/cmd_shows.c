@@ -21,6 +21,10 @@
 #include "cli.h"
 #include "cli_util.h"
 #include "tvmaze/v1/shows.pb-c.h"
+#include "xalloc.h"
+
+/* list_call_ printed --help: the caller exits 0 without output of its own. */
+enum { LIST_HELP_SHOWN_ = -1 };
 
 int cmd_shows(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_episodes(struct cli_ctx *ctx, int argc, char **argv);
@@ -101,9 +105,13 @@ static const char *genres_cell_(char *buf, size_t len, char **genres, size_t n) 
   return buf;
 }
 
-/* ================================================================ shows list */
-
-static int shows_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
+/* Parses the list flags and makes a ListShows or ListEpisodes call (the two
+ * requests share their filter fields, set here by name through the request's
+ * descriptor). Returns CLI_OK with call->reply kept, or an exit status (usage
+ * or help printed, or the RPC error reported). */
+static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv,
+                      const ProtobufCMessageDescriptor *req_desc, const char *method,
+                      const char *usage, struct rpc_client_ctx *call) {
   struct list_args a;
   int help = 0;
   int rc = parse_list_args_(ctx, argc, argv, &a, &help);
@@ -111,35 +119,57 @@ static int shows_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, cha
     return rc;
   }
   if (help) {
-    fprintf(ctx->out,
-            "usage: tvmaze shows list [FLAGS]\n  Shows with episodes airing in the "
-            "window, by first airing.\n%s",
-            list_flags_help_);
-    return CLI_OK;
+    fprintf(ctx->out, "%s%s", usage, list_flags_help_);
+    return LIST_HELP_SHOWN_;
   }
-  Tvmaze__V1__ListShowsRequest req = TVMAZE__V1__LIST_SHOWS_REQUEST__INIT;
+  ProtobufCMessage *req = xcalloc(1, req_desc->sizeof_message);
+  protobuf_c_message_init(req_desc, req);
   Google__Protobuf__DoubleValue rating = GOOGLE__PROTOBUF__DOUBLE_VALUE__INIT;
   Google__Protobuf__Int32Value page = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
   Google__Protobuf__Int32Value per_page = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
-  req.date_from = str_or_empty_(a.date_from);
-  req.date_to = str_or_empty_(a.date_to);
-  req.country = str_or_empty_(a.country);
-  req.distributor = str_or_empty_(a.distributor);
-  req.genre = str_or_empty_(a.genre);
-  req.q = str_or_empty_(a.q);
   rating.value = a.rating;
   page.value = a.page;
   per_page.value = a.per_page;
-  req.rating = a.has_rating ? &rating : NULL;
-  req.page = a.has_page ? &page : NULL;
-  req.per_page = a.has_per_page ? &per_page : NULL;
+  const struct {
+    const char *field;
+    void *value;
+  } fields[] = {
+      {"date_from", str_or_empty_(a.date_from)},
+      {"date_to", str_or_empty_(a.date_to)},
+      {"country", str_or_empty_(a.country)},
+      {"distributor", str_or_empty_(a.distributor)},
+      {"genre", str_or_empty_(a.genre)},
+      {"q", str_or_empty_(a.q)},
+      {"rating", a.has_rating ? &rating : NULL},
+      {"page", a.has_page ? &page : NULL},
+      {"per_page", a.has_per_page ? &per_page : NULL},
+  };
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(req_desc, fields[i].field);
+    *(void **)((char *)req + f->offset) = fields[i].value;
+  }
+  const ProtobufCMethodDescriptor *m =
+      protobuf_c_service_descriptor_get_method_by_name(svc->descriptor, method);
+  svc->invoke(svc, (unsigned)(m - svc->descriptor->methods), req, rpc_client_keep_reply, call);
+  free(req); /* every field points at caller storage */
+  return call->code == RPC_OK ? CLI_OK : cli_rpc_error(ctx, call);
+}
 
+/* ================================================================ shows list */
+
+static int shows_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
   struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
-  tvmaze__v1__shows__list_shows(
-      svc, &req, (Tvmaze__V1__ListShowsResponse_Closure)rpc_client_keep_reply, &call);
-  if (call.code != RPC_OK) {
-    rc = cli_rpc_error(ctx, &call);
-  } else if (ctx->json) {
+  int rc =
+      list_call_(ctx, svc, argc, argv, &tvmaze__v1__list_shows_request__descriptor, "ListShows",
+                 "usage: tvmaze shows list [FLAGS]\n  Shows with episodes airing in the window, by "
+                 "first airing.\n",
+                 &call);
+  if (rc != CLI_OK) {
+    rpc_client_ctx_release(&call);
+    return rc == LIST_HELP_SHOWN_ ? CLI_OK : rc;
+  }
+  if (ctx->json) {
     cli_print_json(ctx, call.reply);
   } else {
     const Tvmaze__V1__ListShowsResponse *resp = (const Tvmaze__V1__ListShowsResponse *)call.reply;
@@ -262,42 +292,16 @@ static int shows_get_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
 /* ================================================================ episodes list */
 
 static int episodes_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
-  struct list_args a;
-  int help = 0;
-  int rc = parse_list_args_(ctx, argc, argv, &a, &help);
-  if (rc != CLI_OK) {
-    return rc;
-  }
-  if (help) {
-    fprintf(ctx->out,
-            "usage: tvmaze episodes list [FLAGS]\n  Episodes airing in the window, "
-            "by airstamp.\n%s",
-            list_flags_help_);
-    return CLI_OK;
-  }
-  Tvmaze__V1__ListEpisodesRequest req = TVMAZE__V1__LIST_EPISODES_REQUEST__INIT;
-  Google__Protobuf__DoubleValue rating = GOOGLE__PROTOBUF__DOUBLE_VALUE__INIT;
-  Google__Protobuf__Int32Value page = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
-  Google__Protobuf__Int32Value per_page = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
-  req.date_from = str_or_empty_(a.date_from);
-  req.date_to = str_or_empty_(a.date_to);
-  req.country = str_or_empty_(a.country);
-  req.distributor = str_or_empty_(a.distributor);
-  req.genre = str_or_empty_(a.genre);
-  req.q = str_or_empty_(a.q);
-  rating.value = a.rating;
-  page.value = a.page;
-  per_page.value = a.per_page;
-  req.rating = a.has_rating ? &rating : NULL;
-  req.page = a.has_page ? &page : NULL;
-  req.per_page = a.has_per_page ? &per_page : NULL;
-
   struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
-  tvmaze__v1__shows__list_episodes(
-      svc, &req, (Tvmaze__V1__ListEpisodesResponse_Closure)rpc_client_keep_reply, &call);
-  if (call.code != RPC_OK) {
-    rc = cli_rpc_error(ctx, &call);
-  } else if (ctx->json) {
+  int rc = list_call_(
+      ctx, svc, argc, argv, &tvmaze__v1__list_episodes_request__descriptor, "ListEpisodes",
+      "usage: tvmaze episodes list [FLAGS]\n  Episodes airing in the window, by airstamp.\n",
+      &call);
+  if (rc != CLI_OK) {
+    rpc_client_ctx_release(&call);
+    return rc == LIST_HELP_SHOWN_ ? CLI_OK : rc;
+  }
+  if (ctx->json) {
     cli_print_json(ctx, call.reply);
   } else {
     const Tvmaze__V1__ListEpisodesResponse *resp =

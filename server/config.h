@@ -24,7 +24,7 @@
 
 #include "log.h"
 
-#define CONFIG_MAX_COUNTRIES 32
+#define CONFIG_MAX_COUNTRIES 64
 
 struct server_config {
   const char *database_url;

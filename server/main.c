@@ -19,6 +19,7 @@
 #include "cache.h"
 #include "config.h"
 #include "db.h"
+#include "ingest_runner.h"
 #include "keys_cmd.h"
 #include "log.h"
 #include "rpc.h"
@@ -112,11 +113,33 @@ static int migrate_(const struct server_config *cfg) {
   return 0;
 }
 
+/* The ingest runner (StartIngest and the daily schedule) from cfg. */
+static struct ingest_runner *ingest_create_(const struct server_config *cfg, char *owner,
+                                            size_t owner_len) {
+  char host[128] = "unknown";
+  gethostname(host, sizeof host - 1);
+  snprintf(owner, owner_len, "%s:%ld", host, (long)getpid());
+  struct ingest_runner_config ic = {
+      .database_url = cfg->database_url,
+      .fetch = {.api_url = cfg->api_url,
+                .countries = (const char(*)[3])cfg->countries,
+                .n_countries = cfg->n_countries,
+                .rate_requests = cfg->rate_limit_requests,
+                .rate_window_ms = cfg->rate_limit_window_s * 1000,
+                .max_retries = -1},
+      .at_minute = cfg->ingest_at_minute,
+      .default_days = cfg->ingest_days,
+      .owner = owner,
+  };
+  return ingest_runner_create(&ic);
+}
+
 static int serve_(const struct server_config *cfg) {
   if (migrate_(cfg) != 0) {
     return 1;
   }
-  struct server_ctx ctx = {.cfg = cfg};
+  char owner[160];
+  struct server_ctx ctx = {.cfg = cfg, .ingest = ingest_create_(cfg, owner, sizeof owner)};
   ProtobufCService *services[] = {shows_service_create(&ctx), analytics_service_create(&ctx),
                                   ingest_service_create(&ctx), auth_service_create(&ctx)};
   const size_t n_services = sizeof services / sizeof services[0];
@@ -154,6 +177,8 @@ static int serve_(const struct server_config *cfg) {
   rc_exit = 0;
 out:
   rpc_server_destroy(srv);
+  /* after the drain: a run still going stops and is recorded as interrupted */
+  ingest_runner_destroy(ctx.ingest);
   for (size_t i = 0; i < n_services; i++) {
     service_destroy(services[i]);
   }

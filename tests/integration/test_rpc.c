@@ -37,7 +37,7 @@
 extern const unsigned char tvmaze_descriptor_set[];
 extern const unsigned long tvmaze_descriptor_set_len;
 
-static atomic_int inits, finis, held;
+static atomic_int inits, finis, held, stuck, release_stuck;
 static int worker_tokens[WORKERS];
 
 static void sleep_ms_(int64_t ms) {
@@ -87,6 +87,13 @@ static void auth_impl_check_api_key(Tvmaze__V1__Auth_Service *svc,
     atomic_store(&held, 1);
     sleep_ms_(300);
     resp.name = (char *)"held";
+  } else if (strcmp(req->key, "stuck") == 0) {
+    /* Outlives the grace period: runs until the test releases it. */
+    atomic_store(&stuck, 1);
+    while (!atomic_load(&release_stuck)) {
+      sleep_ms_(5);
+    }
+    resp.name = (char *)"too late";
   } else if (strcmp(req->key, "big") == 0) {
     big = malloc(MAX_MSG + 10);
     memset(big, 'x', MAX_MSG + 9);
@@ -119,12 +126,12 @@ static rpc_channel *chan;
 static ProtobufCService *auth;
 static char target[64];
 
-static rpc_server *make_server_(void) {
+static rpc_server *make_server_grace_(int grace_ms) {
   struct rpc_server_config cfg = {
       .addr = "127.0.0.1:0",
       .workers = WORKERS,
       .max_message_bytes = MAX_MSG,
-      .grace_ms = 5000,
+      .grace_ms = grace_ms,
       .worker_init = worker_init_,
       .worker_fini = worker_fini_,
       .health = health_,
@@ -142,6 +149,10 @@ static rpc_server *make_server_(void) {
   assert_int_equal(rpc_server_add_service(s, &shows_impl.base), -1); /* started */
   assert_true(rpc_server_port(s) > 0);
   return s;
+}
+
+static rpc_server *make_server_(void) {
+  return make_server_grace_(5000);
 }
 
 static int setup_(void **state) {
@@ -409,10 +420,11 @@ static void test_concurrent_clients(void **state) {
 struct held_call_ {
   ProtobufCService *svc;
   struct rpc_client_ctx ctx;
+  const char *key; /* NULL: "hold" */
 };
 static void *held_call_(void *arg) {
   struct held_call_ *h = arg;
-  check_(h->svc, "hold", &h->ctx);
+  check_(h->svc, h->key != NULL ? h->key : "hold", &h->ctx);
   return NULL;
 }
 
@@ -444,6 +456,44 @@ static void test_drain_finishes_in_flight(void **state) {
   rpc_channel_destroy(c2);
 }
 
+static void *destroy_server_(void *arg) {
+  rpc_server_destroy(arg);
+  return NULL;
+}
+
+/* A handler still running when the grace period ends: the drain cancels its
+ * call (the client sees it fail), the handler's late reply is dropped, and
+ * the drain completes once the handler returns (no crash, no leak). */
+static void test_drain_handler_outlives_grace(void **state) {
+  (void)state;
+  rpc_server *s2 = make_server_grace_(100);
+  char t2[64];
+  snprintf(t2, sizeof t2, "127.0.0.1:%d", rpc_server_port(s2));
+  rpc_channel *c2 = rpc_channel_create(t2, 0);
+  struct held_call_ h = {.svc = rpc_client_service_create(c2, &tvmaze__v1__auth__descriptor),
+                         .ctx = RPC_CLIENT_CTX_INIT(60000)};
+  h.key = "stuck";
+  atomic_store(&stuck, 0);
+  atomic_store(&release_stuck, 0);
+  int finis_before = atomic_load(&finis);
+  pthread_t client, drainer;
+  assert_int_equal(pthread_create(&client, NULL, held_call_, &h), 0);
+  while (!atomic_load(&stuck)) {
+    sleep_ms_(5);
+  }
+  assert_int_equal(pthread_create(&drainer, NULL, destroy_server_, s2), 0);
+  /* The client returns only once the drain has cancelled its call. */
+  pthread_join(client, NULL);
+  assert_int_not_equal(h.ctx.code, RPC_OK);
+  assert_null(h.ctx.reply);
+  atomic_store(&release_stuck, 1); /* the handler now replies, too late */
+  pthread_join(drainer, NULL);
+  assert_int_equal(atomic_load(&finis), finis_before + WORKERS);
+  rpc_client_ctx_release(&h.ctx);
+  rpc_client_service_destroy(h.svc);
+  rpc_channel_destroy(c2);
+}
+
 static void test_bad_address(void **state) {
   (void)state;
   struct rpc_server_config cfg = {.addr = target}; /* in use */
@@ -470,6 +520,7 @@ int main(void) {
       cmocka_unit_test(test_health),
       cmocka_unit_test(test_concurrent_clients),
       cmocka_unit_test(test_drain_finishes_in_flight),
+      cmocka_unit_test(test_drain_handler_outlives_grace),
       cmocka_unit_test(test_bad_address),
   };
   int rc = cmocka_run_group_tests(tests, setup_, teardown_);

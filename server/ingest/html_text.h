@@ -1,0 +1,22 @@
+/*
+ * html_text: TVMaze summaries (small HTML fragments) to plain text.
+ *
+ * Tags are removed; block-level tags (p, br, div, li, ul, ol, h1-h6, tr, td,
+ * blockquote) become a space so words of adjacent paragraphs stay apart,
+ * inline tags (b, i, em, a, span, ...) vanish. Comments are removed. Named
+ * entities (the common HTML set) and numeric ones (&#39; &#x27;) are decoded;
+ * unknown entities are kept as written. Runs of whitespace (incl. the decoded
+ * &nbsp;) become one space; the result is trimmed. Malformed UTF-8 bytes and
+ * invalid code points become U+FFFD, so the output is always valid UTF-8 and
+ * never contains NUL. Tests: tests/unit/test_html_text.c.
+ */
+#ifndef TVMAZE_INGEST_HTML_TEXT_H
+#define TVMAZE_INGEST_HTML_TEXT_H
+
+#include <stddef.h>
+
+/* Plain text of html[0..n). Returns a new string (free()); never NULL
+ * (aborts on out of memory). Thread-safe. */
+char *html_to_text(const char *html, size_t n);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * ingest_fetch: see ingest_fetch.h. One loop on the calling thread drives a
+ * curl multi handle: activate days up to the in-flight limit, start the
+ * requests whose time has come while the rate window allows, collect
+ * finished transfers, schedule retries, hand complete days to the callback.
+ */
+#include "ingest_fetch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "date.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define MAX_BODY_BYTES (64u << 20)
+#define DEFAULT_UA \
+  "tvmaze-ingest/" TVMAZE_VERSION " (+https://github.com/tvmaze-ingest/tvmaze-ingest)"
+
+struct day_;
+
+struct req_ {
+  struct day_ *day;
+  char *url;
+  CURL *easy;         /* non-NULL while in flight */
+  struct strbuf body; /* the response so far */
+  int attempts;       /* transfers started */
+  int64_t next_at_ms; /* earliest (re)start */
+  int done;           /* body complete */
+  int too_big;        /* body exceeded MAX_BODY_BYTES */
+};
+
+struct day_ {
+  int32_t day;
+  char date[11];
+  struct req_ *reqs;
+  int n_reqs;
+  int n_done;
+  char *error;
+  long long requests, retries;
+};
+
+struct fetch_ {
+  const struct ingest_fetch_config *cfg;
+  CURLM *multi;
+  CURL **idle; /* reusable easy handles */
+  size_t n_idle;
+  int64_t *window; /* ring of request start times */
+  int win_n, win_head;
+  unsigned int seed;
+};
+
+static int64_t now_ms_(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int def_(int v, int d) {
+  return v > 0 ? v : d;
+}
+
+static size_t write_cb_(char *p, size_t size, size_t n, void *user) {
+  struct req_ *r = user;
+  size_t len = size * n;
+  if (r->body.len + len > MAX_BODY_BYTES) {
+    r->too_big = 1;
+    return 0;
+  }
+  strbuf_append_n(&r->body, p, len);
+  return len;
+}
+
+/* ms until a request may start under the rate limit (0: now). */
+static int64_t rate_wait_(struct fetch_ *f, int64_t now) {
+  int limit = f->cfg->rate_requests;
+  if (limit <= 0 || f->win_n < limit) {
+    return 0;
+  }
+  int64_t oldest = f->window[f->win_head];
+  int64_t free_at = oldest + f->cfg->rate_window_ms;
+  return free_at > now ? free_at - now : 0;
+}
+
+static void rate_note_(struct fetch_ *f, int64_t now) {
+  int limit = f->cfg->rate_requests;
+  if (limit <= 0) {
+    return;
+  }
+  if (f->win_n < limit) {
+    f->window[(f->win_head + f->win_n) % limit] = now;
+    f->win_n++;
+  } else {
+    f->window[f->win_head] = now;
+    f->win_head = (f->win_head + 1) % limit;
+  }
+}
+
+static int start_(struct fetch_ *f, struct req_ *r) {
+  CURL *e = f->n_idle > 0 ? f->idle[--f->n_idle] : curl_easy_init();
+  if (e == NULL) {
+    return -1;
+  }
+  curl_easy_reset(e);
+  strbuf_reset(&r->body);
+  r->too_big = 0;
+  const struct ingest_fetch_config *c = f->cfg;
+  curl_easy_setopt(e, CURLOPT_URL, r->url);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb_);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent ? c->user_agent : DEFAULT_UA);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)def_(c->timeout_ms, 30000));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)def_(c->connect_timeout_ms, 10000));
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
+    f->idle[f->n_idle++] = e;
+    return -1;
+  }
+  r->easy = e;
+  r->attempts++;
+  r->day->requests++;
+  if (r->attempts > 1) {
+    r->day->retries++;
+  }
+  return 0;
+}
+
+static void stop_req_(struct fetch_ *f, struct req_ *r) {
+  if (r->easy != NULL) {
+    curl_multi_remove_handle(f->multi, r->easy);
+    f->idle[f->n_idle++] = r->easy;
+    r->easy = NULL;
+  }
+}
+
+static void day_free_(struct fetch_ *f, struct day_ *d) {
+  if (d == NULL) {
+    return;
+  }
+  for (int i = 0; i < d->n_reqs; i++) {
+    stop_req_(f, &d->reqs[i]);
+    free(d->reqs[i].url);
+    strbuf_release(&d->reqs[i].body);
+  }
+  free(d->reqs);
+  free(d->error);
+  free(d);
+}
+
+static struct day_ *day_new_(const struct ingest_fetch_config *c, int32_t day, int64_t now) {
+  struct day_ *d = xcalloc(1, sizeof *d);
+  d->day = day;
+  date_format(day, d->date);
+  d->n_reqs = 1 + c->n_countries;
+  d->reqs = xcalloc((size_t)d->n_reqs, sizeof *d->reqs);
+  const char *base = c->api_url;
+  size_t bl = strlen(base);
+  while (bl > 0 && base[bl - 1] == '/') {
+    bl--;
+  }
+  for (int i = 0; i < d->n_reqs; i++) {
+    struct req_ *r = &d->reqs[i];
+    r->day = d;
+    r->next_at_ms = now;
+    strbuf_init(&r->body);
+    if (i == 0) {
+      r->url = xasprintf("%.*s/schedule/web?date=%s", (int)bl, base, d->date);
+    } else {
+      r->url = xasprintf("%.*s/schedule?country=%s&date=%s", (int)bl, base, c->countries[i - 1],
+                         d->date);
+    }
+  }
+  return d;
+}
+
+/* Backoff before attempt r->attempts + 1, in ms. */
+static int64_t backoff_(struct fetch_ *f, const struct req_ *r) {
+  int64_t base = def_(f->cfg->backoff_base_ms, 500);
+  int64_t max = def_(f->cfg->backoff_max_ms, 30000);
+  int64_t d = base;
+  for (int i = 1; i < r->attempts && d < max; i++) {
+    d *= 2;
+  }
+  if (d > max) {
+    d = max;
+  }
+  return d + (int64_t)(rand_r(&f->seed) % (unsigned)(d / 2 + 1));
+}
+
+/* A transfer finished: success, retry later, or fail the day. */
+static void finished_(struct fetch_ *f, struct req_ *r, CURLcode cc, int64_t now) {
+  long http = 0;
+  curl_off_t retry_after = 0;
+  curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &http);
+  curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry_after);
+  stop_req_(f, r);
+  struct day_ *d = r->day;
+  int max_retries = f->cfg->max_retries < 0 ? 5 : f->cfg->max_retries;
+  char why[256];
+  int retry = 0;
+  if (cc == CURLE_OK && http == 200) {
+    r->done = 1;
+    d->n_done++;
+    return;
+  }
+  if (cc == CURLE_OK) {
+    snprintf(why, sizeof why, "HTTP %ld from %s", http, r->url);
+    retry = http == 429 || http >= 500;
+  } else if (r->too_big) {
+    snprintf(why, sizeof why, "response larger than %u bytes from %s", MAX_BODY_BYTES, r->url);
+  } else {
+    snprintf(why, sizeof why, "%s: %s", curl_easy_strerror(cc), r->url);
+    retry = cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_COULDNT_CONNECT ||
+            cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING ||
+            cc == CURLE_PARTIAL_FILE || cc == CURLE_COULDNT_RESOLVE_HOST ||
+            cc == CURLE_SSL_CONNECT_ERROR;
+  }
+  if (retry && r->attempts <= max_retries) {
+    int64_t wait = backoff_(f, r);
+    if (http == 429 && retry_after > 0) {
+      int64_t cap = def_(f->cfg->retry_after_max_s, 120);
+      wait = (int64_t)(retry_after < cap ? retry_after : cap) * 1000;
+    }
+    r->next_at_ms = now + wait;
+    return;
+  }
+  if (d->error == NULL) {
+    d->error = retry ? xasprintf("%s (gave up after %d attempts)", why, r->attempts) : xstrdup(why);
+  }
+}
+
+enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg, int32_t start_day,
+                                           int days, const atomic_int *stop, ingest_fetch_day_fn fn,
+                                           void *user, char *err, size_t errlen) {
+  struct fetch_ f = {.cfg = cfg, .seed = (unsigned)time(NULL) ^ (unsigned)start_day};
+  int in_flight = def_(cfg->days_in_flight, 4);
+  if (in_flight > days) {
+    in_flight = days > 0 ? days : 1;
+  }
+  struct day_ **active = xcalloc((size_t)in_flight, sizeof *active);
+  size_t max_handles = (size_t)in_flight * (size_t)(1 + cfg->n_countries);
+  f.idle = xcalloc(max_handles + 1, sizeof *f.idle);
+  f.window = xcalloc((size_t)(cfg->rate_requests > 0 ? cfg->rate_requests : 1), sizeof *f.window);
+  enum ingest_fetch_status result = INGEST_FETCH_DONE;
+  f.multi = curl_multi_init();
+  if (f.multi == NULL) {
+    snprintf(err, errlen, "curl_multi_init failed");
+    result = INGEST_FETCH_ERROR;
+    goto out;
+  }
+  /* requests beyond this wait inside curl for a free connection */
+  curl_multi_setopt(f.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+
+  int next = 0;
+  for (;;) {
+    int64_t now = now_ms_();
+    if (stop != NULL && atomic_load(stop)) {
+      result = INGEST_FETCH_STOPPED;
+      goto out;
+    }
+    int n_active = 0;
+    for (int i = 0; i < in_flight; i++) {
+      if (active[i] == NULL && next < days) {
+        active[i] = day_new_(cfg, start_day + next++, now);
+      }
+      n_active += active[i] != NULL;
+    }
+    if (n_active == 0) {
+      break;
+    }
+    /* start what is due, within the rate limit */
+    int64_t wake = now + 100;
+    for (int i = 0; i < in_flight; i++) {
+      struct day_ *d = active[i];
+      for (int k = 0; d != NULL && d->error == NULL && k < d->n_reqs; k++) {
+        struct req_ *r = &d->reqs[k];
+        if (r->done || r->easy != NULL) {
+          continue;
+        }
+        if (r->next_at_ms > now) {
+          wake = r->next_at_ms < wake ? r->next_at_ms : wake;
+          continue;
+        }
+        int64_t w = rate_wait_(&f, now);
+        if (w > 0) {
+          wake = now + w < wake ? now + w : wake;
+          continue;
+        }
+        if (start_(&f, r) != 0) {
+          d->error = xasprintf("cannot start request %s", r->url);
+          break;
+        }
+        rate_note_(&f, now);
+      }
+    }
+    int running = 0;
+    curl_multi_perform(f.multi, &running);
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(f.multi, &left)) != NULL) {
+      if (m->msg != CURLMSG_DONE) {
+        continue;
+      }
+      struct req_ *r = NULL;
+      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+      finished_(&f, r, m->data.result, now_ms_());
+    }
+    /* hand over finished days */
+    for (int i = 0; i < in_flight; i++) {
+      struct day_ *d = active[i];
+      if (d == NULL || (d->error == NULL && d->n_done < d->n_reqs)) {
+        continue;
+      }
+      for (int k = 0; k < d->n_reqs; k++) {
+        stop_req_(&f, &d->reqs[k]);
+      }
+      const char **docs = xcalloc((size_t)d->n_reqs, sizeof *docs);
+      size_t *lens = xcalloc((size_t)d->n_reqs, sizeof *lens);
+      for (int k = 0; k < d->n_reqs; k++) {
+        docs[k] = d->reqs[k].body.data ? d->reqs[k].body.data : "";
+        lens[k] = d->reqs[k].body.len;
+      }
+      struct ingest_fetched_day out = {.day = d->day,
+                                       .error = d->error,
+                                       .n_docs = (size_t)d->n_reqs,
+                                       .docs = docs,
+                                       .doc_len = lens,
+                                       .requests = d->requests,
+                                       .retries = d->retries};
+      memcpy(out.date, d->date, sizeof out.date);
+      int want_stop = fn(&out, user);
+      free(docs);
+      free(lens);
+      day_free_(&f, d);
+      active[i] = NULL;
+      if (want_stop) {
+        result = INGEST_FETCH_STOPPED;
+        goto out;
+      }
+    }
+    int64_t t = wake - now_ms_();
+    if (t < 0) {
+      t = 0;
+    }
+    if (t > 100) {
+      t = 100;
+    }
+    curl_multi_poll(f.multi, NULL, 0, (int)t, NULL);
+  }
+out:
+  for (int i = 0; i < in_flight; i++) {
+    day_free_(&f, active[i]);
+  }
+  for (size_t i = 0; i < f.n_idle; i++) {
+    curl_easy_cleanup(f.idle[i]);
+  }
+  if (f.multi != NULL) {
+    curl_multi_cleanup(f.multi);
+  }
+  free(f.idle);
+  free(f.window);
+  free(active);
+  return result;
+}

@@ -1,0 +1,74 @@
+/*
+ * ingest_fetch: downloads the schedule documents of a range of days from
+ * TVMaze with libcurl's multi interface, politely:
+ *
+ *   per day        GET {api}/schedule/web?date=D  and, per configured country
+ *                  C, GET {api}/schedule?country=C&date=D
+ *   concurrency    up to days_in_flight days in progress, at most 8 connections
+ *                  at once (more requests queue in curl), one multi
+ *                  handle (shared connection cache, keep-alive, any
+ *                  Content-Encoding curl supports)
+ *   rate limit     sliding window: at most rate_requests request starts
+ *                  (retries included) in any rate_window_ms
+ *   retries        429 (waits Retry-After when given, capped), 5xx, timeouts,
+ *                  refused/reset connections: exponential backoff from
+ *                  backoff_base_ms with up to 50% jitter, capped at
+ *                  backoff_max_ms, at most max_retries per request; any
+ *                  other status fails the day
+ *
+ * A day is handed to the callback (on the calling thread) as soon as all its
+ * documents arrived or one of them failed for good; days are not ordered.
+ * Not thread-safe; one call at a time per config.
+ */
+#ifndef TVMAZE_INGEST_FETCH_H
+#define TVMAZE_INGEST_FETCH_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ingest_fetch_config {
+  const char *api_url;        /* "https://api.tvmaze.com", no trailing '/' needed */
+  const char (*countries)[3]; /* network schedules to fetch */
+  int n_countries;
+  const char *user_agent; /* NULL: "tvmaze-ingest/<version> (+url)" */
+  int rate_requests;      /* <= 0: no client-side limit */
+  int rate_window_ms;
+  int max_retries;        /* per request; < 0: 5 */
+  int backoff_base_ms;    /* <= 0: 500 */
+  int backoff_max_ms;     /* <= 0: 30000 */
+  int retry_after_max_s;  /* <= 0: 120 */
+  int timeout_ms;         /* whole request; <= 0: 30000 */
+  int connect_timeout_ms; /* <= 0: 10000 */
+  int days_in_flight;     /* <= 0: 4 */
+};
+
+/* One finished day. docs[i] (NUL-terminated, doc_len[i] bytes) are the web
+ * schedule then each country's, valid only during the callback. */
+struct ingest_fetched_day {
+  int32_t day;
+  char date[11];
+  const char *error; /* NULL when every document arrived */
+  size_t n_docs;
+  const char *const *docs;
+  const size_t *doc_len;
+  long long requests; /* HTTP requests made for this day */
+  long long retries;  /* of which retries */
+};
+
+/* Returns nonzero to stop fetching (in-flight transfers are abandoned). */
+typedef int (*ingest_fetch_day_fn)(const struct ingest_fetched_day *day, void *user);
+
+enum ingest_fetch_status {
+  INGEST_FETCH_DONE = 0, /* every day handed to the callback */
+  INGEST_FETCH_STOPPED,  /* *stop became nonzero or the callback asked */
+  INGEST_FETCH_ERROR     /* libcurl could not be set up (err set) */
+};
+
+/* Fetches days [start_day, start_day + days). stop may be NULL; it is read
+ * at least every 100 ms. */
+enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg, int32_t start_day,
+                                           int days, const atomic_int *stop, ingest_fetch_day_fn fn,
+                                           void *user, char *err, size_t errlen);
+
+#endif

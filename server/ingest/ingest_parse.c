@@ -1,0 +1,411 @@
+/*
+ * ingest_parse: see ingest_parse.h. Field access is defensive: every member
+ * may be missing, null or of the wrong type, and each is then NULL.
+ */
+#include "ingest_parse.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "date.h"
+#include "html_text.h"
+#include "xalloc.h"
+
+/* ------------------------------------------------------------------ */
+/* Value helpers                                                      */
+/* ------------------------------------------------------------------ */
+
+static char *str_(json_t *obj, const char *key) {
+  json_t *v = json_object_get(obj, key);
+  if (!json_is_string(v)) {
+    return NULL;
+  }
+  return xstrndup(json_string_value(v), json_string_length(v));
+}
+
+/* Integer member as text, NULL when absent, not integral or below min. */
+static char *int_(json_t *obj, const char *key, long long min) {
+  json_t *v = json_object_get(obj, key);
+  long long x;
+  if (json_is_integer(v)) {
+    x = json_integer_value(v);
+  } else if (json_is_real(v) && floor(json_real_value(v)) == json_real_value(v) &&
+             fabs(json_real_value(v)) < 2e9) {
+    x = (long long)json_real_value(v);
+  } else {
+    return NULL;
+  }
+  if (x < min || x > INT32_MAX) {
+    return NULL;
+  }
+  return xasprintf("%lld", x);
+}
+
+static int id_(json_t *obj) {
+  json_t *v = json_object_get(obj, "id");
+  if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > INT32_MAX) {
+    return 0;
+  }
+  return (int)json_integer_value(v);
+}
+
+/* rating.average in 0..10 as text with one decimal, else NULL. */
+static char *rating_(json_t *obj) {
+  json_t *v = json_object_get(json_object_get(obj, "rating"), "average");
+  if (!json_is_number(v)) {
+    return NULL;
+  }
+  double d = json_number_value(v);
+  if (!(d >= 0.0 && d <= 10.0)) {
+    return NULL;
+  }
+  return xasprintf("%.1f", d);
+}
+
+static char *image_(json_t *obj) {
+  return str_(json_object_get(obj, "image"), "medium");
+}
+
+static char *date_(json_t *obj, const char *key) {
+  json_t *v = json_object_get(obj, key);
+  int32_t day;
+  if (!json_is_string(v) || date_parse(json_string_value(v), &day) != 0) {
+    return NULL;
+  }
+  return xstrdup(json_string_value(v));
+}
+
+static char *summary_(json_t *obj) {
+  json_t *v = json_object_get(obj, "summary");
+  if (!json_is_string(v)) {
+    return NULL;
+  }
+  char *t = html_to_text(json_string_value(v), json_string_length(v));
+  if (t[0] == '\0') {
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+static int digits_(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (!isdigit((unsigned char)s[i])) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* "HH:MM" (00..23:00..59) or "" kept; anything else NULL. */
+static char *airtime_(json_t *obj) {
+  json_t *v = json_object_get(obj, "airtime");
+  if (!json_is_string(v)) {
+    return NULL;
+  }
+  const char *s = json_string_value(v);
+  if (s[0] == '\0') {
+    return xstrdup("");
+  }
+  if (json_string_length(v) != 5 || s[2] != ':' || !digits_(s, 2) || !digits_(s + 3, 2) ||
+      (s[0] - '0') * 10 + (s[1] - '0') > 23 || (s[3] - '0') * 10 + (s[4] - '0') > 59) {
+    return NULL;
+  }
+  return xstrdup(s);
+}
+
+/* YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM|-HH:MM), date real; else NULL. */
+static char *airstamp_(json_t *obj) {
+  json_t *v = json_object_get(obj, "airstamp");
+  if (!json_is_string(v)) {
+    return NULL;
+  }
+  const char *s = json_string_value(v);
+  size_t n = json_string_length(v);
+  char date[11];
+  int32_t day;
+  if (n < 17 || n > 40 || s[10] != 'T') {
+    return NULL;
+  }
+  memcpy(date, s, 10);
+  date[10] = '\0';
+  if (date_parse(date, &day) != 0 || !digits_(s + 11, 2) || s[13] != ':' || !digits_(s + 14, 2)) {
+    return NULL;
+  }
+  size_t i = 16;
+  if (i < n && s[i] == ':') {
+    if (i + 3 > n || !digits_(s + i + 1, 2)) {
+      return NULL;
+    }
+    i += 3;
+    if (i < n && s[i] == '.') {
+      i++;
+      size_t f = i;
+      while (i < n && isdigit((unsigned char)s[i])) {
+        i++;
+      }
+      if (i == f) {
+        return NULL;
+      }
+    }
+  }
+  if (i < n && s[i] == 'Z' && i + 1 == n) {
+    return xstrdup(s);
+  }
+  if (i + 6 == n && (s[i] == '+' || s[i] == '-') && digits_(s + i + 1, 2) && s[i + 3] == ':' &&
+      digits_(s + i + 4, 2)) {
+    return xstrdup(s);
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Batch                                                              */
+/* ------------------------------------------------------------------ */
+
+#define GROW_(arr, n, cap)                            \
+  do {                                                \
+    if ((n) == (cap)) {                               \
+      (cap) = (cap) ? (cap)*2 : 16;                   \
+      (arr) = xrealloc((arr), (cap) * sizeof *(arr)); \
+    }                                                 \
+  } while (0)
+
+void ingest_batch_init(struct ingest_batch *b) {
+  memset(b, 0, sizeof *b);
+}
+
+static void country_free_(struct ingest_country *c) {
+  free(c->code);
+  free(c->name);
+  free(c->timezone);
+}
+
+static void distributor_free_(struct ingest_distributor *d) {
+  free(d->name);
+  free(d->country_code);
+  free(d->official_site);
+}
+
+static void show_free_(struct ingest_show *s) {
+  char **f[] = {&s->name,      &s->type,      &s->language,      &s->status, &s->runtime,
+                &s->premiered, &s->ended,     &s->official_site, &s->rating, &s->weight,
+                &s->summary,   &s->image_url, &s->tvmaze_updated};
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+    free(*f[i]);
+  }
+  for (size_t i = 0; i < s->n_genres; i++) {
+    free(s->genres[i]);
+  }
+  free(s->genres);
+}
+
+static void episode_free_(struct ingest_episode *e) {
+  char **f[] = {&e->name,     &e->season,  &e->number, &e->type,    &e->airdate,  &e->airtime,
+                &e->airstamp, &e->runtime, &e->rating, &e->summary, &e->image_url};
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+    free(*f[i]);
+  }
+}
+
+void ingest_batch_release(struct ingest_batch *b) {
+  for (size_t i = 0; i < b->n_countries; i++) {
+    country_free_(&b->countries[i]);
+  }
+  for (size_t i = 0; i < b->n_distributors; i++) {
+    distributor_free_(&b->distributors[i]);
+  }
+  for (size_t i = 0; i < b->n_shows; i++) {
+    show_free_(&b->shows[i]);
+  }
+  for (size_t i = 0; i < b->n_episodes; i++) {
+    episode_free_(&b->episodes[i]);
+  }
+  free(b->countries);
+  free(b->distributors);
+  free(b->shows);
+  free(b->episodes);
+  memset(b, 0, sizeof *b);
+}
+
+/* country object -> code (owned) or NULL; merges it into b. */
+static char *country_(struct ingest_batch *b, json_t *c) {
+  char *code = str_(c, "code");
+  char *name = str_(c, "name");
+  if (code == NULL || name == NULL || strlen(code) != 2 || !isupper((unsigned char)code[0]) ||
+      !isupper((unsigned char)code[1])) {
+    free(code);
+    free(name);
+    return NULL;
+  }
+  char *tz = str_(c, "timezone");
+  struct ingest_country row = {.code = code, .name = name, .timezone = tz ? tz : xstrdup("")};
+  for (size_t i = 0; i < b->n_countries; i++) {
+    if (strcmp(b->countries[i].code, code) == 0) {
+      country_free_(&b->countries[i]);
+      b->countries[i] = row;
+      return xstrdup(code);
+    }
+  }
+  GROW_(b->countries, b->n_countries, b->cap_countries);
+  b->countries[b->n_countries++] = row;
+  return xstrdup(code);
+}
+
+/* Merges a network (kind 1) or web channel (kind 2); 0 if unusable. */
+static int distributor_(struct ingest_batch *b, json_t *d, int kind) {
+  int id = id_(d);
+  char *name = str_(d, "name");
+  if (id == 0 || name == NULL) {
+    free(name);
+    return 0;
+  }
+  struct ingest_distributor row = {.kind = kind,
+                                   .tvmaze_id = id,
+                                   .name = name,
+                                   .country_code = country_(b, json_object_get(d, "country")),
+                                   .official_site = str_(d, "officialSite")};
+  for (size_t i = 0; i < b->n_distributors; i++) {
+    if (b->distributors[i].kind == kind && b->distributors[i].tvmaze_id == id) {
+      distributor_free_(&b->distributors[i]);
+      b->distributors[i] = row;
+      return 1;
+    }
+  }
+  GROW_(b->distributors, b->n_distributors, b->cap_distributors);
+  b->distributors[b->n_distributors++] = row;
+  return 1;
+}
+
+/* Merges a show; returns its id or 0 if unusable. */
+static int show_(struct ingest_batch *b, json_t *s) {
+  int id = id_(s);
+  if (id == 0 || !json_is_string(json_object_get(s, "name"))) {
+    return 0;
+  }
+  /* The same show object is embedded in each of its items: the first one of
+   * the day is kept and the others are not normalized again. */
+  for (size_t i = 0; i < b->n_shows; i++) {
+    if (b->shows[i].id == id) {
+      return id;
+    }
+  }
+  struct ingest_show row = {.id = id};
+  row.name = str_(s, "name");
+  row.type = str_(s, "type");
+  row.language = str_(s, "language");
+  row.status = str_(s, "status");
+  row.runtime = int_(s, "runtime", 0);
+  if (row.runtime == NULL) {
+    row.runtime = int_(s, "averageRuntime", 0);
+  }
+  row.premiered = date_(s, "premiered");
+  row.ended = date_(s, "ended");
+  row.official_site = str_(s, "officialSite");
+  row.rating = rating_(s);
+  row.weight = int_(s, "weight", INT32_MIN);
+  row.summary = summary_(s);
+  row.image_url = image_(s);
+  json_t *upd = json_object_get(s, "updated");
+  if (json_is_integer(upd) && json_integer_value(upd) > 0 &&
+      json_integer_value(upd) < 253402300800LL) {
+    row.tvmaze_updated = xasprintf("%lld", (long long)json_integer_value(upd));
+  }
+  if (distributor_(b, json_object_get(s, "network"), 1)) {
+    row.dist_kind = 1;
+    row.dist_id = id_(json_object_get(s, "network"));
+  } else if (distributor_(b, json_object_get(s, "webChannel"), 2)) {
+    row.dist_kind = 2;
+    row.dist_id = id_(json_object_get(s, "webChannel"));
+  }
+  json_t *genres = json_object_get(s, "genres");
+  if (json_is_array(genres)) {
+    row.genres = xcalloc(json_array_size(genres) + 1, sizeof *row.genres);
+    size_t gi;
+    json_t *g;
+    json_array_foreach(genres, gi, g) {
+      if (!json_is_string(g) || json_string_length(g) == 0) {
+        continue;
+      }
+      int dup = 0;
+      for (size_t k = 0; k < row.n_genres; k++) {
+        dup |= strcmp(row.genres[k], json_string_value(g)) == 0;
+      }
+      if (!dup) {
+        row.genres[row.n_genres++] = xstrndup(json_string_value(g), json_string_length(g));
+      }
+    }
+  }
+  GROW_(b->shows, b->n_shows, b->cap_shows);
+  b->shows[b->n_shows++] = row;
+  return id;
+}
+
+static void item_(struct ingest_batch *b, json_t *it) {
+  b->items_seen++;
+  int id = id_(it);
+  json_t *show = json_object_get(it, "show");
+  if (!json_is_object(show)) {
+    show = json_object_get(json_object_get(it, "_embedded"), "show");
+  }
+  int show_id = id == 0 || !json_is_object(show) ? 0 : show_(b, show);
+  if (show_id == 0) {
+    b->items_skipped++;
+    return;
+  }
+  struct ingest_episode row = {.id = id, .show_id = show_id};
+  row.name = str_(it, "name");
+  row.season = int_(it, "season", INT32_MIN);
+  row.number = int_(it, "number", INT32_MIN);
+  row.type = str_(it, "type");
+  row.airdate = date_(it, "airdate");
+  row.airtime = airtime_(it);
+  row.airstamp = airstamp_(it);
+  row.runtime = int_(it, "runtime", 0);
+  row.rating = rating_(it);
+  row.summary = summary_(it);
+  row.image_url = image_(it);
+  for (size_t i = 0; i < b->n_episodes; i++) {
+    if (b->episodes[i].id == id) {
+      episode_free_(&b->episodes[i]);
+      b->episodes[i] = row;
+      return;
+    }
+  }
+  GROW_(b->episodes, b->n_episodes, b->cap_episodes);
+  b->episodes[b->n_episodes++] = row;
+}
+
+enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const char *json, size_t n,
+                                               char *err, size_t errlen) {
+  json_error_t jerr;
+  json_t *root = json_loadb(json, n, 0, &jerr);
+  if (root == NULL) {
+    snprintf(err, errlen, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+             jerr.text);
+    return INGEST_PARSE_BAD_JSON;
+  }
+  if (!json_is_array(root)) {
+    snprintf(err, errlen, "schedule is not a JSON array");
+    json_decref(root);
+    return INGEST_PARSE_BAD_SHAPE;
+  }
+  size_t i;
+  json_t *it;
+  json_array_foreach(root, i, it) {
+    if (json_is_object(it)) {
+      item_(b, it);
+    } else {
+      b->items_seen++;
+      b->items_skipped++;
+    }
+  }
+  json_decref(root);
+  return INGEST_PARSE_OK;
+}

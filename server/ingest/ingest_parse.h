@@ -1,0 +1,96 @@
+/*
+ * ingest_parse: TVMaze schedule JSON (jansson) to normalized rows.
+ *
+ * One struct ingest_batch collects the rows of one day from any number of
+ * schedule documents (the web schedule and each country's network schedule),
+ * deduplicated by natural key, ready for store_ingest: for episodes,
+ * distributors and countries the last occurrence wins; a show (embedded in
+ * every item of it) is normalized once, from its first occurrence.
+ *
+ * Upstream fields (TVMAZE.md) -> rows; every value is text or NULL (SQL NULL):
+ *
+ *   item (episode)       episodes column   normalization
+ *   id                   id                > 0 integer, else the item is skipped
+ *   name                 name              string or NULL
+ *   season, number       season, number    integer or NULL (number NULL: special)
+ *   type                 type              string or NULL
+ *   airdate              airdate           YYYY-MM-DD (real date) or NULL
+ *   airtime              airtime           "HH:MM" or "" (web releases) or NULL
+ *   airstamp             airstamp          ISO 8601 with offset, else NULL
+ *   runtime              runtime           integer >= 0 or NULL
+ *   rating.average       rating            0..10 number or NULL
+ *   summary              summary           html_to_text; "" -> NULL
+ *   image.medium         image_url         string or NULL
+ *   show | _embedded.show -> shows row (id > 0 and a name, else item skipped):
+ *     id name type language status runtime(runtime, else averageRuntime)
+ *     premiered ended officialSite rating.average weight summary image.medium
+ *     updated (epoch s -> tvmaze_updated), genres[] (non-empty strings)
+ *     network (kind 1) else webChannel (kind 2) -> distributors (kind, id)
+ *       {id > 0, name, country, officialSite}; country {code [A-Z]{2}, name,
+ *       timezone} -> countries; absent/null country (global channel) -> NULL
+ *
+ * Not thread-safe per batch; distinct batches may be used from distinct
+ * threads. Tests: tests/unit/test_ingest_parse.c, tests/fuzz/fuzz_parse.c.
+ */
+#ifndef TVMAZE_INGEST_PARSE_H
+#define TVMAZE_INGEST_PARSE_H
+
+#include <stddef.h>
+
+enum ingest_parse_status {
+  INGEST_PARSE_OK = 0,
+  INGEST_PARSE_BAD_JSON, /* not JSON (or invalid UTF-8, NUL in a string) */
+  INGEST_PARSE_BAD_SHAPE /* JSON but not an array of schedule items */
+};
+
+struct ingest_country {
+  char *code, *name, *timezone;
+};
+
+struct ingest_distributor {
+  int kind; /* 1 network, 2 web channel */
+  int tvmaze_id;
+  char *name, *country_code, *official_site;
+};
+
+struct ingest_show {
+  int id;
+  char *name, *type, *language, *status, *runtime, *premiered, *ended, *official_site, *rating,
+      *weight, *summary, *image_url, *tvmaze_updated;
+  int dist_kind; /* 0: no distributor */
+  int dist_id;
+  char **genres;
+  size_t n_genres;
+};
+
+struct ingest_episode {
+  int id;
+  int show_id;
+  char *name, *season, *number, *type, *airdate, *airtime, *airstamp, *runtime, *rating, *summary,
+      *image_url;
+};
+
+struct ingest_batch {
+  struct ingest_country *countries;
+  size_t n_countries, cap_countries;
+  struct ingest_distributor *distributors;
+  size_t n_distributors, cap_distributors;
+  struct ingest_show *shows;
+  size_t n_shows, cap_shows;
+  struct ingest_episode *episodes;
+  size_t n_episodes, cap_episodes;
+  size_t items_seen;    /* schedule items read */
+  size_t items_skipped; /* items without a usable episode or show id/name */
+};
+
+void ingest_batch_init(struct ingest_batch *b);
+/* Frees every row; the batch is empty and reusable. Accepts a zeroed batch. */
+void ingest_batch_release(struct ingest_batch *b);
+
+/* Parses one schedule document json[0..n) and merges its items into b. On
+ * failure b keeps what it had before the call (nothing of this document is
+ * added) and err (errlen bytes) gets a message. */
+enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const char *json, size_t n,
+                                               char *err, size_t errlen);
+
+#endif

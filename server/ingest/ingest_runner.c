@@ -1,0 +1,332 @@
+/*
+ * ingest_runner: see ingest_runner.h.
+ *
+ * Runner thread protocol (all fields of struct ingest_runner under mu):
+ * a caller posts a request (req_ticket++), the thread answers it
+ * (ans_ticket = req_ticket, ans_*), broadcasts, then executes the run with
+ * cur_run set, so callers arriving meanwhile get cur_run at once.
+ */
+#include "ingest_runner.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "date.h"
+#include "ingest_parse.h"
+#include "log.h"
+#include "store_ingest.h"
+#include "xalloc.h"
+
+/* ------------------------------------------------------------------ */
+/* Library steps                                                      */
+/* ------------------------------------------------------------------ */
+
+enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days, const char *owner,
+                                   long long scheduled_since, long long *run_id, int *started) {
+  int got = 0;
+  *started = 0;
+  *run_id = 0;
+  enum store_status st = store_ingest_try_lock(s, &got);
+  if (st != STORE_OK) {
+    return st;
+  }
+  if (!got) {
+    /* Someone else runs; its row may be a moment behind its lock. */
+    for (int i = 0; i < 50; i++) {
+      st = store_ingest_run_running(s, run_id);
+      if (st != STORE_NOT_FOUND) {
+        return st;
+      }
+      usleep(100 * 1000);
+    }
+    return STORE_CONFLICT;
+  }
+  int stale = 0;
+  st =
+      store_ingest_fail_stale(s, "interrupted: its server stopped before the run finished", &stale);
+  if (st == STORE_OK && stale > 0) {
+    LOG_EVENT(LOG_WARN, "ingest_stale_runs_failed", LF_INT("runs", stale));
+  }
+  if (st == STORE_OK && scheduled_since > 0) {
+    int exists = 0;
+    st = store_ingest_run_started_since(s, scheduled_since, &exists);
+    if (st == STORE_OK && exists) {
+      (void)store_ingest_unlock(s);
+      return STORE_OK;
+    }
+  }
+  if (st == STORE_OK) {
+    char date[11];
+    date_format(start_day, date);
+    st = store_ingest_run_create(s, date, days, owner, run_id);
+  }
+  if (st != STORE_OK) {
+    (void)store_ingest_unlock(s);
+    return st;
+  }
+  *started = 1;
+  return STORE_OK;
+}
+
+struct exec_ {
+  struct store *s;
+  long long run_id;
+  int ok, failed;
+};
+
+static void fail_day_(struct exec_ *x, const struct ingest_fetched_day *d, const char *error) {
+  enum store_status st =
+      store_ingest_fail_day(x->s, x->run_id, d->date, error, d->requests, d->retries);
+  LOG_EVENT(LOG_WARN, "ingest_day_failed", LF_INT("run", x->run_id), LF_STR("date", d->date),
+            LF_STR("error", error), LF_STR("record", store_status_name(st)));
+  x->failed++;
+}
+
+static int day_cb_(const struct ingest_fetched_day *d, void *user) {
+  struct exec_ *x = user;
+  char err[512];
+  if (d->error != NULL) {
+    snprintf(err, sizeof err, "%s: %s", d->date, d->error);
+    fail_day_(x, d, err);
+    return 0;
+  }
+  struct ingest_batch b;
+  ingest_batch_init(&b);
+  for (size_t i = 0; i < d->n_docs; i++) {
+    char perr[300];
+    if (ingest_parse_schedule(&b, d->docs[i], d->doc_len[i], perr, sizeof perr) !=
+        INGEST_PARSE_OK) {
+      snprintf(err, sizeof err, "%s: %s schedule: %s", d->date, i == 0 ? "web" : "network", perr);
+      ingest_batch_release(&b);
+      fail_day_(x, d, err);
+      return 0;
+    }
+  }
+  struct store_ingest_counts c = {
+      .requests = d->requests, .retries = d->retries, .episodes_seen = (long long)b.n_episodes};
+  enum store_status st = store_ingest_write_day(x->s, x->run_id, d->date, &b, &c);
+  ingest_batch_release(&b);
+  if (st != STORE_OK) {
+    snprintf(err, sizeof err, "%s: database: %s", d->date, store_last_error(x->s));
+    fail_day_(x, d, err);
+    return 0;
+  }
+  x->ok++;
+  LOG_EVENT(LOG_DEBUG, "ingest_day_done", LF_INT("run", x->run_id), LF_STR("date", d->date),
+            LF_INT("episodes", c.episodes_seen), LF_INT("episodes_created", c.episodes_created),
+            LF_INT("episodes_updated", c.episodes_updated), LF_BOOL("changed", c.changed));
+  return 0;
+}
+
+int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch, long long run_id,
+                       int32_t start_day, int days, const atomic_int *stop) {
+  struct exec_ x = {.s = s, .run_id = run_id};
+  char err[256] = "";
+  LOG_EVENT(LOG_INFO, "ingest_run_started", LF_INT("run", run_id), LF_INT("days", days));
+  enum ingest_fetch_status fs =
+      ingest_fetch_days(fetch, start_day, days, stop, day_cb_, &x, err, sizeof err);
+  int status;
+  const char *error = NULL;
+  if (fs == INGEST_FETCH_STOPPED) {
+    status = STORE_RUN_FAILED;
+    error = "interrupted: the server was shutting down";
+  } else if (fs == INGEST_FETCH_ERROR) {
+    status = STORE_RUN_FAILED;
+    error = err;
+  } else if (x.failed == 0) {
+    status = STORE_RUN_SUCCEEDED;
+  } else if (x.ok > 0) {
+    status = STORE_RUN_PARTIAL;
+  } else {
+    status = STORE_RUN_FAILED;
+    error = "every day failed";
+  }
+  enum store_status st = store_ingest_run_finish(s, run_id, status, error);
+  (void)store_ingest_unlock(s);
+  LOG_EVENT(status == STORE_RUN_SUCCEEDED ? LOG_INFO : LOG_WARN, "ingest_run_finished",
+            LF_INT("run", run_id), LF_INT("status", status), LF_INT("days_ok", x.ok),
+            LF_INT("days_failed", x.failed), LF_STR("error", error),
+            LF_STR("record", store_status_name(st)));
+  return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* Runner thread                                                      */
+/* ------------------------------------------------------------------ */
+
+struct ingest_runner {
+  struct ingest_runner_config cfg; /* read-only after create */
+  pthread_t thread;
+  atomic_int stop;      /* destroy asked; read by the fetch loop */
+  pthread_mutex_t mu;   /* guards the fields below */
+  pthread_cond_t cv;    /* any change of the fields below */
+  long long req_ticket; /* requests posted */
+  int32_t req_day;      /* the pending request (req_ticket > ans_ticket) */
+  int req_days;
+  long long ans_ticket; /* requests answered */
+  enum store_status ans_status;
+  long long ans_run;
+  int ans_started;
+  long long cur_run; /* run executing now, 0 if none */
+};
+
+/* Epoch second of the next daily fire time after now. */
+static time_t next_fire_(int at_minute, time_t now) {
+  time_t day = now - now % 86400;
+  time_t t = day + (time_t)at_minute * 60;
+  return t > now ? t : t + 86400;
+}
+
+/* Begins and executes one run on the runner thread; mu held on entry/exit. */
+static void run_once_(struct ingest_runner *r, struct store *s, int32_t start_day, int days,
+                      long long scheduled_since, int answer) {
+  long long run_id = 0;
+  int started = 0;
+  pthread_mutex_unlock(&r->mu);
+  enum store_status st =
+      ingest_run_begin(s, start_day, days, r->cfg.owner, scheduled_since, &run_id, &started);
+  pthread_mutex_lock(&r->mu);
+  if (answer) {
+    r->ans_ticket = r->req_ticket;
+    r->ans_status = st;
+    r->ans_run = run_id;
+    r->ans_started = started;
+  }
+  if (st != STORE_OK || !started) {
+    if (st != STORE_OK) {
+      LOG_EVENT(LOG_WARN, "ingest_begin_failed", LF_STR("status", store_status_name(st)),
+                LF_STR("error", store_last_error(s)));
+    }
+    pthread_cond_broadcast(&r->cv);
+    return;
+  }
+  r->cur_run = run_id;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+  (void)ingest_run_execute(s, &r->cfg.fetch, run_id, start_day, days, &r->stop);
+  pthread_mutex_lock(&r->mu);
+  r->cur_run = 0;
+  pthread_cond_broadcast(&r->cv);
+}
+
+static void *thread_main_(void *arg) {
+  struct ingest_runner *r = arg;
+  struct store *s = store_open(r->cfg.database_url);
+  /* Fail runs left RUNNING by a dead server, if nobody runs now. */
+  int got = 0;
+  if (store_ingest_try_lock(s, &got) == STORE_OK && got) {
+    int n = 0;
+    if (store_ingest_fail_stale(s, "interrupted: its server stopped before the run finished", &n) ==
+            STORE_OK &&
+        n > 0) {
+      LOG_EVENT(LOG_WARN, "ingest_stale_runs_failed", LF_INT("runs", n));
+    }
+    (void)store_ingest_unlock(s);
+  }
+  time_t fire = r->cfg.at_minute >= 0 ? next_fire_(r->cfg.at_minute, time(NULL)) : 0;
+  pthread_mutex_lock(&r->mu);
+  while (!atomic_load(&r->stop)) {
+    if (r->req_ticket > r->ans_ticket) {
+      run_once_(r, s, r->req_day, r->req_days, 0, 1);
+      continue;
+    }
+    time_t now = time(NULL);
+    if (fire != 0 && now >= fire) {
+      LOG_EVENT(LOG_INFO, "ingest_scheduled", LF_INT("at", (long long)fire));
+      /* a run started by any replica since a minute before the fire time
+       * counts as today's scheduled run */
+      run_once_(r, s, date_today_utc(), r->cfg.default_days, (long long)fire - 60, 0);
+      fire = next_fire_(r->cfg.at_minute, time(NULL));
+      continue;
+    }
+    if (fire != 0) {
+      struct timespec ts = {.tv_sec = fire, .tv_nsec = 0};
+      pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+    } else {
+      pthread_cond_wait(&r->cv, &r->mu);
+    }
+  }
+  /* answer a request that raced with shutdown */
+  if (r->req_ticket > r->ans_ticket) {
+    r->ans_ticket = r->req_ticket;
+    r->ans_status = STORE_UNAVAILABLE;
+    pthread_cond_broadcast(&r->cv);
+  }
+  pthread_mutex_unlock(&r->mu);
+  store_close(s);
+  return NULL;
+}
+
+struct ingest_runner *ingest_runner_create(const struct ingest_runner_config *cfg) {
+  struct ingest_runner *r = xcalloc(1, sizeof *r);
+  r->cfg = *cfg;
+  atomic_init(&r->stop, 0);
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (pthread_create(&r->thread, NULL, thread_main_, r) != 0) {
+    LOG_EVENT(LOG_ERROR, "ingest_runner_thread_failed", LF_INT("errno", errno));
+    abort();
+  }
+  return r;
+}
+
+void ingest_runner_destroy(struct ingest_runner *r) {
+  if (r == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&r->mu);
+  atomic_store(&r->stop, 1);
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+  pthread_join(r->thread, NULL);
+  pthread_cond_destroy(&r->cv);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}
+
+enum store_status ingest_runner_start(struct ingest_runner *r, int32_t start_day, int days,
+                                      long long *run_id, int *started) {
+  enum store_status st = STORE_OK;
+  *started = 0;
+  *run_id = 0;
+  pthread_mutex_lock(&r->mu);
+  if (r->cur_run != 0) {
+    *run_id = r->cur_run;
+    pthread_mutex_unlock(&r->mu);
+    return STORE_OK;
+  }
+  int mine = 0;
+  if (r->req_ticket == r->ans_ticket) {
+    r->req_ticket++;
+    r->req_day = start_day;
+    r->req_days = days;
+    mine = 1;
+    pthread_cond_broadcast(&r->cv);
+  }
+  long long ticket = r->req_ticket;
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 30;
+  while (r->ans_ticket < ticket && !atomic_load(&r->stop)) {
+    if (pthread_cond_timedwait(&r->cv, &r->mu, &deadline) == ETIMEDOUT) {
+      break;
+    }
+  }
+  if (r->ans_ticket >= ticket) {
+    st = r->ans_status;
+    *run_id = r->ans_run;
+    *started = mine && r->ans_started;
+  } else {
+    st = STORE_UNAVAILABLE;
+  }
+  pthread_mutex_unlock(&r->mu);
+  return st;
+}

@@ -1,0 +1,648 @@
+/*
+ * store_ingest: see store_ingest.h. Arrays travel as PostgreSQL array text
+ * literals ({"a",NULL,"b"}) in ordinary text parameters.
+ */
+#include "store_ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* ------------------------------------------------------------------ */
+/* Array parameters                                                   */
+/* ------------------------------------------------------------------ */
+
+struct arr_ {
+  struct strbuf b;
+  int n;
+};
+
+static void arr_init_(struct arr_ *a) {
+  strbuf_init(&a->b);
+  strbuf_append_char(&a->b, '{');
+  a->n = 0;
+}
+
+static void arr_add_(struct arr_ *a, const char *v) {
+  if (a->n++ > 0) {
+    strbuf_append_char(&a->b, ',');
+  }
+  if (v == NULL) {
+    strbuf_append(&a->b, "NULL");
+    return;
+  }
+  strbuf_append_char(&a->b, '"');
+  const char *p = v;
+  for (;;) {
+    size_t span = strcspn(p, "\"\\");
+    strbuf_append_n(&a->b, p, span);
+    p += span;
+    if (*p == '\0') {
+      break;
+    }
+    char esc[2] = {'\\', *p++};
+    strbuf_append_n(&a->b, esc, 2);
+  }
+  strbuf_append_char(&a->b, '"');
+}
+
+static void arr_add_int_(struct arr_ *a, long long v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "%lld", v);
+  arr_add_(a, buf);
+}
+
+static const char *arr_end_(struct arr_ *a) {
+  strbuf_append_char(&a->b, '}');
+  return a->b.data;
+}
+
+static void arr_release_(struct arr_ *a, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    strbuf_release(&a[i].b);
+  }
+}
+
+/* Runs a statement whose result is discarded; *rows += affected rows. */
+static enum store_status run_(struct store *s, const char *name, const char *sql, int n,
+                              const char *const *v, long long *rows) {
+  enum store_status st;
+  PGresult *r = store_exec(s, name, sql, n, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  if (rows != NULL) {
+    const char *t = PQcmdTuples(r);
+    *rows += t[0] ? strtoll(t, NULL, 10) : 0;
+  }
+  PQclear(r);
+  return STORE_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Day write                                                          */
+/* ------------------------------------------------------------------ */
+
+static const char SQL_COUNTRIES_[] =
+    "INSERT INTO countries (code, name, timezone) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
+    "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, timezone = EXCLUDED.timezone "
+    "WHERE (countries.name, countries.timezone) IS DISTINCT FROM (EXCLUDED.name, "
+    "EXCLUDED.timezone)";
+
+static const char SQL_DIST_UPDATE_[] =
+    "UPDATE distributors d SET name = u.name, country_code = u.cc, official_site = u.site "
+    "FROM unnest($1::smallint[], $2::int[], $3::text[], $4::text[], $5::text[]) "
+    "AS u(kind, tid, name, cc, site) "
+    "WHERE d.kind = u.kind AND d.tvmaze_id = u.tid AND (d.name, d.country_code, "
+    "d.official_site) IS DISTINCT FROM (u.name, u.cc, u.site)";
+
+static const char SQL_DIST_INSERT_[] =
+    "INSERT INTO distributors (kind, tvmaze_id, name, country_code, official_site) "
+    "SELECT u.kind, u.tid, u.name, u.cc, u.site "
+    "FROM unnest($1::smallint[], $2::int[], $3::text[], $4::text[], $5::text[]) "
+    "AS u(kind, tid, name, cc, site) "
+    "WHERE NOT EXISTS (SELECT 1 FROM distributors d WHERE d.kind = u.kind AND "
+    "d.tvmaze_id = u.tid) ON CONFLICT (kind, tvmaze_id) DO NOTHING";
+
+static const char SQL_GENRES_[] =
+    "INSERT INTO genres (name) SELECT DISTINCT g FROM unnest($1::text[]) AS g "
+    "WHERE NOT EXISTS (SELECT 1 FROM genres x WHERE x.name = g) ON CONFLICT (name) DO NOTHING";
+
+static const char SQL_SHOWS_[] =
+    "INSERT INTO shows (id, name, type, language, status, runtime, premiered, ended, "
+    "official_site, rating, weight, summary, image_url, distributor_id, tvmaze_updated) "
+    "SELECT u.id, u.name, u.type, u.language, u.status, u.runtime, u.premiered, u.ended, "
+    "u.site, u.rating, u.weight, u.summary, u.image, d.id, to_timestamp(u.upd) "
+    "FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], "
+    "$7::date[], $8::date[], $9::text[], $10::numeric[], $11::int[], $12::text[], "
+    "$13::text[], $14::smallint[], $15::int[], $16::bigint[]) AS u(id, name, type, "
+    "language, status, runtime, premiered, ended, site, rating, weight, summary, image, "
+    "dkind, did, upd) "
+    "LEFT JOIN distributors d ON d.kind = u.dkind AND d.tvmaze_id = u.did "
+    "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, type = EXCLUDED.type, "
+    "language = EXCLUDED.language, status = EXCLUDED.status, runtime = EXCLUDED.runtime, "
+    "premiered = EXCLUDED.premiered, ended = EXCLUDED.ended, "
+    "official_site = EXCLUDED.official_site, rating = EXCLUDED.rating, "
+    "weight = EXCLUDED.weight, summary = EXCLUDED.summary, image_url = EXCLUDED.image_url, "
+    "distributor_id = EXCLUDED.distributor_id, tvmaze_updated = EXCLUDED.tvmaze_updated, "
+    "updated_at = now() "
+    "WHERE (shows.name, shows.type, shows.language, shows.status, shows.runtime, "
+    "shows.premiered, shows.ended, shows.official_site, shows.rating, shows.weight, "
+    "shows.summary, shows.image_url, shows.distributor_id, shows.tvmaze_updated) "
+    "IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.type, EXCLUDED.language, EXCLUDED.status, "
+    "EXCLUDED.runtime, EXCLUDED.premiered, EXCLUDED.ended, EXCLUDED.official_site, "
+    "EXCLUDED.rating, EXCLUDED.weight, EXCLUDED.summary, EXCLUDED.image_url, "
+    "EXCLUDED.distributor_id, EXCLUDED.tvmaze_updated) "
+    "RETURNING (xmax = 0)";
+
+static const char SQL_SG_DELETE_[] =
+    "DELETE FROM show_genres sg WHERE sg.show_id = ANY ($1::int[]) AND NOT EXISTS ("
+    "SELECT 1 FROM unnest($2::int[], $3::text[]) AS p(s, g) JOIN genres ge ON ge.name = p.g "
+    "WHERE p.s = sg.show_id AND ge.id = sg.genre_id)";
+
+static const char SQL_SG_INSERT_[] =
+    "INSERT INTO show_genres (show_id, genre_id) SELECT DISTINCT p.s, ge.id "
+    "FROM unnest($1::int[], $2::text[]) AS p(s, g) JOIN genres ge ON ge.name = p.g "
+    "WHERE NOT EXISTS (SELECT 1 FROM show_genres x WHERE x.show_id = p.s AND "
+    "x.genre_id = ge.id) ON CONFLICT DO NOTHING";
+
+static const char SQL_EPISODES_[] =
+    "INSERT INTO episodes (id, show_id, name, season, number, type, airdate, airtime, "
+    "airstamp, runtime, rating, summary, image_url) "
+    "SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::int[], "
+    "$6::text[], $7::date[], $8::text[], $9::timestamptz[], $10::int[], $11::numeric[], "
+    "$12::text[], $13::text[]) "
+    "ON CONFLICT (id) DO UPDATE SET show_id = EXCLUDED.show_id, name = EXCLUDED.name, "
+    "season = EXCLUDED.season, number = EXCLUDED.number, type = EXCLUDED.type, "
+    "airdate = EXCLUDED.airdate, airtime = EXCLUDED.airtime, airstamp = EXCLUDED.airstamp, "
+    "runtime = EXCLUDED.runtime, rating = EXCLUDED.rating, summary = EXCLUDED.summary, "
+    "image_url = EXCLUDED.image_url, updated_at = now() "
+    "WHERE (episodes.show_id, episodes.name, episodes.season, episodes.number, "
+    "episodes.type, episodes.airdate, episodes.airtime, episodes.airstamp, "
+    "episodes.runtime, episodes.rating, episodes.summary, episodes.image_url) "
+    "IS DISTINCT FROM (EXCLUDED.show_id, EXCLUDED.name, EXCLUDED.season, EXCLUDED.number, "
+    "EXCLUDED.type, EXCLUDED.airdate, EXCLUDED.airtime, EXCLUDED.airstamp, "
+    "EXCLUDED.runtime, EXCLUDED.rating, EXCLUDED.summary, EXCLUDED.image_url) "
+    "RETURNING (xmax = 0)";
+
+static const char SQL_GENERATION_[] =
+    "WITH g AS (UPDATE data_generation SET generation = generation + 1 RETURNING generation) "
+    "SELECT pg_notify('tvmaze_generation', generation::text) FROM g";
+
+static const char SQL_DAY_DONE_[] =
+    "WITH d AS (UPDATE ingest_run_days SET status = $3::smallint, error = $4 "
+    "WHERE run_id = $1::bigint AND date = $2::date) "
+    "UPDATE ingest_runs SET days_done = days_done + 1, requests = requests + $5::bigint, "
+    "retries = retries + $6::bigint, episodes_seen = episodes_seen + $7::bigint, "
+    "shows_created = shows_created + $8::bigint, shows_updated = shows_updated + $9::bigint, "
+    "shows_unchanged = shows_unchanged + $10::bigint, "
+    "episodes_created = episodes_created + $11::bigint, "
+    "episodes_updated = episodes_updated + $12::bigint, "
+    "episodes_unchanged = episodes_unchanged + $13::bigint WHERE id = $1::bigint";
+
+/* Runs an upsert ... RETURNING (xmax = 0); counts created/updated rows. */
+static enum store_status upsert_(struct store *s, const char *name, const char *sql, int n,
+                                 const char *const *v, long long *created, long long *updated) {
+  enum store_status st;
+  PGresult *r = store_exec(s, name, sql, n, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  for (int i = 0; i < PQntuples(r); i++) {
+    if (PQgetvalue(r, i, 0)[0] == 't') {
+      (*created)++;
+    } else {
+      (*updated)++;
+    }
+  }
+  PQclear(r);
+  return STORE_OK;
+}
+
+static enum store_status day_done_(struct store *s, long long run_id, const char *date, int status,
+                                   const char *error, const struct store_ingest_counts *c) {
+  char nums[10][24];
+  long long vals[10] = {run_id,
+                        c->requests,
+                        c->retries,
+                        c->episodes_seen,
+                        c->shows_created,
+                        c->shows_updated,
+                        c->shows_unchanged,
+                        c->episodes_created,
+                        c->episodes_updated,
+                        c->episodes_unchanged};
+  for (int i = 0; i < 10; i++) {
+    snprintf(nums[i], sizeof nums[i], "%lld", vals[i]);
+  }
+  char st[4];
+  snprintf(st, sizeof st, "%d", status);
+  const char *v[13] = {nums[0], date,    st,      error,   nums[1], nums[2], nums[3],
+                       nums[4], nums[5], nums[6], nums[7], nums[8], nums[9]};
+  return run_(s, "ingest_day_done", SQL_DAY_DONE_, 13, v, NULL);
+}
+
+static enum store_status write_rows_(struct store *s, const struct ingest_batch *b,
+                                     struct store_ingest_counts *c, long long *written) {
+  enum store_status st = STORE_OK;
+  struct arr_ a[16];
+  size_t na = 0;
+
+  /* countries */
+  na = 3;
+  for (size_t i = 0; i < na; i++) {
+    arr_init_(&a[i]);
+  }
+  for (size_t i = 0; i < b->n_countries; i++) {
+    arr_add_(&a[0], b->countries[i].code);
+    arr_add_(&a[1], b->countries[i].name);
+    arr_add_(&a[2], b->countries[i].timezone);
+  }
+  {
+    const char *v[3] = {arr_end_(&a[0]), arr_end_(&a[1]), arr_end_(&a[2])};
+    st = run_(s, "ingest_countries", SQL_COUNTRIES_, 3, v, written);
+  }
+  arr_release_(a, na);
+  if (st != STORE_OK) {
+    return st;
+  }
+
+  /* distributors */
+  na = 5;
+  for (size_t i = 0; i < na; i++) {
+    arr_init_(&a[i]);
+  }
+  for (size_t i = 0; i < b->n_distributors; i++) {
+    const struct ingest_distributor *d = &b->distributors[i];
+    arr_add_int_(&a[0], d->kind);
+    arr_add_int_(&a[1], d->tvmaze_id);
+    arr_add_(&a[2], d->name);
+    arr_add_(&a[3], d->country_code);
+    arr_add_(&a[4], d->official_site);
+  }
+  {
+    const char *v[5] = {arr_end_(&a[0]), arr_end_(&a[1]), arr_end_(&a[2]), arr_end_(&a[3]),
+                        arr_end_(&a[4])};
+    st = run_(s, "ingest_dist_update", SQL_DIST_UPDATE_, 5, v, written);
+    if (st == STORE_OK) {
+      st = run_(s, "ingest_dist_insert", SQL_DIST_INSERT_, 5, v, written);
+    }
+  }
+  arr_release_(a, na);
+  if (st != STORE_OK) {
+    return st;
+  }
+
+  /* genres and show_genres pairs */
+  na = 4;
+  for (size_t i = 0; i < na; i++) {
+    arr_init_(&a[i]);
+  }
+  for (size_t i = 0; i < b->n_shows; i++) {
+    const struct ingest_show *sh = &b->shows[i];
+    arr_add_int_(&a[3], sh->id);
+    for (size_t g = 0; g < sh->n_genres; g++) {
+      arr_add_(&a[0], sh->genres[g]);
+      arr_add_int_(&a[1], sh->id);
+      arr_add_(&a[2], sh->genres[g]);
+    }
+  }
+  const char *genre_names = arr_end_(&a[0]);
+  const char *pair_show = arr_end_(&a[1]);
+  const char *pair_genre = arr_end_(&a[2]);
+  const char *show_ids = arr_end_(&a[3]);
+  {
+    const char *v[1] = {genre_names};
+    st = run_(s, "ingest_genres", SQL_GENRES_, 1, v, written);
+  }
+
+  /* shows */
+  if (st == STORE_OK) {
+    struct arr_ sa[16];
+    for (size_t i = 0; i < 16; i++) {
+      arr_init_(&sa[i]);
+    }
+    for (size_t i = 0; i < b->n_shows; i++) {
+      const struct ingest_show *sh = &b->shows[i];
+      arr_add_int_(&sa[0], sh->id);
+      arr_add_(&sa[1], sh->name);
+      arr_add_(&sa[2], sh->type);
+      arr_add_(&sa[3], sh->language);
+      arr_add_(&sa[4], sh->status);
+      arr_add_(&sa[5], sh->runtime);
+      arr_add_(&sa[6], sh->premiered);
+      arr_add_(&sa[7], sh->ended);
+      arr_add_(&sa[8], sh->official_site);
+      arr_add_(&sa[9], sh->rating);
+      arr_add_(&sa[10], sh->weight);
+      arr_add_(&sa[11], sh->summary);
+      arr_add_(&sa[12], sh->image_url);
+      if (sh->dist_kind != 0) {
+        arr_add_int_(&sa[13], sh->dist_kind);
+        arr_add_int_(&sa[14], sh->dist_id);
+      } else {
+        arr_add_(&sa[13], NULL);
+        arr_add_(&sa[14], NULL);
+      }
+      arr_add_(&sa[15], sh->tvmaze_updated);
+    }
+    const char *v[16];
+    for (size_t i = 0; i < 16; i++) {
+      v[i] = arr_end_(&sa[i]);
+    }
+    long long cr = 0, up = 0;
+    st = upsert_(s, "ingest_shows", SQL_SHOWS_, 16, v, &cr, &up);
+    arr_release_(sa, 16);
+    c->shows_created += cr;
+    c->shows_updated += up;
+    c->shows_unchanged += (long long)b->n_shows - cr - up;
+    *written += cr + up;
+  }
+  if (st == STORE_OK) {
+    const char *v[3] = {show_ids, pair_show, pair_genre};
+    st = run_(s, "ingest_sg_delete", SQL_SG_DELETE_, 3, v, written);
+  }
+  if (st == STORE_OK) {
+    const char *v[2] = {pair_show, pair_genre};
+    st = run_(s, "ingest_sg_insert", SQL_SG_INSERT_, 2, v, written);
+  }
+  arr_release_(a, na);
+  if (st != STORE_OK) {
+    return st;
+  }
+
+  /* episodes */
+  na = 13;
+  for (size_t i = 0; i < na; i++) {
+    arr_init_(&a[i]);
+  }
+  for (size_t i = 0; i < b->n_episodes; i++) {
+    const struct ingest_episode *e = &b->episodes[i];
+    arr_add_int_(&a[0], e->id);
+    arr_add_int_(&a[1], e->show_id);
+    arr_add_(&a[2], e->name);
+    arr_add_(&a[3], e->season);
+    arr_add_(&a[4], e->number);
+    arr_add_(&a[5], e->type);
+    arr_add_(&a[6], e->airdate);
+    arr_add_(&a[7], e->airtime);
+    arr_add_(&a[8], e->airstamp);
+    arr_add_(&a[9], e->runtime);
+    arr_add_(&a[10], e->rating);
+    arr_add_(&a[11], e->summary);
+    arr_add_(&a[12], e->image_url);
+  }
+  {
+    const char *v[13];
+    for (size_t i = 0; i < na; i++) {
+      v[i] = arr_end_(&a[i]);
+    }
+    long long cr = 0, up = 0;
+    st = upsert_(s, "ingest_episodes", SQL_EPISODES_, 13, v, &cr, &up);
+    c->episodes_created += cr;
+    c->episodes_updated += up;
+    c->episodes_unchanged += (long long)b->n_episodes - cr - up;
+    *written += cr + up;
+  }
+  arr_release_(a, na);
+  return st;
+}
+
+enum store_status store_ingest_write_day(struct store *s, long long run_id, const char *date,
+                                         const struct ingest_batch *b,
+                                         struct store_ingest_counts *counts) {
+  struct store_ingest_counts c = {.requests = counts->requests,
+                                  .retries = counts->retries,
+                                  .episodes_seen = counts->episodes_seen};
+  long long written = 0;
+  enum store_status st = store_command(s, "BEGIN");
+  if (st != STORE_OK) {
+    return st;
+  }
+  st = write_rows_(s, b, &c, &written);
+  if (st == STORE_OK && written > 0) {
+    st = run_(s, "ingest_generation", SQL_GENERATION_, 0, NULL, NULL);
+  }
+  if (st == STORE_OK) {
+    st = day_done_(s, run_id, date, STORE_DAY_SUCCEEDED, NULL, &c);
+  }
+  if (st == STORE_OK) {
+    st = store_command(s, "COMMIT");
+  }
+  if (st != STORE_OK) {
+    /* The caller reads the error after ROLLBACK: ROLLBACK of an aborted
+     * transaction succeeds, and does not reset the message (db.c). */
+    if (store_conn(s) != NULL && PQtransactionStatus(store_conn(s)) != PQTRANS_IDLE) {
+      (void)store_command(s, "ROLLBACK");
+    }
+    return st;
+  }
+  c.changed = written > 0;
+  *counts = c;
+  return STORE_OK;
+}
+
+enum store_status store_ingest_fail_day(struct store *s, long long run_id, const char *date,
+                                        const char *error, long long requests, long long retries) {
+  struct store_ingest_counts c = {.requests = requests, .retries = retries};
+  return day_done_(s, run_id, date, STORE_DAY_FAILED, error, &c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Runs                                                               */
+/* ------------------------------------------------------------------ */
+
+enum store_status store_ingest_try_lock(struct store *s, int *got) {
+  enum store_status st;
+  const char *v[1] = {"1953918313"};
+  PGresult *r =
+      store_exec(s, "ingest_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  *got = PQgetvalue(r, 0, 0)[0] == 't';
+  PQclear(r);
+  return STORE_OK;
+}
+
+enum store_status store_ingest_unlock(struct store *s) {
+  const char *v[1] = {"1953918313"};
+  return run_(s, "ingest_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1, v, NULL);
+}
+
+enum store_status store_ingest_fail_stale(struct store *s, const char *error, int *n) {
+  long long rows = 0;
+  const char *v[1] = {error};
+  enum store_status st = run_(s, "ingest_fail_stale",
+                              "UPDATE ingest_runs SET status = 4, error = $1, finished_at = now() "
+                              "WHERE status = 1",
+                              1, v, &rows);
+  *n = (int)rows;
+  return st;
+}
+
+enum store_status store_ingest_run_create(struct store *s, const char *start_date, int days,
+                                          const char *owner, long long *id) {
+  char d[16];
+  snprintf(d, sizeof d, "%d", days);
+  const char *v[3] = {start_date, d, owner};
+  enum store_status st;
+  PGresult *r =
+      store_exec(s, "ingest_run_create",
+                 "WITH r AS (INSERT INTO ingest_runs (status, start_date, days, owner) "
+                 "VALUES (1, $1::date, $2::int, $3) RETURNING id), "
+                 "d AS (INSERT INTO ingest_run_days (run_id, date, status) "
+                 "SELECT r.id, $1::date + g, 1 FROM r, generate_series(0, $2::int - 1) g) "
+                 "SELECT id FROM r",
+                 3, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  *id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+  PQclear(r);
+  return STORE_OK;
+}
+
+enum store_status store_ingest_run_finish(struct store *s, long long id, int status,
+                                          const char *error) {
+  char ids[24], sts[8];
+  snprintf(ids, sizeof ids, "%lld", id);
+  snprintf(sts, sizeof sts, "%d", status);
+  const char *v[3] = {ids, sts, error};
+  return run_(s, "ingest_run_finish",
+              "UPDATE ingest_runs SET status = $2::smallint, error = $3, finished_at = now() "
+              "WHERE id = $1::bigint",
+              3, v, NULL);
+}
+
+enum store_status store_ingest_run_running(struct store *s, long long *id) {
+  enum store_status st;
+  PGresult *r = store_exec(s, "ingest_run_running",
+                           "SELECT id FROM ingest_runs WHERE status = 1 ORDER BY id DESC LIMIT 1",
+                           0, NULL, &st);
+  if (r == NULL) {
+    return st;
+  }
+  st = PQntuples(r) == 0 ? STORE_NOT_FOUND : STORE_OK;
+  if (st == STORE_OK) {
+    *id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+  }
+  PQclear(r);
+  return st;
+}
+
+enum store_status store_ingest_run_started_since(struct store *s, long long since, int *exists) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "%lld", since);
+  const char *v[1] = {buf};
+  enum store_status st;
+  PGresult *r = store_exec(s, "ingest_run_since",
+                           "SELECT EXISTS (SELECT 1 FROM ingest_runs WHERE started_at >= "
+                           "to_timestamp($1::bigint))",
+                           1, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  *exists = PQgetvalue(r, 0, 0)[0] == 't';
+  PQclear(r);
+  return STORE_OK;
+}
+
+#define RUN_COLS_                                                                       \
+  "id, status, start_date::text, days, days_done, requests, retries, episodes_seen, "   \
+  "shows_created, shows_updated, shows_unchanged, episodes_created, episodes_updated, " \
+  "episodes_unchanged, error, extract(epoch FROM started_at)::float8, "                 \
+  "coalesce(extract(epoch FROM finished_at)::float8, -1)"
+
+static void run_from_row_(PGresult *r, int row, struct store_ingest_run *run) {
+  memset(run, 0, sizeof *run);
+  run->id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+  run->status = (int)strtol(PQgetvalue(r, row, 1), NULL, 10);
+  snprintf(run->start_date, sizeof run->start_date, "%s", PQgetvalue(r, row, 2));
+  run->days = (int)strtol(PQgetvalue(r, row, 3), NULL, 10);
+  run->days_done = (int)strtol(PQgetvalue(r, row, 4), NULL, 10);
+  long long *counts[] = {&run->requests,         &run->retries,          &run->episodes_seen,
+                         &run->shows_created,    &run->shows_updated,    &run->shows_unchanged,
+                         &run->episodes_created, &run->episodes_updated, &run->episodes_unchanged};
+  for (int i = 0; i < 9; i++) {
+    *counts[i] = strtoll(PQgetvalue(r, row, 5 + i), NULL, 10);
+  }
+  run->error = PQgetisnull(r, row, 14) ? NULL : xstrdup(PQgetvalue(r, row, 14));
+  run->started_at = strtod(PQgetvalue(r, row, 15), NULL);
+  run->finished_at = strtod(PQgetvalue(r, row, 16), NULL);
+}
+
+void store_ingest_run_release(struct store_ingest_run *run) {
+  free(run->error);
+  for (size_t i = 0; i < run->n_day_results; i++) {
+    free(run->day_results[i].error);
+  }
+  free(run->day_results);
+  memset(run, 0, sizeof *run);
+}
+
+enum store_status store_ingest_run_get(struct store *s, long long id,
+                                       struct store_ingest_run *run) {
+  char ids[24];
+  snprintf(ids, sizeof ids, "%lld", id);
+  const char *v[1] = {ids};
+  enum store_status st;
+  PGresult *r =
+      store_exec(s, "ingest_run_get", "SELECT " RUN_COLS_ " FROM ingest_runs WHERE id = $1::bigint",
+                 1, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  if (PQntuples(r) == 0) {
+    PQclear(r);
+    return STORE_NOT_FOUND;
+  }
+  run_from_row_(r, 0, run);
+  PQclear(r);
+  r = store_exec(s, "ingest_run_days",
+                 "SELECT date::text, status, error FROM ingest_run_days WHERE run_id = $1::bigint "
+                 "ORDER BY date",
+                 1, v, &st);
+  if (r == NULL) {
+    store_ingest_run_release(run);
+    return st;
+  }
+  run->n_day_results = (size_t)PQntuples(r);
+  run->day_results = xcalloc(run->n_day_results + 1, sizeof *run->day_results);
+  for (int i = 0; i < PQntuples(r); i++) {
+    struct store_ingest_day *d = &run->day_results[i];
+    snprintf(d->date, sizeof d->date, "%s", PQgetvalue(r, i, 0));
+    d->status = (int)strtol(PQgetvalue(r, i, 1), NULL, 10);
+    d->error = PQgetisnull(r, i, 2) ? NULL : xstrdup(PQgetvalue(r, i, 2));
+  }
+  PQclear(r);
+  return STORE_OK;
+}
+
+enum store_status store_ingest_run_list(struct store *s, long long offset, int limit,
+                                        struct store_ingest_run **runs, size_t *n,
+                                        long long *total) {
+  char off[24], lim[16];
+  snprintf(off, sizeof off, "%lld", offset);
+  snprintf(lim, sizeof lim, "%d", limit);
+  const char *v[2] = {off, lim};
+  enum store_status st;
+  PGresult *r = store_exec(s, "ingest_run_list",
+                           "SELECT " RUN_COLS_
+                           " FROM ingest_runs "
+                           "ORDER BY id DESC OFFSET $1::bigint LIMIT $2::int",
+                           2, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  *n = (size_t)PQntuples(r);
+  *runs = xcalloc(*n + 1, sizeof **runs);
+  for (int i = 0; i < PQntuples(r); i++) {
+    run_from_row_(r, i, &(*runs)[i]);
+  }
+  PQclear(r);
+  r = store_exec(s, "ingest_run_count", "SELECT count(*) FROM ingest_runs", 0, NULL, &st);
+  if (r == NULL) {
+    store_ingest_runs_free(*runs, *n);
+    *runs = NULL;
+    *n = 0;
+    return st;
+  }
+  *total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+  PQclear(r);
+  return STORE_OK;
+}
+
+void store_ingest_runs_free(struct store_ingest_run *runs, size_t n) {
+  if (runs == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    store_ingest_run_release(&runs[i]);
+  }
+  free(runs);
+}

@@ -1,0 +1,123 @@
+/*
+ * store_ingest: the SQL of ingestion -- the batched per-day upsert of
+ * schedule rows and the ingest_runs / ingest_run_days bookkeeping.
+ *
+ * Day write (one transaction, every statement one round trip over arrays
+ * bound as parameters and expanded with unnest, never a round trip per row):
+ *
+ *   countries      INSERT .. ON CONFLICT (code) DO UPDATE .. WHERE changed
+ *   distributors   UPDATE changed rows; INSERT missing ones (WHERE NOT EXISTS,
+ *                  so the identity sequence is not burnt by existing rows)
+ *   genres         INSERT missing names (same reason: smallint identity)
+ *   shows          INSERT .. ON CONFLICT (id) DO UPDATE .. WHERE (cols) IS
+ *                  DISTINCT FROM (EXCLUDED cols) RETURNING (xmax = 0):
+ *                  created = true rows, updated = false rows, unchanged = rest
+ *   show_genres    DELETE pairs no longer listed; INSERT missing pairs
+ *   episodes       as shows
+ *   data_generation bumped (+ pg_notify 'tvmaze_generation') only if any of
+ *                  the above wrote a row
+ *   ingest_runs / ingest_run_days  counters and the day's outcome
+ *
+ * Singleton runs: the runner's session holds pg_advisory_lock(INGEST_LOCK_KEY)
+ * for the whole run; a RUNNING row found while holding the lock was left by
+ * a dead runner and is marked FAILED.
+ *
+ * Functions take the caller's struct store (one owner thread) and return
+ * enum store_status; the store's last error has details.
+ */
+#ifndef TVMAZE_STORE_INGEST_H
+#define TVMAZE_STORE_INGEST_H
+
+#include <stddef.h>
+
+#include "db.h"
+#include "ingest_parse.h"
+
+/* pg advisory lock key of ingest runs ("tvmi"). */
+#define STORE_INGEST_LOCK_KEY 1953918313LL
+
+enum store_run_status {
+  STORE_RUN_RUNNING = 1,
+  STORE_RUN_SUCCEEDED = 2,
+  STORE_RUN_PARTIAL = 3,
+  STORE_RUN_FAILED = 4
+};
+enum store_day_status { STORE_DAY_PENDING = 1, STORE_DAY_SUCCEEDED = 2, STORE_DAY_FAILED = 3 };
+
+/* What one day's write did. */
+struct store_ingest_counts {
+  long long requests, retries, episodes_seen;
+  long long shows_created, shows_updated, shows_unchanged;
+  long long episodes_created, episodes_updated, episodes_unchanged;
+  int changed; /* some row was written (the generation was bumped) */
+};
+
+struct store_ingest_day {
+  char date[11];
+  int status;  /* enum store_day_status */
+  char *error; /* NULL if none */
+};
+
+struct store_ingest_run {
+  long long id;
+  int status; /* enum store_run_status */
+  char start_date[11];
+  int days, days_done;
+  long long requests, retries, episodes_seen;
+  long long shows_created, shows_updated, shows_unchanged;
+  long long episodes_created, episodes_updated, episodes_unchanged;
+  char *error;                          /* NULL if none */
+  double started_at;                    /* epoch seconds */
+  double finished_at;                   /* epoch seconds; < 0 while running */
+  struct store_ingest_day *day_results; /* by date; NULL unless asked for */
+  size_t n_day_results;
+};
+
+/* Frees the strings and days of run (not run itself). Accepts zeroed runs. */
+void store_ingest_run_release(struct store_ingest_run *run);
+
+/* Writes batch b as day `date` of run run_id in one transaction (rolled back
+ * on any failure: nothing of the day remains). counts->requests/retries/
+ * episodes_seen are inputs added to the run; the rest are outputs. */
+enum store_status store_ingest_write_day(struct store *s, long long run_id, const char *date,
+                                         const struct ingest_batch *b,
+                                         struct store_ingest_counts *counts);
+
+/* Records day `date` of run_id as failed with error, adding requests/retries
+ * to the run and one to days_done. */
+enum store_status store_ingest_fail_day(struct store *s, long long run_id, const char *date,
+                                        const char *error, long long requests, long long retries);
+
+/* pg_try_advisory_lock on this session: *got 1 if now held. */
+enum store_status store_ingest_try_lock(struct store *s, int *got);
+enum store_status store_ingest_unlock(struct store *s);
+
+/* Marks every RUNNING run FAILED with error (call only while holding the
+ * lock). *n gets how many. */
+enum store_status store_ingest_fail_stale(struct store *s, const char *error, int *n);
+
+/* Inserts a RUNNING run with its days PENDING; *id gets its id. */
+enum store_status store_ingest_run_create(struct store *s, const char *start_date, int days,
+                                          const char *owner, long long *id);
+
+/* Sets the final status (and error, may be NULL) and finished_at. */
+enum store_status store_ingest_run_finish(struct store *s, long long id, int status,
+                                          const char *error);
+
+/* Id of the newest RUNNING run; STORE_NOT_FOUND if none. */
+enum store_status store_ingest_run_running(struct store *s, long long *id);
+
+/* Whether a run started at or after epoch second `since` (scheduler). */
+enum store_status store_ingest_run_started_since(struct store *s, long long since, int *exists);
+
+/* Run id with its day results; STORE_NOT_FOUND if absent. Release *run. */
+enum store_status store_ingest_run_get(struct store *s, long long id, struct store_ingest_run *run);
+
+/* Runs newest first (without day results): *runs (free with
+ * store_ingest_runs_free) gets up to limit runs from offset; *total all. */
+enum store_status store_ingest_run_list(struct store *s, long long offset, int limit,
+                                        struct store_ingest_run **runs, size_t *n,
+                                        long long *total);
+void store_ingest_runs_free(struct store_ingest_run *runs, size_t n);
+
+#endif

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""A fake TVMaze API for tests and benchmarks (stdlib only).
+
+  fake_tvmaze.py --fixtures DIR [--port N] [--port-file F]
+
+Serves GET /schedule/web?date=D from DIR/<set>/web-D.json and
+GET /schedule?country=C&date=D from DIR/<set>/C-D.json (absent file: []),
+<set> being "base" unless switched. With --fixtures-flat the files are read
+from DIR itself (benchmark data). Responses are gzip-compressed when the
+client accepts it.
+
+Control (JSON bodies):
+  POST /_control {"set": "changed"}            switch the fixture set
+  POST /_control {"faults": [FAULT, ...]}      append faults
+  POST /_control {"refuse_for": SECONDS}       stop listening for a while
+  POST /_reset                                 base set, no faults, stats cleared
+  GET  /_stats   {"requests": N, "log": [{"path", "status", "t", "ua"}...]}
+                 (t: arrival time; status 0 while the answer is pending)
+FAULT: {"match": substring of the path+query, "times": N (-1: always),
+        "status": code, "retry_after": s, "body": text, "delay": s}
+  the first fault whose match is in the request and has times left applies:
+  it waits delay seconds, then answers status (default 200) with body (default
+  the fixture).
+"""
+import argparse
+import gzip
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class State:
+    def __init__(self, fixtures, flat):
+        self.lock = threading.Lock()
+        self.fixtures = fixtures
+        self.flat = flat
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.set = "base"
+            self.faults = []
+            self.log = []
+
+
+STATE = None
+CACHE = {}  # path -> body (flat mode only)
+GZ_CACHE = {}  # id(body) -> (body, gzip of body), flat mode only
+SERVER = None
+PORT = 0
+
+
+def fixture_body(path, query):
+    q = parse_qs(query)
+    date = (q.get("date") or [""])[0]
+    if path == "/schedule/web":
+        name = f"web-{date}.json"
+    elif path == "/schedule":
+        name = f"{(q.get('country') or ['US'])[0]}-{date}.json"
+    else:
+        return None
+    base = STATE.fixtures if STATE.flat else os.path.join(STATE.fixtures, STATE.set)
+    full = os.path.join(base, os.path.basename(name))
+    cached = CACHE.get(full)
+    if cached is not None:
+        return cached
+    try:
+        with open(full, "rb") as f:
+            body = f.read()
+    except FileNotFoundError:
+        body = b"[]"
+    if STATE.flat:  # benchmark data never changes: keep it (and its gzip form)
+        CACHE[full] = body
+    return body
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle's
+        # algorithm and delayed ACKs stall every keep-alive response ~40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, ctype="application/json; charset=UTF-8", headers=None):
+        if "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 64:
+            hit = GZ_CACHE.get(id(body))
+            if hit is not None and hit[0] is body:
+                gz = hit[1]
+            else:
+                gz = gzip.compress(body, 1)
+                if STATE.flat:
+                    GZ_CACHE[id(body)] = (body, gz)  # holds body: the id stays unique
+            body = gz
+            headers = dict(headers or {}, **{"Content-Encoding": "gzip"})
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def read_json(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(n) or b"{}")
+
+    def do_POST(self):
+        u = urlsplit(self.path)
+        if u.path == "/_reset":
+            self.read_json()
+            STATE.reset()
+            return self.send(200, b"{}")
+        if u.path != "/_control":
+            return self.send(404, b'{"name":"Not Found","status":404}')
+        c = self.read_json()
+        with STATE.lock:
+            if "set" in c:
+                STATE.set = os.path.basename(c["set"])
+            for f in c.get("faults", []):
+                STATE.faults.append(dict(f))
+        self.send(200, b"{}")
+        if "refuse_for" in c:
+            threading.Thread(target=refuse, args=(float(c["refuse_for"]),), daemon=True).start()
+
+    def do_GET(self):
+        u = urlsplit(self.path)
+        if u.path == "/_stats":
+            with STATE.lock:
+                body = json.dumps({"requests": len(STATE.log), "log": STATE.log}).encode()
+            return self.send(200, body)
+        full = u.path + ("?" + u.query if u.query else "")
+        fault = None
+        entry = {"path": full, "status": 0, "t": time.time(),
+                 "ua": self.headers.get("User-Agent", "")}
+        with STATE.lock:
+            STATE.log.append(entry)
+            for f in STATE.faults:
+                if f.get("match", "") in full and f.get("times", 1) != 0:
+                    if f.get("times", 1) > 0:
+                        f["times"] = f.get("times", 1) - 1
+                    fault = f
+                    break
+        if fault and fault.get("delay"):
+            time.sleep(float(fault["delay"]))
+        status = 200
+        headers = {}
+        body = fixture_body(u.path, u.query)
+        if body is None:
+            status, body = 404, b'{"name":"Not Found","status":404}'
+        if fault:
+            status = int(fault.get("status", 200))
+            if "body" in fault:
+                body = fault["body"].encode()
+            elif status == 429:
+                body = b'{"name":"Too Many Requests","status":429}'
+            elif status >= 500:
+                body = b'{"name":"Internal Server Error","status":500}'
+            if "retry_after" in fault:
+                headers["Retry-After"] = str(fault["retry_after"])
+        entry["status"] = status
+        try:
+            self.send(status, body, headers=headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout test, shutdown)
+
+
+def make_server():
+    ThreadingHTTPServer.allow_reuse_address = True
+    ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer.request_queue_size = 128
+    return ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+
+
+def refuse(seconds):
+    global SERVER
+    old = SERVER
+    old.shutdown()
+    old.server_close()
+    time.sleep(seconds)
+    SERVER = make_server()
+    threading.Thread(target=SERVER.serve_forever, daemon=True).start()
+
+
+def main():
+    global STATE, SERVER, PORT
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--fixtures-flat", action="store_true")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    a = ap.parse_args()
+    STATE = State(a.fixtures, a.fixtures_flat)
+    PORT = a.port
+    SERVER = make_server()
+    PORT = SERVER.server_address[1]
+    if a.port_file:
+        tmp = a.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{PORT}\n")
+        os.rename(tmp, a.port_file)
+    print(f"fake_tvmaze listening on 127.0.0.1:{PORT}", file=sys.stderr, flush=True)
+    threading.Thread(target=SERVER.serve_forever, daemon=True).start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,595 @@
+/*
+ * Integration tests of ingestion (server/ingest, server/store/store_ingest.c)
+ * against a fresh PostgreSQL database per test and the fake TVMaze server
+ * (tests/fake_tvmaze/fake_tvmaze.py, fixtures in fixtures/base|changed).
+ * Waits poll the database for a state (bounded); nothing asserts durations
+ * except that a client waited at least as long as Retry-After said.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+
+#include "date.h"
+#include "db.h"
+#include "ingest_runner.h"
+#include "log.h"
+#include "store_ingest.h"
+#include "strbuf.h"
+#include "testenv.h"
+
+static pid_t fake_pid;
+static char fake_url[64];
+static char db_url[512];
+static const char countries_[1][3] = {"US"};
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                            */
+/* ------------------------------------------------------------------ */
+
+static size_t sink_(char *p, size_t s, size_t n, void *u) {
+  strbuf_append_n(u, p, s * n);
+  return s * n;
+}
+
+/* POST body to the fake's path (or GET when body is NULL); returns the reply. */
+static json_t *fake_call_(const char *path, const char *body) {
+  char url[128];
+  snprintf(url, sizeof url, "%s%s", fake_url, path);
+  struct strbuf b;
+  strbuf_init(&b);
+  CURL *e = curl_easy_init();
+  curl_easy_setopt(e, CURLOPT_URL, url);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink_);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+  if (body != NULL) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+  }
+  assert_int_equal(curl_easy_perform(e), CURLE_OK);
+  curl_easy_cleanup(e);
+  json_t *j = json_loads(b.data, 0, NULL);
+  assert_non_null(j);
+  strbuf_release(&b);
+  return j;
+}
+
+static void fake_control_(const char *body) {
+  json_decref(fake_call_("/_control", body));
+}
+
+static struct ingest_fetch_config fetch_cfg_(void) {
+  struct ingest_fetch_config c = {.api_url = fake_url,
+                                  .countries = countries_,
+                                  .n_countries = 1,
+                                  .rate_requests = 20,
+                                  .rate_window_ms = 10000,
+                                  .max_retries = 8,
+                                  .backoff_base_ms = 100,
+                                  .backoff_max_ms = 800,
+                                  .retry_after_max_s = 5,
+                                  .timeout_ms = 1500,
+                                  .connect_timeout_ms = 1000,
+                                  .days_in_flight = 3};
+  return c;
+}
+
+static PGconn *db_(void) {
+  PGconn *c = PQconnectdb(db_url);
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  return c;
+}
+
+/* First column of the first row of sql as a number. */
+static long long q_(const char *sql) {
+  PGconn *c = db_();
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    fail_msg("%s: %s", sql, PQerrorMessage(c));
+  }
+  long long v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+  PQclear(r);
+  PQfinish(c);
+  return v;
+}
+
+static char *qs_(const char *sql) {
+  PGconn *c = db_();
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    fail_msg("%s: %s", sql, PQerrorMessage(c));
+  }
+  char *v = PQntuples(r) == 0 || PQgetisnull(r, 0, 0) ? NULL : strdup(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  PQfinish(c);
+  return v;
+}
+
+/* Rows written to schedule tables since the stats began (ins + upd + del). */
+static long long writes_(const char *table) {
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables "
+           "WHERE relname = '%s'",
+           table);
+  return q_(sql);
+}
+
+static const char *const tables_[] = {"countries", "distributors", "genres",
+                                      "shows",     "show_genres",  "episodes"};
+#define N_TABLES (sizeof tables_ / sizeof tables_[0])
+
+static void writes_all_(long long out[N_TABLES]) {
+  for (size_t i = 0; i < N_TABLES; i++) {
+    out[i] = writes_(tables_[i]);
+  }
+}
+
+/* Runs an ingest of 2030-01-01 + days synchronously on a new session; makes
+ * its table statistics visible before returning. Returns the run id. */
+static long long run_sync_(int days, struct store_ingest_run *out) {
+  struct store *s = store_open(db_url);
+  long long id = 0;
+  int started = 0;
+  assert_int_equal(ingest_run_begin(s, date_from_civil(2030, 1, 1), days, "test", 0, &id, &started),
+                   STORE_OK);
+  assert_true(started);
+  struct ingest_fetch_config fc = fetch_cfg_();
+  (void)ingest_run_execute(s, &fc, id, date_from_civil(2030, 1, 1), days, NULL);
+  PQclear(PQexec(store_conn(s), "SELECT pg_stat_force_next_flush()"));
+  PQclear(PQexec(store_conn(s), "SELECT 1"));
+  assert_int_equal(store_ingest_run_get(s, id, out), STORE_OK);
+  store_close(s);
+  return id;
+}
+
+static int run_status_(long long id) {
+  char sql[128];
+  snprintf(sql, sizeof sql, "SELECT status FROM ingest_runs WHERE id = %lld", id);
+  return (int)q_(sql);
+}
+
+/* Polls until sql yields at least want (bounded: 60 s). */
+static void wait_for_(const char *sql, long long want) {
+  for (int i = 0; i < 600; i++) {
+    if (q_(sql) >= want) {
+      return;
+    }
+    usleep(100 * 1000);
+  }
+  fail_msg("timed out waiting for %s >= %lld", sql, want);
+}
+
+/* ------------------------------------------------------------------ */
+/* Fixtures                                                           */
+/* ------------------------------------------------------------------ */
+
+static int group_setup_(void **state) {
+  (void)state;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  log_init(LOG_ERROR, LOG_FORMAT_TEXT);
+  char port_file[] = "/tmp/fake_tvmaze_portXXXXXX";
+  int fd = mkstemp(port_file);
+  assert_true(fd >= 0);
+  close(fd);
+  unlink(port_file);
+  fake_pid = fork();
+  assert_true(fake_pid >= 0);
+  if (fake_pid == 0) {
+    char script[1024], fixtures[1024];
+    snprintf(script, sizeof script, "%s", testenv_source_path("tests/fake_tvmaze/fake_tvmaze.py"));
+    snprintf(fixtures, sizeof fixtures, "%s", testenv_source_path("tests/fake_tvmaze/fixtures"));
+    execlp("python3", "python3", script, "--fixtures", fixtures, "--port-file", port_file,
+           (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 200; i++) {
+    FILE *f = fopen(port_file, "r");
+    int port = 0;
+    if (f != NULL) {
+      if (fscanf(f, "%d", &port) == 1) {
+        snprintf(fake_url, sizeof fake_url, "http://127.0.0.1:%d", port);
+      }
+      fclose(f);
+      unlink(port_file);
+      return 0;
+    }
+    usleep(50 * 1000);
+  }
+  return -1;
+}
+
+static int group_teardown_(void **state) {
+  (void)state;
+  if (fake_pid > 0) {
+    kill(fake_pid, SIGTERM);
+    waitpid(fake_pid, NULL, 0);
+  }
+  return 0;
+}
+
+static int setup_(void **state) {
+  (void)state;
+  snprintf(db_url, sizeof db_url, "%s", testenv_fresh_database("tvmaze_test_ingest"));
+  struct store *s = store_open(db_url);
+  int applied = 0;
+  assert_int_equal(store_migrate(s, &applied), STORE_OK);
+  store_close(s);
+  json_decref(fake_call_("/_reset", "{}"));
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Full run, identical re-run, changed fixtures. */
+static void test_full_rerun_changed(void **state) {
+  (void)state;
+  struct store_ingest_run run;
+  run_sync_(3, &run);
+  assert_int_equal(run.status, STORE_RUN_SUCCEEDED);
+  assert_int_equal(run.days_done, 3);
+  assert_int_equal(run.episodes_seen, 8);
+  assert_int_equal(run.episodes_created, 8);
+  assert_int_equal(run.episodes_updated, 0);
+  assert_int_equal(run.shows_created, 5);
+  assert_int_equal(run.shows_updated, 0);
+  assert_int_equal(run.shows_unchanged, 3); /* 501 once and 601 twice again, later days */
+  assert_int_equal(run.requests, 6);
+  assert_int_equal(run.n_day_results, 3);
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(run.day_results[i].status, STORE_DAY_SUCCEEDED);
+  }
+  store_ingest_run_release(&run);
+
+  assert_int_equal(q_("SELECT count(*) FROM episodes"), 8);
+  assert_int_equal(q_("SELECT count(*) FROM shows"), 5);
+  /* network 1 (NBC) and web channel 1 (Netflix) stay two distributors */
+  assert_int_equal(q_("SELECT count(*) FROM distributors WHERE tvmaze_id = 1"), 2);
+  assert_int_equal(q_("SELECT count(*) FROM distributors"), 4);
+  assert_int_equal(q_("SELECT count(*) FROM shows s JOIN distributors d ON d.id = "
+                      "s.distributor_id WHERE s.id = 501 AND d.kind = 2 AND d.name = 'Netflix' "
+                      "AND d.country_code IS NULL"),
+                   1);
+  assert_int_equal(q_("SELECT count(*) FROM shows WHERE id = 602 AND distributor_id IS NULL"), 1);
+  assert_int_equal(q_("SELECT count(*) FROM countries"), 2);
+  assert_int_equal(q_("SELECT count(*) FROM show_genres WHERE show_id = 501"), 2);
+  assert_int_equal(q_("SELECT count(*) FROM genres"), 5);
+  char *summary = qs_("SELECT summary FROM shows WHERE id = 501");
+  assert_string_equal(summary,
+                      "Stranger Things & friends' adventure. Second line "
+                      "\xf0\x9f\x91\xbe \"quoted\" \xc3\xa9t\xc3\xa9");
+  free(summary);
+  char *name = qs_("SELECT name FROM shows WHERE id = 502");
+  assert_string_equal(name, "Doctor Who: \xe6\x99\x82\xe7\xa9\xba \xf0\x9f\x9a\x80");
+  free(name);
+  assert_int_equal(q_("SELECT count(*) FROM shows WHERE summary ~ '</?(p|b|i|em|br)\\M|&[a-z#]'"),
+                   0);
+  char *crime = qs_("SELECT summary FROM shows WHERE id = 603");
+  assert_string_equal(crime, "Crime <drama>");
+  free(crime);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE id = 1001 AND number IS NULL AND "
+                      "airtime = '' AND airstamp = '2030-01-01T08:00:00Z'"),
+                   1);
+  assert_int_equal(q_("SELECT rating * 10 FROM shows WHERE id = 601"), 75);
+  long long gen1 = q_("SELECT generation FROM data_generation");
+  assert_true(gen1 > 1);
+  /* polite client: the User-Agent names the service */
+  json_t *stats = fake_call_("/_stats", NULL);
+  const char *ua =
+      json_string_value(json_object_get(json_array_get(json_object_get(stats, "log"), 0), "ua"));
+  assert_non_null(ua);
+  assert_memory_equal(ua, "tvmaze-ingest/", 14);
+  json_decref(stats);
+
+  /* identical re-run: nothing created or updated, no table written */
+  long long before[N_TABLES], after[N_TABLES];
+  writes_all_(before);
+  assert_true(before[5] >= 8);
+  run_sync_(3, &run);
+  assert_int_equal(run.status, STORE_RUN_SUCCEEDED);
+  assert_int_equal(run.episodes_created + run.episodes_updated, 0);
+  assert_int_equal(run.episodes_unchanged, 8);
+  assert_int_equal(run.shows_created + run.shows_updated, 0);
+  store_ingest_run_release(&run);
+  writes_all_(after);
+  for (size_t i = 0; i < N_TABLES; i++) {
+    if (after[i] != before[i]) {
+      fail_msg("%s: %lld rows written by an identical re-run", tables_[i], after[i] - before[i]);
+    }
+  }
+  assert_int_equal(q_("SELECT generation FROM data_generation"), gen1);
+
+  /* changed fixtures: exactly episode 1001 and show 601 are updated */
+  fake_control_("{\"set\": \"changed\"}");
+  run_sync_(3, &run);
+  assert_int_equal(run.status, STORE_RUN_SUCCEEDED);
+  assert_int_equal(run.episodes_updated, 1);
+  assert_int_equal(run.episodes_created, 0);
+  assert_int_equal(run.shows_updated, 1);
+  assert_int_equal(run.shows_created, 0);
+  store_ingest_run_release(&run);
+  long long changed[N_TABLES];
+  writes_all_(changed);
+  for (size_t i = 0; i < N_TABLES; i++) {
+    long long want = strcmp(tables_[i], "shows") == 0 || strcmp(tables_[i], "episodes") == 0;
+    if (changed[i] - after[i] != want) {
+      fail_msg("%s: %lld rows written, want %lld", tables_[i], changed[i] - after[i], want);
+    }
+  }
+  assert_int_equal(q_("SELECT rating * 10 FROM shows WHERE id = 601"), 80);
+  char *ep = qs_("SELECT name FROM episodes WHERE id = 1001");
+  assert_string_equal(ep, "The Upside Down (changed)");
+  free(ep);
+  assert_true(q_("SELECT generation FROM data_generation") > gen1);
+  assert_int_equal(q_("SELECT count(*) FROM ingest_runs WHERE status = 2"), 3);
+}
+
+static void test_malformed_day(void **state) {
+  (void)state;
+  fake_control_(
+      "{\"faults\": [{\"match\": \"web?date=2030-01-02\", \"times\": -1, "
+      "\"body\": \"[{\\\"id\\\": 1003, \\\"name\\\": \"}]}");
+  struct store_ingest_run run;
+  run_sync_(3, &run);
+  assert_int_equal(run.status, STORE_RUN_PARTIAL);
+  assert_int_equal(run.days_done, 3);
+  assert_int_equal(run.day_results[0].status, STORE_DAY_SUCCEEDED);
+  assert_int_equal(run.day_results[1].status, STORE_DAY_FAILED);
+  assert_string_equal(run.day_results[1].date, "2030-01-02");
+  assert_non_null(run.day_results[1].error);
+  assert_non_null(strstr(run.day_results[1].error, "2030-01-02"));
+  assert_non_null(strstr(run.day_results[1].error, "malformed JSON"));
+  assert_int_equal(run.day_results[2].status, STORE_DAY_SUCCEEDED);
+  store_ingest_run_release(&run);
+  /* nothing of day 2 (its network schedule was fine) */
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE airdate = '2030-01-02'"), 0);
+  assert_int_equal(q_("SELECT count(*) FROM shows WHERE id = 603"), 0);
+  assert_int_equal(q_("SELECT count(*) FROM distributors WHERE kind = 1 AND tvmaze_id = 2"), 0);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE airdate = '2030-01-01'"), 4);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE airdate = '2030-01-03'"), 1);
+}
+
+static double log_time_(json_t *log, const char *path, int nth) {
+  size_t i;
+  json_t *it;
+  json_array_foreach(log, i, it) {
+    if (strcmp(json_string_value(json_object_get(it, "path")), path) == 0 && nth-- == 0) {
+      return json_real_value(json_object_get(it, "t"));
+    }
+  }
+  fail_msg("request %s not logged", path);
+  return 0;
+}
+
+static void test_429_and_500_retried(void **state) {
+  (void)state;
+  fake_control_(
+      "{\"faults\": [{\"match\": \"/schedule/web?date=2030-01-01\", \"status\": 429, "
+      "\"retry_after\": 1, \"times\": 1}, {\"match\": \"country=US&date=2030-01-02\", "
+      "\"status\": 500, \"times\": 1}, {\"match\": \"country=US&date=2030-01-03\", "
+      "\"status\": 503, \"times\": 2}]}");
+  struct store_ingest_run run;
+  run_sync_(3, &run);
+  assert_int_equal(run.status, STORE_RUN_SUCCEEDED);
+  assert_int_equal(run.retries, 4);
+  assert_int_equal(run.requests, 10);
+  store_ingest_run_release(&run);
+  assert_int_equal(q_("SELECT count(*) FROM episodes"), 8);
+  json_t *stats = fake_call_("/_stats", NULL);
+  json_t *log = json_object_get(stats, "log");
+  const char *p = "/schedule/web?date=2030-01-01";
+  double waited = log_time_(log, p, 1) - log_time_(log, p, 0);
+  if (waited < 0.9) {
+    fail_msg("retried after %.3f s, Retry-After said 1 s", waited);
+  }
+  json_decref(stats);
+}
+
+static void test_slow_and_refused(void **state) {
+  (void)state;
+  /* one answer slower than the 1.5 s timeout, then no listener for 1 s */
+  fake_control_(
+      "{\"faults\": [{\"match\": \"web?date=2030-01-03\", \"delay\": 3, "
+      "\"times\": 1}]}");
+  fake_control_("{\"refuse_for\": 1.0}");
+  usleep(700 * 1000); /* let the listener close */
+  struct store_ingest_run run;
+  run_sync_(3, &run);
+  assert_int_equal(run.status, STORE_RUN_SUCCEEDED);
+  assert_true(run.retries >= 2);
+  store_ingest_run_release(&run);
+  assert_int_equal(q_("SELECT count(*) FROM episodes"), 8);
+}
+
+struct starter_ {
+  struct ingest_runner *runner;
+  long long run_id;
+  int started;
+  enum store_status st;
+};
+
+static void *starter_main_(void *arg) {
+  struct starter_ *s = arg;
+  s->st = ingest_runner_start(s->runner, date_from_civil(2030, 1, 1), 3, &s->run_id, &s->started);
+  return NULL;
+}
+
+static struct ingest_runner *runner_(const char *owner) {
+  struct ingest_runner_config rc = {.database_url = db_url,
+                                    .fetch = fetch_cfg_(),
+                                    .at_minute = -1,
+                                    .default_days = 3,
+                                    .owner = owner};
+  return ingest_runner_create(&rc);
+}
+
+/* Two replicas, two callers each, at once: one run. */
+static void test_concurrent_start(void **state) {
+  (void)state;
+  fake_control_("{\"faults\": [{\"match\": \"/schedule\", \"delay\": 0.3, \"times\": -1}]}");
+  struct ingest_runner *a = runner_("replica-a");
+  struct ingest_runner *b = runner_("replica-b");
+  struct starter_ st[4] = {{.runner = a}, {.runner = b}, {.runner = a}, {.runner = b}};
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(pthread_create(&th[i], NULL, starter_main_, &st[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+  }
+  int started = 0;
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(st[i].st, STORE_OK);
+    assert_true(st[i].run_id > 0);
+    assert_int_equal(st[i].run_id, st[0].run_id);
+    started += st[i].started;
+  }
+  assert_int_equal(started, 1);
+  assert_int_equal(q_("SELECT count(*) FROM ingest_runs"), 1);
+  wait_for_("SELECT count(*) FROM ingest_runs WHERE status <> 1", 1);
+  assert_int_equal(run_status_(st[0].run_id), STORE_RUN_SUCCEEDED);
+  ingest_runner_destroy(a);
+  ingest_runner_destroy(b);
+  assert_int_equal(q_("SELECT count(*) FROM ingest_runs"), 1);
+  assert_int_equal(q_("SELECT count(*) FROM episodes"), 8);
+}
+
+/* A process killed mid-run: whole days only, and FAILED after restart. */
+static void test_killed_run(void **state) {
+  (void)state;
+  fake_control_("{\"faults\": [{\"match\": \"/schedule\", \"delay\": 0.4, \"times\": -1}]}");
+  fflush(NULL);
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    struct store *s = store_open(db_url);
+    long long id = 0;
+    int started = 0;
+    if (ingest_run_begin(s, date_from_civil(2030, 1, 1), 3, "child", 0, &id, &started) !=
+            STORE_OK ||
+        !started) {
+      _exit(3);
+    }
+    struct ingest_fetch_config fc = fetch_cfg_();
+    fc.days_in_flight = 1;
+    (void)ingest_run_execute(s, &fc, id, date_from_civil(2030, 1, 1), 3, NULL);
+    _exit(0);
+  }
+  wait_for_("SELECT coalesce(max(days_done), 0) FROM ingest_runs", 1);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  assert_true(WIFSIGNALED(status));
+  long long id = q_("SELECT max(id) FROM ingest_runs");
+  int done = (int)q_("SELECT days_done FROM ingest_runs");
+  if (done >= 3) {
+    fail_msg("the run finished before it was killed; slow the fake down");
+  }
+  assert_int_equal(run_status_(id), STORE_RUN_RUNNING);
+  /* consistent: succeeded days have all their episodes, pending days none */
+  assert_int_equal(q_("SELECT count(*) FROM ingest_run_days d JOIN episodes e ON e.airdate = "
+                      "d.date WHERE d.status = 1"),
+                   0);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE airdate = '2030-01-01'"), 4);
+  /* a restarted server fails the dead run */
+  struct ingest_runner *r = runner_("restarted");
+  wait_for_("SELECT count(*) FROM ingest_runs WHERE status = 4", 1);
+  char *err = qs_("SELECT error FROM ingest_runs");
+  assert_non_null(strstr(err, "interrupted"));
+  free(err);
+  /* and a new run can start and completes the data */
+  long long run_id = 0;
+  int started = 0;
+  fake_control_("{}");
+  json_decref(fake_call_("/_reset", "{}"));
+  assert_int_equal(ingest_runner_start(r, date_from_civil(2030, 1, 1), 3, &run_id, &started),
+                   STORE_OK);
+  assert_true(started);
+  assert_true(run_id > id);
+  wait_for_("SELECT count(*) FROM ingest_runs WHERE status = 2", 1);
+  ingest_runner_destroy(r);
+  assert_int_equal(q_("SELECT count(*) FROM episodes"), 8);
+}
+
+/* Shutdown mid-run: the run becomes FAILED "interrupted", days stay whole. */
+static void test_shutdown_interrupts(void **state) {
+  (void)state;
+  fake_control_("{\"faults\": [{\"match\": \"/schedule\", \"delay\": 0.5, \"times\": -1}]}");
+  struct ingest_runner *r = runner_("shutdown");
+  long long id = 0;
+  int started = 0;
+  assert_int_equal(ingest_runner_start(r, date_from_civil(2030, 1, 1), 3, &id, &started), STORE_OK);
+  assert_true(started);
+  assert_int_equal(run_status_(id), STORE_RUN_RUNNING);
+  ingest_runner_destroy(r);
+  assert_int_equal(run_status_(id), STORE_RUN_FAILED);
+  char *err = qs_("SELECT error FROM ingest_runs");
+  assert_non_null(strstr(err, "interrupted"));
+  free(err);
+  assert_int_equal(q_("SELECT count(*) FROM ingest_run_days d JOIN episodes e ON e.airdate = "
+                      "d.date WHERE d.status = 1"),
+                   0);
+  /* the lock went with the runner: a new start works */
+  struct store *s = store_open(db_url);
+  int got = 0;
+  assert_int_equal(store_ingest_try_lock(s, &got), STORE_OK);
+  assert_true(got);
+  store_close(s);
+}
+
+/* The client-side rate limit spaces request starts. */
+static void test_rate_limit(void **state) {
+  (void)state;
+  struct store *s = store_open(db_url);
+  long long id = 0;
+  int started = 0;
+  assert_int_equal(ingest_run_begin(s, date_from_civil(2030, 1, 1), 3, "test", 0, &id, &started),
+                   STORE_OK);
+  struct ingest_fetch_config fc = fetch_cfg_();
+  fc.rate_requests = 2;
+  fc.rate_window_ms = 1000;
+  assert_int_equal(ingest_run_execute(s, &fc, id, date_from_civil(2030, 1, 1), 3, NULL),
+                   STORE_RUN_SUCCEEDED);
+  store_close(s);
+  json_t *stats = fake_call_("/_stats", NULL);
+  json_t *log = json_object_get(stats, "log");
+  assert_int_equal(json_array_size(log), 6);
+  /* any 3 consecutive starts span at least the window */
+  for (size_t i = 2; i < json_array_size(log); i++) {
+    double t0 = json_real_value(json_object_get(json_array_get(log, i - 2), "t"));
+    double t2 = json_real_value(json_object_get(json_array_get(log, i), "t"));
+    if (t2 - t0 < 0.9) {
+      fail_msg("3 requests within %.3f s under a 2 per 1 s limit", t2 - t0);
+    }
+  }
+  json_decref(stats);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup(test_full_rerun_changed, setup_),
+      cmocka_unit_test_setup(test_malformed_day, setup_),
+      cmocka_unit_test_setup(test_429_and_500_retried, setup_),
+      cmocka_unit_test_setup(test_slow_and_refused, setup_),
+      cmocka_unit_test_setup(test_concurrent_start, setup_),
+      cmocka_unit_test_setup(test_killed_run, setup_),
+      cmocka_unit_test_setup(test_shutdown_interrupts, setup_),
+      cmocka_unit_test_setup(test_rate_limit, setup_),
+  };
+  return cmocka_run_group_tests_name("ingest", tests, group_setup_, group_teardown_);
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The real tvmaze-server killed (SIGKILL) mid-run: whole days only, and the run
+# FAILED after a restart; then `tvmaze ingest start --wait` completes the data.
+# Needs TVMAZE_BUILD_DIR, TVMAZE_SOURCE_DIR, TVMAZE_TEST_DATABASE_URL.
+set -euo pipefail
+BUILD="${TVMAZE_BUILD_DIR:?}"
+SRC="${TVMAZE_SOURCE_DIR:?}"
+BASE="${TVMAZE_TEST_DATABASE_URL:?}"
+BASE="${BASE%/*}"
+DB="$BASE/tvmaze_test_ingest_server"
+TMP="$(mktemp -d)"
+FAKE_PID="" SERVER_PID=""
+cleanup() {
+  set +e
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+  rm -rf "$TMP"
+  return 0
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+q() { psql "$DB" -XAtc "$1"; }
+
+psql "$BASE/postgres" -qXc "DROP DATABASE IF EXISTS tvmaze_test_ingest_server WITH (FORCE)" \
+  -c "CREATE DATABASE tvmaze_test_ingest_server" 2>/dev/null
+python3 "$SRC/tests/fake_tvmaze/fake_tvmaze.py" --fixtures "$SRC/tests/fake_tvmaze/fixtures" \
+  --port-file "$TMP/port" 2>/dev/null &
+FAKE_PID=$!
+for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+FAKE="http://127.0.0.1:$(cat "$TMP/port")"
+# day 1 lands at once, days 2 and 3 hang until the kill
+curl -fsS -d '{"faults": [{"match": "date=2030-01-02", "delay": 20, "times": -1},
+  {"match": "date=2030-01-03", "delay": 20, "times": -1}]}' "$FAKE/_control" >/dev/null
+
+PORT=$((30000 + RANDOM % 20000))
+export TVMAZE_GRPC_TARGET="127.0.0.1:$PORT"
+start_server() {
+  DATABASE_URL="$DB" REDIS_URL="" TVMAZE_API_URL="$FAKE" TVMAZE_INGEST_AT=off \
+    TVMAZE_GRPC_ADDR="127.0.0.1:$PORT" "$BUILD/server/tvmaze-server" >>"$TMP/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do "$BUILD/client/tvmaze" health >/dev/null 2>&1 && return 0; sleep 0.1; done
+  cat "$TMP/server.log" >&2
+  fail "server did not come up"
+}
+wait_sql() { # sql expected
+  for _ in $(seq 600); do [ "$(q "$1")" = "$2" ] && return 0; sleep 0.1; done
+  fail "waiting for $1 = $2 (got $(q "$1"))"
+}
+
+start_server
+"$BUILD/client/tvmaze" ingest start --start-date 2030-01-01 --days 3 | grep -q "started run 1" ||
+  fail "run 1 did not start"
+wait_sql "SELECT days_done >= 1 FROM ingest_runs WHERE id = 1" t
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+[ "$(q "SELECT status FROM ingest_runs WHERE id = 1")" = 1 ] || fail "run not left RUNNING"
+[ "$(q "SELECT days_done < 3 FROM ingest_runs WHERE id = 1")" = t ] || fail "run finished before the kill"
+# whole days only: pending days have no episodes, succeeded days all of theirs
+[ "$(q "SELECT count(*) FROM ingest_run_days d JOIN episodes e ON e.airdate = d.date WHERE d.status = 1")" = 0 ] ||
+  fail "rows of an unfinished day"
+[ "$(q "SELECT count(*) FROM episodes WHERE airdate = '2030-01-01'")" = 4 ] || fail "day 1 incomplete"
+
+start_server
+wait_sql "SELECT status FROM ingest_runs WHERE id = 1" 4
+# exit status 1: the run FAILED
+"$BUILD/client/tvmaze" ingest status 1 >"$TMP/status.txt" && fail "status of a FAILED run exits 0"
+grep -q "error: interrupted" "$TMP/status.txt" || fail "no interrupted error: $(cat "$TMP/status.txt")"
+curl -fsS -d '{}' "$FAKE/_reset" >/dev/null
+"$BUILD/client/tvmaze" ingest start --start-date 2030-01-01 --days 3 --wait >"$TMP/wait.txt" ||
+  { cat "$TMP/wait.txt"; fail "second run did not succeed"; }
+grep -q "run 2  SUCCEEDED" "$TMP/wait.txt" || fail "unexpected output: $(cat "$TMP/wait.txt")"
+[ "$(q "SELECT count(*) FROM episodes")" = 8 ] || fail "episodes after the second run"
+"$BUILD/client/tvmaze" ingest list >"$TMP/list.txt"
+[ "$(grep -c "FAILED\|SUCCEEDED" "$TMP/list.txt")" = 2 ] || fail "list: $(cat "$TMP/list.txt")"
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || fail "server exit status $?"
+SERVER_PID=""
+echo "ok"
