@@ -176,8 +176,9 @@ static const char SQL_EPISODES_[] =
     "EXCLUDED.runtime, EXCLUDED.rating, EXCLUDED.summary, EXCLUDED.image_url) "
     "RETURNING (xmax = 0)";
 
-static const char SQL_GENERATION_[] =
-    "WITH g AS (UPDATE data_generation SET generation = generation + 1 RETURNING generation) "
+const char store_generation_bump_sql[] =
+    "WITH g AS (UPDATE data_generation SET generation = greatest(generation + 1, "
+    "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint) RETURNING generation) "
     "SELECT pg_notify('tvmaze_generation', generation::text) FROM g";
 
 static const char SQL_DAY_DONE_[] =
@@ -412,7 +413,7 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
   }
   st = write_rows_(s, b, &c, &written);
   if (st == STORE_OK && written > 0) {
-    st = run_(s, "ingest_generation", SQL_GENERATION_, 0, NULL, NULL);
+    st = run_(s, "ingest_generation", store_generation_bump_sql, 0, NULL, NULL);
   }
   if (st == STORE_OK) {
     st = day_done_(s, run_id, date, STORE_DAY_SUCCEEDED, NULL, &c);

@@ -26,13 +26,12 @@
 #include "cache.h"
 #include "query.h"
 #include "query_support.h"
+#include "store_ingest.h"
 
 #define S(lit) ((char *)(uintptr_t)(lit))
 
 /* What the ingest runs in each changing day's transaction (after its writes). */
-#define INGEST_BUMP                                                                         \
-  "WITH g AS (UPDATE data_generation SET generation = generation + 1 RETURNING generation)" \
-  " SELECT pg_notify('tvmaze_generation', generation::text) FROM g"
+#define INGEST_BUMP store_generation_bump_sql
 
 static struct worker_ctx g_w;
 static const char *g_url;
@@ -87,13 +86,19 @@ static rpc_code alpha_name_(char *name, size_t n) {
 }
 
 /* Commits `change` + the ingest's bump in one transaction on another
+ * connection, without waiting for the notification. */
+static void commit_with_bump_(const char *change) {
+  char sql[1024];
+  snprintf(sql, sizeof sql, "%s; %s", change, INGEST_BUMP);
+  qs_exec(g_url, sql);
+}
+
+/* Commits `change` + the ingest's bump in one transaction on another
  * connection, then waits (event, no deadline assertion) until the worker's
  * socket holds the notification: PostgreSQL delivers it asynchronously
  * right after the commit (docs/query.md "Cache": the residual window). */
 static void ingest_commit_(const char *change) {
-  char sql[512];
-  snprintf(sql, sizeof sql, "%s; %s", change, INGEST_BUMP);
-  qs_exec(g_url, sql);
+  commit_with_bump_(change);
   struct pollfd p = {.fd = PQsocket(store_conn(g_w.store)), .events = POLLIN};
   assert_int_equal(poll(&p, 1, 60000), 1);
 }
@@ -173,7 +178,7 @@ static void bump_while_disconnected(void **state) {
   assert_true(pid > 0);
   snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d, 60000)", pid);
   qs_exec(g_url, sql); /* returns once the backend has exited */
-  qs_exec(g_url, "UPDATE shows SET name = 'Alpha Fourth' WHERE id = 101; " INGEST_BUMP);
+  commit_with_bump_("UPDATE shows SET name = 'Alpha Fourth' WHERE id = 101; ");
   assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
   assert_string_equal(name, "Alpha Fourth");
   assert_int_not_equal(store_backend_pid(g_w.store), pid);
@@ -184,7 +189,7 @@ static void redis_down_then_back(void **state) {
   char name[64];
   struct cache_stats a, b;
   services_("redis-stop");
-  qs_exec(g_url, "UPDATE shows SET name = 'Alpha Third' WHERE id = 101; " INGEST_BUMP);
+  commit_with_bump_("UPDATE shows SET name = 'Alpha Third' WHERE id = 101; ");
   for (int i = 0; i < 3; i++) { /* no client-visible error, fresh data */
     assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
     assert_string_equal(name, "Alpha Third");
@@ -220,7 +225,7 @@ static void postgres_restart(void **state) {
   assert_string_equal(msg, "database unavailable; retry later");
   services_("pg-start");
   /* A bump before the worker is back: nobody hears its notification. */
-  qs_exec(g_url, "UPDATE shows SET name = 'Alpha Fifth' WHERE id = 101; " INGEST_BUMP);
+  commit_with_bump_("UPDATE shows SET name = 'Alpha Fifth' WHERE id = 101; ");
   /* Reconnect attempts are spaced (db.c): poll until the store is back. */
   rpc_code code = RPC_UNAVAILABLE;
   for (int i = 0; i < 100 && code == RPC_UNAVAILABLE; i++) {
