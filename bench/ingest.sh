@@ -3,7 +3,7 @@
 #
 # The anchors' data set (shared/anchors/gen_data.py: 90 days, 35,000 episodes
 # of 8,000 shows) converted to TVMaze schedule JSON (bench/csv_to_schedule.py),
-# served by tests/fake_tvmaze/fake_tvmaze.py, ingested by tvmaze-server via
+# served as static files by nginx (gzip_static), ingested by tvmaze-server via
 # `tvmaze ingest start --wait` with the client-side rate limit lifted:
 #   1. first load into an empty database      (episodes/s, fetch + parse included)
 #   2. unchanged re-run                        (episodes/s; rows written must be 0)
@@ -24,7 +24,7 @@ FAKE_PID="" SERVER_PID=""
 cleanup() {
   set +e
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+  [ -n "$FAKE_PID" ] && kill -QUIT "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
   "$ROOT/scripts/services.sh" stop "$WORK/svc" >/dev/null 2>&1
   return 0
 }
@@ -53,13 +53,53 @@ BASE="${DATABASE_URL%/*}"
 psql "$BASE/postgres" -qXc "DROP DATABASE IF EXISTS bench_ingest" -c "CREATE DATABASE bench_ingest" \
   -c "DROP DATABASE IF EXISTS bench_copy" -c "CREATE DATABASE bench_copy"
 DB="$BASE/bench_ingest"
+if [ -n "${PROFILE_SQL:-}" ]; then # statement durations in $WORK/svc/pg.log
+  psql "$BASE/postgres" -qXc "ALTER DATABASE bench_ingest SET log_min_duration_statement = 0"
+fi
 
-rm -f "$WORK/fake.port"
-python3 "$ROOT/tests/fake_tvmaze/fake_tvmaze.py" --fixtures "$WORK/schedule" --fixtures-flat \
-  --port-file "$WORK/fake.port" 2>/dev/null &
+# The schedule is served as static files by nginx (the python fake server,
+# which the tests use for fault injection, cannot serve 5,490 responses fast
+# enough: it was the bottleneck of the benchmark). Same URLs and bodies as
+# TVMaze; gzip_static serves the pre-compressed .gz when the client accepts
+# gzip; a day/country without a file is [] (as the fake server answers).
+if [ ! -f "$WORK/schedule/empty.json.gz" ]; then
+  log "pre-compressing the schedule files"
+  printf '[]' >"$WORK/schedule/empty.json"
+  find "$WORK/schedule" -name '*.json' -exec gzip -kf6 {} +
+fi
+FAKE_PORT=$((20000 + RANDOM % 20000))
+mkdir -p "$WORK/nginx/tmp"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  default_type application/json;
+  gzip_static on;
+  gzip_vary on;
+  client_body_temp_path $WORK/nginx/tmp;
+  proxy_temp_path $WORK/nginx/tmp;
+  fastcgi_temp_path $WORK/nginx/tmp;
+  uwsgi_temp_path $WORK/nginx/tmp;
+  scgi_temp_path $WORK/nginx/tmp;
+  server {
+    listen 127.0.0.1:$FAKE_PORT;
+    root $WORK/schedule;
+    location = /schedule/web { try_files /web-\$arg_date.json /empty.json; }
+    location = /schedule { try_files /\$arg_country-\$arg_date.json /empty.json; }
+  }
+}
+EOF
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -g 'daemon off;' 2>"$WORK/nginx/stderr.log" &
 FAKE_PID=$!
-for _ in $(seq 50); do [ -s "$WORK/fake.port" ] && break; sleep 0.1; done
-FAKE_PORT="$(cat "$WORK/fake.port")"
+for _ in $(seq 50); do curl -fso /dev/null "http://127.0.0.1:$FAKE_PORT/schedule/web?date=$START" && break; sleep 0.1; done
 
 GRPC_PORT=$((20000 + RANDOM % 20000))
 DATABASE_URL="$DB" REDIS_URL="" TVMAZE_API_URL="http://127.0.0.1:$FAKE_PORT" \
@@ -82,16 +122,44 @@ ingest() { # prints the run's duration in seconds (started_at .. finished_at)
   psql "$DB" -XAtc "SELECT extract(epoch FROM finished_at - started_at) FROM ingest_runs ORDER BY id DESC LIMIT 1"
 }
 
+# CPU seconds (user + system) of a process; of a process and its children
+# (nginx workers); of every PostgreSQL backend of the benchmark database.
+HZ="$(getconf CLK_TCK)"
+cpu_s() { awk -v hz="$HZ" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+cpu_tree() {
+  local pids
+  pids="$1 $(cat "/proc/$1/task/$1/children" 2>/dev/null || true)"
+  # shellcheck disable=SC2086,SC2046
+  (cd /proc && cat $(printf '%s/stat ' $pids)) | awk -v hz="$HZ" '{t += $14 + $15} END {printf "%.1f", t / hz}'
+}
+cpu_pg() {
+  local pm
+  pm="$(head -1 "$WORK/svc/pg/postmaster.pid" 2>/dev/null || true)"
+  if [ -z "$pm" ]; then echo "?"; else cpu_tree "$pm"; fi
+}
+
 log "first load ($EPISODES episodes, $(echo "$COUNTRIES" | tr ',' '\n' | wc -l) countries + web, 90 days)"
+PERF_PID=""
+if [ -n "${PERF_OUT:-}" ]; then # profile the server during the first load
+  perf record -F 999 -g -o "$PERF_OUT" -p "$SERVER_PID" 2>/dev/null &
+  PERF_PID=$!
+fi
 T1=$(ingest first)
+if [ -n "$PERF_PID" ]; then
+  kill -INT "$PERF_PID"
+  wait "$PERF_PID" || true
+fi
+CPU1_SERVER=$(cpu_s "$SERVER_PID")
+CPU1_FAKE=$(cpu_tree "$FAKE_PID")
+CPU1_PG=$(cpu_pg)
 W1=$(writes)
 log "unchanged re-run"
 T2=$(ingest rerun)
 W2=$(writes)
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 CPU_SERVER=$(cpu_s "$SERVER_PID")
-CPU_FAKE=$(cpu_s "$FAKE_PID")
+CPU_FAKE=$(cpu_tree "$FAKE_PID")
+CPU_PG=$(cpu_pg)
 LOADED=$(psql "$DB" -XAtc "SELECT count(*) FROM episodes")
 
 log "anchor: COPY of the same rows (shared/anchors/sql/schema.sql)"
@@ -121,6 +189,7 @@ echo "episodes loaded:            $LOADED of $EPISODES"
 echo "first load / COPY:          $(echo "$T1 / $TC" | bc -l | cut -c1-5)x   (goal <= 2)"
 echo "re-run / first load:        $(echo "$T2 / $T1" | bc -l | cut -c1-5)    (goal <= 0.5)"
 echo "rows written by re-run:     $((W2 - W1))   (goal 0; n_tup_ins + n_tup_upd + n_tup_del of the schedule tables)"
-echo "CPU over both runs:         tvmaze-server ${CPU_SERVER} s, fake TVMaze (python) ${CPU_FAKE} s"
+echo "CPU, first load:            tvmaze-server ${CPU1_SERVER} s, nginx ${CPU1_FAKE} s, PostgreSQL ${CPU1_PG} s (all sessions)"
+echo "CPU, both runs:             tvmaze-server ${CPU_SERVER} s, nginx ${CPU_FAKE} s, PostgreSQL ${CPU_PG} s"
 echo "peak server RSS:            $((RSS_KB / 1024)) MiB   (goal < 128)"
 echo "runs: $WORK/run-first.txt $WORK/run-rerun.txt"

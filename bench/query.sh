@@ -10,12 +10,14 @@
 #    with bench/http.sh.
 # 2. pgbench (-c 4 -j 2, BENCH_T s each):
 #      ours_listshows  our ListShows SQL exactly as the server prepares it
-#                      (store_shows.c SQL_SHOWS_PAGE + SQL_SHOWS_EPISODES, one
-#                      transaction = both statements), -M prepared;
+#                      (the text of store_shows.c's shows_page for the country
+#                      filter and shows_episodes, printed by tvmaze-sql-of;
+#                      one transaction = both statements), -M prepared;
 #      anchor_q14_us   the anchors' sql/listing.sql with their bench-query.sh
 #                      substitutions (q14_us: -M extended, bind variables).
 #    Parameters: 14-day US window 2025-06-16..2025-06-29, 20 per page, page 1.
-# 3. h2load against the real tvmaze-server (TVMAZE_WORKERS=2), 4 connections x
+# 3. h2load against the real tvmaze-server (TVMAZE_WORKERS=4: 4 database
+#    connections, as pgbench -c 4), 4 connections x
 #    16 streams = 64 concurrent streams, BENCH_T s after a 256-request warm-up:
 #      listshows_nocache  no REDIS_URL;   listshows_cached  REDIS_URL set;
 #      getshow            GetShow of the first show of that page (cached).
@@ -55,16 +57,15 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 bench_anchor_data "$root" "$ANCHORS" "$SERVER" "$W"
 
 # ---------------------------------------------------------------- pgbench
-SQL_OF="python3 $root/bench/sql_of.py $root/server/store/store_shows.c"
-page_sql="$($SQL_OF SQL_SHOWS_PAGE)"
-eps_sql="$($SQL_OF SQL_SHOWS_EPISODES)"
+SQL_OF="$BUILD/bench/tvmaze-sql-of"
+page_sql="$("$SQL_OF" shows_page country)"
+eps_sql="$("$SQL_OF" shows_episodes)"
 # The ids of page 1 (what the server passes to the second statement).
 ids="$("${PSQL[@]}" -At "$OURS" -c "PREPARE p AS $page_sql" \
-  -c "EXECUTE p('$D1','$D2','US',NULL,NULL,NULL,NULL,20,0)" | cut -d'|' -f2 | paste -sd, -)"
+  -c "EXECUTE p('$D1','$D2',20,0,'US')" | cut -d'|' -f2 | paste -sd, -)"
 first_id="${ids%%,*}"
-subst() { # $1..$9 -> pgbench variables / NULL (highest first: $1 must not eat $10)
-  sed -e 's/\$9/:off/g' -e 's/\$8/:lim/g' -e 's/\$7/NULL/g' -e 's/\$6/NULL/g' -e 's/\$5/NULL/g' \
-    -e 's/\$4/NULL/g' -e 's/\$3/:country/g' -e 's/\$2/:d2/g' -e 's/\$1/:d1/g'
+subst() { # $1..$5 of shows_page (country filter) -> pgbench variables
+  sed -e 's/\$5/:country/g' -e 's/\$4/:off/g' -e 's/\$3/:lim/g' -e 's/\$2/:d2/g' -e 's/\$1/:d1/g'
 }
 {
   echo '\set lim 20'
@@ -86,7 +87,8 @@ tps() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$1"; }
 log "pgbench ours (-M prepared)"
 pgbench -n -c 2 -j 2 -T 2 -M prepared -D d1="$D1" -D d2="$D2" -D country=US -D ids="{$ids}" \
   -f "$W/ours.sql" "$OURS" >/dev/null 2>&1 # warm-up
-"${PB[@]}" -M prepared -D ids="{$ids}" -f "$W/ours.sql" "$OURS" >"$W/pgbench_ours.log" 2>&1
+pgbench_ours() { "${PB[@]}" -M prepared -D ids="{$ids}" -f "$W/ours.sql" "$OURS" >"$W/$1" 2>&1; }
+pgbench_ours pgbench_ours.log
 log "pgbench anchor (-M extended, as bench-query.sh q14_us)"
 pgbench -n -c 2 -j 2 -T 2 -M extended -D d1="$D1" -D d2="$D2" -D country=US \
   -f "$W/anchor.sql" "$ANCHOR" >/dev/null 2>&1
@@ -121,7 +123,7 @@ start_server() { # $1 = log name, $2 = REDIS_URL or "" (no cache)
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   target="127.0.0.1:$port"
   if [ -n "$2" ]; then redis=(REDIS_URL="$2"); else redis=(-u REDIS_URL); fi
-  env "${redis[@]}" DATABASE_URL="$OURS" TVMAZE_INGEST_AT=off TVMAZE_WORKERS=2 LOG_LEVEL=warn \
+  env "${redis[@]}" DATABASE_URL="$OURS" TVMAZE_INGEST_AT=off TVMAZE_WORKERS=4 LOG_LEVEL=warn \
     "$SERVER" --grpc-addr "$target" >"$W/$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 300); do
@@ -169,6 +171,12 @@ start_server server_nocache ""
 h2load_run listshows_nocache ListShows "$W/listshows.bin"
 stop_server
 hwm_nocache="$hwm"
+# The box is shared and its load drifts: pgbench ours once more right after
+# the uncached run; the ratio uses the mean of the two pgbench runs.
+log "pgbench ours again (drift check)"
+pgbench_ours pgbench_ours2.log
+ours_tps2="$(tps "$W/pgbench_ours2.log")"
+ours_mean="$(python3 -c "import sys; print('%.1f' % ((float(sys.argv[1]) + float(sys.argv[2])) / 2))" "$ours_tps" "$ours_tps2")"
 log "h2load ListShows and GetShow, cache on"
 start_server server_cached "$REDIS_URL"
 h2load_run listshows_cached ListShows "$W/listshows.bin"
@@ -183,7 +191,7 @@ ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys
   echo
   echo "| measurement | rate |"
   echo "|---|---|"
-  echo "| pgbench our ListShows SQL (2 statements, -M prepared, -c 4) | $ours_tps tps |"
+  echo "| pgbench our ListShows SQL (2 statements, -M prepared, -c 4), before / after h2load uncached | $ours_tps / $ours_tps2 tps (mean $ours_mean) |"
   echo "| pgbench anchor listing.sql q14_us (-M extended, -c 4) | $anchor_tps tps |"
   echo "| h2load ListShows, cache off (64 streams) | ${RPS[listshows_nocache]} req/s |"
   echo "| h2load ListShows, cache on | ${RPS[listshows_cached]} req/s |"
@@ -191,7 +199,7 @@ ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys
   echo
   echo "| ratio | value | goal |"
   echo "|---|---|---|"
-  echo "| uncached / pgbench ours | $(ratio "${RPS[listshows_nocache]}" "$ours_tps") | >= 0.8 |"
+  echo "| uncached / pgbench ours | $(ratio "${RPS[listshows_nocache]}" "$ours_mean") | >= 0.8 |"
   echo "| uncached / anchor statement | $(ratio "${RPS[listshows_nocache]}" "$anchor_tps") | >= 2 |"
   echo "| cached / uncached | $(ratio "${RPS[listshows_cached]}" "${RPS[listshows_nocache]}") | >= 20 |"
   echo "| server VmHWM, cache off / on | $((hwm_nocache / 1024)) / $((hwm_cached / 1024)) MiB | < 64 MiB |"

@@ -147,7 +147,7 @@ static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(req_desc, fields[i].field);
-    *(void **)((char *)req + f->offset) = fields[i].value;
+    memcpy((char *)req + f->offset, &fields[i].value, sizeof fields[i].value);
   }
   const ProtobufCMethodDescriptor *m =
       protobuf_c_service_descriptor_get_method_by_name(svc->descriptor, method);

@@ -49,6 +49,7 @@ static void *worker_init_(int index, void *user) {
   struct server_ctx *ctx = user;
   struct worker_ctx *w = xcalloc(1, sizeof *w);
   w->index = index;
+  w->opaque_hits = 1; /* the services only pack replies: see query.h */
   w->store = store_open(ctx->cfg->database_url);
   if (ctx->cfg->redis_url != NULL && ctx->cfg->redis_url[0] != '\0') {
     w->cache = cache_open(ctx->cfg->redis_url);

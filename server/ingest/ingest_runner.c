@@ -75,66 +75,180 @@ enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days,
   return STORE_OK;
 }
 
+/*
+ * A run is a two-stage pipeline: the fetch thread (the caller of
+ * ingest_run_execute) drives the transfers and parses each complete day into
+ * a batch; a writer thread writes the batches, in day order, on the run's
+ * session. A bounded queue between them lets the next days download and
+ * parse while PostgreSQL writes the previous one, and bounds memory. Only the
+ * writer uses the session until it is joined.
+ */
+#define WRITE_QUEUE_DEPTH 2
+
+struct work_ {
+  struct work_ *next;
+  char date[11];
+  long long requests, retries;
+  struct ingest_batch batch; /* when error == NULL */
+  char *error;               /* the day failed (fetch or parse) */
+};
+
 struct exec_ {
   struct store *s;
   long long run_id;
-  int ok, failed;
+  int ok, failed; /* writer thread only until joined */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct work_ *head, *tail;
+  int queued;
+  int closed; /* no more work */
+  const atomic_int *stop;
 };
 
-static void fail_day_(struct exec_ *x, const struct ingest_fetched_day *d, const char *error) {
+static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error) {
   enum store_status st =
-      store_ingest_fail_day(x->s, x->run_id, d->date, error, d->requests, d->retries);
-  LOG_EVENT(LOG_WARN, "ingest_day_failed", LF_INT("run", x->run_id), LF_STR("date", d->date),
+      store_ingest_fail_day(x->s, x->run_id, w->date, error, w->requests, w->retries);
+  LOG_EVENT(LOG_WARN, "ingest_day_failed", LF_INT("run", x->run_id), LF_STR("date", w->date),
             LF_STR("error", error), LF_STR("record", store_status_name(st)));
   x->failed++;
 }
 
-static int day_cb_(const struct ingest_fetched_day *d, void *user) {
-  struct exec_ *x = user;
-  char err[512];
-  if (d->error != NULL) {
-    snprintf(err, sizeof err, "%s: %s", d->date, d->error);
-    fail_day_(x, d, err);
-    return 0;
+static void write_day_(struct exec_ *x, struct work_ *w) {
+  if (w->error != NULL) {
+    fail_day_(x, w, w->error);
+    return;
   }
-  struct ingest_batch b;
-  ingest_batch_init(&b);
-  for (size_t i = 0; i < d->n_docs; i++) {
-    char perr[300];
-    if (ingest_parse_schedule(&b, d->docs[i], d->doc_len[i], perr, sizeof perr) !=
-        INGEST_PARSE_OK) {
-      snprintf(err, sizeof err, "%s: %s schedule: %s", d->date, i == 0 ? "web" : "network", perr);
-      ingest_batch_release(&b);
-      fail_day_(x, d, err);
-      return 0;
-    }
-  }
+  const struct ingest_batch *b = &w->batch;
   struct store_ingest_counts c = {
-      .requests = d->requests, .retries = d->retries, .episodes_seen = (long long)b.n_episodes};
-  enum store_status st = store_ingest_write_day(x->s, x->run_id, d->date, &b, &c);
-  ingest_batch_release(&b);
+      .requests = w->requests, .retries = w->retries, .episodes_seen = (long long)b->n_episodes};
+  enum store_status st = store_ingest_write_day(x->s, x->run_id, w->date, b, &c);
   if (st != STORE_OK) {
-    snprintf(err, sizeof err, "%s: database: %s", d->date, store_last_error(x->s));
-    fail_day_(x, d, err);
-    return 0;
+    char err[512];
+    snprintf(err, sizeof err, "%s: database: %s", w->date, store_last_error(x->s));
+    fail_day_(x, w, err);
+    return;
   }
   x->ok++;
-  LOG_EVENT(LOG_DEBUG, "ingest_day_done", LF_INT("run", x->run_id), LF_STR("date", d->date),
+  LOG_EVENT(LOG_DEBUG, "ingest_day_done", LF_INT("run", x->run_id), LF_STR("date", w->date),
             LF_INT("episodes", c.episodes_seen), LF_INT("episodes_created", c.episodes_created),
             LF_INT("episodes_updated", c.episodes_updated), LF_BOOL("changed", c.changed));
+}
+
+static void work_free_(struct work_ *w) {
+  ingest_batch_release(&w->batch);
+  free(w->error);
+  free(w);
+}
+
+static void *writer_main_(void *arg) {
+  struct exec_ *x = arg;
+  pthread_mutex_lock(&x->mu);
+  for (;;) {
+    while (x->head == NULL && !x->closed) {
+      pthread_cond_wait(&x->cv, &x->mu);
+    }
+    struct work_ *w = x->head;
+    if (w == NULL) {
+      break;
+    }
+    x->head = w->next;
+    if (x->head == NULL) {
+      x->tail = NULL;
+    }
+    x->queued--;
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+    if (x->stop == NULL || !atomic_load(x->stop)) { /* shutting down: drop queued days */
+      write_day_(x, w);
+    }
+    work_free_(w);
+    pthread_mutex_lock(&x->mu);
+  }
+  pthread_mutex_unlock(&x->mu);
+  return NULL;
+}
+
+/* Fetch thread: queues w for the writer, waiting while the queue is full. */
+static void enqueue_(struct exec_ *x, struct work_ *w) {
+  pthread_mutex_lock(&x->mu);
+  while (x->queued >= WRITE_QUEUE_DEPTH) {
+    pthread_cond_wait(&x->cv, &x->mu);
+  }
+  if (x->tail != NULL) {
+    x->tail->next = w;
+  } else {
+    x->head = w;
+  }
+  x->tail = w;
+  x->queued++;
+  pthread_cond_broadcast(&x->cv);
+  pthread_mutex_unlock(&x->mu);
+}
+
+/* Fetch thread: a day's documents arrived (or its fetch failed): parse. */
+static int day_cb_(const struct ingest_fetched_day *d, void *user) {
+  struct exec_ *x = user;
+  struct work_ *w = xcalloc(1, sizeof *w);
+  memcpy(w->date, d->date, sizeof w->date);
+  w->requests = d->requests;
+  w->retries = d->retries;
+  ingest_batch_init(&w->batch);
+  if (d->error != NULL) {
+    w->error = xasprintf("%s: %s", d->date, d->error);
+  } else {
+    for (size_t i = 0; i < d->n_docs; i++) {
+      char perr[300];
+      if (ingest_parse_schedule(&w->batch, d->docs[i], d->doc_len[i], perr, sizeof perr) !=
+          INGEST_PARSE_OK) {
+        w->error = xasprintf("%s: %s schedule: %s", d->date, i == 0 ? "web" : "network", perr);
+        ingest_batch_release(&w->batch);
+        break;
+      }
+    }
+  }
+  enqueue_(x, w);
+  return 0;
+}
+
+/* Without a writer thread (pthread_create failed): parse and write inline. */
+static int day_cb_sync_(const struct ingest_fetched_day *d, void *user) {
+  struct exec_ *x = user;
+  day_cb_(d, user);
+  pthread_mutex_lock(&x->mu);
+  struct work_ *w = x->head;
+  x->head = x->tail = NULL;
+  x->queued = 0;
+  pthread_mutex_unlock(&x->mu);
+  if (w != NULL) {
+    write_day_(x, w);
+    work_free_(w);
+  }
   return 0;
 }
 
 int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch, long long run_id,
                        int32_t start_day, int days, const atomic_int *stop) {
-  struct exec_ x = {.s = s, .run_id = run_id};
+  struct exec_ x = {.s = s, .run_id = run_id, .stop = stop};
   char err[256] = "";
   LOG_EVENT(LOG_INFO, "ingest_run_started", LF_INT("run", run_id), LF_INT("days", days));
-  enum ingest_fetch_status fs =
-      ingest_fetch_days(fetch, start_day, days, stop, day_cb_, &x, err, sizeof err);
+  pthread_mutex_init(&x.mu, NULL);
+  pthread_cond_init(&x.cv, NULL);
+  pthread_t writer;
+  int threaded = pthread_create(&writer, NULL, writer_main_, &x) == 0;
+  enum ingest_fetch_status fs = ingest_fetch_days(
+      fetch, start_day, days, stop, threaded ? day_cb_ : day_cb_sync_, &x, err, sizeof err);
+  pthread_mutex_lock(&x.mu);
+  x.closed = 1;
+  pthread_cond_broadcast(&x.cv);
+  pthread_mutex_unlock(&x.mu);
+  if (threaded) {
+    pthread_join(writer, NULL);
+  }
+  pthread_cond_destroy(&x.cv);
+  pthread_mutex_destroy(&x.mu);
   int status;
   const char *error = NULL;
-  if (fs == INGEST_FETCH_STOPPED) {
+  if (fs == INGEST_FETCH_STOPPED || (fs == INGEST_FETCH_DONE && x.ok + x.failed < days)) {
     status = STORE_RUN_FAILED;
     error = "interrupted: the server was shutting down";
   } else if (fs == INGEST_FETCH_ERROR) {

@@ -2,11 +2,12 @@
  * query: validation + read-through cache + store for Shows and Analytics.
  * See query.h.
  *
- * Cache freshness: when the worker has a cache, each request first reads
- * data_generation (one primary-key row) on the worker's own connection; the
- * generation is part of the key, so once an ingest transaction that bumped it
- * has committed, no request can read a reply computed before it. Today's
- * date (UTC) is part of the key too, because defaults depend on it.
+ * Cache freshness: the data generation is part of the key. The worker's
+ * connection LISTENs on tvmaze_generation (store_generation, db.c): a hit
+ * costs one Redis round trip and no PostgreSQL round trip; an ingest commit
+ * (generation + 1, pg_notify) reaches the worker as a notification, read
+ * from the socket without blocking before each request. Today's date (UTC)
+ * is part of the key too, because defaults depend on it.
  */
 #include "query.h"
 
@@ -66,6 +67,47 @@ static rpc_code store_fail_(struct worker_ctx *w, enum store_status st, const ch
 /* Read-through                                                       */
 /* ------------------------------------------------------------------ */
 
+/* The packed reply `val` (malloc'd, len bytes; taken over) as a message of
+ * type rd that holds it verbatim as one unknown field: the first field's tag
+ * + everything after it. protobuf-c packs unknown fields as tag + data, so
+ * packing gives back exactly `val`, without unpacking ~24 KB into hundreds
+ * of allocations and packing them again. NULL if val does not start with a
+ * valid tag (the caller then unpacks). */
+static ProtobufCMessage *opaque_(const ProtobufCMessageDescriptor *rd, char *val, size_t len) {
+  ProtobufCMessage *m = xcalloc(1, rd->sizeof_message);
+  rd->message_init(m);
+  if (len == 0) {
+    free(val);
+    return m;
+  }
+  uint64_t key = 0;
+  size_t n = 0;
+  for (int shift = 0; n < len && n < 5; shift += 7) {
+    uint8_t b = (uint8_t)val[n++];
+    key |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      break;
+    }
+  }
+  uint32_t wire = (uint32_t)(key & 7);
+  uint32_t tag = (uint32_t)(key >> 3);
+  if (n == 0 || n >= len || ((uint8_t)val[n - 1] & 0x80) || tag == 0 ||
+      !(wire == PROTOBUF_C_WIRE_TYPE_VARINT || wire == PROTOBUF_C_WIRE_TYPE_64BIT ||
+        wire == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED || wire == PROTOBUF_C_WIRE_TYPE_32BIT)) {
+    free(m);
+    return NULL;
+  }
+  memmove(val, val + n, len - n);
+  ProtobufCMessageUnknownField *uf = xmalloc(sizeof *uf);
+  uf->tag = tag;
+  uf->wire_type = (ProtobufCWireType)wire;
+  uf->len = len - n;
+  uf->data = (uint8_t *)val;
+  m->n_unknown_fields = 1;
+  m->unknown_fields = uf;
+  return m;
+}
+
 static rpc_code read_through_(struct worker_ctx *w, const char *method, const ProtobufCMessage *req,
                               const ProtobufCMessageDescriptor *rd, compute_fn fn,
                               const struct qparams *p, const char *what, ProtobufCMessage **out,
@@ -77,7 +119,7 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
   int use_cache = w->cache != NULL;
   if (use_cache) {
     int64_t gen = 0;
-    st = store_data_generation(w->store, &gen);
+    st = store_generation(w->store, &gen);
     if (st != STORE_OK) {
       strbuf_release(&key);
       return store_fail_(w, st, method, what, msg, msglen);
@@ -94,8 +136,11 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
     size_t len = 0;
     enum cache_result cr = cache_get(w->cache, key.data, key.len, &val, &len);
     if (cr == CACHE_HIT) {
-      *out = protobuf_c_message_unpack(rd, NULL, len, (const uint8_t *)val);
-      free(val);
+      *out = w->opaque_hits ? opaque_(rd, val, len) : NULL;
+      if (*out == NULL) {
+        *out = protobuf_c_message_unpack(rd, NULL, len, (const uint8_t *)val);
+        free(val);
+      }
       if (*out != NULL) {
         strbuf_release(&key);
         return RPC_OK;

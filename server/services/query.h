@@ -9,6 +9,11 @@
  * msg (msglen bytes) holds the status message, naming the field for
  * INVALID_ARGUMENT. Runs on the worker owning w (not thread-safe per w).
  *
+ * Opaque hits: when w->opaque_hits is set, a reply served from the cache may
+ * have no known field set and carry the cached packed bytes as one unknown
+ * field; packing it yields exactly the cached reply (what the gRPC services
+ * do), reading its fields does not. Tests and other readers leave it 0.
+ *
  * Limits: date window at most QUERY_MAX_WINDOW_DAYS days; q at most 200
  * characters; distributor and genre at most 100 characters; every string
  * valid UTF-8; country two ASCII letters.

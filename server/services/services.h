@@ -22,6 +22,8 @@ struct worker_ctx {
   int index;           /* worker number */
   struct store *store; /* this worker's PostgreSQL connection */
   struct cache *cache; /* this worker's Redis connection; NULL: no cache */
+  int opaque_hits;     /* cache hits may come back opaque (query.h): the caller
+                          only packs the reply (the gRPC services) */
 };
 
 /* Process-wide state the services share (read-only after start). */

@@ -15,7 +15,12 @@
 /* Advisory lock key for migrations ("tvmz" "migr"). */
 #define MIGRATION_LOCK_KEY "7815223075108737650"
 #define RECONNECT_SPACING_MS 500
-#define MAX_PREPARED 64
+#define MAX_PREPARED 160
+#define GENERATION_CHANNEL "tvmaze_generation"
+/* The generation row is re-read at least this often per connection even
+ * when notifications flow: bounds staleness if the connection dies silently
+ * (partition without FIN/RST) or a writer bumps without pg_notify. */
+#define GENERATION_RECHECK_MS 1000
 
 struct store {
   char *conninfo;               /* copied at open */
@@ -23,7 +28,12 @@ struct store {
   int64_t last_attempt_ms;      /* monotonic time of the last failed connect */
   char *prepared[MAX_PREPARED]; /* names prepared on this connection */
   int n_prepared;
-  char error[512]; /* last error message */
+  int dying;          /* the server sent FATAL/PANIC: the connection is ending */
+  int64_t checked_ms; /* monotonic time generation was last read from the row */
+  int listening;      /* LISTEN tvmaze_generation issued on this connection */
+  int generation_ok;  /* generation is current up to the notifications read */
+  int64_t generation; /* data generation known on this connection */
+  char error[512];    /* last error message */
 };
 
 static int64_t now_ms_(void) {
@@ -73,6 +83,21 @@ static void drop_conn_(struct store *s) {
     free(s->prepared[i]);
   }
   s->n_prepared = 0;
+  s->dying = 0;
+  s->listening = 0;
+  s->generation_ok = 0;
+}
+
+/* An ErrorResponse that arrives while the connection is idle (a terminated
+ * backend, a server shutdown) reaches libpq as a notice; FATAL/PANIC ones
+ * mean the connection is ending, before libpq has read the EOF. Other notices
+ * are dropped (stderr is the JSON log). */
+static void notice_receiver_(void *arg, const PGresult *res) {
+  struct store *s = arg;
+  const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (sev != NULL && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0)) {
+    s->dying = 1;
+  }
 }
 
 void store_close(struct store *s) {
@@ -89,7 +114,7 @@ const char *store_last_error(const struct store *s) {
 }
 
 PGconn *store_conn(struct store *s) {
-  if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK) {
+  if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK && !s->dying) {
     return s->conn;
   }
   drop_conn_(s);
@@ -106,6 +131,7 @@ PGconn *store_conn(struct store *s) {
     return NULL;
   }
   s->last_attempt_ms = 0;
+  PQsetNoticeReceiver(s->conn, notice_receiver_, s);
   /* Sessions run in UTC so dates and timestamps on the wire never shift. */
   PGresult *r = PQexec(s->conn, "SET TIME ZONE 'UTC'");
   PQclear(r);
@@ -281,4 +307,75 @@ enum store_status store_migrate(struct store *s, int *applied) {
     PQclear(r);
   }
   return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Data generation (LISTEN/NOTIFY)                                    */
+/* ------------------------------------------------------------------ */
+
+/* Applies the notifications libpq has already read (no I/O). A payload that
+ * is not a number makes the next call re-read the row. */
+static void drain_notifies_(struct store *s) {
+  PGnotify *n;
+  while ((n = PQnotifies(s->conn)) != NULL) {
+    if (strcmp(n->relname, GENERATION_CHANNEL) == 0) {
+      char *end = NULL;
+      long long g = n->extra != NULL ? strtoll(n->extra, &end, 10) : 0;
+      if (end == NULL || end == n->extra || *end != '\0') {
+        s->generation_ok = 0;
+      } else if (g > s->generation) {
+        s->generation = g;
+      }
+    }
+    PQfreemem(n);
+  }
+}
+
+enum store_status store_generation(struct store *s, int64_t *generation) {
+  if (s->conn != NULL && s->listening && s->generation_ok) {
+    /* Reads what the socket holds without blocking (no round trip); libpq
+     * parses it in PQnotifies, which also runs the notice receiver. */
+    int ok = PQconsumeInput(s->conn) == 1;
+    if (ok) {
+      drain_notifies_(s);
+    }
+    if (ok && PQstatus(s->conn) == CONNECTION_OK && !s->dying) {
+      if (s->generation_ok && now_ms_() - s->checked_ms < GENERATION_RECHECK_MS) {
+        *generation = s->generation;
+        return STORE_OK;
+      }
+    } else {
+      /* Broken: notifications may have been missed; reconnect and re-read. */
+      set_error_(s, "", PQerrorMessage(s->conn));
+      drop_conn_(s);
+    }
+  }
+  enum store_status st = STORE_OK;
+  if (!s->listening) {
+    PGresult *r = store_exec(s, NULL, "LISTEN " GENERATION_CHANNEL, 0, NULL, &st);
+    if (r == NULL) {
+      return st;
+    }
+    PQclear(r);
+    s->listening = 1;
+  }
+  /* After LISTEN: a bump committed from now on is either in this read or
+   * arrives as a notification. */
+  PGresult *r =
+      store_exec(s, "data_generation", "SELECT generation FROM data_generation", 0, NULL, &st);
+  if (r == NULL) {
+    return st;
+  }
+  int64_t g = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+  s->generation = g > s->generation || !s->generation_ok ? g : s->generation;
+  s->checked_ms = now_ms_();
+  PQclear(r);
+  drain_notifies_(s); /* older or equal ones: max() keeps the row's value */
+  s->generation_ok = 1;
+  *generation = s->generation;
+  return STORE_OK;
+}
+
+int store_backend_pid(struct store *s) {
+  return s->conn != NULL ? PQbackendPID(s->conn) : 0;
 }

@@ -67,6 +67,18 @@ int store_ping(struct store *s);
  * *applied gets how many ran. Returns STORE_OK or an error (last error set). */
 enum store_status store_migrate(struct store *s, int *applied);
 
+/* The data generation (data_generation.generation) as this connection knows
+ * it, for cache keys. The first call on a connection (and the first after a
+ * reconnect) runs LISTEN tvmaze_generation and reads the row; later calls
+ * only read notifications already on the socket (PQconsumeInput +
+ * PQnotifies: no round trip). Bumps committed while the connection was down
+ * are caught by the re-read after the reconnect. See docs/query.md "Cache"
+ * for the residual window (delivery of a notification right after commit). */
+enum store_status store_generation(struct store *s, int64_t *generation);
+
+/* PID of the server process of the current connection, 0 if none (tests). */
+int store_backend_pid(struct store *s);
+
 /* Maps a libpq result/connection failure to a status (exposed for store modules). */
 enum store_status store_status_from_result(const PGresult *res, PGconn *conn);
 

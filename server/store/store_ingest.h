@@ -44,6 +44,13 @@ enum store_run_status {
 };
 enum store_day_status { STORE_DAY_PENDING = 1, STORE_DAY_SUCCEEDED = 2, STORE_DAY_FAILED = 3 };
 
+/* The statement that bumps the data generation (part of every cache key) and
+ * notifies listeners on channel tvmaze_generation with the new value; run in
+ * each day's transaction that wrote a row. Generations are at least the
+ * commit time in microseconds, so a number is never reused for other data
+ * (migration 005). Exposed for tests that simulate an ingest commit. */
+extern const char store_generation_bump_sql[];
+
 /* What one day's write did. */
 struct store_ingest_counts {
   long long requests, retries, episodes_seen;

@@ -2,10 +2,17 @@
  * store_shows: read SQL of tvmaze.v1.Shows. See store_shows.h for the
  * statements per call and the ordering.
  *
- * Parameters of the filtered statements (shows_page, episodes_page):
- *   $1 date_from  $2 date_to (dates, inclusive)  $3 country code
- *   $4 distributor name  $5 min rating  $6 genre name  $7 ILIKE pattern of q
- *   (already escaped)  $8 per_page  $9 offset.  NULL = filter not set.
+ * The filtered statements (shows_page, episodes_page) exist once per
+ * combination of set filters (a 5-bit mask: country, distributor, rating,
+ * genre, q), each a constant text assembled here from constant fragments and
+ * prepared under its own name (shows_page_05, ...). No `$n IS NULL OR ...`:
+ * every statement gets a plan for exactly its filters, and PostgreSQL's
+ * generic plan (used from the 6th execution, no planning per request) stays
+ * right. User text only ever travels as a parameter.
+ *
+ * Parameters: $1 date_from  $2 date_to (dates, inclusive)  $3 per_page
+ *   $4 offset, then one per set filter in mask order: country code,
+ *   distributor name, min rating, genre name, ILIKE pattern of q (escaped).
  * Each statement answers exactly one row when the page is empty (total only,
  * the other columns NULL), so the total comes with the page in one round
  * trip even past the last page.
@@ -24,15 +31,7 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-/* Filters over s (shows) and d (distributors, LEFT JOINed). */
-#define FILTER_SQL                                                      \
-  " AND ($3::text IS NULL OR d.country_code = $3::text)"                \
-  " AND ($4::text IS NULL OR lower(d.name) = lower($4::text))"          \
-  " AND ($5::numeric IS NULL OR s.rating >= $5::numeric)"               \
-  " AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM show_genres sg"      \
-  "      JOIN genres g ON g.id = sg.genre_id"                           \
-  "      WHERE sg.show_id = s.id AND lower(g.name) = lower($6::text)))" \
-  " AND ($7::text IS NULL OR s.name ILIKE $7::text)"
+#define MAX_SQL 4096
 
 /* Show columns (21) over s, d, c (countries, LEFT JOINed). */
 #define SHOW_COLS                                                                         \
@@ -49,24 +48,6 @@
   " e.airtime, extract(epoch FROM e.airstamp)::bigint, e.runtime, e.rating, e.summary,"    \
   " e.image_url"
 
-static const char SQL_SHOWS_PAGE[] =
-    "WITH win AS ("
-    "  SELECT e.show_id, min(e.airstamp) AS first_air FROM episodes e"
-    "  WHERE e.airdate BETWEEN $1::date AND $2::date GROUP BY e.show_id"
-    "), m AS ("
-    "  SELECT w.show_id, w.first_air FROM win w JOIN shows s ON s.id = w.show_id"
-    "  LEFT JOIN distributors d ON d.id = s.distributor_id"
-    "  WHERE true" FILTER_SQL
-    "), p AS ("
-    "  SELECT show_id, first_air FROM m ORDER BY first_air NULLS LAST, show_id"
-    "  LIMIT $8::int OFFSET $9::bigint"
-    ") SELECT t.total, " SHOW_COLS
-    " FROM (SELECT count(*) AS total FROM m) t"
-    " LEFT JOIN (p JOIN shows s ON s.id = p.show_id"
-    "   LEFT JOIN distributors d ON d.id = s.distributor_id"
-    "   LEFT JOIN countries c ON c.code = d.country_code) ON true"
-    " ORDER BY p.first_air NULLS LAST, p.show_id";
-
 static const char SQL_SHOWS_EPISODES[] =
     "SELECT " EPISODE_COLS
     " FROM episodes e"
@@ -82,20 +63,123 @@ static const char SQL_SHOW_ALL_EPISODES[] = "SELECT " EPISODE_COLS
                                             " FROM episodes e WHERE e.show_id = $1::int"
                                             " ORDER BY e.airstamp NULLS LAST, e.id";
 
-static const char SQL_EPISODES_PAGE[] =
-    "WITH m AS ("
-    "  SELECT e.id, e.airstamp FROM episodes e JOIN shows s ON s.id = e.show_id"
-    "  LEFT JOIN distributors d ON d.id = s.distributor_id"
-    "  WHERE e.airdate BETWEEN $1::date AND $2::date" FILTER_SQL
-    "), p AS ("
-    "  SELECT id, airstamp FROM m ORDER BY airstamp NULLS LAST, id"
-    "  LIMIT $8::int OFFSET $9::bigint"
-    ") SELECT t.total, " EPISODE_COLS
-    " FROM (SELECT count(*) AS total FROM m) t"
-    " LEFT JOIN (p JOIN episodes e ON e.id = p.id) ON true"
-    " ORDER BY p.airstamp NULLS LAST, p.id";
+enum {
+  F_COUNTRY = 1,
+  F_DISTRIBUTOR = 2,
+  F_RATING = 4,
+  F_GENRE = 8,
+  F_Q = 16,
+};
 
-static const char SQL_GENERATION[] = "SELECT generation FROM data_generation";
+static unsigned filter_mask_(const struct shows_filter *f) {
+  return (f->country ? F_COUNTRY : 0u) | (f->distributor ? F_DISTRIBUTOR : 0u) |
+         (f->has_rating ? F_RATING : 0u) | (f->genre ? F_GENRE : 0u) | (f->q ? F_Q : 0u);
+}
+
+/* Filters other than country: those test the show, through f. */
+#define SHOW_FILTERS (F_DISTRIBUTOR | F_RATING | F_GENRE | F_Q)
+
+/* "f AS MATERIALIZED (ids of the shows passing the filters), " or nothing.
+ * Materialized: a narrow id set (index-only scans where it can) that the
+ * window scan probes through a hash, whatever the generic estimates say.
+ * Country is not here: episodes carry it (migration 004). */
+static void filter_cte_(struct strbuf *b, unsigned mask) {
+  if ((mask & SHOW_FILTERS) == 0) {
+    return;
+  }
+  int n = (mask & F_COUNTRY) ? 6 : 5;
+  strbuf_append(b, "f AS MATERIALIZED (SELECT s.id FROM shows s");
+  if (mask & F_DISTRIBUTOR) {
+    strbuf_append(b, " JOIN distributors d ON d.id = s.distributor_id");
+  }
+  strbuf_append(b, " WHERE true");
+  if (mask & F_DISTRIBUTOR) {
+    strbuf_appendf(b, " AND lower(d.name) = lower($%d::text)", n++);
+  }
+  if (mask & F_RATING) {
+    strbuf_appendf(b, " AND s.rating >= $%d::numeric", n++);
+  }
+  if (mask & F_GENRE) {
+    strbuf_appendf(b,
+                   " AND s.id IN (SELECT sg.show_id FROM show_genres sg"
+                   " JOIN genres g ON g.id = sg.genre_id WHERE lower(g.name) = lower($%d::text))",
+                   n++);
+  }
+  if (mask & F_Q) {
+    strbuf_appendf(b, " AND s.name ILIKE $%d::text", n++);
+  }
+  strbuf_append(b, "), ");
+}
+
+/* The episodes of the window passing the filters: with a country, only that
+ * country's range of episodes_country_window_idx (004) is read. */
+static void window_where_(struct strbuf *b, unsigned mask) {
+  strbuf_append(b, " WHERE e.airdate BETWEEN $1::date AND $2::date");
+  if (mask & F_COUNTRY) {
+    strbuf_append(b, " AND e.country_code = $5::text");
+  }
+  if (mask & SHOW_FILTERS) {
+    strbuf_append(b, " AND e.show_id IN (SELECT id FROM f)");
+  }
+}
+
+/* ListShows page: the window aggregate (first airstamp per show, over the
+ * covering index of 002, or 004's with a country) restricted to f, its count, and the page joined
+ * to the wide rows for the page's shows only. */
+static void shows_page_sql_(struct strbuf *b, unsigned mask) {
+  strbuf_append(b, "WITH ");
+  filter_cte_(b, mask);
+  strbuf_append(b,
+                "m AS MATERIALIZED ("
+                "SELECT e.show_id, min(e.airstamp) AS first_air FROM episodes e");
+  window_where_(b, mask);
+  strbuf_append(b,
+                " GROUP BY e.show_id"
+                "), p AS ("
+                "SELECT show_id, first_air FROM m ORDER BY first_air NULLS LAST, show_id"
+                " LIMIT $3::int OFFSET $4::bigint"
+                ") SELECT t.total, " SHOW_COLS
+                " FROM (SELECT count(*) AS total FROM m) t"
+                " LEFT JOIN (p JOIN shows s ON s.id = p.show_id"
+                " LEFT JOIN distributors d ON d.id = s.distributor_id"
+                " LEFT JOIN countries c ON c.code = d.country_code) ON true"
+                " ORDER BY p.first_air NULLS LAST, p.show_id");
+}
+
+/* ListEpisodes page: ids and airstamps of the window's episodes (index-only),
+ * count, page joined to the episode rows. */
+static void episodes_page_sql_(struct strbuf *b, unsigned mask) {
+  strbuf_append(b, "WITH ");
+  filter_cte_(b, mask);
+  strbuf_append(b,
+                "m AS MATERIALIZED ("
+                "SELECT e.id, e.airstamp FROM episodes e");
+  window_where_(b, mask);
+  strbuf_append(b,
+                "), p AS ("
+                "SELECT id, airstamp FROM m ORDER BY airstamp NULLS LAST, id"
+                " LIMIT $3::int OFFSET $4::bigint"
+                ") SELECT t.total, " EPISODE_COLS
+                " FROM (SELECT count(*) AS total FROM m) t"
+                " LEFT JOIN (p JOIN episodes e ON e.id = p.id) ON true"
+                " ORDER BY p.airstamp NULLS LAST, p.id");
+}
+
+char *store_shows_sql(const char *name, const struct shows_filter *f) {
+  struct strbuf b;
+  strbuf_init(&b);
+  if (strcmp(name, "shows_page") == 0) {
+    shows_page_sql_(&b, filter_mask_(f));
+  } else if (strcmp(name, "episodes_page") == 0) {
+    episodes_page_sql_(&b, filter_mask_(f));
+  } else if (strcmp(name, "shows_episodes") == 0) {
+    strbuf_append(&b, SQL_SHOWS_EPISODES);
+  } else {
+    strbuf_release(&b);
+    return NULL;
+  }
+  return strbuf_detach(&b, NULL);
+}
 
 /* ------------------------------------------------------------------ */
 /* Row decoding                                                       */
@@ -194,6 +278,10 @@ struct filter_params {
   char from[11], to[11], rating[32], limit[16], offset[24];
   char *pattern; /* heap, or NULL */
   const char *values[9];
+  int n;         /* parameters used */
+  unsigned mask; /* filter_mask_ */
+  char sql[MAX_SQL];
+  char name[32];
 };
 
 /* ILIKE pattern matching q literally: backslash escapes \, % and _. */
@@ -222,13 +310,35 @@ static void filter_params_init_(struct filter_params *fp, const struct shows_fil
   fp->pattern = f->q != NULL ? like_pattern_(f->q) : NULL;
   fp->values[0] = fp->from;
   fp->values[1] = fp->to;
-  fp->values[2] = f->country;
-  fp->values[3] = f->distributor;
-  fp->values[4] = f->has_rating ? fp->rating : NULL;
-  fp->values[5] = f->genre;
-  fp->values[6] = fp->pattern;
-  fp->values[7] = fp->limit;
-  fp->values[8] = fp->offset;
+  fp->values[2] = fp->limit;
+  fp->values[3] = fp->offset;
+  fp->n = 4;
+  const char *opt[5] = {f->country, f->distributor, f->has_rating ? fp->rating : NULL, f->genre,
+                        fp->pattern};
+  for (int i = 0; i < 5; i++) {
+    if (opt[i] != NULL) {
+      fp->values[fp->n++] = opt[i];
+    }
+  }
+  fp->mask = filter_mask_(f);
+}
+
+/* The statement text and name for this filter combination (fixed storage:
+ * no allocation per request). */
+static void filter_sql_(struct filter_params *fp, int episodes) {
+  struct strbuf b;
+  strbuf_init_fixed(&b, fp->sql, sizeof fp->sql);
+  if (episodes) {
+    episodes_page_sql_(&b, fp->mask);
+  } else {
+    shows_page_sql_(&b, fp->mask);
+  }
+  if (b.truncated) { /* MAX_SQL too small: a programming error */
+    fprintf(stderr, "store_shows: statement longer than MAX_SQL\n");
+    abort();
+  }
+  snprintf(fp->name, sizeof fp->name, "%s_%02x", episodes ? "episodes_page" : "shows_page",
+           fp->mask);
 }
 
 /* ------------------------------------------------------------------ */
@@ -246,7 +356,8 @@ enum store_status store_shows_list(struct store *s, const struct shows_filter *f
   struct strbuf ids;
   strbuf_init(&ids);
 
-  page = store_exec(s, "shows_page", SQL_SHOWS_PAGE, 9, fp.values, &st);
+  filter_sql_(&fp, 0);
+  page = store_exec(s, fp.name, fp.sql, fp.n, fp.values, &st);
   if (page == NULL) {
     goto out;
   }
@@ -350,7 +461,8 @@ enum store_status store_episodes_list(struct store *s, const struct shows_filter
   enum store_status st = STORE_OK;
   struct filter_params fp;
   filter_params_init_(&fp, f);
-  PGresult *r = store_exec(s, "episodes_page", SQL_EPISODES_PAGE, 9, fp.values, &st);
+  filter_sql_(&fp, 1);
+  PGresult *r = store_exec(s, fp.name, fp.sql, fp.n, fp.values, &st);
   free(fp.pattern);
   if (r == NULL) {
     return st;
@@ -367,16 +479,5 @@ enum store_status store_episodes_list(struct store *s, const struct shows_filter
   }
   PQclear(r);
   *out = reply;
-  return STORE_OK;
-}
-
-enum store_status store_data_generation(struct store *s, int64_t *generation) {
-  enum store_status st = STORE_OK;
-  PGresult *r = store_exec(s, "data_generation", SQL_GENERATION, 0, NULL, &st);
-  if (r == NULL) {
-    return st;
-  }
-  *generation = PQntuples(r) > 0 ? store_read_int(r, 0, 0) : 0;
-  PQclear(r);
   return STORE_OK;
 }

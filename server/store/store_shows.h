@@ -55,7 +55,9 @@ enum store_status store_show_get(struct store *s, int32_t id, Tvmaze__V1__Show *
 enum store_status store_episodes_list(struct store *s, const struct shows_filter *f,
                                       Tvmaze__V1__ListEpisodesResponse **out);
 
-/* The current data generation (data_generation.generation). */
-enum store_status store_data_generation(struct store *s, int64_t *generation);
+/* The SQL text of statement name ("shows_page", "episodes_page": the
+ * variant for f's set filters; "shows_episodes"), malloc'd; NULL for an
+ * unknown name. For bench/ and EXPLAIN: the server prepares exactly this. */
+char *store_shows_sql(const char *name, const struct shows_filter *f);
 
 #endif

@@ -1,13 +1,19 @@
 /*
  * Read-through cache and store recovery (query.c, cache.c, db.c) against
  * real PostgreSQL and Redis: a hit is served from Redis; a data generation
- * bump (what an ingest commit does) makes new data visible at once; Redis
- * stopped mid-test -> same answers from PostgreSQL, Redis back -> used
- * again; PostgreSQL stopped -> UNAVAILABLE, then recovery by itself.
+ * bump committed by another connection with the ingest's SQL (generation + 1
+ * and pg_notify in the change's transaction) makes new data visible at once
+ * (the worker learns it from the notification, store_generation); a bump
+ * while the worker's connection is gone is caught by the re-read after the
+ * reconnect; Redis stopped mid-test -> same answers from PostgreSQL, Redis
+ * back -> used again; PostgreSQL stopped -> UNAVAILABLE, then recovery by
+ * itself, seeing a bump made before the worker reconnected.
  * Services are stopped/started with scripts/services.sh.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <poll.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +26,12 @@
 #include "cache.h"
 #include "query.h"
 #include "query_support.h"
+#include "store_ingest.h"
 
 #define S(lit) ((char *)(uintptr_t)(lit))
+
+/* What the ingest runs in each changing day's transaction (after its writes). */
+#define INGEST_BUMP store_generation_bump_sql
 
 static struct worker_ctx g_w;
 static const char *g_url;
@@ -75,6 +85,24 @@ static rpc_code alpha_name_(char *name, size_t n) {
   return code;
 }
 
+/* Commits `change` + the ingest's bump in one transaction on another
+ * connection, without waiting for the notification. */
+static void commit_with_bump_(const char *change) {
+  char sql[1024];
+  snprintf(sql, sizeof sql, "%s; %s", change, INGEST_BUMP);
+  qs_exec(g_url, sql);
+}
+
+/* Commits `change` + the ingest's bump in one transaction on another
+ * connection, then waits (event, no deadline assertion) until the worker's
+ * socket holds the notification: PostgreSQL delivers it asynchronously
+ * right after the commit (docs/query.md "Cache": the residual window). */
+static void ingest_commit_(const char *change) {
+  commit_with_bump_(change);
+  struct pollfd p = {.fd = PQsocket(store_conn(g_w.store)), .events = POLLIN};
+  assert_int_equal(poll(&p, 1, 60000), 1);
+}
+
 static void hit_and_generation_bump(void **state) {
   (void)state;
   struct cache_stats a, b;
@@ -91,12 +119,69 @@ static void hit_and_generation_bump(void **state) {
   qs_exec(g_url, "UPDATE shows SET name = 'Alpha Renamed' WHERE id = 101");
   assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
   assert_string_equal(name, "Alpha Drama");
-  /* What an ingest commit does: the next read sees the new data. */
-  qs_exec(g_url, "UPDATE data_generation SET generation = generation + 1");
+  /* An ingest commit in another connection: the next read misses and sees it. */
+  ingest_commit_("SELECT 1");
   assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
   assert_string_equal(name, "Alpha Renamed");
   cache_stats_get(&a);
   assert_int_equal(a.misses - b.misses, 1);
+  /* ... and the new reply is cached under the new generation. */
+  assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
+  cache_stats_get(&b);
+  assert_int_equal(b.hits - a.hits, 1);
+  assert_int_equal(b.misses - a.misses, 0);
+}
+
+/* Opaque hits (what the gRPC workers use): the hit packs to the same bytes
+ * as the reply computed on the miss. */
+static void opaque_hit_packs_identically(void **state) {
+  (void)state;
+  Tvmaze__V1__ListShowsRequest r = TVMAZE__V1__LIST_SHOWS_REQUEST__INIT;
+  r.date_from = S("2030-03-01");
+  r.date_to = S("2030-03-31");
+  r.country = S("US");
+  g_w.opaque_hits = 1;
+  uint8_t *packed[2] = {NULL, NULL};
+  size_t len[2] = {0, 0};
+  struct cache_stats a, b;
+  cache_stats_get(&a);
+  for (int i = 0; i < 2; i++) { /* miss, then hit */
+    Tvmaze__V1__ListShowsResponse *out = NULL;
+    char msg[256];
+    assert_int_equal(query_list_shows(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+    len[i] = protobuf_c_message_get_packed_size(&out->base);
+    packed[i] = malloc(len[i]);
+    assert_int_equal(protobuf_c_message_pack(&out->base, packed[i]), len[i]);
+    if (i == 1) {
+      assert_int_equal(out->n_shows, 0); /* opaque: no known field */
+    }
+    protobuf_c_message_free_unpacked(&out->base, NULL);
+  }
+  g_w.opaque_hits = 0;
+  cache_stats_get(&b);
+  assert_int_equal(b.hits - a.hits, 1);
+  assert_true(len[0] > 100);
+  assert_int_equal(len[0], len[1]);
+  assert_memory_equal(packed[0], packed[1], len[0]);
+  free(packed[0]);
+  free(packed[1]);
+}
+
+/* The worker's backend is terminated, then a bump commits: its notification
+ * is lost with the connection; the reconnect re-LISTENs and re-reads. */
+static void bump_while_disconnected(void **state) {
+  (void)state;
+  char name[64], sql[128];
+  assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
+  assert_int_equal(alpha_name_(name, sizeof name), RPC_OK); /* hit */
+  int pid = store_backend_pid(g_w.store);
+  assert_true(pid > 0);
+  snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d, 60000)", pid);
+  qs_exec(g_url, sql); /* returns once the backend has exited */
+  commit_with_bump_("UPDATE shows SET name = 'Alpha Fourth' WHERE id = 101; ");
+  assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
+  assert_string_equal(name, "Alpha Fourth");
+  assert_int_not_equal(store_backend_pid(g_w.store), pid);
 }
 
 static void redis_down_then_back(void **state) {
@@ -104,9 +189,7 @@ static void redis_down_then_back(void **state) {
   char name[64];
   struct cache_stats a, b;
   services_("redis-stop");
-  qs_exec(g_url,
-          "UPDATE shows SET name = 'Alpha Third' WHERE id = 101;"
-          "UPDATE data_generation SET generation = generation + 1");
+  commit_with_bump_("UPDATE shows SET name = 'Alpha Third' WHERE id = 101; ");
   for (int i = 0; i < 3; i++) { /* no client-visible error, fresh data */
     assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
     assert_string_equal(name, "Alpha Third");
@@ -141,6 +224,8 @@ static void postgres_restart(void **state) {
   assert_int_equal(query_get_show(&g_w, &g, &out, msg, sizeof msg), RPC_UNAVAILABLE);
   assert_string_equal(msg, "database unavailable; retry later");
   services_("pg-start");
+  /* A bump before the worker is back: nobody hears its notification. */
+  commit_with_bump_("UPDATE shows SET name = 'Alpha Fifth' WHERE id = 101; ");
   /* Reconnect attempts are spaced (db.c): poll until the store is back. */
   rpc_code code = RPC_UNAVAILABLE;
   for (int i = 0; i < 100 && code == RPC_UNAVAILABLE; i++) {
@@ -150,6 +235,7 @@ static void postgres_restart(void **state) {
     }
   }
   assert_int_equal(code, RPC_OK);
+  assert_string_equal(name, "Alpha Fifth");
   assert_int_equal(query_get_show(&g_w, &g, &out, msg, sizeof msg), RPC_OK);
   assert_int_equal(out->show->id, 101);
   protobuf_c_message_free_unpacked(&out->base, NULL);
@@ -158,6 +244,8 @@ static void postgres_restart(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(hit_and_generation_bump),
+      cmocka_unit_test(bump_while_disconnected),
+      cmocka_unit_test(opaque_hit_packs_identically),
       cmocka_unit_test(redis_down_then_back),
       cmocka_unit_test(postgres_restart),
   };

@@ -20,10 +20,12 @@
 #define S(lit) ((char *)(uintptr_t)(lit))
 
 static struct worker_ctx g_w;
+static const char *g_url;
 
 static int setup_(void **state) {
   (void)state;
-  g_w.store = store_open(qs_fixture_db("tvmaze_test_query_shows"));
+  g_url = qs_fixture_db("tvmaze_test_query_shows");
+  g_w.store = store_open(g_url);
   g_w.cache = NULL;
   return 0;
 }
@@ -379,6 +381,46 @@ static void validation_errors(void **state) {
   expect_invalid_(&r, "genre");
 }
 
+/* The country filter reads episodes.country_code (migration 004), kept by
+ * triggers: a new episode, a show moved to another distributor, a
+ * distributor's country changed. */
+static void country_follows_writes(void **state) {
+  (void)state;
+  Tvmaze__V1__ListShowsRequest r = march_();
+  r.country = S("US");
+  assert_int_equal(expect_shows_(&r, (int32_t[]){102, 101}, 2), 2);
+  /* Gamma_Show (BBC One, GB) moves to NBC (US). */
+  qs_exec(g_url,
+          "UPDATE shows SET distributor_id = (SELECT id FROM distributors"
+          " WHERE name = 'NBC') WHERE id = 103");
+  assert_int_equal(expect_shows_(&r, (int32_t[]){102, 101, 103}, 3), 3);
+  /* NBC becomes British. */
+  qs_exec(g_url, "UPDATE distributors SET country_code = 'GB' WHERE name = 'NBC'");
+  assert_int_equal(expect_shows_(&r, NULL, 0), 0);
+  r.country = S("GB");
+  assert_int_equal(expect_shows_(&r, (int32_t[]){102, 101, 103}, 3), 3);
+  /* Netflix (no country) gets one; a new episode of its show. */
+  qs_exec(g_url, "UPDATE distributors SET country_code = 'US' WHERE name = 'Netflix'");
+  qs_exec(g_url,
+          "INSERT INTO episodes (id, show_id, name, airdate, airstamp)"
+          " VALUES (1999, 104, 'D new', '2030-03-20', '2030-03-20 12:00+00')");
+  r.country = S("US");
+  Tvmaze__V1__ListEpisodesRequest e = TVMAZE__V1__LIST_EPISODES_REQUEST__INIT;
+  e.date_from = S("2030-03-01");
+  e.date_to = S("2030-03-31");
+  e.country = S("US");
+  Tvmaze__V1__ListEpisodesResponse *out = NULL;
+  char msg[256] = "";
+  assert_int_equal(query_list_episodes(&g_w, &e, &out, msg, sizeof msg), RPC_OK);
+  int found = 0;
+  for (size_t i = 0; i < out->n_episodes; i++) {
+    assert_int_equal(out->episodes[i]->show_id, 104);
+    found |= out->episodes[i]->id == 1999;
+  }
+  assert_true(found);
+  protobuf_c_message_free_unpacked(&out->base, NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(list_shows_window_and_content),
@@ -389,6 +431,7 @@ int main(void) {
       cmocka_unit_test(list_episodes_order_filters_pages),
       cmocka_unit_test(get_show_and_not_found),
       cmocka_unit_test(validation_errors),
+      cmocka_unit_test(country_follows_writes), /* last: changes the fixture */
   };
   return cmocka_run_group_tests(tests, setup_, teardown_);
 }
