@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base64.h"
 #include "gateway.h"
 #include "tvmaze/v1/auth.pb-c.h"
 
@@ -55,46 +56,13 @@ int gw_ct_equal(const char *a, const char *b) {
   return diff == 0;
 }
 
-static int b64v_(char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+')
-    return 62;
-  if (c == '/')
-    return 63;
-  return -1;
-}
-
-static int b64_decode_(const char *s, char *out, size_t outlen) {
-  size_t o = 0;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (; *s && *s != '='; s++) {
-    int v = b64v_(*s);
-    if (v < 0)
-      return -1;
-    acc = (acc << 6) | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      char c = (char)((acc >> bits) & 0xff);
-      if (c == '\0' || o + 1 >= outlen)
-        return -1;
-      out[o++] = c;
-    }
-  }
-  out[o] = '\0';
-  return 0;
-}
-
 static enum gw_auth_result check_basic_(const char *b64, struct gw_identity *who) {
   char dec[512];
-  if (!user_ || b64_decode_(b64, dec, sizeof dec) != 0)
+  long n = base64_decode(b64, (uint8_t *)dec, sizeof dec - 1);
+  /* A NUL inside the credentials is never valid (it would cut the compare). */
+  if (!user_ || n < 0 || memchr(dec, '\0', (size_t)n) != NULL)
     return GW_AUTH_DENIED;
+  dec[n] = '\0';
   char *colon = strchr(dec, ':');
   if (!colon)
     return GW_AUTH_DENIED;

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "date.h"
+#include "base64.h"
 #include "strbuf.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -143,25 +144,9 @@ static void write_float_(struct strbuf *out, float v) {
   }
 }
 
-static const char b64_[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static void write_bytes_(struct strbuf *out, const ProtobufCBinaryData *b) {
   strbuf_append_char(out, '"');
-  size_t i = 0;
-  for (; i + 2 < b->len; i += 3) {
-    uint32_t v = (uint32_t)b->data[i] << 16 | (uint32_t)b->data[i + 1] << 8 | b->data[i + 2];
-    char q[4] = {b64_[v >> 18], b64_[(v >> 12) & 63], b64_[(v >> 6) & 63], b64_[v & 63]};
-    strbuf_append_n(out, q, 4);
-  }
-  if (b->len - i == 1) {
-    uint32_t v = (uint32_t)b->data[i] << 16;
-    char q[4] = {b64_[v >> 18], b64_[(v >> 12) & 63], '=', '='};
-    strbuf_append_n(out, q, 4);
-  } else if (b->len - i == 2) {
-    uint32_t v = (uint32_t)b->data[i] << 16 | (uint32_t)b->data[i + 1] << 8;
-    char q[4] = {b64_[v >> 18], b64_[(v >> 12) & 63], b64_[(v >> 6) & 63], '='};
-    strbuf_append_n(out, q, 4);
-  }
+  base64_encode(out, b->data, b->len);
   strbuf_append_char(out, '"');
 }
 
@@ -500,43 +485,16 @@ static int parse_double_(const char *s, double *out) {
   return 0;
 }
 
-static int b64_index_(char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+' || c == '-')
-    return 62;
-  if (c == '/' || c == '_')
-    return 63;
-  return -1;
-}
-
 static int parse_base64_(const char *s, ProtobufCBinaryData *out) {
-  size_t n = strlen(s);
-  while (n > 0 && s[n - 1] == '=')
-    n--;
-  uint8_t *buf = xmalloc(n * 3 / 4 + 1);
-  size_t len = 0;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < n; i++) {
-    int v = b64_index_(s[i]);
-    if (v < 0) {
-      free(buf);
-      return -1;
-    }
-    acc = (acc << 6) | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      buf[len++] = (uint8_t)(acc >> bits);
-    }
+  size_t cap = base64_decoded_max(strlen(s));
+  uint8_t *buf = xmalloc(cap);
+  long len = base64_decode(s, buf, cap);
+  if (len < 0) {
+    free(buf);
+    return -1;
   }
   out->data = buf;
-  out->len = len;
+  out->len = (size_t)len;
   return 0;
 }
 
