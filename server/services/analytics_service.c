@@ -9,18 +9,6 @@
 #include "tvmaze/v1/analytics.pb-c.h"
 #include "xalloc.h"
 
-/* Sends the reply (packed before the closure returns) or the status. */
-#define FINISH_(call, code, reply, done, msg)                 \
-  do {                                                        \
-    if ((code) == RPC_OK) {                                   \
-      (done)((reply), (call));                                \
-      protobuf_c_message_free_unpacked(&(reply)->base, NULL); \
-    } else {                                                  \
-      rpc_call_set_status((call), (code), "%s", (msg));       \
-      (done)(NULL, (call));                                   \
-    }                                                         \
-  } while (0)
-
 /* One adapter per report: NAME_ handler over query_FN. */
 #define ADAPTER_(name, Req, Resp, fn)                                                       \
   static void name(Tvmaze__V1__Analytics_Service *svc, const Req *req, Resp##_Closure done, \
@@ -30,7 +18,7 @@
     char msg[256] = "";                                                                     \
     Resp *reply = NULL;                                                                     \
     rpc_code code = fn(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);           \
-    FINISH_(call, code, reply, done, msg);                                                  \
+    SERVICE_FINISH(call, code, reply, done, msg);                                           \
   }
 
 ADAPTER_(show_stats_, Tvmaze__V1__ShowsWithEpisodeStatsRequest,

@@ -45,4 +45,18 @@ void service_destroy(ProtobufCService *service);
 void service_fail_store(rpc_call *call, enum store_status st, const char *what,
                         const struct store *store);
 
+/* Ends a handler whose query produced (code, reply, msg): sends reply (packed
+ * before the closure returns, then freed) when code is RPC_OK, else the status
+ * with msg. A macro because each method's closure has its own type. */
+#define SERVICE_FINISH(call, code, reply, done, msg)          \
+  do {                                                        \
+    if ((code) == RPC_OK) {                                   \
+      (done)((reply), (call));                                \
+      protobuf_c_message_free_unpacked(&(reply)->base, NULL); \
+    } else {                                                  \
+      rpc_call_set_status((call), (code), "%s", (msg));       \
+      (done)(NULL, (call));                                   \
+    }                                                         \
+  } while (0)
+
 #endif

@@ -10,18 +10,6 @@
 #include "tvmaze/v1/shows.pb-c.h"
 #include "xalloc.h"
 
-/* Sends the reply (packed before the closure returns) or the status. */
-#define FINISH_(call, code, reply, done, msg)                 \
-  do {                                                        \
-    if ((code) == RPC_OK) {                                   \
-      (done)((reply), (call));                                \
-      protobuf_c_message_free_unpacked(&(reply)->base, NULL); \
-    } else {                                                  \
-      rpc_call_set_status((call), (code), "%s", (msg));       \
-      (done)(NULL, (call));                                   \
-    }                                                         \
-  } while (0)
-
 static void list_shows_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__ListShowsRequest *req,
                         Tvmaze__V1__ListShowsResponse_Closure done, void *cd) {
   (void)svc;
@@ -29,7 +17,7 @@ static void list_shows_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__ListSh
   char msg[256] = "";
   Tvmaze__V1__ListShowsResponse *reply = NULL;
   rpc_code code = query_list_shows(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);
-  FINISH_(call, code, reply, done, msg);
+  SERVICE_FINISH(call, code, reply, done, msg);
 }
 
 static void get_show_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__GetShowRequest *req,
@@ -39,7 +27,7 @@ static void get_show_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__GetShowR
   char msg[256] = "";
   Tvmaze__V1__GetShowResponse *reply = NULL;
   rpc_code code = query_get_show(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);
-  FINISH_(call, code, reply, done, msg);
+  SERVICE_FINISH(call, code, reply, done, msg);
 }
 
 static void list_episodes_(Tvmaze__V1__Shows_Service *svc,
@@ -50,7 +38,7 @@ static void list_episodes_(Tvmaze__V1__Shows_Service *svc,
   char msg[256] = "";
   Tvmaze__V1__ListEpisodesResponse *reply = NULL;
   rpc_code code = query_list_episodes(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);
-  FINISH_(call, code, reply, done, msg);
+  SERVICE_FINISH(call, code, reply, done, msg);
 }
 
 static void destroy_(Tvmaze__V1__Shows_Service *svc) {
