@@ -16,6 +16,7 @@
  *   episodes       as shows
  *   data_generation bumped (+ pg_notify 'tvmaze_generation') only if any of
  *                  the above wrote a row
+ *   ingest_source_hashes  the day's raw body hashes replaced (migration 006)
  *   ingest_runs / ingest_run_days  counters and the day's outcome
  *
  * Singleton runs: the runner's session holds pg_advisory_lock(INGEST_LOCK_KEY)
