@@ -11,7 +11,7 @@ PKGS=(
   clang clang-format clang-tidy cppcheck libclang-rt-14-dev
   libgrpc-dev libgrpc++-dev protobuf-compiler libprotobuf-dev
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler-grpc grpc-proto
-  libpq-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev
+  libpq-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev libssl-dev
   libmicrohttpd-dev libcmocka-dev
   postgresql postgresql-contrib redis-server
   python3 python3-grpcio python3-grpc-tools

@@ -70,6 +70,12 @@ struct ingest_episode {
       *image_url;
 };
 
+/* Version of the normalization (field mapping, html_to_text, dedup): part
+ * of every stored source hash (migration 006), so bump it with any change
+ * that alters the rows a given document yields, and the next run re-parses
+ * every day instead of skipping unchanged bodies. */
+#define INGEST_NORMALIZE_VERSION 1
+
 struct ingest_batch {
   struct ingest_country *countries;
   size_t n_countries, cap_countries;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "date.h"
 #include "ingest_parse.h"
@@ -91,6 +92,11 @@ struct work_ {
   long long requests, retries;
   struct ingest_batch batch; /* when error == NULL */
   char *error;               /* the day failed (fetch or parse) */
+  /* the raw body hashes of the day's sources, stored with its rows */
+  struct store_ingest_source_hash *hashes;
+  size_t n_hashes;
+  int skipped;                         /* every body matched the stored hash: not parsed */
+  long long skip_episodes, skip_shows; /* the stored counts when skipped */
 };
 
 struct exec_ {
@@ -103,6 +109,10 @@ struct exec_ {
   int queued;
   int closed; /* no more work */
   const atomic_int *stop;
+  const struct ingest_fetch_config *fetch;
+  /* source hashes stored before the run (read-only while it executes) */
+  struct store_ingest_stored_hash *stored;
+  size_t n_stored;
 };
 
 static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error) {
@@ -118,10 +128,29 @@ static void write_day_(struct exec_ *x, struct work_ *w) {
     fail_day_(x, w, w->error);
     return;
   }
+  if (w->skipped) {
+    struct store_ingest_counts c = {.requests = w->requests,
+                                    .retries = w->retries,
+                                    .episodes_seen = w->skip_episodes,
+                                    .episodes_unchanged = w->skip_episodes,
+                                    .shows_unchanged = w->skip_shows};
+    enum store_status st = store_ingest_skip_day(x->s, x->run_id, w->date, &c);
+    if (st != STORE_OK) {
+      char err[512];
+      snprintf(err, sizeof err, "%s: database: %s", w->date, store_last_error(x->s));
+      fail_day_(x, w, err);
+      return;
+    }
+    x->ok++;
+    LOG_EVENT(LOG_DEBUG, "ingest_day_skipped", LF_INT("run", x->run_id), LF_STR("date", w->date),
+              LF_INT("episodes", c.episodes_seen));
+    return;
+  }
   const struct ingest_batch *b = &w->batch;
   struct store_ingest_counts c = {
       .requests = w->requests, .retries = w->retries, .episodes_seen = (long long)b->n_episodes};
-  enum store_status st = store_ingest_write_day(x->s, x->run_id, w->date, b, &c);
+  enum store_status st =
+      store_ingest_write_day(x->s, x->run_id, w->date, b, w->hashes, w->n_hashes, &c);
   if (st != STORE_OK) {
     char err[512];
     snprintf(err, sizeof err, "%s: database: %s", w->date, store_last_error(x->s));
@@ -136,6 +165,7 @@ static void write_day_(struct exec_ *x, struct work_ *w) {
 
 static void work_free_(struct work_ *w) {
   ingest_batch_release(&w->batch);
+  free(w->hashes);
   free(w->error);
   free(w);
 }
@@ -185,7 +215,52 @@ static void enqueue_(struct exec_ *x, struct work_ *w) {
   pthread_mutex_unlock(&x->mu);
 }
 
-/* Fetch thread: a day's documents arrived (or its fetch failed): parse. */
+/* SHA-256 of the normalizer version and a raw body: equal hashes mean the
+ * same rows (INGEST_NORMALIZE_VERSION, ingest_parse.h). 0 on failure. */
+static int hash_body_(const char *doc, size_t len, unsigned char out[STORE_INGEST_HASH_LEN]) {
+  char prefix[64];
+  int pn =
+      snprintf(prefix, sizeof prefix, "tvmaze-ingest normalize %d\n", INGEST_NORMALIZE_VERSION);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned int n = 0;
+  int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+           EVP_DigestUpdate(ctx, prefix, (size_t)pn) == 1 && EVP_DigestUpdate(ctx, doc, len) == 1 &&
+           EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == STORE_INGEST_HASH_LEN;
+  EVP_MD_CTX_free(ctx);
+  return ok;
+}
+
+/* Whether every source of w matches a stored hash of its date, and the
+ * stored sources are exactly w's; then the stored day counts go to w. */
+static int unchanged_(const struct exec_ *x, struct work_ *w) {
+  size_t matched = 0, stored = 0;
+  long long eps = 0, shows = 0;
+  for (size_t i = 0; i < x->n_stored; i++) {
+    const struct store_ingest_stored_hash *r = &x->stored[i];
+    if (strcmp(r->date, w->date) != 0) {
+      continue;
+    }
+    stored++;
+    eps = r->day_episodes;
+    shows = r->day_shows;
+    for (size_t j = 0; j < w->n_hashes; j++) {
+      if (strcmp(r->h.source, w->hashes[j].source) == 0 &&
+          memcmp(r->h.hash, w->hashes[j].hash, STORE_INGEST_HASH_LEN) == 0) {
+        matched++;
+        break;
+      }
+    }
+  }
+  if (w->n_hashes == 0 || stored != w->n_hashes || matched != w->n_hashes) {
+    return 0;
+  }
+  w->skip_episodes = eps;
+  w->skip_shows = shows;
+  return 1;
+}
+
+/* Fetch thread: a day's documents arrived (or its fetch failed): hash, and
+ * parse unless every body is the one already stored. */
 static int day_cb_(const struct ingest_fetched_day *d, void *user) {
   struct exec_ *x = user;
   struct work_ *w = xcalloc(1, sizeof *w);
@@ -196,13 +271,29 @@ static int day_cb_(const struct ingest_fetched_day *d, void *user) {
   if (d->error != NULL) {
     w->error = xasprintf("%s: %s", d->date, d->error);
   } else {
+    w->hashes = xcalloc(d->n_docs + 1, sizeof *w->hashes);
+    w->n_hashes = d->n_docs;
     for (size_t i = 0; i < d->n_docs; i++) {
+      struct store_ingest_source_hash *h = &w->hashes[i];
+      snprintf(h->source, sizeof h->source, "%s",
+               i == 0 || (int)i > x->fetch->n_countries ? "web" : x->fetch->countries[i - 1]);
+      if (!hash_body_(d->docs[i], d->doc_len[i], h->hash)) {
+        w->n_hashes = 0; /* no hashes: the day is parsed, and none stored */
+        break;
+      }
+    }
+    w->skipped = unchanged_(x, w);
+    for (size_t i = 0; !w->skipped && i < d->n_docs; i++) {
       char perr[300];
+      size_t before = w->batch.items_seen;
       if (ingest_parse_schedule(&w->batch, d->docs[i], d->doc_len[i], perr, sizeof perr) !=
           INGEST_PARSE_OK) {
         w->error = xasprintf("%s: %s schedule: %s", d->date, i == 0 ? "web" : "network", perr);
         ingest_batch_release(&w->batch);
         break;
+      }
+      if (i < w->n_hashes) {
+        w->hashes[i].items = (long long)(w->batch.items_seen - before);
       }
     }
   }
@@ -228,9 +319,16 @@ static int day_cb_sync_(const struct ingest_fetched_day *d, void *user) {
 
 int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch, long long run_id,
                        int32_t start_day, int days, const atomic_int *stop) {
-  struct exec_ x = {.s = s, .run_id = run_id, .stop = stop};
+  struct exec_ x = {.s = s, .run_id = run_id, .stop = stop, .fetch = fetch};
   char err[256] = "";
   LOG_EVENT(LOG_INFO, "ingest_run_started", LF_INT("run", run_id), LF_INT("days", days));
+  char from[11], to[11];
+  date_format(start_day, from);
+  date_format(start_day + (days > 0 ? days - 1 : 0), to);
+  if (store_ingest_load_hashes(s, from, to, &x.stored, &x.n_stored) != STORE_OK) {
+    /* not fatal: every day is parsed and written */
+    LOG_EVENT(LOG_WARN, "ingest_hashes_unavailable", LF_STR("error", store_last_error(s)));
+  }
   pthread_mutex_init(&x.mu, NULL);
   pthread_cond_init(&x.cv, NULL);
   pthread_t writer;
@@ -246,6 +344,7 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
   }
   pthread_cond_destroy(&x.cv);
   pthread_mutex_destroy(&x.mu);
+  free(x.stored);
   int status;
   const char *error = NULL;
   if (fs == INGEST_FETCH_STOPPED || (fs == INGEST_FETCH_DONE && x.ok + x.failed < days)) {

@@ -182,7 +182,8 @@ const char store_generation_bump_sql[] =
     "SELECT pg_notify('tvmaze_generation', generation::text) FROM g";
 
 static const char SQL_DAY_DONE_[] =
-    "WITH d AS (UPDATE ingest_run_days SET status = $3::smallint, error = $4 "
+    "WITH d AS (UPDATE ingest_run_days SET status = $3::smallint, error = $4, "
+    "skipped = $14::boolean "
     "WHERE run_id = $1::bigint AND date = $2::date) "
     "UPDATE ingest_runs SET days_done = days_done + 1, requests = requests + $5::bigint, "
     "retries = retries + $6::bigint, episodes_seen = episodes_seen + $7::bigint, "
@@ -212,7 +213,8 @@ static enum store_status upsert_(struct store *s, const char *name, const char *
 }
 
 static enum store_status day_done_(struct store *s, long long run_id, const char *date, int status,
-                                   const char *error, const struct store_ingest_counts *c) {
+                                   const char *error, int skipped,
+                                   const struct store_ingest_counts *c) {
   char nums[10][24];
   long long vals[10] = {run_id,
                         c->requests,
@@ -229,9 +231,9 @@ static enum store_status day_done_(struct store *s, long long run_id, const char
   }
   char st[4];
   snprintf(st, sizeof st, "%d", status);
-  const char *v[13] = {nums[0], date,    st,      error,   nums[1], nums[2], nums[3],
-                       nums[4], nums[5], nums[6], nums[7], nums[8], nums[9]};
-  return run_(s, "ingest_day_done", SQL_DAY_DONE_, 13, v, NULL);
+  const char *v[14] = {nums[0], date,    st,      error,   nums[1], nums[2], nums[3],
+                       nums[4], nums[5], nums[6], nums[7], nums[8], nums[9], skipped ? "t" : "f"};
+  return run_(s, "ingest_day_done", SQL_DAY_DONE_, 14, v, NULL);
 }
 
 static enum store_status write_rows_(struct store *s, const struct ingest_batch *b,
@@ -400,9 +402,93 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
   return st;
 }
 
+static const char SQL_HASHES_DELETE_[] = "DELETE FROM ingest_source_hashes WHERE date = $1::date";
+
+static const char SQL_HASHES_INSERT_[] =
+    "INSERT INTO ingest_source_hashes (date, source, hash, items, day_episodes, day_shows) "
+    "SELECT $1::date, src, decode(h, 'hex'), it, $5::integer, $6::integer "
+    "FROM unnest($2::text[], $3::text[], $4::integer[]) AS u (src, h, it)";
+
+/* Replaces the stored hashes of date (inside the day's transaction). */
+static enum store_status put_hashes_(struct store *s, const char *date,
+                                     const struct store_ingest_source_hash *hashes, size_t n,
+                                     const struct ingest_batch *b) {
+  const char *v1[1] = {date};
+  enum store_status st = run_(s, "ingest_hashes_delete", SQL_HASHES_DELETE_, 1, v1, NULL);
+  if (st != STORE_OK || n == 0) {
+    return st;
+  }
+  struct arr_ a[3];
+  for (int i = 0; i < 3; i++) {
+    arr_init_(&a[i]);
+  }
+  for (size_t i = 0; i < n; i++) {
+    char hex[2 * STORE_INGEST_HASH_LEN + 1];
+    for (int k = 0; k < STORE_INGEST_HASH_LEN; k++) {
+      snprintf(hex + 2 * k, 3, "%02x", hashes[i].hash[k]);
+    }
+    arr_add_(&a[0], hashes[i].source);
+    arr_add_(&a[1], hex);
+    arr_add_int_(&a[2], hashes[i].items);
+  }
+  char eps[24], shows[24];
+  snprintf(eps, sizeof eps, "%zu", b->n_episodes);
+  snprintf(shows, sizeof shows, "%zu", b->n_shows);
+  const char *v[6] = {date, arr_end_(&a[0]), arr_end_(&a[1]), arr_end_(&a[2]), eps, shows};
+  st = run_(s, "ingest_hashes_insert", SQL_HASHES_INSERT_, 6, v, NULL);
+  arr_release_(a, 3);
+  return st;
+}
+
+enum store_status store_ingest_load_hashes(struct store *s, const char *from, const char *to,
+                                           struct store_ingest_stored_hash **rows, size_t *n) {
+  *rows = NULL;
+  *n = 0;
+  const char *v[2] = {from, to};
+  enum store_status st;
+  PGresult *r = store_exec(s, "ingest_hashes_load",
+                           "SELECT date::text, source, encode(hash, 'hex'), items, day_episodes, "
+                           "day_shows FROM ingest_source_hashes "
+                           "WHERE date BETWEEN $1::date AND $2::date ORDER BY date, source",
+                           2, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  size_t nt = (size_t)PQntuples(r);
+  struct store_ingest_stored_hash *out = xcalloc(nt > 0 ? nt : 1, sizeof *out);
+  size_t k = 0;
+  for (size_t i = 0; i < nt; i++) {
+    const char *hex = PQgetvalue(r, (int)i, 2);
+    if (strlen(hex) != 2 * STORE_INGEST_HASH_LEN) {
+      continue; /* not ours: never matches */
+    }
+    struct store_ingest_stored_hash *o = &out[k++];
+    snprintf(o->date, sizeof o->date, "%s", PQgetvalue(r, (int)i, 0));
+    snprintf(o->h.source, sizeof o->h.source, "%s", PQgetvalue(r, (int)i, 1));
+    for (int j = 0; j < STORE_INGEST_HASH_LEN; j++) {
+      unsigned int byte = 0;
+      sscanf(hex + 2 * j, "%2x", &byte);
+      o->h.hash[j] = (unsigned char)byte;
+    }
+    o->h.items = strtoll(PQgetvalue(r, (int)i, 3), NULL, 10);
+    o->day_episodes = strtoll(PQgetvalue(r, (int)i, 4), NULL, 10);
+    o->day_shows = strtoll(PQgetvalue(r, (int)i, 5), NULL, 10);
+  }
+  PQclear(r);
+  *rows = out;
+  *n = k;
+  return STORE_OK;
+}
+
+enum store_status store_ingest_skip_day(struct store *s, long long run_id, const char *date,
+                                        const struct store_ingest_counts *counts) {
+  return day_done_(s, run_id, date, STORE_DAY_SUCCEEDED, NULL, 1, counts);
+}
+
 enum store_status store_ingest_write_day(struct store *s, long long run_id, const char *date,
                                          const struct ingest_batch *b,
-                                         struct store_ingest_counts *counts) {
+                                         const struct store_ingest_source_hash *hashes,
+                                         size_t n_hashes, struct store_ingest_counts *counts) {
   struct store_ingest_counts c = {.requests = counts->requests,
                                   .retries = counts->retries,
                                   .episodes_seen = counts->episodes_seen};
@@ -416,7 +502,10 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
     st = run_(s, "ingest_generation", store_generation_bump_sql, 0, NULL, NULL);
   }
   if (st == STORE_OK) {
-    st = day_done_(s, run_id, date, STORE_DAY_SUCCEEDED, NULL, &c);
+    st = put_hashes_(s, date, hashes, n_hashes, b);
+  }
+  if (st == STORE_OK) {
+    st = day_done_(s, run_id, date, STORE_DAY_SUCCEEDED, NULL, 0, &c);
   }
   if (st == STORE_OK) {
     st = store_command(s, "COMMIT");
@@ -437,7 +526,7 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
 enum store_status store_ingest_fail_day(struct store *s, long long run_id, const char *date,
                                         const char *error, long long requests, long long retries) {
   struct store_ingest_counts c = {.requests = requests, .retries = retries};
-  return day_done_(s, run_id, date, STORE_DAY_FAILED, error, &c);
+  return day_done_(s, run_id, date, STORE_DAY_FAILED, error, 0, &c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -592,7 +681,8 @@ enum store_status store_ingest_run_get(struct store *s, long long id,
   run_from_row_(r, 0, run);
   PQclear(r);
   r = store_exec(s, "ingest_run_days",
-                 "SELECT date::text, status, error FROM ingest_run_days WHERE run_id = $1::bigint "
+                 "SELECT date::text, status, error, skipped FROM ingest_run_days "
+                 "WHERE run_id = $1::bigint "
                  "ORDER BY date",
                  1, v, &st);
   if (r == NULL) {
@@ -606,6 +696,7 @@ enum store_status store_ingest_run_get(struct store *s, long long id,
     snprintf(d->date, sizeof d->date, "%s", PQgetvalue(r, i, 0));
     d->status = (int)strtol(PQgetvalue(r, i, 1), NULL, 10);
     d->error = PQgetisnull(r, i, 2) ? NULL : xstrdup(PQgetvalue(r, i, 2));
+    d->skipped = PQgetvalue(r, i, 3)[0] == 't';
   }
   PQclear(r);
   return STORE_OK;

@@ -16,6 +16,7 @@
  *   episodes       as shows
  *   data_generation bumped (+ pg_notify 'tvmaze_generation') only if any of
  *                  the above wrote a row
+ *   ingest_source_hashes  the day's raw body hashes replaced (migration 006)
  *   ingest_runs / ingest_run_days  counters and the day's outcome
  *
  * Singleton runs: the runner's session holds pg_advisory_lock(INGEST_LOCK_KEY)
@@ -59,9 +60,25 @@ struct store_ingest_counts {
   int changed; /* some row was written (the generation was bumped) */
 };
 
+/* The raw body hash of one source of a day (migration 006). */
+#define STORE_INGEST_HASH_LEN 32 /* SHA-256 */
+struct store_ingest_source_hash {
+  char source[8]; /* "web" or a country code */
+  unsigned char hash[STORE_INGEST_HASH_LEN];
+  long long items; /* schedule items in the body */
+};
+
+/* A stored source hash with its day's counts. */
+struct store_ingest_stored_hash {
+  char date[11];
+  struct store_ingest_source_hash h;
+  long long day_episodes, day_shows;
+};
+
 struct store_ingest_day {
   char date[11];
   int status;  /* enum store_day_status */
+  int skipped; /* SUCCEEDED without parse or write: every body was identical */
   char *error; /* NULL if none */
 };
 
@@ -85,10 +102,24 @@ void store_ingest_run_release(struct store_ingest_run *run);
 
 /* Writes batch b as day `date` of run run_id in one transaction (rolled back
  * on any failure: nothing of the day remains). counts->requests/retries/
- * episodes_seen are inputs added to the run; the rest are outputs. */
+ * episodes_seen are inputs added to the run; the rest are outputs. The day's
+ * stored source hashes are replaced by hashes[0..n_hashes) in the same
+ * transaction (none kept when n_hashes is 0). */
 enum store_status store_ingest_write_day(struct store *s, long long run_id, const char *date,
                                          const struct ingest_batch *b,
-                                         struct store_ingest_counts *counts);
+                                         const struct store_ingest_source_hash *hashes,
+                                         size_t n_hashes, struct store_ingest_counts *counts);
+
+/* Every stored source hash of dates [from, to] (YYYY-MM-DD), by date and
+ * source; free *rows with free(). */
+enum store_status store_ingest_load_hashes(struct store *s, const char *from, const char *to,
+                                           struct store_ingest_stored_hash **rows, size_t *n);
+
+/* Records day `date` of run_id as SUCCEEDED and skipped (bodies identical
+ * to the stored hashes): counts (requests, retries, episodes_seen,
+ * *_unchanged) are added to the run; no schedule table is touched. */
+enum store_status store_ingest_skip_day(struct store *s, long long run_id, const char *date,
+                                        const struct store_ingest_counts *counts);
 
 /* Records day `date` of run_id as failed with error, adding requests/retries
  * to the run and one to days_done. */

@@ -253,8 +253,18 @@ static void test_full_rerun_changed(void **state) {
   assert_int_equal(run.n_day_results, 3);
   for (size_t i = 0; i < 3; i++) {
     assert_int_equal(run.day_results[i].status, STORE_DAY_SUCCEEDED);
+    assert_false(run.day_results[i].skipped);
   }
   store_ingest_run_release(&run);
+  /* the raw body hash of each (date, source), with the day's counts */
+  assert_int_equal(q_("SELECT count(*) FROM ingest_source_hashes WHERE length(hash) = 32"), 6);
+  assert_int_equal(q_("SELECT count(DISTINCT hash) FROM ingest_source_hashes"), 6);
+  assert_int_equal(q_("SELECT sum(day_episodes) FROM ingest_source_hashes WHERE source = 'web'"),
+                   8);
+  assert_int_equal(q_("SELECT count(*) FROM ingest_source_hashes WHERE source = 'US'"), 3);
+  assert_int_equal(q_("SELECT items FROM ingest_source_hashes WHERE date = '2030-01-03' "
+                      "AND source = 'web'"),
+                   0);
 
   assert_int_equal(q_("SELECT count(*) FROM episodes"), 8);
   assert_int_equal(q_("SELECT count(*) FROM shows"), 5);
@@ -305,6 +315,15 @@ static void test_full_rerun_changed(void **state) {
   assert_int_equal(run.episodes_created + run.episodes_updated, 0);
   assert_int_equal(run.episodes_unchanged, 8);
   assert_int_equal(run.shows_created + run.shows_updated, 0);
+  assert_int_equal(run.episodes_seen, 8);
+  assert_int_equal(run.shows_unchanged, 8); /* 5 shows, 3 of them again on later days */
+  assert_int_equal(run.requests, 6);
+  /* every day skipped as identical: bodies hashed, not parsed */
+  assert_int_equal(run.n_day_results, 3);
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(run.day_results[i].status, STORE_DAY_SUCCEEDED);
+    assert_true(run.day_results[i].skipped);
+  }
   store_ingest_run_release(&run);
   writes_all_(after);
   for (size_t i = 0; i < N_TABLES; i++) {
@@ -322,6 +341,9 @@ static void test_full_rerun_changed(void **state) {
   assert_int_equal(run.episodes_created, 0);
   assert_int_equal(run.shows_updated, 1);
   assert_int_equal(run.shows_created, 0);
+  for (size_t i = 0; i < 3; i++) {
+    assert_false(run.day_results[i].skipped); /* every day has a changed body */
+  }
   store_ingest_run_release(&run);
   long long changed[N_TABLES];
   writes_all_(changed);
@@ -362,6 +384,101 @@ static void test_malformed_day(void **state) {
   assert_int_equal(q_("SELECT count(*) FROM distributors WHERE kind = 1 AND tvmaze_id = 2"), 0);
   assert_int_equal(q_("SELECT count(*) FROM episodes WHERE airdate = '2030-01-01'"), 4);
   assert_int_equal(q_("SELECT count(*) FROM episodes WHERE airdate = '2030-01-03'"), 1);
+  /* the failed day recorded no hash: the next run parses it fully */
+  assert_int_equal(q_("SELECT count(*) FROM ingest_source_hashes WHERE date = '2030-01-02'"), 0);
+  assert_int_equal(q_("SELECT count(*) FROM ingest_source_hashes"), 4);
+  json_decref(fake_call_("/_reset", "{}")); /* faults cleared */
+  run_sync_(3, &run);
+  assert_int_equal(run.status, STORE_RUN_SUCCEEDED);
+  assert_true(run.day_results[0].skipped);
+  assert_false(run.day_results[1].skipped);
+  assert_true(run.day_results[2].skipped);
+  assert_true(run.episodes_created > 0);
+  store_ingest_run_release(&run);
+  assert_int_equal(q_("SELECT count(*) FROM shows WHERE id = 603"), 1);
+  assert_int_equal(q_("SELECT count(*) FROM ingest_source_hashes"), 6);
+}
+
+/* A changed body on one day: only that day is parsed, and exactly the
+ * changed row is written; the others are skipped as identical. */
+static void test_one_day_changed(void **state) {
+  (void)state;
+  struct store_ingest_run run;
+  run_sync_(3, &run);
+  assert_int_equal(run.status, STORE_RUN_SUCCEEDED);
+  store_ingest_run_release(&run);
+  char *old_hash =
+      qs_("SELECT encode(hash, 'hex') FROM ingest_source_hashes "
+          "WHERE date = '2030-01-03' AND source = 'US'");
+  char *web_hash =
+      qs_("SELECT encode(hash, 'hex') FROM ingest_source_hashes "
+          "WHERE date = '2030-01-03' AND source = 'web'");
+  assert_non_null(old_hash);
+  assert_non_null(web_hash);
+
+  FILE *f = fopen(testenv_source_path("tests/fake_tvmaze/fixtures/base/US-2030-01-03.json"), "rb");
+  assert_non_null(f);
+  char body[65536];
+  size_t n = fread(body, 1, sizeof body - 1, f);
+  fclose(f);
+  body[n] = '\0';
+  const char *name = "\"Wednesday Edition\"";
+  char *at = strstr(body, name);
+  assert_non_null(at);
+  char changed[65600];
+  snprintf(changed, sizeof changed, "%.*s\"Wednesday Edition (changed)\"%s", (int)(at - body), body,
+           at + strlen(name));
+  json_t *ctl = json_pack("{s:[{s:s, s:i, s:s}]}", "faults", "match", "country=US&date=2030-01-03",
+                          "times", -1, "body", changed);
+  char *ctls = json_dumps(ctl, 0);
+  fake_control_(ctls);
+  free(ctls);
+  json_decref(ctl);
+
+  long long before[N_TABLES], after[N_TABLES];
+  writes_all_(before);
+  run_sync_(3, &run);
+  assert_int_equal(run.status, STORE_RUN_SUCCEEDED);
+  assert_true(run.day_results[0].skipped);
+  assert_true(run.day_results[1].skipped);
+  assert_false(run.day_results[2].skipped);
+  assert_int_equal(run.episodes_seen, 8);
+  assert_int_equal(run.episodes_updated, 1);
+  assert_int_equal(run.episodes_created, 0);
+  assert_int_equal(run.episodes_unchanged, 7);
+  assert_int_equal(run.shows_created + run.shows_updated, 0);
+  store_ingest_run_release(&run);
+  writes_all_(after);
+  for (size_t i = 0; i < N_TABLES; i++) {
+    long long want = strcmp(tables_[i], "episodes") == 0;
+    if (after[i] - before[i] != want) {
+      fail_msg("%s: %lld rows written, want %lld", tables_[i], after[i] - before[i], want);
+    }
+  }
+  char *ep = qs_("SELECT name FROM episodes WHERE id = 2005");
+  assert_string_equal(ep, "Wednesday Edition (changed)");
+  free(ep);
+  /* that day's hashes follow the new body; the unchanged source's stays */
+  char *new_hash =
+      qs_("SELECT encode(hash, 'hex') FROM ingest_source_hashes "
+          "WHERE date = '2030-01-03' AND source = 'US'");
+  char *web_now =
+      qs_("SELECT encode(hash, 'hex') FROM ingest_source_hashes "
+          "WHERE date = '2030-01-03' AND source = 'web'");
+  assert_string_not_equal(new_hash, old_hash);
+  assert_string_equal(web_now, web_hash);
+  free(new_hash);
+  free(web_now);
+  free(old_hash);
+  free(web_hash);
+
+  /* and the next identical run skips all three days */
+  run_sync_(3, &run);
+  for (size_t i = 0; i < 3; i++) {
+    assert_true(run.day_results[i].skipped);
+  }
+  assert_int_equal(run.episodes_unchanged, 8);
+  store_ingest_run_release(&run);
 }
 
 static double log_time_(json_t *log, const char *path, int nth) {
@@ -584,6 +701,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_full_rerun_changed, setup_),
       cmocka_unit_test_setup(test_malformed_day, setup_),
+      cmocka_unit_test_setup(test_one_day_changed, setup_),
       cmocka_unit_test_setup(test_429_and_500_retried, setup_),
       cmocka_unit_test_setup(test_slow_and_refused, setup_),
       cmocka_unit_test_setup(test_concurrent_start, setup_),
