@@ -19,7 +19,7 @@ RUN apt-get update -q \
       libgrpc-dev protobuf-compiler libprotobuf-dev grpc-proto \
       protobuf-c-compiler libprotobuf-c-dev \
       libpq-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev \
-      libmicrohttpd-dev libcmocka-dev \
+      libmicrohttpd-dev libcmocka-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
