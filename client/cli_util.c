@@ -84,6 +84,16 @@ int cli_flags_parse(struct cli_ctx *ctx, const struct cli_flag *flags, size_t n_
     if (f == NULL) {
       return cli_usage_error(ctx, "unknown flag \"%.*s\"", (int)len, a);
     }
+    if (f->kind == CLI_FLAG_BOOL) {
+      if (a[len] == '=') {
+        return cli_usage_error(ctx, "%s takes no value", f->name);
+      }
+      *(int *)f->dst = 1;
+      if (f->set != NULL) {
+        *f->set = 1;
+      }
+      continue;
+    }
     const char *val = NULL;
     if (a[len] == '=') {
       val = a + len + 1;
@@ -106,6 +116,8 @@ int cli_flags_parse(struct cli_ctx *ctx, const struct cli_flag *flags, size_t n_
         return cli_usage_error(ctx, "%s: \"%s\" is not a number", f->name, val);
       }
       break;
+    case CLI_FLAG_BOOL:
+      break; /* handled above */
     }
     if (f->set != NULL) {
       *f->set = 1;

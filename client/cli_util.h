@@ -19,7 +19,8 @@
 enum cli_flag_kind {
   CLI_FLAG_STRING, /* dst: const char ** (points into argv) */
   CLI_FLAG_INT,    /* dst: int32_t *; decimal, int32 range */
-  CLI_FLAG_DOUBLE  /* dst: double *; finite */
+  CLI_FLAG_DOUBLE, /* dst: double *; finite */
+  CLI_FLAG_BOOL    /* dst: int *; set to 1, takes no value */
 };
 
 struct cli_flag {

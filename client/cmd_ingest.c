@@ -12,12 +12,14 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "tvmaze/v1/ingest.pb-c.h"
 
 int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv);
@@ -40,17 +42,6 @@ static const char *run_status_(Tvmaze__V1__RunStatus s) {
   default:
     return "UNSPECIFIED";
   }
-}
-
-static int parse_int_(const char *s, long lo, long hi, int *out) {
-  char *end = NULL;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
-    return -1;
-  }
-  *out = (int)v;
-  return 0;
 }
 
 static void time_(const Google__Protobuf__Timestamp *t, char *buf, size_t n) {
@@ -160,21 +151,27 @@ static int wait_(struct cli_ctx *ctx, ProtobufCService *svc, int64_t id) {
 static int start_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
   Tvmaze__V1__StartIngestRequest req = TVMAZE__V1__START_INGEST_REQUEST__INIT;
   Google__Protobuf__Int32Value days = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
-  int wait = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--wait") == 0) {
-      wait = 1;
-    } else if (strcmp(argv[i], "--start-date") == 0 && i + 1 < argc) {
-      req.start_date = argv[++i];
-    } else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
-      if (parse_int_(argv[++i], INT_MIN, INT_MAX, &days.value) != 0) {
-        return cli_usage_error(ctx, "--days: not a number: %s", argv[i]);
-      }
-      req.days = &days;
-    } else {
-      return cli_usage_error(ctx, "ingest start: unknown argument %s", argv[i]);
+  int wait = 0, has_days = 0, help = 0;
+  const char *start_date = NULL;
+  const struct cli_flag flags[] = {
+      {"--start-date", NULL, CLI_FLAG_STRING, &start_date, NULL},
+      {"--days", NULL, CLI_FLAG_INT, &days.value, &has_days},
+      {"--wait", NULL, CLI_FLAG_BOOL, &wait, NULL},
+  };
+  const char *pos[1];
+  size_t npos = 0;
+  int prc = cli_flags_parse(ctx, flags, sizeof flags / sizeof flags[0], argc - 1, argv + 1, pos, 0,
+                            &npos, &help);
+  if (prc != CLI_OK || help) {
+    if (help) {
+      fputs(USAGE_, ctx->out);
     }
+    return prc;
   }
+  if (start_date != NULL) {
+    req.start_date = (char *)(uintptr_t)start_date;
+  }
+  req.days = has_days ? &days : NULL;
   struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
   tvmaze__v1__ingest__start_ingest(
       svc, &req, (Tvmaze__V1__StartIngestResponse_Closure)rpc_client_keep_reply, &call);
@@ -230,21 +227,23 @@ static int list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **ar
   Tvmaze__V1__ListIngestRunsRequest req = TVMAZE__V1__LIST_INGEST_RUNS_REQUEST__INIT;
   Google__Protobuf__Int32Value page = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
   Google__Protobuf__Int32Value per_page = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--page") == 0 && i + 1 < argc) {
-      if (parse_int_(argv[++i], INT_MIN, INT_MAX, &page.value) != 0) {
-        return cli_usage_error(ctx, "--page: not a number: %s", argv[i]);
-      }
-      req.page = &page;
-    } else if (strcmp(argv[i], "--per-page") == 0 && i + 1 < argc) {
-      if (parse_int_(argv[++i], INT_MIN, INT_MAX, &per_page.value) != 0) {
-        return cli_usage_error(ctx, "--per-page: not a number: %s", argv[i]);
-      }
-      req.per_page = &per_page;
-    } else {
-      return cli_usage_error(ctx, "ingest list: unknown argument %s", argv[i]);
+  int has_page = 0, has_per_page = 0, help = 0;
+  const struct cli_flag flags[] = {
+      {"--page", NULL, CLI_FLAG_INT, &page.value, &has_page},
+      {"--per-page", NULL, CLI_FLAG_INT, &per_page.value, &has_per_page},
+  };
+  const char *pos[1];
+  size_t npos = 0;
+  int prc = cli_flags_parse(ctx, flags, sizeof flags / sizeof flags[0], argc - 1, argv + 1, pos, 0,
+                            &npos, &help);
+  if (prc != CLI_OK || help) {
+    if (help) {
+      fputs(USAGE_, ctx->out);
     }
+    return prc;
   }
+  req.page = has_page ? &page : NULL;
+  req.per_page = has_per_page ? &per_page : NULL;
   struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
   tvmaze__v1__ingest__list_ingest_runs(
       svc, &req, (Tvmaze__V1__ListIngestRunsResponse_Closure)rpc_client_keep_reply, &call);

@@ -135,6 +135,25 @@ static void test_flags_parse(void **state) {
   argv_free_(argv);
 }
 
+static void test_flags_bool(void **state) {
+  struct fixture *f = *state;
+  int wait = 0, help = 0;
+  const struct cli_flag flags[] = {{"--wait", NULL, CLI_FLAG_BOOL, &wait, NULL}};
+  const char *pos[1];
+  size_t npos = 0;
+  const char *const ok_w[] = {"--wait"};
+  char **ok = argv_(ok_w, 1);
+  assert_int_equal(cli_flags_parse(&f->ctx, flags, 1, 1, ok, pos, 0, &npos, &help), CLI_OK);
+  assert_int_equal(wait, 1);
+  const char *const valued_w[] = {"--wait=yes"};
+  char **valued = argv_(valued_w, 1);
+  assert_int_equal(cli_flags_parse(&f->ctx, flags, 1, 1, valued, pos, 0, &npos, &help), CLI_USAGE);
+  fflush(f->ctx.err);
+  assert_non_null(strstr(f->err, "--wait takes no value"));
+  argv_free_(ok);
+  argv_free_(valued);
+}
+
 static void test_flags_errors_name_the_flag(void **state) {
   struct fixture *f = *state;
   int32_t page = 0;
@@ -181,6 +200,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_table_aligns_and_truncates, setup_, teardown_),
       cmocka_unit_test_setup_teardown(test_table_wide_char_not_split, setup_, teardown_),
       cmocka_unit_test_setup_teardown(test_flags_parse, setup_, teardown_),
+      cmocka_unit_test_setup_teardown(test_flags_bool, setup_, teardown_),
       cmocka_unit_test_setup_teardown(test_flags_errors_name_the_flag, setup_, teardown_),
   };
   return cmocka_run_group_tests_name("cli_util", tests, NULL, NULL);
