@@ -148,24 +148,33 @@ static int wait_(struct cli_ctx *ctx, ProtobufCService *svc, int64_t id) {
   }
 }
 
+/* Parses a subcommand's flags (argv[0] is the subcommand). Returns 0 to go
+ * on, or 1 with *status set: CLI_USAGE after a bad flag, CLI_OK after --help
+ * printed the usage. */
+static int sub_flags_(struct cli_ctx *ctx, const struct cli_flag *flags, size_t n, int argc,
+                      char **argv, int *status) {
+  const char *pos[1];
+  size_t npos = 0;
+  int help = 0;
+  *status = cli_flags_parse(ctx, flags, n, argc - 1, argv + 1, pos, 0, &npos, &help);
+  if (*status == CLI_OK && help) {
+    fputs(USAGE_, ctx->out);
+  }
+  return *status != CLI_OK || help;
+}
+
 static int start_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
   Tvmaze__V1__StartIngestRequest req = TVMAZE__V1__START_INGEST_REQUEST__INIT;
   Google__Protobuf__Int32Value days = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
-  int wait = 0, has_days = 0, help = 0;
+  int wait = 0, has_days = 0;
   const char *start_date = NULL;
   const struct cli_flag flags[] = {
       {"--start-date", NULL, CLI_FLAG_STRING, &start_date, NULL},
       {"--days", NULL, CLI_FLAG_INT, &days.value, &has_days},
       {"--wait", NULL, CLI_FLAG_BOOL, &wait, NULL},
   };
-  const char *pos[1];
-  size_t npos = 0;
-  int prc = cli_flags_parse(ctx, flags, sizeof flags / sizeof flags[0], argc - 1, argv + 1, pos, 0,
-                            &npos, &help);
-  if (prc != CLI_OK || help) {
-    if (help) {
-      fputs(USAGE_, ctx->out);
-    }
+  int prc = CLI_OK;
+  if (sub_flags_(ctx, flags, sizeof flags / sizeof flags[0], argc, argv, &prc) != 0) {
     return prc;
   }
   if (start_date != NULL) {
@@ -227,19 +236,13 @@ static int list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **ar
   Tvmaze__V1__ListIngestRunsRequest req = TVMAZE__V1__LIST_INGEST_RUNS_REQUEST__INIT;
   Google__Protobuf__Int32Value page = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
   Google__Protobuf__Int32Value per_page = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
-  int has_page = 0, has_per_page = 0, help = 0;
+  int has_page = 0, has_per_page = 0;
   const struct cli_flag flags[] = {
       {"--page", NULL, CLI_FLAG_INT, &page.value, &has_page},
       {"--per-page", NULL, CLI_FLAG_INT, &per_page.value, &has_per_page},
   };
-  const char *pos[1];
-  size_t npos = 0;
-  int prc = cli_flags_parse(ctx, flags, sizeof flags / sizeof flags[0], argc - 1, argv + 1, pos, 0,
-                            &npos, &help);
-  if (prc != CLI_OK || help) {
-    if (help) {
-      fputs(USAGE_, ctx->out);
-    }
+  int prc = CLI_OK;
+  if (sub_flags_(ctx, flags, sizeof flags / sizeof flags[0], argc, argv, &prc) != 0) {
     return prc;
   }
   req.page = has_page ? &page : NULL;

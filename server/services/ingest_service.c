@@ -182,22 +182,12 @@ static void list_ingest_runs_(Tvmaze__V1__Ingest_Service *base,
                               Tvmaze__V1__ListIngestRunsResponse_Closure done, void *cd) {
   (void)base;
   rpc_call *call = cd;
-  int page = 1, per_page = 20;
-  if (req->page != NULL) {
-    if (req->page->value < 1) {
-      rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "page: must be at least 1");
-      done(NULL, cd);
-      return;
-    }
-    page = req->page->value;
-  }
-  if (req->per_page != NULL) {
-    if (req->per_page->value < 1 || req->per_page->value > 100) {
-      rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "per_page: must be between 1 and 100");
-      done(NULL, cd);
-      return;
-    }
-    per_page = req->per_page->value;
+  int32_t page, per_page;
+  char msg[128];
+  if (service_page_args(req->page, req->per_page, &page, &per_page, msg, sizeof msg) != 0) {
+    rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "%s", msg);
+    done(NULL, cd);
+    return;
   }
   struct store_ingest_run *runs = NULL;
   size_t n = 0;

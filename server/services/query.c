@@ -261,15 +261,7 @@ static int filter_(const char *date_from, const char *date_to, const char *count
     f->has_rating = 1;
     f->min_rating = rating->value;
   }
-  f->page = 1;
-  if (page != NULL) {
-    if (page->value < 1) {
-      fail_(msg, msglen, 0, "page: must be at least 1");
-      return -1;
-    }
-    f->page = page->value;
-  }
-  return limit_("per_page", per_page, 20, 100, &f->per_page, msg, msglen);
+  return service_page_args(page, per_page, &f->page, &f->per_page, msg, msglen);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 /*
  * service_common: helpers shared by the service implementations.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -28,4 +29,26 @@ void service_fail_store(rpc_call *call, enum store_status st, const char *what,
     rpc_call_set_status(call, RPC_INTERNAL, "internal error while reading %s", what);
     break;
   }
+}
+
+int service_page_args(const Google__Protobuf__Int32Value *page,
+                      const Google__Protobuf__Int32Value *per_page, int32_t *page_out,
+                      int32_t *per_page_out, char *msg, size_t msglen) {
+  *page_out = 1;
+  *per_page_out = 20;
+  if (page != NULL) {
+    if (page->value < 1) {
+      snprintf(msg, msglen, "page: must be at least 1");
+      return -1;
+    }
+    *page_out = page->value;
+  }
+  if (per_page != NULL) {
+    if (per_page->value < 1 || per_page->value > 100) {
+      snprintf(msg, msglen, "per_page: must be 1..100");
+      return -1;
+    }
+    *per_page_out = per_page->value;
+  }
+  return 0;
 }

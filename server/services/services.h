@@ -11,6 +11,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "config.h"
+#include "google/protobuf/wrappers.pb-c.h"
 #include "db.h"
 #include "rpc.h"
 
@@ -44,6 +45,13 @@ void service_destroy(ProtobufCService *service);
  * is unreachable, NOT_FOUND, else INTERNAL (details logged, not sent). */
 void service_fail_store(rpc_call *call, enum store_status st, const char *what,
                         const struct store *store);
+
+/* Reads the page/per_page wrappers of a paginated request (the one rule for
+ * every list RPC): page >= 1, default 1; per_page 1..100, default 20.
+ * Returns 0, or -1 with a message naming the field in msg. */
+int service_page_args(const Google__Protobuf__Int32Value *page,
+                      const Google__Protobuf__Int32Value *per_page, int32_t *page_out,
+                      int32_t *per_page_out, char *msg, size_t msglen);
 
 /* Ends a handler whose query produced (code, reply, msg): sends reply (packed
  * before the closure returns, then freed) when code is RPC_OK, else the status
