@@ -156,6 +156,11 @@ static void get_ingest_run_(Tvmaze__V1__Ingest_Service *base,
                             Tvmaze__V1__GetIngestRunResponse_Closure done, void *cd) {
   (void)base;
   rpc_call *call = cd;
+  if (req->id <= 0) {
+    rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "id: must be a positive run id");
+    done(NULL, cd);
+    return;
+  }
   struct store_ingest_run r = {0};
   enum store_status st = store_ingest_run_get(store_(call), req->id, &r);
   if (st == STORE_NOT_FOUND) {
