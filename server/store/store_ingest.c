@@ -157,12 +157,18 @@ static const char SQL_SG_INSERT_[] =
     "EXCEPT SELECT x.show_id, x.genre_id FROM show_genres x WHERE x.show_id = ANY ($1::int[]) "
     "ON CONFLICT DO NOTHING";
 
+/* country_code: the show's distributor country, the value the row trigger
+ * of migration 004 would look up per row, joined here for the whole day
+ * (migration 007: the INSERT trigger only fills a NULL). */
 static const char SQL_EPISODES_[] =
     "INSERT INTO episodes (id, show_id, name, season, number, type, airdate, airtime, "
-    "airstamp, runtime, rating, summary, image_url) "
-    "SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::int[], "
+    "airstamp, runtime, rating, summary, image_url, country_code) "
+    "SELECT u.*, d.country_code "
+    "FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::int[], "
     "$6::text[], $7::date[], $8::text[], $9::timestamptz[], $10::int[], $11::numeric[], "
-    "$12::text[], $13::text[]) "
+    "$12::text[], $13::text[]) AS u(id, show_id, name, season, number, type, airdate, "
+    "airtime, airstamp, runtime, rating, summary, image_url) "
+    "LEFT JOIN shows s ON s.id = u.show_id LEFT JOIN distributors d ON d.id = s.distributor_id "
     "ON CONFLICT (id) DO UPDATE SET show_id = EXCLUDED.show_id, name = EXCLUDED.name, "
     "season = EXCLUDED.season, number = EXCLUDED.number, type = EXCLUDED.type, "
     "airdate = EXCLUDED.airdate, airtime = EXCLUDED.airtime, airstamp = EXCLUDED.airstamp, "

@@ -276,6 +276,14 @@ static void test_full_rerun_changed(void **state) {
                       "AND d.country_code IS NULL"),
                    1);
   assert_int_equal(q_("SELECT count(*) FROM shows WHERE id = 602 AND distributor_id IS NULL"), 1);
+  /* episodes.country_code (migrations 004, 007): the ingest supplies the
+   * show's distributor country; NULL for a global channel or none */
+  assert_int_equal(q_("SELECT count(*) FROM episodes e JOIN shows s ON s.id = e.show_id "
+                      "LEFT JOIN distributors d ON d.id = s.distributor_id "
+                      "WHERE e.country_code IS DISTINCT FROM d.country_code"),
+                   0);
+  assert_true(q_("SELECT count(*) FROM episodes WHERE country_code = 'US'") > 0);
+  assert_true(q_("SELECT count(*) FROM episodes WHERE country_code IS NULL") > 0);
   assert_int_equal(q_("SELECT count(*) FROM countries"), 2);
   assert_int_equal(q_("SELECT count(*) FROM show_genres WHERE show_id = 501"), 2);
   assert_int_equal(q_("SELECT count(*) FROM genres"), 5);
