@@ -26,6 +26,7 @@
 
 #include "date.h"
 #include "db.h"
+#include "ingest_parse.h"
 #include "ingest_runner.h"
 #include "log.h"
 #include "store_ingest.h"
@@ -116,6 +117,17 @@ static char *qs_(const char *sql) {
   PQclear(r);
   PQfinish(c);
   return v;
+}
+
+/* Runs a statement that returns no rows. */
+static void x_(const char *sql) {
+  PGconn *c = db_();
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    fail_msg("%s: %s", sql, PQerrorMessage(c));
+  }
+  PQclear(r);
+  PQfinish(c);
 }
 
 /* Rows written to schedule tables since the stats began (ins + upd + del). */
@@ -489,6 +501,77 @@ static void test_one_day_changed(void **state) {
   store_ingest_run_release(&run);
 }
 
+/* Parses doc into *b and writes it as a day of run id with memo. */
+static enum store_status memo_day_(struct store *s, long long id, struct store_ingest_memo *memo,
+                                   const char *doc, int corrupt, struct store_ingest_counts *c) {
+  struct ingest_batch b;
+  ingest_batch_init(&b);
+  char err[256];
+  assert_int_equal(ingest_parse_schedule(&b, doc, strlen(doc), err, sizeof err), INGEST_PARSE_OK);
+  if (corrupt) { /* a value the database refuses, after the shows statement ran */
+    free(b.episodes[0].airdate);
+    b.episodes[0].airdate = strdup("not a date");
+  }
+  memset(c, 0, sizeof *c);
+  enum store_status st = store_ingest_write_day(s, id, "2030-01-01", &b, NULL, 0, memo, c);
+  ingest_batch_release(&b);
+  return st;
+}
+
+/* The run memo (store_ingest_memo): a show committed earlier in the run is
+ * left out of a later day's statements when identical; a day that failed
+ * records nothing, so a later day with its content writes it. */
+static void test_run_memo(void **state) {
+  (void)state;
+  struct store *s = store_open(db_url);
+  long long id = 0;
+  int started = 0;
+  assert_int_equal(ingest_run_begin(s, date_from_civil(2030, 1, 1), 1, "test", 0, &id, &started),
+                   STORE_OK);
+  struct store_ingest_memo *memo = store_ingest_memo_create();
+  struct store_ingest_counts c;
+  /* counts the statements sent to shows (a statement trigger fires also when
+   * no row is inserted or updated) */
+  x_("CREATE TABLE test_show_statements (n int)");
+  x_("CREATE FUNCTION test_show_statement() RETURNS trigger LANGUAGE plpgsql AS "
+     "$$ BEGIN INSERT INTO test_show_statements VALUES (1); RETURN NULL; END $$");
+  x_("CREATE TRIGGER test_show_statement AFTER INSERT ON shows FOR EACH STATEMENT "
+     "EXECUTE FUNCTION test_show_statement()");
+#define DOC_(ep, show)                                                        \
+  "[{\"id\": " ep                                                             \
+  ", \"name\": \"e\", \"airdate\": \"2030-01-01\", \"show\": {\"id\": 7001, " \
+  "\"name\": \"" show                                                         \
+  "\", \"genres\": [\"Drama\"], \"network\": {\"id\": 9, \"name\": \"N\", "   \
+  "\"country\": {\"code\": \"US\", \"name\": \"United States\"}}}}]"
+  assert_int_equal(memo_day_(s, id, memo, DOC_("9001", "A"), 0, &c), STORE_OK);
+  assert_int_equal(c.shows_created, 1);
+  assert_int_equal(q_("SELECT count(*) FROM test_show_statements"), 1);
+  /* identical show: left out, no shows statement at all */
+  assert_int_equal(memo_day_(s, id, memo, DOC_("9002", "A"), 0, &c), STORE_OK);
+  assert_int_equal(c.shows_unchanged, 1);
+  assert_int_equal(c.episodes_created, 1);
+  assert_int_equal(q_("SELECT count(*) FROM test_show_statements"), 1);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE id = 9002 AND country_code = 'US'"), 1);
+  /* show renamed B on a day that fails: rolled back, not recorded */
+  assert_int_not_equal(memo_day_(s, id, memo, DOC_("9003", "B"), 1, &c), STORE_OK);
+  char *name = qs_("SELECT name FROM shows WHERE id = 7001");
+  assert_string_equal(name, "A");
+  free(name);
+  /* B again on a good day: written */
+  assert_int_equal(memo_day_(s, id, memo, DOC_("9003", "B"), 0, &c), STORE_OK);
+  assert_int_equal(c.shows_updated, 1);
+  name = qs_("SELECT name FROM shows WHERE id = 7001");
+  assert_string_equal(name, "B");
+  free(name);
+  /* and A after B: written back (the memo holds B now) */
+  assert_int_equal(memo_day_(s, id, memo, DOC_("9004", "A"), 0, &c), STORE_OK);
+  assert_int_equal(c.shows_updated, 1);
+#undef DOC_
+  store_ingest_memo_destroy(memo);
+  assert_int_equal(store_ingest_unlock(s), STORE_OK);
+  store_close(s);
+}
+
 static double log_time_(json_t *log, const char *path, int nth) {
   size_t i;
   json_t *it;
@@ -710,6 +793,7 @@ int main(void) {
       cmocka_unit_test_setup(test_full_rerun_changed, setup_),
       cmocka_unit_test_setup(test_malformed_day, setup_),
       cmocka_unit_test_setup(test_one_day_changed, setup_),
+      cmocka_unit_test_setup(test_run_memo, setup_),
       cmocka_unit_test_setup(test_429_and_500_retried, setup_),
       cmocka_unit_test_setup(test_slow_and_refused, setup_),
       cmocka_unit_test_setup(test_concurrent_start, setup_),
