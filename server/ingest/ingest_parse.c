@@ -15,6 +15,7 @@
 
 #include "date.h"
 #include "html_text.h"
+#include "ingest_arena.h"
 #include "xalloc.h"
 
 /* ------------------------------------------------------------------ */
@@ -384,17 +385,22 @@ static void item_(struct ingest_batch *b, json_t *it) {
 
 enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const char *json, size_t n,
                                                char *err, size_t errlen) {
+  enum ingest_parse_status st = INGEST_PARSE_OK;
   json_error_t jerr;
+  /* jansson's values live in this thread's arena until the end of the call;
+   * every string kept in b is copied out (xstrndup, html_to_text) */
+  ingest_arena_begin();
   json_t *root = json_loadb(json, n, 0, &jerr);
   if (root == NULL) {
     snprintf(err, errlen, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
              jerr.text);
-    return INGEST_PARSE_BAD_JSON;
+    st = INGEST_PARSE_BAD_JSON;
+    goto out;
   }
   if (!json_is_array(root)) {
     snprintf(err, errlen, "schedule is not a JSON array");
-    json_decref(root);
-    return INGEST_PARSE_BAD_SHAPE;
+    st = INGEST_PARSE_BAD_SHAPE;
+    goto out;
   }
   size_t i;
   json_t *it;
@@ -406,6 +412,8 @@ enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const cha
       b->items_skipped++;
     }
   }
+out:
   json_decref(root);
-  return INGEST_PARSE_OK;
+  ingest_arena_end();
+  return st;
 }
