@@ -11,34 +11,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "date.h"
 #include "html_text.h"
-#include "ingest_arena.h"
+#include "ingest_json.h"
 #include "xalloc.h"
 
 /* ------------------------------------------------------------------ */
 /* Value helpers                                                      */
 /* ------------------------------------------------------------------ */
 
-static char *str_(json_t *obj, const char *key) {
-  json_t *v = json_object_get(obj, key);
-  if (!json_is_string(v)) {
+/* A value of the parsed document (ingest_json.h); read-only here. */
+typedef const struct ingest_json_value val_;
+
+/* A member of obj (NULL when obj is not an object or lacks it). */
+static val_ *get_(val_ *obj, const char *key) {
+  return ingest_json_get(obj, key);
+}
+
+static int is_(val_ *v, enum ingest_json_type t) {
+  return v != NULL && v->type == t;
+}
+
+static char *str_(val_ *obj, const char *key) {
+  val_ *v = get_(obj, key);
+  if (!is_(v, INGEST_JSON_STRING)) {
     return NULL;
   }
-  return xstrndup(json_string_value(v), json_string_length(v));
+  return xstrndup(v->u.s, v->len);
 }
 
 /* Integer member as text, NULL when absent, not integral or below min. */
-static char *int_(json_t *obj, const char *key, long long min) {
-  json_t *v = json_object_get(obj, key);
+static char *int_(val_ *obj, const char *key, long long min) {
+  val_ *v = get_(obj, key);
   long long x;
-  if (json_is_integer(v)) {
-    x = json_integer_value(v);
-  } else if (json_is_real(v) && floor(json_real_value(v)) == json_real_value(v) &&
-             fabs(json_real_value(v)) < 2e9) {
-    x = (long long)json_real_value(v);
+  if (is_(v, INGEST_JSON_INTEGER)) {
+    x = v->u.i;
+  } else if (is_(v, INGEST_JSON_REAL) && floor(v->u.d) == v->u.d && fabs(v->u.d) < 2e9) {
+    x = (long long)v->u.d;
   } else {
     return NULL;
   }
@@ -48,46 +57,50 @@ static char *int_(json_t *obj, const char *key, long long min) {
   return xasprintf("%lld", x);
 }
 
-static int id_(json_t *obj) {
-  json_t *v = json_object_get(obj, "id");
-  if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > INT32_MAX) {
+static int id_(val_ *obj) {
+  val_ *v = get_(obj, "id");
+  if (!is_(v, INGEST_JSON_INTEGER) || v->u.i <= 0 || v->u.i > INT32_MAX) {
     return 0;
   }
-  return (int)json_integer_value(v);
+  return (int)v->u.i;
 }
 
 /* rating.average in 0..10 as text with one decimal, else NULL. */
-static char *rating_(json_t *obj) {
-  json_t *v = json_object_get(json_object_get(obj, "rating"), "average");
-  if (!json_is_number(v)) {
+static char *rating_(val_ *obj) {
+  val_ *v = get_(get_(obj, "rating"), "average");
+  double d;
+  if (is_(v, INGEST_JSON_INTEGER)) {
+    d = (double)v->u.i;
+  } else if (is_(v, INGEST_JSON_REAL)) {
+    d = v->u.d;
+  } else {
     return NULL;
   }
-  double d = json_number_value(v);
   if (!(d >= 0.0 && d <= 10.0)) {
     return NULL;
   }
   return xasprintf("%.1f", d);
 }
 
-static char *image_(json_t *obj) {
-  return str_(json_object_get(obj, "image"), "medium");
+static char *image_(val_ *obj) {
+  return str_(get_(obj, "image"), "medium");
 }
 
-static char *date_(json_t *obj, const char *key) {
-  json_t *v = json_object_get(obj, key);
+static char *date_(val_ *obj, const char *key) {
+  val_ *v = get_(obj, key);
   int32_t day;
-  if (!json_is_string(v) || date_parse(json_string_value(v), &day) != 0) {
+  if (!is_(v, INGEST_JSON_STRING) || date_parse(v->u.s, &day) != 0) {
     return NULL;
   }
-  return xstrdup(json_string_value(v));
+  return xstrndup(v->u.s, v->len);
 }
 
-static char *summary_(json_t *obj) {
-  json_t *v = json_object_get(obj, "summary");
-  if (!json_is_string(v)) {
+static char *summary_(val_ *obj) {
+  val_ *v = get_(obj, "summary");
+  if (!is_(v, INGEST_JSON_STRING)) {
     return NULL;
   }
-  char *t = html_to_text(json_string_value(v), json_string_length(v));
+  char *t = html_to_text(v->u.s, v->len);
   if (t[0] == '\0') {
     free(t);
     return NULL;
@@ -105,16 +118,16 @@ static int digits_(const char *s, size_t n) {
 }
 
 /* "HH:MM" (00..23:00..59) or "" kept; anything else NULL. */
-static char *airtime_(json_t *obj) {
-  json_t *v = json_object_get(obj, "airtime");
-  if (!json_is_string(v)) {
+static char *airtime_(val_ *obj) {
+  val_ *v = get_(obj, "airtime");
+  if (!is_(v, INGEST_JSON_STRING)) {
     return NULL;
   }
-  const char *s = json_string_value(v);
+  const char *s = v->u.s;
   if (s[0] == '\0') {
     return xstrdup("");
   }
-  if (json_string_length(v) != 5 || s[2] != ':' || !digits_(s, 2) || !digits_(s + 3, 2) ||
+  if (v->len != 5 || s[2] != ':' || !digits_(s, 2) || !digits_(s + 3, 2) ||
       (s[0] - '0') * 10 + (s[1] - '0') > 23 || (s[3] - '0') * 10 + (s[4] - '0') > 59) {
     return NULL;
   }
@@ -122,13 +135,13 @@ static char *airtime_(json_t *obj) {
 }
 
 /* YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM|-HH:MM), date real; else NULL. */
-static char *airstamp_(json_t *obj) {
-  json_t *v = json_object_get(obj, "airstamp");
-  if (!json_is_string(v)) {
+static char *airstamp_(val_ *obj) {
+  val_ *v = get_(obj, "airstamp");
+  if (!is_(v, INGEST_JSON_STRING)) {
     return NULL;
   }
-  const char *s = json_string_value(v);
-  size_t n = json_string_length(v);
+  const char *s = v->u.s;
+  size_t n = v->len;
   char date[11];
   int32_t day;
   if (n < 17 || n > 40 || s[10] != 'T') {
@@ -236,7 +249,7 @@ void ingest_batch_release(struct ingest_batch *b) {
 }
 
 /* country object -> code (owned) or NULL; merges it into b. */
-static char *country_(struct ingest_batch *b, json_t *c) {
+static char *country_(struct ingest_batch *b, val_ *c) {
   char *code = str_(c, "code");
   char *name = str_(c, "name");
   if (code == NULL || name == NULL || strlen(code) != 2 || !isupper((unsigned char)code[0]) ||
@@ -260,7 +273,7 @@ static char *country_(struct ingest_batch *b, json_t *c) {
 }
 
 /* Merges a network (kind 1) or web channel (kind 2); 0 if unusable. */
-static int distributor_(struct ingest_batch *b, json_t *d, int kind) {
+static int distributor_(struct ingest_batch *b, val_ *d, int kind) {
   int id = id_(d);
   char *name = str_(d, "name");
   if (id == 0 || name == NULL) {
@@ -270,7 +283,7 @@ static int distributor_(struct ingest_batch *b, json_t *d, int kind) {
   struct ingest_distributor row = {.kind = kind,
                                    .tvmaze_id = id,
                                    .name = name,
-                                   .country_code = country_(b, json_object_get(d, "country")),
+                                   .country_code = country_(b, get_(d, "country")),
                                    .official_site = str_(d, "officialSite")};
   for (size_t i = 0; i < b->n_distributors; i++) {
     if (b->distributors[i].kind == kind && b->distributors[i].tvmaze_id == id) {
@@ -285,9 +298,9 @@ static int distributor_(struct ingest_batch *b, json_t *d, int kind) {
 }
 
 /* Merges a show; returns its id or 0 if unusable. */
-static int show_(struct ingest_batch *b, json_t *s) {
+static int show_(struct ingest_batch *b, val_ *s) {
   int id = id_(s);
-  if (id == 0 || !json_is_string(json_object_get(s, "name"))) {
+  if (id == 0 || !is_(get_(s, "name"), INGEST_JSON_STRING)) {
     return 0;
   }
   /* The same show object is embedded in each of its items: the first one of
@@ -313,33 +326,30 @@ static int show_(struct ingest_batch *b, json_t *s) {
   row.weight = int_(s, "weight", INT32_MIN);
   row.summary = summary_(s);
   row.image_url = image_(s);
-  json_t *upd = json_object_get(s, "updated");
-  if (json_is_integer(upd) && json_integer_value(upd) > 0 &&
-      json_integer_value(upd) < 253402300800LL) {
-    row.tvmaze_updated = xasprintf("%lld", (long long)json_integer_value(upd));
+  val_ *upd = get_(s, "updated");
+  if (is_(upd, INGEST_JSON_INTEGER) && upd->u.i > 0 && upd->u.i < 253402300800LL) {
+    row.tvmaze_updated = xasprintf("%lld", upd->u.i);
   }
-  if (distributor_(b, json_object_get(s, "network"), 1)) {
+  if (distributor_(b, get_(s, "network"), 1)) {
     row.dist_kind = 1;
-    row.dist_id = id_(json_object_get(s, "network"));
-  } else if (distributor_(b, json_object_get(s, "webChannel"), 2)) {
+    row.dist_id = id_(get_(s, "network"));
+  } else if (distributor_(b, get_(s, "webChannel"), 2)) {
     row.dist_kind = 2;
-    row.dist_id = id_(json_object_get(s, "webChannel"));
+    row.dist_id = id_(get_(s, "webChannel"));
   }
-  json_t *genres = json_object_get(s, "genres");
-  if (json_is_array(genres)) {
-    row.genres = xcalloc(json_array_size(genres) + 1, sizeof *row.genres);
-    size_t gi;
-    json_t *g;
-    json_array_foreach(genres, gi, g) {
-      if (!json_is_string(g) || json_string_length(g) == 0) {
+  val_ *genres = get_(s, "genres");
+  if (is_(genres, INGEST_JSON_ARRAY)) {
+    row.genres = xcalloc(genres->len + 1, sizeof *row.genres);
+    for (val_ *g = ingest_json_first(genres); g != NULL; g = ingest_json_next(genres, g)) {
+      if (!is_(g, INGEST_JSON_STRING) || g->len == 0) {
         continue;
       }
       int dup = 0;
       for (size_t k = 0; k < row.n_genres; k++) {
-        dup |= strcmp(row.genres[k], json_string_value(g)) == 0;
+        dup |= strcmp(row.genres[k], g->u.s) == 0;
       }
       if (!dup) {
-        row.genres[row.n_genres++] = xstrndup(json_string_value(g), json_string_length(g));
+        row.genres[row.n_genres++] = xstrndup(g->u.s, g->len);
       }
     }
   }
@@ -348,14 +358,14 @@ static int show_(struct ingest_batch *b, json_t *s) {
   return id;
 }
 
-static void item_(struct ingest_batch *b, json_t *it) {
+static void item_(struct ingest_batch *b, val_ *it) {
   b->items_seen++;
   int id = id_(it);
-  json_t *show = json_object_get(it, "show");
-  if (!json_is_object(show)) {
-    show = json_object_get(json_object_get(it, "_embedded"), "show");
+  val_ *show = get_(it, "show");
+  if (!is_(show, INGEST_JSON_OBJECT)) {
+    show = get_(get_(it, "_embedded"), "show");
   }
-  int show_id = id == 0 || !json_is_object(show) ? 0 : show_(b, show);
+  int show_id = id == 0 || !is_(show, INGEST_JSON_OBJECT) ? 0 : show_(b, show);
   if (show_id == 0) {
     b->items_skipped++;
     return;
@@ -386,26 +396,21 @@ static void item_(struct ingest_batch *b, json_t *it) {
 enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const char *json, size_t n,
                                                char *err, size_t errlen) {
   enum ingest_parse_status st = INGEST_PARSE_OK;
-  json_error_t jerr;
-  /* jansson's values live in this thread's arena until the end of the call;
-   * every string kept in b is copied out (xstrndup, html_to_text) */
-  ingest_arena_begin();
-  json_t *root = json_loadb(json, n, 0, &jerr);
-  if (root == NULL) {
-    snprintf(err, errlen, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
-             jerr.text);
+  struct ingest_json_doc doc;
+  char jerr[160];
+  if (ingest_json_parse(&doc, json, n, jerr, sizeof jerr) != 0) {
+    snprintf(err, errlen, "malformed JSON %s", jerr);
     st = INGEST_PARSE_BAD_JSON;
     goto out;
   }
-  if (!json_is_array(root)) {
+  val_ *root = &doc.values[0];
+  if (!is_(root, INGEST_JSON_ARRAY)) {
     snprintf(err, errlen, "schedule is not a JSON array");
     st = INGEST_PARSE_BAD_SHAPE;
     goto out;
   }
-  size_t i;
-  json_t *it;
-  json_array_foreach(root, i, it) {
-    if (json_is_object(it)) {
+  for (val_ *it = ingest_json_first(root); it != NULL; it = ingest_json_next(root, it)) {
+    if (is_(it, INGEST_JSON_OBJECT)) {
       item_(b, it);
     } else {
       b->items_seen++;
@@ -413,7 +418,6 @@ enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const cha
     }
   }
 out:
-  json_decref(root);
-  ingest_arena_end();
+  ingest_json_release(&doc);
   return st;
 }

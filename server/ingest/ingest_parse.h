@@ -1,5 +1,5 @@
 /*
- * ingest_parse: TVMaze schedule JSON (jansson) to normalized rows.
+ * ingest_parse: TVMaze schedule JSON (ingest_json) to normalized rows.
  *
  * One struct ingest_batch collects the rows of one day from any number of
  * schedule documents (the web schedule and each country's network schedule),
