@@ -161,32 +161,35 @@ static int is_digit_(const struct parser_ *ps, const char *q) {
   return q < ps->end && *q >= '0' && *q <= '9';
 }
 
+/* One or more digits at *q, which moves past them. */
+static int digits_(struct parser_ *ps, const char **q) {
+  if (!is_digit_(ps, *q)) {
+    return fail_(ps, "invalid token");
+  }
+  while (is_digit_(ps, *q)) {
+    (*q)++;
+  }
+  return 0;
+}
+
 static int number_(struct parser_ *ps, size_t idx) {
   const char *s = ps->p, *q = ps->p;
   int real = 0;
   if (*q == '-') {
     q++;
   }
-  if (!is_digit_(ps, q)) {
-    return fail_(ps, "invalid token");
-  }
-  if (*q == '0') {
+  if (q < ps->end && *q == '0') {
     q++;
     if (is_digit_(ps, q)) {
-      return fail_(ps, "invalid token");
+      return fail_(ps, "invalid token"); /* no leading zero */
     }
-  } else {
-    while (is_digit_(ps, q)) {
-      q++;
-    }
+  } else if (digits_(ps, &q) != 0) {
+    return -1;
   }
   if (q < ps->end && *q == '.') {
     q++;
-    if (!is_digit_(ps, q)) {
-      return fail_(ps, "invalid token");
-    }
-    while (is_digit_(ps, q)) {
-      q++;
+    if (digits_(ps, &q) != 0) {
+      return -1;
     }
     real = 1;
   }
@@ -195,11 +198,8 @@ static int number_(struct parser_ *ps, size_t idx) {
     if (q < ps->end && (*q == '+' || *q == '-')) {
       q++;
     }
-    if (!is_digit_(ps, q)) {
-      return fail_(ps, "invalid token");
-    }
-    while (is_digit_(ps, q)) {
-      q++;
+    if (digits_(ps, &q) != 0) {
+      return -1;
     }
     real = 1;
   }

@@ -152,13 +152,19 @@ static void writes_all_(long long out[N_TABLES]) {
 
 /* Runs an ingest of 2030-01-01 + days synchronously on a new session; makes
  * its table statistics visible before returning. Returns the run id. */
-static long long run_sync_(int days, struct store_ingest_run *out) {
+/* A new session that began a run of 2030-01-01 + days; *id gets the run. */
+static struct store *begin_(int days, long long *id) {
   struct store *s = store_open(db_url);
-  long long id = 0;
   int started = 0;
-  assert_int_equal(ingest_run_begin(s, date_from_civil(2030, 1, 1), days, "test", 0, &id, &started),
+  assert_int_equal(ingest_run_begin(s, date_from_civil(2030, 1, 1), days, "test", 0, id, &started),
                    STORE_OK);
   assert_true(started);
+  return s;
+}
+
+static long long run_sync_(int days, struct store_ingest_run *out) {
+  long long id = 0;
+  struct store *s = begin_(days, &id);
   struct ingest_fetch_config fc = fetch_cfg_();
   (void)ingest_run_execute(s, &fc, id, date_from_civil(2030, 1, 1), days, NULL);
   PQclear(PQexec(store_conn(s), "SELECT pg_stat_force_next_flush()"));
@@ -523,11 +529,8 @@ static enum store_status memo_day_(struct store *s, long long id, struct store_i
  * records nothing, so a later day with its content writes it. */
 static void test_run_memo(void **state) {
   (void)state;
-  struct store *s = store_open(db_url);
   long long id = 0;
-  int started = 0;
-  assert_int_equal(ingest_run_begin(s, date_from_civil(2030, 1, 1), 1, "test", 0, &id, &started),
-                   STORE_OK);
+  struct store *s = begin_(1, &id);
   struct store_ingest_memo *memo = store_ingest_memo_create();
   struct store_ingest_counts c;
   /* counts the statements sent to shows (a statement trigger fires also when
@@ -763,11 +766,8 @@ static void test_shutdown_interrupts(void **state) {
 /* The client-side rate limit spaces request starts. */
 static void test_rate_limit(void **state) {
   (void)state;
-  struct store *s = store_open(db_url);
   long long id = 0;
-  int started = 0;
-  assert_int_equal(ingest_run_begin(s, date_from_civil(2030, 1, 1), 3, "test", 0, &id, &started),
-                   STORE_OK);
+  struct store *s = begin_(3, &id);
   struct ingest_fetch_config fc = fetch_cfg_();
   fc.rate_requests = 2;
   fc.rate_window_ms = 1000;
