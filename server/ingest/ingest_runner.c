@@ -79,8 +79,9 @@ enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days,
 /*
  * A run is a two-stage pipeline: the fetch thread (the caller of
  * ingest_run_execute) drives the transfers and parses each complete day into
- * a batch; a writer thread writes the batches, in day order, on the run's
- * session. A bounded queue between them lets the next days download and
+ * a batch; a writer thread writes the batches, in the order the days
+ * complete (up to days_in_flight download at once, so not strictly by
+ * date), on the run's session. A bounded queue between them lets the next days download and
  * parse while PostgreSQL writes the previous one, and bounds memory. Only the
  * writer uses the session until it is joined.
  */
