@@ -6,10 +6,13 @@
  *                   process's ingest runner (server_ctx.ingest) to begin a
  *                   run, answers with the run at once (started = false when
  *                   a run was already going on any replica)
- *   GetIngestRun    the run with its day results; NOT_FOUND
+ *   GetIngestRun    the run with its day results (date, status, error,
+ *                   skipped: unchanged bodies, not parsed); NOT_FOUND
  *   ListIngestRuns  newest first; page >= 1 (default 1), per_page 1..100
  *                   (default 20); day results omitted (GetIngestRun has them)
  *
+ * Each handler builds its reply in a helper that returns -1 with the call's
+ * status set, then ends in one place: done(reply or NULL), reply_end_.
  * Reads use the worker's store; the runner thread owns its own session.
  */
 #include <math.h>
