@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,63 @@
 /* Value helpers                                                      */
 /* ------------------------------------------------------------------ */
 
+/* The batch's strings: bump allocation from 64 KiB chunks, all freed by
+ * ingest_batch_release (the writer thread frees a day's rows in a few
+ * calls instead of one per string). A replaced row's strings stay until
+ * then. */
+struct ingest_batch_chunk {
+  struct ingest_batch_chunk *next;
+  size_t cap, used;   /* bytes of data */
+  max_align_t data[]; /* aligned for any type */
+};
+
+#define CHUNK_BYTES_ ((size_t)64 << 10)
+
+static void *balloc_(struct ingest_batch *b, size_t n) {
+  size_t need = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+  struct ingest_batch_chunk *c = b->chunks;
+  if (c == NULL || c->cap - c->used < need) {
+    size_t cap = need > CHUNK_BYTES_ ? need : CHUNK_BYTES_;
+    c = xmalloc(sizeof *c + cap);
+    c->cap = cap;
+    c->used = 0;
+    c->next = b->chunks;
+    b->chunks = c;
+  }
+  void *p = (unsigned char *)c->data + c->used;
+  c->used += need;
+  return p;
+}
+
+/* s[0..n) (no NUL inside) as a string of b. */
+static char *bstrndup_(struct ingest_batch *b, const char *s, size_t n) {
+  char *p = balloc_(b, n + 1);
+  memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+/* printf into a string of b (short texts: numbers). */
+__attribute__((format(printf, 2, 3))) static char *bprintf_(struct ingest_batch *b, const char *fmt,
+                                                            ...) {
+  char buf[64];
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (k < 0) {
+    return NULL;
+  }
+  if ((size_t)k < sizeof buf) {
+    return bstrndup_(b, buf, (size_t)k);
+  }
+  char *p = balloc_(b, (size_t)k + 1);
+  va_start(ap, fmt);
+  vsnprintf(p, (size_t)k + 1, fmt, ap);
+  va_end(ap);
+  return p;
+}
+
 /* A value of the parsed document (ingest_json.h); read-only here. */
 typedef const struct ingest_json_value val_;
 
@@ -32,16 +90,16 @@ static int is_(val_ *v, enum ingest_json_type t) {
   return v != NULL && v->type == t;
 }
 
-static char *str_(val_ *obj, const char *key) {
+static char *str_(struct ingest_batch *b, val_ *obj, const char *key) {
   val_ *v = get_(obj, key);
   if (!is_(v, INGEST_JSON_STRING)) {
     return NULL;
   }
-  return xstrndup(v->u.s, v->len);
+  return bstrndup_(b, v->u.s, v->len);
 }
 
 /* Integer member as text, NULL when absent, not integral or below min. */
-static char *int_(val_ *obj, const char *key, long long min) {
+static char *int_(struct ingest_batch *b, val_ *obj, const char *key, long long min) {
   val_ *v = get_(obj, key);
   long long x;
   if (is_(v, INGEST_JSON_INTEGER)) {
@@ -54,7 +112,7 @@ static char *int_(val_ *obj, const char *key, long long min) {
   if (x < min || x > INT32_MAX) {
     return NULL;
   }
-  return xasprintf("%lld", x);
+  return bprintf_(b, "%lld", x);
 }
 
 static int id_(val_ *obj) {
@@ -66,7 +124,7 @@ static int id_(val_ *obj) {
 }
 
 /* rating.average in 0..10 as text with one decimal, else NULL. */
-static char *rating_(val_ *obj) {
+static char *rating_(struct ingest_batch *b, val_ *obj) {
   val_ *v = get_(get_(obj, "rating"), "average");
   double d;
   if (is_(v, INGEST_JSON_INTEGER)) {
@@ -79,33 +137,31 @@ static char *rating_(val_ *obj) {
   if (!(d >= 0.0 && d <= 10.0)) {
     return NULL;
   }
-  return xasprintf("%.1f", d);
+  return bprintf_(b, "%.1f", d);
 }
 
-static char *image_(val_ *obj) {
-  return str_(get_(obj, "image"), "medium");
+static char *image_(struct ingest_batch *b, val_ *obj) {
+  return str_(b, get_(obj, "image"), "medium");
 }
 
-static char *date_(val_ *obj, const char *key) {
+static char *date_(struct ingest_batch *b, val_ *obj, const char *key) {
   val_ *v = get_(obj, key);
   int32_t day;
   if (!is_(v, INGEST_JSON_STRING) || date_parse(v->u.s, &day) != 0) {
     return NULL;
   }
-  return xstrndup(v->u.s, v->len);
+  return bstrndup_(b, v->u.s, v->len);
 }
 
-static char *summary_(val_ *obj) {
+static char *summary_(struct ingest_batch *b, val_ *obj) {
   val_ *v = get_(obj, "summary");
   if (!is_(v, INGEST_JSON_STRING)) {
     return NULL;
   }
   char *t = html_to_text(v->u.s, v->len);
-  if (t[0] == '\0') {
-    free(t);
-    return NULL;
-  }
-  return t;
+  char *r = t[0] == '\0' ? NULL : bstrndup_(b, t, strlen(t));
+  free(t);
+  return r;
 }
 
 static int digits_(const char *s, size_t n) {
@@ -118,24 +174,24 @@ static int digits_(const char *s, size_t n) {
 }
 
 /* "HH:MM" (00..23:00..59) or "" kept; anything else NULL. */
-static char *airtime_(val_ *obj) {
+static char *airtime_(struct ingest_batch *b, val_ *obj) {
   val_ *v = get_(obj, "airtime");
   if (!is_(v, INGEST_JSON_STRING)) {
     return NULL;
   }
   const char *s = v->u.s;
   if (s[0] == '\0') {
-    return xstrdup("");
+    return bstrndup_(b, "", 0);
   }
   if (v->len != 5 || s[2] != ':' || !digits_(s, 2) || !digits_(s + 3, 2) ||
       (s[0] - '0') * 10 + (s[1] - '0') > 23 || (s[3] - '0') * 10 + (s[4] - '0') > 59) {
     return NULL;
   }
-  return xstrdup(s);
+  return bstrndup_(b, s, v->len);
 }
 
 /* YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM|-HH:MM), date real; else NULL. */
-static char *airstamp_(val_ *obj) {
+static char *airstamp_(struct ingest_batch *b, val_ *obj) {
   val_ *v = get_(obj, "airstamp");
   if (!is_(v, INGEST_JSON_STRING)) {
     return NULL;
@@ -170,11 +226,11 @@ static char *airstamp_(val_ *obj) {
     }
   }
   if (i < n && s[i] == 'Z' && i + 1 == n) {
-    return xstrdup(s);
+    return bstrndup_(b, s, n);
   }
   if (i + 6 == n && (s[i] == '+' || s[i] == '-') && digits_(s + i + 1, 2) && s[i + 3] == ':' &&
       digits_(s + i + 4, 2)) {
-    return xstrdup(s);
+    return bstrndup_(b, s, n);
   }
   return NULL;
 }
@@ -195,51 +251,11 @@ void ingest_batch_init(struct ingest_batch *b) {
   memset(b, 0, sizeof *b);
 }
 
-static void country_free_(struct ingest_country *c) {
-  free(c->code);
-  free(c->name);
-  free(c->timezone);
-}
-
-static void distributor_free_(struct ingest_distributor *d) {
-  free(d->name);
-  free(d->country_code);
-  free(d->official_site);
-}
-
-static void show_free_(struct ingest_show *s) {
-  char **f[] = {&s->name,      &s->type,      &s->language,      &s->status, &s->runtime,
-                &s->premiered, &s->ended,     &s->official_site, &s->rating, &s->weight,
-                &s->summary,   &s->image_url, &s->tvmaze_updated};
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-    free(*f[i]);
-  }
-  for (size_t i = 0; i < s->n_genres; i++) {
-    free(s->genres[i]);
-  }
-  free(s->genres);
-}
-
-static void episode_free_(struct ingest_episode *e) {
-  char **f[] = {&e->name,     &e->season,  &e->number, &e->type,    &e->airdate,  &e->airtime,
-                &e->airstamp, &e->runtime, &e->rating, &e->summary, &e->image_url};
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-    free(*f[i]);
-  }
-}
-
 void ingest_batch_release(struct ingest_batch *b) {
-  for (size_t i = 0; i < b->n_countries; i++) {
-    country_free_(&b->countries[i]);
-  }
-  for (size_t i = 0; i < b->n_distributors; i++) {
-    distributor_free_(&b->distributors[i]);
-  }
-  for (size_t i = 0; i < b->n_shows; i++) {
-    show_free_(&b->shows[i]);
-  }
-  for (size_t i = 0; i < b->n_episodes; i++) {
-    episode_free_(&b->episodes[i]);
+  while (b->chunks != NULL) {
+    struct ingest_batch_chunk *next = b->chunks->next;
+    free(b->chunks);
+    b->chunks = next;
   }
   free(b->countries);
   free(b->distributors);
@@ -248,46 +264,42 @@ void ingest_batch_release(struct ingest_batch *b) {
   memset(b, 0, sizeof *b);
 }
 
-/* country object -> code (owned) or NULL; merges it into b. */
+/* country object -> code (in b) or NULL; merges it into b. */
 static char *country_(struct ingest_batch *b, val_ *c) {
-  char *code = str_(c, "code");
-  char *name = str_(c, "name");
+  char *code = str_(b, c, "code");
+  char *name = str_(b, c, "name");
   if (code == NULL || name == NULL || strlen(code) != 2 || !isupper((unsigned char)code[0]) ||
       !isupper((unsigned char)code[1])) {
-    free(code);
-    free(name);
     return NULL;
   }
-  char *tz = str_(c, "timezone");
-  struct ingest_country row = {.code = code, .name = name, .timezone = tz ? tz : xstrdup("")};
+  char *tz = str_(b, c, "timezone");
+  struct ingest_country row = {
+      .code = code, .name = name, .timezone = tz ? tz : bstrndup_(b, "", 0)};
   for (size_t i = 0; i < b->n_countries; i++) {
     if (strcmp(b->countries[i].code, code) == 0) {
-      country_free_(&b->countries[i]);
       b->countries[i] = row;
-      return xstrdup(code);
+      return code;
     }
   }
   GROW_(b->countries, b->n_countries, b->cap_countries);
   b->countries[b->n_countries++] = row;
-  return xstrdup(code);
+  return code;
 }
 
 /* Merges a network (kind 1) or web channel (kind 2); 0 if unusable. */
 static int distributor_(struct ingest_batch *b, val_ *d, int kind) {
   int id = id_(d);
-  char *name = str_(d, "name");
+  char *name = str_(b, d, "name");
   if (id == 0 || name == NULL) {
-    free(name);
     return 0;
   }
   struct ingest_distributor row = {.kind = kind,
                                    .tvmaze_id = id,
                                    .name = name,
                                    .country_code = country_(b, get_(d, "country")),
-                                   .official_site = str_(d, "officialSite")};
+                                   .official_site = str_(b, d, "officialSite")};
   for (size_t i = 0; i < b->n_distributors; i++) {
     if (b->distributors[i].kind == kind && b->distributors[i].tvmaze_id == id) {
-      distributor_free_(&b->distributors[i]);
       b->distributors[i] = row;
       return 1;
     }
@@ -311,24 +323,24 @@ static int show_(struct ingest_batch *b, val_ *s) {
     }
   }
   struct ingest_show row = {.id = id};
-  row.name = str_(s, "name");
-  row.type = str_(s, "type");
-  row.language = str_(s, "language");
-  row.status = str_(s, "status");
-  row.runtime = int_(s, "runtime", 0);
+  row.name = str_(b, s, "name");
+  row.type = str_(b, s, "type");
+  row.language = str_(b, s, "language");
+  row.status = str_(b, s, "status");
+  row.runtime = int_(b, s, "runtime", 0);
   if (row.runtime == NULL) {
-    row.runtime = int_(s, "averageRuntime", 0);
+    row.runtime = int_(b, s, "averageRuntime", 0);
   }
-  row.premiered = date_(s, "premiered");
-  row.ended = date_(s, "ended");
-  row.official_site = str_(s, "officialSite");
-  row.rating = rating_(s);
-  row.weight = int_(s, "weight", INT32_MIN);
-  row.summary = summary_(s);
-  row.image_url = image_(s);
+  row.premiered = date_(b, s, "premiered");
+  row.ended = date_(b, s, "ended");
+  row.official_site = str_(b, s, "officialSite");
+  row.rating = rating_(b, s);
+  row.weight = int_(b, s, "weight", INT32_MIN);
+  row.summary = summary_(b, s);
+  row.image_url = image_(b, s);
   val_ *upd = get_(s, "updated");
   if (is_(upd, INGEST_JSON_INTEGER) && upd->u.i > 0 && upd->u.i < 253402300800LL) {
-    row.tvmaze_updated = xasprintf("%lld", upd->u.i);
+    row.tvmaze_updated = bprintf_(b, "%lld", upd->u.i);
   }
   if (distributor_(b, get_(s, "network"), 1)) {
     row.dist_kind = 1;
@@ -339,7 +351,7 @@ static int show_(struct ingest_batch *b, val_ *s) {
   }
   val_ *genres = get_(s, "genres");
   if (is_(genres, INGEST_JSON_ARRAY)) {
-    row.genres = xcalloc(genres->len + 1, sizeof *row.genres);
+    row.genres = balloc_(b, (genres->len + 1) * sizeof *row.genres);
     for (val_ *g = ingest_json_first(genres); g != NULL; g = ingest_json_next(genres, g)) {
       if (!is_(g, INGEST_JSON_STRING) || g->len == 0) {
         continue;
@@ -349,7 +361,7 @@ static int show_(struct ingest_batch *b, val_ *s) {
         dup |= strcmp(row.genres[k], g->u.s) == 0;
       }
       if (!dup) {
-        row.genres[row.n_genres++] = xstrndup(g->u.s, g->len);
+        row.genres[row.n_genres++] = bstrndup_(b, g->u.s, g->len);
       }
     }
   }
@@ -371,20 +383,19 @@ static void item_(struct ingest_batch *b, val_ *it) {
     return;
   }
   struct ingest_episode row = {.id = id, .show_id = show_id};
-  row.name = str_(it, "name");
-  row.season = int_(it, "season", INT32_MIN);
-  row.number = int_(it, "number", INT32_MIN);
-  row.type = str_(it, "type");
-  row.airdate = date_(it, "airdate");
-  row.airtime = airtime_(it);
-  row.airstamp = airstamp_(it);
-  row.runtime = int_(it, "runtime", 0);
-  row.rating = rating_(it);
-  row.summary = summary_(it);
-  row.image_url = image_(it);
+  row.name = str_(b, it, "name");
+  row.season = int_(b, it, "season", INT32_MIN);
+  row.number = int_(b, it, "number", INT32_MIN);
+  row.type = str_(b, it, "type");
+  row.airdate = date_(b, it, "airdate");
+  row.airtime = airtime_(b, it);
+  row.airstamp = airstamp_(b, it);
+  row.runtime = int_(b, it, "runtime", 0);
+  row.rating = rating_(b, it);
+  row.summary = summary_(b, it);
+  row.image_url = image_(b, it);
   for (size_t i = 0; i < b->n_episodes; i++) {
     if (b->episodes[i].id == id) {
-      episode_free_(&b->episodes[i]);
       b->episodes[i] = row;
       return;
     }

@@ -76,7 +76,12 @@ struct ingest_episode {
  * every day instead of skipping unchanged bodies. */
 #define INGEST_NORMALIZE_VERSION 1
 
+struct ingest_batch_chunk; /* ingest_parse.c */
+
+/* Every string (and genre list) of the rows lives in the batch's chunks
+ * until ingest_batch_release. */
 struct ingest_batch {
+  struct ingest_batch_chunk *chunks;
   struct ingest_country *countries;
   size_t n_countries, cap_countries;
   struct ingest_distributor *distributors;

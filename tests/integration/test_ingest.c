@@ -514,9 +514,9 @@ static enum store_status memo_day_(struct store *s, long long id, struct store_i
   ingest_batch_init(&b);
   char err[256];
   assert_int_equal(ingest_parse_schedule(&b, doc, strlen(doc), err, sizeof err), INGEST_PARSE_OK);
+  static char bad_date[] = "not a date";
   if (corrupt) { /* a value the database refuses, after the shows statement ran */
-    free(b.episodes[0].airdate);
-    b.episodes[0].airdate = strdup("not a date");
+    b.episodes[0].airdate = bad_date;
   }
   memset(c, 0, sizeof *c);
   enum store_status st = store_ingest_write_day(s, id, "2030-01-01", &b, NULL, 0, memo, c);
