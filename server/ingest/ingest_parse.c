@@ -6,7 +6,6 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,25 +56,11 @@ static char *bstrndup_(struct ingest_batch *b, const char *s, size_t n) {
   return p;
 }
 
-/* printf into a string of b (short texts: numbers). */
-__attribute__((format(printf, 2, 3))) static char *bprintf_(struct ingest_batch *b, const char *fmt,
-                                                            ...) {
-  char buf[64];
-  va_list ap;
-  va_start(ap, fmt);
-  int k = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (k < 0) {
-    return NULL;
-  }
-  if ((size_t)k < sizeof buf) {
-    return bstrndup_(b, buf, (size_t)k);
-  }
-  char *p = balloc_(b, (size_t)k + 1);
-  va_start(ap, fmt);
-  vsnprintf(p, (size_t)k + 1, fmt, ap);
-  va_end(ap);
-  return p;
+/* x as decimal text in b. */
+static char *bint_(struct ingest_batch *b, long long x) {
+  char buf[24];
+  int k = snprintf(buf, sizeof buf, "%lld", x);
+  return bstrndup_(b, buf, (size_t)k);
 }
 
 /* A value of the parsed document (ingest_json.h); read-only here. */
@@ -112,7 +97,7 @@ static char *int_(struct ingest_batch *b, val_ *obj, const char *key, long long 
   if (x < min || x > INT32_MAX) {
     return NULL;
   }
-  return bprintf_(b, "%lld", x);
+  return bint_(b, x);
 }
 
 static int id_(val_ *obj) {
@@ -137,7 +122,9 @@ static char *rating_(struct ingest_batch *b, val_ *obj) {
   if (!(d >= 0.0 && d <= 10.0)) {
     return NULL;
   }
-  return bprintf_(b, "%.1f", d);
+  char buf[8]; /* 0.0 .. 10.0 */
+  int k = snprintf(buf, sizeof buf, "%.1f", d);
+  return bstrndup_(b, buf, (size_t)k);
 }
 
 static char *image_(struct ingest_batch *b, val_ *obj) {
@@ -340,7 +327,7 @@ static int show_(struct ingest_batch *b, val_ *s) {
   row.image_url = image_(b, s);
   val_ *upd = get_(s, "updated");
   if (is_(upd, INGEST_JSON_INTEGER) && upd->u.i > 0 && upd->u.i < 253402300800LL) {
-    row.tvmaze_updated = bprintf_(b, "%lld", upd->u.i);
+    row.tvmaze_updated = bint_(b, upd->u.i);
   }
   if (distributor_(b, get_(s, "network"), 1)) {
     row.dist_kind = 1;
