@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "cache.h"
 #include "config.h"
 #include "db.h"
@@ -50,6 +51,8 @@ static void *worker_init_(int index, void *user) {
   struct worker_ctx *w = xcalloc(1, sizeof *w);
   w->index = index;
   w->opaque_hits = 1; /* the services only pack replies: see query.h */
+  w->arena = xmalloc(sizeof *w->arena);
+  arena_init(w->arena, 64 * 1024);
   w->store = store_open(ctx->cfg->database_url);
   if (ctx->cfg->redis_url != NULL && ctx->cfg->redis_url[0] != '\0') {
     w->cache = cache_open(ctx->cfg->redis_url);
@@ -68,6 +71,8 @@ static void worker_fini_(void *data, void *user) {
   }
   store_close(w->store);
   cache_close(w->cache);
+  arena_release(w->arena);
+  free(w->arena);
   free(w);
 }
 

@@ -5,13 +5,11 @@
 
 #include <stdlib.h>
 
-#include "xalloc.h"
-
-char *store_read_str(const PGresult *r, int row, int col) {
+char *store_read_str(struct arena *a, const PGresult *r, int row, int col) {
   if (PQgetisnull(r, row, col)) {
-    return xstrdup("");
+    return arena_strdup(a, "");
   }
-  return xstrdup(PQgetvalue(r, row, col));
+  return arena_strdup(a, PQgetvalue(r, row, col));
 }
 
 int64_t store_read_int(const PGresult *r, int row, int col) {
@@ -21,31 +19,34 @@ int64_t store_read_int(const PGresult *r, int row, int col) {
   return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-Google__Protobuf__Int32Value *store_read_int32_value(const PGresult *r, int row, int col) {
+Google__Protobuf__Int32Value *store_read_int32_value(struct arena *a, const PGresult *r, int row,
+                                                     int col) {
   if (PQgetisnull(r, row, col)) {
     return NULL;
   }
-  Google__Protobuf__Int32Value *v = xmalloc(sizeof *v);
+  Google__Protobuf__Int32Value *v = arena_alloc(a, sizeof *v);
   google__protobuf__int32_value__init(v);
   v->value = (int32_t)strtol(PQgetvalue(r, row, col), NULL, 10);
   return v;
 }
 
-Google__Protobuf__DoubleValue *store_read_double_value(const PGresult *r, int row, int col) {
+Google__Protobuf__DoubleValue *store_read_double_value(struct arena *a, const PGresult *r, int row,
+                                                       int col) {
   if (PQgetisnull(r, row, col)) {
     return NULL;
   }
-  Google__Protobuf__DoubleValue *v = xmalloc(sizeof *v);
+  Google__Protobuf__DoubleValue *v = arena_alloc(a, sizeof *v);
   google__protobuf__double_value__init(v);
   v->value = strtod(PQgetvalue(r, row, col), NULL);
   return v;
 }
 
-Google__Protobuf__Timestamp *store_read_timestamp(const PGresult *r, int row, int col) {
+Google__Protobuf__Timestamp *store_read_timestamp(struct arena *a, const PGresult *r, int row,
+                                                  int col) {
   if (PQgetisnull(r, row, col)) {
     return NULL;
   }
-  Google__Protobuf__Timestamp *t = xmalloc(sizeof *t);
+  Google__Protobuf__Timestamp *t = arena_alloc(a, sizeof *t);
   google__protobuf__timestamp__init(t);
   t->seconds = strtoll(PQgetvalue(r, row, col), NULL, 10);
   return t;
