@@ -19,8 +19,10 @@
 # 3. h2load against the real tvmaze-server (TVMAZE_WORKERS=4: 4 database
 #    connections, as pgbench -c 4), 4 connections x
 #    16 streams = 64 concurrent streams, BENCH_T s after a 256-request warm-up:
-#      listshows_nocache  no REDIS_URL;   listshows_cached  REDIS_URL set;
-#      getshow            GetShow of the first show of that page (cached).
+#      listshows_nocache  no REDIS_URL;   listshows_cached  REDIS_URL set
+#                         (local layer + Redis, the default);
+#      getshow            GetShow of the first show of that page (cached);
+#      listshows_redis_only  REDIS_URL set, TVMAZE_LOCAL_CACHE_MB=0.
 #    Request bodies are gRPC frames (5-byte prefix + serialized request).
 #    Each run is checked: h2load's DATA bytes = succeeded x reply frame size
 #    (the reply fetched once with nghttp -v, whose trailers must carry
@@ -118,12 +120,13 @@ for name, msg in (("listshows", list_req), ("getshow", get_req)):
     open(f"{w}/{name}.bin", "wb").write(b"\0" + struct.pack(">I", len(msg)) + msg)
 PY
 
-start_server() { # $1 = log name, $2 = REDIS_URL or "" (no cache)
+start_server() { # $1 = log name, $2 = REDIS_URL or "" (no cache), $3 = local cache MiB
   local port redis=()
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   target="127.0.0.1:$port"
   if [ -n "$2" ]; then redis=(REDIS_URL="$2"); else redis=(-u REDIS_URL); fi
   env "${redis[@]}" DATABASE_URL="$OURS" TVMAZE_INGEST_AT=off TVMAZE_WORKERS=4 LOG_LEVEL=warn \
+    TVMAZE_LOCAL_CACHE_MB="${3:-16}" \
     "$SERVER" --grpc-addr "$target" >"$W/$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 300); do
@@ -183,6 +186,10 @@ h2load_run listshows_cached ListShows "$W/listshows.bin"
 h2load_run getshow GetShow "$W/getshow.bin"
 stop_server
 hwm_cached="$hwm"
+log "h2load ListShows, Redis only (local layer off)"
+start_server server_redis_only "$REDIS_URL" 0
+h2load_run listshows_redis_only ListShows "$W/listshows.bin"
+stop_server
 
 # ---------------------------------------------------------------- summary
 ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
@@ -194,7 +201,8 @@ ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys
   echo "| pgbench our ListShows SQL (2 statements, -M prepared, -c 4), before / after h2load uncached | $ours_tps / $ours_tps2 tps (mean $ours_mean) |"
   echo "| pgbench anchor listing.sql q14_us (-M extended, -c 4) | $anchor_tps tps |"
   echo "| h2load ListShows, cache off (64 streams) | ${RPS[listshows_nocache]} req/s |"
-  echo "| h2load ListShows, cache on | ${RPS[listshows_cached]} req/s |"
+  echo "| h2load ListShows, cache on (local layer + Redis, the default) | ${RPS[listshows_cached]} req/s |"
+  echo "| h2load ListShows, Redis only (TVMAZE_LOCAL_CACHE_MB=0) | ${RPS[listshows_redis_only]} req/s |"
   echo "| h2load GetShow, cache on | ${RPS[getshow]} req/s |"
   echo
   echo "| ratio | value | goal |"

@@ -166,6 +166,15 @@ static int set_workers_(struct server_config *c, const char *v, char *err, size_
   return 0;
 }
 
+static int set_local_cache_mb_(struct server_config *c, const char *v, char *err, size_t n,
+                               const char *name) {
+  if (parse_int_(v, 0, 4096, &c->local_cache_mb) != 0) {
+    snprintf(err, n, "%s: expected MiB 0..4096 (0 = off), got \"%s\"", name, v);
+    return -1;
+  }
+  return 0;
+}
+
 static int set_grace_ms_(struct server_config *c, const char *v, char *err, size_t n,
                          const char *name) {
   if (parse_int_(v, 0, 600000, &c->grace_ms) != 0) {
@@ -203,6 +212,7 @@ static const struct option_def options_[] = {
     {"TVMAZE_INGEST_AT", "--ingest-at", set_ingest_at_},
     {"TVMAZE_RATE_LIMIT", "--rate-limit", set_rate_limit_},
     {"TVMAZE_WORKERS", "--workers", set_workers_},
+    {"TVMAZE_LOCAL_CACHE_MB", "--local-cache-mb", set_local_cache_mb_},
     {"TVMAZE_GRACE_MS", "--grace-ms", set_grace_ms_},
     {"LOG_LEVEL", "--log-level", set_log_level_},
     {"LOG_FORMAT", "--log-format", set_log_format_},
@@ -221,6 +231,7 @@ int config_load(struct server_config *cfg, int argc, char **argv, int first, int
   cfg->rate_limit_requests = 20;
   cfg->rate_limit_window_s = 10;
   cfg->workers = 2;
+  cfg->local_cache_mb = 16;
   cfg->grace_ms = 10000;
   cfg->log_level = LOG_INFO;
   cfg->log_format = LOG_FORMAT_JSON;
@@ -290,6 +301,8 @@ const char *config_usage(void) {
          "  TVMAZE_INGEST_AT    --ingest-at HH:MM    daily run time UTC, or off (03:00)\n"
          "  TVMAZE_RATE_LIMIT   --rate-limit R/S     TVMaze requests per seconds (20/10)\n"
          "  TVMAZE_WORKERS      --workers N          gRPC worker threads (2)\n"
+         "  TVMAZE_LOCAL_CACHE_MB --local-cache-mb N in-process copy of cached replies, MiB,\n"
+         "                                           with REDIS_URL only; 0 = off (16)\n"
          "  TVMAZE_GRACE_MS     --grace-ms MS        drain period on SIGTERM (10000)\n"
          "  LOG_LEVEL           --log-level L        debug|info|warn|error (info)\n"
          "  LOG_FORMAT          --log-format F       json|text (json)\n";

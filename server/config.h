@@ -13,6 +13,7 @@
  *   TVMAZE_INGEST_AT      --ingest-at            03:00 (UTC HH:MM, or "off")
  *   TVMAZE_RATE_LIMIT     --rate-limit           20/10 (requests/seconds to TVMaze)
  *   TVMAZE_WORKERS        --workers              2    (gRPC worker threads)
+ *   TVMAZE_LOCAL_CACHE_MB --local-cache-mb       16   (MiB in-process in front of Redis; 0 off)
  *   TVMAZE_GRACE_MS       --grace-ms             10000 (drain period on SIGTERM)
  *   LOG_LEVEL             --log-level            info
  *   LOG_FORMAT            --log-format           json
@@ -38,6 +39,7 @@ struct server_config {
   int rate_limit_requests; /* per rate_limit_window_s */
   int rate_limit_window_s;
   int workers;
+  int local_cache_mb; /* the cache's local layer (cache.h); used with redis_url */
   int grace_ms;
   enum log_level log_level;
   enum log_format log_format;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "cache.h"
 #include "config.h"
 #include "db.h"
@@ -50,6 +51,8 @@ static void *worker_init_(int index, void *user) {
   struct worker_ctx *w = xcalloc(1, sizeof *w);
   w->index = index;
   w->opaque_hits = 1; /* the services only pack replies: see query.h */
+  w->arena = xmalloc(sizeof *w->arena);
+  arena_init(w->arena, 64 * 1024);
   w->store = store_open(ctx->cfg->database_url);
   if (ctx->cfg->redis_url != NULL && ctx->cfg->redis_url[0] != '\0') {
     w->cache = cache_open(ctx->cfg->redis_url);
@@ -68,6 +71,8 @@ static void worker_fini_(void *data, void *user) {
   }
   store_close(w->store);
   cache_close(w->cache);
+  arena_release(w->arena);
+  free(w->arena);
   free(w);
 }
 
@@ -138,6 +143,9 @@ static int serve_(const struct server_config *cfg) {
   if (migrate_(cfg) != 0) {
     return 1;
   }
+  if (cfg->redis_url != NULL) {
+    cache_local_configure((size_t)cfg->local_cache_mb << 20);
+  }
   char owner[160];
   struct server_ctx ctx = {.cfg = cfg, .ingest = ingest_create_(cfg, owner, sizeof owner)};
   ProtobufCService *services[] = {shows_service_create(&ctx), analytics_service_create(&ctx),
@@ -171,6 +179,7 @@ static int serve_(const struct server_config *cfg) {
   }
   LOG_EVENT(LOG_INFO, "server_started", LF_STR("addr", cfg->grpc_addr),
             LF_INT("port", rpc_server_port(srv)), LF_INT("workers", cfg->workers),
+            LF_INT("local_cache_mb", cfg->redis_url != NULL ? cfg->local_cache_mb : 0),
             LF_STR("version", TVMAZE_VERSION));
   int sig = rpc_server_run_until_signal(srv);
   LOG_EVENT(LOG_INFO, "server_stopped", LF_INT("signal", sig));
@@ -182,6 +191,7 @@ out:
   for (size_t i = 0; i < n_services; i++) {
     service_destroy(services[i]);
   }
+  cache_local_configure(0);
   return rc_exit;
 }
 

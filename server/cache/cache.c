@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cache.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ struct cache {
   int64_t retry_at;  /* monotonic ms before which no reconnect is tried */
 };
 
-static atomic_uint_fast64_t g_hits, g_misses, g_errors;
+static atomic_uint_fast64_t g_hits, g_local_hits, g_misses, g_errors;
 static atomic_int g_down; /* 1 after a failure was logged, until a success */
 
 static int64_t now_ms_(void) {
@@ -32,6 +33,114 @@ static int64_t now_ms_(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* ------------------------------------------------------------------ */
+/* Local layer                                                        */
+/* ------------------------------------------------------------------ */
+
+/* One slot of the direct-mapped table; key and value in one allocation. */
+struct local_entry {
+  uint64_t hash;
+  char *mem; /* key bytes, then value bytes; NULL: empty slot */
+  size_t keylen, vallen;
+  int64_t expires_ms;
+};
+
+/* One mutex: a hit holds it for a hash compare and one copy of the value
+ * (~24 KB for a ListShows page, a few microseconds). */
+static struct {
+  pthread_mutex_t mu;
+  struct local_entry *slots; /* CACHE_LOCAL_SLOTS, NULL while off */
+  size_t bytes, max_bytes;
+} g_local = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t hash_(const void *key, size_t len) {
+  const unsigned char *p = key;
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (size_t i = 0; i < len; i++) {
+    h = (h ^ p[i]) * 1099511628211ULL;
+  }
+  return h;
+}
+
+static void local_drop_(struct local_entry *e) {
+  if (e->mem != NULL) {
+    g_local.bytes -= e->keylen + e->vallen;
+    free(e->mem);
+    e->mem = NULL;
+  }
+}
+
+void cache_local_configure(size_t max_bytes) {
+  pthread_mutex_lock(&g_local.mu);
+  if (g_local.slots != NULL) {
+    for (size_t i = 0; i < CACHE_LOCAL_SLOTS; i++) {
+      local_drop_(&g_local.slots[i]);
+    }
+    free(g_local.slots);
+    g_local.slots = NULL;
+  }
+  g_local.max_bytes = max_bytes;
+  if (max_bytes > 0) {
+    g_local.slots = xcalloc(CACHE_LOCAL_SLOTS, sizeof *g_local.slots);
+  }
+  pthread_mutex_unlock(&g_local.mu);
+}
+
+/* 1 and a malloc'd copy in *val on a live entry for key. */
+static int local_get_(const void *key, size_t keylen, char **val, size_t *len) {
+  uint64_t h = hash_(key, keylen);
+  int hit = 0;
+  pthread_mutex_lock(&g_local.mu);
+  if (g_local.slots != NULL) {
+    struct local_entry *e = &g_local.slots[h % CACHE_LOCAL_SLOTS];
+    if (e->mem != NULL && e->hash == h && e->keylen == keylen && memcmp(e->mem, key, keylen) == 0) {
+      if (e->expires_ms > now_ms_()) {
+        *val = xmalloc(e->vallen + 1);
+        memcpy(*val, e->mem + keylen, e->vallen);
+        (*val)[e->vallen] = '\0';
+        *len = e->vallen;
+        hit = 1;
+      } else {
+        local_drop_(e);
+      }
+    }
+  }
+  pthread_mutex_unlock(&g_local.mu);
+  return hit;
+}
+
+/* Stores a copy, replacing the slot's entry. When the table would exceed
+ * its size, entries are dropped going round from the slot after this one
+ * (their keys hash anywhere, so this approximates random eviction). */
+static void local_put_(const void *key, size_t keylen, const void *val, size_t len,
+                       int ttl_seconds) {
+  uint64_t h = hash_(key, keylen);
+  size_t need = keylen + len;
+  int ttl = ttl_seconds < CACHE_LOCAL_TTL_SECONDS ? ttl_seconds : CACHE_LOCAL_TTL_SECONDS;
+  pthread_mutex_lock(&g_local.mu);
+  if (g_local.slots != NULL && need <= g_local.max_bytes / 16 && ttl > 0) {
+    size_t slot = h % CACHE_LOCAL_SLOTS;
+    local_drop_(&g_local.slots[slot]);
+    for (size_t i = 1; i < CACHE_LOCAL_SLOTS && g_local.bytes + need > g_local.max_bytes; i++) {
+      local_drop_(&g_local.slots[(slot + i) % CACHE_LOCAL_SLOTS]);
+    }
+    struct local_entry *e = &g_local.slots[slot];
+    e->mem = xmalloc(need ? need : 1);
+    memcpy(e->mem, key, keylen);
+    memcpy(e->mem + keylen, val, len);
+    e->hash = h;
+    e->keylen = keylen;
+    e->vallen = len;
+    e->expires_ms = now_ms_() + (int64_t)ttl * 1000;
+    g_local.bytes += need;
+  }
+  pthread_mutex_unlock(&g_local.mu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Redis                                                              */
+/* ------------------------------------------------------------------ */
 
 struct cache *cache_open(const char *url) {
   const char *p = url;
@@ -146,6 +255,11 @@ static redisReply *command_(struct cache *c, int argc, const char **argv, const 
 
 enum cache_result cache_get(struct cache *c, const void *key, size_t keylen, char **val,
                             size_t *len) {
+  if (local_get_(key, keylen, val, len)) {
+    atomic_fetch_add(&g_hits, 1);
+    atomic_fetch_add(&g_local_hits, 1);
+    return CACHE_HIT;
+  }
   const char *argv[2] = {"GET", key};
   size_t lens[2] = {3, keylen};
   redisReply *r = command_(c, 2, argv, lens);
@@ -160,6 +274,7 @@ enum cache_result cache_get(struct cache *c, const void *key, size_t keylen, cha
     *len = r->len;
     res = CACHE_HIT;
     atomic_fetch_add(&g_hits, 1);
+    local_put_(key, keylen, r->str, r->len, CACHE_LOCAL_TTL_SECONDS);
   } else {
     atomic_fetch_add(&g_misses, 1);
   }
@@ -169,6 +284,7 @@ enum cache_result cache_get(struct cache *c, const void *key, size_t keylen, cha
 
 void cache_put(struct cache *c, const void *key, size_t keylen, const void *val, size_t len,
                int ttl_seconds) {
+  local_put_(key, keylen, val, len, ttl_seconds);
   char ttl[16];
   snprintf(ttl, sizeof ttl, "%d", ttl_seconds);
   const char *argv[5] = {"SET", key, val, "EX", ttl};
@@ -178,6 +294,10 @@ void cache_put(struct cache *c, const void *key, size_t keylen, const void *val,
 
 void cache_stats_get(struct cache_stats *out) {
   out->hits = atomic_load(&g_hits);
+  out->local_hits = atomic_load(&g_local_hits);
   out->misses = atomic_load(&g_misses);
   out->errors = atomic_load(&g_errors);
+  pthread_mutex_lock(&g_local.mu);
+  out->local_bytes = g_local.bytes;
+  pthread_mutex_unlock(&g_local.mu);
 }

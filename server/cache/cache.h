@@ -8,6 +8,12 @@
  *   key                                                      value          TTL
  *   tvmaze:q1:<method>:<generation>:<today>:<packed request>  packed reply   24 h
  *
+ * A process-wide local layer sits in front of Redis (cache_local_configure):
+ * a bounded in-memory table shared by every handle, filled by cache_put and
+ * by Redis hits. A local hit costs no Redis round trip. Its entries are
+ * keyed exactly like Redis's, so a generation bump makes them unreachable
+ * just as it does in Redis; they then age out by replacement or TTL.
+ *
  * Redis is optional and its failure is never the client's problem: connect
  * and command timeouts are short (CACHE_TIMEOUT_MS); after a failure the
  * handle stays down for CACHE_RETRY_MS before one reconnect attempt, so a
@@ -24,6 +30,8 @@
 #define CACHE_TIMEOUT_MS 200
 #define CACHE_RETRY_MS 1000
 #define CACHE_TTL_SECONDS (24 * 3600)
+#define CACHE_LOCAL_TTL_SECONDS 600 /* local copies live at most this long */
+#define CACHE_LOCAL_SLOTS 2048      /* direct-mapped by key hash */
 
 struct cache;
 
@@ -35,22 +43,30 @@ struct cache *cache_open(const char *url);
 /* Closes and frees. Accepts NULL. */
 void cache_close(struct cache *c);
 
-/* Looks key up. CACHE_HIT: *val (malloc'd, caller frees) and *len set.
- * CACHE_MISS: not there. CACHE_DOWN: Redis unreachable or too slow (counted
- * as an error, not a miss); the caller serves from the database. */
+/* Sizes the process-wide local layer: at most max_bytes of keys + values
+ * (0 = off, the state before the first call); an entry larger than 1/16 of
+ * that stays in Redis only. Frees what was stored. Call while no handle is
+ * in use (at start, before the workers; at exit). */
+void cache_local_configure(size_t max_bytes);
+
+/* Looks key up, in the local layer first, then in Redis. CACHE_HIT: *val (malloc'd, caller frees)
+ * and *len set. CACHE_MISS: not there. CACHE_DOWN: Redis unreachable or too slow (counted as an
+ * error, not a miss); the caller serves from the database. */
 enum cache_result cache_get(struct cache *c, const void *key, size_t keylen, char **val,
                             size_t *len);
 
-/* Stores val under key with a TTL in seconds. Failures are absorbed
+/* Stores val under key with a TTL in seconds, locally and in Redis. Failures are absorbed
  * (counted, logged once). */
 void cache_put(struct cache *c, const void *key, size_t keylen, const void *val, size_t len,
                int ttl_seconds);
 
 /* Process-wide counters since start (for /metrics). */
 struct cache_stats {
-  uint64_t hits;
+  uint64_t hits;       /* local + Redis */
+  uint64_t local_hits; /* of which served by the local layer */
   uint64_t misses;
-  uint64_t errors; /* Redis calls that failed or timed out */
+  uint64_t errors;      /* Redis calls that failed or timed out */
+  uint64_t local_bytes; /* held by the local layer now (keys + values) */
 };
 void cache_stats_get(struct cache_stats *out);
 

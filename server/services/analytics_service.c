@@ -18,7 +18,7 @@
     char msg[256] = "";                                                                     \
     Resp *reply = NULL;                                                                     \
     rpc_code code = fn(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);           \
-    SERVICE_FINISH(call, code, reply, done, msg);                                           \
+    QUERY_FINISH(call, rpc_call_worker_data(call), code, reply, done, msg);                 \
   }
 
 ADAPTER_(show_stats_, Tvmaze__V1__ShowsWithEpisodeStatsRequest,

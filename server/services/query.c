@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "cache.h"
 #include "date.h"
 #include "log.h"
@@ -36,7 +37,7 @@ struct qparams {
   const char *genre;     /* TopRatedByGenre; NULL = all */
 };
 
-typedef enum store_status (*compute_fn)(struct store *s, const struct qparams *p,
+typedef enum store_status (*compute_fn)(struct store *s, struct arena *a, const struct qparams *p,
                                         ProtobufCMessage **out);
 
 static rpc_code fail_(char *msg, size_t msglen, rpc_code code, const char *fmt, ...)
@@ -73,11 +74,12 @@ static rpc_code store_fail_(struct worker_ctx *w, enum store_status st, const ch
  * packing gives back exactly `val`, without unpacking ~24 KB into hundreds
  * of allocations and packing them again. NULL if val does not start with a
  * valid tag (the caller then unpacks). */
-static ProtobufCMessage *opaque_(const ProtobufCMessageDescriptor *rd, char *val, size_t len) {
-  ProtobufCMessage *m = xcalloc(1, rd->sizeof_message);
-  rd->message_init(m);
+static ProtobufCMessage *opaque_(struct arena *a, const ProtobufCMessageDescriptor *rd, char *val,
+                                 size_t len) {
   if (len == 0) {
     free(val);
+    ProtobufCMessage *m = arena_alloc(a, rd->sizeof_message);
+    rd->message_init(m);
     return m;
   }
   uint64_t key = 0;
@@ -94,18 +96,39 @@ static ProtobufCMessage *opaque_(const ProtobufCMessageDescriptor *rd, char *val
   if (n == 0 || n >= len || ((uint8_t)val[n - 1] & 0x80) || tag == 0 ||
       !(wire == PROTOBUF_C_WIRE_TYPE_VARINT || wire == PROTOBUF_C_WIRE_TYPE_64BIT ||
         wire == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED || wire == PROTOBUF_C_WIRE_TYPE_32BIT)) {
-    free(m);
     return NULL;
   }
   memmove(val, val + n, len - n);
-  ProtobufCMessageUnknownField *uf = xmalloc(sizeof *uf);
+  ProtobufCMessage *m = arena_alloc(a, rd->sizeof_message);
+  rd->message_init(m);
+  ProtobufCMessageUnknownField *uf = arena_alloc(a, sizeof *uf);
   uf->tag = tag;
   uf->wire_type = (ProtobufCWireType)wire;
   uf->len = len - n;
   uf->data = (uint8_t *)val;
   m->n_unknown_fields = 1;
   m->unknown_fields = uf;
+  arena_adopt(a, val); /* heap (a NULL): freed with m by free_unpacked */
   return m;
+}
+
+/* protobuf-c's allocator over the worker's arena (unpacking a cached reply
+ * when it cannot stay opaque): frees wait for the reset. */
+static void *pb_alloc_(void *data, size_t n) {
+  return arena_alloc(data, n);
+}
+
+static void pb_free_(void *data, void *p) {
+  (void)data;
+  (void)p;
+}
+
+void query_release(struct worker_ctx *w, ProtobufCMessage *m) {
+  if (w->arena != NULL) {
+    arena_reset(w->arena);
+  } else if (m != NULL) {
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
 }
 
 static rpc_code read_through_(struct worker_ctx *w, const char *method, const ProtobufCMessage *req,
@@ -136,9 +159,11 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
     size_t len = 0;
     enum cache_result cr = cache_get(w->cache, key.data, key.len, &val, &len);
     if (cr == CACHE_HIT) {
-      *out = w->opaque_hits ? opaque_(rd, val, len) : NULL;
+      *out = w->opaque_hits ? opaque_(w->arena, rd, val, len) : NULL;
       if (*out == NULL) {
-        *out = protobuf_c_message_unpack(rd, NULL, len, (const uint8_t *)val);
+        ProtobufCAllocator pa = {pb_alloc_, pb_free_, w->arena};
+        *out =
+            protobuf_c_message_unpack(rd, w->arena != NULL ? &pa : NULL, len, (const uint8_t *)val);
         free(val);
       }
       if (*out != NULL) {
@@ -148,7 +173,7 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
     }
     use_cache = cr != CACHE_DOWN;
   }
-  st = fn(w->store, p, out);
+  st = fn(w->store, w->arena, p, out);
   if (st != STORE_OK) {
     strbuf_release(&key);
     return store_fail_(w, st, method, what, msg, msglen);
@@ -268,21 +293,21 @@ static int filter_(const char *date_from, const char *date_to, const char *count
 /* Shows                                                              */
 /* ------------------------------------------------------------------ */
 
-static enum store_status c_list_shows_(struct store *s, const struct qparams *p,
+static enum store_status c_list_shows_(struct store *s, struct arena *a, const struct qparams *p,
                                        ProtobufCMessage **out) {
   Tvmaze__V1__ListShowsResponse *r = NULL;
-  enum store_status st = store_shows_list(s, &p->f, &r);
+  enum store_status st = store_shows_list(s, a, &p->f, &r);
   *out = r ? &r->base : NULL;
   return st;
 }
 
-static enum store_status c_get_show_(struct store *s, const struct qparams *p,
+static enum store_status c_get_show_(struct store *s, struct arena *a, const struct qparams *p,
                                      ProtobufCMessage **out) {
   Tvmaze__V1__Show *show = NULL;
-  enum store_status st = store_show_get(s, p->id, &show);
+  enum store_status st = store_show_get(s, a, p->id, &show);
   *out = NULL;
   if (st == STORE_OK) {
-    Tvmaze__V1__GetShowResponse *r = xmalloc(sizeof *r);
+    Tvmaze__V1__GetShowResponse *r = arena_alloc(a, sizeof *r);
     tvmaze__v1__get_show_response__init(r);
     r->show = show;
     *out = &r->base;
@@ -290,10 +315,10 @@ static enum store_status c_get_show_(struct store *s, const struct qparams *p,
   return st;
 }
 
-static enum store_status c_list_episodes_(struct store *s, const struct qparams *p,
+static enum store_status c_list_episodes_(struct store *s, struct arena *a, const struct qparams *p,
                                           ProtobufCMessage **out) {
   Tvmaze__V1__ListEpisodesResponse *r = NULL;
-  enum store_status st = store_episodes_list(s, &p->f, &r);
+  enum store_status st = store_episodes_list(s, a, &p->f, &r);
   *out = r ? &r->base : NULL;
   return st;
 }
@@ -343,43 +368,43 @@ rpc_code query_list_episodes(struct worker_ctx *w, const Tvmaze__V1__ListEpisode
 /* Analytics                                                          */
 /* ------------------------------------------------------------------ */
 
-static enum store_status c_show_stats_(struct store *s, const struct qparams *p,
+static enum store_status c_show_stats_(struct store *s, struct arena *a, const struct qparams *p,
                                        ProtobufCMessage **out) {
   Tvmaze__V1__ShowsWithEpisodeStatsResponse *r = NULL;
-  enum store_status st = store_an_show_stats(s, p->f.date_from, p->f.date_to, p->limit, &r);
+  enum store_status st = store_an_show_stats(s, a, p->f.date_from, p->f.date_to, p->limit, &r);
   *out = r ? &r->base : NULL;
   return st;
 }
 
-static enum store_status c_top_by_genre_(struct store *s, const struct qparams *p,
+static enum store_status c_top_by_genre_(struct store *s, struct arena *a, const struct qparams *p,
                                          ProtobufCMessage **out) {
   Tvmaze__V1__TopRatedByGenreResponse *r = NULL;
-  enum store_status st = store_an_top_by_genre(s, p->genre, p->limit, &r);
+  enum store_status st = store_an_top_by_genre(s, a, p->genre, p->limit, &r);
   *out = r ? &r->base : NULL;
   return st;
 }
 
-static enum store_status c_network_perf_(struct store *s, const struct qparams *p,
+static enum store_status c_network_perf_(struct store *s, struct arena *a, const struct qparams *p,
                                          ProtobufCMessage **out) {
   Tvmaze__V1__NetworkPerformanceResponse *r = NULL;
-  enum store_status st = store_an_network_perf(s, p->limit, &r);
+  enum store_status st = store_an_network_perf(s, a, p->limit, &r);
   *out = r ? &r->base : NULL;
   return st;
 }
 
-static enum store_status c_monthly_(struct store *s, const struct qparams *p,
+static enum store_status c_monthly_(struct store *s, struct arena *a, const struct qparams *p,
                                     ProtobufCMessage **out) {
   Tvmaze__V1__MonthlyTrendsResponse *r = NULL;
-  enum store_status st = store_an_monthly(s, p->f.date_from, p->f.date_to, &r);
+  enum store_status st = store_an_monthly(s, a, p->f.date_from, p->f.date_to, &r);
   *out = r ? &r->base : NULL;
   return st;
 }
 
-static enum store_status c_countries_(struct store *s, const struct qparams *p,
+static enum store_status c_countries_(struct store *s, struct arena *a, const struct qparams *p,
                                       ProtobufCMessage **out) {
   (void)p;
   Tvmaze__V1__CountryDistributionResponse *r = NULL;
-  enum store_status st = store_an_countries(s, &r);
+  enum store_status st = store_an_countries(s, a, &r);
   *out = r ? &r->base : NULL;
   return st;
 }

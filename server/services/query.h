@@ -4,10 +4,13 @@
  * gRPC binding so tests call it directly (tests/integration/test_query_*.c).
  * shows_service.c and analytics_service.c are thin adapters around it.
  *
- * Every function: on RPC_OK *out is a new reply (free with
- * protobuf_c_message_free_unpacked(out, NULL)); otherwise *out is NULL and
+ * Every function: on RPC_OK *out is a new reply; otherwise *out is NULL and
  * msg (msglen bytes) holds the status message, naming the field for
- * INVALID_ARGUMENT. Runs on the worker owning w (not thread-safe per w).
+ * INVALID_ARGUMENT. Either way the caller ends with query_release(w, *out).
+ * Replies are built in w->arena when it is set (the gRPC workers: one
+ * allocation bump per node, one reset per request instead of a free() per
+ * node), else on the heap (tests). Runs on the worker owning w (not
+ * thread-safe per w).
  *
  * Opaque hits: when w->opaque_hits is set, a reply served from the cache may
  * have no known field set and carry the cached packed bytes as one unknown
@@ -30,6 +33,17 @@
 
 #define QUERY_MAX_WINDOW_DAYS 366
 #define QUERY_DEFAULT_WINDOW_DAYS 90
+
+/* Frees what the last query call on w built: resets w->arena, or frees the
+ * heap-built reply m (NULL: nothing). */
+void query_release(struct worker_ctx *w, ProtobufCMessage *m);
+
+/* SERVICE_SEND (services.h), then query_release. */
+#define QUERY_FINISH(call, w, code, reply, done, msg)            \
+  do {                                                           \
+    SERVICE_SEND(call, code, reply, done, msg);                  \
+    query_release((w), (reply) != NULL ? &(reply)->base : NULL); \
+  } while (0)
 
 rpc_code query_list_shows(struct worker_ctx *w, const Tvmaze__V1__ListShowsRequest *req,
                           Tvmaze__V1__ListShowsResponse **out, char *msg, size_t msglen);

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "rpc.h"
 
+struct arena;
 struct cache;
 struct ingest_runner;
 
@@ -25,6 +26,8 @@ struct worker_ctx {
   struct cache *cache; /* this worker's Redis connection; NULL: no cache */
   int opaque_hits;     /* cache hits may come back opaque (query.h): the caller
                           only packs the reply (the gRPC services) */
+  struct arena *arena; /* replies of query.h are built here (reset by
+                          query_release); NULL: on the heap */
 };
 
 /* Process-wide state the services share (read-only after start). */
@@ -53,17 +56,26 @@ int service_page_args(const Google__Protobuf__Int32Value *page,
                       const Google__Protobuf__Int32Value *per_page, int32_t *page_out,
                       int32_t *per_page_out, char *msg, size_t msglen);
 
-/* Ends a handler whose query produced (code, reply, msg): sends reply (packed
- * before the closure returns, then freed) when code is RPC_OK, else the status
- * with msg. A macro because each method's closure has its own type. */
+/* Sends what a handler's query produced (code, reply, msg): reply (packed
+ * before the closure returns) when code is RPC_OK, else the status with msg.
+ * A macro because each method's closure has its own type. */
+#define SERVICE_SEND(call, code, reply, done, msg)      \
+  do {                                                  \
+    if ((code) == RPC_OK) {                             \
+      (done)((reply), (call));                          \
+    } else {                                            \
+      rpc_call_set_status((call), (code), "%s", (msg)); \
+      (done)(NULL, (call));                             \
+    }                                                   \
+  } while (0)
+
+/* SERVICE_SEND, then frees a heap-built reply. (Shows and Analytics replies
+ * may live in the worker's arena: QUERY_FINISH of query.h.) */
 #define SERVICE_FINISH(call, code, reply, done, msg)          \
   do {                                                        \
-    if ((code) == RPC_OK) {                                   \
-      (done)((reply), (call));                                \
+    SERVICE_SEND(call, code, reply, done, msg);               \
+    if ((reply) != NULL) {                                    \
       protobuf_c_message_free_unpacked(&(reply)->base, NULL); \
-    } else {                                                  \
-      rpc_call_set_status((call), (code), "%s", (msg));       \
-      (done)(NULL, (call));                                   \
     }                                                         \
   } while (0)
 

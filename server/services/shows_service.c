@@ -17,7 +17,7 @@ static void list_shows_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__ListSh
   char msg[256] = "";
   Tvmaze__V1__ListShowsResponse *reply = NULL;
   rpc_code code = query_list_shows(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);
-  SERVICE_FINISH(call, code, reply, done, msg);
+  QUERY_FINISH(call, rpc_call_worker_data(call), code, reply, done, msg);
 }
 
 static void get_show_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__GetShowRequest *req,
@@ -27,7 +27,7 @@ static void get_show_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__GetShowR
   char msg[256] = "";
   Tvmaze__V1__GetShowResponse *reply = NULL;
   rpc_code code = query_get_show(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);
-  SERVICE_FINISH(call, code, reply, done, msg);
+  QUERY_FINISH(call, rpc_call_worker_data(call), code, reply, done, msg);
 }
 
 static void list_episodes_(Tvmaze__V1__Shows_Service *svc,
@@ -38,7 +38,7 @@ static void list_episodes_(Tvmaze__V1__Shows_Service *svc,
   char msg[256] = "";
   Tvmaze__V1__ListEpisodesResponse *reply = NULL;
   rpc_code code = query_list_episodes(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);
-  SERVICE_FINISH(call, code, reply, done, msg);
+  QUERY_FINISH(call, rpc_call_worker_data(call), code, reply, done, msg);
 }
 
 static void destroy_(Tvmaze__V1__Shows_Service *svc) {

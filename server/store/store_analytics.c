@@ -9,7 +9,6 @@
 
 #include "date.h"
 #include "store_read.h"
-#include "xalloc.h"
 
 /* $1 from, $2 to, $3 limit. */
 static const char SQL_SHOW_STATS[] =
@@ -67,19 +66,20 @@ static const char SQL_COUNTRIES[] =
     " GROUP BY c.code, c.name, c.timezone"
     " ORDER BY count(*) DESC, c.code NULLS LAST";
 
-static Tvmaze__V1__Country *country_(const PGresult *r, int row, int c) {
+static Tvmaze__V1__Country *country_(struct arena *a, const PGresult *r, int row, int c) {
   if (PQgetisnull(r, row, c)) {
     return NULL;
   }
-  Tvmaze__V1__Country *co = xmalloc(sizeof *co);
+  Tvmaze__V1__Country *co = arena_alloc(a, sizeof *co);
   tvmaze__v1__country__init(co);
-  co->code = store_read_str(r, row, c);
-  co->name = store_read_str(r, row, c + 1);
-  co->timezone = store_read_str(r, row, c + 2);
+  co->code = store_read_str(a, r, row, c);
+  co->name = store_read_str(a, r, row, c + 1);
+  co->timezone = store_read_str(a, r, row, c + 2);
   return co;
 }
 
-enum store_status store_an_show_stats(struct store *s, int32_t from, int32_t to, int32_t limit,
+enum store_status store_an_show_stats(struct store *s, struct arena *a, int32_t from, int32_t to,
+                                      int32_t limit,
                                       Tvmaze__V1__ShowsWithEpisodeStatsResponse **out) {
   char f[11], t[11], l[16];
   date_format(from, f);
@@ -92,18 +92,18 @@ enum store_status store_an_show_stats(struct store *s, int32_t from, int32_t to,
   if (r == NULL) {
     return st;
   }
-  Tvmaze__V1__ShowsWithEpisodeStatsResponse *reply = xmalloc(sizeof *reply);
+  Tvmaze__V1__ShowsWithEpisodeStatsResponse *reply = arena_alloc(a, sizeof *reply);
   tvmaze__v1__shows_with_episode_stats_response__init(reply);
   int n = PQntuples(r);
-  reply->shows = n > 0 ? xcalloc((size_t)n, sizeof *reply->shows) : NULL;
+  reply->shows = n > 0 ? arena_calloc(a, (size_t)n, sizeof *reply->shows) : NULL;
   for (int i = 0; i < n; i++) {
-    Tvmaze__V1__ShowEpisodeStats *x = xmalloc(sizeof *x);
+    Tvmaze__V1__ShowEpisodeStats *x = arena_alloc(a, sizeof *x);
     tvmaze__v1__show_episode_stats__init(x);
     x->show_id = (int32_t)store_read_int(r, i, 0);
-    x->show_name = store_read_str(r, i, 1);
+    x->show_name = store_read_str(a, r, i, 1);
     x->episode_count = (int32_t)store_read_int(r, i, 2);
-    x->average_episode_rating = store_read_double_value(r, i, 3);
-    x->show_rating = store_read_double_value(r, i, 4);
+    x->average_episode_rating = store_read_double_value(a, r, i, 3);
+    x->show_rating = store_read_double_value(a, r, i, 4);
     reply->shows[reply->n_shows++] = x;
   }
   PQclear(r);
@@ -111,8 +111,8 @@ enum store_status store_an_show_stats(struct store *s, int32_t from, int32_t to,
   return STORE_OK;
 }
 
-enum store_status store_an_top_by_genre(struct store *s, const char *genre, int32_t limit,
-                                        Tvmaze__V1__TopRatedByGenreResponse **out) {
+enum store_status store_an_top_by_genre(struct store *s, struct arena *a, const char *genre,
+                                        int32_t limit, Tvmaze__V1__TopRatedByGenreResponse **out) {
   char l[16];
   snprintf(l, sizeof l, "%d", (int)limit);
   const char *v[2] = {l, genre};
@@ -122,28 +122,28 @@ enum store_status store_an_top_by_genre(struct store *s, const char *genre, int3
   if (r == NULL) {
     return st;
   }
-  Tvmaze__V1__TopRatedByGenreResponse *reply = xmalloc(sizeof *reply);
+  Tvmaze__V1__TopRatedByGenreResponse *reply = arena_alloc(a, sizeof *reply);
   tvmaze__v1__top_rated_by_genre_response__init(reply);
   int n = PQntuples(r);
   /* Rows are grouped by genre; at most n genres. */
-  reply->genres = n > 0 ? xcalloc((size_t)n, sizeof *reply->genres) : NULL;
+  reply->genres = n > 0 ? arena_calloc(a, (size_t)n, sizeof *reply->genres) : NULL;
   for (int i = 0; i < n;) {
     const char *name = PQgetvalue(r, i, 0);
     int j = i;
     while (j < n && strcmp(PQgetvalue(r, j, 0), name) == 0) {
       j++;
     }
-    Tvmaze__V1__GenreRanking *g = xmalloc(sizeof *g);
+    Tvmaze__V1__GenreRanking *g = arena_alloc(a, sizeof *g);
     tvmaze__v1__genre_ranking__init(g);
-    g->genre = xstrdup(name);
-    g->shows = xcalloc((size_t)(j - i), sizeof *g->shows);
+    g->genre = arena_strdup(a, name);
+    g->shows = arena_calloc(a, (size_t)(j - i), sizeof *g->shows);
     for (int k = i; k < j; k++) {
-      Tvmaze__V1__RankedShow *rs = xmalloc(sizeof *rs);
+      Tvmaze__V1__RankedShow *rs = arena_alloc(a, sizeof *rs);
       tvmaze__v1__ranked_show__init(rs);
       rs->rank = (int32_t)store_read_int(r, k, 1);
       rs->show_id = (int32_t)store_read_int(r, k, 2);
-      rs->show_name = store_read_str(r, k, 3);
-      rs->rating = store_read_double_value(r, k, 4);
+      rs->show_name = store_read_str(a, r, k, 3);
+      rs->rating = store_read_double_value(a, r, k, 4);
       g->shows[g->n_shows++] = rs;
     }
     reply->genres[reply->n_genres++] = g;
@@ -154,7 +154,7 @@ enum store_status store_an_top_by_genre(struct store *s, const char *genre, int3
   return STORE_OK;
 }
 
-enum store_status store_an_network_perf(struct store *s, int32_t limit,
+enum store_status store_an_network_perf(struct store *s, struct arena *a, int32_t limit,
                                         Tvmaze__V1__NetworkPerformanceResponse **out) {
   char l[16];
   snprintf(l, sizeof l, "%d", (int)limit);
@@ -165,24 +165,24 @@ enum store_status store_an_network_perf(struct store *s, int32_t limit,
   if (r == NULL) {
     return st;
   }
-  Tvmaze__V1__NetworkPerformanceResponse *reply = xmalloc(sizeof *reply);
+  Tvmaze__V1__NetworkPerformanceResponse *reply = arena_alloc(a, sizeof *reply);
   tvmaze__v1__network_performance_response__init(reply);
   int n = PQntuples(r);
-  reply->distributors = n > 0 ? xcalloc((size_t)n, sizeof *reply->distributors) : NULL;
+  reply->distributors = n > 0 ? arena_calloc(a, (size_t)n, sizeof *reply->distributors) : NULL;
   for (int i = 0; i < n; i++) {
-    Tvmaze__V1__DistributorStats *x = xmalloc(sizeof *x);
+    Tvmaze__V1__DistributorStats *x = arena_alloc(a, sizeof *x);
     tvmaze__v1__distributor_stats__init(x);
-    Tvmaze__V1__Distributor *d = xmalloc(sizeof *d);
+    Tvmaze__V1__Distributor *d = arena_alloc(a, sizeof *d);
     tvmaze__v1__distributor__init(d);
     d->id = (int32_t)store_read_int(r, i, 0);
     d->kind = store_read_int(r, i, 1) == 2
                   ? TVMAZE__V1__DISTRIBUTOR_KIND__DISTRIBUTOR_KIND_WEB_CHANNEL
                   : TVMAZE__V1__DISTRIBUTOR_KIND__DISTRIBUTOR_KIND_NETWORK;
-    d->name = store_read_str(r, i, 2);
-    d->country = country_(r, i, 3);
+    d->name = store_read_str(a, r, i, 2);
+    d->country = country_(a, r, i, 3);
     x->distributor = d;
     x->show_count = (int32_t)store_read_int(r, i, 6);
-    x->average_rating = store_read_double_value(r, i, 7);
+    x->average_rating = store_read_double_value(a, r, i, 7);
     x->running_count = (int32_t)store_read_int(r, i, 8);
     x->ended_count = (int32_t)store_read_int(r, i, 9);
     reply->distributors[reply->n_distributors++] = x;
@@ -192,7 +192,7 @@ enum store_status store_an_network_perf(struct store *s, int32_t limit,
   return STORE_OK;
 }
 
-enum store_status store_an_monthly(struct store *s, int32_t from, int32_t to,
+enum store_status store_an_monthly(struct store *s, struct arena *a, int32_t from, int32_t to,
                                    Tvmaze__V1__MonthlyTrendsResponse **out) {
   char f[11], t[11];
   date_format(from, f);
@@ -204,17 +204,17 @@ enum store_status store_an_monthly(struct store *s, int32_t from, int32_t to,
   if (r == NULL) {
     return st;
   }
-  Tvmaze__V1__MonthlyTrendsResponse *reply = xmalloc(sizeof *reply);
+  Tvmaze__V1__MonthlyTrendsResponse *reply = arena_alloc(a, sizeof *reply);
   tvmaze__v1__monthly_trends_response__init(reply);
   int n = PQntuples(r);
-  reply->months = n > 0 ? xcalloc((size_t)n, sizeof *reply->months) : NULL;
+  reply->months = n > 0 ? arena_calloc(a, (size_t)n, sizeof *reply->months) : NULL;
   for (int i = 0; i < n; i++) {
-    Tvmaze__V1__MonthStats *x = xmalloc(sizeof *x);
+    Tvmaze__V1__MonthStats *x = arena_alloc(a, sizeof *x);
     tvmaze__v1__month_stats__init(x);
-    x->month = store_read_str(r, i, 0);
+    x->month = store_read_str(a, r, i, 0);
     x->episode_count = (int32_t)store_read_int(r, i, 1);
     x->show_count = (int32_t)store_read_int(r, i, 2);
-    x->average_runtime = store_read_double_value(r, i, 3);
+    x->average_runtime = store_read_double_value(a, r, i, 3);
     reply->months[reply->n_months++] = x;
   }
   PQclear(r);
@@ -222,7 +222,7 @@ enum store_status store_an_monthly(struct store *s, int32_t from, int32_t to,
   return STORE_OK;
 }
 
-enum store_status store_an_countries(struct store *s,
+enum store_status store_an_countries(struct store *s, struct arena *a,
                                      Tvmaze__V1__CountryDistributionResponse **out) {
   enum store_status st = STORE_OK;
   *out = NULL;
@@ -230,14 +230,14 @@ enum store_status store_an_countries(struct store *s,
   if (r == NULL) {
     return st;
   }
-  Tvmaze__V1__CountryDistributionResponse *reply = xmalloc(sizeof *reply);
+  Tvmaze__V1__CountryDistributionResponse *reply = arena_alloc(a, sizeof *reply);
   tvmaze__v1__country_distribution_response__init(reply);
   int n = PQntuples(r);
-  reply->countries = n > 0 ? xcalloc((size_t)n, sizeof *reply->countries) : NULL;
+  reply->countries = n > 0 ? arena_calloc(a, (size_t)n, sizeof *reply->countries) : NULL;
   for (int i = 0; i < n; i++) {
-    Tvmaze__V1__CountryStats *x = xmalloc(sizeof *x);
+    Tvmaze__V1__CountryStats *x = arena_alloc(a, sizeof *x);
     tvmaze__v1__country_stats__init(x);
-    x->country = country_(r, i, 0);
+    x->country = country_(a, r, i, 0);
     x->show_count = (int32_t)store_read_int(r, i, 3);
     x->episode_count = (int32_t)store_read_int(r, i, 4);
     x->distributor_count = (int32_t)store_read_int(r, i, 5);

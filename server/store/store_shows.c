@@ -29,7 +29,6 @@
 #include "date.h"
 #include "store_read.h"
 #include "strbuf.h"
-#include "xalloc.h"
 
 #define MAX_SQL 4096
 
@@ -185,83 +184,84 @@ char *store_shows_sql(const char *name, const struct shows_filter *f) {
 /* Row decoding                                                       */
 /* ------------------------------------------------------------------ */
 
-static Tvmaze__V1__Episode *episode_from_row_(const PGresult *r, int row, int c) {
-  Tvmaze__V1__Episode *e = xmalloc(sizeof *e);
+static Tvmaze__V1__Episode *episode_from_row_(struct arena *a, const PGresult *r, int row, int c) {
+  Tvmaze__V1__Episode *e = arena_alloc(a, sizeof *e);
   tvmaze__v1__episode__init(e);
   e->id = (int32_t)store_read_int(r, row, c + 0);
   e->show_id = (int32_t)store_read_int(r, row, c + 1);
-  e->name = store_read_str(r, row, c + 2);
-  e->season = store_read_int32_value(r, row, c + 3);
-  e->number = store_read_int32_value(r, row, c + 4);
-  e->type = store_read_str(r, row, c + 5);
-  e->airdate = store_read_str(r, row, c + 6);
-  e->airtime = store_read_str(r, row, c + 7);
-  e->airstamp = store_read_timestamp(r, row, c + 8);
-  e->runtime = store_read_int32_value(r, row, c + 9);
-  e->rating = store_read_double_value(r, row, c + 10);
-  e->summary = store_read_str(r, row, c + 11);
-  e->image_url = store_read_str(r, row, c + 12);
+  e->name = store_read_str(a, r, row, c + 2);
+  e->season = store_read_int32_value(a, r, row, c + 3);
+  e->number = store_read_int32_value(a, r, row, c + 4);
+  e->type = store_read_str(a, r, row, c + 5);
+  e->airdate = store_read_str(a, r, row, c + 6);
+  e->airtime = store_read_str(a, r, row, c + 7);
+  e->airstamp = store_read_timestamp(a, r, row, c + 8);
+  e->runtime = store_read_int32_value(a, r, row, c + 9);
+  e->rating = store_read_double_value(a, r, row, c + 10);
+  e->summary = store_read_str(a, r, row, c + 11);
+  e->image_url = store_read_str(a, r, row, c + 12);
   return e;
 }
 
-static void genres_from_json_(Tvmaze__V1__Show *s, const char *text) {
+static void genres_from_json_(struct arena *a, Tvmaze__V1__Show *s, const char *text) {
   json_error_t jerr;
   json_t *arr = json_loads(text, 0, &jerr);
   if (arr == NULL || !json_is_array(arr) || json_array_size(arr) == 0) {
     json_decref(arr);
     return;
   }
-  s->genres = xcalloc(json_array_size(arr), sizeof *s->genres);
+  s->genres = arena_calloc(a, json_array_size(arr), sizeof *s->genres);
   for (size_t i = 0; i < json_array_size(arr); i++) {
     const char *g = json_string_value(json_array_get(arr, i));
-    s->genres[s->n_genres++] = xstrdup(g ? g : "");
+    s->genres[s->n_genres++] = arena_strdup(a, g ? g : "");
   }
   json_decref(arr);
 }
 
-static Tvmaze__V1__Show *show_from_row_(const PGresult *r, int row, int c) {
-  Tvmaze__V1__Show *s = xmalloc(sizeof *s);
+static Tvmaze__V1__Show *show_from_row_(struct arena *a, const PGresult *r, int row, int c) {
+  Tvmaze__V1__Show *s = arena_alloc(a, sizeof *s);
   tvmaze__v1__show__init(s);
   s->id = (int32_t)store_read_int(r, row, c + 0);
-  s->name = store_read_str(r, row, c + 1);
-  s->type = store_read_str(r, row, c + 2);
-  s->language = store_read_str(r, row, c + 3);
-  s->status = store_read_str(r, row, c + 4);
-  s->runtime = store_read_int32_value(r, row, c + 5);
-  s->premiered = store_read_str(r, row, c + 6);
-  s->ended = store_read_str(r, row, c + 7);
-  s->official_site = store_read_str(r, row, c + 8);
-  s->rating = store_read_double_value(r, row, c + 9);
-  s->weight = store_read_int32_value(r, row, c + 10);
-  s->summary = store_read_str(r, row, c + 11);
-  s->image_url = store_read_str(r, row, c + 12);
+  s->name = store_read_str(a, r, row, c + 1);
+  s->type = store_read_str(a, r, row, c + 2);
+  s->language = store_read_str(a, r, row, c + 3);
+  s->status = store_read_str(a, r, row, c + 4);
+  s->runtime = store_read_int32_value(a, r, row, c + 5);
+  s->premiered = store_read_str(a, r, row, c + 6);
+  s->ended = store_read_str(a, r, row, c + 7);
+  s->official_site = store_read_str(a, r, row, c + 8);
+  s->rating = store_read_double_value(a, r, row, c + 9);
+  s->weight = store_read_int32_value(a, r, row, c + 10);
+  s->summary = store_read_str(a, r, row, c + 11);
+  s->image_url = store_read_str(a, r, row, c + 12);
   if (!PQgetisnull(r, row, c + 13)) {
-    Tvmaze__V1__Distributor *d = xmalloc(sizeof *d);
+    Tvmaze__V1__Distributor *d = arena_alloc(a, sizeof *d);
     tvmaze__v1__distributor__init(d);
     d->id = (int32_t)store_read_int(r, row, c + 13);
     d->kind = store_read_int(r, row, c + 14) == 2
                   ? TVMAZE__V1__DISTRIBUTOR_KIND__DISTRIBUTOR_KIND_WEB_CHANNEL
                   : TVMAZE__V1__DISTRIBUTOR_KIND__DISTRIBUTOR_KIND_NETWORK;
-    d->name = store_read_str(r, row, c + 15);
+    d->name = store_read_str(a, r, row, c + 15);
     if (!PQgetisnull(r, row, c + 16)) {
-      Tvmaze__V1__Country *co = xmalloc(sizeof *co);
+      Tvmaze__V1__Country *co = arena_alloc(a, sizeof *co);
       tvmaze__v1__country__init(co);
-      co->code = store_read_str(r, row, c + 16);
-      co->name = store_read_str(r, row, c + 17);
-      co->timezone = store_read_str(r, row, c + 18);
+      co->code = store_read_str(a, r, row, c + 16);
+      co->name = store_read_str(a, r, row, c + 17);
+      co->timezone = store_read_str(a, r, row, c + 18);
       d->country = co;
     }
     s->distributor = d;
   }
-  s->updated_at = store_read_timestamp(r, row, c + 19);
+  s->updated_at = store_read_timestamp(a, r, row, c + 19);
   if (!PQgetisnull(r, row, c + 20)) {
-    genres_from_json_(s, PQgetvalue(r, row, c + 20));
+    genres_from_json_(a, s, PQgetvalue(r, row, c + 20));
   }
   return s;
 }
 
-static Tvmaze__V1__Pagination *pagination_(const struct shows_filter *f, int64_t total) {
-  Tvmaze__V1__Pagination *p = xmalloc(sizeof *p);
+static Tvmaze__V1__Pagination *pagination_(struct arena *a, const struct shows_filter *f,
+                                           int64_t total) {
+  Tvmaze__V1__Pagination *p = arena_alloc(a, sizeof *p);
   tvmaze__v1__pagination__init(p);
   p->page = f->page;
   p->per_page = f->per_page;
@@ -345,7 +345,7 @@ static void filter_sql_(struct filter_params *fp, int episodes) {
 /* Calls                                                              */
 /* ------------------------------------------------------------------ */
 
-enum store_status store_shows_list(struct store *s, const struct shows_filter *f,
+enum store_status store_shows_list(struct store *s, struct arena *a, const struct shows_filter *f,
                                    Tvmaze__V1__ListShowsResponse **out) {
   *out = NULL;
   enum store_status st = STORE_OK;
@@ -361,18 +361,18 @@ enum store_status store_shows_list(struct store *s, const struct shows_filter *f
   if (page == NULL) {
     goto out;
   }
-  reply = xmalloc(sizeof *reply);
+  reply = arena_alloc(a, sizeof *reply);
   tvmaze__v1__list_shows_response__init(reply);
   int rows = PQntuples(page);
   int64_t total = rows > 0 ? store_read_int(page, 0, 0) : 0;
-  reply->pagination = pagination_(f, total);
+  reply->pagination = pagination_(a, f, total);
   if (rows == 0 || PQgetisnull(page, 0, 1)) {
     goto out;
   }
-  reply->shows = xcalloc((size_t)rows, sizeof *reply->shows);
+  reply->shows = arena_calloc(a, (size_t)rows, sizeof *reply->shows);
   strbuf_append_char(&ids, '{');
   for (int i = 0; i < rows; i++) {
-    reply->shows[reply->n_shows++] = show_from_row_(page, i, 1);
+    reply->shows[reply->n_shows++] = show_from_row_(a, page, i, 1);
     strbuf_appendf(&ids, "%s%d", i ? "," : "", (int)reply->shows[i]->id);
   }
   strbuf_append_char(&ids, '}');
@@ -393,9 +393,9 @@ enum store_status store_shows_list(struct store *s, const struct shows_filter *f
     for (size_t k = 0; k < reply->n_shows; k++) {
       Tvmaze__V1__Show *sh = reply->shows[k];
       if (sh->id == sid) {
-        sh->episodes = xcalloc((size_t)(j - i), sizeof *sh->episodes);
+        sh->episodes = arena_calloc(a, (size_t)(j - i), sizeof *sh->episodes);
         for (int r = i; r < j; r++) {
-          sh->episodes[sh->n_episodes++] = episode_from_row_(eps, r, 0);
+          sh->episodes[sh->n_episodes++] = episode_from_row_(a, eps, r, 0);
         }
         break;
       }
@@ -405,7 +405,9 @@ enum store_status store_shows_list(struct store *s, const struct shows_filter *f
 
 out:
   if (st != STORE_OK && reply != NULL) {
-    protobuf_c_message_free_unpacked(&reply->base, NULL);
+    if (a == NULL) {
+      protobuf_c_message_free_unpacked(&reply->base, NULL);
+    }
     reply = NULL;
   }
   *out = reply;
@@ -416,7 +418,8 @@ out:
   return st;
 }
 
-enum store_status store_show_get(struct store *s, int32_t id, Tvmaze__V1__Show **out) {
+enum store_status store_show_get(struct store *s, struct arena *a, int32_t id,
+                                 Tvmaze__V1__Show **out) {
   *out = NULL;
   enum store_status st = STORE_OK;
   char idtext[16];
@@ -432,21 +435,23 @@ enum store_status store_show_get(struct store *s, int32_t id, Tvmaze__V1__Show *
     st = STORE_NOT_FOUND;
     goto out;
   }
-  show = show_from_row_(r, 0, 0);
+  show = show_from_row_(a, r, 0, 0);
   eps = store_exec(s, "show_all_episodes", SQL_SHOW_ALL_EPISODES, 1, v, &st);
   if (eps == NULL) {
     goto out;
   }
   int n = PQntuples(eps);
   if (n > 0) {
-    show->episodes = xcalloc((size_t)n, sizeof *show->episodes);
+    show->episodes = arena_calloc(a, (size_t)n, sizeof *show->episodes);
     for (int i = 0; i < n; i++) {
-      show->episodes[show->n_episodes++] = episode_from_row_(eps, i, 0);
+      show->episodes[show->n_episodes++] = episode_from_row_(a, eps, i, 0);
     }
   }
 out:
   if (st != STORE_OK && show != NULL) {
-    protobuf_c_message_free_unpacked(&show->base, NULL);
+    if (a == NULL) {
+      protobuf_c_message_free_unpacked(&show->base, NULL);
+    }
     show = NULL;
   }
   *out = show;
@@ -455,7 +460,8 @@ out:
   return st;
 }
 
-enum store_status store_episodes_list(struct store *s, const struct shows_filter *f,
+enum store_status store_episodes_list(struct store *s, struct arena *a,
+                                      const struct shows_filter *f,
                                       Tvmaze__V1__ListEpisodesResponse **out) {
   *out = NULL;
   enum store_status st = STORE_OK;
@@ -467,14 +473,14 @@ enum store_status store_episodes_list(struct store *s, const struct shows_filter
   if (r == NULL) {
     return st;
   }
-  Tvmaze__V1__ListEpisodesResponse *reply = xmalloc(sizeof *reply);
+  Tvmaze__V1__ListEpisodesResponse *reply = arena_alloc(a, sizeof *reply);
   tvmaze__v1__list_episodes_response__init(reply);
   int rows = PQntuples(r);
-  reply->pagination = pagination_(f, rows > 0 ? store_read_int(r, 0, 0) : 0);
+  reply->pagination = pagination_(a, f, rows > 0 ? store_read_int(r, 0, 0) : 0);
   if (rows > 0 && !PQgetisnull(r, 0, 1)) {
-    reply->episodes = xcalloc((size_t)rows, sizeof *reply->episodes);
+    reply->episodes = arena_calloc(a, (size_t)rows, sizeof *reply->episodes);
     for (int i = 0; i < rows; i++) {
-      reply->episodes[reply->n_episodes++] = episode_from_row_(r, i, 1);
+      reply->episodes[reply->n_episodes++] = episode_from_row_(a, r, i, 1);
     }
   }
   PQclear(r);

@@ -15,7 +15,9 @@
  * Ordering (stable pagination): shows by their first airstamp inside the
  * window (NULLs last), then id; episodes by airstamp (NULLs last), then id.
  *
- * Replies are built on the heap with malloc (xalloc) so that
+ * Replies are built in the arena a given to each call (the server's workers
+ * pass one per worker and reset it after the reply is sent: no free() per
+ * node); with a NULL arena they are built on the heap and
  * protobuf_c_message_free_unpacked(msg, NULL) frees them.
  * Not thread-safe: the store belongs to one thread.
  */
@@ -24,6 +26,7 @@
 
 #include <stdint.h>
 
+#include "arena.h"
 #include "db.h"
 #include "tvmaze/v1/shows.pb-c.h"
 
@@ -43,16 +46,18 @@ struct shows_filter {
 };
 
 /* Page of shows with their episodes inside the window, and pagination.
- * On STORE_OK *out is a new reply (free with protobuf_c_message_free_unpacked);
+ * On STORE_OK *out is a new reply in a (see above);
  * else *out is NULL and the last error is set. */
-enum store_status store_shows_list(struct store *s, const struct shows_filter *f,
+enum store_status store_shows_list(struct store *s, struct arena *a, const struct shows_filter *f,
                                    Tvmaze__V1__ListShowsResponse **out);
 
 /* One show with every stored episode; STORE_NOT_FOUND if there is none. */
-enum store_status store_show_get(struct store *s, int32_t id, Tvmaze__V1__Show **out);
+enum store_status store_show_get(struct store *s, struct arena *a, int32_t id,
+                                 Tvmaze__V1__Show **out);
 
 /* Page of episodes airing in the window, with pagination. As store_shows_list. */
-enum store_status store_episodes_list(struct store *s, const struct shows_filter *f,
+enum store_status store_episodes_list(struct store *s, struct arena *a,
+                                      const struct shows_filter *f,
                                       Tvmaze__V1__ListEpisodesResponse **out);
 
 /* The SQL text of statement name ("shows_page", "episodes_page": the

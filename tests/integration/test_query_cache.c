@@ -1,6 +1,8 @@
 /*
  * Read-through cache and store recovery (query.c, cache.c, db.c) against
- * real PostgreSQL and Redis: a hit is served from Redis; a data generation
+ * real PostgreSQL and Redis: a hit is served from the local layer or
+ * Redis, a Redis hit fills the local layer, which stays within its size; a
+ * data generation
  * bump committed by another connection with the ingest's SQL (generation + 1
  * and pg_notify in the change's transaction) makes new data visible at once
  * (the worker learns it from the notification, store_generation); a bump
@@ -23,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "arena.h"
 #include "cache.h"
 #include "query.h"
 #include "query_support.h"
@@ -33,7 +36,13 @@
 /* What the ingest runs in each changing day's transaction (after its writes). */
 #define INGEST_BUMP store_generation_bump_sql
 
+#define LOCAL_BYTES (16u << 20) /* the server's default */
+
 static struct worker_ctx g_w;
+
+static uint64_t redis_hits_(const struct cache_stats *s) {
+  return s->hits - s->local_hits;
+}
 static const char *g_url;
 
 static int setup_(void **state) {
@@ -42,6 +51,7 @@ static int setup_(void **state) {
   g_w.store = store_open(g_url);
   g_w.cache = cache_open(testenv_redis_url());
   assert_non_null(g_w.cache);
+  cache_local_configure(LOCAL_BYTES);
   return 0;
 }
 
@@ -49,6 +59,7 @@ static int teardown_(void **state) {
   (void)state;
   store_close(g_w.store);
   cache_close(g_w.cache);
+  cache_local_configure(0);
   return 0;
 }
 
@@ -113,9 +124,10 @@ static void hit_and_generation_bump(void **state) {
   cache_stats_get(&b);
   assert_int_equal(b.misses - a.misses, 1);
   assert_int_equal(b.hits - a.hits, 1);
+  assert_int_equal(b.local_hits - a.local_hits, 1); /* the miss stored it locally too */
   assert_string_equal(name, "Alpha Drama");
 
-  /* A change without a generation bump is not visible: proof the hit came from Redis. */
+  /* A change without a generation bump is not visible: proof the hit came from the cache. */
   qs_exec(g_url, "UPDATE shows SET name = 'Alpha Renamed' WHERE id = 101");
   assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
   assert_string_equal(name, "Alpha Drama");
@@ -167,6 +179,129 @@ static void opaque_hit_packs_identically(void **state) {
   free(packed[1]);
 }
 
+/* With the local layer emptied, a hit comes from Redis and fills it; the
+ * next one is local. */
+static void redis_hit_fills_local(void **state) {
+  (void)state;
+  char name[64];
+  struct cache_stats a, b;
+  assert_int_equal(alpha_name_(name, sizeof name), RPC_OK); /* in Redis now */
+  cache_local_configure(LOCAL_BYTES);                       /* empties the local layer */
+  cache_stats_get(&a);
+  assert_int_equal(a.local_bytes, 0);
+  assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
+  cache_stats_get(&b);
+  assert_int_equal(redis_hits_(&b) - redis_hits_(&a), 1);
+  assert_int_equal(b.local_hits - a.local_hits, 0);
+  assert_true(b.local_bytes > 0);
+  assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
+  cache_stats_get(&a);
+  assert_int_equal(a.local_hits - b.local_hits, 1);
+  assert_int_equal(redis_hits_(&a) - redis_hits_(&b), 0);
+}
+
+/* The local layer holds at most its configured bytes, keeps the newest
+ * entries it can, and leaves entries over 1/16 of its size to Redis. */
+static void local_layer_is_bounded(void **state) {
+  (void)state;
+  const size_t cap = 256u << 10;
+  cache_local_configure(cap);
+  static char val[20u << 10];
+  char key[64], *got = NULL;
+  size_t len = 0;
+  struct cache_stats a, b;
+  for (int i = 0; i < 200; i++) {
+    memset(val, 'a' + i % 26, 8u << 10);
+    int n = snprintf(key, sizeof key, "tvmaze:test:bounded:%d", i);
+    cache_put(g_w.cache, key, (size_t)n, val, 8u << 10, 60);
+    cache_stats_get(&a);
+    assert_true(a.local_bytes <= cap);
+  }
+  assert_true(a.local_bytes > cap / 2); /* it does hold entries */
+  int n = snprintf(key, sizeof key, "tvmaze:test:bounded:%d", 199);
+  assert_int_equal(cache_get(g_w.cache, key, (size_t)n, &got, &len), CACHE_HIT);
+  cache_stats_get(&b);
+  assert_int_equal(b.local_hits - a.local_hits, 1);
+  assert_int_equal(len, 8u << 10);
+  assert_int_equal(got[0], 'a' + 199 % 26);
+  free(got);
+  /* 20 KiB > cap / 16: stored in Redis only. */
+  memset(val, 'z', sizeof val);
+  n = snprintf(key, sizeof key, "tvmaze:test:bounded:big");
+  cache_put(g_w.cache, key, (size_t)n, val, sizeof val, 60);
+  assert_int_equal(cache_get(g_w.cache, key, (size_t)n, &got, &len), CACHE_HIT);
+  cache_stats_get(&a);
+  assert_int_equal(a.local_hits - b.local_hits, 0);
+  assert_int_equal(redis_hits_(&a) - redis_hits_(&b), 1);
+  assert_int_equal(len, sizeof val);
+  free(got);
+  cache_local_configure(LOCAL_BYTES);
+}
+
+/* Replies built in the worker's arena (what the gRPC workers do) pack to
+ * the same bytes as heap-built ones, for every Shows read and a report;
+ * query_release resets the arena. Cache off: both come from the store. */
+static void arena_replies_pack_identically(void **state) {
+  (void)state;
+  struct worker_ctx w = {.store = g_w.store};
+  struct arena a;
+  arena_init(&a, 4096); /* small chunks: replies span several */
+  Tvmaze__V1__ListShowsRequest ls = TVMAZE__V1__LIST_SHOWS_REQUEST__INIT;
+  ls.date_from = S("2030-03-01");
+  ls.date_to = S("2030-03-31");
+  Tvmaze__V1__GetShowRequest gs = TVMAZE__V1__GET_SHOW_REQUEST__INIT;
+  gs.id = 101;
+  Tvmaze__V1__ListEpisodesRequest le = TVMAZE__V1__LIST_EPISODES_REQUEST__INIT;
+  le.date_from = S("2030-03-01");
+  le.date_to = S("2030-03-31");
+  Tvmaze__V1__NetworkPerformanceRequest np = TVMAZE__V1__NETWORK_PERFORMANCE_REQUEST__INIT;
+  for (int call = 0; call < 4; call++) {
+    uint8_t *packed[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    for (int i = 0; i < 2; i++) { /* heap, then arena */
+      w.arena = i ? &a : NULL;
+      ProtobufCMessage *out = NULL;
+      char msg[256];
+      rpc_code code = RPC_UNKNOWN;
+      switch (call) {
+      case 0:
+        code = query_list_shows(&w, &ls, (Tvmaze__V1__ListShowsResponse **)&out, msg, sizeof msg);
+        break;
+      case 1:
+        code = query_get_show(&w, &gs, (Tvmaze__V1__GetShowResponse **)&out, msg, sizeof msg);
+        break;
+      case 2:
+        code = query_list_episodes(&w, &le, (Tvmaze__V1__ListEpisodesResponse **)&out, msg,
+                                   sizeof msg);
+        break;
+      default:
+        code = query_network_perf(&w, &np, (Tvmaze__V1__NetworkPerformanceResponse **)&out, msg,
+                                  sizeof msg);
+        break;
+      }
+      assert_int_equal(code, RPC_OK);
+      len[i] = protobuf_c_message_get_packed_size(out);
+      packed[i] = malloc(len[i]);
+      protobuf_c_message_pack(out, packed[i]);
+      query_release(&w, out);
+    }
+    assert_true(len[0] > 20);
+    assert_int_equal(len[0], len[1]);
+    assert_memory_equal(packed[0], packed[1], len[0]);
+    free(packed[0]);
+    free(packed[1]);
+  }
+  /* An error path leaves nothing behind either. */
+  gs.id = 999999;
+  Tvmaze__V1__GetShowResponse *none = NULL;
+  char msg[256];
+  w.arena = &a;
+  assert_int_equal(query_get_show(&w, &gs, &none, msg, sizeof msg), RPC_NOT_FOUND);
+  assert_null(none);
+  query_release(&w, NULL);
+  arena_release(&a);
+}
+
 /* The worker's backend is terminated, then a bump commits: its notification
  * is lost with the connection; the reconnect re-LISTENs and re-reads. */
 static void bump_while_disconnected(void **state) {
@@ -188,7 +323,16 @@ static void redis_down_then_back(void **state) {
   (void)state;
   char name[64];
   struct cache_stats a, b;
+  assert_int_equal(alpha_name_(name, sizeof name), RPC_OK); /* cached, locally too */
   services_("redis-stop");
+  /* Unchanged data: the local copy still answers, Redis is not asked. */
+  cache_stats_get(&a);
+  assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
+  cache_stats_get(&b);
+  assert_int_equal(b.local_hits - a.local_hits, 1);
+  assert_int_equal(b.errors - a.errors, 0);
+  /* From here on only Redis is under test. */
+  cache_local_configure(0);
   commit_with_bump_("UPDATE shows SET name = 'Alpha Third' WHERE id = 101; ");
   for (int i = 0; i < 3; i++) { /* no client-visible error, fresh data */
     assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
@@ -204,12 +348,13 @@ static void redis_down_then_back(void **state) {
     assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
     assert_string_equal(name, "Alpha Third");
     cache_stats_get(&b);
-    used = b.hits > a.hits;
+    used = redis_hits_(&b) > redis_hits_(&a);
     if (!used) {
       sleep_ms_(100);
     }
   }
   assert_true(used);
+  cache_local_configure(LOCAL_BYTES);
 }
 
 static void postgres_restart(void **state) {
@@ -243,11 +388,10 @@ static void postgres_restart(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(hit_and_generation_bump),
-      cmocka_unit_test(bump_while_disconnected),
-      cmocka_unit_test(opaque_hit_packs_identically),
-      cmocka_unit_test(redis_down_then_back),
-      cmocka_unit_test(postgres_restart),
+      cmocka_unit_test(hit_and_generation_bump), cmocka_unit_test(arena_replies_pack_identically),
+      cmocka_unit_test(redis_hit_fills_local),   cmocka_unit_test(local_layer_is_bounded),
+      cmocka_unit_test(bump_while_disconnected), cmocka_unit_test(opaque_hit_packs_identically),
+      cmocka_unit_test(redis_down_then_back),    cmocka_unit_test(postgres_restart),
   };
   return cmocka_run_group_tests(tests, setup_, teardown_);
 }
