@@ -11,41 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "arena.h"
 #include "date.h"
 #include "html_text.h"
-#include "ingest_json.h"
+#include "ingest_arena.h"
 #include "xalloc.h"
 
 /* ------------------------------------------------------------------ */
 /* Value helpers                                                      */
 /* ------------------------------------------------------------------ */
 
-/* The batch's strings: bump allocation from 64 KiB chunks, all freed by
- * ingest_batch_release (the writer thread frees a day's rows in a few
- * calls instead of one per string). A replaced row's strings stay until
+/* The batch's strings live in its arena (b->strings, 64 KiB chunks), all
+ * freed by ingest_batch_release: the writer thread frees a day's rows in a
+ * few calls instead of one per string. A replaced row's strings stay until
  * then. */
-struct ingest_batch_chunk {
-  struct ingest_batch_chunk *next;
-  size_t cap, used;   /* bytes of data */
-  max_align_t data[]; /* aligned for any type */
-};
-
-#define CHUNK_BYTES_ ((size_t)64 << 10)
-
 static void *balloc_(struct ingest_batch *b, size_t n) {
-  size_t need = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-  struct ingest_batch_chunk *c = b->chunks;
-  if (c == NULL || c->cap - c->used < need) {
-    size_t cap = need > CHUNK_BYTES_ ? need : CHUNK_BYTES_;
-    c = xmalloc(sizeof *c + cap);
-    c->cap = cap;
-    c->used = 0;
-    c->next = b->chunks;
-    b->chunks = c;
-  }
-  void *p = (unsigned char *)c->data + c->used;
-  c->used += need;
-  return p;
+  return arena_alloc(&b->strings, n);
 }
 
 /* s[0..n) (no NUL inside) as a string of b. */
@@ -63,34 +46,31 @@ static char *bint_(struct ingest_batch *b, long long x) {
   return bstrndup_(b, buf, (size_t)k);
 }
 
-/* A value of the parsed document (ingest_json.h); read-only here. */
-typedef const struct ingest_json_value val_;
+/* A value of the parsed document (jansson); read-only here. */
+typedef json_t val_;
 
 /* A member of obj (NULL when obj is not an object or lacks it). */
 static val_ *get_(val_ *obj, const char *key) {
-  return ingest_json_get(obj, key);
-}
-
-static int is_(val_ *v, enum ingest_json_type t) {
-  return v != NULL && v->type == t;
+  return json_object_get(obj, key);
 }
 
 static char *str_(struct ingest_batch *b, val_ *obj, const char *key) {
   val_ *v = get_(obj, key);
-  if (!is_(v, INGEST_JSON_STRING)) {
+  if (!json_is_string(v)) {
     return NULL;
   }
-  return bstrndup_(b, v->u.s, v->len);
+  return bstrndup_(b, json_string_value(v), json_string_length(v));
 }
 
 /* Integer member as text, NULL when absent, not integral or below min. */
 static char *int_(struct ingest_batch *b, val_ *obj, const char *key, long long min) {
   val_ *v = get_(obj, key);
   long long x;
-  if (is_(v, INGEST_JSON_INTEGER)) {
-    x = v->u.i;
-  } else if (is_(v, INGEST_JSON_REAL) && floor(v->u.d) == v->u.d && fabs(v->u.d) < 2e9) {
-    x = (long long)v->u.d;
+  if (json_is_integer(v)) {
+    x = json_integer_value(v);
+  } else if (json_is_real(v) && floor(json_real_value(v)) == json_real_value(v) &&
+             fabs(json_real_value(v)) < 2e9) {
+    x = (long long)json_real_value(v);
   } else {
     return NULL;
   }
@@ -102,20 +82,20 @@ static char *int_(struct ingest_batch *b, val_ *obj, const char *key, long long 
 
 static int id_(val_ *obj) {
   val_ *v = get_(obj, "id");
-  if (!is_(v, INGEST_JSON_INTEGER) || v->u.i <= 0 || v->u.i > INT32_MAX) {
+  if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > INT32_MAX) {
     return 0;
   }
-  return (int)v->u.i;
+  return (int)json_integer_value(v);
 }
 
 /* rating.average in 0..10 as text with one decimal, else NULL. */
 static char *rating_(struct ingest_batch *b, val_ *obj) {
   val_ *v = get_(get_(obj, "rating"), "average");
   double d;
-  if (is_(v, INGEST_JSON_INTEGER)) {
-    d = (double)v->u.i;
-  } else if (is_(v, INGEST_JSON_REAL)) {
-    d = v->u.d;
+  if (json_is_integer(v)) {
+    d = (double)json_integer_value(v);
+  } else if (json_is_real(v)) {
+    d = json_real_value(v);
   } else {
     return NULL;
   }
@@ -134,18 +114,18 @@ static char *image_(struct ingest_batch *b, val_ *obj) {
 static char *date_(struct ingest_batch *b, val_ *obj, const char *key) {
   val_ *v = get_(obj, key);
   int32_t day;
-  if (!is_(v, INGEST_JSON_STRING) || date_parse(v->u.s, &day) != 0) {
+  if (!json_is_string(v) || date_parse(json_string_value(v), &day) != 0) {
     return NULL;
   }
-  return bstrndup_(b, v->u.s, v->len);
+  return bstrndup_(b, json_string_value(v), json_string_length(v));
 }
 
 static char *summary_(struct ingest_batch *b, val_ *obj) {
   val_ *v = get_(obj, "summary");
-  if (!is_(v, INGEST_JSON_STRING)) {
+  if (!json_is_string(v)) {
     return NULL;
   }
-  char *t = html_to_text(v->u.s, v->len);
+  char *t = html_to_text(json_string_value(v), json_string_length(v));
   char *r = t[0] == '\0' ? NULL : bstrndup_(b, t, strlen(t));
   free(t);
   return r;
@@ -163,28 +143,28 @@ static int digits_(const char *s, size_t n) {
 /* "HH:MM" (00..23:00..59) or "" kept; anything else NULL. */
 static char *airtime_(struct ingest_batch *b, val_ *obj) {
   val_ *v = get_(obj, "airtime");
-  if (!is_(v, INGEST_JSON_STRING)) {
+  if (!json_is_string(v)) {
     return NULL;
   }
-  const char *s = v->u.s;
+  const char *s = json_string_value(v);
   if (s[0] == '\0') {
     return bstrndup_(b, "", 0);
   }
-  if (v->len != 5 || s[2] != ':' || !digits_(s, 2) || !digits_(s + 3, 2) ||
+  if (json_string_length(v) != 5 || s[2] != ':' || !digits_(s, 2) || !digits_(s + 3, 2) ||
       (s[0] - '0') * 10 + (s[1] - '0') > 23 || (s[3] - '0') * 10 + (s[4] - '0') > 59) {
     return NULL;
   }
-  return bstrndup_(b, s, v->len);
+  return bstrndup_(b, s, json_string_length(v));
 }
 
 /* YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM|-HH:MM), date real; else NULL. */
 static char *airstamp_(struct ingest_batch *b, val_ *obj) {
   val_ *v = get_(obj, "airstamp");
-  if (!is_(v, INGEST_JSON_STRING)) {
+  if (!json_is_string(v)) {
     return NULL;
   }
-  const char *s = v->u.s;
-  size_t n = v->len;
+  const char *s = json_string_value(v);
+  size_t n = json_string_length(v);
   char date[11];
   int32_t day;
   if (n < 17 || n > 40 || s[10] != 'T') {
@@ -236,14 +216,11 @@ static char *airstamp_(struct ingest_batch *b, val_ *obj) {
 
 void ingest_batch_init(struct ingest_batch *b) {
   memset(b, 0, sizeof *b);
+  arena_init(&b->strings, (size_t)64 << 10);
 }
 
 void ingest_batch_release(struct ingest_batch *b) {
-  while (b->chunks != NULL) {
-    struct ingest_batch_chunk *next = b->chunks->next;
-    free(b->chunks);
-    b->chunks = next;
-  }
+  arena_release(&b->strings);
   free(b->countries);
   free(b->distributors);
   free(b->shows);
@@ -299,7 +276,7 @@ static int distributor_(struct ingest_batch *b, val_ *d, int kind) {
 /* Merges a show; returns its id or 0 if unusable. */
 static int show_(struct ingest_batch *b, val_ *s) {
   int id = id_(s);
-  if (id == 0 || !is_(get_(s, "name"), INGEST_JSON_STRING)) {
+  if (id == 0 || !json_is_string(get_(s, "name"))) {
     return 0;
   }
   /* The same show object is embedded in each of its items: the first one of
@@ -326,8 +303,9 @@ static int show_(struct ingest_batch *b, val_ *s) {
   row.summary = summary_(b, s);
   row.image_url = image_(b, s);
   val_ *upd = get_(s, "updated");
-  if (is_(upd, INGEST_JSON_INTEGER) && upd->u.i > 0 && upd->u.i < 253402300800LL) {
-    row.tvmaze_updated = bint_(b, upd->u.i);
+  if (json_is_integer(upd) && json_integer_value(upd) > 0 &&
+      json_integer_value(upd) < 253402300800LL) {
+    row.tvmaze_updated = bint_(b, json_integer_value(upd));
   }
   if (distributor_(b, get_(s, "network"), 1)) {
     row.dist_kind = 1;
@@ -337,18 +315,20 @@ static int show_(struct ingest_batch *b, val_ *s) {
     row.dist_id = id_(get_(s, "webChannel"));
   }
   val_ *genres = get_(s, "genres");
-  if (is_(genres, INGEST_JSON_ARRAY)) {
-    row.genres = balloc_(b, (genres->len + 1) * sizeof *row.genres);
-    for (val_ *g = ingest_json_first(genres); g != NULL; g = ingest_json_next(genres, g)) {
-      if (!is_(g, INGEST_JSON_STRING) || g->len == 0) {
+  if (json_is_array(genres)) {
+    row.genres = balloc_(b, (json_array_size(genres) + 1) * sizeof *row.genres);
+    size_t gi;
+    val_ *g;
+    json_array_foreach(genres, gi, g) {
+      if (!json_is_string(g) || json_string_length(g) == 0) {
         continue;
       }
       int dup = 0;
       for (size_t k = 0; k < row.n_genres; k++) {
-        dup |= strcmp(row.genres[k], g->u.s) == 0;
+        dup |= strcmp(row.genres[k], json_string_value(g)) == 0;
       }
       if (!dup) {
-        row.genres[row.n_genres++] = bstrndup_(b, g->u.s, g->len);
+        row.genres[row.n_genres++] = bstrndup_(b, json_string_value(g), json_string_length(g));
       }
     }
   }
@@ -361,10 +341,10 @@ static void item_(struct ingest_batch *b, val_ *it) {
   b->items_seen++;
   int id = id_(it);
   val_ *show = get_(it, "show");
-  if (!is_(show, INGEST_JSON_OBJECT)) {
+  if (!json_is_object(show)) {
     show = get_(get_(it, "_embedded"), "show");
   }
-  int show_id = id == 0 || !is_(show, INGEST_JSON_OBJECT) ? 0 : show_(b, show);
+  int show_id = id == 0 || !json_is_object(show) ? 0 : show_(b, show);
   if (show_id == 0) {
     b->items_skipped++;
     return;
@@ -394,21 +374,26 @@ static void item_(struct ingest_batch *b, val_ *it) {
 enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const char *json, size_t n,
                                                char *err, size_t errlen) {
   enum ingest_parse_status st = INGEST_PARSE_OK;
-  struct ingest_json_doc doc;
-  char jerr[160];
-  if (ingest_json_parse(&doc, json, n, jerr, sizeof jerr) != 0) {
-    snprintf(err, errlen, "malformed JSON %s", jerr);
+  json_error_t jerr;
+  /* jansson's values live in this thread's arena until the end of the call;
+   * every string kept in b is copied out (bstrndup_, html_to_text) */
+  ingest_arena_begin();
+  json_t *root = json_loadb(json, n, 0, &jerr);
+  if (root == NULL) {
+    snprintf(err, errlen, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+             jerr.text);
     st = INGEST_PARSE_BAD_JSON;
     goto out;
   }
-  val_ *root = &doc.values[0];
-  if (!is_(root, INGEST_JSON_ARRAY)) {
+  if (!json_is_array(root)) {
     snprintf(err, errlen, "schedule is not a JSON array");
     st = INGEST_PARSE_BAD_SHAPE;
     goto out;
   }
-  for (val_ *it = ingest_json_first(root); it != NULL; it = ingest_json_next(root, it)) {
-    if (is_(it, INGEST_JSON_OBJECT)) {
+  size_t i;
+  json_t *it;
+  json_array_foreach(root, i, it) {
+    if (json_is_object(it)) {
       item_(b, it);
     } else {
       b->items_seen++;
@@ -416,6 +401,7 @@ enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const cha
     }
   }
 out:
-  ingest_json_release(&doc);
+  json_decref(root);
+  ingest_arena_end();
   return st;
 }

@@ -1,5 +1,5 @@
 /*
- * ingest_parse: TVMaze schedule JSON (ingest_json) to normalized rows.
+ * ingest_parse: TVMaze schedule JSON (jansson) to normalized rows.
  *
  * One struct ingest_batch collects the rows of one day from any number of
  * schedule documents (the web schedule and each country's network schedule),
@@ -36,6 +36,8 @@
 #define TVMAZE_INGEST_PARSE_H
 
 #include <stddef.h>
+
+#include "arena.h"
 
 enum ingest_parse_status {
   INGEST_PARSE_OK = 0,
@@ -76,12 +78,10 @@ struct ingest_episode {
  * every day instead of skipping unchanged bodies. */
 #define INGEST_NORMALIZE_VERSION 1
 
-struct ingest_batch_chunk; /* ingest_parse.c */
-
-/* Every string (and genre list) of the rows lives in the batch's chunks
+/* Every string (and genre list) of the rows lives in the batch's arena
  * until ingest_batch_release. */
 struct ingest_batch {
-  struct ingest_batch_chunk *chunks;
+  struct arena strings;
   struct ingest_country *countries;
   size_t n_countries, cap_countries;
   struct ingest_distributor *distributors;

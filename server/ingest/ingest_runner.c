@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "date.h"
+#include "ingest_arena.h"
 #include "ingest_parse.h"
 #include "log.h"
 #include "store_ingest.h"
@@ -488,6 +489,7 @@ struct ingest_runner *ingest_runner_create(const struct ingest_runner_config *cf
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  ingest_arena_install(); /* before any other thread uses jansson */
   if (pthread_create(&r->thread, NULL, thread_main_, r) != 0) {
     LOG_EVENT(LOG_ERROR, "ingest_runner_thread_failed", LF_INT("errno", errno));
     abort();

@@ -11,9 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
-#include "ingest_json.h"
 #include "ingest_parse.h"
 #include "testenv.h"
 
@@ -200,125 +198,12 @@ static void test_dedup(void **state) {
   ingest_batch_release(&b);
 }
 
-/* ingest_json accepts what jansson's json_loadb(.., 0, ..) accepts (the
- * fuzz target checks the same on random input). */
-static int ours_(const char *s, size_t n) {
-  struct ingest_json_doc d;
-  char err[160];
-  int ok = ingest_json_parse(&d, s, n, err, sizeof err) == 0;
-  if (!ok) {
-    assert_non_null(strstr(err, "at line "));
-  }
-  ingest_json_release(&d);
-  return ok;
-}
-
-static void expect_json_(const char *s, size_t n, int ok) {
-  json_t *j = json_loadb(s, n, 0, NULL);
-  if ((j != NULL) != ok || ours_(s, n) != ok) {
-    fail_msg("%.*s: want %s, jansson %d", (int)n, s, ok ? "ok" : "error", j != NULL);
-  }
-  json_decref(j);
-}
-#define EXPECT_JSON_(lit, ok) expect_json_((lit), sizeof(lit) - 1, (ok))
-
-static char *nested_(int depth, const char *inner) {
-  size_t n = strlen(inner);
-  char *s = malloc(2 * (size_t)depth + n + 1);
-  assert_non_null(s);
-  memset(s, '[', (size_t)depth);
-  memcpy(s + depth, inner, n);
-  memset(s + depth + n, ']', (size_t)depth);
-  s[2 * depth + n] = '\0';
-  return s;
-}
-
-static void test_json_reader(void **state) {
-  (void)state;
-  EXPECT_JSON_("[1, 2.5, -0, 1e3, 1E-2, true, false, null, \"a\\u00e9\\ud83d\\ude00\\n\"]", 1);
-  EXPECT_JSON_(" {\"a\": {}, \"b\": []} \n", 1);
-  EXPECT_JSON_("[1e-999]", 1);
-  EXPECT_JSON_("[\"\xf0\x9f\x91\xbe\x7f\"]", 1);
-  EXPECT_JSON_("[\"\\ud800\"]", 0);
-  EXPECT_JSON_("[\"\\ud800\\u0041\"]", 0);
-  EXPECT_JSON_("[\"\\udc00\"]", 0);
-  EXPECT_JSON_("[\"\\u0000\"]", 0);
-  EXPECT_JSON_("[\"\\x\"]", 0);
-  EXPECT_JSON_("[\"\\u12\"]", 0);
-  EXPECT_JSON_("[\"\x01\"]", 0);
-  EXPECT_JSON_("[\"\xc0\xaf\"]", 0);         /* overlong */
-  EXPECT_JSON_("[\"\xed\xa0\x80\"]", 0);     /* surrogate in UTF-8 */
-  EXPECT_JSON_("[\"\xf4\x90\x80\x80\"]", 0); /* beyond U+10FFFF */
-  EXPECT_JSON_("[\"a\x00\"]", 0);
-  EXPECT_JSON_("[1]\x00", 0);
-  /* jansson skips a NUL right after a number; ingest_json does not */
-  assert_false(ours_("[1\x00]", 4));
-  EXPECT_JSON_("[01]", 0);
-  EXPECT_JSON_("[1.]", 0);
-  EXPECT_JSON_("[.5]", 0);
-  EXPECT_JSON_("[-]", 0);
-  EXPECT_JSON_("[+1]", 0);
-  EXPECT_JSON_("[1e]", 0);
-  EXPECT_JSON_("[1e+]", 0);
-  EXPECT_JSON_("[truex]", 0);
-  EXPECT_JSON_("[nul]", 0);
-  EXPECT_JSON_("[9223372036854775807, -9223372036854775808]", 1);
-  EXPECT_JSON_("[9223372036854775808]", 0);
-  EXPECT_JSON_("[1e999]", 0);
-  EXPECT_JSON_("[] x", 0);
-  EXPECT_JSON_("[1,]", 0);
-  EXPECT_JSON_("[1 2]", 0);
-  EXPECT_JSON_("{,}", 0);
-  EXPECT_JSON_("{\"a\" 1}", 0);
-  EXPECT_JSON_("{1: 2}", 0);
-  EXPECT_JSON_("1", 0);
-  EXPECT_JSON_("\"a\"", 0);
-  EXPECT_JSON_("", 0);
-  EXPECT_JSON_("[", 0);
-  EXPECT_JSON_("\xef\xbb\xbf[]", 0); /* a BOM */
-  /* depth: every value level counts, 2048 at most */
-  char *s = nested_(2048, "");
-  expect_json_(s, strlen(s), 1);
-  free(s);
-  s = nested_(2047, "1");
-  expect_json_(s, strlen(s), 1);
-  free(s);
-  s = nested_(2048, "1");
-  expect_json_(s, strlen(s), 0);
-  free(s);
-  s = nested_(2049, "");
-  expect_json_(s, strlen(s), 0);
-  free(s);
-
-  /* values, the last of repeated keys, positions of errors */
-  const char *doc = "{\"a\": 1, \"k\\u00e9\": [\"x\", 2.5], \"a\": -7}";
-  struct ingest_json_doc d;
-  char err[160];
-  assert_int_equal(ingest_json_parse(&d, doc, strlen(doc), err, sizeof err), 0);
-  const struct ingest_json_value *a = ingest_json_get(&d.values[0], "a");
-  assert_non_null(a);
-  assert_int_equal(a->type, INGEST_JSON_INTEGER);
-  assert_int_equal(a->u.i, -7);
-  const struct ingest_json_value *k = ingest_json_get(&d.values[0], "k\xc3\xa9");
-  assert_non_null(k);
-  assert_int_equal(k->len, 2);
-  const struct ingest_json_value *x = ingest_json_first(k);
-  assert_string_equal(x->u.s, "x");
-  assert_true(ingest_json_next(k, x)->u.d == 2.5);
-  assert_null(ingest_json_next(k, ingest_json_next(k, x)));
-  assert_null(ingest_json_get(&d.values[0], "missing"));
-  assert_null(ingest_json_get(x, "a"));
-  ingest_json_release(&d);
-  assert_int_not_equal(ingest_json_parse(&d, "[1,\n  2,,]", 10, err, sizeof err), 0);
-  assert_string_equal(err, "at line 2 column 5: invalid token");
-  ingest_json_release(&d);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_fixture_day), cmocka_unit_test(test_bad_documents),
-      cmocka_unit_test(test_junk_values), cmocka_unit_test(test_dedup),
-      cmocka_unit_test(test_json_reader),
+      cmocka_unit_test(test_fixture_day),
+      cmocka_unit_test(test_bad_documents),
+      cmocka_unit_test(test_junk_values),
+      cmocka_unit_test(test_dedup),
   };
   return cmocka_run_group_tests_name("ingest_parse", tests, NULL, NULL);
 }
