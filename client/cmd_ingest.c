@@ -55,6 +55,38 @@ static void time_(const Google__Protobuf__Timestamp *t, char *buf, size_t n) {
   strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Days skipped as unchanged (DayResult.skipped), as date ranges: day
+ * results are consecutive dates in order. Nothing when none was. */
+static void print_skipped_(struct cli_ctx *ctx, const Tvmaze__V1__IngestRun *r) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->n_day_results; i++) {
+    n += r->day_results[i]->skipped != 0;
+  }
+  if (n == 0) {
+    return;
+  }
+  fprintf(ctx->out, "  skipped %zu of %zu days (bodies unchanged since stored):", n,
+          r->n_day_results);
+  const char *sep = " ";
+  for (size_t i = 0; i < r->n_day_results; i++) {
+    if (!r->day_results[i]->skipped) {
+      continue;
+    }
+    size_t j = i;
+    while (j + 1 < r->n_day_results && r->day_results[j + 1]->skipped) {
+      j++;
+    }
+    if (j == i) {
+      fprintf(ctx->out, "%s%s", sep, r->day_results[i]->date);
+    } else {
+      fprintf(ctx->out, "%s%s..%s", sep, r->day_results[i]->date, r->day_results[j]->date);
+    }
+    sep = ", ";
+    i = j;
+  }
+  fputc('\n', ctx->out);
+}
+
 static void print_run_(struct cli_ctx *ctx, const Tvmaze__V1__IngestRun *r, int with_days) {
   char started[32], finished[32];
   time_(r->started_at, started, sizeof started);
@@ -78,6 +110,9 @@ static void print_run_(struct cli_ctx *ctx, const Tvmaze__V1__IngestRun *r, int 
     if (d->status == TVMAZE__V1__DAY_STATUS__DAY_STATUS_FAILED) {
       fprintf(ctx->out, "  day %s FAILED: %s\n", d->date, d->error);
     }
+  }
+  if (with_days) {
+    print_skipped_(ctx, r);
   }
 }
 

@@ -13,25 +13,58 @@
 
 #include <jansson.h>
 
+#include "arena.h"
 #include "date.h"
 #include "html_text.h"
+#include "ingest_arena.h"
 #include "xalloc.h"
 
 /* ------------------------------------------------------------------ */
 /* Value helpers                                                      */
 /* ------------------------------------------------------------------ */
 
-static char *str_(json_t *obj, const char *key) {
-  json_t *v = json_object_get(obj, key);
+/* The batch's strings live in its arena (b->strings, 64 KiB chunks), all
+ * freed by ingest_batch_release: the writer thread frees a day's rows in a
+ * few calls instead of one per string. A replaced row's strings stay until
+ * then. */
+static void *balloc_(struct ingest_batch *b, size_t n) {
+  return arena_alloc(&b->strings, n);
+}
+
+/* s[0..n) (no NUL inside) as a string of b. */
+static char *bstrndup_(struct ingest_batch *b, const char *s, size_t n) {
+  char *p = balloc_(b, n + 1);
+  memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+/* x as decimal text in b. */
+static char *bint_(struct ingest_batch *b, long long x) {
+  char buf[24];
+  int k = snprintf(buf, sizeof buf, "%lld", x);
+  return bstrndup_(b, buf, (size_t)k);
+}
+
+/* A value of the parsed document (jansson); read-only here. */
+typedef json_t val_;
+
+/* A member of obj (NULL when obj is not an object or lacks it). */
+static val_ *get_(val_ *obj, const char *key) {
+  return json_object_get(obj, key);
+}
+
+static char *str_(struct ingest_batch *b, val_ *obj, const char *key) {
+  val_ *v = get_(obj, key);
   if (!json_is_string(v)) {
     return NULL;
   }
-  return xstrndup(json_string_value(v), json_string_length(v));
+  return bstrndup_(b, json_string_value(v), json_string_length(v));
 }
 
 /* Integer member as text, NULL when absent, not integral or below min. */
-static char *int_(json_t *obj, const char *key, long long min) {
-  json_t *v = json_object_get(obj, key);
+static char *int_(struct ingest_batch *b, val_ *obj, const char *key, long long min) {
+  val_ *v = get_(obj, key);
   long long x;
   if (json_is_integer(v)) {
     x = json_integer_value(v);
@@ -44,11 +77,11 @@ static char *int_(json_t *obj, const char *key, long long min) {
   if (x < min || x > INT32_MAX) {
     return NULL;
   }
-  return xasprintf("%lld", x);
+  return bint_(b, x);
 }
 
-static int id_(json_t *obj) {
-  json_t *v = json_object_get(obj, "id");
+static int id_(val_ *obj) {
+  val_ *v = get_(obj, "id");
   if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > INT32_MAX) {
     return 0;
   }
@@ -56,42 +89,46 @@ static int id_(json_t *obj) {
 }
 
 /* rating.average in 0..10 as text with one decimal, else NULL. */
-static char *rating_(json_t *obj) {
-  json_t *v = json_object_get(json_object_get(obj, "rating"), "average");
-  if (!json_is_number(v)) {
+static char *rating_(struct ingest_batch *b, val_ *obj) {
+  val_ *v = get_(get_(obj, "rating"), "average");
+  double d;
+  if (json_is_integer(v)) {
+    d = (double)json_integer_value(v);
+  } else if (json_is_real(v)) {
+    d = json_real_value(v);
+  } else {
     return NULL;
   }
-  double d = json_number_value(v);
   if (!(d >= 0.0 && d <= 10.0)) {
     return NULL;
   }
-  return xasprintf("%.1f", d);
+  char buf[8]; /* 0.0 .. 10.0 */
+  int k = snprintf(buf, sizeof buf, "%.1f", d);
+  return bstrndup_(b, buf, (size_t)k);
 }
 
-static char *image_(json_t *obj) {
-  return str_(json_object_get(obj, "image"), "medium");
+static char *image_(struct ingest_batch *b, val_ *obj) {
+  return str_(b, get_(obj, "image"), "medium");
 }
 
-static char *date_(json_t *obj, const char *key) {
-  json_t *v = json_object_get(obj, key);
+static char *date_(struct ingest_batch *b, val_ *obj, const char *key) {
+  val_ *v = get_(obj, key);
   int32_t day;
   if (!json_is_string(v) || date_parse(json_string_value(v), &day) != 0) {
     return NULL;
   }
-  return xstrdup(json_string_value(v));
+  return bstrndup_(b, json_string_value(v), json_string_length(v));
 }
 
-static char *summary_(json_t *obj) {
-  json_t *v = json_object_get(obj, "summary");
+static char *summary_(struct ingest_batch *b, val_ *obj) {
+  val_ *v = get_(obj, "summary");
   if (!json_is_string(v)) {
     return NULL;
   }
   char *t = html_to_text(json_string_value(v), json_string_length(v));
-  if (t[0] == '\0') {
-    free(t);
-    return NULL;
-  }
-  return t;
+  char *r = t[0] == '\0' ? NULL : bstrndup_(b, t, strlen(t));
+  free(t);
+  return r;
 }
 
 static int digits_(const char *s, size_t n) {
@@ -104,25 +141,25 @@ static int digits_(const char *s, size_t n) {
 }
 
 /* "HH:MM" (00..23:00..59) or "" kept; anything else NULL. */
-static char *airtime_(json_t *obj) {
-  json_t *v = json_object_get(obj, "airtime");
+static char *airtime_(struct ingest_batch *b, val_ *obj) {
+  val_ *v = get_(obj, "airtime");
   if (!json_is_string(v)) {
     return NULL;
   }
   const char *s = json_string_value(v);
   if (s[0] == '\0') {
-    return xstrdup("");
+    return bstrndup_(b, "", 0);
   }
   if (json_string_length(v) != 5 || s[2] != ':' || !digits_(s, 2) || !digits_(s + 3, 2) ||
       (s[0] - '0') * 10 + (s[1] - '0') > 23 || (s[3] - '0') * 10 + (s[4] - '0') > 59) {
     return NULL;
   }
-  return xstrdup(s);
+  return bstrndup_(b, s, json_string_length(v));
 }
 
 /* YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM|-HH:MM), date real; else NULL. */
-static char *airstamp_(json_t *obj) {
-  json_t *v = json_object_get(obj, "airstamp");
+static char *airstamp_(struct ingest_batch *b, val_ *obj) {
+  val_ *v = get_(obj, "airstamp");
   if (!json_is_string(v)) {
     return NULL;
   }
@@ -156,11 +193,11 @@ static char *airstamp_(json_t *obj) {
     }
   }
   if (i < n && s[i] == 'Z' && i + 1 == n) {
-    return xstrdup(s);
+    return bstrndup_(b, s, n);
   }
   if (i + 6 == n && (s[i] == '+' || s[i] == '-') && digits_(s + i + 1, 2) && s[i + 3] == ':' &&
       digits_(s + i + 4, 2)) {
-    return xstrdup(s);
+    return bstrndup_(b, s, n);
   }
   return NULL;
 }
@@ -179,54 +216,11 @@ static char *airstamp_(json_t *obj) {
 
 void ingest_batch_init(struct ingest_batch *b) {
   memset(b, 0, sizeof *b);
-}
-
-static void country_free_(struct ingest_country *c) {
-  free(c->code);
-  free(c->name);
-  free(c->timezone);
-}
-
-static void distributor_free_(struct ingest_distributor *d) {
-  free(d->name);
-  free(d->country_code);
-  free(d->official_site);
-}
-
-static void show_free_(struct ingest_show *s) {
-  char **f[] = {&s->name,      &s->type,      &s->language,      &s->status, &s->runtime,
-                &s->premiered, &s->ended,     &s->official_site, &s->rating, &s->weight,
-                &s->summary,   &s->image_url, &s->tvmaze_updated};
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-    free(*f[i]);
-  }
-  for (size_t i = 0; i < s->n_genres; i++) {
-    free(s->genres[i]);
-  }
-  free(s->genres);
-}
-
-static void episode_free_(struct ingest_episode *e) {
-  char **f[] = {&e->name,     &e->season,  &e->number, &e->type,    &e->airdate,  &e->airtime,
-                &e->airstamp, &e->runtime, &e->rating, &e->summary, &e->image_url};
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-    free(*f[i]);
-  }
+  arena_init(&b->strings, (size_t)64 << 10);
 }
 
 void ingest_batch_release(struct ingest_batch *b) {
-  for (size_t i = 0; i < b->n_countries; i++) {
-    country_free_(&b->countries[i]);
-  }
-  for (size_t i = 0; i < b->n_distributors; i++) {
-    distributor_free_(&b->distributors[i]);
-  }
-  for (size_t i = 0; i < b->n_shows; i++) {
-    show_free_(&b->shows[i]);
-  }
-  for (size_t i = 0; i < b->n_episodes; i++) {
-    episode_free_(&b->episodes[i]);
-  }
+  arena_release(&b->strings);
   free(b->countries);
   free(b->distributors);
   free(b->shows);
@@ -234,46 +228,42 @@ void ingest_batch_release(struct ingest_batch *b) {
   memset(b, 0, sizeof *b);
 }
 
-/* country object -> code (owned) or NULL; merges it into b. */
-static char *country_(struct ingest_batch *b, json_t *c) {
-  char *code = str_(c, "code");
-  char *name = str_(c, "name");
+/* country object -> code (in b) or NULL; merges it into b. */
+static char *country_(struct ingest_batch *b, val_ *c) {
+  char *code = str_(b, c, "code");
+  char *name = str_(b, c, "name");
   if (code == NULL || name == NULL || strlen(code) != 2 || !isupper((unsigned char)code[0]) ||
       !isupper((unsigned char)code[1])) {
-    free(code);
-    free(name);
     return NULL;
   }
-  char *tz = str_(c, "timezone");
-  struct ingest_country row = {.code = code, .name = name, .timezone = tz ? tz : xstrdup("")};
+  char *tz = str_(b, c, "timezone");
+  struct ingest_country row = {
+      .code = code, .name = name, .timezone = tz ? tz : bstrndup_(b, "", 0)};
   for (size_t i = 0; i < b->n_countries; i++) {
     if (strcmp(b->countries[i].code, code) == 0) {
-      country_free_(&b->countries[i]);
       b->countries[i] = row;
-      return xstrdup(code);
+      return code;
     }
   }
   GROW_(b->countries, b->n_countries, b->cap_countries);
   b->countries[b->n_countries++] = row;
-  return xstrdup(code);
+  return code;
 }
 
 /* Merges a network (kind 1) or web channel (kind 2); 0 if unusable. */
-static int distributor_(struct ingest_batch *b, json_t *d, int kind) {
+static int distributor_(struct ingest_batch *b, val_ *d, int kind) {
   int id = id_(d);
-  char *name = str_(d, "name");
+  char *name = str_(b, d, "name");
   if (id == 0 || name == NULL) {
-    free(name);
     return 0;
   }
   struct ingest_distributor row = {.kind = kind,
                                    .tvmaze_id = id,
                                    .name = name,
-                                   .country_code = country_(b, json_object_get(d, "country")),
-                                   .official_site = str_(d, "officialSite")};
+                                   .country_code = country_(b, get_(d, "country")),
+                                   .official_site = str_(b, d, "officialSite")};
   for (size_t i = 0; i < b->n_distributors; i++) {
     if (b->distributors[i].kind == kind && b->distributors[i].tvmaze_id == id) {
-      distributor_free_(&b->distributors[i]);
       b->distributors[i] = row;
       return 1;
     }
@@ -284,9 +274,9 @@ static int distributor_(struct ingest_batch *b, json_t *d, int kind) {
 }
 
 /* Merges a show; returns its id or 0 if unusable. */
-static int show_(struct ingest_batch *b, json_t *s) {
+static int show_(struct ingest_batch *b, val_ *s) {
   int id = id_(s);
-  if (id == 0 || !json_is_string(json_object_get(s, "name"))) {
+  if (id == 0 || !json_is_string(get_(s, "name"))) {
     return 0;
   }
   /* The same show object is embedded in each of its items: the first one of
@@ -297,38 +287,38 @@ static int show_(struct ingest_batch *b, json_t *s) {
     }
   }
   struct ingest_show row = {.id = id};
-  row.name = str_(s, "name");
-  row.type = str_(s, "type");
-  row.language = str_(s, "language");
-  row.status = str_(s, "status");
-  row.runtime = int_(s, "runtime", 0);
+  row.name = str_(b, s, "name");
+  row.type = str_(b, s, "type");
+  row.language = str_(b, s, "language");
+  row.status = str_(b, s, "status");
+  row.runtime = int_(b, s, "runtime", 0);
   if (row.runtime == NULL) {
-    row.runtime = int_(s, "averageRuntime", 0);
+    row.runtime = int_(b, s, "averageRuntime", 0);
   }
-  row.premiered = date_(s, "premiered");
-  row.ended = date_(s, "ended");
-  row.official_site = str_(s, "officialSite");
-  row.rating = rating_(s);
-  row.weight = int_(s, "weight", INT32_MIN);
-  row.summary = summary_(s);
-  row.image_url = image_(s);
-  json_t *upd = json_object_get(s, "updated");
+  row.premiered = date_(b, s, "premiered");
+  row.ended = date_(b, s, "ended");
+  row.official_site = str_(b, s, "officialSite");
+  row.rating = rating_(b, s);
+  row.weight = int_(b, s, "weight", INT32_MIN);
+  row.summary = summary_(b, s);
+  row.image_url = image_(b, s);
+  val_ *upd = get_(s, "updated");
   if (json_is_integer(upd) && json_integer_value(upd) > 0 &&
       json_integer_value(upd) < 253402300800LL) {
-    row.tvmaze_updated = xasprintf("%lld", (long long)json_integer_value(upd));
+    row.tvmaze_updated = bint_(b, json_integer_value(upd));
   }
-  if (distributor_(b, json_object_get(s, "network"), 1)) {
+  if (distributor_(b, get_(s, "network"), 1)) {
     row.dist_kind = 1;
-    row.dist_id = id_(json_object_get(s, "network"));
-  } else if (distributor_(b, json_object_get(s, "webChannel"), 2)) {
+    row.dist_id = id_(get_(s, "network"));
+  } else if (distributor_(b, get_(s, "webChannel"), 2)) {
     row.dist_kind = 2;
-    row.dist_id = id_(json_object_get(s, "webChannel"));
+    row.dist_id = id_(get_(s, "webChannel"));
   }
-  json_t *genres = json_object_get(s, "genres");
+  val_ *genres = get_(s, "genres");
   if (json_is_array(genres)) {
-    row.genres = xcalloc(json_array_size(genres) + 1, sizeof *row.genres);
+    row.genres = balloc_(b, (json_array_size(genres) + 1) * sizeof *row.genres);
     size_t gi;
-    json_t *g;
+    val_ *g;
     json_array_foreach(genres, gi, g) {
       if (!json_is_string(g) || json_string_length(g) == 0) {
         continue;
@@ -338,7 +328,7 @@ static int show_(struct ingest_batch *b, json_t *s) {
         dup |= strcmp(row.genres[k], json_string_value(g)) == 0;
       }
       if (!dup) {
-        row.genres[row.n_genres++] = xstrndup(json_string_value(g), json_string_length(g));
+        row.genres[row.n_genres++] = bstrndup_(b, json_string_value(g), json_string_length(g));
       }
     }
   }
@@ -347,12 +337,12 @@ static int show_(struct ingest_batch *b, json_t *s) {
   return id;
 }
 
-static void item_(struct ingest_batch *b, json_t *it) {
+static void item_(struct ingest_batch *b, val_ *it) {
   b->items_seen++;
   int id = id_(it);
-  json_t *show = json_object_get(it, "show");
+  val_ *show = get_(it, "show");
   if (!json_is_object(show)) {
-    show = json_object_get(json_object_get(it, "_embedded"), "show");
+    show = get_(get_(it, "_embedded"), "show");
   }
   int show_id = id == 0 || !json_is_object(show) ? 0 : show_(b, show);
   if (show_id == 0) {
@@ -360,20 +350,19 @@ static void item_(struct ingest_batch *b, json_t *it) {
     return;
   }
   struct ingest_episode row = {.id = id, .show_id = show_id};
-  row.name = str_(it, "name");
-  row.season = int_(it, "season", INT32_MIN);
-  row.number = int_(it, "number", INT32_MIN);
-  row.type = str_(it, "type");
-  row.airdate = date_(it, "airdate");
-  row.airtime = airtime_(it);
-  row.airstamp = airstamp_(it);
-  row.runtime = int_(it, "runtime", 0);
-  row.rating = rating_(it);
-  row.summary = summary_(it);
-  row.image_url = image_(it);
+  row.name = str_(b, it, "name");
+  row.season = int_(b, it, "season", INT32_MIN);
+  row.number = int_(b, it, "number", INT32_MIN);
+  row.type = str_(b, it, "type");
+  row.airdate = date_(b, it, "airdate");
+  row.airtime = airtime_(b, it);
+  row.airstamp = airstamp_(b, it);
+  row.runtime = int_(b, it, "runtime", 0);
+  row.rating = rating_(b, it);
+  row.summary = summary_(b, it);
+  row.image_url = image_(b, it);
   for (size_t i = 0; i < b->n_episodes; i++) {
     if (b->episodes[i].id == id) {
-      episode_free_(&b->episodes[i]);
       b->episodes[i] = row;
       return;
     }
@@ -384,17 +373,22 @@ static void item_(struct ingest_batch *b, json_t *it) {
 
 enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const char *json, size_t n,
                                                char *err, size_t errlen) {
+  enum ingest_parse_status st = INGEST_PARSE_OK;
   json_error_t jerr;
+  /* jansson's values live in this thread's arena until the end of the call;
+   * every string kept in b is copied out (bstrndup_, html_to_text) */
+  ingest_arena_begin();
   json_t *root = json_loadb(json, n, 0, &jerr);
   if (root == NULL) {
     snprintf(err, errlen, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
              jerr.text);
-    return INGEST_PARSE_BAD_JSON;
+    st = INGEST_PARSE_BAD_JSON;
+    goto out;
   }
   if (!json_is_array(root)) {
     snprintf(err, errlen, "schedule is not a JSON array");
-    json_decref(root);
-    return INGEST_PARSE_BAD_SHAPE;
+    st = INGEST_PARSE_BAD_SHAPE;
+    goto out;
   }
   size_t i;
   json_t *it;
@@ -406,6 +400,8 @@ enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const cha
       b->items_skipped++;
     }
   }
+out:
   json_decref(root);
-  return INGEST_PARSE_OK;
+  ingest_arena_end();
+  return st;
 }

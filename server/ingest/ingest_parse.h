@@ -37,6 +37,8 @@
 
 #include <stddef.h>
 
+#include "arena.h"
+
 enum ingest_parse_status {
   INGEST_PARSE_OK = 0,
   INGEST_PARSE_BAD_JSON, /* not JSON (or invalid UTF-8, NUL in a string) */
@@ -76,7 +78,10 @@ struct ingest_episode {
  * every day instead of skipping unchanged bodies. */
 #define INGEST_NORMALIZE_VERSION 1
 
+/* Every string (and genre list) of the rows lives in the batch's arena
+ * until ingest_batch_release. */
 struct ingest_batch {
+  struct arena strings;
   struct ingest_country *countries;
   size_t n_countries, cap_countries;
   struct ingest_distributor *distributors;

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "date.h"
+#include "ingest_arena.h"
 #include "ingest_parse.h"
 #include "log.h"
 #include "store_ingest.h"
@@ -79,8 +80,9 @@ enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days,
 /*
  * A run is a two-stage pipeline: the fetch thread (the caller of
  * ingest_run_execute) drives the transfers and parses each complete day into
- * a batch; a writer thread writes the batches, in day order, on the run's
- * session. A bounded queue between them lets the next days download and
+ * a batch; a writer thread writes the batches, in the order the days
+ * complete (up to days_in_flight download at once, so not strictly by
+ * date), on the run's session. A bounded queue between them lets the next days download and
  * parse while PostgreSQL writes the previous one, and bounds memory. Only the
  * writer uses the session until it is joined.
  */
@@ -113,6 +115,7 @@ struct exec_ {
   /* source hashes stored before the run (read-only while it executes) */
   struct store_ingest_stored_hash *stored;
   size_t n_stored;
+  struct store_ingest_memo *memo; /* rows committed by this run (writer only) */
 };
 
 static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error) {
@@ -150,7 +153,7 @@ static void write_day_(struct exec_ *x, struct work_ *w) {
   struct store_ingest_counts c = {
       .requests = w->requests, .retries = w->retries, .episodes_seen = (long long)b->n_episodes};
   enum store_status st =
-      store_ingest_write_day(x->s, x->run_id, w->date, b, w->hashes, w->n_hashes, &c);
+      store_ingest_write_day(x->s, x->run_id, w->date, b, w->hashes, w->n_hashes, x->memo, &c);
   if (st != STORE_OK) {
     char err[512];
     snprintf(err, sizeof err, "%s: database: %s", w->date, store_last_error(x->s));
@@ -319,7 +322,8 @@ static int day_cb_sync_(const struct ingest_fetched_day *d, void *user) {
 
 int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch, long long run_id,
                        int32_t start_day, int days, const atomic_int *stop) {
-  struct exec_ x = {.s = s, .run_id = run_id, .stop = stop, .fetch = fetch};
+  struct exec_ x = {
+      .s = s, .run_id = run_id, .stop = stop, .fetch = fetch, .memo = store_ingest_memo_create()};
   char err[256] = "";
   LOG_EVENT(LOG_INFO, "ingest_run_started", LF_INT("run", run_id), LF_INT("days", days));
   char from[11], to[11];
@@ -345,6 +349,7 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
   pthread_cond_destroy(&x.cv);
   pthread_mutex_destroy(&x.mu);
   free(x.stored);
+  store_ingest_memo_destroy(x.memo);
   int status;
   const char *error = NULL;
   if (fs == INGEST_FETCH_STOPPED || (fs == INGEST_FETCH_DONE && x.ok + x.failed < days)) {
@@ -484,6 +489,7 @@ struct ingest_runner *ingest_runner_create(const struct ingest_runner_config *cf
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  ingest_arena_install(); /* before any other thread uses jansson */
   if (pthread_create(&r->thread, NULL, thread_main_, r) != 0) {
     LOG_EVENT(LOG_ERROR, "ingest_runner_thread_failed", LF_INT("errno", errno));
     abort();

@@ -6,10 +6,13 @@
  *                   process's ingest runner (server_ctx.ingest) to begin a
  *                   run, answers with the run at once (started = false when
  *                   a run was already going on any replica)
- *   GetIngestRun    the run with its day results; NOT_FOUND
+ *   GetIngestRun    the run with its day results (date, status, error,
+ *                   skipped: unchanged bodies, not parsed); NOT_FOUND
  *   ListIngestRuns  newest first; page >= 1 (default 1), per_page 1..100
  *                   (default 20); day results omitted (GetIngestRun has them)
  *
+ * Each handler builds its reply in a helper that returns -1 with the call's
+ * status set, then ends in one place: done(reply or NULL), reply_end_.
  * Reads use the worker's store; the runner thread owns its own session.
  */
 #include <math.h>
@@ -76,6 +79,7 @@ static void run_msg_init_(struct run_msg_ *m, struct store_ingest_run *r) {
       m->days[i].date = r->day_results[i].date;
       m->days[i].status = (Tvmaze__V1__DayStatus)r->day_results[i].status;
       m->days[i].error = r->day_results[i].error ? r->day_results[i].error : (char *)"";
+      m->days[i].skipped = r->day_results[i].skipped != 0;
       m->day_ptrs[i] = &m->days[i];
     }
     m->msg.n_day_results = r->n_day_results;
@@ -93,139 +97,166 @@ static struct store *store_(rpc_call *call) {
   return w != NULL ? w->store : NULL;
 }
 
-static void start_ingest_(Tvmaze__V1__Ingest_Service *base,
-                          const Tvmaze__V1__StartIngestRequest *req,
-                          Tvmaze__V1__StartIngestResponse_Closure done, void *cd) {
-  rpc_call *call = cd;
-  struct ingest_service_ *svc = (struct ingest_service_ *)base;
+/* A reply under construction: the store runs it points into and their
+ * protobuf messages. Every handler ends in reply_end_: one epilogue. */
+struct reply_ {
+  struct store_ingest_run one; /* StartIngest, GetIngestRun */
+  struct run_msg_ one_msg;
+  struct store_ingest_run *runs; /* ListIngestRuns */
+  struct run_msg_ *msgs;
+  Tvmaze__V1__IngestRun **ptrs;
+  size_t n;
+};
+
+/* Sets the call's status for a failure; returns -1 (for `return fail_()`). */
+static int fail_(rpc_call *call, rpc_code code, const char *msg) {
+  rpc_call_set_status(call, code, "%s", msg);
+  return -1;
+}
+
+/* The store's failure st as the call's status (store: where the details
+ * are, may be NULL); returns -1. */
+static int fail_store_(rpc_call *call, enum store_status st, const char *what,
+                       const struct store *store) {
+  service_fail_store(call, st, what, store);
+  return -1;
+}
+
+/* Reads run id into rep->one and its message; -1 with the status set
+ * (NOT_FOUND naming the id). */
+static int reply_run_(rpc_call *call, long long id, struct reply_ *rep) {
+  enum store_status st = store_ingest_run_get(store_(call), id, &rep->one);
+  if (st == STORE_NOT_FOUND) {
+    rpc_call_set_status(call, RPC_NOT_FOUND, "ingest run %lld not found", id);
+    return -1;
+  }
+  if (st != STORE_OK) {
+    return fail_store_(call, st, "ingest run", store_(call));
+  }
+  run_msg_init_(&rep->one_msg, &rep->one);
+  return 0;
+}
+
+/* Frees what the reply held (after done() packed it). Accepts a zeroed one. */
+static void reply_end_(struct reply_ *rep) {
+  run_msg_free_(&rep->one_msg);
+  store_ingest_run_release(&rep->one);
+  for (size_t i = 0; i < rep->n; i++) {
+    run_msg_free_(&rep->msgs[i]);
+  }
+  free(rep->msgs);
+  free(rep->ptrs);
+  store_ingest_runs_free(rep->runs, rep->n);
+}
+
+/* StartIngest: validates, asks the runner, reads the run into rep. */
+static int start_(rpc_call *call, struct server_ctx *ctx, const Tvmaze__V1__StartIngestRequest *req,
+                  struct reply_ *rep, int *started) {
   int32_t start = date_today_utc();
   if (req->start_date != NULL && req->start_date[0] != '\0' &&
       date_parse(req->start_date, &start) != 0) {
-    rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "start_date: must be a date YYYY-MM-DD");
-    done(NULL, cd);
-    return;
+    return fail_(call, RPC_INVALID_ARGUMENT, "start_date: must be a date YYYY-MM-DD");
   }
-  int days = svc->ctx->cfg->ingest_days > 0 ? svc->ctx->cfg->ingest_days : 90;
+  int days = ctx->cfg->ingest_days > 0 ? ctx->cfg->ingest_days : 90;
   if (req->days != NULL) {
     if (req->days->value < 1 || req->days->value > 365) {
-      rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "days: must be between 1 and 365");
-      done(NULL, cd);
-      return;
+      return fail_(call, RPC_INVALID_ARGUMENT, "days: must be between 1 and 365");
     }
     days = req->days->value;
   }
-  if (svc->ctx->ingest == NULL) {
-    rpc_call_set_status(call, RPC_FAILED_PRECONDITION, "ingestion is not enabled in this process");
-    done(NULL, cd);
-    return;
+  if (ctx->ingest == NULL) {
+    return fail_(call, RPC_FAILED_PRECONDITION, "ingestion is not enabled in this process");
   }
   long long id = 0;
-  int started = 0;
-  enum store_status st = ingest_runner_start(svc->ctx->ingest, start, days, &id, &started);
+  enum store_status st = ingest_runner_start(ctx->ingest, start, days, &id, started);
   if (st == STORE_CONFLICT) {
-    rpc_call_set_status(call, RPC_ABORTED, "another replica is starting a run; retry");
-    done(NULL, cd);
-    return;
+    return fail_(call, RPC_ABORTED, "another replica is starting a run; retry");
   }
   if (st != STORE_OK) {
-    service_fail_store(call, st, "ingest run", NULL);
-    done(NULL, cd);
-    return;
+    return fail_store_(call, st, "ingest run", NULL);
   }
-  struct store_ingest_run r = {0};
-  st = store_ingest_run_get(store_(call), id, &r);
-  if (st != STORE_OK) {
-    service_fail_store(call, st, "ingest run", store_(call));
-    done(NULL, cd);
-    return;
+  if (reply_run_(call, id, rep) != 0) {
+    return -1;
   }
-  struct run_msg_ m;
-  run_msg_init_(&m, &r);
+  LOG_EVENT(LOG_INFO, "ingest_start_requested", LF_INT("run", id), LF_BOOL("started", *started),
+            LF_STR("start_date", rep->one.start_date), LF_INT("days", days));
+  return 0;
+}
+
+static void start_ingest_(Tvmaze__V1__Ingest_Service *base,
+                          const Tvmaze__V1__StartIngestRequest *req,
+                          Tvmaze__V1__StartIngestResponse_Closure done, void *cd) {
+  struct ingest_service_ *svc = (struct ingest_service_ *)base;
+  struct reply_ rep = {0};
+  int started = 0;
   Tvmaze__V1__StartIngestResponse resp = TVMAZE__V1__START_INGEST_RESPONSE__INIT;
-  resp.run = &m.msg;
+  int ok = start_(cd, svc->ctx, req, &rep, &started) == 0;
+  resp.run = &rep.one_msg.msg;
   resp.started = started != 0;
-  LOG_EVENT(LOG_INFO, "ingest_start_requested", LF_INT("run", id), LF_BOOL("started", started),
-            LF_STR("start_date", r.start_date), LF_INT("days", days));
-  done(&resp, cd);
-  run_msg_free_(&m);
-  store_ingest_run_release(&r);
+  done(ok ? &resp : NULL, cd);
+  reply_end_(&rep);
+}
+
+/* GetIngestRun: the run with its day results into rep. */
+static int get_(rpc_call *call, const Tvmaze__V1__GetIngestRunRequest *req, struct reply_ *rep) {
+  if (req->id <= 0) {
+    return fail_(call, RPC_INVALID_ARGUMENT, "id: must be a positive run id");
+  }
+  return reply_run_(call, req->id, rep);
 }
 
 static void get_ingest_run_(Tvmaze__V1__Ingest_Service *base,
                             const Tvmaze__V1__GetIngestRunRequest *req,
                             Tvmaze__V1__GetIngestRunResponse_Closure done, void *cd) {
   (void)base;
-  rpc_call *call = cd;
-  if (req->id <= 0) {
-    rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "id: must be a positive run id");
-    done(NULL, cd);
-    return;
-  }
-  struct store_ingest_run r = {0};
-  enum store_status st = store_ingest_run_get(store_(call), req->id, &r);
-  if (st == STORE_NOT_FOUND) {
-    rpc_call_set_status(call, RPC_NOT_FOUND, "ingest run %lld not found", (long long)req->id);
-    done(NULL, cd);
-    return;
-  }
-  if (st != STORE_OK) {
-    service_fail_store(call, st, "ingest run", store_(call));
-    done(NULL, cd);
-    return;
-  }
-  struct run_msg_ m;
-  run_msg_init_(&m, &r);
+  struct reply_ rep = {0};
   Tvmaze__V1__GetIngestRunResponse resp = TVMAZE__V1__GET_INGEST_RUN_RESPONSE__INIT;
-  resp.run = &m.msg;
-  done(&resp, cd);
-  run_msg_free_(&m);
-  store_ingest_run_release(&r);
+  int ok = get_(cd, req, &rep) == 0;
+  resp.run = &rep.one_msg.msg;
+  done(ok ? &resp : NULL, cd);
+  reply_end_(&rep);
+}
+
+/* ListIngestRuns: one page of runs into rep. */
+static int list_(rpc_call *call, const Tvmaze__V1__ListIngestRunsRequest *req, struct reply_ *rep,
+                 Tvmaze__V1__Pagination *pg) {
+  int32_t page, per_page;
+  char msg[128];
+  if (service_page_args(req->page, req->per_page, &page, &per_page, msg, sizeof msg) != 0) {
+    return fail_(call, RPC_INVALID_ARGUMENT, msg);
+  }
+  long long total = 0;
+  enum store_status st = store_ingest_run_list(store_(call), (long long)(page - 1) * per_page,
+                                               per_page, &rep->runs, &rep->n, &total);
+  if (st != STORE_OK) {
+    return fail_store_(call, st, "ingest runs", store_(call));
+  }
+  rep->msgs = xcalloc(rep->n + 1, sizeof *rep->msgs);
+  rep->ptrs = xcalloc(rep->n + 1, sizeof *rep->ptrs);
+  for (size_t i = 0; i < rep->n; i++) {
+    run_msg_init_(&rep->msgs[i], &rep->runs[i]);
+    rep->ptrs[i] = &rep->msgs[i].msg;
+  }
+  pg->page = page;
+  pg->per_page = per_page;
+  pg->total = (int32_t)total;
+  pg->total_pages = (int32_t)((total + per_page - 1) / per_page);
+  return 0;
 }
 
 static void list_ingest_runs_(Tvmaze__V1__Ingest_Service *base,
                               const Tvmaze__V1__ListIngestRunsRequest *req,
                               Tvmaze__V1__ListIngestRunsResponse_Closure done, void *cd) {
   (void)base;
-  rpc_call *call = cd;
-  int32_t page, per_page;
-  char msg[128];
-  if (service_page_args(req->page, req->per_page, &page, &per_page, msg, sizeof msg) != 0) {
-    rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "%s", msg);
-    done(NULL, cd);
-    return;
-  }
-  struct store_ingest_run *runs = NULL;
-  size_t n = 0;
-  long long total = 0;
-  enum store_status st = store_ingest_run_list(store_(call), (long long)(page - 1) * per_page,
-                                               per_page, &runs, &n, &total);
-  if (st != STORE_OK) {
-    service_fail_store(call, st, "ingest runs", store_(call));
-    done(NULL, cd);
-    return;
-  }
-  struct run_msg_ *msgs = xcalloc(n + 1, sizeof *msgs);
-  Tvmaze__V1__IngestRun **ptrs = xcalloc(n + 1, sizeof *ptrs);
-  for (size_t i = 0; i < n; i++) {
-    run_msg_init_(&msgs[i], &runs[i]);
-    ptrs[i] = &msgs[i].msg;
-  }
+  struct reply_ rep = {0};
   Tvmaze__V1__Pagination pg = TVMAZE__V1__PAGINATION__INIT;
-  pg.page = page;
-  pg.per_page = per_page;
-  pg.total = (int32_t)total;
-  pg.total_pages = (int32_t)((total + per_page - 1) / per_page);
   Tvmaze__V1__ListIngestRunsResponse resp = TVMAZE__V1__LIST_INGEST_RUNS_RESPONSE__INIT;
-  resp.n_runs = n;
-  resp.runs = ptrs;
+  int ok = list_(cd, req, &rep, &pg) == 0;
+  resp.n_runs = rep.n;
+  resp.runs = rep.ptrs;
   resp.pagination = &pg;
-  done(&resp, cd);
-  for (size_t i = 0; i < n; i++) {
-    run_msg_free_(&msgs[i]);
-  }
-  free(msgs);
-  free(ptrs);
-  store_ingest_runs_free(runs, n);
+  done(ok ? &resp : NULL, cd);
+  reply_end_(&rep);
 }
 
 static void destroy_(Tvmaze__V1__Ingest_Service *svc) {

@@ -4,6 +4,7 @@
  */
 #include "store_ingest.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,12 +158,18 @@ static const char SQL_SG_INSERT_[] =
     "EXCEPT SELECT x.show_id, x.genre_id FROM show_genres x WHERE x.show_id = ANY ($1::int[]) "
     "ON CONFLICT DO NOTHING";
 
+/* country_code: the show's distributor country, the value the row trigger
+ * of migration 004 would look up per row, joined here for the whole day
+ * (migration 007: the INSERT trigger only fills a NULL). */
 static const char SQL_EPISODES_[] =
     "INSERT INTO episodes (id, show_id, name, season, number, type, airdate, airtime, "
-    "airstamp, runtime, rating, summary, image_url) "
-    "SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::int[], "
+    "airstamp, runtime, rating, summary, image_url, country_code) "
+    "SELECT u.*, d.country_code "
+    "FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::int[], "
     "$6::text[], $7::date[], $8::text[], $9::timestamptz[], $10::int[], $11::numeric[], "
-    "$12::text[], $13::text[]) "
+    "$12::text[], $13::text[]) AS u(id, show_id, name, season, number, type, airdate, "
+    "airtime, airstamp, runtime, rating, summary, image_url) "
+    "LEFT JOIN shows s ON s.id = u.show_id LEFT JOIN distributors d ON d.id = s.distributor_id "
     "ON CONFLICT (id) DO UPDATE SET show_id = EXCLUDED.show_id, name = EXCLUDED.name, "
     "season = EXCLUDED.season, number = EXCLUDED.number, type = EXCLUDED.type, "
     "airdate = EXCLUDED.airdate, airtime = EXCLUDED.airtime, airstamp = EXCLUDED.airstamp, "
@@ -236,8 +243,212 @@ static enum store_status day_done_(struct store *s, long long run_id, const char
   return run_(s, "ingest_day_done", SQL_DAY_DONE_, 14, v, NULL);
 }
 
+/* ------------------------------------------------------------------ */
+/* Run memo                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Open addressing, linear probing; a key is never removed, a forgotten
+ * entry keeps its key with value 0 (row hashes are never 0). Keys carry
+ * their kind in the top byte, so no key is 0 (the empty slot). */
+struct store_ingest_memo {
+  uint64_t *keys; /* 0: empty slot */
+  uint64_t *vals; /* row hash; 0: unknown */
+  size_t cap;     /* a power of two */
+  size_t n;       /* used slots */
+};
+
+#define MEMO_SHOW_ ((uint64_t)1 << 56)
+#define MEMO_DIST_ ((uint64_t)2 << 56)
+#define MEMO_COUNTRY_ ((uint64_t)3 << 56)
+
+struct store_ingest_memo *store_ingest_memo_create(void) {
+  struct store_ingest_memo *m = xcalloc(1, sizeof *m);
+  m->cap = 1024;
+  m->keys = xcalloc(m->cap, sizeof *m->keys);
+  m->vals = xcalloc(m->cap, sizeof *m->vals);
+  return m;
+}
+
+void store_ingest_memo_destroy(struct store_ingest_memo *m) {
+  if (m == NULL) {
+    return;
+  }
+  free(m->keys);
+  free(m->vals);
+  free(m);
+}
+
+static size_t memo_slot_(const struct store_ingest_memo *m, uint64_t key) {
+  uint64_t h = key * 0x9E3779B97F4A7C15ull;
+  size_t i = (size_t)(h >> 20) & (m->cap - 1);
+  while (m->keys[i] != 0 && m->keys[i] != key) {
+    i = (i + 1) & (m->cap - 1);
+  }
+  return i;
+}
+
+/* The recorded row hash of key, 0 if none. */
+static uint64_t memo_get_(const struct store_ingest_memo *m, uint64_t key) {
+  size_t i = memo_slot_(m, key);
+  return m->keys[i] == key ? m->vals[i] : 0;
+}
+
+static void memo_put_(struct store_ingest_memo *m, uint64_t key, uint64_t val) {
+  if (2 * (m->n + 1) > m->cap) {
+    struct store_ingest_memo old = *m;
+    m->cap *= 2;
+    m->n = 0;
+    m->keys = xcalloc(m->cap, sizeof *m->keys);
+    m->vals = xcalloc(m->cap, sizeof *m->vals);
+    for (size_t i = 0; i < old.cap; i++) {
+      if (old.keys[i] != 0) {
+        memo_put_(m, old.keys[i], old.vals[i]);
+      }
+    }
+    free(old.keys);
+    free(old.vals);
+  }
+  size_t i = memo_slot_(m, key);
+  if (m->keys[i] == 0) {
+    m->keys[i] = key;
+    m->n++;
+  }
+  m->vals[i] = val;
+}
+
+/* FNV-1a over an unambiguous encoding of the fields: NULL is byte 0, a
+ * string is byte 1, its bytes and a NUL (strings hold no NUL: jansson
+ * rejects \u0000), a number its 8 bytes. */
+#define FNV_OFFSET_ 0xcbf29ce484222325ull
+#define FNV_PRIME_ 0x100000001b3ull
+
+static uint64_t h_byte_(uint64_t h, unsigned char c) {
+  return (h ^ c) * FNV_PRIME_;
+}
+
+static uint64_t h_str_(uint64_t h, const char *v) {
+  if (v == NULL) {
+    return h_byte_(h, 0);
+  }
+  h = h_byte_(h, 1);
+  for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++) {
+    h = h_byte_(h, *p);
+  }
+  return h_byte_(h, 0);
+}
+
+static uint64_t h_int_(uint64_t h, long long v) {
+  for (int i = 0; i < 8; i++) {
+    h = h_byte_(h, (unsigned char)((unsigned long long)v >> (8 * i)));
+  }
+  return h;
+}
+
+static uint64_t h_final_(uint64_t h) {
+  return h != 0 ? h : 1; /* 0 means "unknown" in the memo */
+}
+
+/* Key of a country code: only two-byte codes (all the parser yields; the
+ * table's CHECK refuses others) are memoized, else 0. */
+static uint64_t country_key_(const char *code) {
+  if (code == NULL || code[0] == '\0' || code[1] == '\0' || code[2] != '\0') {
+    return 0;
+  }
+  return MEMO_COUNTRY_ | (uint64_t)(unsigned char)code[0] << 8 | (unsigned char)code[1];
+}
+
+static uint64_t dist_key_(const struct ingest_distributor *d) {
+  return MEMO_DIST_ | (uint64_t)(d->kind & 0xff) << 32 | (uint32_t)d->tvmaze_id;
+}
+
+/* The row hashes of one day and which rows its statements carry. */
+struct day_rows_ {
+  uint64_t *country_h, *dist_h, *show_h;
+  unsigned char *country_keep, *dist_keep, *show_keep; /* 1: write this row */
+};
+
+static void day_rows_init_(struct day_rows_ *r, const struct ingest_batch *b,
+                           const struct store_ingest_memo *memo) {
+  r->country_h = xcalloc(b->n_countries + 1, sizeof *r->country_h);
+  r->dist_h = xcalloc(b->n_distributors + 1, sizeof *r->dist_h);
+  r->show_h = xcalloc(b->n_shows + 1, sizeof *r->show_h);
+  r->country_keep = xcalloc(b->n_countries + 1, 1);
+  r->dist_keep = xcalloc(b->n_distributors + 1, 1);
+  r->show_keep = xcalloc(b->n_shows + 1, 1);
+  for (size_t i = 0; i < b->n_countries; i++) {
+    const struct ingest_country *c = &b->countries[i];
+    uint64_t h = h_str_(h_str_(h_str_(FNV_OFFSET_, c->code), c->name), c->timezone);
+    uint64_t key = country_key_(c->code);
+    r->country_h[i] = h_final_(h);
+    r->country_keep[i] = memo == NULL || key == 0 || memo_get_(memo, key) != r->country_h[i];
+  }
+  for (size_t i = 0; i < b->n_distributors; i++) {
+    const struct ingest_distributor *d = &b->distributors[i];
+    uint64_t h = h_int_(h_int_(FNV_OFFSET_, d->kind), d->tvmaze_id);
+    h = h_str_(h_str_(h_str_(h, d->name), d->country_code), d->official_site);
+    r->dist_h[i] = h_final_(h);
+    r->dist_keep[i] = memo == NULL || memo_get_(memo, dist_key_(d)) != r->dist_h[i];
+  }
+  for (size_t i = 0; i < b->n_shows; i++) {
+    const struct ingest_show *sh = &b->shows[i];
+    const char *f[] = {sh->name,      sh->type,      sh->language,      sh->status, sh->runtime,
+                       sh->premiered, sh->ended,     sh->official_site, sh->rating, sh->weight,
+                       sh->summary,   sh->image_url, sh->tvmaze_updated};
+    uint64_t h = h_int_(FNV_OFFSET_, sh->id);
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+      h = h_str_(h, f[k]);
+    }
+    h = h_int_(h_int_(h, sh->dist_kind), sh->dist_id);
+    h = h_int_(h, (long long)sh->n_genres);
+    for (size_t g = 0; g < sh->n_genres; g++) {
+      h = h_str_(h, sh->genres[g]);
+    }
+    r->show_h[i] = h_final_(h);
+    r->show_keep[i] =
+        memo == NULL || memo_get_(memo, MEMO_SHOW_ | (uint32_t)sh->id) != r->show_h[i];
+  }
+}
+
+static void day_rows_release_(struct day_rows_ *r) {
+  free(r->country_h);
+  free(r->dist_h);
+  free(r->show_h);
+  free(r->country_keep);
+  free(r->dist_keep);
+  free(r->show_keep);
+}
+
+/* After the day committed: its rows are what the database holds. On
+ * failure (forget): the rows of the day are unknown again, also when the
+ * outcome of COMMIT itself is unknown. */
+static void memo_update_(struct store_ingest_memo *m, const struct ingest_batch *b,
+                         const struct day_rows_ *r, int committed) {
+  if (m == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < b->n_countries; i++) {
+    uint64_t key = country_key_(b->countries[i].code);
+    if (key != 0) {
+      memo_put_(m, key, committed ? r->country_h[i] : 0);
+    }
+  }
+  for (size_t i = 0; i < b->n_distributors; i++) {
+    memo_put_(m, dist_key_(&b->distributors[i]), committed ? r->dist_h[i] : 0);
+  }
+  for (size_t i = 0; i < b->n_shows; i++) {
+    memo_put_(m, MEMO_SHOW_ | (uint32_t)b->shows[i].id, committed ? r->show_h[i] : 0);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Day rows                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Writes the day's rows; those the memo knows unchanged (keep 0) are left
+ * out of the statements, and a statement with no row is not sent. */
 static enum store_status write_rows_(struct store *s, const struct ingest_batch *b,
-                                     struct store_ingest_counts *c, long long *written) {
+                                     const struct day_rows_ *r, struct store_ingest_counts *c,
+                                     long long *written) {
   enum store_status st = STORE_OK;
   struct arr_ a[16];
   size_t na = 0;
@@ -248,11 +459,13 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
     arr_init_(&a[i]);
   }
   for (size_t i = 0; i < b->n_countries; i++) {
-    arr_add_(&a[0], b->countries[i].code);
-    arr_add_(&a[1], b->countries[i].name);
-    arr_add_(&a[2], b->countries[i].timezone);
+    if (r->country_keep[i]) {
+      arr_add_(&a[0], b->countries[i].code);
+      arr_add_(&a[1], b->countries[i].name);
+      arr_add_(&a[2], b->countries[i].timezone);
+    }
   }
-  {
+  if (a[0].n > 0) {
     const char *v[3] = {arr_end_(&a[0]), arr_end_(&a[1]), arr_end_(&a[2])};
     st = run_(s, "ingest_countries", SQL_COUNTRIES_, 3, v, written);
   }
@@ -268,13 +481,16 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
   }
   for (size_t i = 0; i < b->n_distributors; i++) {
     const struct ingest_distributor *d = &b->distributors[i];
+    if (!r->dist_keep[i]) {
+      continue;
+    }
     arr_add_int_(&a[0], d->kind);
     arr_add_int_(&a[1], d->tvmaze_id);
     arr_add_(&a[2], d->name);
     arr_add_(&a[3], d->country_code);
     arr_add_(&a[4], d->official_site);
   }
-  {
+  if (a[0].n > 0) {
     const char *v[5] = {arr_end_(&a[0]), arr_end_(&a[1]), arr_end_(&a[2]), arr_end_(&a[3]),
                         arr_end_(&a[4])};
     st = run_(s, "ingest_dist_update", SQL_DIST_UPDATE_, 5, v, written);
@@ -294,6 +510,9 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
   }
   for (size_t i = 0; i < b->n_shows; i++) {
     const struct ingest_show *sh = &b->shows[i];
+    if (!r->show_keep[i]) {
+      continue;
+    }
     arr_add_int_(&a[3], sh->id);
     for (size_t g = 0; g < sh->n_genres; g++) {
       arr_add_(&a[0], sh->genres[g]);
@@ -301,23 +520,28 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
       arr_add_(&a[2], sh->genres[g]);
     }
   }
+  int any_show = a[3].n > 0, any_genre = a[0].n > 0;
   const char *genre_names = arr_end_(&a[0]);
   const char *pair_show = arr_end_(&a[1]);
   const char *pair_genre = arr_end_(&a[2]);
   const char *show_ids = arr_end_(&a[3]);
-  {
+  if (any_genre) {
     const char *v[1] = {genre_names};
     st = run_(s, "ingest_genres", SQL_GENRES_, 1, v, written);
   }
 
   /* shows */
-  if (st == STORE_OK) {
+  long long cr = 0, up = 0;
+  if (st == STORE_OK && any_show) {
     struct arr_ sa[16];
     for (size_t i = 0; i < 16; i++) {
       arr_init_(&sa[i]);
     }
     for (size_t i = 0; i < b->n_shows; i++) {
       const struct ingest_show *sh = &b->shows[i];
+      if (!r->show_keep[i]) {
+        continue;
+      }
       arr_add_int_(&sa[0], sh->id);
       arr_add_(&sa[1], sh->name);
       arr_add_(&sa[2], sh->type);
@@ -344,19 +568,20 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
     for (size_t i = 0; i < 16; i++) {
       v[i] = arr_end_(&sa[i]);
     }
-    long long cr = 0, up = 0;
     st = upsert_(s, "ingest_shows", SQL_SHOWS_, 16, v, &cr, &up);
     arr_release_(sa, 16);
-    c->shows_created += cr;
-    c->shows_updated += up;
-    c->shows_unchanged += (long long)b->n_shows - cr - up;
-    *written += cr + up;
   }
-  if (st == STORE_OK) {
+  /* every show of the day not created or updated is unchanged, also those
+   * the memo left out */
+  c->shows_created += cr;
+  c->shows_updated += up;
+  c->shows_unchanged += (long long)b->n_shows - cr - up;
+  *written += cr + up;
+  if (st == STORE_OK && any_show) {
     const char *v[3] = {show_ids, pair_show, pair_genre};
     st = run_(s, "ingest_sg_delete", SQL_SG_DELETE_, 3, v, written);
   }
-  if (st == STORE_OK) {
+  if (st == STORE_OK && any_show) {
     const char *v[3] = {show_ids, pair_show, pair_genre};
     st = run_(s, "ingest_sg_insert", SQL_SG_INSERT_, 3, v, written);
   }
@@ -386,18 +611,18 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
     arr_add_(&a[11], e->summary);
     arr_add_(&a[12], e->image_url);
   }
-  {
+  cr = up = 0;
+  if (b->n_episodes > 0) {
     const char *v[13];
     for (size_t i = 0; i < na; i++) {
       v[i] = arr_end_(&a[i]);
     }
-    long long cr = 0, up = 0;
     st = upsert_(s, "ingest_episodes", SQL_EPISODES_, 13, v, &cr, &up);
-    c->episodes_created += cr;
-    c->episodes_updated += up;
-    c->episodes_unchanged += (long long)b->n_episodes - cr - up;
-    *written += cr + up;
   }
+  c->episodes_created += cr;
+  c->episodes_updated += up;
+  c->episodes_unchanged += (long long)b->n_episodes - cr - up;
+  *written += cr + up;
   arr_release_(a, na);
   return st;
 }
@@ -488,16 +713,18 @@ enum store_status store_ingest_skip_day(struct store *s, long long run_id, const
 enum store_status store_ingest_write_day(struct store *s, long long run_id, const char *date,
                                          const struct ingest_batch *b,
                                          const struct store_ingest_source_hash *hashes,
-                                         size_t n_hashes, struct store_ingest_counts *counts) {
+                                         size_t n_hashes, struct store_ingest_memo *memo,
+                                         struct store_ingest_counts *counts) {
   struct store_ingest_counts c = {.requests = counts->requests,
                                   .retries = counts->retries,
                                   .episodes_seen = counts->episodes_seen};
   long long written = 0;
+  struct day_rows_ rows;
+  day_rows_init_(&rows, b, memo);
   enum store_status st = store_command(s, "BEGIN");
-  if (st != STORE_OK) {
-    return st;
+  if (st == STORE_OK) {
+    st = write_rows_(s, b, &rows, &c, &written);
   }
-  st = write_rows_(s, b, &c, &written);
   if (st == STORE_OK && written > 0) {
     st = run_(s, "ingest_generation", store_generation_bump_sql, 0, NULL, NULL);
   }
@@ -516,8 +743,12 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
     if (store_conn(s) != NULL && PQtransactionStatus(store_conn(s)) != PQTRANS_IDLE) {
       (void)store_command(s, "ROLLBACK");
     }
+    memo_update_(memo, b, &rows, 0);
+    day_rows_release_(&rows);
     return st;
   }
+  memo_update_(memo, b, &rows, 1);
+  day_rows_release_(&rows);
   c.changed = written > 0;
   *counts = c;
   return STORE_OK;

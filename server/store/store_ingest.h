@@ -9,6 +9,8 @@
  *   distributors   UPDATE changed rows; INSERT missing ones (WHERE NOT EXISTS,
  *                  so the identity sequence is not burnt by existing rows)
  *   genres         INSERT missing names (same reason: smallint identity)
+ *   (rows this run already committed with identical content, as the run
+ *   memo knows, are left out of these statements)
  *   shows          INSERT .. ON CONFLICT (id) DO UPDATE .. WHERE (cols) IS
  *                  DISTINCT FROM (EXCLUDED cols) RETURNING (xmax = 0):
  *                  created = true rows, updated = false rows, unchanged = rest
@@ -100,15 +102,33 @@ struct store_ingest_run {
 /* Frees the strings and days of run (not run itself). Accepts zeroed runs. */
 void store_ingest_run_release(struct store_ingest_run *run);
 
+/* Run memo: what this run's committed days wrote, as a 64-bit hash of each
+ * normalized row (FNV-1a over every column) keyed by show id (the hash
+ * covers its distributor key and genre list), distributor (kind, id) and
+ * country code. store_ingest_write_day leaves a row whose hash equals the
+ * memo's out of its statements: the database holds that content, because
+ * this run committed it and the run's advisory lock keeps other ingests
+ * out (a row changed by anything else meanwhile is not repaired before the
+ * next run). It records the day's rows only after COMMIT succeeded and
+ * forgets them on any failure (also when COMMIT's outcome is unknown), so a
+ * failed day never makes a later day skip a row. Two different contents of
+ * one key hashing equal (about 2^-64) would skip that change for the run.
+ * One owner thread (the run's writer); destroy accepts NULL. */
+struct store_ingest_memo;
+struct store_ingest_memo *store_ingest_memo_create(void);
+void store_ingest_memo_destroy(struct store_ingest_memo *m);
+
 /* Writes batch b as day `date` of run run_id in one transaction (rolled back
  * on any failure: nothing of the day remains). counts->requests/retries/
- * episodes_seen are inputs added to the run; the rest are outputs. The day's
- * stored source hashes are replaced by hashes[0..n_hashes) in the same
- * transaction (none kept when n_hashes is 0). */
+ * episodes_seen are inputs added to the run; the rest are outputs (a row
+ * the memo left out counts as unchanged). The day's stored source hashes
+ * are replaced by hashes[0..n_hashes) in the same transaction (none kept
+ * when n_hashes is 0). memo may be NULL (every row is sent). */
 enum store_status store_ingest_write_day(struct store *s, long long run_id, const char *date,
                                          const struct ingest_batch *b,
                                          const struct store_ingest_source_hash *hashes,
-                                         size_t n_hashes, struct store_ingest_counts *counts);
+                                         size_t n_hashes, struct store_ingest_memo *memo,
+                                         struct store_ingest_counts *counts);
 
 /* Every stored source hash of dates [from, to] (YYYY-MM-DD), by date and
  * source; free *rows with free(). */

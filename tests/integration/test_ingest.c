@@ -26,6 +26,7 @@
 
 #include "date.h"
 #include "db.h"
+#include "ingest_parse.h"
 #include "ingest_runner.h"
 #include "log.h"
 #include "store_ingest.h"
@@ -118,6 +119,17 @@ static char *qs_(const char *sql) {
   return v;
 }
 
+/* Runs a statement that returns no rows. */
+static void x_(const char *sql) {
+  PGconn *c = db_();
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    fail_msg("%s: %s", sql, PQerrorMessage(c));
+  }
+  PQclear(r);
+  PQfinish(c);
+}
+
 /* Rows written to schedule tables since the stats began (ins + upd + del). */
 static long long writes_(const char *table) {
   char sql[256];
@@ -140,13 +152,19 @@ static void writes_all_(long long out[N_TABLES]) {
 
 /* Runs an ingest of 2030-01-01 + days synchronously on a new session; makes
  * its table statistics visible before returning. Returns the run id. */
-static long long run_sync_(int days, struct store_ingest_run *out) {
+/* A new session that began a run of 2030-01-01 + days; *id gets the run. */
+static struct store *begin_(int days, long long *id) {
   struct store *s = store_open(db_url);
-  long long id = 0;
   int started = 0;
-  assert_int_equal(ingest_run_begin(s, date_from_civil(2030, 1, 1), days, "test", 0, &id, &started),
+  assert_int_equal(ingest_run_begin(s, date_from_civil(2030, 1, 1), days, "test", 0, id, &started),
                    STORE_OK);
   assert_true(started);
+  return s;
+}
+
+static long long run_sync_(int days, struct store_ingest_run *out) {
+  long long id = 0;
+  struct store *s = begin_(days, &id);
   struct ingest_fetch_config fc = fetch_cfg_();
   (void)ingest_run_execute(s, &fc, id, date_from_civil(2030, 1, 1), days, NULL);
   PQclear(PQexec(store_conn(s), "SELECT pg_stat_force_next_flush()"));
@@ -276,6 +294,14 @@ static void test_full_rerun_changed(void **state) {
                       "AND d.country_code IS NULL"),
                    1);
   assert_int_equal(q_("SELECT count(*) FROM shows WHERE id = 602 AND distributor_id IS NULL"), 1);
+  /* episodes.country_code (migrations 004, 007): the ingest supplies the
+   * show's distributor country; NULL for a global channel or none */
+  assert_int_equal(q_("SELECT count(*) FROM episodes e JOIN shows s ON s.id = e.show_id "
+                      "LEFT JOIN distributors d ON d.id = s.distributor_id "
+                      "WHERE e.country_code IS DISTINCT FROM d.country_code"),
+                   0);
+  assert_true(q_("SELECT count(*) FROM episodes WHERE country_code = 'US'") > 0);
+  assert_true(q_("SELECT count(*) FROM episodes WHERE country_code IS NULL") > 0);
   assert_int_equal(q_("SELECT count(*) FROM countries"), 2);
   assert_int_equal(q_("SELECT count(*) FROM show_genres WHERE show_id = 501"), 2);
   assert_int_equal(q_("SELECT count(*) FROM genres"), 5);
@@ -481,6 +507,74 @@ static void test_one_day_changed(void **state) {
   store_ingest_run_release(&run);
 }
 
+/* Parses doc into *b and writes it as a day of run id with memo. */
+static enum store_status memo_day_(struct store *s, long long id, struct store_ingest_memo *memo,
+                                   const char *doc, int corrupt, struct store_ingest_counts *c) {
+  struct ingest_batch b;
+  ingest_batch_init(&b);
+  char err[256];
+  assert_int_equal(ingest_parse_schedule(&b, doc, strlen(doc), err, sizeof err), INGEST_PARSE_OK);
+  static char bad_date[] = "not a date";
+  if (corrupt) { /* a value the database refuses, after the shows statement ran */
+    b.episodes[0].airdate = bad_date;
+  }
+  memset(c, 0, sizeof *c);
+  enum store_status st = store_ingest_write_day(s, id, "2030-01-01", &b, NULL, 0, memo, c);
+  ingest_batch_release(&b);
+  return st;
+}
+
+/* The run memo (store_ingest_memo): a show committed earlier in the run is
+ * left out of a later day's statements when identical; a day that failed
+ * records nothing, so a later day with its content writes it. */
+static void test_run_memo(void **state) {
+  (void)state;
+  long long id = 0;
+  struct store *s = begin_(1, &id);
+  struct store_ingest_memo *memo = store_ingest_memo_create();
+  struct store_ingest_counts c;
+  /* counts the statements sent to shows (a statement trigger fires also when
+   * no row is inserted or updated) */
+  x_("CREATE TABLE test_show_statements (n int)");
+  x_("CREATE FUNCTION test_show_statement() RETURNS trigger LANGUAGE plpgsql AS "
+     "$$ BEGIN INSERT INTO test_show_statements VALUES (1); RETURN NULL; END $$");
+  x_("CREATE TRIGGER test_show_statement AFTER INSERT ON shows FOR EACH STATEMENT "
+     "EXECUTE FUNCTION test_show_statement()");
+#define DOC_(ep, show)                                                        \
+  "[{\"id\": " ep                                                             \
+  ", \"name\": \"e\", \"airdate\": \"2030-01-01\", \"show\": {\"id\": 7001, " \
+  "\"name\": \"" show                                                         \
+  "\", \"genres\": [\"Drama\"], \"network\": {\"id\": 9, \"name\": \"N\", "   \
+  "\"country\": {\"code\": \"US\", \"name\": \"United States\"}}}}]"
+  assert_int_equal(memo_day_(s, id, memo, DOC_("9001", "A"), 0, &c), STORE_OK);
+  assert_int_equal(c.shows_created, 1);
+  assert_int_equal(q_("SELECT count(*) FROM test_show_statements"), 1);
+  /* identical show: left out, no shows statement at all */
+  assert_int_equal(memo_day_(s, id, memo, DOC_("9002", "A"), 0, &c), STORE_OK);
+  assert_int_equal(c.shows_unchanged, 1);
+  assert_int_equal(c.episodes_created, 1);
+  assert_int_equal(q_("SELECT count(*) FROM test_show_statements"), 1);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE id = 9002 AND country_code = 'US'"), 1);
+  /* show renamed B on a day that fails: rolled back, not recorded */
+  assert_int_not_equal(memo_day_(s, id, memo, DOC_("9003", "B"), 1, &c), STORE_OK);
+  char *name = qs_("SELECT name FROM shows WHERE id = 7001");
+  assert_string_equal(name, "A");
+  free(name);
+  /* B again on a good day: written */
+  assert_int_equal(memo_day_(s, id, memo, DOC_("9003", "B"), 0, &c), STORE_OK);
+  assert_int_equal(c.shows_updated, 1);
+  name = qs_("SELECT name FROM shows WHERE id = 7001");
+  assert_string_equal(name, "B");
+  free(name);
+  /* and A after B: written back (the memo holds B now) */
+  assert_int_equal(memo_day_(s, id, memo, DOC_("9004", "A"), 0, &c), STORE_OK);
+  assert_int_equal(c.shows_updated, 1);
+#undef DOC_
+  store_ingest_memo_destroy(memo);
+  assert_int_equal(store_ingest_unlock(s), STORE_OK);
+  store_close(s);
+}
+
 static double log_time_(json_t *log, const char *path, int nth) {
   size_t i;
   json_t *it;
@@ -672,11 +766,8 @@ static void test_shutdown_interrupts(void **state) {
 /* The client-side rate limit spaces request starts. */
 static void test_rate_limit(void **state) {
   (void)state;
-  struct store *s = store_open(db_url);
   long long id = 0;
-  int started = 0;
-  assert_int_equal(ingest_run_begin(s, date_from_civil(2030, 1, 1), 3, "test", 0, &id, &started),
-                   STORE_OK);
+  struct store *s = begin_(3, &id);
   struct ingest_fetch_config fc = fetch_cfg_();
   fc.rate_requests = 2;
   fc.rate_window_ms = 1000;
@@ -702,6 +793,7 @@ int main(void) {
       cmocka_unit_test_setup(test_full_rerun_changed, setup_),
       cmocka_unit_test_setup(test_malformed_day, setup_),
       cmocka_unit_test_setup(test_one_day_changed, setup_),
+      cmocka_unit_test_setup(test_run_memo, setup_),
       cmocka_unit_test_setup(test_429_and_500_retried, setup_),
       cmocka_unit_test_setup(test_slow_and_refused, setup_),
       cmocka_unit_test_setup(test_concurrent_start, setup_),

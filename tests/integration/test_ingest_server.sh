@@ -71,6 +71,16 @@ curl -fsS -d '{}' "$FAKE/_reset" >/dev/null
   { cat "$TMP/wait.txt"; fail "second run did not succeed"; }
 grep -q "run 2  SUCCEEDED" "$TMP/wait.txt" || fail "unexpected output: $(cat "$TMP/wait.txt")"
 [ "$(q "SELECT count(*) FROM episodes")" = 8 ] || fail "episodes after the second run"
+# day 1 was committed by run 1 with its body hashes: run 2 skipped it
+"$BUILD/client/tvmaze" ingest status 2 >"$TMP/status2.txt" || fail "status 2: $(cat "$TMP/status2.txt")"
+grep -q "skipped 1 of 3 days (bodies unchanged since stored): 2030-01-01$" "$TMP/status2.txt" ||
+  fail "no skipped day in: $(cat "$TMP/status2.txt")"
+"$BUILD/client/tvmaze" --json ingest status 2 >"$TMP/status2.json"
+python3 -c '
+import json, sys
+days = json.load(open(sys.argv[1]))["run"]["day_results"]
+assert [d.get("skipped", False) for d in days] == [True, False, False], days
+' "$TMP/status2.json" || fail "skipped in JSON: $(cat "$TMP/status2.json")"
 "$BUILD/client/tvmaze" ingest list >"$TMP/list.txt"
 [ "$(grep -c "FAILED\|SUCCEEDED" "$TMP/list.txt")" = 2 ] || fail "list: $(cat "$TMP/list.txt")"
 kill -TERM "$SERVER_PID"
