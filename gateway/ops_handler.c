@@ -33,7 +33,13 @@ void gw_handle_up(const struct gw_trace *trace, struct gw_reply *reply) {
   strbuf_append(reply->body, "}");
 }
 
-void gw_handle_metrics(struct gw_reply *reply) {
+int gw_metrics_needs_upstream(void) {
+  return 0;
+}
+
+void gw_handle_metrics(const struct gw_trace *trace, int may_block, struct gw_reply *reply) {
+  (void)trace;
+  (void)may_block;
   reply->status = 200;
   reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
   gw_metrics_render(reply->body);

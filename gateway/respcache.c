@@ -9,16 +9,21 @@
  * changes at ingest, once a day, and clients are told max-age=300).
  *
  *   | table        | direct-mapped, RC_SLOTS slots by FNV-1a of the key   |
- *   | slot         | key (malloc), body (malloc), len, ETag, expiry (s)   |
+ *   | slot         | key (malloc), refcounted body + len + ETag, expiry  |
  *   | replacement  | a new key evicts the slot's entry                     |
  *   | memory bound | at most RC_MAX_BYTES of bodies; larger bodies or a    |
  *   |              | full budget: not cached (counted as a skip)            |
  *
- * Thread safety: one mutex guards the table; a hit copies the body out under
- * it (the slot may be replaced as soon as the lock is released).
+ * Thread safety: one mutex guards the table. Bodies are immutable and
+ * refcounted (struct gw_cached_body): a hit takes a reference under the lock
+ * and the daemon hands the bytes to libmicrohttpd without copying them; the
+ * reference is dropped by the response's free callback once the reply is
+ * sent, so a slot may be replaced or expire while replies still use it.
  * Tests: tests/integration/test_gateway_limits.sh ("response cache").
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,12 +38,17 @@
 #define RC_MAX_BYTES (8u * 1024 * 1024)
 #define RC_MAX_ENTRY (512u * 1024)
 
+struct gw_cached_body {
+  atomic_uint refs; /* the slot's reference + one per reply in flight */
+  size_t len;       /* bytes in data */
+  char etag[24];    /* quoted strong ETag of data */
+  char data[];      /* JSON reply */
+};
+
 struct rc_slot {
-  char *key;      /* request target; NULL = empty */
-  char *body;     /* JSON reply */
-  size_t len;     /* bytes in body */
-  char etag[24];  /* quoted strong ETag of body */
-  time_t expires; /* CLOCK_MONOTONIC seconds */
+  char *key;                   /* request target; NULL = empty */
+  struct gw_cached_body *body; /* refcounted; the slot holds one reference */
+  time_t expires;              /* CLOCK_MONOTONIC seconds */
 };
 
 static pthread_mutex_t lock_ = PTHREAD_MUTEX_INITIALIZER; /* guards slots_, bytes_ */
@@ -61,10 +71,21 @@ static struct rc_slot *slot_of_(const char *key) {
 
 /* Empties s; caller holds lock_. */
 static void clear_(struct rc_slot *s) {
-  bytes_ -= s->key ? s->len : 0;
+  if (s->key)
+    bytes_ -= s->body->len;
   free(s->key);
-  free(s->body);
+  gw_respcache_release(s->body);
   memset(s, 0, sizeof *s);
+}
+
+void gw_respcache_release(struct gw_cached_body *b) {
+  if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+    free(b);
+}
+
+char *gw_cached_body_data(struct gw_cached_body *b, size_t *len) {
+  *len = b->len;
+  return b->data;
 }
 
 void gw_respcache_init(long ttl_s) {
@@ -87,19 +108,18 @@ int gw_respcache_enabled(void) {
   return ttl_s_ > 0;
 }
 
-int gw_respcache_get(const char *key, struct strbuf *body, char etag[24]) {
+struct gw_cached_body *gw_respcache_get(const char *key, char etag[24]) {
   if (ttl_s_ <= 0)
-    return 0;
-  int hit = 0;
+    return NULL;
+  struct gw_cached_body *hit = NULL;
   time_t now = now_s_();
   pthread_mutex_lock(&lock_);
   struct rc_slot *s = slot_of_(key);
   if (s->key && strcmp(s->key, key) == 0) {
     if (now < s->expires) {
-      strbuf_reset(body);
-      strbuf_append_n(body, s->body, s->len);
-      memcpy(etag, s->etag, 24);
-      hit = 1;
+      hit = s->body;
+      atomic_fetch_add_explicit(&hit->refs, 1, memory_order_relaxed);
+      memcpy(etag, hit->etag, 24);
     } else {
       clear_(s);
     }
@@ -117,10 +137,11 @@ void gw_respcache_put(const char *key, const char *body, size_t len, const char 
   clear_(s);
   if (bytes_ + len <= RC_MAX_BYTES) {
     s->key = xstrdup(key);
-    s->body = xmalloc(len ? len : 1);
-    memcpy(s->body, body, len);
-    s->len = len;
-    snprintf(s->etag, sizeof s->etag, "%s", etag);
+    s->body = xmalloc(offsetof(struct gw_cached_body, data) + (len ? len : 1));
+    atomic_init(&s->body->refs, 1);
+    memcpy(s->body->data, body, len);
+    s->body->len = len;
+    snprintf(s->body->etag, sizeof s->body->etag, "%s", etag);
     s->expires = now + ttl_s_;
     bytes_ += len;
   }
