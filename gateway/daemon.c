@@ -205,6 +205,10 @@ static void trace_init_(struct gw_trace *t, const char *xrid, const char *tracep
   snprintf(t->traceparent, sizeof t->traceparent, "00-%s-%s-01", trace_id, span);
 }
 
+void gw_trace_new(struct gw_trace *t) {
+  trace_init_(t, NULL, NULL);
+}
+
 static void peer_ip_(struct MHD_Connection *con, char *out, size_t outlen) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -499,9 +503,7 @@ static int advance_(struct request *r, int may_block) {
         gw_handle_up(&r->trace, reply);
         break;
       case GW_ROUTE_METRICS:
-        if (!may_block && gw_metrics_needs_upstream())
-          return 0;
-        gw_handle_metrics(&r->trace, may_block, reply);
+        gw_handle_metrics(reply);
         break;
       case GW_ROUTE_OPENAPI:
         gw_handle_openapi(reply);

@@ -59,6 +59,7 @@ struct gw_config {
   long http_threads;         /* TVMAZE_HTTP_THREADS, MHD epoll threads (0: one per CPU) */
   long upstream_workers;     /* TVMAZE_UPSTREAM_WORKERS, blocking-call threads (32) */
   long upstream_queue;       /* TVMAZE_UPSTREAM_QUEUE, jobs waiting for a worker (256) */
+  long runstats_period_s;    /* TVMAZE_INGEST_METRICS_INTERVAL, s between run counts (15) */
 };
 
 /* Fills cfg from the environment then argv. Returns 0, 1 when the caller
@@ -127,10 +128,18 @@ struct gw_trace {
   char traceparent[56]; /* W3C: 00-<32>-<16>-01 */
 };
 
+/* A fresh trace identity (random request id, new trace) for calls the
+ * gateway makes on its own (daemon.c). */
+void gw_trace_new(struct gw_trace *t);
+
 /* Calls method `index` of service with req; ctx is filled (caller releases
- * it with rpc_client_ctx_release). */
+ * it with rpc_client_ctx_release). Blocks up to TVMAZE_UPSTREAM_TIMEOUT_MS. */
 void gw_upstream_call(ProtobufCService *service, unsigned index, const ProtobufCMessage *req,
                       const struct gw_trace *trace, struct rpc_client_ctx *ctx);
+/* The same with a deadline of at most timeout_ms. */
+void gw_upstream_call_within(ProtobufCService *service, unsigned index, const ProtobufCMessage *req,
+                             const struct gw_trace *trace, long timeout_ms,
+                             struct rpc_client_ctx *ctx);
 
 /* Health/Check on the server: RPC_OK and *serving set, or the failure code. */
 rpc_code gw_upstream_health(const struct gw_trace *trace, int *serving, char *msg, size_t msglen);
@@ -240,6 +249,20 @@ void gw_metrics_queue_full(void);
 void gw_metrics_render(struct strbuf *out);
 
 /* ------------------------------------------------------------------ */
+/* Ingest-run counts for /metrics (runstats.c)                        */
+/* ------------------------------------------------------------------ */
+
+/* Starts the thread that asks the server (Ingest/CountIngestRuns, 2 s
+ * deadline) for the runs per status every period_s seconds. Returns 0 or -1
+ * with err set. Call once; stop joins it. */
+int gw_runstats_start(long period_s, char *err, size_t errlen);
+void gw_runstats_stop(void);
+/* Appends tvmaze_ingest_runs{status} from the last successful answer (the
+ * series are omitted while there is none or the last call failed) and
+ * tvmaze_gateway_ingest_runs_up 0/1. Non-blocking, thread-safe. */
+void gw_runstats_render(struct strbuf *out);
+
+/* ------------------------------------------------------------------ */
 /* Upstream workers (workers.c)                                       */
 /* ------------------------------------------------------------------ */
 
@@ -320,12 +343,8 @@ void gw_rpc_release(struct gw_rpc_call *call);
 
 /* Blocking: one Health/Check call. */
 void gw_handle_up(const struct gw_trace *trace, struct gw_reply *reply);
-/* 1 when /metrics needs a server call first (the ingest-run counts are older
- * than their TTL and no refresh is under way). */
-int gw_metrics_needs_upstream(void);
-/* Renders /metrics; with may_block, first refreshes the ingest-run counts
- * from the server when they are stale (one gRPC call, 2 s deadline). */
-void gw_handle_metrics(const struct gw_trace *trace, int may_block, struct gw_reply *reply);
+/* Non-blocking: the gateway's metrics and the last ingest-run counts. */
+void gw_handle_metrics(struct gw_reply *reply);
 void gw_handle_openapi(struct gw_reply *reply);
 
 /* Fills reply with an error (status from code unless http_status != 0). */

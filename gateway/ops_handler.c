@@ -1,7 +1,8 @@
 /*
  * ops_handler: GET /up (the load balancer's check: the server's
  * grpc.health.v1 answer, which is SERVING only while its database answers),
- * GET /metrics (Prometheus text) and GET /api/v1/openapi.json (the document
+ * GET /metrics (Prometheus text: metrics.c, and runstats.c's ingest-run
+ * counts; never blocks) and GET /api/v1/openapi.json (the document
  * gateway/openapi.json, embedded at build time).
  */
 #include <stdio.h>
@@ -33,16 +34,11 @@ void gw_handle_up(const struct gw_trace *trace, struct gw_reply *reply) {
   strbuf_append(reply->body, "}");
 }
 
-int gw_metrics_needs_upstream(void) {
-  return 0;
-}
-
-void gw_handle_metrics(const struct gw_trace *trace, int may_block, struct gw_reply *reply) {
-  (void)trace;
-  (void)may_block;
+void gw_handle_metrics(struct gw_reply *reply) {
   reply->status = 200;
   reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
   gw_metrics_render(reply->body);
+  gw_runstats_render(reply->body);
 }
 
 void gw_handle_openapi(struct gw_reply *reply) {

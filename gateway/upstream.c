@@ -80,11 +80,17 @@ void gw_upstream_call(ProtobufCService *service, unsigned index, const ProtobufC
   call_(service, index, req, trace, timeout_ms_, ctx);
 }
 
+void gw_upstream_call_within(ProtobufCService *service, unsigned index, const ProtobufCMessage *req,
+                             const struct gw_trace *trace, long timeout_ms,
+                             struct rpc_client_ctx *ctx) {
+  call_(service, index, req, trace, timeout_ms < timeout_ms_ ? timeout_ms : timeout_ms_, ctx);
+}
+
 rpc_code gw_upstream_health(const struct gw_trace *trace, int *serving, char *msg, size_t msglen) {
   Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
   struct rpc_client_ctx ctx;
-  long t = timeout_ms_ < HEALTH_TIMEOUT_MS ? timeout_ms_ : HEALTH_TIMEOUT_MS;
-  call_(gw_upstream_service(&grpc__health__v1__health__descriptor), 0, &req.base, trace, t, &ctx);
+  gw_upstream_call_within(gw_upstream_service(&grpc__health__v1__health__descriptor), 0, &req.base,
+                          trace, HEALTH_TIMEOUT_MS, &ctx);
   rpc_code code = ctx.code;
   *serving = 0;
   if (code == RPC_OK && ctx.reply) {
