@@ -57,7 +57,12 @@ struct gw_daemon {
   struct MHD_Daemon *mhd;
   long ip_limit;
   long ip_window_s;
+  long upstream_timeout_ms; /* a request's deadline, from its start */
 };
+
+/* /up's deadline from the request's start: a load balancer's check must
+ * get its answer soon even when the workers are all busy. */
+#define UP_DEADLINE_MS 2000
 
 struct query {
   const char *keys[MAX_QUERY_PARAMS];
@@ -210,6 +215,7 @@ static int valid_request_id_(const char *s) {
 }
 
 static void trace_init_(struct gw_trace *t, const char *xrid, const char *traceparent) {
+  t->deadline_ms = 0;
   if (xrid && valid_request_id_(xrid))
     snprintf(t->request_id, sizeof t->request_id, "%s", xrid);
   else
@@ -406,6 +412,9 @@ static void start_(struct request *r) {
     break;
   }
   r->route_label = r->route->path;
+  r->trace.deadline_ms =
+      (int64_t)r->start.tv_sec * 1000 + r->start.tv_nsec / 1000000 +
+      (r->route->kind == GW_ROUTE_UP ? UP_DEADLINE_MS : r->d->upstream_timeout_ms);
   r->authorization = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
   r->api_key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-API-Key");
   if (r->route->kind == GW_ROUTE_RPC)
@@ -545,6 +554,17 @@ static int advance_(struct request *r, int may_block) {
   }
 }
 
+/* The reaper's call for a job whose deadline passed while it waited in the
+ * queue (every worker busy): 504, /up 503; back to MHD. Non-blocking. */
+static void job_expire_(struct gw_job *job) {
+  struct request *r = (struct request *)(void *)((char *)job - offsetof(struct request, job));
+  gw_rpc_release(&r->rpc);
+  gw_reply_error(&r->reply, r->route && r->route->kind == GW_ROUTE_UP ? 503 : 0,
+                 RPC_DEADLINE_EXCEEDED, "deadline exceeded while waiting for an upstream worker");
+  r->step = S_READY;
+  MHD_resume_connection(r->con);
+}
+
 /* A worker's job: the blocking steps, then back to MHD. */
 static void job_run_(struct gw_job *job) {
   struct request *r = (struct request *)(void *)((char *)job - offsetof(struct request, job));
@@ -588,6 +608,8 @@ static enum MHD_Result handle_(void *cls, struct MHD_Connection *con, const char
      * resumes it; until then r is the worker's */
     r->waiting = 1;
     r->job.run = job_run_;
+    r->job.expire = job_expire_;
+    r->job.deadline_ms = r->trace.deadline_ms;
     MHD_suspend_connection(con);
     if (gw_workers_submit(&r->job) != 0) {
       gw_rpc_release(&r->rpc);
@@ -669,6 +691,7 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
   struct gw_daemon *d = xcalloc(1, sizeof *d);
   d->ip_limit = cfg->ip_limit;
   d->ip_window_s = cfg->ip_window_s;
+  d->upstream_timeout_ms = cfg->upstream_timeout_ms;
   if (gw_workers_start(cfg->upstream_workers, cfg->upstream_queue, err, errlen) != 0) {
     free(d);
     return NULL;

@@ -122,18 +122,25 @@ void gw_upstream_shutdown(void);
 /* The client service for desc (NULL if not created). */
 ProtobufCService *gw_upstream_service(const ProtobufCServiceDescriptor *desc);
 
-/* Per-request trace identity passed as gRPC metadata. */
+/* Per-request trace identity passed as gRPC metadata, and the request's
+ * deadline: time spent waiting for a worker counts against it. */
 struct gw_trace {
   char request_id[129]; /* x-request-id */
   char traceparent[56]; /* W3C: 00-<32>-<16>-01 */
+  int64_t deadline_ms;  /* CLOCK_MONOTONIC ms by which calls must end; 0: none */
 };
+
+/* Now on CLOCK_MONOTONIC in ms (for gw_trace.deadline_ms). */
+int64_t gw_now_ms(void);
 
 /* A fresh trace identity (random request id, new trace) for calls the
  * gateway makes on its own (daemon.c). */
 void gw_trace_new(struct gw_trace *t);
 
 /* Calls method `index` of service with req; ctx is filled (caller releases
- * it with rpc_client_ctx_release). Blocks up to TVMAZE_UPSTREAM_TIMEOUT_MS. */
+ * it with rpc_client_ctx_release). Blocks up to TVMAZE_UPSTREAM_TIMEOUT_MS,
+ * less when trace->deadline_ms comes first; past it, DEADLINE_EXCEEDED
+ * without a call. */
 void gw_upstream_call(ProtobufCService *service, unsigned index, const ProtobufCMessage *req,
                       const struct gw_trace *trace, struct rpc_client_ctx *ctx);
 /* The same with a deadline of at most timeout_ms. */
@@ -267,14 +274,19 @@ void gw_runstats_render(struct strbuf *out);
 /* ------------------------------------------------------------------ */
 
 /* A unit of blocking work. The submitter owns it; it must stay alive until
- * run returns (run may free it). */
+ * run or expire returns (either may free it). Exactly one of them is called. */
 struct gw_job {
-  void (*run)(struct gw_job *job); /* called once on a worker thread */
-  struct gw_job *next;             /* queue link (workers.c) */
+  void (*run)(struct gw_job *job);    /* on a worker thread */
+  void (*expire)(struct gw_job *job); /* instead, when deadline_ms passed while queued; must
+                                         not block (called on the reaper thread) */
+  int64_t deadline_ms;                /* CLOCK_MONOTONIC ms; 0: none */
+  struct gw_job *next;                /* queue link (workers.c) */
 };
 
-/* Starts nthreads workers with at most queue_max jobs waiting. Returns 0, or
- * -1 with err set (no worker left running). Call once. */
+/* Starts nthreads workers with at most queue_max jobs waiting beyond the
+ * idle workers, and the reaper thread that expires jobs whose deadline
+ * passes while they wait. Returns 0, or -1 with err set (no thread left
+ * running). Call once. */
 int gw_workers_start(long nthreads, long queue_max, char *err, size_t errlen);
 /* Queues job: 0, or -1 when the queue is full or the pool is stopping (job
  * untouched; counted in the metrics). Thread-safe. */

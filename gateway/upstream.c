@@ -2,11 +2,13 @@
  * upstream: the gateway's client side of the binding. One channel to
  * TVMAZE_GRPC_TARGET, one ProtobufCService per service descriptor (the
  * routes' services, Auth and Health), created at start and read-only after,
- * so calls from any connection thread share them. Every call carries
- * x-request-id and traceparent metadata and the configured deadline.
+ * so calls from any worker thread share them. Every call carries
+ * x-request-id and traceparent metadata and the configured deadline, cut
+ * short by the request's own deadline (time queued for a worker counts).
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway.h"
 #include "grpc/health/v1/health.pb-c.h"
@@ -56,11 +58,28 @@ ProtobufCService *gw_upstream_service(const ProtobufCServiceDescriptor *desc) {
   return NULL;
 }
 
+int64_t gw_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void call_(ProtobufCService *service, unsigned index, const ProtobufCMessage *req,
                   const struct gw_trace *trace, long timeout_ms, struct rpc_client_ctx *ctx) {
   struct rpc_metadata md[2] = {{"x-request-id", trace->request_id},
                                {"traceparent", trace->traceparent}};
   memset(ctx, 0, sizeof *ctx);
+  if (trace->deadline_ms > 0) {
+    int64_t left = trace->deadline_ms - gw_now_ms();
+    if (left <= 0) {
+      ctx->code = RPC_DEADLINE_EXCEEDED;
+      snprintf(ctx->message, sizeof ctx->message,
+               "deadline exceeded while waiting for an upstream worker");
+      return;
+    }
+    if (left < timeout_ms)
+      timeout_ms = (long)left;
+  }
   ctx->timeout_ms = timeout_ms;
   ctx->code = RPC_UNKNOWN;
   ctx->metadata = md;

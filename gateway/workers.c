@@ -11,6 +11,10 @@
  *   | queue   | FIFO of submitted jobs; at most TVMAZE_UPSTREAM_QUEUE (256) |
  *   |         | wait beyond the idle workers; a submit beyond that is      |
  *   |         | refused (the caller answers 503)                           |
+ *   | expiry  | a reaper thread takes a job whose deadline passes while it |
+ *   |         | waits out of the queue and calls its expire (the daemon    |
+ *   |         | answers 504, /up 503): a queued request never outlives its |
+ *   |         | deadline because every worker is stuck                     |
  *   | stop    | gw_workers_stop refuses new jobs, lets the workers finish  |
  *   |         | every queued one, joins them                               |
  *
@@ -20,6 +24,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "gateway.h"
 #include "xalloc.h"
@@ -33,6 +38,62 @@ static long queue_max_;                                   /* bound on queued_ */
 static int stopping_;                                     /* refuse submits, drain, exit */
 static pthread_t *threads_;                               /* nthreads_ workers */
 static long nthreads_;
+static pthread_cond_t reap_; /* a job waits beyond the idle workers (CLOCK_MONOTONIC) */
+static pthread_t reaper_;
+static int reaper_running_;
+
+/* The reaper: sleeps until the earliest deadline of a waiting job, then
+ * unlinks every expired job and calls its expire outside the lock. */
+static void *reaper_main_(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&lock_);
+  while (!stopping_) {
+    int64_t now = gw_now_ms(), next = 0;
+    struct gw_job *expired = NULL, **link = &head_;
+    tail_ = NULL;
+    while (*link) {
+      struct gw_job *j = *link;
+      if (j->deadline_ms > 0 && j->deadline_ms <= now && j->expire) {
+        *link = j->next;
+        queued_--;
+        j->next = expired;
+        expired = j;
+        continue;
+      }
+      if (j->deadline_ms > 0 && (next == 0 || j->deadline_ms < next))
+        next = j->deadline_ms;
+      tail_ = j;
+      link = &j->next;
+    }
+    if (expired) {
+      pthread_mutex_unlock(&lock_);
+      while (expired) {
+        struct gw_job *j = expired;
+        expired = j->next;
+        j->next = NULL;
+        j->expire(j);
+      }
+      pthread_mutex_lock(&lock_);
+      continue;
+    }
+    if (next == 0) {
+      pthread_cond_wait(&reap_, &lock_);
+    } else {
+      struct timespec until;
+      clock_gettime(CLOCK_MONOTONIC, &until);
+      int64_t wait = next - now;
+      until.tv_sec += (time_t)(wait / 1000);
+      until.tv_nsec += (long)(wait % 1000) * 1000000L;
+      if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&reap_, &lock_, &until);
+    }
+  }
+  pthread_mutex_unlock(&lock_);
+  return NULL;
+}
 
 static void *worker_main_(void *arg) {
   (void)arg;
@@ -64,7 +125,18 @@ int gw_workers_start(long nthreads, long queue_max, char *err, size_t errlen) {
   stopping_ = 0;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&reap_, &ca);
+  pthread_condattr_destroy(&ca);
   pthread_attr_setstacksize(&attr, 256 * 1024); /* a gRPC call + pbjson, no deep recursion */
+  if (pthread_create(&reaper_, &attr, reaper_main_, NULL) != 0) {
+    pthread_attr_destroy(&attr);
+    snprintf(err, errlen, "cannot start the upstream queue reaper");
+    return -1;
+  }
+  reaper_running_ = 1;
   for (nthreads_ = 0; nthreads_ < nthreads; nthreads_++) {
     if (pthread_create(&threads_[nthreads_], &attr, worker_main_, NULL) != 0) {
       pthread_attr_destroy(&attr);
@@ -94,6 +166,8 @@ int gw_workers_submit(struct gw_job *job) {
   tail_ = job;
   queued_++;
   pthread_cond_signal(&ready_);
+  if (queued_ > nthreads_ - busy_ && job->deadline_ms > 0)
+    pthread_cond_signal(&reap_); /* it will wait: the reaper watches its deadline */
   pthread_mutex_unlock(&lock_);
   return 0;
 }
@@ -110,7 +184,11 @@ void gw_workers_stop(void) {
   pthread_mutex_lock(&lock_);
   stopping_ = 1;
   pthread_cond_broadcast(&ready_);
+  pthread_cond_broadcast(&reap_);
   pthread_mutex_unlock(&lock_);
+  if (reaper_running_)
+    pthread_join(reaper_, NULL);
+  reaper_running_ = 0;
   for (long i = 0; i < nthreads_; i++)
     pthread_join(threads_[i], NULL);
   free(threads_);

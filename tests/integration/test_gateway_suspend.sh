@@ -4,6 +4,8 @@
 # a server that does not answer (stopped with SIGSTOP) ties up only those
 # requests:
 #   - /metrics, cached listings, 401 and 404 are still answered meanwhile;
+#   - a queued request whose deadline passes while every worker is stuck is
+#     answered then (/up: 2 s, 503), not when a worker frees up;
 #   - with every worker busy and the queue full, a request needing the server
 #     is a 503 JSON error with Retry-After at once, never a hang;
 #   - once the server runs again the parked requests complete with 200, and
@@ -24,7 +26,7 @@ SERVER_PID=${PIDS[-1]}
 STOPPED=0
 continue_server() { [ "$STOPPED" = 0 ] || kill -CONT "$SERVER_PID" 2>/dev/null || true; }
 CLEANUP_HOOKS+=(continue_server)
-start_gateway "$HP" "$GP" gw TVMAZE_UPSTREAM_WORKERS=2 TVMAZE_UPSTREAM_QUEUE=1 \
+start_gateway "$HP" "$GP" gw TVMAZE_UPSTREAM_WORKERS=2 TVMAZE_UPSTREAM_QUEUE=2 \
   TVMAZE_UPSTREAM_TIMEOUT_MS=60000 TVMAZE_RESPONSE_CACHE_TTL=3600 TVMAZE_RATE_IP_LIMIT=100000
 wait_status 200 "$G/up"
 U="/api/v1/tv_shows?date_from=2025-06-16&date_to=2025-06-29"
@@ -50,10 +52,19 @@ for p in 2 3; do
   BG+=($!); PIDS+=($!)
 done
 wait_metric 'tvmaze_gateway_upstream_workers{state="busy"}' 2 # /metrics answers meanwhile
-# a third waits in the queue (bound 1)
+# a third waits in the queue (bound 2)
 curl -s -o "$TMP/bg4.body" -w '%{http_code}' --max-time 90 "${A[@]}" "$G$U&page=4" >"$TMP/bg4.code" &
 BG+=($!); PIDS+=($!)
 wait_metric 'tvmaze_gateway_upstream_queue_length' 1
+# /up queues too, but its deadline (2 s) passes before any worker is free: the
+# reaper answers it (a broken reaper would hold it for the 60 s upstream timeout)
+req 503 --max-time 20 "$G/up"; err_ok 4
+grep -q 'waiting for an upstream worker' "$TMP/body" || fail "/up expiry message: $(cat "$TMP/body")"
+[ "$(metric "$G" tvmaze_gateway_upstream_queue_length)" = 1 ] || fail "expired /up left in the queue"
+# fill the queue
+curl -s -o "$TMP/bg5.body" -w '%{http_code}' --max-time 90 "${A[@]}" "$G$U&page=5" >"$TMP/bg5.code" &
+BG+=($!); PIDS+=($!)
+wait_metric 'tvmaze_gateway_upstream_queue_length' 2
 
 # answered on the HTTP threads while the upstream hangs
 req 200 --max-time 20 "${A[@]}" "$G$U"; cmp -s "$TMP/body" "$TMP/cached" || fail "cached body while stalled"
@@ -62,8 +73,8 @@ req 404 --max-time 20 "${A[@]}" "$G/api/v1/nope"; err_ok 5
 req 400 --max-time 20 "${A[@]}" "$G$U&per_page=abc"; err_ok 3 # bad input needs no worker
 req 200 --max-time 20 "$G/metrics"
 
-# a fourth request needing the server: no room, 503 at once, not queued
-req 503 --max-time 20 "${A[@]}" "$G$U&page=5"; err_ok 14; hdr Retry-After
+# one more request needing the server: no room, 503 at once, not queued
+req 503 --max-time 20 "${A[@]}" "$G$U&page=7"; err_ok 14; hdr Retry-After
 grep -q 'too many upstream calls' "$TMP/body" || fail "503 message: $(cat "$TMP/body")"
 req 503 --max-time 20 "$G/up"; err_ok 14 # /up too needs a worker: overloaded, said at once
 [ "$(metric "$G" tvmaze_gateway_upstream_queue_full_total)" = 2 ] || fail "metrics: queue_full 2"
@@ -71,7 +82,7 @@ req 503 --max-time 20 "$G/up"; err_ok 14 # /up too needs a worker: overloaded, s
 # --- the server runs again: the parked requests complete ---------------------
 kill -CONT "$SERVER_PID"; STOPPED=0
 for pid in "${BG[@]}"; do wait "$pid" || fail "background curl $pid failed"; done
-for p in 2 3 4; do
+for p in 2 3 4 5; do
   [ "$(cat "$TMP/bg$p.code")" = 200 ] || fail "parked request page=$p: $(cat "$TMP/bg$p.code") $(head -c 200 "$TMP/bg$p.body")"
   TMP_BODY=$TMP/bg$p.body python3 -c 'import json,os; json.load(open(os.environ["TMP_BODY"]))' || fail "page=$p: not JSON"
 done
