@@ -111,6 +111,7 @@ struct request {
   char allow[64];             /* 405: the Allow header */
   int auth_challenge;         /* 401: WWW-Authenticate */
   int retry_after;            /* 503 when overloaded: Retry-After seconds */
+  int cache_looked;           /* the response cache was asked (a miss: go upstream) */
   struct strbuf out;          /* reply body */
   struct gw_reply reply;      /* reply.body == &out */
 };
@@ -427,12 +428,16 @@ static void start_(struct request *r) {
 static int handle_rpc_(struct request *r, int may_block) {
   struct gw_reply *reply = &r->reply;
   int cache = r->route->cache && r->uri && gw_respcache_enabled();
-  if (cache && (reply->cached = gw_respcache_get(r->uri, reply->etag)) != NULL) {
-    gw_metrics_response_cache(1);
-    reply->status = 200;
-    reply->code = RPC_OK;
-    reply->cacheable = 1;
-    return 1;
+  if (cache && !r->cache_looked) { /* once: a refresher must not look again */
+    int refresh;
+    r->cache_looked = 1;
+    if ((reply->cached = gw_respcache_get(r->uri, reply->etag, &refresh)) != NULL) {
+      gw_metrics_response_cache(refresh < 0 ? -1 : 1);
+      reply->status = 200;
+      reply->code = RPC_OK;
+      reply->cacheable = 1;
+      return 1;
+    }
   }
   if (!r->rpc.req) { /* build the request message (no network) */
     if (r->q.overflow) {

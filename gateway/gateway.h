@@ -219,18 +219,21 @@ void gw_client_ip(const char *peer, const char *xff, char *out, size_t outlen);
 /* ------------------------------------------------------------------ */
 
 /* Starts the cache with a TTL in seconds (0: disabled; get misses, put
- * drops). Call once before serving; shutdown frees every entry. */
-void gw_respcache_init(long ttl_s);
+ * drops) and the time a refresher may hold an expired key (the upstream
+ * deadline). Call once before serving; shutdown frees every entry. */
+void gw_respcache_init(long ttl_s, long refresh_s);
 void gw_respcache_shutdown(void);
 /* 1 when a TTL > 0 was configured. */
 int gw_respcache_enabled(void);
 /* A cached reply body: immutable, refcounted. */
 struct gw_cached_body;
-/* On a live entry for key (the raw request target): copies its ETag
- * (NUL-terminated, < 24 bytes) and returns a new reference to its body (drop
- * it with gw_respcache_release); else NULL and nothing is touched.
- * Thread-safe. */
-struct gw_cached_body *gw_respcache_get(const char *key, char etag[24]);
+/* On a live entry for key (the raw request target), or an expired one that
+ * another request is refreshing (*refresh = -1, for at most another TTL):
+ * copies its ETag (NUL-terminated, < 24 bytes) and returns a new reference
+ * to its body (drop it with gw_respcache_release). Else NULL; *refresh = 1
+ * when the caller has become the refresher of the expired entry (it should
+ * fetch and put), 0 for a plain miss. Thread-safe. */
+struct gw_cached_body *gw_respcache_get(const char *key, char etag[24], int *refresh);
 /* Drops a reference from gw_respcache_get (NULL: no-op). Thread-safe. */
 void gw_respcache_release(struct gw_cached_body *b);
 /* The bytes of b (valid while the reference is held). */
@@ -250,7 +253,8 @@ void gw_metrics_upstream_error(rpc_code code);
 void gw_metrics_rate_limited(const char *scope);
 void gw_metrics_auth_cache(int hit);
 void gw_metrics_ratelimit_backend(int redis_ok);
-void gw_metrics_response_cache(int hit);
+/* result: 1 hit, -1 stale hit (refresh under way), 0 miss */
+void gw_metrics_response_cache(int result);
 void gw_metrics_queue_full(void);
 /* Appends the Prometheus text exposition. */
 void gw_metrics_render(struct strbuf *out);

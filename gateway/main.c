@@ -273,7 +273,7 @@ int main(int argc, char **argv) {
   gw_upstream_init(cfg.grpc_target, cfg.upstream_timeout_ms);
   gw_auth_init(&cfg);
   gw_ratelimit_init(&cfg);
-  gw_respcache_init(cfg.response_cache_ttl_s);
+  gw_respcache_init(cfg.response_cache_ttl_s, cfg.upstream_timeout_ms / 1000 + 1);
   struct gw_daemon *d = NULL;
   if (gw_runstats_start(cfg.runstats_period_s, err, sizeof err) == 0)
     d = gw_daemon_start(&cfg, err, sizeof err);

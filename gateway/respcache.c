@@ -5,11 +5,21 @@
  * request target exactly as received (path + query), so a hot listing skips
  * the gRPC call, the protobuf decode and the JSON encode. Auth, rate limits,
  * headers, logs and metrics still run for every request (daemon.c): only the
- * body is reused. Staleness is bounded by the TTL (default 5 s; the data
- * changes at ingest, once a day, and clients are told max-age=300).
+ * body is reused. Staleness is bounded by twice the TTL (default 5 s; the
+ * data changes at ingest, once a day, and clients are told max-age=300).
+ *
+ * Expiry without a stampede: when an entry's TTL has run out, the first
+ * request for it becomes its refresher (it misses and fetches from the
+ * server, holding the refresh for at most refresh_s, the upstream
+ * deadline), while the requests that come meanwhile still get the stale
+ * body (result "stale"), for at most another TTL. So a hot key costs one
+ * upstream call per TTL instead of one per connection waiting at expiry
+ * (which could fill the worker queue and answer 503). A failed refresh
+ * stores nothing; the next request after refresh_s tries again.
  *
  *   | table        | direct-mapped, RC_SLOTS slots by FNV-1a of the key   |
- *   | slot         | key (malloc), refcounted body + len + ETag, expiry  |
+ *   | slot         | key (malloc), refcounted body + len + ETag, expiry, |
+ *   |              | refresh_until (a refresher holds the key until then) |
  *   | replacement  | a new key evicts the slot's entry                     |
  *   | memory bound | at most RC_MAX_BYTES of bodies; larger bodies or a    |
  *   |              | full budget: not cached (counted as a skip)            |
@@ -48,13 +58,15 @@ struct gw_cached_body {
 struct rc_slot {
   char *key;                   /* request target; NULL = empty */
   struct gw_cached_body *body; /* refcounted; the slot holds one reference */
-  time_t expires;              /* CLOCK_MONOTONIC seconds */
+  time_t expires;              /* CLOCK_MONOTONIC seconds; stale until expires + TTL */
+  time_t refresh_until;        /* a refresher is fetching the key until then */
 };
 
 static pthread_mutex_t lock_ = PTHREAD_MUTEX_INITIALIZER; /* guards slots_, bytes_ */
 static struct rc_slot *slots_;
 static size_t bytes_;
-static long ttl_s_; /* 0: disabled (read-only after init) */
+static long ttl_s_;     /* 0: disabled (read-only after init) */
+static long refresh_s_; /* how long a refresher holds an expired key (read-only) */
 
 static time_t now_s_(void) {
   struct timespec ts;
@@ -88,8 +100,9 @@ char *gw_cached_body_data(struct gw_cached_body *b, size_t *len) {
   return b->data;
 }
 
-void gw_respcache_init(long ttl_s) {
+void gw_respcache_init(long ttl_s, long refresh_s) {
   ttl_s_ = ttl_s;
+  refresh_s_ = refresh_s > 0 ? refresh_s : 1;
   if (ttl_s_ > 0)
     slots_ = xcalloc(RC_SLOTS, sizeof *slots_);
 }
@@ -108,7 +121,8 @@ int gw_respcache_enabled(void) {
   return ttl_s_ > 0;
 }
 
-struct gw_cached_body *gw_respcache_get(const char *key, char etag[24]) {
+struct gw_cached_body *gw_respcache_get(const char *key, char etag[24], int *refresh) {
+  *refresh = 0;
   if (ttl_s_ <= 0)
     return NULL;
   struct gw_cached_body *hit = NULL;
@@ -116,10 +130,14 @@ struct gw_cached_body *gw_respcache_get(const char *key, char etag[24]) {
   pthread_mutex_lock(&lock_);
   struct rc_slot *s = slot_of_(key);
   if (s->key && strcmp(s->key, key) == 0) {
-    if (now < s->expires) {
-      hit = s->body;
+    if (now < s->expires || (now < s->expires + ttl_s_ && now < s->refresh_until)) {
+      hit = s->body; /* fresh, or stale while another request refreshes it */
       atomic_fetch_add_explicit(&hit->refs, 1, memory_order_relaxed);
       memcpy(etag, hit->etag, 24);
+      *refresh = now >= s->expires ? -1 : 0;
+    } else if (now < s->expires + ttl_s_) {
+      s->refresh_until = now + refresh_s_; /* this caller refreshes it */
+      *refresh = 1;
     } else {
       clear_(s);
     }

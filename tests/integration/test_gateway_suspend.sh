@@ -9,7 +9,9 @@
 #   - with every worker busy and the queue full, a request needing the server
 #     is a 503 JSON error with Retry-After at once, never a hang;
 #   - once the server runs again the parked requests complete with 200, and
-#     a keep-alive connection goes on after a suspended request.
+#     a keep-alive connection goes on after a suspended request;
+#   - an expired response-cache entry is refreshed by one request while the
+#     others get the stale body (no stampede of upstream calls).
 # The server is continued at exit whatever happens. Curl's --max-time values
 # only keep a broken gateway from hanging the test; they are not latency
 # assertions.
@@ -104,5 +106,41 @@ for _ in range(2):
 assert bodies[0] == bodies[1]
 PY
 [ "$(metric "$G" 'tvmaze_gateway_response_cache_total{result="hit"}')" = 2 ] || fail "metrics: 2 cache hits"
+
+# --- expired cache entry: one refresher, the others get the stale body ------
+HPS=$(port); GS=http://127.0.0.1:$HPS
+start_gateway "$HPS" "$GP" gw_stale TVMAZE_RESPONSE_CACHE_TTL=3 TVMAZE_UPSTREAM_TIMEOUT_MS=60000 \
+  TVMAZE_RATE_IP_LIMIT=100000
+STALE='tvmaze_gateway_response_cache_total{result="stale"}'
+ok=0
+# An entry is stale for one TTL (3 s) after it expires; should this box be
+# too slow to get the stale request in within that, try again (bounded).
+for attempt in 1 2 3; do
+  V="$U&per_page=$((10 + attempt))"
+  req 200 "${A[@]}" "$GS$V"; cp "$TMP/body" "$TMP/fresh"
+  sleep 3.2 # past the TTL (whole seconds)
+  kill -STOP "$SERVER_PID"; STOPPED=1
+  curl -s -o "$TMP/refresh.body" -w '%{http_code}' --max-time 90 "${A[@]}" "$GS$V" >"$TMP/refresh.code" &
+  RP=$!; PIDS+=($!)
+  for _ in $(seq 300); do # the refresher is on a worker, parked on the stopped server
+    [ "$(metric "$GS" 'tvmaze_gateway_upstream_workers{state="busy"}')" = 1 ] && break
+    sleep 0.05
+  done
+  before=$(metric "$GS" "$STALE")
+  code=$(curl -s -o "$TMP/body" -w '%{http_code}' --max-time 5 "${A[@]}" "$GS$V" || true)
+  kill -CONT "$SERVER_PID"; STOPPED=0
+  wait "$RP" || fail "refresher curl failed"
+  [ "$(cat "$TMP/refresh.code")" = 200 ] || fail "refresher: $(cat "$TMP/refresh.code")"
+  if [ "$code" = 200 ] && [ "$(metric "$GS" "$STALE")" = $((before + 1)) ]; then
+    cmp -s "$TMP/body" "$TMP/fresh" || fail "stale body differs"
+    ok=1
+    break
+  fi
+done
+[ "$ok" = 1 ] || fail "no stale hit while an expired entry was refreshed"
+# the refresher stored a fresh entry: a plain hit now
+hits=$(metric "$GS" 'tvmaze_gateway_response_cache_total{result="hit"}')
+req 200 "${A[@]}" "$GS$V"
+[ "$(metric "$GS" 'tvmaze_gateway_response_cache_total{result="hit"}')" = $((hits + 1)) ] || fail "no hit after the refresh"
 
 echo "PASS test_gateway_suspend"
