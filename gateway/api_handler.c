@@ -3,7 +3,10 @@
  * message from path parameters, query parameters and (for POST) the JSON
  * body through pbjson, calls the route's method through the binding, and
  * writes the reply as proto3 JSON (or the error body with grpc-gateway's
- * status). Adding an RPC is a route line, not code here.
+ * status). Adding an RPC is a route line, not code here. Building the
+ * request (gw_rpc_prepare) never blocks and runs on an MHD thread, so bad
+ * input is answered there; the call (gw_rpc_invoke) runs on an upstream
+ * worker (workers.c).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -70,45 +73,47 @@ static rpc_code input_error_(enum pbjson_status st) {
   return RPC_INVALID_ARGUMENT;
 }
 
-void gw_handle_rpc(const struct gw_route *route, const struct gw_request_input *in,
-                   const struct gw_trace *trace, struct gw_reply *reply) {
+int gw_rpc_prepare(const struct gw_route *route, const struct gw_request_input *in,
+                   struct gw_rpc_call *call, struct gw_reply *reply) {
+  call->route = route;
+  call->req = NULL;
   const ProtobufCMethodDescriptor *m =
       protobuf_c_service_descriptor_get_method_by_name(route->service, route->rpc);
   if (!m) {
     gw_reply_error(reply, 0, RPC_UNIMPLEMENTED, "%s is not implemented", route->rpc);
-    return;
+    return -1;
   }
-  unsigned index = (unsigned)(m - route->service->methods);
+  call->index = (unsigned)(m - route->service->methods);
   ProtobufCMessage *req = pbjson_message_new(m->input);
   struct pbjson_error err;
+  enum pbjson_status st = PBJSON_OK;
+  for (size_t i = 0; st == PBJSON_OK && i < in->nparams; i++)
+    st = pbjson_set_field(req, in->params[i].name, in->params[i].value, &err);
+  for (size_t i = 0; st == PBJSON_OK && i < in->nquery; i++)
+    st = pbjson_set_field(req, in->query_keys[i], in->query_values[i] ? in->query_values[i] : "",
+                          &err);
+  if (st == PBJSON_OK && in->body && in->body_len > 0)
+    st = pbjson_parse(req, in->body, in->body_len, &err);
+  if (st != PBJSON_OK) {
+    gw_reply_error(reply, 0, input_error_(st), "%s", err.message);
+    protobuf_c_message_free_unpacked(req, NULL);
+    return -1;
+  }
+  call->req = req;
+  return 0;
+}
+
+void gw_rpc_release(struct gw_rpc_call *call) {
+  if (call && call->req) {
+    protobuf_c_message_free_unpacked(call->req, NULL);
+    call->req = NULL;
+  }
+}
+
+void gw_rpc_invoke(struct gw_rpc_call *call, const struct gw_trace *trace, struct gw_reply *reply) {
+  const struct gw_route *route = call->route;
   struct rpc_client_ctx ctx;
-  int called = 0;
-
-  for (size_t i = 0; i < in->nparams; i++) {
-    enum pbjson_status st = pbjson_set_field(req, in->params[i].name, in->params[i].value, &err);
-    if (st != PBJSON_OK) {
-      gw_reply_error(reply, 0, input_error_(st), "%s", err.message);
-      goto cleanup;
-    }
-  }
-  for (size_t i = 0; i < in->nquery; i++) {
-    const char *v = in->query_values[i] ? in->query_values[i] : "";
-    enum pbjson_status st = pbjson_set_field(req, in->query_keys[i], v, &err);
-    if (st != PBJSON_OK) {
-      gw_reply_error(reply, 0, input_error_(st), "%s", err.message);
-      goto cleanup;
-    }
-  }
-  if (in->body && in->body_len > 0) {
-    enum pbjson_status st = pbjson_parse(req, in->body, in->body_len, &err);
-    if (st != PBJSON_OK) {
-      gw_reply_error(reply, 0, input_error_(st), "%s", err.message);
-      goto cleanup;
-    }
-  }
-
-  gw_upstream_call(gw_upstream_service(route->service), index, req, trace, &ctx);
-  called = 1;
+  gw_upstream_call(gw_upstream_service(route->service), call->index, call->req, trace, &ctx);
   if (ctx.code != RPC_OK || !ctx.reply) {
     rpc_code code = ctx.code == RPC_OK ? RPC_INTERNAL : ctx.code;
     gw_metrics_upstream_error(code);
@@ -128,7 +133,6 @@ void gw_handle_rpc(const struct gw_route *route, const struct gw_request_input *
   }
 
 cleanup:
-  if (called)
-    rpc_client_ctx_release(&ctx);
-  protobuf_c_message_free_unpacked(req, NULL);
+  rpc_client_ctx_release(&ctx);
+  gw_rpc_release(call);
 }

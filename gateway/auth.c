@@ -3,7 +3,9 @@
  * against API_USERNAME/API_PASSWORD; API keys (Authorization: Bearer or
  * X-API-Key) are checked by the server (Auth/CheckApiKey: the keys live
  * hashed in PostgreSQL) and the answer is cached here for auth_cache_ttl_s
- * seconds in a small direct-mapped table guarded by one mutex.
+ * seconds in a small direct-mapped table guarded by one mutex. A cached
+ * answer (or Basic) never blocks; a key missing from the cache needs the
+ * server, which the daemon does on an upstream worker (may_block).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -83,7 +85,7 @@ static unsigned slot_of_(const char *key) {
   return h % CACHE_SLOTS;
 }
 
-static enum gw_auth_result check_key_(const char *key, const struct gw_trace *trace,
+static enum gw_auth_result check_key_(const char *key, const struct gw_trace *trace, int may_block,
                                       struct gw_identity *who, rpc_code *code) {
   if (!key[0] || strlen(key) > MAX_KEY_LEN)
     return GW_AUTH_DENIED;
@@ -100,8 +102,11 @@ static enum gw_auth_result check_key_(const char *key, const struct gw_trace *tr
       return valid ? GW_AUTH_OK : GW_AUTH_DENIED;
     }
     pthread_mutex_unlock(&lock_);
-    gw_metrics_auth_cache(0);
   }
+  if (!may_block)
+    return GW_AUTH_WOULD_BLOCK;
+  if (ttl_s_ > 0)
+    gw_metrics_auth_cache(0);
   Tvmaze__V1__CheckApiKeyRequest req = TVMAZE__V1__CHECK_API_KEY_REQUEST__INIT;
   char keybuf[MAX_KEY_LEN + 1];
   snprintf(keybuf, sizeof keybuf, "%s", key);
@@ -136,18 +141,18 @@ static enum gw_auth_result check_key_(const char *key, const struct gw_trace *tr
 }
 
 enum gw_auth_result gw_auth_check(const char *authorization, const char *api_key,
-                                  const struct gw_trace *trace, struct gw_identity *who,
-                                  rpc_code *code) {
+                                  const struct gw_trace *trace, int may_block,
+                                  struct gw_identity *who, rpc_code *code) {
   memset(who, 0, sizeof *who);
   *code = RPC_OK;
   if (authorization && authorization[0]) {
     if (strncasecmp(authorization, "Basic ", 6) == 0)
       return check_basic_(authorization + 6, who);
     if (strncasecmp(authorization, "Bearer ", 7) == 0)
-      return check_key_(authorization + 7, trace, who, code);
+      return check_key_(authorization + 7, trace, may_block, who, code);
     return GW_AUTH_DENIED;
   }
   if (api_key)
-    return check_key_(api_key, trace, who, code);
+    return check_key_(api_key, trace, may_block, who, code);
   return GW_AUTH_MISSING;
 }

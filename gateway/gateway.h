@@ -13,9 +13,16 @@
  *   auth.c        HTTP Basic and API keys (checked by the server, cached)
  *   ratelimit.c   fixed-window counters in Redis (Lua, atomic) or in process
  *   metrics.c     Prometheus counters and histograms
+ *   workers.c     the bounded pool of threads that make blocking upstream
+ *                 calls (gRPC, Redis) for suspended connections
  *
- * Threads: MHD runs one thread per connection; every module below is
- * thread-safe unless its comment says otherwise.
+ * Threads: a small pool of MHD epoll threads (TVMAZE_HTTP_THREADS) serves
+ * every connection and never blocks on the network; a step that would (a
+ * gRPC call, a Redis claim) runs on an upstream worker (workers.c) while
+ * its connection is suspended. Functions with a may_block argument do the
+ * blocking part only when it is non-zero and otherwise say they would
+ * block. Every module below is thread-safe unless its comment says
+ * otherwise.
  */
 #ifndef TVMAZE_GATEWAY_H
 #define TVMAZE_GATEWAY_H
@@ -49,6 +56,10 @@ struct gw_config {
   long upstream_timeout_ms;  /* TVMAZE_UPSTREAM_TIMEOUT_MS (10000) */
   long conn_timeout_s;       /* TVMAZE_HTTP_TIMEOUT, idle/slow client timeout (30) */
   long response_cache_ttl_s; /* TVMAZE_RESPONSE_CACHE_TTL, seconds (5); 0 disables */
+  long http_threads;         /* TVMAZE_HTTP_THREADS, MHD epoll threads (0: one per CPU) */
+  long upstream_workers;     /* TVMAZE_UPSTREAM_WORKERS, blocking-call threads (32) */
+  long upstream_queue;       /* TVMAZE_UPSTREAM_QUEUE, jobs waiting for a worker (256) */
+  long runstats_period_s;    /* TVMAZE_INGEST_METRICS_INTERVAL, s between run counts (15) */
 };
 
 /* Fills cfg from the environment then argv. Returns 0, 1 when the caller
@@ -111,16 +122,31 @@ void gw_upstream_shutdown(void);
 /* The client service for desc (NULL if not created). */
 ProtobufCService *gw_upstream_service(const ProtobufCServiceDescriptor *desc);
 
-/* Per-request trace identity passed as gRPC metadata. */
+/* Per-request trace identity passed as gRPC metadata, and the request's
+ * deadline: time spent waiting for a worker counts against it. */
 struct gw_trace {
   char request_id[129]; /* x-request-id */
   char traceparent[56]; /* W3C: 00-<32>-<16>-01 */
+  int64_t deadline_ms;  /* CLOCK_MONOTONIC ms by which calls must end; 0: none */
 };
 
+/* Now on CLOCK_MONOTONIC in ms (for gw_trace.deadline_ms). */
+int64_t gw_now_ms(void);
+
+/* A fresh trace identity (random request id, new trace) for calls the
+ * gateway makes on its own (daemon.c). */
+void gw_trace_new(struct gw_trace *t);
+
 /* Calls method `index` of service with req; ctx is filled (caller releases
- * it with rpc_client_ctx_release). */
+ * it with rpc_client_ctx_release). Blocks up to TVMAZE_UPSTREAM_TIMEOUT_MS,
+ * less when trace->deadline_ms comes first; past it, DEADLINE_EXCEEDED
+ * without a call. */
 void gw_upstream_call(ProtobufCService *service, unsigned index, const ProtobufCMessage *req,
                       const struct gw_trace *trace, struct rpc_client_ctx *ctx);
+/* The same with a deadline of at most timeout_ms. */
+void gw_upstream_call_within(ProtobufCService *service, unsigned index, const ProtobufCMessage *req,
+                             const struct gw_trace *trace, long timeout_ms,
+                             struct rpc_client_ctx *ctx);
 
 /* Health/Check on the server: RPC_OK and *serving set, or the failure code. */
 rpc_code gw_upstream_health(const struct gw_trace *trace, int *serving, char *msg, size_t msglen);
@@ -129,7 +155,13 @@ rpc_code gw_upstream_health(const struct gw_trace *trace, int *serving, char *ms
 /* Auth (auth.c)                                                      */
 /* ------------------------------------------------------------------ */
 
-enum gw_auth_result { GW_AUTH_OK, GW_AUTH_MISSING, GW_AUTH_DENIED, GW_AUTH_UPSTREAM };
+enum gw_auth_result {
+  GW_AUTH_OK,
+  GW_AUTH_MISSING,
+  GW_AUTH_DENIED,
+  GW_AUTH_UPSTREAM,
+  GW_AUTH_WOULD_BLOCK /* an API key not in the cache and may_block == 0 */
+};
 
 struct gw_identity {
   char name[72]; /* key name, or the Basic user name */
@@ -140,10 +172,12 @@ void gw_auth_init(const struct gw_config *cfg);
 void gw_auth_shutdown(void);
 
 /* Checks an Authorization header value and an X-API-Key value (either may be
- * NULL). On UPSTREAM, *code is the server's failure. */
+ * NULL). On UPSTREAM, *code is the server's failure. An API key missing from
+ * the cache needs the server (Auth/CheckApiKey): with may_block == 0 that is
+ * WOULD_BLOCK (nothing counted; call again from a worker). */
 enum gw_auth_result gw_auth_check(const char *authorization, const char *api_key,
-                                  const struct gw_trace *trace, struct gw_identity *who,
-                                  rpc_code *code);
+                                  const struct gw_trace *trace, int may_block,
+                                  struct gw_identity *who, rpc_code *code);
 
 /* Constant-time equality of two strings (time depends on lengths only). */
 int gw_ct_equal(const char *a, const char *b);
@@ -162,9 +196,13 @@ struct gw_rate {
 void gw_ratelimit_init(const struct gw_config *cfg);
 void gw_ratelimit_shutdown(void);
 
-/* Counts one request against `scope:id` with `limit` per `window_s`. */
-void gw_ratelimit_hit(const char *scope, const char *id, long limit, long window_s,
-                      struct gw_rate *out);
+/* Counts one request against `scope:id` with `limit` per `window_s` and
+ * returns 1 with out set. With Redis the count is spent from a block claimed
+ * earlier by this gateway (ratelimit.c); when a new block must be claimed
+ * (one Redis round trip, 200 ms timeout) and may_block == 0 it returns 0,
+ * out untouched and nothing counted: call again from a worker. */
+int gw_ratelimit_hit(const char *scope, const char *id, long limit, long window_s, int may_block,
+                     struct gw_rate *out);
 
 /* Requests per minute for a key tier (60, 1000, 10000). */
 long gw_tier_limit(int tier);
@@ -181,15 +219,25 @@ void gw_client_ip(const char *peer, const char *xff, char *out, size_t outlen);
 /* ------------------------------------------------------------------ */
 
 /* Starts the cache with a TTL in seconds (0: disabled; get misses, put
- * drops). Call once before serving; shutdown frees every entry. */
-void gw_respcache_init(long ttl_s);
+ * drops) and the time a refresher may hold an expired key (the upstream
+ * deadline). Call once before serving; shutdown frees every entry. */
+void gw_respcache_init(long ttl_s, long refresh_s);
 void gw_respcache_shutdown(void);
 /* 1 when a TTL > 0 was configured. */
 int gw_respcache_enabled(void);
-/* On a live entry for key (the raw request target): replaces body with a copy
- * of it, copies its ETag (NUL-terminated, < 24 bytes) and returns 1; else 0
- * and nothing is touched. Thread-safe. */
-int gw_respcache_get(const char *key, struct strbuf *body, char etag[24]);
+/* A cached reply body: immutable, refcounted. */
+struct gw_cached_body;
+/* On a live entry for key (the raw request target), or an expired one that
+ * another request is refreshing (*refresh = -1, for at most another TTL):
+ * copies its ETag (NUL-terminated, < 24 bytes) and returns a new reference
+ * to its body (drop it with gw_respcache_release). Else NULL; *refresh = 1
+ * when the caller has become the refresher of the expired entry (it should
+ * fetch and put), 0 for a plain miss. Thread-safe. */
+struct gw_cached_body *gw_respcache_get(const char *key, char etag[24], int *refresh);
+/* Drops a reference from gw_respcache_get (NULL: no-op). Thread-safe. */
+void gw_respcache_release(struct gw_cached_body *b);
+/* The bytes of b (valid while the reference is held). */
+char *gw_cached_body_data(struct gw_cached_body *b, size_t *len);
 /* Stores a copy of body/etag under key for the TTL, replacing whatever held
  * its slot; silently skipped when disabled, too big or over the memory
  * budget. Thread-safe; arguments are copied. */
@@ -205,9 +253,52 @@ void gw_metrics_upstream_error(rpc_code code);
 void gw_metrics_rate_limited(const char *scope);
 void gw_metrics_auth_cache(int hit);
 void gw_metrics_ratelimit_backend(int redis_ok);
-void gw_metrics_response_cache(int hit);
+/* result: 1 hit, -1 stale hit (refresh under way), 0 miss */
+void gw_metrics_response_cache(int result);
+void gw_metrics_queue_full(void);
 /* Appends the Prometheus text exposition. */
 void gw_metrics_render(struct strbuf *out);
+
+/* ------------------------------------------------------------------ */
+/* Ingest-run counts for /metrics (runstats.c)                        */
+/* ------------------------------------------------------------------ */
+
+/* Starts the thread that asks the server (Ingest/CountIngestRuns, 2 s
+ * deadline) for the runs per status every period_s seconds. Returns 0 or -1
+ * with err set. Call once; stop joins it. */
+int gw_runstats_start(long period_s, char *err, size_t errlen);
+void gw_runstats_stop(void);
+/* Appends tvmaze_ingest_runs{status} from the last successful answer (the
+ * series are omitted while there is none or the last call failed) and
+ * tvmaze_gateway_ingest_runs_up 0/1. Non-blocking, thread-safe. */
+void gw_runstats_render(struct strbuf *out);
+
+/* ------------------------------------------------------------------ */
+/* Upstream workers (workers.c)                                       */
+/* ------------------------------------------------------------------ */
+
+/* A unit of blocking work. The submitter owns it; it must stay alive until
+ * run or expire returns (either may free it). Exactly one of them is called. */
+struct gw_job {
+  void (*run)(struct gw_job *job);    /* on a worker thread */
+  void (*expire)(struct gw_job *job); /* instead, when deadline_ms passed while queued; must
+                                         not block (called on the reaper thread) */
+  int64_t deadline_ms;                /* CLOCK_MONOTONIC ms; 0: none */
+  struct gw_job *next;                /* queue link (workers.c) */
+};
+
+/* Starts nthreads workers with at most queue_max jobs waiting beyond the
+ * idle workers, and the reaper thread that expires jobs whose deadline
+ * passes while they wait. Returns 0, or -1 with err set (no thread left
+ * running). Call once. */
+int gw_workers_start(long nthreads, long queue_max, char *err, size_t errlen);
+/* Queues job: 0, or -1 when the queue is full or the pool is stopping (job
+ * untouched; counted in the metrics). Thread-safe. */
+int gw_workers_submit(struct gw_job *job);
+/* Jobs waiting, jobs running, threads (a snapshot). Thread-safe. */
+void gw_workers_stats(long *queued, long *busy, long *threads);
+/* Refuses new jobs, runs every queued one, joins the threads. */
+void gw_workers_stop(void);
 
 /* ------------------------------------------------------------------ */
 /* Daemon (daemon.c)                                                  */
@@ -235,6 +326,7 @@ struct gw_reply {
   rpc_code code;            /* for logs/metrics on errors */
   int cacheable;            /* GET success: ETag + Cache-Control */
   char etag[24];            /* precomputed quoted ETag of body, "" to compute it when sending */
+  struct gw_cached_body *cached; /* response-cache hit: sent instead of body (reference owned) */
 };
 
 /* Query/path/body input of an RPC route. */
@@ -248,9 +340,26 @@ struct gw_request_input {
   size_t body_len;
 };
 
-void gw_handle_rpc(const struct gw_route *route, const struct gw_request_input *in,
-                   const struct gw_trace *trace, struct gw_reply *reply);
+/* An RPC request built from the HTTP input, ready to be sent. */
+struct gw_rpc_call {
+  const struct gw_route *route;
+  unsigned index;        /* method index in route->service */
+  ProtobufCMessage *req; /* owned; NULL once invoked or released */
+};
+
+/* Builds call->req from in (no network): 0, or -1 with reply set to the
+ * error (400 naming the field, 501) and nothing to release. */
+int gw_rpc_prepare(const struct gw_route *route, const struct gw_request_input *in,
+                   struct gw_rpc_call *call, struct gw_reply *reply);
+/* Sends call (blocking: one gRPC call) and fills reply with the JSON reply
+ * or the error; releases call->req. */
+void gw_rpc_invoke(struct gw_rpc_call *call, const struct gw_trace *trace, struct gw_reply *reply);
+/* Frees call->req if still held (NULL-safe, idempotent). */
+void gw_rpc_release(struct gw_rpc_call *call);
+
+/* Blocking: one Health/Check call. */
 void gw_handle_up(const struct gw_trace *trace, struct gw_reply *reply);
+/* Non-blocking: the gateway's metrics and the last ingest-run counts. */
 void gw_handle_metrics(struct gw_reply *reply);
 void gw_handle_openapi(struct gw_reply *reply);
 

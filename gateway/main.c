@@ -32,6 +32,12 @@ static const char usage_text_[] =
     "  --upstream-timeout-ms N TVMAZE_UPSTREAM_TIMEOUT_MS  gRPC deadline (10000)\n"
     "  --http-timeout S        TVMAZE_HTTP_TIMEOUT   idle/slow client timeout (30)\n"
     "  --response-cache-ttl S  TVMAZE_RESPONSE_CACHE_TTL  reuse read replies for S s (5; 0 off)\n"
+    "  --http-threads N        TVMAZE_HTTP_THREADS   HTTP event-loop threads (0: one per CPU)\n"
+    "  --upstream-workers N    TVMAZE_UPSTREAM_WORKERS  threads for gRPC/Redis calls (32)\n"
+    "  --upstream-queue N      TVMAZE_UPSTREAM_QUEUE requests waiting for a worker; beyond: 503 "
+    "(256)\n"
+    "  --ingest-metrics-interval S  TVMAZE_INGEST_METRICS_INTERVAL  ingest-run counts for "
+    "/metrics every S s (15)\n"
     "  --routes                print the route table and exit\n"
     "  --version, --help\n";
 
@@ -53,7 +59,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   const char *s_iplim = getenv("TVMAZE_RATE_IP_LIMIT"), *s_ipwin = getenv("TVMAZE_RATE_IP_WINDOW");
   const char *s_ttl = getenv("TVMAZE_AUTH_CACHE_TTL");
   const char *s_uto = getenv("TVMAZE_UPSTREAM_TIMEOUT_MS"), *s_hto = getenv("TVMAZE_HTTP_TIMEOUT");
-  const char *s_rttl = getenv("TVMAZE_RESPONSE_CACHE_TTL");
+  const char *s_rttl = getenv("TVMAZE_RESPONSE_CACHE_TTL"), *s_thr = getenv("TVMAZE_HTTP_THREADS");
+  const char *s_wrk = getenv("TVMAZE_UPSTREAM_WORKERS"), *s_que = getenv("TVMAZE_UPSTREAM_QUEUE");
+  const char *s_rsp = getenv("TVMAZE_INGEST_METRICS_INTERVAL");
   memset(cfg, 0, sizeof *cfg);
   cfg->redis_url = getenv("REDIS_URL");
   cfg->api_username = getenv("API_USERNAME");
@@ -75,6 +83,10 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
     O_UTO,
     O_HTO,
     O_RTTL,
+    O_THR,
+    O_WRK,
+    O_QUE,
+    O_RSP,
     O_ROUTES,
     O_VERSION,
     O_HELP
@@ -93,6 +105,10 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
                                        {"upstream-timeout-ms", required_argument, 0, O_UTO},
                                        {"http-timeout", required_argument, 0, O_HTO},
                                        {"response-cache-ttl", required_argument, 0, O_RTTL},
+                                       {"http-threads", required_argument, 0, O_THR},
+                                       {"upstream-workers", required_argument, 0, O_WRK},
+                                       {"upstream-queue", required_argument, 0, O_QUE},
+                                       {"ingest-metrics-interval", required_argument, 0, O_RSP},
                                        {"routes", no_argument, 0, O_ROUTES},
                                        {"version", no_argument, 0, O_VERSION},
                                        {"help", no_argument, 0, O_HELP},
@@ -143,6 +159,18 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       break;
     case O_RTTL:
       s_rttl = optarg;
+      break;
+    case O_THR:
+      s_thr = optarg;
+      break;
+    case O_WRK:
+      s_wrk = optarg;
+      break;
+    case O_QUE:
+      s_que = optarg;
+      break;
+    case O_RSP:
+      s_rsp = optarg;
       break;
     case O_ROUTES:
       routes = 1;
@@ -202,6 +230,10 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   cfg->upstream_timeout_ms = 10000;
   cfg->conn_timeout_s = 30;
   cfg->response_cache_ttl_s = 5;
+  cfg->http_threads = 0;
+  cfg->upstream_workers = 32;
+  cfg->upstream_queue = 256;
+  cfg->runstats_period_s = 15;
   if ((s_iplim &&
        parse_long_("TVMAZE_RATE_IP_LIMIT", s_iplim, 1, 100000000, &cfg->ip_limit, err, errlen)) ||
       (s_ipwin &&
@@ -213,7 +245,15 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       (s_hto &&
        parse_long_("TVMAZE_HTTP_TIMEOUT", s_hto, 1, 3600, &cfg->conn_timeout_s, err, errlen)) ||
       (s_rttl && parse_long_("TVMAZE_RESPONSE_CACHE_TTL", s_rttl, 0, 3600,
-                             &cfg->response_cache_ttl_s, err, errlen)))
+                             &cfg->response_cache_ttl_s, err, errlen)) ||
+      (s_thr &&
+       parse_long_("TVMAZE_HTTP_THREADS", s_thr, 0, 64, &cfg->http_threads, err, errlen)) ||
+      (s_wrk && parse_long_("TVMAZE_UPSTREAM_WORKERS", s_wrk, 1, 1024, &cfg->upstream_workers, err,
+                            errlen)) ||
+      (s_que &&
+       parse_long_("TVMAZE_UPSTREAM_QUEUE", s_que, 0, 100000, &cfg->upstream_queue, err, errlen)) ||
+      (s_rsp && parse_long_("TVMAZE_INGEST_METRICS_INTERVAL", s_rsp, 1, 3600,
+                            &cfg->runstats_period_s, err, errlen)))
     return -1;
   return 0;
 }
@@ -233,9 +273,12 @@ int main(int argc, char **argv) {
   gw_upstream_init(cfg.grpc_target, cfg.upstream_timeout_ms);
   gw_auth_init(&cfg);
   gw_ratelimit_init(&cfg);
-  gw_respcache_init(cfg.response_cache_ttl_s);
-  struct gw_daemon *d = gw_daemon_start(&cfg, err, sizeof err);
+  gw_respcache_init(cfg.response_cache_ttl_s, cfg.upstream_timeout_ms / 1000 + 1);
+  struct gw_daemon *d = NULL;
+  if (gw_runstats_start(cfg.runstats_period_s, err, sizeof err) == 0)
+    d = gw_daemon_start(&cfg, err, sizeof err);
   if (!d) {
+    gw_runstats_stop();
     LOG_EVENT(LOG_ERROR, "gateway_listen_failed", LF_STR("addr", cfg.http_addr),
               LF_STR("error", err));
     gw_respcache_shutdown();
@@ -256,6 +299,7 @@ int main(int argc, char **argv) {
   sigwait(&set, &sig);
   LOG_EVENT(LOG_INFO, "gateway_stopping", LF_INT("signal", sig));
   gw_daemon_stop(d);
+  gw_runstats_stop();
   gw_auth_shutdown();
   gw_respcache_shutdown();
   gw_ratelimit_shutdown();

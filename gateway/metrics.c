@@ -9,7 +9,10 @@
  *   tvmaze_gateway_rate_limited_total{scope}
  *   tvmaze_gateway_auth_cache_total{result="hit|miss"}
  *   tvmaze_gateway_ratelimit_backend_total{backend="redis|local"}
- *   tvmaze_gateway_response_cache_total{result="hit|miss"}
+ *   tvmaze_gateway_response_cache_total{result="hit|stale|miss"}
+ *   tvmaze_gateway_upstream_queue_full_total  (503: no room in the worker queue)
+ *   tvmaze_gateway_upstream_workers{state="busy|idle"}, tvmaze_gateway_upstream_queue_length
+ *                                             (gauges, workers.c, read at render)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -49,7 +52,8 @@ static unsigned long long upstream_errors_[17];
 static unsigned long long limited_ip_, limited_key_;
 static unsigned long long cache_hit_, cache_miss_;
 static unsigned long long backend_redis_, backend_local_;
-static unsigned long long resp_hit_, resp_miss_;
+static unsigned long long resp_hit_, resp_miss_, resp_stale_;
+static unsigned long long queue_full_;
 
 void gw_metrics_request(const char *route, const char *method, unsigned status, double seconds,
                         size_t bytes) {
@@ -113,16 +117,26 @@ void gw_metrics_ratelimit_backend(int redis_ok) {
   pthread_mutex_unlock(&lock_);
 }
 
-void gw_metrics_response_cache(int hit) {
+void gw_metrics_response_cache(int result) {
   pthread_mutex_lock(&lock_);
-  if (hit)
+  if (result > 0)
     resp_hit_++;
+  else if (result < 0)
+    resp_stale_++;
   else
     resp_miss_++;
   pthread_mutex_unlock(&lock_);
 }
 
+void gw_metrics_queue_full(void) {
+  pthread_mutex_lock(&lock_);
+  queue_full_++;
+  pthread_mutex_unlock(&lock_);
+}
+
 void gw_metrics_render(struct strbuf *out) {
+  long queued, busy, threads;
+  gw_workers_stats(&queued, &busy, &threads);
   pthread_mutex_lock(&lock_);
   strbuf_append(out,
                 "# HELP tvmaze_gateway_requests_total HTTP requests by route, method and "
@@ -173,8 +187,20 @@ void gw_metrics_render(struct strbuf *out) {
                  "# HELP tvmaze_gateway_response_cache_total Response cache lookups.\n"
                  "# TYPE tvmaze_gateway_response_cache_total counter\n"
                  "tvmaze_gateway_response_cache_total{result=\"hit\"} %llu\n"
-                 "tvmaze_gateway_response_cache_total{result=\"miss\"} %llu\n",
+                 "tvmaze_gateway_response_cache_total{result=\"miss\"} %llu\n"
+                 "tvmaze_gateway_response_cache_total{result=\"stale\"} %llu\n"
+                 "# HELP tvmaze_gateway_upstream_queue_full_total Requests refused with 503 "
+                 "because the upstream worker queue was full.\n"
+                 "# TYPE tvmaze_gateway_upstream_queue_full_total counter\n"
+                 "tvmaze_gateway_upstream_queue_full_total %llu\n"
+                 "# HELP tvmaze_gateway_upstream_workers Upstream worker threads by state.\n"
+                 "# TYPE tvmaze_gateway_upstream_workers gauge\n"
+                 "tvmaze_gateway_upstream_workers{state=\"busy\"} %ld\n"
+                 "tvmaze_gateway_upstream_workers{state=\"idle\"} %ld\n"
+                 "# HELP tvmaze_gateway_upstream_queue_length Requests waiting for a worker.\n"
+                 "# TYPE tvmaze_gateway_upstream_queue_length gauge\n"
+                 "tvmaze_gateway_upstream_queue_length %ld\n",
                  limited_ip_, limited_key_, cache_hit_, cache_miss_, backend_redis_, backend_local_,
-                 resp_hit_, resp_miss_);
+                 resp_hit_, resp_miss_, resp_stale_, queue_full_, busy, threads - busy, queued);
   pthread_mutex_unlock(&lock_);
 }

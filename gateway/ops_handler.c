@@ -1,7 +1,8 @@
 /*
  * ops_handler: GET /up (the load balancer's check: the server's
  * grpc.health.v1 answer, which is SERVING only while its database answers),
- * GET /metrics (Prometheus text) and GET /api/v1/openapi.json (the document
+ * GET /metrics (Prometheus text: metrics.c, and runstats.c's ingest-run
+ * counts; never blocks) and GET /api/v1/openapi.json (the document
  * gateway/openapi.json, embedded at build time).
  */
 #include <stdio.h>
@@ -37,6 +38,7 @@ void gw_handle_metrics(struct gw_reply *reply) {
   reply->status = 200;
   reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
   gw_metrics_render(reply->body);
+  gw_runstats_render(reply->body);
 }
 
 void gw_handle_openapi(struct gw_reply *reply) {

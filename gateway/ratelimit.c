@@ -1,15 +1,29 @@
 /*
  * ratelimit: fixed-window request counters. With REDIS_URL the counter is
- * the Redis key `rl:<scope>:<id>:<window number>`, incremented and given its
- * expiry atomically by one Lua script, so limits hold across replicas. When
- * Redis is unset or failing, an in-process table takes over (per replica)
- * and Redis is retried at most once a second. Client IP resolution with
- * trusted proxies lives here too.
+ * the Redis key `rl:<scope>:<id>:<window number>`, shared by every replica.
+ * A gateway does not send one Redis command per request: it claims a block
+ * of counts with one INCRBY (Lua, with the expiry set atomically) and hands
+ * them out locally, so the per-request path is a table lookup and the MHD
+ * threads never wait for Redis; only a claim is a round trip (done on an
+ * upstream worker, daemon.c). When Redis is unset or failing, an in-process
+ * table takes over (per replica) and Redis is retried at most once a
+ * second. Client IP resolution with trusted proxies lives here too.
  *
  *   | key                         | value        | TTL        |
  *   |-----------------------------|--------------|------------|
  *   | rl:ip:<addr>:<t/window>     | request count| window     |
  *   | rl:key:<name>:<t/window>    | request count| window     |
+ *
+ * Blocks: size = limit / 100, at least 1, at most 100 (BLOCK_DIV, BLOCK_MAX),
+ * so limits up to 199 stay exact (every request claims 1: the tests' limit 5
+ * shared by two gateways). A claim answering n holds counts n-size+1..n;
+ * request k of the block is count n-size+k: remaining = limit - count,
+ * exceeded when count > limit. Once a block reaches the limit the key is
+ * over it for the rest of the window, so further requests are refused
+ * locally without Redis. Error bound: counts claimed but not used when the
+ * window ends (or the slot is evicted) are lost, at most size-1 (1 % of the
+ * limit) per gateway and key per window, erring towards refusing early;
+ * RateLimit-Remaining does not see other replicas' use until the next claim.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -28,10 +42,12 @@
 #define LOCAL_SLOTS 8192
 #define LOCAL_PROBE 8
 #define MAX_PROXIES 32
+#define BLOCK_DIV 100
+#define BLOCK_MAX 100
 
 static const char incr_script_[] =
-    "local n = redis.call('INCR', KEYS[1]) "
-    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+    "local n = redis.call('INCRBY', KEYS[1], ARGV[2]) "
+    "if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
     "return n";
 
 /* Redis connection settings and a pool of idle connections. */
@@ -45,14 +61,19 @@ static redisContext *pool_[POOL_MAX];
 static int npool_;
 static time_t retry_at_; /* no Redis connects before this */
 
-/* In-process fallback counters. */
+/* In-process counters: the fallback's counts (count) and the blocks
+ * claimed from Redis (next..end); both tables use the same slots. */
 struct local_slot {
-  char key[160]; /* scope:id ("" = free) */
-  long window;   /* window number */
-  long count;
+  char key[160]; /* the Redis key rl:scope:id:window ("" = free) */
+  long window;   /* window number (older windows are evicted first) */
+  long count;    /* fallback: requests so far; blocks: next count to hand out */
+  long end;      /* blocks: last count of the claimed block (count > end: none left) */
+  int claiming;  /* blocks: a worker is claiming the next block from Redis */
 };
-static pthread_mutex_t local_lock_ = PTHREAD_MUTEX_INITIALIZER; /* guards local_ */
+static pthread_mutex_t local_lock_ = PTHREAD_MUTEX_INITIALIZER; /* guards local_, blocks_ */
+static pthread_cond_t claimed_ = PTHREAD_COND_INITIALIZER;      /* a claim ended (local_lock_) */
 static struct local_slot *local_;
+static struct local_slot *blocks_;
 
 /* Trusted proxies: address + prefix length (read-only after init). */
 struct proxy {
@@ -118,6 +139,7 @@ static int parse_proxy_(const char *s, size_t n, struct proxy *out) {
 
 void gw_ratelimit_init(const struct gw_config *cfg) {
   local_ = xcalloc(LOCAL_SLOTS, sizeof *local_);
+  blocks_ = xcalloc(LOCAL_SLOTS, sizeof *blocks_);
   redis_enabled_ = cfg->redis_url && cfg->redis_url[0] && parse_redis_url_(cfg->redis_url) == 0;
   nproxies_ = 0;
   const char *p = cfg->trusted_proxies;
@@ -142,6 +164,8 @@ void gw_ratelimit_shutdown(void) {
   pthread_mutex_unlock(&pool_lock_);
   free(local_);
   local_ = NULL;
+  free(blocks_);
+  blocks_ = NULL;
 }
 
 int gw_proxy_list_valid(const char *list) {
@@ -219,12 +243,21 @@ static void redis_put_(redisContext *c, int broken) {
     redisFree(c);
 }
 
-/* Redis count for key, or -1 when Redis is unavailable. */
-static long redis_incr_(const char *key, long ttl) {
+/* 1 while Redis is in its retry back-off (a claim would fail at once). */
+static int redis_backoff_(void) {
+  pthread_mutex_lock(&pool_lock_);
+  int off = npool_ == 0 && time(NULL) < retry_at_;
+  pthread_mutex_unlock(&pool_lock_);
+  return off;
+}
+
+/* Adds n to the Redis count for key: the new count, or -1 when Redis is
+ * unavailable. Blocks up to the 200 ms socket timeout. */
+static long redis_incrby_(const char *key, long ttl, long n_add) {
   redisContext *c = redis_get_();
   if (!c)
     return -1;
-  redisReply *r = redisCommand(c, "EVAL %s 1 %s %ld", incr_script_, key, ttl);
+  redisReply *r = redisCommand(c, "EVAL %s 1 %s %ld %ld", incr_script_, key, ttl, n_add);
   long n = -1;
   if (r && r->type == REDIS_REPLY_INTEGER)
     n = (long)r->integer;
@@ -234,47 +267,109 @@ static long redis_incr_(const char *key, long ttl) {
   return n;
 }
 
-static long local_incr_(const char *key, long window) {
+/* The slot of table for key in window: the existing one, else a free or
+ * the oldest of LOCAL_PROBE slots, emptied and claimed for key (count 0,
+ * end 0). Caller holds local_lock_. */
+static struct local_slot *slot_find_(struct local_slot *table, const char *key, long window) {
   uint32_t h = 2166136261u;
   for (const char *p = key; *p; p++)
     h = (h ^ (unsigned char)*p) * 16777619u;
-  long n;
-  pthread_mutex_lock(&local_lock_);
   struct local_slot *victim = NULL;
   for (int i = 0; i < LOCAL_PROBE; i++) {
-    struct local_slot *s = &local_[(h + (uint32_t)i) % LOCAL_SLOTS];
-    if (s->key[0] && strcmp(s->key, key) == 0) {
-      victim = s;
-      break;
-    }
+    struct local_slot *s = &table[(h + (uint32_t)i) % LOCAL_SLOTS];
+    if (s->key[0] && strcmp(s->key, key) == 0)
+      return s;
     if (!victim || !s->key[0] || s->window < victim->window)
       victim = s;
   }
-  if (strcmp(victim->key, key) != 0 || victim->window != window) {
-    snprintf(victim->key, sizeof victim->key, "%s", key);
-    victim->window = window;
-    victim->count = 0;
-  }
-  n = ++victim->count;
+  snprintf(victim->key, sizeof victim->key, "%s", key);
+  victim->window = window;
+  victim->count = 0;
+  victim->end = 0;
+  victim->claiming = 0;
+  return victim;
+}
+
+static long local_incr_(const char *key, long window) {
+  pthread_mutex_lock(&local_lock_);
+  long n = ++slot_find_(local_, key, window)->count;
   pthread_mutex_unlock(&local_lock_);
   return n;
 }
 
-void gw_ratelimit_hit(const char *scope, const char *id, long limit, long window_s,
-                      struct gw_rate *out) {
+/* A count from key's claimed block: > 0, or 0 when a claim is needed. A key
+ * whose block reached the limit stays over it (counts beyond end, no claim).
+ * Caller holds local_lock_. */
+static long block_take_(struct local_slot *s, long limit) {
+  if (s->count > 0 && (s->count <= s->end || s->end >= limit))
+    return s->count++;
+  return 0;
+}
+
+static long block_size_(long limit) {
+  long b = limit / BLOCK_DIV;
+  return b < 1 ? 1 : b > BLOCK_MAX ? BLOCK_MAX : b;
+}
+
+/* The count of this request for key with Redis: from the local block, else
+ * (may_block) from a new claim; -1 when Redis failed (use the fallback), 0
+ * when a claim is needed and may_block == 0. One claim per key at a time:
+ * requests arriving meanwhile wait for it (on their worker) and spend the
+ * new block, so concurrent requests do not claim (and waste) a block each. */
+static long redis_count_(const char *key, long window, long window_s, long limit, int may_block) {
+  long n = 0;
+  pthread_mutex_lock(&local_lock_);
+  for (;;) {
+    struct local_slot *s = slot_find_(blocks_, key, window);
+    if ((n = block_take_(s, limit)) > 0 || !may_block)
+      break;
+    if (s->claiming) {
+      pthread_cond_wait(&claimed_, &local_lock_);
+      continue; /* the slot may have been refilled, or evicted */
+    }
+    s->claiming = 1;
+    pthread_mutex_unlock(&local_lock_);
+    long size = block_size_(limit);
+    long end = redis_incrby_(key, window_s, size);
+    pthread_mutex_lock(&local_lock_);
+    s = slot_find_(blocks_, key, window);
+    s->claiming = 0;
+    pthread_cond_broadcast(&claimed_);
+    if (end < 0) {
+      n = -1;
+      break;
+    }
+    s->count = end - size + 1;
+    s->end = end;
+    n = s->count++;
+    break;
+  }
+  pthread_mutex_unlock(&local_lock_);
+  if (n == 0 && redis_backoff_())
+    n = -1; /* Redis known down: count in process now instead of queueing a claim */
+  return n;
+}
+
+int gw_ratelimit_hit(const char *scope, const char *id, long limit, long window_s, int may_block,
+                     struct gw_rate *out) {
   time_t now = time(NULL);
   long window = (long)now / window_s;
   char key[200];
   snprintf(key, sizeof key, "rl:%s:%.120s:%ld", scope, id, window);
-  long n = redis_enabled_ ? redis_incr_(key, window_s) : -1;
-  if (redis_enabled_)
-    gw_metrics_ratelimit_backend(n >= 0);
+  long n = -1;
+  if (redis_enabled_) {
+    n = redis_count_(key, window, window_s, limit, may_block);
+    if (n == 0)
+      return 0;
+    gw_metrics_ratelimit_backend(n > 0);
+  }
   if (n < 0)
     n = local_incr_(key, window);
   out->limit = limit;
   out->remaining = n >= limit ? 0 : limit - n;
   out->reset_s = (window + 1) * window_s - (long)now;
   out->exceeded = n > limit;
+  return 1;
 }
 
 long gw_tier_limit(int tier) {

@@ -2,11 +2,13 @@
  * upstream: the gateway's client side of the binding. One channel to
  * TVMAZE_GRPC_TARGET, one ProtobufCService per service descriptor (the
  * routes' services, Auth and Health), created at start and read-only after,
- * so calls from any connection thread share them. Every call carries
- * x-request-id and traceparent metadata and the configured deadline.
+ * so calls from any worker thread share them. Every call carries
+ * x-request-id and traceparent metadata and the configured deadline, cut
+ * short by the request's own deadline (time queued for a worker counts).
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway.h"
 #include "grpc/health/v1/health.pb-c.h"
@@ -56,11 +58,28 @@ ProtobufCService *gw_upstream_service(const ProtobufCServiceDescriptor *desc) {
   return NULL;
 }
 
+int64_t gw_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void call_(ProtobufCService *service, unsigned index, const ProtobufCMessage *req,
                   const struct gw_trace *trace, long timeout_ms, struct rpc_client_ctx *ctx) {
   struct rpc_metadata md[2] = {{"x-request-id", trace->request_id},
                                {"traceparent", trace->traceparent}};
   memset(ctx, 0, sizeof *ctx);
+  if (trace->deadline_ms > 0) {
+    int64_t left = trace->deadline_ms - gw_now_ms();
+    if (left <= 0) {
+      ctx->code = RPC_DEADLINE_EXCEEDED;
+      snprintf(ctx->message, sizeof ctx->message,
+               "deadline exceeded while waiting for an upstream worker");
+      return;
+    }
+    if (left < timeout_ms)
+      timeout_ms = (long)left;
+  }
   ctx->timeout_ms = timeout_ms;
   ctx->code = RPC_UNKNOWN;
   ctx->metadata = md;
@@ -80,11 +99,17 @@ void gw_upstream_call(ProtobufCService *service, unsigned index, const ProtobufC
   call_(service, index, req, trace, timeout_ms_, ctx);
 }
 
+void gw_upstream_call_within(ProtobufCService *service, unsigned index, const ProtobufCMessage *req,
+                             const struct gw_trace *trace, long timeout_ms,
+                             struct rpc_client_ctx *ctx) {
+  call_(service, index, req, trace, timeout_ms < timeout_ms_ ? timeout_ms : timeout_ms_, ctx);
+}
+
 rpc_code gw_upstream_health(const struct gw_trace *trace, int *serving, char *msg, size_t msglen) {
   Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
   struct rpc_client_ctx ctx;
-  long t = timeout_ms_ < HEALTH_TIMEOUT_MS ? timeout_ms_ : HEALTH_TIMEOUT_MS;
-  call_(gw_upstream_service(&grpc__health__v1__health__descriptor), 0, &req.base, trace, t, &ctx);
+  gw_upstream_call_within(gw_upstream_service(&grpc__health__v1__health__descriptor), 0, &req.base,
+                          trace, HEALTH_TIMEOUT_MS, &ctx);
   rpc_code code = ctx.code;
   *serving = 0;
   if (code == RPC_OK && ctx.reply) {

@@ -10,6 +10,8 @@
  *                   skipped: unchanged bodies, not parsed); NOT_FOUND
  *   ListIngestRuns  newest first; page >= 1 (default 1), per_page 1..100
  *                   (default 20); day results omitted (GetIngestRun has them)
+ *   CountIngestRuns runs per status (statuses with none omitted); the
+ *                   gateway's /metrics series tvmaze_ingest_runs{status}
  *
  * Each handler builds its reply in a helper that returns -1 with the call's
  * status set, then ends in one place: done(reply or NULL), reply_end_.
@@ -259,6 +261,37 @@ static void list_ingest_runs_(Tvmaze__V1__Ingest_Service *base,
   reply_end_(&rep);
 }
 
+static void count_ingest_runs_(Tvmaze__V1__Ingest_Service *base,
+                               const Tvmaze__V1__CountIngestRunsRequest *req,
+                               Tvmaze__V1__CountIngestRunsResponse_Closure done, void *cd) {
+  (void)base;
+  (void)req;
+  rpc_call *call = cd;
+  long long counts[5];
+  enum store_status st = store_ingest_run_counts(store_(call), counts);
+  if (st != STORE_OK) {
+    service_fail_store(call, st, "ingest run counts", store_(call));
+    done(NULL, cd);
+    return;
+  }
+  Tvmaze__V1__IngestRunCount items[4];
+  Tvmaze__V1__IngestRunCount *ptrs[4];
+  size_t n = 0;
+  for (int k = 1; k <= 4; k++) {
+    if (counts[k] > 0) {
+      tvmaze__v1__ingest_run_count__init(&items[n]);
+      items[n].status = (Tvmaze__V1__RunStatus)k;
+      items[n].runs = counts[k];
+      ptrs[n] = &items[n];
+      n++;
+    }
+  }
+  Tvmaze__V1__CountIngestRunsResponse resp = TVMAZE__V1__COUNT_INGEST_RUNS_RESPONSE__INIT;
+  resp.n_counts = n;
+  resp.counts = ptrs;
+  done(&resp, cd);
+}
+
 static void destroy_(Tvmaze__V1__Ingest_Service *svc) {
   free(svc);
 }
@@ -269,6 +302,7 @@ ProtobufCService *ingest_service_create(struct server_ctx *ctx) {
   svc->base.start_ingest = start_ingest_;
   svc->base.get_ingest_run = get_ingest_run_;
   svc->base.list_ingest_runs = list_ingest_runs_;
+  svc->base.count_ingest_runs = count_ingest_runs_;
   svc->ctx = ctx;
   return &svc->base.base;
 }

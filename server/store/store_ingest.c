@@ -976,3 +976,23 @@ void store_ingest_runs_free(struct store_ingest_run *runs, size_t n) {
   }
   free(runs);
 }
+
+enum store_status store_ingest_run_counts(struct store *s, long long counts[5]) {
+  enum store_status st;
+  PGresult *r =
+      store_exec(s, "ingest_run_counts", "SELECT status, count(*) FROM ingest_runs GROUP BY status",
+                 0, NULL, &st);
+  if (r == NULL) {
+    return st;
+  }
+  long long c[5] = {0};
+  for (int i = 0; i < PQntuples(r); i++) {
+    long status = strtol(PQgetvalue(r, i, 0), NULL, 10);
+    if (status >= 1 && status <= 4) {
+      c[status] = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+    }
+  }
+  PQclear(r);
+  memcpy(counts, c, sizeof c);
+  return STORE_OK;
+}

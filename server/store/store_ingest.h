@@ -178,4 +178,9 @@ enum store_status store_ingest_run_list(struct store *s, long long offset, int l
                                         long long *total);
 void store_ingest_runs_free(struct store_ingest_run *runs, size_t n);
 
+/* Runs per status: counts[k] = runs with status k (1 running .. 4 failed;
+ * counts[0] unused, 0). One GROUP BY over ingest_runs; counts unchanged on
+ * failure. */
+enum store_status store_ingest_run_counts(struct store *s, long long counts[5]);
+
 #endif

@@ -27,9 +27,27 @@ start_server "$GP"
 SERVER_PID=${PIDS[-1]}
 # response cache off: the server-down checks below must reach the server
 start_gateway "$HP" "$GP" gw REDIS_URL="$TVMAZE_TEST_REDIS_URL" TVMAZE_RATE_IP_LIMIT=100000 \
-  TVMAZE_RESPONSE_CACHE_TTL=0
+  TVMAZE_RESPONSE_CACHE_TTL=0 TVMAZE_INGEST_METRICS_INTERVAL=1
 G=http://127.0.0.1:$HP
 wait_status 200 "$G/up"
+
+# ingest runs metric: RUNS STATUS... polls /metrics (bounded, ~30 s) until the
+# tvmaze_ingest_runs series of the given statuses add up to RUNS
+runs_metric_is() {
+  local want=$1 got=-1
+  shift
+  for _ in $(seq 300); do
+    curl -s -o "$TMP/metrics" "$G/metrics"
+    got=$(awk -v s=" $* " 'match($0, /^tvmaze_ingest_runs\{status="[A-Z]+"\} /) {
+            st = substr($0, 28, RLENGTH - 30); if (index(s, " " st " ")) { n += $NF; seen = 1 } }
+          END { print seen ? n : -1 }' "$TMP/metrics")
+    [ "$got" = "$want" ] && return 0
+    sleep 0.1
+  done
+  fail "tvmaze_ingest_runs{$*} is $got, want $want"
+}
+runs_metric_is 0 RUNNING SUCCEEDED PARTIAL FAILED
+grep -q '^tvmaze_gateway_ingest_runs_up 1$' "$TMP/metrics" || fail "ingest runs up"
 
 A=(-u admin:s3cret)
 
@@ -89,6 +107,9 @@ assert d["runs"][0]["id"]==sys.argv[2], d
 assert d["pagination"]["page"]==1 and d["pagination"]["per_page"]==5 and int(d["pagination"]["total"])>=1, d' \
   "$TMP/body" "$RUN_ID" || fail "run list: $(head -c 400 "$TMP/body")"
 req 400 "${A[@]}" "$G/api/v1/ingest/runs?per_page=0"; err_ok 3
+# the finished run shows in /metrics (counted by the server, polled every 1 s)
+runs_metric_is 1 FAILED PARTIAL
+runs_metric_is 0 RUNNING SUCCEEDED
 
 # errors
 req 404 "${A[@]}" "$G/api/v1/nothing"; err_ok 5
@@ -143,11 +164,20 @@ set +e; TVMAZE_HTTP_ADDR=nope "$B/gateway/tvmaze-gateway" 2>/dev/null; rc=$?; se
 [ "$rc" = 2 ] || fail "bad config exit $rc"
 set +e; TVMAZE_RESPONSE_CACHE_TTL=-1 "$B/gateway/tvmaze-gateway" 2>/dev/null; rc=$?; set -e
 [ "$rc" = 2 ] || fail "bad TVMAZE_RESPONSE_CACHE_TTL exit $rc"
+for bad in TVMAZE_UPSTREAM_WORKERS=0 TVMAZE_UPSTREAM_QUEUE=-1 TVMAZE_HTTP_THREADS=x \
+  TVMAZE_INGEST_METRICS_INTERVAL=0; do
+  set +e; env "$bad" "$B/gateway/tvmaze-gateway" 2>/dev/null; rc=$?; set -e
+  [ "$rc" = 2 ] || fail "bad $bad exit $rc"
+done
 
 # /up 503 when the server is down, 200 after
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 req 503 "$G/up"; json_ok
 req 503 "${A[@]}" "$G/api/v1/tv_shows"; err_ok 14
+# /metrics still answers; the ingest-run series are left out, marked down
+runs_metric_is -1 RUNNING SUCCEEDED PARTIAL FAILED
+grep -q '^tvmaze_gateway_ingest_runs_up 0$' "$TMP/metrics" || fail "ingest runs up 0 with the server down"
 start_server "$GP"
 wait_status 200 "$G/up"
+runs_metric_is 1 FAILED PARTIAL
 echo "PASS test_gateway_http"

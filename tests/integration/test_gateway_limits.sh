@@ -2,6 +2,8 @@
 # Rate limits and client identity through real gateways (curl -> gateway ->
 # server -> PostgreSQL, counters in Redis):
 #   - the per-IP limit reaches 429 with Retry-After and RateLimit-* headers;
+#   - limits of 200 and more are spent from blocks claimed in Redis, and two
+#     gateways together still serve exactly the limit;
 #   - a short window (TVMAZE_RATE_IP_WINDOW) resets the count;
 #   - X-Forwarded-For is used only when the peer is a trusted proxy;
 #   - Redis down: the in-process fallback still limits, and Redis is used
@@ -66,6 +68,42 @@ start_gateway "$HP2" "$GP" gw_ip2 REDIS_URL="$TVMAZE_TEST_REDIS_URL" TVMAZE_RATE
   TVMAZE_RATE_IP_WINDOW=3600
 req 429 "${A[@]}" "http://127.0.0.1:$HP2$L"; err_ok 8
 [ -n "$(redis-cli -u "$TVMAZE_TEST_REDIS_URL" --scan --pattern 'rl:ip:127.0.0.1:*')" ] || fail "no rl:ip key in Redis"
+
+# --- blocks: limits >= 200 are counted in blocks claimed from Redis ----------
+# limit 300 -> blocks of 3 (ratelimit.c). A claims counts 1-3 and uses 1; B
+# claims from 4 on and is served exactly up to 300; A then spends its 2 left
+# and is refused at its next claim (303 > 300): never more than the limit.
+clear_rate_windows
+HPA=$(port); HPB=$(port)
+start_gateway "$HPA" "$GP" gw_blk_a REDIS_URL="$TVMAZE_TEST_REDIS_URL" TVMAZE_RATE_IP_LIMIT=300 \
+  TVMAZE_RATE_IP_WINDOW=3600
+start_gateway "$HPB" "$GP" gw_blk_b REDIS_URL="$TVMAZE_TEST_REDIS_URL" TVMAZE_RATE_IP_LIMIT=300 \
+  TVMAZE_RATE_IP_WINDOW=3600
+python3 - "$HPA" "$HPB" "$L" <<'PY' || fail "rate-limit blocks"
+import base64, http.client, sys
+auth = {"Authorization": "Basic " + base64.b64encode(b"admin:s3cret").decode()}
+def conn(port):
+    return http.client.HTTPConnection("127.0.0.1", int(port), timeout=20)
+def get(c):
+    c.request("GET", sys.argv[3], headers=auth)
+    r = c.getresponse()
+    r.read()
+    return r.status, r.getheader("RateLimit-Remaining")
+a, b = conn(sys.argv[1]), conn(sys.argv[2])
+assert get(a) == (200, "299"), "A first"
+served = 0
+while True:
+    st, rem = get(b)
+    if st != 200:
+        break
+    served += 1
+    assert served < 400, "B never limited"
+assert (st, rem) == (429, "0"), (st, rem)
+assert served == 297, served
+assert [get(a)[0] for _ in range(3)] == [200, 200, 429]
+PY
+[ "$(redis-cli -u "$TVMAZE_TEST_REDIS_URL" --scan --pattern 'rl:ip:127.0.0.1:*' | head -1 | xargs redis-cli -u "$TVMAZE_TEST_REDIS_URL" get)" = 303 ] ||
+  fail "Redis count after the blocks: want 303 (101 claims of 3)"
 
 # --- a short window resets --------------------------------------------------
 clear_rate_windows
