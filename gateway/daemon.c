@@ -733,10 +733,11 @@ void gw_daemon_stop(struct gw_daemon *d) {
     return;
   /* no new connections; the workers finish (and resume) every suspended
    * one; only then may MHD stop (it must not hold suspended connections) */
-  if (d->mhd)
-    MHD_quiesce_daemon(d->mhd);
+  MHD_socket listen_fd = d->mhd ? MHD_quiesce_daemon(d->mhd) : MHD_INVALID_SOCKET;
   gw_workers_stop();
   if (d->mhd)
     MHD_stop_daemon(d->mhd);
+  if (listen_fd != MHD_INVALID_SOCKET)
+    close(listen_fd); /* handed to us by the quiesce; MHD no longer closes it */
   free(d);
 }
