@@ -116,6 +116,7 @@ struct exec_ {
   struct store_ingest_stored_hash *stored;
   size_t n_stored;
   struct store_ingest_memo *memo; /* rows committed by this run (writer only) */
+  atomic_int lock_lost;           /* the run lock is gone: write nothing more */
 };
 
 static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error) {
@@ -126,7 +127,42 @@ static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error)
   x->failed++;
 }
 
+/* Writer: before a day's statements, makes sure this session still holds
+ * the run lock (a dropped connection loses it; store_exec reconnects
+ * silently). 1: go ahead. 0: the day is not written: either it was
+ * recorded as failed (the check itself failed) or the lock is lost, which
+ * ends the run (x->lock_lost; the fetch stops at its next day). */
+static int keep_lock_(struct exec_ *x, const struct work_ *w) {
+  if (atomic_load(&x->lock_lost)) {
+    return 0;
+  }
+  int held = 0, retaken = 0;
+  enum store_status st = store_ingest_keep_lock(x->s, x->run_id, &held, &retaken);
+  if (st != STORE_OK) {
+    char err[512];
+    snprintf(err, sizeof err, "%s: database: %s", w->date, store_last_error(x->s));
+    fail_day_(x, w, err);
+    return 0;
+  }
+  if (!held) {
+    atomic_store(&x->lock_lost, 1);
+    LOG_EVENT(LOG_ERROR, "ingest_lock_lost", LF_INT("run", x->run_id), LF_STR("date", w->date),
+              LF_STR("effect", "run stopped; another run holds the lock or failed this one"));
+    return 0;
+  }
+  if (retaken) {
+    /* Whatever ran while the lock was free may have changed rows. */
+    store_ingest_memo_destroy(x->memo);
+    x->memo = store_ingest_memo_create();
+    LOG_EVENT(LOG_WARN, "ingest_lock_retaken", LF_INT("run", x->run_id), LF_STR("date", w->date));
+  }
+  return 1;
+}
+
 static void write_day_(struct exec_ *x, struct work_ *w) {
+  if (!keep_lock_(x, w)) {
+    return;
+  }
   if (w->error != NULL) {
     fail_day_(x, w, w->error);
     return;
@@ -301,7 +337,7 @@ static int day_cb_(const struct ingest_fetched_day *d, void *user) {
     }
   }
   enqueue_(x, w);
-  return 0;
+  return atomic_load(&x->lock_lost); /* nonzero stops the fetch */
 }
 
 /* Without a writer thread (pthread_create failed): parse and write inline. */
@@ -317,7 +353,7 @@ static int day_cb_sync_(const struct ingest_fetched_day *d, void *user) {
     write_day_(x, w);
     work_free_(w);
   }
-  return 0;
+  return atomic_load(&x->lock_lost);
 }
 
 int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch, long long run_id,
@@ -352,7 +388,12 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
   store_ingest_memo_destroy(x.memo);
   int status;
   const char *error = NULL;
-  if (fs == INGEST_FETCH_STOPPED || (fs == INGEST_FETCH_DONE && x.ok + x.failed < days)) {
+  if (atomic_load(&x.lock_lost)) {
+    status = STORE_RUN_FAILED;
+    error =
+        "stopped: its database session ended, and with it the run lock, which another "
+        "run then held (or this run was marked failed)";
+  } else if (fs == INGEST_FETCH_STOPPED || (fs == INGEST_FETCH_DONE && x.ok + x.failed < days)) {
     status = STORE_RUN_FAILED;
     error = "interrupted: the server was shutting down";
   } else if (fs == INGEST_FETCH_ERROR) {

@@ -782,6 +782,61 @@ enum store_status store_ingest_unlock(struct store *s) {
   return run_(s, "ingest_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1, v, NULL);
 }
 
+/* One boolean out of a one-row, one-column statement. */
+static enum store_status bool_(struct store *s, const char *name, const char *sql, int n,
+                               const char *const *v, int *out) {
+  enum store_status st;
+  PGresult *r = store_exec(s, name, sql, n, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  *out = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+  PQclear(r);
+  return STORE_OK;
+}
+
+enum store_status store_ingest_keep_lock(struct store *s, long long run_id, int *held,
+                                         int *retaken) {
+  *held = 0;
+  *retaken = 0;
+  const char *key[1] = {"1953918313"};
+  /* A bigint advisory key shows in pg_locks as classid (high 32 bits),
+   * objid (low 32 bits), objsubid 1. */
+  static const char sql[] =
+      "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+      " AND pid = pg_backend_pid() AND classid = ($1::bigint >> 32)::oid"
+      " AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1)";
+  enum store_status st = bool_(s, "ingest_lock_held", sql, 1, key, held);
+  if (st == STORE_UNAVAILABLE) {
+    /* A terminated session is noticed by its next statement, which fails;
+     * the store has dropped it, so this one runs on a new connection. */
+    st = bool_(s, "ingest_lock_held", sql, 1, key, held);
+  }
+  if (st != STORE_OK || *held) {
+    return st;
+  }
+  /* The session that held it ended (store_exec reconnected). */
+  int got = 0;
+  st = store_ingest_try_lock(s, &got);
+  if (st != STORE_OK || !got) {
+    return st;
+  }
+  char id[24];
+  snprintf(id, sizeof id, "%lld", run_id);
+  const char *v[1] = {id};
+  int running = 0;
+  st = bool_(s, "ingest_run_is_running", "SELECT status = 1 FROM ingest_runs WHERE id = $1::bigint",
+             1, v, &running);
+  if (st != STORE_OK || !running) {
+    /* another runner marked it FAILED meanwhile: it is over */
+    (void)store_ingest_unlock(s);
+    return st;
+  }
+  *held = 1;
+  *retaken = 1;
+  return STORE_OK;
+}
+
 enum store_status store_ingest_fail_stale(struct store *s, const char *error, int *n) {
   long long rows = 0;
   const char *v[1] = {error};

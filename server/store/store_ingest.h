@@ -150,6 +150,13 @@ enum store_status store_ingest_fail_day(struct store *s, long long run_id, const
 enum store_status store_ingest_try_lock(struct store *s, int *got);
 enum store_status store_ingest_unlock(struct store *s);
 
+/* Before each day's write: whether this session still holds the run lock.
+ * A dropped connection (store_exec reconnects) loses it; then it is taken
+ * again if free and run_id is still RUNNING (*retaken 1), else *held is 0:
+ * another runner may be writing, so this run must stop. */
+enum store_status store_ingest_keep_lock(struct store *s, long long run_id, int *held,
+                                         int *retaken);
+
 /* Marks every RUNNING run FAILED with error (call only while holding the
  * lock). *n gets how many. */
 enum store_status store_ingest_fail_stale(struct store *s, const char *error, int *n);

@@ -763,6 +763,77 @@ static void test_shutdown_interrupts(void **state) {
   store_close(s);
 }
 
+/* A run executing on its own thread with one day in flight (lost-lock test). */
+struct lock_run_ {
+  struct store *s;
+  long long id;
+  int status;
+};
+
+static void *lock_run_main_(void *arg) {
+  struct lock_run_ *lr = arg;
+  struct ingest_fetch_config fc = fetch_cfg_();
+  fc.days_in_flight = 1;
+  lr->status = ingest_run_execute(lr->s, &fc, lr->id, date_from_civil(2030, 1, 1), 3, NULL);
+  return NULL;
+}
+
+/* Terminates the backend that holds the run lock (the runner's session). */
+static void kill_lock_holder_(void) {
+  assert_int_equal(q_("SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 60000) FROM "
+                      "pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND "
+                      "objid = 1953918313 AND objsubid = 1) t"),
+                   1);
+}
+
+/* The runner's database session dies mid-run, taking the run lock with it
+ * (store_exec reconnects silently). With the lock free, the run takes it
+ * again and completes; with another session holding it (another replica),
+ * the run stops FAILED and writes no further day. */
+static void test_lost_lock(void **state) {
+  (void)state;
+  fake_control_("{\"faults\": [{\"match\": \"/schedule\", \"delay\": 0.4, \"times\": -1}]}");
+  /* 1: the lock is free again: taken back, the run completes */
+  struct lock_run_ a = {0};
+  a.s = begin_(3, &a.id);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, lock_run_main_, &a), 0);
+  wait_for_("SELECT coalesce(max(days_done), 0) FROM ingest_runs", 1);
+  kill_lock_holder_();
+  pthread_join(th, NULL);
+  store_close(a.s);
+  assert_int_equal(a.status, STORE_RUN_SUCCEEDED);
+  assert_int_equal(run_status_(a.id), STORE_RUN_SUCCEEDED);
+  assert_int_equal(q_("SELECT count(*) FROM episodes"), 8);
+
+  /* 2: another session takes the lock first: the run stops */
+  struct lock_run_ b = {0};
+  b.s = begin_(3, &b.id);
+  assert_int_equal(pthread_create(&th, NULL, lock_run_main_, &b), 0);
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT days_done FROM ingest_runs WHERE id = %lld", b.id);
+  wait_for_(sql, 1);
+  kill_lock_holder_();
+  PGconn *other = db_();
+  PGresult *r = PQexec(other, "SELECT pg_try_advisory_lock(1953918313)");
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  assert_string_equal(PQgetvalue(r, 0, 0), "t");
+  PQclear(r);
+  snprintf(sql, sizeof sql,
+           "SELECT count(*) FROM ingest_run_days WHERE run_id = %lld AND status = 2", b.id);
+  long long ok_at_kill = q_(sql);
+  pthread_join(th, NULL);
+  store_close(b.s);
+  assert_int_equal(b.status, STORE_RUN_FAILED);
+  assert_int_equal(run_status_(b.id), STORE_RUN_FAILED);
+  assert_int_equal(q_(sql), ok_at_kill); /* no day written after the lock went */
+  snprintf(sql, sizeof sql, "SELECT error FROM ingest_runs WHERE id = %lld", b.id);
+  char *err = qs_(sql);
+  assert_non_null(strstr(err, "run lock"));
+  free(err);
+  PQfinish(other);
+}
+
 /* The client-side rate limit spaces request starts. */
 static void test_rate_limit(void **state) {
   (void)state;
@@ -799,6 +870,7 @@ int main(void) {
       cmocka_unit_test_setup(test_concurrent_start, setup_),
       cmocka_unit_test_setup(test_killed_run, setup_),
       cmocka_unit_test_setup(test_shutdown_interrupts, setup_),
+      cmocka_unit_test_setup(test_lost_lock, setup_),
       cmocka_unit_test_setup(test_rate_limit, setup_),
   };
   return cmocka_run_group_tests_name("ingest", tests, group_setup_, group_teardown_);
