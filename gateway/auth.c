@@ -16,6 +16,7 @@
 
 #include "base64.h"
 #include "gateway.h"
+#include "hash.h"
 #include "tvmaze/v1/auth.pb-c.h"
 
 #define CACHE_SLOTS 256
@@ -79,10 +80,7 @@ static enum gw_auth_result check_basic_(const char *b64, struct gw_identity *who
 }
 
 static unsigned slot_of_(const char *key) {
-  uint32_t h = 2166136261u;
-  for (; *key; key++)
-    h = (h ^ (unsigned char)*key) * 16777619u;
-  return h % CACHE_SLOTS;
+  return hash_fnv1a32_str(key) % CACHE_SLOTS;
 }
 
 static enum gw_auth_result check_key_(const char *key, const struct gw_trace *trace, int may_block,

@@ -40,6 +40,7 @@
 #include <microhttpd.h>
 
 #include "gateway.h"
+#include "hash.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -277,15 +278,8 @@ static enum MHD_Result query_it_(void *cls, enum MHD_ValueKind kind, const char 
 /* Sending                                                            */
 /* ------------------------------------------------------------------ */
 
-static uint64_t fnv1a64_(const char *p, size_t n) {
-  uint64_t h = 14695981039346656037ULL;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-  return h;
-}
-
 static void etag_of_(const struct strbuf *body, char out[24]) {
-  snprintf(out, 24, "\"%016llx\"", (unsigned long long)fnv1a64_(body->data, body->len));
+  snprintf(out, 24, "\"%016llx\"", (unsigned long long)hash_fnv1a64(body->data, body->len));
 }
 
 static void add_(struct MHD_Response *resp, const char *k, const char *v) {

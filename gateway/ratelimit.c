@@ -36,6 +36,7 @@
 #include <hiredis/hiredis.h>
 
 #include "gateway.h"
+#include "hash.h"
 #include "xalloc.h"
 
 #define POOL_MAX 16
@@ -271,9 +272,7 @@ static long redis_incrby_(const char *key, long ttl, long n_add) {
  * the oldest of LOCAL_PROBE slots, emptied and claimed for key (count 0,
  * end 0). Caller holds local_lock_. */
 static struct local_slot *slot_find_(struct local_slot *table, const char *key, long window) {
-  uint32_t h = 2166136261u;
-  for (const char *p = key; *p; p++)
-    h = (h ^ (unsigned char)*p) * 16777619u;
+  uint32_t h = hash_fnv1a32_str(key);
   struct local_slot *victim = NULL;
   for (int i = 0; i < LOCAL_PROBE; i++) {
     struct local_slot *s = &table[(h + (uint32_t)i) % LOCAL_SLOTS];

@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "gateway.h"
+#include "hash.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -75,10 +76,7 @@ static time_t now_s_(void) {
 }
 
 static struct rc_slot *slot_of_(const char *key) {
-  uint32_t h = 2166136261u;
-  for (const char *p = key; *p; p++)
-    h = (h ^ (unsigned char)*p) * 16777619u;
-  return &slots_[h % RC_SLOTS];
+  return &slots_[hash_fnv1a32_str(key) % RC_SLOTS];
 }
 
 /* Empties s; caller holds lock_. */

@@ -13,6 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "hash.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -54,15 +55,6 @@ static struct {
   size_t bytes, max_bytes;
 } g_local = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static uint64_t hash_(const void *key, size_t len) {
-  const unsigned char *p = key;
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (size_t i = 0; i < len; i++) {
-    h = (h ^ p[i]) * 1099511628211ULL;
-  }
-  return h;
-}
-
 static void local_drop_(struct local_entry *e) {
   if (e->mem != NULL) {
     g_local.bytes -= e->keylen + e->vallen;
@@ -89,7 +81,7 @@ void cache_local_configure(size_t max_bytes) {
 
 /* 1 and a malloc'd copy in *val on a live entry for key. */
 static int local_get_(const void *key, size_t keylen, char **val, size_t *len) {
-  uint64_t h = hash_(key, keylen);
+  uint64_t h = hash_fnv1a64(key, keylen);
   int hit = 0;
   pthread_mutex_lock(&g_local.mu);
   if (g_local.slots != NULL) {
@@ -115,7 +107,7 @@ static int local_get_(const void *key, size_t keylen, char **val, size_t *len) {
  * (their keys hash anywhere, so this approximates random eviction). */
 static void local_put_(const void *key, size_t keylen, const void *val, size_t len,
                        int ttl_seconds) {
-  uint64_t h = hash_(key, keylen);
+  uint64_t h = hash_fnv1a64(key, keylen);
   size_t need = keylen + len;
   int ttl = ttl_seconds < CACHE_LOCAL_TTL_SECONDS ? ttl_seconds : CACHE_LOCAL_TTL_SECONDS;
   pthread_mutex_lock(&g_local.mu);

@@ -119,6 +119,15 @@ struct exec_ {
   atomic_int lock_lost;           /* the run lock is gone: write nothing more */
 };
 
+static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error);
+
+/* The day failed on the database: its error is the store's last one. */
+static void fail_day_db_(struct exec_ *x, const struct work_ *w) {
+  char err[512];
+  snprintf(err, sizeof err, "%s: database: %s", w->date, store_last_error(x->s));
+  fail_day_(x, w, err);
+}
+
 static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error) {
   enum store_status st =
       store_ingest_fail_day(x->s, x->run_id, w->date, error, w->requests, w->retries);
@@ -139,9 +148,7 @@ static int keep_lock_(struct exec_ *x, const struct work_ *w) {
   int held = 0, retaken = 0;
   enum store_status st = store_ingest_keep_lock(x->s, x->run_id, &held, &retaken);
   if (st != STORE_OK) {
-    char err[512];
-    snprintf(err, sizeof err, "%s: database: %s", w->date, store_last_error(x->s));
-    fail_day_(x, w, err);
+    fail_day_db_(x, w);
     return 0;
   }
   if (!held) {
@@ -175,9 +182,7 @@ static void write_day_(struct exec_ *x, struct work_ *w) {
                                     .shows_unchanged = w->skip_shows};
     enum store_status st = store_ingest_skip_day(x->s, x->run_id, w->date, &c);
     if (st != STORE_OK) {
-      char err[512];
-      snprintf(err, sizeof err, "%s: database: %s", w->date, store_last_error(x->s));
-      fail_day_(x, w, err);
+      fail_day_db_(x, w);
       return;
     }
     x->ok++;
@@ -191,9 +196,7 @@ static void write_day_(struct exec_ *x, struct work_ *w) {
   enum store_status st =
       store_ingest_write_day(x->s, x->run_id, w->date, b, w->hashes, w->n_hashes, x->memo, &c);
   if (st != STORE_OK) {
-    char err[512];
-    snprintf(err, sizeof err, "%s: database: %s", w->date, store_last_error(x->s));
-    fail_day_(x, w, err);
+    fail_day_db_(x, w);
     return;
   }
   x->ok++;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -319,11 +320,8 @@ static void memo_put_(struct store_ingest_memo *m, uint64_t key, uint64_t val) {
 /* FNV-1a over an unambiguous encoding of the fields: NULL is byte 0, a
  * string is byte 1, its bytes and a NUL (strings hold no NUL: jansson
  * rejects \u0000), a number its 8 bytes. */
-#define FNV_OFFSET_ 0xcbf29ce484222325ull
-#define FNV_PRIME_ 0x100000001b3ull
-
 static uint64_t h_byte_(uint64_t h, unsigned char c) {
-  return (h ^ c) * FNV_PRIME_;
+  return hash_fnv1a64_step(h, c);
 }
 
 static uint64_t h_str_(uint64_t h, const char *v) {
@@ -377,14 +375,14 @@ static void day_rows_init_(struct day_rows_ *r, const struct ingest_batch *b,
   r->show_keep = xcalloc(b->n_shows + 1, 1);
   for (size_t i = 0; i < b->n_countries; i++) {
     const struct ingest_country *c = &b->countries[i];
-    uint64_t h = h_str_(h_str_(h_str_(FNV_OFFSET_, c->code), c->name), c->timezone);
+    uint64_t h = h_str_(h_str_(h_str_(HASH_FNV1A64_OFFSET, c->code), c->name), c->timezone);
     uint64_t key = country_key_(c->code);
     r->country_h[i] = h_final_(h);
     r->country_keep[i] = memo == NULL || key == 0 || memo_get_(memo, key) != r->country_h[i];
   }
   for (size_t i = 0; i < b->n_distributors; i++) {
     const struct ingest_distributor *d = &b->distributors[i];
-    uint64_t h = h_int_(h_int_(FNV_OFFSET_, d->kind), d->tvmaze_id);
+    uint64_t h = h_int_(h_int_(HASH_FNV1A64_OFFSET, d->kind), d->tvmaze_id);
     h = h_str_(h_str_(h_str_(h, d->name), d->country_code), d->official_site);
     r->dist_h[i] = h_final_(h);
     r->dist_keep[i] = memo == NULL || memo_get_(memo, dist_key_(d)) != r->dist_h[i];
@@ -394,7 +392,7 @@ static void day_rows_init_(struct day_rows_ *r, const struct ingest_batch *b,
     const char *f[] = {sh->name,      sh->type,      sh->language,      sh->status, sh->runtime,
                        sh->premiered, sh->ended,     sh->official_site, sh->rating, sh->weight,
                        sh->summary,   sh->image_url, sh->tvmaze_updated};
-    uint64_t h = h_int_(FNV_OFFSET_, sh->id);
+    uint64_t h = h_int_(HASH_FNV1A64_OFFSET, sh->id);
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
       h = h_str_(h, f[k]);
     }
