@@ -15,6 +15,12 @@ int cli_rpc_error(struct cli_ctx *ctx, const struct rpc_client_ctx *call) {
   return CLI_RPC_ERROR;
 }
 
+int cli_rpc_fail(struct cli_ctx *ctx, struct rpc_client_ctx *call) {
+  int rc = cli_rpc_error(ctx, call);
+  rpc_client_ctx_release(call);
+  return rc;
+}
+
 int cli_usage_error(struct cli_ctx *ctx, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -41,6 +41,8 @@ extern const size_t cli_commands_count;
 
 /* Prints "tvmaze: CODE: message" for a failed call; returns CLI_RPC_ERROR. */
 int cli_rpc_error(struct cli_ctx *ctx, const struct rpc_client_ctx *call);
+/* cli_rpc_error, then releases call; returns CLI_RPC_ERROR. */
+int cli_rpc_fail(struct cli_ctx *ctx, struct rpc_client_ctx *call);
 
 /* Prints "tvmaze: message" + a usage hint; returns CLI_USAGE. */
 int cli_usage_error(struct cli_ctx *ctx, const char *fmt, ...)

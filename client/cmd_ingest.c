@@ -151,9 +151,7 @@ static int wait_(struct cli_ctx *ctx, ProtobufCService *svc, int64_t id) {
   for (int tick = 0;; tick++) {
     struct rpc_client_ctx call;
     if (get_run_(ctx, svc, id, &call) != 0) {
-      int rc = cli_rpc_error(ctx, &call);
-      rpc_client_ctx_release(&call);
-      return rc;
+      return cli_rpc_fail(ctx, &call);
     }
     const Tvmaze__V1__GetIngestRunResponse *resp = (const void *)call.reply;
     const Tvmaze__V1__IngestRun *r = resp->run;
@@ -220,9 +218,7 @@ static int start_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **a
   tvmaze__v1__ingest__start_ingest(
       svc, &req, (Tvmaze__V1__StartIngestResponse_Closure)rpc_client_keep_reply, &call);
   if (call.code != RPC_OK) {
-    int rc = cli_rpc_error(ctx, &call);
-    rpc_client_ctx_release(&call);
-    return rc;
+    return cli_rpc_fail(ctx, &call);
   }
   const Tvmaze__V1__StartIngestResponse *resp = (const void *)call.reply;
   int64_t id = resp->run != NULL ? resp->run->id : 0;
@@ -248,9 +244,7 @@ static int status_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **
   }
   struct rpc_client_ctx call;
   if (get_run_(ctx, svc, id, &call) != 0) {
-    int rc = cli_rpc_error(ctx, &call);
-    rpc_client_ctx_release(&call);
-    return rc;
+    return cli_rpc_fail(ctx, &call);
   }
   const Tvmaze__V1__GetIngestRunResponse *resp = (const void *)call.reply;
   int rc = CLI_OK;
@@ -286,9 +280,7 @@ static int list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **ar
   tvmaze__v1__ingest__list_ingest_runs(
       svc, &req, (Tvmaze__V1__ListIngestRunsResponse_Closure)rpc_client_keep_reply, &call);
   if (call.code != RPC_OK) {
-    int rc = cli_rpc_error(ctx, &call);
-    rpc_client_ctx_release(&call);
-    return rc;
+    return cli_rpc_fail(ctx, &call);
   }
   const Tvmaze__V1__ListIngestRunsResponse *resp = (const void *)call.reply;
   if (ctx->json) {
