@@ -15,35 +15,34 @@
 
 #include "arena.h"
 #include "date.h"
+#include "hash.h"
 #include "html_text.h"
 #include "ingest_arena.h"
+#include "json_span.h"
 #include "xalloc.h"
 
 /* ------------------------------------------------------------------ */
 /* Value helpers                                                      */
 /* ------------------------------------------------------------------ */
 
-/* The batch's strings live in its arena (b->strings, 64 KiB chunks), all
- * freed by ingest_batch_release: the writer thread frees a day's rows in a
- * few calls instead of one per string. A replaced row's strings stay until
- * then. */
-static void *balloc_(struct ingest_batch *b, size_t n) {
-  return arena_alloc(&b->strings, n);
-}
+/* Strings of rows live in an arena: a batch's (b->strings, 64 KiB chunks,
+ * all freed by ingest_batch_release: the writer thread frees a day's rows in
+ * a few calls instead of one per string; a replaced row's strings stay until
+ * then), or a show memo's (rows shared by the batches of a run). */
 
-/* s[0..n) (no NUL inside) as a string of b. */
-static char *bstrndup_(struct ingest_batch *b, const char *s, size_t n) {
-  char *p = balloc_(b, n + 1);
+/* s[0..n) (no NUL inside) as a string of a. */
+static char *bstrndup_(struct arena *a, const char *s, size_t n) {
+  char *p = arena_alloc(a, n + 1);
   memcpy(p, s, n);
   p[n] = '\0';
   return p;
 }
 
-/* x as decimal text in b. */
-static char *bint_(struct ingest_batch *b, long long x) {
+/* x as decimal text in a. */
+static char *bint_(struct arena *a, long long x) {
   char buf[24];
   int k = snprintf(buf, sizeof buf, "%lld", x);
-  return bstrndup_(b, buf, (size_t)k);
+  return bstrndup_(a, buf, (size_t)k);
 }
 
 /* A value of the parsed document (jansson); read-only here. */
@@ -54,16 +53,16 @@ static val_ *get_(val_ *obj, const char *key) {
   return json_object_get(obj, key);
 }
 
-static char *str_(struct ingest_batch *b, val_ *obj, const char *key) {
+static char *str_(struct arena *a, val_ *obj, const char *key) {
   val_ *v = get_(obj, key);
   if (!json_is_string(v)) {
     return NULL;
   }
-  return bstrndup_(b, json_string_value(v), json_string_length(v));
+  return bstrndup_(a, json_string_value(v), json_string_length(v));
 }
 
 /* Integer member as text, NULL when absent, not integral or below min. */
-static char *int_(struct ingest_batch *b, val_ *obj, const char *key, long long min) {
+static char *int_(struct arena *a, val_ *obj, const char *key, long long min) {
   val_ *v = get_(obj, key);
   long long x;
   if (json_is_integer(v)) {
@@ -77,7 +76,7 @@ static char *int_(struct ingest_batch *b, val_ *obj, const char *key, long long 
   if (x < min || x > INT32_MAX) {
     return NULL;
   }
-  return bint_(b, x);
+  return bint_(a, x);
 }
 
 static int id_(val_ *obj) {
@@ -89,7 +88,7 @@ static int id_(val_ *obj) {
 }
 
 /* rating.average in 0..10 as text with one decimal, else NULL. */
-static char *rating_(struct ingest_batch *b, val_ *obj) {
+static char *rating_(struct arena *a, val_ *obj) {
   val_ *v = get_(get_(obj, "rating"), "average");
   double d;
   if (json_is_integer(v)) {
@@ -104,29 +103,29 @@ static char *rating_(struct ingest_batch *b, val_ *obj) {
   }
   char buf[8]; /* 0.0 .. 10.0 */
   int k = snprintf(buf, sizeof buf, "%.1f", d);
-  return bstrndup_(b, buf, (size_t)k);
+  return bstrndup_(a, buf, (size_t)k);
 }
 
-static char *image_(struct ingest_batch *b, val_ *obj) {
-  return str_(b, get_(obj, "image"), "medium");
+static char *image_(struct arena *a, val_ *obj) {
+  return str_(a, get_(obj, "image"), "medium");
 }
 
-static char *date_(struct ingest_batch *b, val_ *obj, const char *key) {
+static char *date_(struct arena *a, val_ *obj, const char *key) {
   val_ *v = get_(obj, key);
   int32_t day;
   if (!json_is_string(v) || date_parse(json_string_value(v), &day) != 0) {
     return NULL;
   }
-  return bstrndup_(b, json_string_value(v), json_string_length(v));
+  return bstrndup_(a, json_string_value(v), json_string_length(v));
 }
 
-static char *summary_(struct ingest_batch *b, val_ *obj) {
+static char *summary_(struct arena *a, val_ *obj) {
   val_ *v = get_(obj, "summary");
   if (!json_is_string(v)) {
     return NULL;
   }
   char *t = html_to_text(json_string_value(v), json_string_length(v));
-  char *r = t[0] == '\0' ? NULL : bstrndup_(b, t, strlen(t));
+  char *r = t[0] == '\0' ? NULL : bstrndup_(a, t, strlen(t));
   free(t);
   return r;
 }
@@ -141,24 +140,24 @@ static int digits_(const char *s, size_t n) {
 }
 
 /* "HH:MM" (00..23:00..59) or "" kept; anything else NULL. */
-static char *airtime_(struct ingest_batch *b, val_ *obj) {
+static char *airtime_(struct arena *a, val_ *obj) {
   val_ *v = get_(obj, "airtime");
   if (!json_is_string(v)) {
     return NULL;
   }
   const char *s = json_string_value(v);
   if (s[0] == '\0') {
-    return bstrndup_(b, "", 0);
+    return bstrndup_(a, "", 0);
   }
   if (json_string_length(v) != 5 || s[2] != ':' || !digits_(s, 2) || !digits_(s + 3, 2) ||
       (s[0] - '0') * 10 + (s[1] - '0') > 23 || (s[3] - '0') * 10 + (s[4] - '0') > 59) {
     return NULL;
   }
-  return bstrndup_(b, s, json_string_length(v));
+  return bstrndup_(a, s, json_string_length(v));
 }
 
 /* YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM|-HH:MM), date real; else NULL. */
-static char *airstamp_(struct ingest_batch *b, val_ *obj) {
+static char *airstamp_(struct arena *a, val_ *obj) {
   val_ *v = get_(obj, "airstamp");
   if (!json_is_string(v)) {
     return NULL;
@@ -193,11 +192,11 @@ static char *airstamp_(struct ingest_batch *b, val_ *obj) {
     }
   }
   if (i < n && s[i] == 'Z' && i + 1 == n) {
-    return bstrndup_(b, s, n);
+    return bstrndup_(a, s, n);
   }
   if (i + 6 == n && (s[i] == '+' || s[i] == '-') && digits_(s + i + 1, 2) && s[i + 3] == ':' &&
       digits_(s + i + 4, 2)) {
-    return bstrndup_(b, s, n);
+    return bstrndup_(a, s, n);
   }
   return NULL;
 }
@@ -228,95 +227,86 @@ void ingest_batch_release(struct ingest_batch *b) {
   memset(b, 0, sizeof *b);
 }
 
-/* country object -> code (in b) or NULL; merges it into b. */
-static char *country_(struct ingest_batch *b, val_ *c) {
-  char *code = str_(b, c, "code");
-  char *name = str_(b, c, "name");
+/* ------------------------------------------------------------------ */
+/* Shows: normalized once, merged into a batch                        */
+/* ------------------------------------------------------------------ */
+
+/* What one embedded show object contributes to a batch: its row and, if
+ * usable, its distributor and that distributor's country. A pure function
+ * of the object, so equal objects (equal bytes) contribute equal rows. */
+struct show_norm_ {
+  struct ingest_show row;
+  int has_country, has_dist;
+  struct ingest_country country;
+  struct ingest_distributor dist;
+};
+
+/* country object -> 1 and *out if usable (a name and a two-letter
+ * upper-case code), else 0. */
+static int country_norm_(struct arena *a, val_ *c, struct ingest_country *out) {
+  char *code = str_(a, c, "code");
+  char *name = str_(a, c, "name");
   if (code == NULL || name == NULL || strlen(code) != 2 || !isupper((unsigned char)code[0]) ||
       !isupper((unsigned char)code[1])) {
-    return NULL;
-  }
-  char *tz = str_(b, c, "timezone");
-  struct ingest_country row = {
-      .code = code, .name = name, .timezone = tz ? tz : bstrndup_(b, "", 0)};
-  for (size_t i = 0; i < b->n_countries; i++) {
-    if (strcmp(b->countries[i].code, code) == 0) {
-      b->countries[i] = row;
-      return code;
-    }
-  }
-  GROW_(b->countries, b->n_countries, b->cap_countries);
-  b->countries[b->n_countries++] = row;
-  return code;
-}
-
-/* Merges a network (kind 1) or web channel (kind 2); 0 if unusable. */
-static int distributor_(struct ingest_batch *b, val_ *d, int kind) {
-  int id = id_(d);
-  char *name = str_(b, d, "name");
-  if (id == 0 || name == NULL) {
     return 0;
   }
-  struct ingest_distributor row = {.kind = kind,
-                                   .tvmaze_id = id,
-                                   .name = name,
-                                   .country_code = country_(b, get_(d, "country")),
-                                   .official_site = str_(b, d, "officialSite")};
-  for (size_t i = 0; i < b->n_distributors; i++) {
-    if (b->distributors[i].kind == kind && b->distributors[i].tvmaze_id == id) {
-      b->distributors[i] = row;
-      return 1;
-    }
-  }
-  GROW_(b->distributors, b->n_distributors, b->cap_distributors);
-  b->distributors[b->n_distributors++] = row;
+  char *tz = str_(a, c, "timezone");
+  *out = (struct ingest_country){
+      .code = code, .name = name, .timezone = tz ? tz : bstrndup_(a, "", 0)};
   return 1;
 }
 
-/* Merges a show; returns its id or 0 if unusable. */
-static int show_(struct ingest_batch *b, val_ *s) {
-  int id = id_(s);
-  if (id == 0 || !json_is_string(get_(s, "name"))) {
+/* A network (kind 1) or web channel (kind 2) into n->dist (and its country
+ * into n->country); 0 if unusable (no id or name), n untouched. */
+static int distributor_norm_(struct arena *a, val_ *d, int kind, struct show_norm_ *n) {
+  int id = id_(d);
+  char *name = str_(a, d, "name");
+  if (id == 0 || name == NULL) {
     return 0;
   }
-  /* The same show object is embedded in each of its items: the first one of
-   * the day is kept and the others are not normalized again. */
-  for (size_t i = 0; i < b->n_shows; i++) {
-    if (b->shows[i].id == id) {
-      return id;
-    }
+  n->has_country = country_norm_(a, get_(d, "country"), &n->country);
+  n->has_dist = 1;
+  n->dist = (struct ingest_distributor){.kind = kind,
+                                        .tvmaze_id = id,
+                                        .name = name,
+                                        .country_code = n->has_country ? n->country.code : NULL,
+                                        .official_site = str_(a, d, "officialSite")};
+  return 1;
+}
+
+/* A show object with an id and a name into *n, strings in a. */
+static void show_norm_(struct arena *a, val_ *s, int id, struct show_norm_ *n) {
+  memset(n, 0, sizeof *n);
+  struct ingest_show *row = &n->row;
+  row->id = id;
+  row->name = str_(a, s, "name");
+  row->type = str_(a, s, "type");
+  row->language = str_(a, s, "language");
+  row->status = str_(a, s, "status");
+  row->runtime = int_(a, s, "runtime", 0);
+  if (row->runtime == NULL) {
+    row->runtime = int_(a, s, "averageRuntime", 0);
   }
-  struct ingest_show row = {.id = id};
-  row.name = str_(b, s, "name");
-  row.type = str_(b, s, "type");
-  row.language = str_(b, s, "language");
-  row.status = str_(b, s, "status");
-  row.runtime = int_(b, s, "runtime", 0);
-  if (row.runtime == NULL) {
-    row.runtime = int_(b, s, "averageRuntime", 0);
-  }
-  row.premiered = date_(b, s, "premiered");
-  row.ended = date_(b, s, "ended");
-  row.official_site = str_(b, s, "officialSite");
-  row.rating = rating_(b, s);
-  row.weight = int_(b, s, "weight", INT32_MIN);
-  row.summary = summary_(b, s);
-  row.image_url = image_(b, s);
+  row->premiered = date_(a, s, "premiered");
+  row->ended = date_(a, s, "ended");
+  row->official_site = str_(a, s, "officialSite");
+  row->rating = rating_(a, s);
+  row->weight = int_(a, s, "weight", INT32_MIN);
+  row->summary = summary_(a, s);
+  row->image_url = image_(a, s);
   val_ *upd = get_(s, "updated");
   if (json_is_integer(upd) && json_integer_value(upd) > 0 &&
       json_integer_value(upd) < 253402300800LL) {
-    row.tvmaze_updated = bint_(b, json_integer_value(upd));
+    row->tvmaze_updated = bint_(a, json_integer_value(upd));
   }
-  if (distributor_(b, get_(s, "network"), 1)) {
-    row.dist_kind = 1;
-    row.dist_id = id_(get_(s, "network"));
-  } else if (distributor_(b, get_(s, "webChannel"), 2)) {
-    row.dist_kind = 2;
-    row.dist_id = id_(get_(s, "webChannel"));
+  if (distributor_norm_(a, get_(s, "network"), 1, n) ||
+      distributor_norm_(a, get_(s, "webChannel"), 2, n)) {
+    row->dist_kind = n->dist.kind;
+    row->dist_id = n->dist.tvmaze_id;
   }
   val_ *genres = get_(s, "genres");
   if (json_is_array(genres)) {
-    row.genres = balloc_(b, (json_array_size(genres) + 1) * sizeof *row.genres);
+    row->genres = arena_alloc(a, (json_array_size(genres) + 1) * sizeof *row->genres);
     size_t gi;
     val_ *g;
     json_array_foreach(genres, gi, g) {
@@ -324,43 +314,247 @@ static int show_(struct ingest_batch *b, val_ *s) {
         continue;
       }
       int dup = 0;
-      for (size_t k = 0; k < row.n_genres; k++) {
-        dup |= strcmp(row.genres[k], json_string_value(g)) == 0;
+      for (size_t k = 0; k < row->n_genres; k++) {
+        dup |= strcmp(row->genres[k], json_string_value(g)) == 0;
       }
       if (!dup) {
-        row.genres[row.n_genres++] = bstrndup_(b, json_string_value(g), json_string_length(g));
+        row->genres[row->n_genres++] = bstrndup_(a, json_string_value(g), json_string_length(g));
       }
     }
   }
+}
+
+/* Merges n into b: its country and distributor replace earlier rows of the
+ * same key (the last one wins), its show row is appended. */
+static void show_merge_(struct ingest_batch *b, const struct show_norm_ *n) {
+  if (n->has_country) {
+    size_t i = 0;
+    while (i < b->n_countries && strcmp(b->countries[i].code, n->country.code) != 0) {
+      i++;
+    }
+    if (i == b->n_countries) {
+      GROW_(b->countries, b->n_countries, b->cap_countries);
+      b->n_countries++;
+    }
+    b->countries[i] = n->country;
+  }
+  if (n->has_dist) {
+    size_t i = 0;
+    while (i < b->n_distributors && (b->distributors[i].kind != n->dist.kind ||
+                                     b->distributors[i].tvmaze_id != n->dist.tvmaze_id)) {
+      i++;
+    }
+    if (i == b->n_distributors) {
+      GROW_(b->distributors, b->n_distributors, b->cap_distributors);
+      b->n_distributors++;
+    }
+    b->distributors[i] = n->dist;
+  }
   GROW_(b->shows, b->n_shows, b->cap_shows);
-  b->shows[b->n_shows++] = row;
+  b->shows[b->n_shows++] = n->row;
+}
+
+static int show_in_batch_(const struct ingest_batch *b, int id) {
+  for (size_t i = 0; i < b->n_shows; i++) {
+    if (b->shows[i].id == id) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Show memo                                                          */
+/* ------------------------------------------------------------------ */
+
+struct memo_entry_ {
+  struct memo_entry_ *next;
+  uint64_t hash;
+  size_t len;
+  const char *bytes; /* the show object's JSON text, as it was in its document */
+  struct show_norm_ norm;
+};
+
+struct ingest_show_memo {
+  struct arena a; /* entries, their bytes and their rows' strings */
+  struct memo_entry_ **slots;
+  size_t n_slots; /* a power of two */
+  size_t max_bytes;
+  struct ingest_show_memo_stats stats;
+};
+
+/* At most this many entries per slot: equal hashes of distinct objects
+ * (crafted, FNV-1a is not collision-resistant) cost lookups, not rows. */
+#define MEMO_CHAIN_MAX_ 8
+
+struct ingest_show_memo *ingest_show_memo_create(size_t max_bytes) {
+  struct ingest_show_memo *m = xcalloc(1, sizeof *m);
+  arena_init(&m->a, (size_t)256 << 10);
+  m->n_slots = 1024;
+  m->slots = xcalloc(m->n_slots, sizeof *m->slots);
+  m->max_bytes = max_bytes;
+  return m;
+}
+
+void ingest_show_memo_destroy(struct ingest_show_memo *m) {
+  if (m == NULL) {
+    return;
+  }
+  arena_release(&m->a);
+  free(m->slots);
+  free(m);
+}
+
+struct ingest_show_memo_stats ingest_show_memo_stats(const struct ingest_show_memo *m) {
+  return m->stats;
+}
+
+static struct memo_entry_ *memo_find_(const struct ingest_show_memo *m, const char *p, size_t len,
+                                      uint64_t h) {
+  for (struct memo_entry_ *e = m->slots[h & (m->n_slots - 1)]; e != NULL; e = e->next) {
+    if (e->hash == h && e->len == len && memcmp(e->bytes, p, len) == 0) {
+      return e;
+    }
+  }
+  return NULL;
+}
+
+/* Bytes a normalized show holds (its strings, padded as the arena does). */
+static size_t norm_bytes_(const struct show_norm_ *n) {
+  const char *s[] = {n->row.name,           n->row.type,          n->row.language,
+                     n->row.status,         n->row.runtime,       n->row.premiered,
+                     n->row.ended,          n->row.official_site, n->row.rating,
+                     n->row.weight,         n->row.summary,       n->row.image_url,
+                     n->row.tvmaze_updated, n->country.code,      n->country.name,
+                     n->country.timezone,   n->dist.name,         n->dist.official_site};
+  size_t t = (n->row.n_genres + 1) * sizeof(char *) + 16;
+  for (size_t i = 0; i < sizeof s / sizeof *s; i++) {
+    t += s[i] != NULL ? strlen(s[i]) + 17 : 0;
+  }
+  for (size_t i = 0; i < n->row.n_genres; i++) {
+    t += strlen(n->row.genres[i]) + 17;
+  }
+  return t;
+}
+
+static void memo_grow_(struct ingest_show_memo *m) {
+  size_t n = m->n_slots * 2;
+  struct memo_entry_ **slots = xcalloc(n, sizeof *slots);
+  for (size_t i = 0; i < m->n_slots; i++) {
+    for (struct memo_entry_ *e = m->slots[i], *next; e != NULL; e = next) {
+      next = e->next;
+      e->next = slots[e->hash & (n - 1)];
+      slots[e->hash & (n - 1)] = e;
+    }
+  }
+  free(m->slots);
+  m->slots = slots;
+  m->n_slots = n;
+}
+
+/* Records that the show object p[0..len) (hash h) normalizes to *n, whose
+ * strings are in m->a. */
+static void memo_add_(struct ingest_show_memo *m, const char *p, size_t len, uint64_t h,
+                      const struct show_norm_ *n) {
+  size_t chain = 0;
+  for (struct memo_entry_ *e = m->slots[h & (m->n_slots - 1)]; e != NULL; e = e->next) {
+    chain++;
+  }
+  if (chain >= MEMO_CHAIN_MAX_) {
+    return;
+  }
+  struct memo_entry_ *e = arena_alloc(&m->a, sizeof *e);
+  char *bytes = arena_alloc(&m->a, len);
+  memcpy(bytes, p, len);
+  *e = (struct memo_entry_){.hash = h, .len = len, .bytes = bytes, .norm = *n};
+  e->next = m->slots[h & (m->n_slots - 1)];
+  m->slots[h & (m->n_slots - 1)] = e;
+  m->stats.shows++;
+  m->stats.bytes += sizeof *e + len + norm_bytes_(n);
+  if (m->stats.shows > m->n_slots) {
+    memo_grow_(m);
+  }
+}
+
+/* Whether an object of len bytes may still be recorded: its normalized
+ * strings are at most about three times its bytes (U+FFFD for a bad byte). */
+static int memo_room_(const struct ingest_show_memo *m, size_t len) {
+  return m->stats.bytes + sizeof(struct memo_entry_) + 4 * len + 1024 <= m->max_bytes;
+}
+
+/* ------------------------------------------------------------------ */
+/* Items                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The show object of one item on the memo path: its bytes, and the memo's
+ * entry for them if there is one. */
+struct show_src_ {
+  const char *p;
+  size_t len;
+  uint64_t hash;
+  const struct memo_entry_ *hit;
+};
+
+/* Merges the show s (of an item) into b; returns its id, or 0 if unusable.
+ * The same show object is embedded in each of its items: the first one of
+ * the day is kept and the others are not normalized again. With a memo and
+ * the object's bytes (src), a show normalized for the first time in the
+ * run is recorded, its strings in the memo. */
+static int show_(struct ingest_batch *b, val_ *s, struct ingest_show_memo *m,
+                 const struct show_src_ *src) {
+  int id = id_(s);
+  if (id == 0 || !json_is_string(get_(s, "name"))) {
+    return 0;
+  }
+  if (show_in_batch_(b, id)) {
+    return id;
+  }
+  int record = m != NULL && src != NULL && src->p != NULL && memo_room_(m, src->len);
+  struct show_norm_ n;
+  show_norm_(record ? &m->a : &b->strings, s, id, &n);
+  show_merge_(b, &n);
+  if (record) {
+    memo_add_(m, src->p, src->len, src->hash, &n);
+  }
   return id;
 }
 
-static void item_(struct ingest_batch *b, val_ *it) {
+/* it: an item object. src->hit: its show was replaced by null before
+ * parsing, and the memo's rows stand for it. */
+static void item_(struct ingest_batch *b, val_ *it, struct ingest_show_memo *m,
+                  const struct show_src_ *src) {
   b->items_seen++;
   int id = id_(it);
-  val_ *show = get_(it, "show");
-  if (!json_is_object(show)) {
-    show = get_(get_(it, "_embedded"), "show");
+  int show_id = 0;
+  if (id != 0 && src != NULL && src->hit != NULL) {
+    show_id = src->hit->norm.row.id;
+    if (!show_in_batch_(b, show_id)) {
+      show_merge_(b, &src->hit->norm);
+    }
+  } else if (id != 0) {
+    val_ *show = get_(it, "show");
+    if (!json_is_object(show)) {
+      show = get_(get_(it, "_embedded"), "show");
+    }
+    show_id = json_is_object(show) ? show_(b, show, m, src) : 0;
   }
-  int show_id = id == 0 || !json_is_object(show) ? 0 : show_(b, show);
   if (show_id == 0) {
     b->items_skipped++;
     return;
   }
+  struct arena *a = &b->strings;
   struct ingest_episode row = {.id = id, .show_id = show_id};
-  row.name = str_(b, it, "name");
-  row.season = int_(b, it, "season", INT32_MIN);
-  row.number = int_(b, it, "number", INT32_MIN);
-  row.type = str_(b, it, "type");
-  row.airdate = date_(b, it, "airdate");
-  row.airtime = airtime_(b, it);
-  row.airstamp = airstamp_(b, it);
-  row.runtime = int_(b, it, "runtime", 0);
-  row.rating = rating_(b, it);
-  row.summary = summary_(b, it);
-  row.image_url = image_(b, it);
+  row.name = str_(a, it, "name");
+  row.season = int_(a, it, "season", INT32_MIN);
+  row.number = int_(a, it, "number", INT32_MIN);
+  row.type = str_(a, it, "type");
+  row.airdate = date_(a, it, "airdate");
+  row.airtime = airtime_(a, it);
+  row.airstamp = airstamp_(a, it);
+  row.runtime = int_(a, it, "runtime", 0);
+  row.rating = rating_(a, it);
+  row.summary = summary_(a, it);
+  row.image_url = image_(a, it);
   for (size_t i = 0; i < b->n_episodes; i++) {
     if (b->episodes[i].id == id) {
       b->episodes[i] = row;
@@ -371,37 +565,195 @@ static void item_(struct ingest_batch *b, val_ *it) {
   b->episodes[b->n_episodes++] = row;
 }
 
-enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, const char *json, size_t n,
-                                               char *err, size_t errlen) {
-  enum ingest_parse_status st = INGEST_PARSE_OK;
+static void value_(struct ingest_batch *b, val_ *it, struct ingest_show_memo *m,
+                   const struct show_src_ *src) {
+  if (json_is_object(it)) {
+    item_(b, it, m, src);
+  } else {
+    b->items_seen++;
+    b->items_skipped++;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Documents                                                          */
+/* ------------------------------------------------------------------ */
+
+/* The whole document parsed by jansson at once. */
+static enum ingest_parse_status parse_whole_(struct ingest_batch *b, struct ingest_show_memo *m,
+                                             const char *json, size_t n, char *err, size_t errlen) {
   json_error_t jerr;
-  /* jansson's values live in this thread's arena until the end of the call;
-   * every string kept in b is copied out (bstrndup_, html_to_text) */
-  ingest_arena_begin();
   json_t *root = json_loadb(json, n, 0, &jerr);
   if (root == NULL) {
     snprintf(err, errlen, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
              jerr.text);
-    st = INGEST_PARSE_BAD_JSON;
-    goto out;
+    return INGEST_PARSE_BAD_JSON;
   }
+  enum ingest_parse_status st = INGEST_PARSE_OK;
   if (!json_is_array(root)) {
     snprintf(err, errlen, "schedule is not a JSON array");
     st = INGEST_PARSE_BAD_SHAPE;
-    goto out;
-  }
-  size_t i;
-  json_t *it;
-  json_array_foreach(root, i, it) {
-    if (json_is_object(it)) {
-      item_(b, it);
-    } else {
-      b->items_seen++;
-      b->items_skipped++;
+  } else {
+    size_t i;
+    json_t *it;
+    json_array_foreach(root, i, it) {
+      value_(b, it, m, NULL);
     }
   }
-out:
   json_decref(root);
+  return st;
+}
+
+/* p at an item of the array: one past its end (NULL if malformed). *show
+ * gets its show object's bytes (to *show_end): the value of its member
+ * "show" if that is an object, else of "_embedded"'s member "show" (as
+ * item_ looks it up); NULL when there is none or it cannot be told from the
+ * bytes alone (a key with an escape, a repeated key). */
+static const char *item_span_(const char *p, const char *end, const char **show,
+                              const char **show_end) {
+  *show = NULL;
+  if (p >= end || *p != '{') {
+    return json_span_value(p, end);
+  }
+  struct json_span_member f[2] = {{.key = "show", .key_len = 4},
+                                  {.key = "_embedded", .key_len = 9}};
+  const char *e = json_span_object(p, end, f, 2);
+  if (e == NULL || f[0].escaped_keys || f[0].count > 1 || f[1].count > 1) {
+    return e;
+  }
+  if (f[0].count == 1 && *f[0].value == '{') {
+    *show = f[0].value;
+    *show_end = f[0].value_end;
+    return e;
+  }
+  struct json_span_member g = {.key = "show", .key_len = 4};
+  if (f[1].count == 1 && *f[1].value == '{' &&
+      json_span_object(f[1].value, f[1].value_end, &g, 1) == f[1].value_end && !g.escaped_keys &&
+      g.count == 1 && *g.value == '{') {
+    *show = g.value;
+    *show_end = g.value_end;
+  }
+  return e;
+}
+
+/* Hash of a show object's bytes for the memo's table (entries are compared
+ * in full): its length, first and last 64 bytes, which hold its id, url and
+ * updated time. */
+static uint64_t show_hash_(const char *p, size_t len) {
+  uint64_t h = HASH_FNV1A64_OFFSET;
+  for (size_t i = 0; i < sizeof len; i++) {
+    h = hash_fnv1a64_step(h, (unsigned char)(len >> (8 * i)));
+  }
+  size_t head = len < 128 ? len : 64;
+  for (size_t i = 0; i < head; i++) {
+    h = hash_fnv1a64_step(h, (unsigned char)p[i]);
+  }
+  for (size_t i = len - 64 > head ? len - 64 : head; i < len; i++) {
+    h = hash_fnv1a64_step(h, (unsigned char)p[i]);
+  }
+  return h;
+}
+
+/* One parsed item of the memo path. */
+struct item_src_ {
+  json_t *v;
+  struct show_src_ show;
+};
+
+/* The memo path: jansson parses each item of the top-level array on its
+ * own, and an item whose show object has the bytes of one already
+ * normalized in this run is parsed with that object replaced by null (the
+ * memo's rows stand for it). Every byte jansson does not see is therefore
+ * a byte it has accepted before in the same place of a show object, and
+ * the array's own punctuation is checked here. Returns 0 (b untouched)
+ * whenever the plain path must decide instead: anything malformed (so that
+ * the error is reported as for the whole document), nesting deeper than
+ * JSON_SPAN_MAX_DEPTH. */
+static int parse_items_(struct ingest_batch *b, struct ingest_show_memo *m, const char *json,
+                        size_t n) {
+  const char *end = json + n;
+  const char *p = json_span_ws(json, end);
+  if (p == end || *p != '[') {
+    return 0;
+  }
+  struct item_src_ *items = NULL;
+  size_t n_items = 0, cap_items = 0;
+  char *scratch = NULL;
+  size_t cap_scratch = 0;
+  int ok = 1;
+  p = json_span_ws(p + 1, end);
+  if (p < end && *p == ']') {
+    p++;
+  } else {
+    for (;;) {
+      const char *s = NULL, *se = NULL;
+      const char *e = item_span_(p, end, &s, &se);
+      if (e == NULL) {
+        ok = 0;
+        break;
+      }
+      struct item_src_ is = {0};
+      json_error_t jerr;
+      if (s != NULL) {
+        is.show.p = s;
+        is.show.len = (size_t)(se - s);
+        is.show.hash = show_hash_(s, is.show.len);
+        is.show.hit = memo_find_(m, s, is.show.len, is.show.hash);
+      }
+      if (is.show.hit != NULL) {
+        size_t pre = (size_t)(s - p), post = (size_t)(e - se);
+        if (pre + 4 + post > cap_scratch) {
+          cap_scratch = (pre + 4 + post) * 2;
+          scratch = xrealloc(scratch, cap_scratch);
+        }
+        memcpy(scratch, p, pre);
+        memcpy(scratch + pre, "null", 4);
+        memcpy(scratch + pre + 4, se, post);
+        is.v = json_loadb(scratch, pre + 4 + post, JSON_DECODE_ANY, &jerr);
+      } else {
+        is.v = json_loadb(p, (size_t)(e - p), JSON_DECODE_ANY, &jerr);
+      }
+      if (is.v == NULL) {
+        ok = 0;
+        break;
+      }
+      GROW_(items, n_items, cap_items);
+      items[n_items++] = is;
+      p = json_span_ws(e, end);
+      if (p < end && *p == ',') {
+        p = json_span_ws(p + 1, end);
+      } else if (p < end && *p == ']') {
+        p++;
+        break;
+      } else {
+        ok = 0;
+        break;
+      }
+    }
+  }
+  ok = ok && json_span_ws(p, end) == end;
+  for (size_t i = 0; i < n_items; i++) {
+    if (ok) {
+      value_(b, items[i].v, m, &items[i].show);
+      m->stats.hits += items[i].show.hit != NULL;
+    }
+    json_decref(items[i].v);
+  }
+  free(items);
+  free(scratch);
+  return ok;
+}
+
+enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, struct ingest_show_memo *m,
+                                               const char *json, size_t n, char *err,
+                                               size_t errlen) {
+  enum ingest_parse_status st = INGEST_PARSE_OK;
+  /* jansson's values live in this thread's arena until the end of the call;
+   * every string kept in b is copied out (bstrndup_, html_to_text) */
+  ingest_arena_begin();
+  if (m == NULL || !parse_items_(b, m, json, n)) {
+    st = parse_whole_(b, m, json, n, err, errlen);
+  }
   ingest_arena_end();
   return st;
 }

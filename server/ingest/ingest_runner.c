@@ -101,6 +101,10 @@ struct work_ {
   long long skip_episodes, skip_shows; /* the stored counts when skipped */
 };
 
+/* Bound of a run's show memo (ingest_parse.h): about 2 KiB per show
+ * (8,000 shows: 16 MiB); a run with more shows parses the rest in full. */
+#define SHOW_MEMO_MAX_BYTES ((size_t)64 << 20)
+
 struct exec_ {
   struct store *s;
   long long run_id;
@@ -116,7 +120,10 @@ struct exec_ {
   struct store_ingest_stored_hash *stored;
   size_t n_stored;
   struct store_ingest_memo *memo; /* rows committed by this run (writer only) */
-  atomic_int lock_lost;           /* the run lock is gone: write nothing more */
+  /* show objects this run normalized (fetch thread only; the batches'
+   * rows point into it, so it outlives the writer) */
+  struct ingest_show_memo *shows;
+  atomic_int lock_lost; /* the run lock is gone: write nothing more */
 };
 
 static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error);
@@ -328,8 +335,8 @@ static int day_cb_(const struct ingest_fetched_day *d, void *user) {
     for (size_t i = 0; !w->skipped && i < d->n_docs; i++) {
       char perr[300];
       size_t before = w->batch.items_seen;
-      if (ingest_parse_schedule(&w->batch, d->docs[i], d->doc_len[i], perr, sizeof perr) !=
-          INGEST_PARSE_OK) {
+      if (ingest_parse_schedule(&w->batch, x->shows, d->docs[i], d->doc_len[i], perr,
+                                sizeof perr) != INGEST_PARSE_OK) {
         w->error = xasprintf("%s: %s schedule: %s", d->date, i == 0 ? "web" : "network", perr);
         ingest_batch_release(&w->batch);
         break;
@@ -361,8 +368,12 @@ static int day_cb_sync_(const struct ingest_fetched_day *d, void *user) {
 
 int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch, long long run_id,
                        int32_t start_day, int days, const atomic_int *stop) {
-  struct exec_ x = {
-      .s = s, .run_id = run_id, .stop = stop, .fetch = fetch, .memo = store_ingest_memo_create()};
+  struct exec_ x = {.s = s,
+                    .run_id = run_id,
+                    .stop = stop,
+                    .fetch = fetch,
+                    .memo = store_ingest_memo_create(),
+                    .shows = ingest_show_memo_create(SHOW_MEMO_MAX_BYTES)};
   char err[256] = "";
   LOG_EVENT(LOG_INFO, "ingest_run_started", LF_INT("run", run_id), LF_INT("days", days));
   char from[11], to[11];
@@ -389,6 +400,11 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
   pthread_mutex_destroy(&x.mu);
   free(x.stored);
   store_ingest_memo_destroy(x.memo);
+  struct ingest_show_memo_stats ms = ingest_show_memo_stats(x.shows);
+  LOG_EVENT(LOG_DEBUG, "ingest_show_memo", LF_INT("run", run_id),
+            LF_INT("shows", (long long)ms.shows), LF_INT("bytes", (long long)ms.bytes),
+            LF_INT("hits", (long long)ms.hits));
+  ingest_show_memo_destroy(x.shows);
   int status;
   const char *error = NULL;
   if (atomic_load(&x.lock_lost)) {

@@ -1,14 +1,17 @@
 /*
  * libFuzzer target: schedule JSON through ingest_parse_schedule (parse and
  * normalize, which includes html_to_text on summaries). Checks that every
- * text value of the resulting batch is valid UTF-8 and that a batch survives
- * a second document merged into it. Seeds: corpus/parse/.
+ * text value of the resulting batch is valid UTF-8, that a batch survives
+ * a second document merged into it, and that the show-memo path (json_span,
+ * items parsed alone, memo hits the second time) gives the same status,
+ * error and rows as the whole-document parse. Seeds: corpus/parse/.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch_cmp.h"
 #include "html_text.h"
 #include "ingest_parse.h"
 #include "utf8.h"
@@ -21,12 +24,34 @@ static void check_(const char *s) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The memo path against the whole-document parse; aborts on a difference. */
+static void memo_same_(const char *doc, size_t n) {
+  struct ingest_batch p;
+  char perr[256] = "", merr[256] = "", why[512];
+  ingest_batch_init(&p);
+  enum ingest_parse_status ps = ingest_parse_schedule(&p, NULL, doc, n, perr, sizeof perr);
+  struct ingest_show_memo *m = ingest_show_memo_create((size_t)1 << 20);
+  for (int round = 0; round < 2; round++) {
+    struct ingest_batch q;
+    ingest_batch_init(&q);
+    enum ingest_parse_status ms = ingest_parse_schedule(&q, m, doc, n, merr, sizeof merr);
+    if (ms != ps || (ps != INGEST_PARSE_OK && strcmp(perr, merr) != 0) ||
+        ingest_batch_diff(&p, &q, why, sizeof why) != 0) {
+      abort();
+    }
+    ingest_batch_release(&q);
+  }
+  ingest_show_memo_destroy(m);
+  ingest_batch_release(&p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  memo_same_((const char *)data, size);
   struct ingest_batch b;
   ingest_batch_init(&b);
   char err[256];
   for (int round = 0; round < 2; round++) {
-    (void)ingest_parse_schedule(&b, (const char *)data, size, err, sizeof err);
+    (void)ingest_parse_schedule(&b, NULL, (const char *)data, size, err, sizeof err);
   }
   for (size_t i = 0; i < b.n_shows; i++) {
     check_(b.shows[i].name);

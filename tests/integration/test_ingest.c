@@ -513,7 +513,8 @@ static enum store_status memo_day_(struct store *s, long long id, struct store_i
   struct ingest_batch b;
   ingest_batch_init(&b);
   char err[256];
-  assert_int_equal(ingest_parse_schedule(&b, doc, strlen(doc), err, sizeof err), INGEST_PARSE_OK);
+  assert_int_equal(ingest_parse_schedule(&b, NULL, doc, strlen(doc), err, sizeof err),
+                   INGEST_PARSE_OK);
   static char bad_date[] = "not a date";
   if (corrupt) { /* a value the database refuses, after the shows statement ran */
     b.episodes[0].airdate = bad_date;

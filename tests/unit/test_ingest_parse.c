@@ -12,7 +12,9 @@
 
 #include <cmocka.h>
 
+#include "batch_cmp.h"
 #include "ingest_parse.h"
+#include "json_span.h"
 #include "testenv.h"
 
 static char *slurp_(const char *rel, size_t *n) {
@@ -30,7 +32,7 @@ static void parse_file_(struct ingest_batch *b, const char *rel) {
   size_t n;
   char *s = slurp_(rel, &n);
   char err[256];
-  assert_int_equal(ingest_parse_schedule(b, s, n, err, sizeof err), INGEST_PARSE_OK);
+  assert_int_equal(ingest_parse_schedule(b, NULL, s, n, err, sizeof err), INGEST_PARSE_OK);
   free(s);
 }
 
@@ -121,13 +123,14 @@ static void test_bad_documents(void **state) {
   struct ingest_batch b;
   ingest_batch_init(&b);
   char err[256];
-  assert_int_equal(ingest_parse_schedule(&b, "[{\"id\": 1,", 10, err, sizeof err),
+  assert_int_equal(ingest_parse_schedule(&b, NULL, "[{\"id\": 1,", 10, err, sizeof err),
                    INGEST_PARSE_BAD_JSON);
   assert_non_null(strstr(err, "malformed JSON"));
-  assert_int_equal(ingest_parse_schedule(&b, "{}", 2, err, sizeof err), INGEST_PARSE_BAD_SHAPE);
-  assert_int_equal(ingest_parse_schedule(&b, "[\"\xff\"]", 5, err, sizeof err),
+  assert_int_equal(ingest_parse_schedule(&b, NULL, "{}", 2, err, sizeof err),
+                   INGEST_PARSE_BAD_SHAPE);
+  assert_int_equal(ingest_parse_schedule(&b, NULL, "[\"\xff\"]", 5, err, sizeof err),
                    INGEST_PARSE_BAD_JSON);
-  assert_int_equal(ingest_parse_schedule(&b, "[]", 2, err, sizeof err), INGEST_PARSE_OK);
+  assert_int_equal(ingest_parse_schedule(&b, NULL, "[]", 2, err, sizeof err), INGEST_PARSE_OK);
   assert_int_equal(b.n_episodes, 0);
   ingest_batch_release(&b);
 }
@@ -149,7 +152,8 @@ static void test_junk_values(void **state) {
   struct ingest_batch b;
   ingest_batch_init(&b);
   char err[256];
-  assert_int_equal(ingest_parse_schedule(&b, doc, strlen(doc), err, sizeof err), INGEST_PARSE_OK);
+  assert_int_equal(ingest_parse_schedule(&b, NULL, doc, strlen(doc), err, sizeof err),
+                   INGEST_PARSE_OK);
   assert_int_equal(b.items_seen, 5);
   assert_int_equal(b.items_skipped, 3);
   assert_int_equal(b.n_episodes, 2);
@@ -189,8 +193,10 @@ static void test_dedup(void **state) {
   struct ingest_batch b;
   ingest_batch_init(&b);
   char err[64];
-  assert_int_equal(ingest_parse_schedule(&b, d1, strlen(d1), err, sizeof err), INGEST_PARSE_OK);
-  assert_int_equal(ingest_parse_schedule(&b, d2, strlen(d2), err, sizeof err), INGEST_PARSE_OK);
+  assert_int_equal(ingest_parse_schedule(&b, NULL, d1, strlen(d1), err, sizeof err),
+                   INGEST_PARSE_OK);
+  assert_int_equal(ingest_parse_schedule(&b, NULL, d2, strlen(d2), err, sizeof err),
+                   INGEST_PARSE_OK);
   assert_int_equal(b.n_episodes, 1);
   assert_int_equal(b.n_shows, 1);
   assert_string_equal(b.episodes[0].name, "new");
@@ -198,12 +204,193 @@ static void test_dedup(void **state) {
   ingest_batch_release(&b);
 }
 
+/* ---- json_span ---- */
+
+static const char *span_(const char *s) {
+  return json_span_value(s, s + strlen(s));
+}
+
+static void test_json_span(void **state) {
+  (void)state;
+  const char *s = "\"a\\\"b\\\\\" rest";
+  assert_ptr_equal(span_(s), s + 8);
+  s = "{\"k\": [1, {\"x\": \"]}\"}], \"m\": null} ,";
+  assert_ptr_equal(span_(s), s + strlen(s) - 2);
+  s = "-12.5e3, 1";
+  assert_ptr_equal(span_(s), s + 7);
+  s = "true]";
+  assert_ptr_equal(span_(s), s + 4);
+  assert_null(span_("{\"a\": [1, 2}")); /* mismatched */
+  assert_null(span_("{\"a\": \"x}"));   /* unterminated string */
+  assert_null(span_("\"\\"));           /* escape at the end */
+  assert_null(span_("[[[1]]"));         /* unterminated container */
+  assert_null(span_(""));
+  assert_null(span_(" 1")); /* whitespace is the caller's */
+  assert_null(span_(","));
+  char deep[2 * JSON_SPAN_MAX_DEPTH + 8];
+  size_t k = 0;
+  for (int i = 0; i < JSON_SPAN_MAX_DEPTH + 1; i++) {
+    deep[k++] = '[';
+  }
+  for (int i = 0; i < JSON_SPAN_MAX_DEPTH + 1; i++) {
+    deep[k++] = ']';
+  }
+  assert_null(json_span_value(deep, deep + k));                            /* one too deep */
+  assert_ptr_equal(json_span_value(deep + 1, deep + k - 1), deep + k - 1); /* at the limit */
+
+  struct json_span_member m[2] = {{.key = "show", .key_len = 4}, {.key = "id", .key_len = 2}};
+  s = "{ \"id\" : 1 , \"show\":{\"id\":2}, \"id\": 3 } tail";
+  assert_ptr_equal(json_span_object(s, s + strlen(s), m, 2), s + strlen(s) - 5);
+  assert_int_equal(m[0].count, 1);
+  assert_int_equal(m[1].count, 2);
+  assert_int_equal(m[0].value_end - m[0].value, 8);
+  assert_memory_equal(m[1].value, "3", 1); /* the last one */
+  assert_false(m[0].escaped_keys);
+  s = "{\"sh\\u006fw\": 1}";
+  assert_non_null(json_span_object(s, s + strlen(s), m, 2));
+  assert_int_equal(m[0].count, 0);
+  assert_true(m[0].escaped_keys);
+  s = "{}";
+  assert_ptr_equal(json_span_object(s, s + 2, m, 2), s + 2);
+  assert_null(json_span_object("{\"a\" 1}", "{\"a\" 1}" + 7, m, 2));
+  assert_null(json_span_object("{\"a\": 1,}", "{\"a\": 1,}" + 9, m, 2));
+  assert_null(json_span_object("[1]", "[1]" + 3, m, 2));
+}
+
+/* ---- the show memo ---- */
+
+/* Parses doc whole, and twice with m (the second time its shows are in m):
+ * same status, error and rows each time. */
+static void same_rows_(struct ingest_show_memo *m, const char *doc, size_t n) {
+  struct ingest_batch p, q;
+  char perr[256] = "", merr[256] = "", why[512];
+  ingest_batch_init(&p);
+  enum ingest_parse_status ps = ingest_parse_schedule(&p, NULL, doc, n, perr, sizeof perr);
+  for (int round = 0; round < 2; round++) {
+    ingest_batch_init(&q);
+    enum ingest_parse_status ms = ingest_parse_schedule(&q, m, doc, n, merr, sizeof merr);
+    if (ms != ps || (ps != INGEST_PARSE_OK && strcmp(perr, merr) != 0)) {
+      fail_msg("round %d of %.*s: status %d (%s) vs %d (%s)", round, (int)n, doc, ps, perr, ms,
+               merr);
+    }
+    if (ingest_batch_diff(&p, &q, why, sizeof why) != 0) {
+      fail_msg("round %d of %.*s: %s", round, (int)n, doc, why);
+    }
+    ingest_batch_release(&q);
+  }
+  ingest_batch_release(&p);
+}
+
+static void test_memo_fixtures(void **state) {
+  (void)state;
+  static const char *const sets[] = {"base", "changed", "base"};
+  static const char *const docs[] = {"web-2030-01-01", "US-2030-01-01",  "web-2030-01-02",
+                                     "US-2030-01-02",  "web-2030-01-03", "US-2030-01-03"};
+  struct ingest_show_memo *m = ingest_show_memo_create((size_t)64 << 20);
+  for (size_t s = 0; s < sizeof sets / sizeof *sets; s++) {
+    /* a day's documents into one batch, as the runner does */
+    for (size_t d = 0; d < sizeof docs / sizeof *docs; d += 2) {
+      struct ingest_batch p, q;
+      ingest_batch_init(&p);
+      ingest_batch_init(&q);
+      for (size_t k = d; k < d + 2; k++) {
+        char rel[128], err[256], why[512];
+        snprintf(rel, sizeof rel, "tests/fake_tvmaze/fixtures/%s/%s.json", sets[s], docs[k]);
+        size_t n;
+        char *doc = slurp_(rel, &n);
+        assert_int_equal(ingest_parse_schedule(&p, NULL, doc, n, err, sizeof err), INGEST_PARSE_OK);
+        assert_int_equal(ingest_parse_schedule(&q, m, doc, n, err, sizeof err), INGEST_PARSE_OK);
+        if (ingest_batch_diff(&p, &q, why, sizeof why) != 0) {
+          fail_msg("%s: %s", rel, why);
+        }
+        same_rows_(m, doc, n);
+        free(doc);
+      }
+      ingest_batch_release(&p);
+      ingest_batch_release(&q);
+    }
+  }
+  struct ingest_show_memo_stats st = ingest_show_memo_stats(m);
+  assert_true(st.shows > 0);
+  assert_true(st.hits > st.shows); /* the memo was used, not only filled */
+  ingest_show_memo_destroy(m);
+}
+
+static void test_memo_edge_cases(void **state) {
+  (void)state;
+#define S_                                                                        \
+  "{\"id\": 2, \"name\": \"A \\\"}]\", \"network\": {\"id\": 5, \"name\": \"N\"," \
+  " \"country\": {\"code\": \"US\", \"name\": \"U\"}, \"officialSite\": \"a\"}}"
+#define T_                                                                 \
+  "{\"id\": 3, \"name\": \"B\", \"network\": {\"id\": 5, \"name\": \"N\"," \
+  " \"country\": {\"code\": \"US\", \"name\": \"V\"}, \"officialSite\": \"b\"}}"
+  static const char *const docs[] = {
+      "[{\"id\": 1, \"show\": " S_ "}, {\"id\": 4, \"show\": " T_ "}]",
+      "[{\"id\": 4, \"show\": " T_ "}, {\"id\": 1, \"show\": " S_ "}]", /* last distributor wins */
+      " \n[ {\"id\" : 1 ,\"_embedded\" :{ \"show\": " S_ " } } ]\t",
+      "[{\"id\": 1, \"sh\\u006fw\": " S_ "}]",             /* escaped key */
+      "[{\"id\": 1, \"show\": " S_ ", \"show\": " T_ "}]", /* repeated key */
+      "[{\"id\": 1, \"show\": null, \"_embedded\": {\"show\": " S_ "}}]",
+      "[{\"id\": 1, \"show\": 7, \"_embedded\": {\"show\": " T_ "}}]",
+      "[{\"id\": 1, \"show\": " T_ ", \"_embedded\": {\"show\": " S_ "}}]", /* show first */
+      "[{\"id\": 1, \"_embedded\": {\"show\": " S_ "}, \"_embedded\": {\"show\": " T_ "}}]",
+      "[{\"id\": 1, \"_embedded\": {\"show\": " S_ ", \"show\": " T_ "}}]",
+      "[{\"id\": 0, \"show\": " S_ "}, {\"id\": -3, \"show\": " T_ "}]", /* items skipped */
+      "[{\"id\": 6, \"show\": {\"id\": 2, \"name\": \"changed\"}}, {\"id\": 1, \"show\": " S_ "}]",
+      "[{\"id\": 7, \"show\": {\"id\": 8}}, {\"id\": 7, \"show\": {\"id\": 8}}]", /* no name */
+      "[42, \"x\", null, [1, {\"show\": " S_ "}], {\"id\": 1, \"show\": " S_ "}]",
+      "[]",
+      " [ ] ",
+      "[{\"id\": 1, \"show\": " S_ "}] x", /* trailing garbage */
+      "[{\"id\": 1, \"show\": " S_ ",}]",  /* trailing comma */
+      "[{\"id\": 1, \"show\": " S_ "}, {\"id\": 1 \"x\": 2}]",
+      "[{\"id\": 1, \"show\": " S_ "} {\"id\": 2}]",
+      "[{\"id\": 1, \"show\": " S_ "},]",
+      "[{\"id\": 1, \"name\": \"\xff\", \"show\": " S_ "}]", /* bad UTF-8 outside the show */
+      "[{\"id\": 1, \"show\": " S_ "}",                      /* unterminated array */
+      "[{\"id\": 1, \"show\": {\"id\": 2, \"name\": \"A\"",  /* truncated show */
+      "{\"id\": 1, \"show\": " S_ "}",                       /* not an array */
+      "\"x\"",
+      "",
+      "[",
+      "[{\"id\": 1, \"show\": " S_ "}, 01]",
+      "[{\"id\": 1, \"show\": " S_ "}, tru]",
+      "[{\"id\": 99999999999, \"show\": " S_ "}]",
+  };
+#undef S_
+#undef T_
+  struct ingest_show_memo *m = ingest_show_memo_create((size_t)64 << 20);
+  for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+    same_rows_(m, docs[i], strlen(docs[i]));
+  }
+  /* nested deeper than json_span allows: the whole-document parse decides */
+  char deep[600];
+  size_t k = (size_t)snprintf(deep, sizeof deep,
+                              "[{\"id\": 1, \"show\": {\"id\": 2, \"name\": \"D\", \"x\": ");
+  for (int i = 0; i < 200; i++) {
+    deep[k++] = '[';
+  }
+  for (int i = 0; i < 200; i++) {
+    deep[k++] = ']';
+  }
+  k += (size_t)snprintf(deep + k, sizeof deep - k, "}}]");
+  same_rows_(m, deep, k);
+  assert_true(ingest_show_memo_stats(m).hits > 0);
+  ingest_show_memo_destroy(m);
+
+  /* a memo that is full records nothing more and changes no row */
+  m = ingest_show_memo_create(0);
+  same_rows_(m, docs[0], strlen(docs[0]));
+  assert_int_equal(ingest_show_memo_stats(m).shows, 0);
+  ingest_show_memo_destroy(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_fixture_day),
-      cmocka_unit_test(test_bad_documents),
-      cmocka_unit_test(test_junk_values),
-      cmocka_unit_test(test_dedup),
+      cmocka_unit_test(test_fixture_day),     cmocka_unit_test(test_bad_documents),
+      cmocka_unit_test(test_junk_values),     cmocka_unit_test(test_dedup),
+      cmocka_unit_test(test_json_span),       cmocka_unit_test(test_memo_fixtures),
+      cmocka_unit_test(test_memo_edge_cases),
   };
   return cmocka_run_group_tests_name("ingest_parse", tests, NULL, NULL);
 }

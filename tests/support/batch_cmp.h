@@ -1,0 +1,18 @@
+/*
+ * batch_cmp: compares two ingest batches row by row (order included), for
+ * the tests that check that the memo path of ingest_parse_schedule gives
+ * exactly the rows of the whole-document parse.
+ */
+#ifndef TVMAZE_TEST_BATCH_CMP_H
+#define TVMAZE_TEST_BATCH_CMP_H
+
+#include <stddef.h>
+
+#include "ingest_parse.h"
+
+/* 0 if a and b hold the same rows and counts; else nonzero and why (n
+ * bytes) names the first difference. */
+int ingest_batch_diff(const struct ingest_batch *a, const struct ingest_batch *b, char *why,
+                      size_t n);
+
+#endif
