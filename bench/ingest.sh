@@ -5,19 +5,27 @@
 # of 8,000 shows) converted to TVMaze schedule JSON (bench/csv_to_schedule.py),
 # served as static files by nginx (gzip_static), ingested by tvmaze-server via
 # `tvmaze ingest start --wait` with the client-side rate limit lifted:
-#   1. first load into an empty database      (episodes/s, fetch + parse included)
-#   2. unchanged re-run                        (episodes/s; rows written must be 0)
-#   3. the anchors' COPY of the same rows      (shared/anchors/sql/schema.sql + \copy)
-# and prints the ratios and the server's peak RSS (VmHWM).
+#   1. first load into empty tables, REPS times (episodes/s, fetch + parse
+#      included; the schedule tables and source hashes are truncated between
+#      repetitions)
+#   2. unchanged re-run after the last first load (episodes/s; rows written
+#      must be 0)
+#   3. the anchors' COPY of the same rows, REPS times into truncated tables
+#      (shared/anchors/sql/schema.sql + \copy)
+# Each measured run starts after a CHECKPOINT (as the anchors' bench-load.sh
+# does). Prints every repetition, the medians, the ratio of the medians and
+# the server's peak RSS (VmHWM). The box is shared: compare within one run.
 #
 # Usage: bench/ingest.sh [BUILD_DIR]   (default: build)
-# Env: WORK (default /tmp/ingest-bench), ANCHORS (default /work/shared/anchors)
+# Env: WORK (default /tmp/ingest-bench), ANCHORS (default /work/shared/anchors),
+#      REPS (default 3)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
 WORK="${WORK:-/tmp/ingest-bench}"
 ANCHORS="${ANCHORS:-/work/shared/anchors}"
+REPS="${REPS:-3}"
 mkdir -p "$WORK"
 
 FAKE_PID="" SERVER_PID=""
@@ -118,6 +126,7 @@ writes() {
 }
 
 ingest() { # prints the run's duration in seconds (started_at .. finished_at)
+  psql "$DB" -XqAtc "CHECKPOINT" >/dev/null
   "$BUILD/client/tvmaze" --timeout 60000 ingest start --start-date "$START" --days 90 --wait >"$WORK/run-$1.txt"
   psql "$DB" -XAtc "SELECT extract(epoch FROM finished_at - started_at) FROM ingest_runs ORDER BY id DESC LIMIT 1"
 }
@@ -144,14 +153,24 @@ if [ -n "${PERF_OUT:-}" ]; then # profile the server during the first load
   perf record -F 999 -g -o "$PERF_OUT" -p "$SERVER_PID" 2>/dev/null &
   PERF_PID=$!
 fi
-T1=$(ingest first)
-if [ -n "$PERF_PID" ]; then
-  kill -INT "$PERF_PID"
-  wait "$PERF_PID" || true
-fi
-CPU1_SERVER=$(cpu_s "$SERVER_PID")
-CPU1_FAKE=$(cpu_tree "$FAKE_PID")
-CPU1_PG=$(cpu_pg)
+T1S=()
+for r in $(seq "$REPS"); do
+  if [ "$r" -gt 1 ]; then
+    psql "$DB" -XqAtc "TRUNCATE show_genres, episodes, shows, distributors, genres, countries, ingest_source_hashes RESTART IDENTITY CASCADE"
+  fi
+  T1S+=("$(ingest "first-$r")")
+  if [ "$r" = 1 ]; then # CPU and profile of the first repetition
+    if [ -n "$PERF_PID" ]; then
+      kill -INT "$PERF_PID"
+      wait "$PERF_PID" || true
+    fi
+    CPU1_SERVER=$(cpu_s "$SERVER_PID")
+    CPU1_FAKE=$(cpu_tree "$FAKE_PID")
+    CPU1_PG=$(cpu_pg)
+  fi
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+T1=$(median "${T1S[@]}")
 W1=$(writes)
 log "unchanged re-run"
 T2=$(ingest rerun)
@@ -173,23 +192,30 @@ psql "$COPY_DB" -Xq -f "$ANCHORS/sql/schema.sql" >/dev/null 2>&1
   echo "\\copy show_genres (show_id, genre_id) FROM '$WORK/data/show_genres.csv' WITH (FORMAT csv, HEADER true)"
   echo "\\copy episodes (tvmaze_id, show_id, name, season, number, airdate, airtime, airstamp, runtime, rating, summary) FROM '$WORK/data/episodes.csv' WITH (FORMAT csv, HEADER true)"
 } >"$WORK/copy_all.sql"
-psql "$COPY_DB" -XqAtc "CHECKPOINT" >/dev/null
-T0=$(now)
-psql "$COPY_DB" -Xq -v ON_ERROR_STOP=1 -f "$WORK/copy_all.sql"
-TC=$(echo "$(now) - $T0" | bc -l)
+TCS=()
+for r in $(seq "$REPS"); do
+  psql "$COPY_DB" -XqAtc "TRUNCATE show_genres, episodes, shows, networks, genres, countries RESTART IDENTITY" \
+    -c "CHECKPOINT" >/dev/null
+  T0=$(now)
+  psql "$COPY_DB" -Xq -v ON_ERROR_STOP=1 -f "$WORK/copy_all.sql"
+  TCS+=("$(echo "$(now) - $T0" | bc -l)")
+done
+TC=$(median "${TCS[@]}")
 ROWS_ALL="$(awk '$1=="rows" && $2=="TOTAL" {print $3}' "$WORK/data/MANIFEST.txt")"
 
-printf '\n%-34s %10s %12s\n' "measure" "seconds" "episodes/s"
+printf '\n%-34s %10s %12s\n' "measure (median of $REPS)" "seconds" "episodes/s"
 printf '%-34s %10.2f %12.0f\n' "first load (fetch+parse+upsert)" "$T1" "$(echo "$LOADED / $T1" | bc -l)"
 printf '%-34s %10.2f %12.0f\n' "unchanged re-run" "$T2" "$(echo "$LOADED / $T2" | bc -l)"
 printf '%-34s %10.2f %12.0f   (%s rows/s over all %s rows)\n' "anchor COPY (all tables)" "$TC" \
   "$(echo "$EPISODES / $TC" | bc -l)" "$(echo "$ROWS_ALL / $TC" | bc -l | cut -d. -f1)" "$ROWS_ALL"
 echo
 echo "episodes loaded:            $LOADED of $EPISODES"
-echo "first load / COPY:          $(echo "$T1 / $TC" | bc -l | cut -c1-5)x   (goal <= 2)"
+echo "first load, each:           $(printf '%.2f s  ' "${T1S[@]}")"
+echo "anchor COPY, each:          $(printf '%.2f s  ' "${TCS[@]}")"
+echo "first load / COPY:          $(echo "$T1 / $TC" | bc -l | cut -c1-5)x   (goal <= 2; medians)"
 echo "re-run / first load:        $(echo "$T2 / $T1" | bc -l | cut -c1-5)    (goal <= 0.5)"
 echo "rows written by re-run:     $((W2 - W1))   (goal 0; n_tup_ins + n_tup_upd + n_tup_del of the schedule tables)"
-echo "CPU, first load:            tvmaze-server ${CPU1_SERVER} s, nginx ${CPU1_FAKE} s, PostgreSQL ${CPU1_PG} s (all sessions)"
-echo "CPU, both runs:             tvmaze-server ${CPU_SERVER} s, nginx ${CPU_FAKE} s, PostgreSQL ${CPU_PG} s"
+echo "CPU, first load (1st rep):  tvmaze-server ${CPU1_SERVER} s, nginx ${CPU1_FAKE} s, PostgreSQL ${CPU1_PG} s (all sessions)"
+echo "CPU, all runs:              tvmaze-server ${CPU_SERVER} s, nginx ${CPU_FAKE} s, PostgreSQL ${CPU_PG} s"
 echo "peak server RSS:            $((RSS_KB / 1024)) MiB   (goal < 128)"
-echo "runs: $WORK/run-first.txt $WORK/run-rerun.txt"
+echo "runs: $WORK/run-first-*.txt $WORK/run-rerun.txt"

@@ -161,7 +161,8 @@ static const char SQL_SG_INSERT_[] =
 
 /* country_code: the show's distributor country, the value the row trigger
  * of migration 004 would look up per row, joined here for the whole day
- * (migration 007: the INSERT trigger only fills a NULL). */
+ * (migration 007: the INSERT trigger only fills a NULL; 009: not even that
+ * while tvmaze.episode_country_supplied is on, as in the day's transaction). */
 static const char SQL_EPISODES_[] =
     "INSERT INTO episodes (id, show_id, name, season, number, type, airdate, airtime, "
     "airstamp, runtime, rating, summary, image_url, country_code) "
@@ -719,7 +720,9 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
   long long written = 0;
   struct day_rows_ rows;
   day_rows_init_(&rows, b, memo);
-  enum store_status st = store_command(s, "BEGIN");
+  /* the episodes INSERT supplies country_code itself (migration 009) */
+  enum store_status st =
+      store_command(s, "BEGIN; SET LOCAL tvmaze.episode_country_supplied = 'on'");
   if (st == STORE_OK) {
     st = write_rows_(s, b, &rows, &c, &written);
   }
