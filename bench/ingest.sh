@@ -150,7 +150,7 @@ cpu_pg() {
 log "first load ($EPISODES episodes, $(echo "$COUNTRIES" | tr ',' '\n' | wc -l) countries + web, 90 days)"
 PERF_PID=""
 if [ -n "${PERF_OUT:-}" ]; then # profile the server during the first load
-  perf record -F 999 -g -o "$PERF_OUT" -p "$SERVER_PID" 2>/dev/null &
+  perf record -F 999 -g -a -o "$PERF_OUT" 2>/dev/null & # system-wide: the writer thread starts with the run
   PERF_PID=$!
 fi
 T1S=()
