@@ -114,8 +114,13 @@ static const char SQL_GENRES_[] =
     "INSERT INTO genres (name) SELECT DISTINCT g FROM unnest($1::text[]) AS g "
     "WHERE NOT EXISTS (SELECT 1 FROM genres x WHERE x.name = g) ON CONFLICT (name) DO NOTHING";
 
+/* The upserts answer one row: rows created (xmax = 0: a fresh tuple) and
+ * rows updated; rows the WHERE guard left alone are not returned. */
+#define UPSERT_COUNTS_ \
+  "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM w"
+
 static const char SQL_SHOWS_[] =
-    "INSERT INTO shows (id, name, type, language, status, runtime, premiered, ended, "
+    "WITH w AS (INSERT INTO shows (id, name, type, language, status, runtime, premiered, ended, "
     "official_site, rating, weight, summary, image_url, distributor_id, tvmaze_updated) "
     "SELECT u.id, u.name, u.type, u.language, u.status, u.runtime, u.premiered, u.ended, "
     "u.site, u.rating, u.weight, u.summary, u.image, d.id, to_timestamp(u.upd) "
@@ -139,7 +144,7 @@ static const char SQL_SHOWS_[] =
     "EXCLUDED.runtime, EXCLUDED.premiered, EXCLUDED.ended, EXCLUDED.official_site, "
     "EXCLUDED.rating, EXCLUDED.weight, EXCLUDED.summary, EXCLUDED.image_url, "
     "EXCLUDED.distributor_id, EXCLUDED.tvmaze_updated) "
-    "RETURNING (xmax = 0)";
+    "RETURNING (xmax = 0) AS created) " UPSERT_COUNTS_;
 
 /* show_genres: the stored pairs of the day's shows against the listed ones,
  * as set differences (hashed or sorted, whatever the plan estimates): the
@@ -164,7 +169,7 @@ static const char SQL_SG_INSERT_[] =
  * (migration 007: the INSERT trigger only fills a NULL; 009: not even that
  * while tvmaze.episode_country_supplied is on, as in the day's transaction). */
 static const char SQL_EPISODES_[] =
-    "INSERT INTO episodes (id, show_id, name, season, number, type, airdate, airtime, "
+    "WITH w AS (INSERT INTO episodes (id, show_id, name, season, number, type, airdate, airtime, "
     "airstamp, runtime, rating, summary, image_url, country_code) "
     "SELECT u.*, d.country_code "
     "FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::int[], "
@@ -183,7 +188,7 @@ static const char SQL_EPISODES_[] =
     "IS DISTINCT FROM (EXCLUDED.show_id, EXCLUDED.name, EXCLUDED.season, EXCLUDED.number, "
     "EXCLUDED.type, EXCLUDED.airdate, EXCLUDED.airtime, EXCLUDED.airstamp, "
     "EXCLUDED.runtime, EXCLUDED.rating, EXCLUDED.summary, EXCLUDED.image_url) "
-    "RETURNING (xmax = 0)";
+    "RETURNING (xmax = 0) AS created) " UPSERT_COUNTS_;
 
 const char store_generation_bump_sql[] =
     "WITH g AS (UPDATE data_generation SET generation = greatest(generation + 1, "
@@ -202,7 +207,7 @@ static const char SQL_DAY_DONE_[] =
     "episodes_updated = episodes_updated + $12::bigint, "
     "episodes_unchanged = episodes_unchanged + $13::bigint WHERE id = $1::bigint";
 
-/* Runs an upsert ... RETURNING (xmax = 0); counts created/updated rows. */
+/* Runs an upsert (UPSERT_COUNTS_); adds the rows it created and updated. */
 static enum store_status upsert_(struct store *s, const char *name, const char *sql, int n,
                                  const char *const *v, long long *created, long long *updated) {
   enum store_status st;
@@ -210,12 +215,9 @@ static enum store_status upsert_(struct store *s, const char *name, const char *
   if (r == NULL) {
     return st;
   }
-  for (int i = 0; i < PQntuples(r); i++) {
-    if (PQgetvalue(r, i, 0)[0] == 't') {
-      (*created)++;
-    } else {
-      (*updated)++;
-    }
+  if (PQntuples(r) == 1 && PQnfields(r) == 2) {
+    *created += strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    *updated += strtoll(PQgetvalue(r, 0, 1), NULL, 10);
   }
   PQclear(r);
   return STORE_OK;
