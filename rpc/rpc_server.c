@@ -235,8 +235,10 @@ static grpc_slice read_all_(grpc_byte_buffer *bb) {
   return s;
 }
 
-static grpc_byte_buffer *pack_(const ProtobufCMessage *msg) {
-  size_t n = protobuf_c_message_get_packed_size(msg);
+/* msg packed into one slice; n: its packed size (computed by the caller:
+ * protobuf-c sizes every nested message again while packing, so a second
+ * top-level pass is not free for a 24 KB reply). */
+static grpc_byte_buffer *pack_(const ProtobufCMessage *msg, size_t n) {
   grpc_slice s = grpc_slice_malloc(n);
   protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
   grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
@@ -393,7 +395,7 @@ static void reply_closure_(const ProtobufCMessage *msg, void *closure_data) {
                         c->w->srv->cfg.max_message_bytes);
     return;
   }
-  c->out = pack_(msg);
+  c->out = pack_(msg, n);
   c->code = RPC_OK;
   free(c->message);
   c->message = NULL;

@@ -159,7 +159,7 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
     size_t len = 0;
     enum cache_result cr = cache_get(w->cache, key.data, key.len, &val, &len);
     if (cr == CACHE_HIT) {
-      *out = w->opaque_hits ? opaque_(w->arena, rd, val, len) : NULL;
+      *out = w->opaque_replies ? opaque_(w->arena, rd, val, len) : NULL;
       if (*out == NULL) {
         ProtobufCAllocator pa = {pb_alloc_, pb_free_, w->arena};
         *out =
@@ -183,7 +183,17 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
     uint8_t *buf = xmalloc(n ? n : 1);
     protobuf_c_message_pack(*out, buf);
     cache_put(w->cache, key.data, key.len, buf, n, CACHE_TTL_SECONDS);
-    free(buf);
+    /* the reply is these bytes: handed on opaque, the binding copies them
+     * instead of packing the tree a second time */
+    ProtobufCMessage *o = w->opaque_replies ? opaque_(w->arena, rd, (char *)buf, n) : NULL;
+    if (o != NULL) {
+      if (w->arena == NULL) {
+        protobuf_c_message_free_unpacked(*out, NULL);
+      }
+      *out = o;
+    } else {
+      free(buf);
+    }
   }
   strbuf_release(&key);
   return RPC_OK;

@@ -12,10 +12,12 @@
  * node), else on the heap (tests). Runs on the worker owning w (not
  * thread-safe per w).
  *
- * Opaque hits: when w->opaque_hits is set, a reply served from the cache may
- * have no known field set and carry the cached packed bytes as one unknown
- * field; packing it yields exactly the cached reply (what the gRPC services
- * do), reading its fields does not. Tests and other readers leave it 0.
+ * Opaque replies: when w->opaque_replies is set, a reply served from the
+ * cache, or computed and then stored in it, may have no known field set and
+ * carry its packed bytes as one unknown field; packing it yields exactly
+ * those bytes (all the gRPC services do with a reply), reading its fields
+ * does not. So a reply is packed once, also on a miss. Tests and other
+ * readers leave it 0.
  *
  * Limits: date window at most QUERY_MAX_WINDOW_DAYS days; q at most 200
  * characters; distributor and genre at most 100 characters; every string

@@ -24,8 +24,8 @@ struct worker_ctx {
   int index;           /* worker number */
   struct store *store; /* this worker's PostgreSQL connection */
   struct cache *cache; /* this worker's Redis connection; NULL: no cache */
-  int opaque_hits;     /* cache hits may come back opaque (query.h): the caller
-                          only packs the reply (the gRPC services) */
+  int opaque_replies;  /* cached replies may come back opaque (query.h): the
+                          caller only packs the reply (the gRPC services) */
   struct arena *arena; /* replies of query.h are built here (reset by
                           query_release); NULL: on the heap */
 };
