@@ -192,14 +192,19 @@ psql "$COPY_DB" -Xq -f "$ANCHORS/sql/schema.sql" >/dev/null 2>&1
   echo "\\copy show_genres (show_id, genre_id) FROM '$WORK/data/show_genres.csv' WITH (FORMAT csv, HEADER true)"
   echo "\\copy episodes (tvmaze_id, show_id, name, season, number, airdate, airtime, airstamp, runtime, rating, summary) FROM '$WORK/data/episodes.csv' WITH (FORMAT csv, HEADER true)"
 } >"$WORK/copy_all.sql"
-TCS=()
-for r in $(seq "$REPS"); do
-  psql "$COPY_DB" -XqAtc "TRUNCATE show_genres, episodes, shows, networks, genres, countries RESTART IDENTITY" \
-    -c "CHECKPOINT" >/dev/null
-  T0=$(now)
-  psql "$COPY_DB" -Xq -v ON_ERROR_STOP=1 -f "$WORK/copy_all.sql"
-  TCS+=("$(echo "$(now) - $T0" | bc -l)")
-done
+# timed_copies DB TRUNCATE SCRIPT: REPS times, each into emptied tables after
+# a CHECKPOINT, runs the \copy SCRIPT; prints each run's seconds, a line each.
+timed_copies() {
+  local t0
+  for _ in $(seq "$REPS"); do
+    psql "$1" -XqAtc "$2" -c "CHECKPOINT" >/dev/null
+    t0=$(now)
+    psql "$1" -Xq -v ON_ERROR_STOP=1 -f "$3" >/dev/null
+    echo "$(now) - $t0" | bc -l
+  done
+}
+mapfile -t TCS < <(timed_copies "$COPY_DB" \
+  "TRUNCATE show_genres, episodes, shows, networks, genres, countries RESTART IDENTITY" "$WORK/copy_all.sql")
 TC=$(median "${TCS[@]}")
 
 # Then our own rows COPYed into our own schema (every index, constraint and
@@ -220,15 +225,8 @@ for t in $OWN_TABLES; do
   psql "$DB" -XqAtc "\\copy $t TO '$WORK/own/$t.copy'"
   echo "\\copy $t FROM '$WORK/own/$t.copy'" >>"$WORK/own/copy.sql"
 done
-TOS=()
-for r in $(seq "$REPS"); do
-  psql "$OWN_DB" -XqAtc "TRUNCATE $(echo "$OWN_TABLES" | tr ' ' ',') RESTART IDENTITY CASCADE" \
-    -c "CHECKPOINT" >/dev/null
-  T0=$(now)
-  psql "$OWN_DB" -Xq -v ON_ERROR_STOP=1 -f "$WORK/own/copy.sql"
-  TOS+=("$(echo "$(now) - $T0" | bc -l)")
-done
-
+mapfile -t TOS < <(timed_copies "$OWN_DB" \
+  "TRUNCATE $(echo "$OWN_TABLES" | tr ' ' ',') RESTART IDENTITY CASCADE" "$WORK/own/copy.sql")
 TO=$(median "${TOS[@]}")
 ROWS_ALL="$(awk '$1=="rows" && $2=="TOTAL" {print $3}' "$WORK/data/MANIFEST.txt")"
 
