@@ -46,6 +46,7 @@ void *arena_alloc(struct arena *a, size_t n) {
       /* Large: a chunk of its own, behind the one being filled. */
       struct arena_chunk *big = chunk_new_(need);
       big->used = need;
+      a->held += need;
       if (c != NULL) {
         big->next = c->next;
         c->next = big;
@@ -57,6 +58,7 @@ void *arena_alloc(struct arena *a, size_t n) {
     c = chunk_new_(a->chunk_size);
     c->next = a->head;
     a->head = c;
+    a->held += a->chunk_size;
   }
   void *p = c->data + c->used;
   c->used += need;
@@ -117,6 +119,11 @@ void arena_reset(struct arena *a) {
     c = next;
   }
   a->head = keep;
+  a->held = keep != NULL ? keep->size : 0;
+}
+
+size_t arena_held(const struct arena *a) {
+  return a->held;
 }
 
 void arena_release(struct arena *a) {

@@ -26,6 +26,7 @@ struct arena {
   size_t chunk_size;        /* usable bytes of a regular chunk */
   void **adopted;           /* heap blocks freed at reset */
   size_t n_adopted, cap_adopted;
+  size_t held; /* bytes of the chunks held (not counting adopted blocks) */
 };
 
 void arena_init(struct arena *a, size_t chunk_size);
@@ -41,6 +42,9 @@ void arena_adopt(struct arena *a, void *p);
 /* Frees everything allocated or adopted since the last reset; keeps one
  * regular chunk. */
 void arena_reset(struct arena *a);
+/* Bytes of chunk memory the arena holds now (what its allocations cost,
+ * alignment and unused chunk tails included; adopted blocks not counted). */
+size_t arena_held(const struct arena *a);
 /* Frees everything, chunks included. The arena may be initialized again. */
 void arena_release(struct arena *a);
 

@@ -393,6 +393,7 @@ struct ingest_show_memo *ingest_show_memo_create(size_t max_bytes) {
   m->n_slots = 1024;
   m->slots = xcalloc(m->n_slots, sizeof *m->slots);
   m->max_bytes = max_bytes;
+  m->stats.bytes = m->n_slots * sizeof *m->slots;
   return m;
 }
 
@@ -417,24 +418,6 @@ static struct memo_entry_ *memo_find_(const struct ingest_show_memo *m, const ch
     }
   }
   return NULL;
-}
-
-/* Bytes a normalized show holds (its strings, padded as the arena does). */
-static size_t norm_bytes_(const struct show_norm_ *n) {
-  const char *s[] = {n->row.name,           n->row.type,          n->row.language,
-                     n->row.status,         n->row.runtime,       n->row.premiered,
-                     n->row.ended,          n->row.official_site, n->row.rating,
-                     n->row.weight,         n->row.summary,       n->row.image_url,
-                     n->row.tvmaze_updated, n->country.code,      n->country.name,
-                     n->country.timezone,   n->dist.name,         n->dist.official_site};
-  size_t t = (n->row.n_genres + 1) * sizeof(char *) + 16;
-  for (size_t i = 0; i < sizeof s / sizeof *s; i++) {
-    t += s[i] != NULL ? strlen(s[i]) + 17 : 0;
-  }
-  for (size_t i = 0; i < n->row.n_genres; i++) {
-    t += strlen(n->row.genres[i]) + 17;
-  }
-  return t;
 }
 
 static void memo_grow_(struct ingest_show_memo *m) {
@@ -470,14 +453,15 @@ static void memo_add_(struct ingest_show_memo *m, const char *p, size_t len, uin
   e->next = m->slots[h & (m->n_slots - 1)];
   m->slots[h & (m->n_slots - 1)] = e;
   m->stats.shows++;
-  m->stats.bytes += sizeof *e + len + norm_bytes_(n);
   if (m->stats.shows > m->n_slots) {
     memo_grow_(m);
   }
+  m->stats.bytes = arena_held(&m->a) + m->n_slots * sizeof *m->slots;
 }
 
-/* Whether an object of len bytes may still be recorded: its normalized
- * strings are at most about three times its bytes (U+FFFD for a bad byte). */
+/* Whether an object of len bytes may still be recorded: the memo keeps its
+ * bytes, and its normalized strings are at most about three times as many
+ * (U+FFFD for a bad byte). */
 static int memo_room_(const struct ingest_show_memo *m, size_t len) {
   return m->stats.bytes + sizeof(struct memo_entry_) + 4 * len + 1024 <= m->max_bytes;
 }

@@ -108,13 +108,14 @@ void ingest_batch_release(struct ingest_batch *b);
  * replaced by null and uses the rows it gave then. The resulting batch is
  * the one the whole-document parse gives (tests and fuzz_parse compare
  * them). The rows of recorded shows live in the memo: destroy it only after
- * every batch parsed with it is released. Entries are kept while their
- * estimated size stays within max_bytes. One thread at a time. */
+ * every batch parsed with it is released. A show is recorded while the
+ * memo's memory (arena chunks of 256 KiB and its table) plus an estimate of
+ * the entry stays within max_bytes. One thread at a time. */
 struct ingest_show_memo;
 
 struct ingest_show_memo_stats {
   size_t shows; /* show objects recorded */
-  size_t bytes; /* their JSON, rows and bookkeeping (approximately) */
+  size_t bytes; /* memory held: arena chunks and the table */
   size_t hits;  /* items whose show came from the memo */
 };
 

@@ -102,7 +102,7 @@ struct work_ {
 };
 
 /* Bound of a run's show memo (ingest_parse.h): about 2.2 KiB per show (the
- * benchmark's 8,000 shows: 17 MiB), so about 15,000 shows fit; a run with
+ * benchmark's 8,000 shows: 16 MiB), so about 15,000 shows fit; a run with
  * more parses the rest in full. Within the server pod's 128 MiB limit
  * together with the local reply cache (helm/tvmaze/values.yaml). */
 #define SHOW_MEMO_MAX_BYTES ((size_t)32 << 20)

@@ -83,12 +83,32 @@ static void null_arena_is_the_heap(void **state) {
   free(p);
 }
 
+/* arena_held: the chunk memory held, large blocks included; a reset keeps
+ * one regular chunk, a release none. */
+static void held_bytes(void **state) {
+  (void)state;
+  struct arena a;
+  arena_init(&a, 4096);
+  assert_int_equal(arena_held(&a), 0);
+  (void)arena_alloc(&a, 10);
+  assert_int_equal(arena_held(&a), 4096);
+  (void)arena_alloc(&a, 5000); /* large: a block of its own */
+  assert_int_equal(arena_held(&a), 4096 + 5008);
+  for (int i = 0; i < 300; i++) { /* 300 x 16 bytes: a second chunk */
+    (void)arena_alloc(&a, 16);
+  }
+  assert_int_equal(arena_held(&a), 2 * 4096 + 5008);
+  arena_reset(&a);
+  assert_int_equal(arena_held(&a), 4096);
+  arena_release(&a);
+  assert_int_equal(arena_held(&a), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(aligned_and_distinct),
-      cmocka_unit_test(large_blocks_and_calloc),
-      cmocka_unit_test(strdup_adopt_reset),
-      cmocka_unit_test(null_arena_is_the_heap),
+      cmocka_unit_test(aligned_and_distinct), cmocka_unit_test(large_blocks_and_calloc),
+      cmocka_unit_test(strdup_adopt_reset),   cmocka_unit_test(null_arena_is_the_heap),
+      cmocka_unit_test(held_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
