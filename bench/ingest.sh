@@ -26,6 +26,7 @@ BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
 WORK="${WORK:-/tmp/ingest-bench}"
 ANCHORS="${ANCHORS:-/work/shared/anchors}"
 REPS="${REPS:-3}"
+case "$REPS" in ''|*[!0-9]*|0*) echo "bench/ingest.sh: REPS must be a positive integer, got \"$REPS\"" >&2; exit 2 ;; esac
 mkdir -p "$WORK"
 
 FAKE_PID="" SERVER_PID=""

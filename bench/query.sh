@@ -42,6 +42,7 @@ ANCHORS="${ANCHORS:-/work/shared/anchors}"
 BUILD="${BUILD:-$root/build}"
 BENCH_T="${BENCH_T:-10}"
 ROUNDS="${ROUNDS:-3}"
+case "$ROUNDS" in ''|*[!0-9]*|0*) echo "bench/query.sh: ROUNDS must be a positive integer, got \"$ROUNDS\"" >&2; exit 2 ;; esac
 W="${BENCH_DIR:-$(mktemp -d /tmp/tvmaze-bench.XXXXXX)}"
 SERVER="$BUILD/server/tvmaze-server"
 D1=2025-06-16 D2=2025-06-29
