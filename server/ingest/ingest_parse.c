@@ -471,12 +471,16 @@ static int memo_room_(const struct ingest_show_memo *m, size_t len) {
 /* ------------------------------------------------------------------ */
 
 /* The show object of one item on the memo path: its bytes, and the memo's
- * entry for them if there is one. */
+ * entry for them if there is one. When the item was parsed with the object
+ * replaced by null and the memo has no entry (an earlier item of the same
+ * document had these bytes but was not recorded), obj is the object parsed
+ * on its own and stands for the item's. */
 struct show_src_ {
   const char *p;
   size_t len;
   uint64_t hash;
   const struct memo_entry_ *hit;
+  val_ *obj;
 };
 
 /* Merges the show s (of an item) into b; returns its id, or 0 if unusable.
@@ -516,7 +520,7 @@ static void item_(struct ingest_batch *b, val_ *it, struct ingest_show_memo *m,
       show_merge_(b, &src->hit->norm);
     }
   } else if (id != 0) {
-    val_ *show = get_(it, "show");
+    val_ *show = src != NULL && src->obj != NULL ? src->obj : get_(it, "show");
     if (!json_is_object(show)) {
       show = get_(get_(it, "_embedded"), "show");
     }
@@ -638,18 +642,25 @@ static uint64_t show_hash_(const char *p, size_t len) {
   return h;
 }
 
-/* One parsed item of the memo path. */
+/* One parsed item of the memo path. dup: its show object has the bytes of
+ * an earlier item's of the same document, parsed in full there. */
 struct item_src_ {
   json_t *v;
   struct show_src_ show;
+  int dup;
 };
 
 /* The memo path: jansson parses each item of the top-level array on its
  * own, and an item whose show object has the bytes of one already
  * normalized in this run is parsed with that object replaced by null (the
- * memo's rows stand for it). Every byte jansson does not see is therefore
- * a byte it has accepted before in the same place of a show object, and
- * the array's own punctuation is checked here. Returns 0 (b untouched)
+ * memo's rows stand for it). So is an item whose show object has the bytes
+ * of an earlier item's in the same document: once the earlier items are
+ * merged (which records that show), the memo's rows stand for it; if they
+ * were not recorded (no room, or the earlier items were skipped before
+ * their show was read), the object alone is parsed then. Every byte
+ * jansson does not see is therefore a byte it has accepted before in the
+ * same place of a show object, and the array's own punctuation is checked
+ * here. Returns 0 (b untouched)
  * whenever the plain path must decide instead: anything malformed (so that
  * the error is reported as for the whole document), nesting deeper than
  * JSON_SPAN_MAX_DEPTH. */
@@ -683,8 +694,14 @@ static int parse_items_(struct ingest_batch *b, struct ingest_show_memo *m, cons
         is.show.len = (size_t)(se - s);
         is.show.hash = show_hash_(s, is.show.len);
         is.show.hit = memo_find_(m, s, is.show.len, is.show.hash);
+        for (size_t k = 0; is.show.hit == NULL && !is.dup && k < n_items; k++) {
+          const struct item_src_ *o = &items[k];
+          is.dup = o->show.p != NULL && o->show.hit == NULL && !o->dup &&
+                   o->show.hash == is.show.hash && o->show.len == is.show.len &&
+                   memcmp(o->show.p, s, is.show.len) == 0;
+        }
       }
-      if (is.show.hit != NULL) {
+      if (is.show.hit != NULL || is.dup) {
         size_t pre = (size_t)(s - p), post = (size_t)(e - se);
         if (pre + 4 + post > cap_scratch) {
           cap_scratch = (pre + 4 + post) * 2;
@@ -717,11 +734,25 @@ static int parse_items_(struct ingest_batch *b, struct ingest_show_memo *m, cons
   }
   ok = ok && json_span_ws(p, end) == end;
   for (size_t i = 0; i < n_items; i++) {
-    if (ok) {
-      value_(b, items[i].v, m, &items[i].show);
-      m->stats.hits += items[i].show.hit != NULL;
+    struct show_src_ *src = &items[i].show;
+    if (ok && items[i].dup) {
+      src->hit = memo_find_(m, src->p, src->len, src->hash);
+      if (src->hit == NULL) {
+        json_error_t jerr;
+        src->obj = json_loadb(src->p, src->len, 0, &jerr);
+      }
+    }
+    if (ok && items[i].dup && src->hit == NULL && src->obj == NULL) {
+      /* cannot happen (bytes jansson accepted as an object in an earlier
+       * item); counted as an item without a usable show */
+      b->items_seen++;
+      b->items_skipped++;
+    } else if (ok) {
+      value_(b, items[i].v, m, src);
+      m->stats.hits += src->hit != NULL;
     }
     json_decref(items[i].v);
+    json_decref(src->obj);
   }
   free(items);
   free(scratch);

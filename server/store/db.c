@@ -36,6 +36,9 @@ struct store {
   char error[512];    /* last error message */
 };
 
+/* COPY data goes to libpq in pieces of at most this many bytes. */
+#define COPY_CHUNK ((size_t)1 << 20)
+
 static int64_t now_ms_(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -223,6 +226,64 @@ PGresult *store_exec_params(struct store *s, const char *name, const char *sql, 
 PGresult *store_exec(struct store *s, const char *name, const char *sql, int nparams,
                      const char *const *values, enum store_status *st) {
   return store_exec_params(s, name, sql, nparams, values, NULL, NULL, 0, st);
+}
+
+enum store_status store_copy_in(struct store *s, const char *sql, const char *data, size_t len,
+                                long long *rows) {
+  PGconn *c = store_conn(s);
+  if (c == NULL) {
+    return STORE_UNAVAILABLE;
+  }
+  enum store_status st = STORE_OK;
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != PGRES_COPY_IN) {
+    fail_(s, r, &st);
+    return st != STORE_OK ? st : STORE_ERROR;
+  }
+  PQclear(r);
+  /* blocking connection: PQputCopyData queues and flushes as it goes */
+  const char *why = NULL;
+  for (size_t off = 0; off < len && why == NULL;) {
+    size_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
+    if (PQputCopyData(c, data + off, (int)n) != 1) {
+      why = "sending COPY data failed";
+    }
+    off += n;
+  }
+  if (PQputCopyEnd(c, why) != 1 && why == NULL) {
+    why = "ending COPY failed";
+  }
+  /* the COPY's own result, then NULL; a failure is the first error seen */
+  int failed = 0;
+  while ((r = PQgetResult(c)) != NULL) {
+    ExecStatusType rs = PQresultStatus(r);
+    if (rs == PGRES_COMMAND_OK && !failed) {
+      const char *t = PQcmdTuples(r);
+      *rows += t[0] ? strtoll(t, NULL, 10) : 0;
+      PQclear(r);
+    } else if (rs == PGRES_COPY_IN) { /* still in COPY after a failed end */
+      PQclear(r);
+      set_error_(s, "COPY did not end: ", PQerrorMessage(c));
+      drop_conn_(s);
+      return STORE_UNAVAILABLE;
+    } else if (!failed) {
+      failed = 1;
+      fail_(s, r, &st);
+      if (s->conn == NULL) {
+        return st;
+      }
+    } else {
+      PQclear(r);
+    }
+  }
+  if (failed) {
+    return st;
+  }
+  if (why != NULL) {
+    set_error_(s, why, "");
+    return STORE_UNAVAILABLE;
+  }
+  return STORE_OK;
 }
 
 enum store_status store_command(struct store *s, const char *sql) {

@@ -55,6 +55,14 @@ PGresult *store_exec_params(struct store *s, const char *name, const char *sql, 
                             const char *const *values, const int *lengths, const int *formats,
                             int result_format, enum store_status *st);
 
+/* Runs `COPY table (cols) FROM STDIN` (sql, text format) with data[0..len)
+ * as its rows; *rows gets the rows copied. On failure (the data refused,
+ * the connection lost) returns the status with the last error set, and
+ * the connection is left ready for the next command (inside a transaction,
+ * that one is aborted, as after any failed statement). */
+enum store_status store_copy_in(struct store *s, const char *sql, const char *data, size_t len,
+                                long long *rows);
+
 /* Runs a parameterless utility command (BEGIN, COMMIT, ROLLBACK, ...). */
 enum store_status store_command(struct store *s, const char *sql);
 

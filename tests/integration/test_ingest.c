@@ -576,6 +576,119 @@ static void test_run_memo(void **state) {
   store_close(s);
 }
 
+/* Every column the ingest writes of shows and episodes (not created_at /
+ * updated_at), one JSON line per row by id; episode filter where. */
+static char *dump_rows_(const char *where) {
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "SELECT (SELECT string_agg(row_to_json(x)::text, E'\\n' ORDER BY x.id) FROM "
+           "(SELECT id, name, type, language, status, runtime, premiered, ended, official_site, "
+           "rating, weight, summary, image_url, distributor_id, tvmaze_updated, "
+           "(SELECT array_agg(g.name ORDER BY g.name) FROM show_genres sg JOIN genres g "
+           "ON g.id = sg.genre_id WHERE sg.show_id = shows.id) AS genres FROM shows) x) "
+           "|| E'\\n' || (SELECT string_agg(row_to_json(y)::text, E'\\n' ORDER BY y.id) FROM "
+           "(SELECT id, show_id, name, season, number, type, airdate, airtime, airstamp, runtime, "
+           "rating, summary, image_url, country_code FROM episodes WHERE %s) y)",
+           where);
+  return qs_(sql);
+}
+
+/* New rows are COPYed, stored ones upserted (store_ingest.c): both paths
+ * write the same values, also for strings with every byte the COPY text
+ * format escapes, and the COPYed episodes' country_code is the one the
+ * upsert's join (and the triggers of migration 004) would give. */
+static void test_copy_and_upsert_agree(void **state) {
+  (void)state;
+  long long id = 0;
+  struct store *s = begin_(1, &id);
+  struct store_ingest_counts c;
+  /* JSON escapes: \\ backslash, \t tab, \n newline, \r carriage return; a
+   * name that is COPY's NULL marker (\N) and its end marker (\.) as text */
+#define SHOW_A_                                                                              \
+  "{\"id\": 8101, \"name\": \"Tab\\there\\\\N\", \"type\": \"Scripted\\r\\n\", "             \
+  "\"language\": \"\\\\.\", \"status\": \"Running\", \"runtime\": 30, "                      \
+  "\"premiered\": \"2029-02-03\", \"ended\": null, \"officialSite\": \"http://a/\\\\b\", "   \
+  "\"rating\": {\"average\": 7.25}, \"weight\": 88, \"summary\": \"<p>Caf\\u00e9 &amp; "     \
+  "\\u6f22\\u5b57 \\ud83d\\ude00</p>\", \"updated\": 1700000000, "                           \
+  "\"image\": {\"medium\": \"http://i/\\\\\\t\"}, \"genres\": [\"Drama\", \"Tab\\tGenre\", " \
+  "\"Drama\"], "                                                                             \
+  "\"network\": {\"id\": 31, \"name\": \"Net\\\\work\", \"country\": {\"code\": \"GB\", "    \
+  "\"name\": \"United Kingdom\", \"timezone\": \"Europe/London\"}}}"
+#define SHOW_B_                                                           \
+  "{\"id\": 8102, \"name\": \"Global\", \"updated\": 1, \"genres\": [], " \
+  "\"webChannel\": {\"id\": 31, \"name\": \"Streamer\", \"country\": null}}"
+#define SHOW_C_ "{\"id\": 8103, \"name\": \"Nowhere\", \"updated\": null}"
+#define EP_(ep, name, show)                                                                       \
+  "{\"id\": " ep ", \"name\": \"" name                                                            \
+  "\", \"season\": 1, \"number\": 2, \"type\": "                                                  \
+  "\"regular\", \"airdate\": \"2030-01-01\", \"airtime\": \"\", \"airstamp\": "                   \
+  "\"2030-01-01T12:00:00+00:00\", \"runtime\": 45, \"rating\": {\"average\": 9.9}, "              \
+  "\"summary\": \"<b>line\\r\\nbreak</b>\", \"image\": {\"medium\": \"x\\\\y\"}, \"show\": " show \
+  "}"
+#define DAY_                                 \
+  EP_("9101", "a\\\\b\\tc\\nd\\re", SHOW_A_) \
+  ", " EP_("9102", "", SHOW_B_) ", " EP_("9103", "\\\\N", SHOW_C_)
+  assert_int_equal(memo_day_(s, id, NULL, "[" DAY_ "]", 0, &c), STORE_OK);
+  assert_int_equal(c.shows_created, 3);
+  assert_int_equal(c.episodes_created, 3);
+  char *copied = dump_rows_("true");
+  assert_non_null(copied);
+  char *name = qs_("SELECT name FROM episodes WHERE id = 9101");
+  assert_string_equal(name, "a\\b\tc\nd\re");
+  free(name);
+  name = qs_("SELECT name || '|' || type || '|' || language FROM shows WHERE id = 8101");
+  assert_string_equal(name, "Tab\there\\N|Scripted\r\n|\\.");
+  free(name);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE id = 9102 AND name = ''"), 1);
+  /* a genre listed twice is one pair (the parser drops the repeat) */
+  assert_int_equal(q_("SELECT count(*) FROM show_genres WHERE show_id = 8101"), 2);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE airtime = ''"), 3);
+  assert_int_equal(q_("SELECT count(*) FROM shows WHERE id = 8102 AND tvmaze_updated = "
+                      "to_timestamp(1)"),
+                   1);
+  assert_int_equal(q_("SELECT count(*) FROM shows WHERE id = 8101 AND tvmaze_updated = "
+                      "to_timestamp(1700000000)"),
+                   1);
+  /* country_code: as the join finds it (GB; NULL for the global channel and
+   * for the show without a distributor) */
+  const char *country_ok =
+      "SELECT count(*) FROM episodes e JOIN shows s ON s.id = e.show_id "
+      "LEFT JOIN distributors d ON d.id = s.distributor_id "
+      "WHERE e.country_code IS NOT DISTINCT FROM d.country_code";
+  assert_int_equal(q_(country_ok), 3);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE country_code = 'GB'"), 1);
+
+  /* every written column spoiled, then the same rows again plus a new
+   * episode: the stored ones take the upsert (their UPDATE), the new one
+   * the COPY, in one day */
+  x_("UPDATE shows SET name = 'junk', type = NULL, language = NULL, status = NULL, "
+     "runtime = NULL, premiered = NULL, ended = NULL, official_site = NULL, rating = NULL, "
+     "weight = NULL, summary = NULL, image_url = NULL, distributor_id = NULL, "
+     "tvmaze_updated = NULL");
+  x_("UPDATE episodes SET name = 'junk', season = NULL, number = NULL, type = NULL, "
+     "airdate = NULL, airtime = NULL, airstamp = NULL, runtime = NULL, rating = NULL, "
+     "summary = NULL, image_url = NULL");
+  x_("DELETE FROM show_genres");
+  assert_int_equal(memo_day_(s, id, NULL, "[" DAY_ ", " EP_("9104", "new", SHOW_A_) "]", 0, &c),
+                   STORE_OK);
+  assert_int_equal(c.shows_updated, 3);
+  assert_int_equal(c.episodes_updated, 3);
+  assert_int_equal(c.episodes_created, 1);
+  char *upserted = dump_rows_("id <> 9104");
+  assert_non_null(upserted);
+  assert_string_equal(upserted, copied);
+  assert_int_equal(q_(country_ok), 4);
+  free(copied);
+  free(upserted);
+#undef DAY_
+#undef EP_
+#undef SHOW_C_
+#undef SHOW_B_
+#undef SHOW_A_
+  assert_int_equal(store_ingest_unlock(s), STORE_OK);
+  store_close(s);
+}
+
 static double log_time_(json_t *log, const char *path, int nth) {
   size_t i;
   json_t *it;
@@ -866,6 +979,7 @@ int main(void) {
       cmocka_unit_test_setup(test_malformed_day, setup_),
       cmocka_unit_test_setup(test_one_day_changed, setup_),
       cmocka_unit_test_setup(test_run_memo, setup_),
+      cmocka_unit_test_setup(test_copy_and_upsert_agree, setup_),
       cmocka_unit_test_setup(test_429_and_500_retried, setup_),
       cmocka_unit_test_setup(test_slow_and_refused, setup_),
       cmocka_unit_test_setup(test_concurrent_start, setup_),

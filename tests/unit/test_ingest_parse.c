@@ -325,6 +325,10 @@ static void test_memo_edge_cases(void **state) {
 #define T_                                                                 \
   "{\"id\": 3, \"name\": \"B\", \"network\": {\"id\": 5, \"name\": \"N\"," \
   " \"country\": {\"code\": \"US\", \"name\": \"V\"}, \"officialSite\": \"b\"}}"
+/* a show new to the memo, id n (a literal) */
+#define U_(n)                                                                                     \
+  "{\"id\": " #n ", \"name\": \"U" #n "\", \"genres\": [\"Drama\"], \"webChannel\": {\"id\": " #n \
+  ", \"name\": \"W\", \"country\": null}, \"summary\": \"<p>s &amp; t</p>\"}"
   static const char *const docs[] = {
       "[{\"id\": 1, \"show\": " S_ "}, {\"id\": 4, \"show\": " T_ "}]",
       "[{\"id\": 4, \"show\": " T_ "}, {\"id\": 1, \"show\": " S_ "}]", /* last distributor wins */
@@ -357,13 +361,32 @@ static void test_memo_edge_cases(void **state) {
       "[{\"id\": 1, \"show\": " S_ "}, 01]",
       "[{\"id\": 1, \"show\": " S_ "}, tru]",
       "[{\"id\": 99999999999, \"show\": " S_ "}]",
+      /* a show repeated within one document, new to the memo */
+      "[{\"id\": 21, \"show\": " U_(21) "}, {\"id\": 22, \"show\": " U_(21) "}]",
+      "[{\"id\": 23, \"show\": " U_(22) "}, {\"id\": 24, \"_embedded\": {\"show\": " U_(
+          22) "}}, {\"id\": 25, \"show\": " U_(22) "}]",
+      /* the first item is skipped before its show is read */
+      "[{\"id\": 0, \"show\": " U_(23) "}, {\"id\": 26, \"show\": " U_(23) "}]",
+      "[{\"show\": " U_(24) "}, 5, {\"id\": 27, \"show\": " U_(24) "}]",
+      /* repeated, then the document fails: nothing recorded */
+      "[{\"id\": 28, \"show\": " U_(25) "}, {\"id\": 29, \"show\": " U_(25) "}] x",
+      "[{\"id\": 30, \"show\": " U_(25) "}, {\"id\": 31, \"show\": " U_(25) "}]",
+      /* the same id with other bytes in between: the first one is kept */
+      "[{\"id\": 32, \"show\": " U_(26) "}, {\"id\": 33, \"show\": {\"id\": 26, "
+      "\"name\": \"other\"}}, {\"id\": 34, \"show\": " U_(26) "}]",
   };
+#undef U_
 #undef S_
 #undef T_
   struct ingest_show_memo *m = ingest_show_memo_create((size_t)64 << 20);
+  /* and one that has no room for any show: repeats are parsed on their own */
+  struct ingest_show_memo *full = ingest_show_memo_create(0);
   for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
     same_rows_(m, docs[i], strlen(docs[i]));
+    same_rows_(full, docs[i], strlen(docs[i]));
   }
+  assert_int_equal(ingest_show_memo_stats(full).shows, 0);
+  ingest_show_memo_destroy(full);
   /* nested deeper than json_span allows: the whole-document parse decides */
   char deep[600];
   size_t k = (size_t)snprintf(deep, sizeof deep,
