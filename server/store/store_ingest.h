@@ -2,24 +2,43 @@
  * store_ingest: the SQL of ingestion -- the batched per-day upsert of
  * schedule rows and the ingest_runs / ingest_run_days bookkeeping.
  *
- * Day write (one transaction, every statement one round trip over arrays
- * bound as parameters and expanded with unnest, never a round trip per row):
+ * Day write (one transaction; a row travels in a COPY or in an array bound
+ * as a statement parameter and expanded with unnest, never a round trip
+ * per row):
  *
+ *   BEGIN          with tvmaze.episode_country_supplied on (migration 009)
+ *                  and sequential scans priced out (every lookup below is by
+ *                  key: a plan cached while a table was nearly empty must
+ *                  not scan it whole later) and JIT off
  *   countries      INSERT .. ON CONFLICT (code) DO UPDATE .. WHERE changed
  *   distributors   UPDATE changed rows; INSERT missing ones (WHERE NOT EXISTS,
  *                  so the identity sequence is not burnt by existing rows)
  *   genres         INSERT missing names (same reason: smallint identity)
  *   (rows this run already committed with identical content, as the run
- *   memo knows, are left out of these statements)
- *   shows          INSERT .. ON CONFLICT (id) DO UPDATE .. WHERE (cols) IS
- *                  DISTINCT FROM (EXCLUDED cols) RETURNING (xmax = 0):
- *                  created = true rows, updated = false rows, unchanged = rest
- *   show_genres    DELETE pairs no longer listed; INSERT missing pairs
- *   episodes       as shows
+ *   memo knows, are left out of these statements and of the shows')
+ *   probe          one SELECT: which of the day's shows and episodes the
+ *                  tables hold, and the row ids of its distributors and genres
+ *   shows          new ones: COPY (distributor_id from the probe); stored
+ *                  ones: INSERT .. ON CONFLICT (id) DO UPDATE .. WHERE (cols)
+ *                  IS DISTINCT FROM (EXCLUDED cols) RETURNING (xmax = 0):
+ *                  created = COPYed rows + true rows, updated = false rows,
+ *                  unchanged = the rest
+ *   show_genres    new shows: COPY of their pairs; stored shows: DELETE pairs
+ *                  no longer listed, INSERT missing pairs
+ *   episodes       new ones: COPY with country_code from the batch (the
+ *                  show's distributor's country, which the day's statements
+ *                  have just made the tables hold); stored ones: upsert as
+ *                  shows, country_code joined from the tables
  *   data_generation bumped (+ pg_notify 'tvmaze_generation') only if any of
  *                  the above wrote a row
  *   ingest_source_hashes  the day's raw body hashes replaced (migration 006)
  *   ingest_runs / ingest_run_days  counters and the day's outcome
+ *
+ * A row the probe missed but something other than this run's ingest adds
+ * before the COPY makes the COPY fail on the primary key: the day fails
+ * whole (its error names the key) and the next run writes it; the run's
+ * advisory lock keeps other ingests out, and nothing else writes these
+ * tables.
  *
  * Singleton runs: the runner's session holds pg_advisory_lock(INGEST_LOCK_KEY)
  * for the whole run; a RUNNING row found while holding the lock was left by
