@@ -689,6 +689,36 @@ static void test_copy_and_upsert_agree(void **state) {
   store_close(s);
 }
 
+/* A row the probe did not see, added before the day's COPY: the COPY fails
+ * on the key, the day leaves no row (not even the one added inside it),
+ * the error names the key, and the next write of the day lands it. */
+static void test_copy_conflict_rolls_back(void **state) {
+  (void)state;
+  long long id = 0;
+  struct store *s = begin_(1, &id);
+  struct store_ingest_counts c;
+  /* inside the day's transaction, after the shows COPY and before the
+   * episodes', something else inserts episode 9301 */
+  x_("CREATE FUNCTION test_sneak() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+     "INSERT INTO episodes (id, show_id, name) VALUES (9301, NEW.id, 'sneaked'); "
+     "RETURN NULL; END $$");
+  x_("CREATE TRIGGER test_sneak AFTER INSERT ON shows FOR EACH ROW "
+     "EXECUTE FUNCTION test_sneak()");
+  const char *doc =
+      "[{\"id\": 9301, \"name\": \"e\", \"airdate\": \"2030-01-01\", "
+      "\"show\": {\"id\": 8301, \"name\": \"S\"}}]";
+  assert_int_equal(memo_day_(s, id, NULL, doc, 0, &c), STORE_CONFLICT);
+  assert_non_null(strstr(store_last_error(s), "episodes_pkey"));
+  assert_int_equal(q_("SELECT count(*) FROM shows WHERE id = 8301"), 0);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE id = 9301"), 0);
+  x_("DROP TRIGGER test_sneak ON shows");
+  assert_int_equal(memo_day_(s, id, NULL, doc, 0, &c), STORE_OK);
+  assert_int_equal(c.episodes_created, 1);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE id = 9301 AND name = 'e'"), 1);
+  assert_int_equal(store_ingest_unlock(s), STORE_OK);
+  store_close(s);
+}
+
 static double log_time_(json_t *log, const char *path, int nth) {
   size_t i;
   json_t *it;
@@ -980,6 +1010,7 @@ int main(void) {
       cmocka_unit_test_setup(test_one_day_changed, setup_),
       cmocka_unit_test_setup(test_run_memo, setup_),
       cmocka_unit_test_setup(test_copy_and_upsert_agree, setup_),
+      cmocka_unit_test_setup(test_copy_conflict_rolls_back, setup_),
       cmocka_unit_test_setup(test_429_and_500_retried, setup_),
       cmocka_unit_test_setup(test_slow_and_refused, setup_),
       cmocka_unit_test_setup(test_concurrent_start, setup_),
