@@ -167,7 +167,8 @@ static int keep_lock_(struct exec_ *x, const struct work_ *w) {
     return 0;
   }
   if (retaken) {
-    /* Whatever ran while the lock was free may have changed rows. */
+    /* Whatever ran while the lock was free may have changed rows (the new
+     * memo is not preloaded: each day probes). */
     store_ingest_memo_destroy(x->memo);
     x->memo = store_ingest_memo_create();
     LOG_EVENT(LOG_WARN, "ingest_lock_retaken", LF_INT("run", x->run_id), LF_STR("date", w->date));
@@ -384,6 +385,10 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
   if (store_ingest_load_hashes(s, from, to, &x.stored, &x.n_stored) != STORE_OK) {
     /* not fatal: every day is parsed and written */
     LOG_EVENT(LOG_WARN, "ingest_hashes_unavailable", LF_STR("error", store_last_error(s)));
+  }
+  /* the stored rows' ids for the whole run (else each day probes its own) */
+  if (store_ingest_memo_preload(s, x.memo, from, to) != STORE_OK) {
+    LOG_EVENT(LOG_WARN, "ingest_preload_unavailable", LF_STR("error", store_last_error(s)));
   }
   pthread_mutex_init(&x.mu, NULL);
   pthread_cond_init(&x.cv, NULL);

@@ -34,6 +34,7 @@ struct store {
   int generation_ok;  /* generation is current up to the notifications read */
   int64_t generation; /* data generation known on this connection */
   char error[512];    /* last error message */
+  char sqlstate[6];   /* SQLSTATE of the last failed statement ("" if none) */
 };
 
 /* COPY data goes to libpq in pieces of at most this many bytes. */
@@ -46,6 +47,7 @@ static int64_t now_ms_(void) {
 }
 
 static void set_error_(struct store *s, const char *prefix, const char *msg) {
+  s->sqlstate[0] = '\0';
   snprintf(s->error, sizeof s->error, "%s%s", prefix, msg ? msg : "");
   size_t n = strlen(s->error);
   while (n > 0 && (s->error[n - 1] == '\n' || s->error[n - 1] == ' ')) {
@@ -116,6 +118,10 @@ const char *store_last_error(const struct store *s) {
   return s->error;
 }
 
+const char *store_last_sqlstate(const struct store *s) {
+  return s->sqlstate;
+}
+
 PGconn *store_conn(struct store *s) {
   if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK && !s->dying) {
     return s->conn;
@@ -184,6 +190,8 @@ static PGresult *fail_(struct store *s, PGresult *res, enum store_status *st) {
   } else if (s->conn != NULL) {
     set_error_(s, "", PQerrorMessage(s->conn));
   }
+  const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  snprintf(s->sqlstate, sizeof s->sqlstate, "%s", state != NULL ? state : "");
   PQclear(res);
   if (*st == STORE_UNAVAILABLE) {
     drop_conn_(s);

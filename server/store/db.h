@@ -42,6 +42,10 @@ PGconn *store_conn(struct store *s);
 /* The last error message ("" if none); lives until the next call on s. */
 const char *store_last_error(const struct store *s);
 
+/* SQLSTATE of the last statement that failed with one ("23505", ...; ""
+ * when the last failure had none, such as a lost connection). */
+const char *store_last_sqlstate(const struct store *s);
+
 /* Runs a named prepared statement (prepared on first use per connection),
  * with text parameters (NULL = SQL NULL). On success returns the result
  * (PGRES_TUPLES_OK or PGRES_COMMAND_OK; caller PQclear()s) and *st = STORE_OK.

@@ -69,20 +69,24 @@ static void arr_release_(struct arr_ *a, size_t n) {
   }
 }
 
+/* Runs a statement; *rows (if not NULL) += affected rows. The result, or
+ * NULL with *st set. */
+static PGresult *exec_(struct store *s, const char *name, const char *sql, int n,
+                       const char *const *v, long long *rows, enum store_status *st) {
+  PGresult *r = store_exec(s, name, sql, n, v, st);
+  if (r != NULL && rows != NULL) {
+    const char *t = PQcmdTuples(r);
+    *rows += t[0] ? strtoll(t, NULL, 10) : 0;
+  }
+  return r;
+}
+
 /* Runs a statement whose result is discarded; *rows += affected rows. */
 static enum store_status run_(struct store *s, const char *name, const char *sql, int n,
                               const char *const *v, long long *rows) {
   enum store_status st;
-  PGresult *r = store_exec(s, name, sql, n, v, &st);
-  if (r == NULL) {
-    return st;
-  }
-  if (rows != NULL) {
-    const char *t = PQcmdTuples(r);
-    *rows += t[0] ? strtoll(t, NULL, 10) : 0;
-  }
-  PQclear(r);
-  return STORE_OK;
+  PQclear(exec_(s, name, sql, n, v, rows, &st));
+  return st;
 }
 
 /* ------------------------------------------------------------------ */
@@ -109,11 +113,13 @@ static const char SQL_DIST_INSERT_[] =
     "FROM unnest($1::smallint[], $2::int[], $3::text[], $4::text[], $5::text[]) "
     "AS u(kind, tid, name, cc, site) "
     "WHERE NOT EXISTS (SELECT 1 FROM distributors d WHERE d.kind = u.kind AND "
-    "d.tvmaze_id = u.tid) ON CONFLICT (kind, tvmaze_id) DO NOTHING";
+    "d.tvmaze_id = u.tid) ON CONFLICT (kind, tvmaze_id) DO NOTHING "
+    "RETURNING id, kind, tvmaze_id";
 
 static const char SQL_GENRES_[] =
     "INSERT INTO genres (name) SELECT DISTINCT g FROM unnest($1::text[]) AS g "
-    "WHERE NOT EXISTS (SELECT 1 FROM genres x WHERE x.name = g) ON CONFLICT (name) DO NOTHING";
+    "WHERE NOT EXISTS (SELECT 1 FROM genres x WHERE x.name = g) ON CONFLICT (name) DO NOTHING "
+    "RETURNING id, name";
 
 /* The upserts answer one row: rows created (xmax = 0: a fresh tuple) and
  * rows updated; rows the WHERE guard left alone are not returned. */
@@ -255,11 +261,53 @@ static enum store_status day_done_(struct store *s, long long run_id, const char
 /* Open addressing, linear probing; a key is never removed, a forgotten
  * entry keeps its key with value 0 (row hashes are never 0). Keys carry
  * their kind in the top byte, so no key is 0 (the empty slot). */
+/* genres rows by name (a few dozen: searched in order). */
+struct genre_ids_ {
+  char **names;
+  long long *ids;
+  size_t n, cap;
+};
+
+static void genre_ids_add_(struct genre_ids_ *g, const char *name, long long id) {
+  if (g->n == g->cap) {
+    g->cap = g->cap ? 2 * g->cap : 32;
+    g->names = xrealloc(g->names, g->cap * sizeof *g->names);
+    g->ids = xrealloc(g->ids, g->cap * sizeof *g->ids);
+  }
+  g->names[g->n] = xstrdup(name);
+  g->ids[g->n++] = id;
+}
+
+/* genres.id of name, 0 if not listed. */
+static long long genre_ids_find_(const struct genre_ids_ *g, const char *name) {
+  for (size_t i = 0; i < g->n; i++) {
+    if (strcmp(g->names[i], name) == 0) {
+      return g->ids[i];
+    }
+  }
+  return 0;
+}
+
+static void genre_ids_release_(struct genre_ids_ *g) {
+  for (size_t i = 0; i < g->n; i++) {
+    free(g->names[i]);
+  }
+  free(g->names);
+  free(g->ids);
+  *g = (struct genre_ids_){0};
+}
+
 struct store_ingest_memo {
   uint64_t *keys; /* 0: empty slot */
-  uint64_t *vals; /* row hash; 0: unknown */
+  uint64_t *vals; /* row hash (or id, below); 0: unknown */
   size_t cap;     /* a power of two */
   size_t n;       /* used slots */
+  /* store_ingest_memo_preload ran: the table also holds every stored
+   * show id, the episode ids of the run's window and every distributor's
+   * row id (keys STORED_SHOW_, STORED_EP_, DIST_ROW_ below), genres every
+   * genre's; a day then needs no probe */
+  int preloaded;
+  struct genre_ids_ genres;
 };
 
 #define MEMO_SHOW_ ((uint64_t)1 << 56)
@@ -280,6 +328,7 @@ void store_ingest_memo_destroy(struct store_ingest_memo *m) {
   }
   free(m->keys);
   free(m->vals);
+  genre_ids_release_(&m->genres);
   free(m);
 }
 
@@ -450,52 +499,76 @@ static void memo_update_(struct store_ingest_memo *m, const struct ingest_batch 
  * top byte as the memo's are; values never 0):
  *   IX_SHOW_ | id             index + 1 of the show in the batch
  *   IX_DIST_ | kind, tvmaze_id index + 1 of the distributor in the batch
- *   IX_SHOW_STORED_ | id      1: the shows table has the row (probe_)
- *   IX_EP_STORED_ | id        1: the episodes table has the row (probe_)
- *   IX_DIST_ROW_ | kind, id   distributors.id of the row (probe_) */
+ *   STORED_SHOW_ | id         1: the shows table has the row
+ *   STORED_EP_ | id           1: the episodes table has the row
+ *   DIST_ROW_ | kind, id      distributors.id of the row
+ * The last three also live in a preloaded run memo (for the whole run);
+ * without one, the day's probe finds them. */
 #define IX_SHOW_ ((uint64_t)4 << 56)
 #define IX_DIST_ ((uint64_t)5 << 56)
-#define IX_SHOW_STORED_ ((uint64_t)6 << 56)
-#define IX_EP_STORED_ ((uint64_t)7 << 56)
-#define IX_DIST_ROW_ ((uint64_t)8 << 56)
+#define STORED_SHOW_ ((uint64_t)6 << 56)
+#define STORED_EP_ ((uint64_t)7 << 56)
+#define DIST_ROW_ ((uint64_t)8 << 56)
 
 static uint64_t dist_ix_(uint64_t tag, int kind, int tvmaze_id) {
   return tag | (uint64_t)(kind & 0xff) << 32 | (uint32_t)tvmaze_id;
 }
 
-/* What the day's writer knows beyond the batch: the lookups above, and the
- * genres rows of the day's genre names (a handful: searched in order). */
+/* What the day's writer knows beyond the batch. */
 struct day_ix_ {
-  struct store_ingest_memo *t;
-  const char **genre_names;
-  long long *genre_ids;
-  size_t n_genres;
-  PGresult *res; /* the probe's rows (genre_names point into it) */
+  struct store_ingest_memo *t;         /* this day's lookups (above) */
+  const struct store_ingest_memo *run; /* a preloaded run memo, else NULL */
+  struct genre_ids_ genres;            /* genres rows found this day */
 };
+
+static void day_ix_init_(struct day_ix_ *x, const struct store_ingest_memo *memo) {
+  *x = (struct day_ix_){.t = store_ingest_memo_create(),
+                        .run = memo != NULL && memo->preloaded ? memo : NULL};
+}
 
 static void day_ix_release_(struct day_ix_ *x) {
   store_ingest_memo_destroy(x->t);
-  free(x->genre_names);
-  free(x->genre_ids);
-  PQclear(x->res);
+  genre_ids_release_(&x->genres);
 }
 
-/* genres.id of name, 0 if the probe did not find it. */
+/* The day's value of key, else the run memo's. */
+static uint64_t ix_get_(const struct day_ix_ *x, uint64_t key) {
+  uint64_t v = memo_get_(x->t, key);
+  return v == 0 && x->run != NULL ? memo_get_(x->run, key) : v;
+}
+
+/* genres.id of name, 0 if unknown. */
 static long long genre_id_(const struct day_ix_ *x, const char *name) {
-  for (size_t i = 0; i < x->n_genres; i++) {
-    if (strcmp(x->genre_names[i], name) == 0) {
-      return x->genre_ids[i];
+  long long id = genre_ids_find_(&x->genres, name);
+  return id == 0 && x->run != NULL ? genre_ids_find_(&x->run->genres, name) : id;
+}
+
+/* Rows (tag, id, kind, tvmaze_id, name) of the probe and the preload:
+ * 1 a stored show, 2 a stored episode, 3 a distributor's row id, 4 a
+ * genre's. */
+static void ix_rows_(struct store_ingest_memo *t, struct genre_ids_ *g, const PGresult *res) {
+  int n = res != NULL ? PQntuples(res) : 0;
+  for (int i = 0; i < n; i++) {
+    long long tag = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    long long id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+    if (tag == 1) {
+      memo_put_(t, STORED_SHOW_ | (uint32_t)id, 1);
+    } else if (tag == 2) {
+      memo_put_(t, STORED_EP_ | (uint32_t)id, 1);
+    } else if (tag == 3 && id > 0) {
+      int kind = (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
+      int tid = (int)strtol(PQgetvalue(res, i, 3), NULL, 10);
+      memo_put_(t, dist_ix_(DIST_ROW_, kind, tid), (uint64_t)id);
+    } else if (tag == 4 && id > 0) {
+      genre_ids_add_(g, PQgetvalue(res, i, 4), id);
     }
   }
-  return 0;
 }
 
-/* Which of the day's kept shows and of its episodes the tables already
- * hold, and the row ids of its distributors and genres: one statement,
- * after the distributors and genres were written. The run's advisory lock keeps other ingests
- * from adding rows meanwhile (a row added by anything else makes the day's
- * COPY fail on the primary key: the day fails and is retried by the next
- * run, nothing is half written). */
+/* Without a preloaded run memo: which of the day's kept shows and of its
+ * episodes the tables already hold, and the row ids of its distributors
+ * and genres; one statement, after the distributors and genres were
+ * written. */
 static const char SQL_PROBE_[] =
     "SELECT 1, id, 0, 0, NULL FROM shows WHERE id = ANY ($1::int[]) "
     "UNION ALL SELECT 2, id, 0, 0, NULL FROM episodes WHERE id = ANY ($2::int[]) "
@@ -506,12 +579,21 @@ static const char SQL_PROBE_[] =
 
 static enum store_status probe_(struct store *s, const struct ingest_batch *b,
                                 const struct day_rows_ *r, struct day_ix_ *x) {
+  for (size_t i = 0; i < b->n_shows; i++) {
+    memo_put_(x->t, IX_SHOW_ | (uint32_t)b->shows[i].id, i + 1);
+  }
+  for (size_t i = 0; i < b->n_distributors; i++) {
+    const struct ingest_distributor *d = &b->distributors[i];
+    memo_put_(x->t, dist_ix_(IX_DIST_, d->kind, d->tvmaze_id), i + 1);
+  }
+  if (x->run != NULL) {
+    return STORE_OK; /* the run memo knows */
+  }
   struct arr_ a[5];
   for (size_t i = 0; i < 5; i++) {
     arr_init_(&a[i]);
   }
   for (size_t i = 0; i < b->n_shows; i++) {
-    memo_put_(x->t, IX_SHOW_ | (uint32_t)b->shows[i].id, i + 1);
     if (r->show_keep[i]) {
       arr_add_int_(&a[0], b->shows[i].id);
       for (size_t g = 0; g < b->shows[i].n_genres; g++) {
@@ -523,10 +605,8 @@ static enum store_status probe_(struct store *s, const struct ingest_batch *b,
     arr_add_int_(&a[1], b->episodes[i].id);
   }
   for (size_t i = 0; i < b->n_distributors; i++) {
-    const struct ingest_distributor *d = &b->distributors[i];
-    memo_put_(x->t, dist_ix_(IX_DIST_, d->kind, d->tvmaze_id), i + 1);
-    arr_add_int_(&a[2], d->kind);
-    arr_add_int_(&a[3], d->tvmaze_id);
+    arr_add_int_(&a[2], b->distributors[i].kind);
+    arr_add_int_(&a[3], b->distributors[i].tvmaze_id);
   }
   enum store_status st = STORE_OK;
   if (a[0].n + a[1].n > 0) {
@@ -534,29 +614,68 @@ static enum store_status probe_(struct store *s, const struct ingest_batch *b,
     for (size_t i = 0; i < 5; i++) {
       v[i] = arr_end_(&a[i]);
     }
-    x->res = store_exec(s, "ingest_probe", SQL_PROBE_, 5, v, &st);
-    int n = x->res != NULL ? PQntuples(x->res) : 0;
-    x->genre_names = xcalloc((size_t)n + 1, sizeof *x->genre_names);
-    x->genre_ids = xcalloc((size_t)n + 1, sizeof *x->genre_ids);
-    for (int i = 0; i < n; i++) {
-      long long tag = strtoll(PQgetvalue(x->res, i, 0), NULL, 10);
-      long long id = strtoll(PQgetvalue(x->res, i, 1), NULL, 10);
-      if (tag == 1) {
-        memo_put_(x->t, IX_SHOW_STORED_ | (uint32_t)id, 1);
-      } else if (tag == 2) {
-        memo_put_(x->t, IX_EP_STORED_ | (uint32_t)id, 1);
-      } else if (tag == 3 && id > 0) {
-        int kind = (int)strtol(PQgetvalue(x->res, i, 2), NULL, 10);
-        int tid = (int)strtol(PQgetvalue(x->res, i, 3), NULL, 10);
-        memo_put_(x->t, dist_ix_(IX_DIST_ROW_, kind, tid), (uint64_t)id);
-      } else if (tag == 4 && id > 0) {
-        x->genre_names[x->n_genres] = PQgetvalue(x->res, i, 4);
-        x->genre_ids[x->n_genres++] = id;
-      }
-    }
+    PGresult *res = store_exec(s, "ingest_probe", SQL_PROBE_, 5, v, &st);
+    ix_rows_(x->t, &x->genres, res);
+    PQclear(res);
   }
   arr_release_(a, 5);
   return st;
+}
+
+/* Every stored show id, the ids of the episodes that air within a month
+ * of the run's window (where the day's schedule finds them: an episode
+ * stored with an airdate further off is taken for new, and its day's COPY
+ * fails on the key and is written again with upserts) and every
+ * distributor's and genre's row id. Unnamed: planned for the tables as
+ * they are. */
+static const char SQL_PRELOAD_[] =
+    "SELECT 1, id, 0, 0, NULL FROM shows "
+    "UNION ALL SELECT 2, id, 0, 0, NULL FROM episodes "
+    "WHERE airdate BETWEEN $1::date - 31 AND $2::date + 31 "
+    "UNION ALL SELECT 3, id, kind, tvmaze_id, NULL FROM distributors "
+    "UNION ALL SELECT 4, id, 0, 0, name FROM genres";
+
+enum store_status store_ingest_memo_preload(struct store *s, struct store_ingest_memo *m,
+                                            const char *from, const char *to) {
+  const char *v[2] = {from, to};
+  enum store_status st;
+  PGresult *res = store_exec(s, NULL, SQL_PRELOAD_, 2, v, &st);
+  if (res == NULL) {
+    return st;
+  }
+  ix_rows_(m, &m->genres, res);
+  PQclear(res);
+  m->preloaded = 1;
+  return STORE_OK;
+}
+
+/* After a day of a preloaded run memo: its shows and episodes count as
+ * stored from now on (true after COMMIT; when the day failed they may be
+ * missing, and the upserts that then write them create them as well), and
+ * the distributors and genres rows the day created are recorded if it
+ * committed (else they may not exist). */
+static void memo_learn_(struct store_ingest_memo *m, const struct ingest_batch *b,
+                        const struct day_ix_ *x, int committed) {
+  if (m == NULL || !m->preloaded) {
+    return;
+  }
+  for (size_t i = 0; i < b->n_shows; i++) {
+    memo_put_(m, STORED_SHOW_ | (uint32_t)b->shows[i].id, 1);
+  }
+  for (size_t i = 0; i < b->n_episodes; i++) {
+    memo_put_(m, STORED_EP_ | (uint32_t)b->episodes[i].id, 1);
+  }
+  if (!committed) {
+    return;
+  }
+  for (size_t i = 0; i < x->t->cap; i++) {
+    if ((x->t->keys[i] & ((uint64_t)0xff << 56)) == DIST_ROW_ && x->t->vals[i] != 0) {
+      memo_put_(m, x->t->keys[i], x->t->vals[i]);
+    }
+  }
+  for (size_t i = 0; i < x->genres.n; i++) {
+    genre_ids_add_(&m->genres, x->genres.names[i], x->genres.ids[i]);
+  }
 }
 
 /* COPY text format: one field of a row, then `end` ('\t' between fields,
@@ -642,7 +761,8 @@ static int sg_copy_(struct strbuf *out, const struct ingest_show *sh, const stru
  * COPYed shows, else set against the stored pairs. */
 static enum store_status write_shows_(struct store *s, const struct ingest_batch *b,
                                       const struct day_rows_ *r, const struct day_ix_ *x,
-                                      struct store_ingest_counts *c, long long *written) {
+                                      int copy_ok, struct store_ingest_counts *c,
+                                      long long *written) {
   struct strbuf copy, sg;
   strbuf_init(&copy);
   strbuf_init(&sg);
@@ -658,13 +778,12 @@ static enum store_status write_shows_(struct store *s, const struct ingest_batch
     if (!r->show_keep[i]) {
       continue;
     }
-    int stored = memo_get_(x->t, IX_SHOW_STORED_ | (uint32_t)sh->id) != 0;
-    uint64_t drow = sh->dist_kind != 0
-                        ? memo_get_(x->t, dist_ix_(IX_DIST_ROW_, sh->dist_kind, sh->dist_id))
-                        : 0;
+    int stored = ix_get_(x, STORED_SHOW_ | (uint32_t)sh->id) != 0;
+    uint64_t drow =
+        sh->dist_kind != 0 ? ix_get_(x, dist_ix_(DIST_ROW_, sh->dist_kind, sh->dist_id)) : 0;
     char upd_buf[32];
     const char *upd = NULL;
-    int copied = !stored && (sh->dist_kind == 0 || drow != 0) &&
+    int copied = copy_ok && !stored && (sh->dist_kind == 0 || drow != 0) &&
                  epoch_text_(sh->tvmaze_updated, upd_buf, &upd);
     if (stored) {
       arr_add_int_(&pa[2], sh->id); /* its stored genre pairs are compared */
@@ -757,8 +876,8 @@ static const char SQL_EPISODES_COPY_[] =
  * distributors statement left, or the memo knows, in the table), the others
  * upserted (the upsert joins the tables for it). */
 static enum store_status write_episodes_(struct store *s, const struct ingest_batch *b,
-                                         const struct day_ix_ *x, struct store_ingest_counts *c,
-                                         long long *written) {
+                                         const struct day_ix_ *x, int copy_ok,
+                                         struct store_ingest_counts *c, long long *written) {
   struct strbuf copy;
   strbuf_init(&copy);
   struct arr_ a[13];
@@ -774,10 +893,10 @@ static enum store_status write_episodes_(struct store *s, const struct ingest_ba
     uint64_t di = 0, drow = 0;
     if (sh != NULL && sh->dist_kind != 0) {
       di = memo_get_(x->t, dist_ix_(IX_DIST_, sh->dist_kind, sh->dist_id));
-      drow = memo_get_(x->t, dist_ix_(IX_DIST_ROW_, sh->dist_kind, sh->dist_id));
+      drow = ix_get_(x, dist_ix_(DIST_ROW_, sh->dist_kind, sh->dist_id));
     }
     /* copied only where the batch says what the upsert's join would find */
-    if (memo_get_(x->t, IX_EP_STORED_ | (uint32_t)e->id) == 0 && sh != NULL &&
+    if (copy_ok && ix_get_(x, STORED_EP_ | (uint32_t)e->id) == 0 && sh != NULL &&
         (sh->dist_kind == 0 || (di != 0 && drow != 0))) {
       copy_int_(&copy, e->id, '\t');
       copy_int_(&copy, e->show_id, '\t');
@@ -817,8 +936,8 @@ static enum store_status write_episodes_(struct store *s, const struct ingest_ba
 /* Writes the day's rows; those the memo knows unchanged (keep 0) are left
  * out of the statements, and a statement with no row is not sent. */
 static enum store_status write_rows_(struct store *s, const struct ingest_batch *b,
-                                     const struct day_rows_ *r, struct store_ingest_counts *c,
-                                     long long *written) {
+                                     const struct day_rows_ *r, struct day_ix_ *x, int copy_ok,
+                                     struct store_ingest_counts *c, long long *written) {
   enum store_status st = STORE_OK;
   struct arr_ a[5];
   size_t na = 0;
@@ -864,8 +983,15 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
     const char *v[5] = {arr_end_(&a[0]), arr_end_(&a[1]), arr_end_(&a[2]), arr_end_(&a[3]),
                         arr_end_(&a[4])};
     st = run_(s, "ingest_dist_update", SQL_DIST_UPDATE_, 5, v, written);
-    if (st == STORE_OK) {
-      st = run_(s, "ingest_dist_insert", SQL_DIST_INSERT_, 5, v, written);
+    if (st == STORE_OK) { /* the new rows' ids (id, kind, tvmaze_id) */
+      PGresult *res = exec_(s, "ingest_dist_insert", SQL_DIST_INSERT_, 5, v, written, &st);
+      for (int i = 0; res != NULL && i < PQntuples(res); i++) {
+        int kind = (int)strtol(PQgetvalue(res, i, 1), NULL, 10);
+        int tid = (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
+        memo_put_(x->t, dist_ix_(DIST_ROW_, kind, tid),
+                  (uint64_t)strtoll(PQgetvalue(res, i, 0), NULL, 10));
+      }
+      PQclear(res);
     }
   }
   arr_release_(a, na);
@@ -883,22 +1009,24 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
   }
   if (a[0].n > 0) {
     const char *v[1] = {arr_end_(&a[0])};
-    st = run_(s, "ingest_genres", SQL_GENRES_, 1, v, written);
+    PGresult *res = exec_(s, "ingest_genres", SQL_GENRES_, 1, v, written, &st);
+    for (int i = 0; res != NULL && i < PQntuples(res); i++) { /* new rows (id, name) */
+      genre_ids_add_(&x->genres, PQgetvalue(res, i, 1), strtoll(PQgetvalue(res, i, 0), NULL, 10));
+    }
+    PQclear(res);
   }
   arr_release_(a, na);
   if (st != STORE_OK) {
     return st;
   }
 
-  struct day_ix_ x = {.t = store_ingest_memo_create()};
-  st = probe_(s, b, r, &x);
+  st = probe_(s, b, r, x);
   if (st == STORE_OK) {
-    st = write_shows_(s, b, r, &x, c, written);
+    st = write_shows_(s, b, r, x, copy_ok, c, written);
   }
   if (st == STORE_OK) {
-    st = write_episodes_(s, b, &x, c, written);
+    st = write_episodes_(s, b, x, copy_ok, c, written);
   }
-  day_ix_release_(&x);
   return st;
 }
 
@@ -990,56 +1118,70 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
                                          const struct store_ingest_source_hash *hashes,
                                          size_t n_hashes, struct store_ingest_memo *memo,
                                          struct store_ingest_counts *counts) {
-  struct store_ingest_counts c = {.requests = counts->requests,
-                                  .retries = counts->retries,
-                                  .episodes_seen = counts->episodes_seen};
-  long long written = 0;
   struct day_rows_ rows;
   day_rows_init_(&rows, b, memo);
-  /* The episodes COPY and upsert supply country_code themselves (migration
-   * 009). Every statement of a day finds rows by key (primary and unique
-   * indexes), so sequential scans are priced out of its plans: a plan made
-   * while a table was nearly empty (a first load, an autoanalyze early in
-   * one) would scan it whole, and the session (which lives across runs)
-   * keeps prepared statements' plans as the table grows. Seen: the probe's
-   * generic plan scanned episodes in a third first load of
-   * bench/ingest.sh, 5.0 s instead of 0.18 s. The price makes the one
-   * statement that has to scan (the generation bump of a one-row table)
-   * look expensive enough for JIT compilation (200 ms per day): no JIT
-   * either, none of these small statements gains from it. */
-  enum store_status st = store_command(s,
-                                       "BEGIN; SET LOCAL tvmaze.episode_country_supplied = 'on'; "
-                                       "SET LOCAL enable_seqscan = off; SET LOCAL jit = off");
-  if (st == STORE_OK) {
-    st = write_rows_(s, b, &rows, &c, &written);
-  }
-  if (st == STORE_OK && written > 0) {
-    st = run_(s, "ingest_generation", store_generation_bump_sql, 0, NULL, NULL);
-  }
-  if (st == STORE_OK) {
-    st = put_hashes_(s, date, hashes, n_hashes, b);
-  }
-  if (st == STORE_OK) {
-    st = day_done_(s, run_id, date, STORE_DAY_SUCCEEDED, NULL, 0, &c);
-  }
-  if (st == STORE_OK) {
-    st = store_command(s, "COMMIT");
-  }
-  if (st != STORE_OK) {
+  enum store_status st = STORE_OK;
+  /* A COPY that fails on a key (a row taken for new that is stored) rolls
+   * the day back, and it is written again with upserts only. */
+  for (int attempt = 0; attempt < 2; attempt++) {
+    struct store_ingest_counts c = {.requests = counts->requests,
+                                    .retries = counts->retries,
+                                    .episodes_seen = counts->episodes_seen};
+    long long written = 0;
+    struct day_ix_ x;
+    day_ix_init_(&x, memo);
+    /* The episodes COPY and upsert supply country_code themselves
+     * (migration 009). Every statement of a day finds rows by key (primary
+     * and unique indexes), so sequential scans are priced out of its plans:
+     * a plan made while a table was nearly empty (a first load, an
+     * autoanalyze early in one) would scan it whole, and the session (which
+     * lives across runs) keeps prepared statements' plans as the table
+     * grows. Seen: the probe's generic plan scanned episodes in a third
+     * first load of bench/ingest.sh, 5.0 s instead of 0.18 s. The price
+     * makes the one statement that has to scan (the generation bump of a
+     * one-row table) look expensive enough for JIT compilation (200 ms per
+     * day): no JIT either, none of these small statements gains from it. */
+    st = store_command(s,
+                       "BEGIN; SET LOCAL tvmaze.episode_country_supplied = 'on'; "
+                       "SET LOCAL enable_seqscan = off; SET LOCAL jit = off");
+    if (st == STORE_OK) {
+      st = write_rows_(s, b, &rows, &x, attempt == 0, &c, &written);
+    }
+    if (st == STORE_OK && written > 0) {
+      st = run_(s, "ingest_generation", store_generation_bump_sql, 0, NULL, NULL);
+    }
+    if (st == STORE_OK) {
+      st = put_hashes_(s, date, hashes, n_hashes, b);
+    }
+    if (st == STORE_OK) {
+      st = day_done_(s, run_id, date, STORE_DAY_SUCCEEDED, NULL, 0, &c);
+    }
+    if (st == STORE_OK) {
+      st = store_command(s, "COMMIT");
+    }
+    if (st == STORE_OK) {
+      memo_learn_(memo, b, &x, 1);
+      day_ix_release_(&x);
+      memo_update_(memo, b, &rows, 1);
+      day_rows_release_(&rows);
+      c.changed = written > 0;
+      *counts = c;
+      return STORE_OK;
+    }
     /* The caller reads the error after ROLLBACK: ROLLBACK of an aborted
      * transaction succeeds, and does not reset the message (db.c). */
     if (store_conn(s) != NULL && PQtransactionStatus(store_conn(s)) != PQTRANS_IDLE) {
       (void)store_command(s, "ROLLBACK");
     }
-    memo_update_(memo, b, &rows, 0);
-    day_rows_release_(&rows);
-    return st;
+    memo_learn_(memo, b, &x, 0);
+    day_ix_release_(&x);
+    if (strcmp(store_last_sqlstate(s), "23505") != 0) { /* not a unique violation */
+      break;
+    }
   }
-  memo_update_(memo, b, &rows, 1);
+  memo_update_(memo, b, &rows, 0);
   day_rows_release_(&rows);
-  c.changed = written > 0;
-  *counts = c;
-  return STORE_OK;
+  return st;
 }
 
 enum store_status store_ingest_fail_day(struct store *s, long long run_id, const char *date,

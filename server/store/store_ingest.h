@@ -137,6 +137,17 @@ struct store_ingest_memo;
 struct store_ingest_memo *store_ingest_memo_create(void);
 void store_ingest_memo_destroy(struct store_ingest_memo *m);
 
+/* Reads into m which rows the tables hold: every show id, the ids of the
+ * episodes airing within a month of [from, to] (YYYY-MM-DD) and every
+ * distributor's and genre's row id; the days written with m then need no
+ * probe of their own, and m learns the ids of every day it writes. An
+ * episode stored with an airdate further off is taken for new: its day's
+ * COPY fails on the key, and the day is written again with upserts.
+ * Valid while this run holds the lock (after the lock was lost and
+ * retaken, use a new memo). On failure m is unchanged (days probe). */
+enum store_status store_ingest_memo_preload(struct store *s, struct store_ingest_memo *m,
+                                            const char *from, const char *to);
+
 /* Writes batch b as day `date` of run run_id in one transaction (rolled back
  * on any failure: nothing of the day remains). counts->requests/retries/
  * episodes_seen are inputs added to the run; the rest are outputs (a row

@@ -597,9 +597,22 @@ static char *dump_rows_(const char *where) {
  * write the same values, also for strings with every byte the COPY text
  * format escapes, and the COPYed episodes' country_code is the one the
  * upsert's join (and the triggers of migration 004) would give. */
-static void test_copy_and_upsert_agree(void **state) {
-  (void)state;
+/* A preloaded run memo for a day of the test (NULL: the day probes). */
+static struct store_ingest_memo *preloaded_(struct store *s, int preload) {
+  if (!preload) {
+    return NULL;
+  }
+  struct store_ingest_memo *m = store_ingest_memo_create();
+  assert_int_equal(store_ingest_memo_preload(s, m, "2030-01-01", "2030-01-01"), STORE_OK);
+  return m;
+}
+
+/* With preload, the stored rows are known from a preloaded memo (fresh
+ * for each day, else its row hashes would leave the spoiled rows alone);
+ * without, from each day's probe. */
+static void copy_and_upsert_agree_(int preload) {
   long long id = 0;
+  struct store_ingest_memo *memo = NULL;
   struct store *s = begin_(1, &id);
   struct store_ingest_counts c;
   /* JSON escapes: \\ backslash, \t tab, \n newline, \r carriage return; a
@@ -628,7 +641,9 @@ static void test_copy_and_upsert_agree(void **state) {
 #define DAY_                                 \
   EP_("9101", "a\\\\b\\tc\\nd\\re", SHOW_A_) \
   ", " EP_("9102", "", SHOW_B_) ", " EP_("9103", "\\\\N", SHOW_C_)
-  assert_int_equal(memo_day_(s, id, NULL, "[" DAY_ "]", 0, &c), STORE_OK);
+  memo = preloaded_(s, preload);
+  assert_int_equal(memo_day_(s, id, memo, "[" DAY_ "]", 0, &c), STORE_OK);
+  store_ingest_memo_destroy(memo);
   assert_int_equal(c.shows_created, 3);
   assert_int_equal(c.episodes_created, 3);
   char *copied = dump_rows_("true");
@@ -666,14 +681,27 @@ static void test_copy_and_upsert_agree(void **state) {
      "weight = NULL, summary = NULL, image_url = NULL, distributor_id = NULL, "
      "tvmaze_updated = NULL");
   x_("UPDATE episodes SET name = 'junk', season = NULL, number = NULL, type = NULL, "
-     "airdate = NULL, airtime = NULL, airstamp = NULL, runtime = NULL, rating = NULL, "
+     "airdate = airdate + 1, airtime = NULL, airstamp = NULL, runtime = NULL, rating = NULL, "
      "summary = NULL, image_url = NULL");
   x_("DELETE FROM show_genres");
-  assert_int_equal(memo_day_(s, id, NULL, "[" DAY_ ", " EP_("9104", "new", SHOW_A_) "]", 0, &c),
+  /* counts the rows offered to episodes (nextval is not rolled back): a
+   * stored row taken for new would fail the COPY and make the day retry */
+  x_("CREATE SEQUENCE test_episode_rows");
+  x_("CREATE FUNCTION test_episode_row() RETURNS trigger LANGUAGE plpgsql AS "
+     "$$ BEGIN PERFORM nextval('test_episode_rows'); RETURN NEW; END $$");
+  x_("CREATE TRIGGER test_episode_row BEFORE INSERT ON episodes FOR EACH ROW "
+     "EXECUTE FUNCTION test_episode_row()");
+  x_("CREATE TRIGGER test_show_row BEFORE INSERT ON shows FOR EACH ROW "
+     "EXECUTE FUNCTION test_episode_row()");
+  memo = preloaded_(s, preload);
+  assert_int_equal(memo_day_(s, id, memo, "[" DAY_ ", " EP_("9104", "new", SHOW_A_) "]", 0, &c),
                    STORE_OK);
+  store_ingest_memo_destroy(memo);
   assert_int_equal(c.shows_updated, 3);
   assert_int_equal(c.episodes_updated, 3);
   assert_int_equal(c.episodes_created, 1);
+  /* 3 shows and 4 episodes offered: no COPY failed, no retry */
+  assert_int_equal(q_("SELECT last_value FROM test_episode_rows"), 7);
   char *upserted = dump_rows_("id <> 9104");
   assert_non_null(upserted);
   assert_string_equal(upserted, copied);
@@ -689,17 +717,28 @@ static void test_copy_and_upsert_agree(void **state) {
   store_close(s);
 }
 
-/* A row the probe did not see, added before the day's COPY: the COPY fails
- * on the key, the day leaves no row (not even the one added inside it),
- * the error names the key, and the next write of the day lands it. */
-static void test_copy_conflict_rolls_back(void **state) {
+static void test_copy_and_upsert_agree(void **state) {
+  (void)state;
+  copy_and_upsert_agree_(0);
+}
+
+static void test_copy_and_upsert_agree_preloaded(void **state) {
+  (void)state;
+  copy_and_upsert_agree_(1);
+}
+
+/* A row taken for new that is stored by the time of the day's COPY (here
+ * added inside the day's transaction, before the episodes' COPY): the COPY
+ * fails on the key, the day is rolled back whole (the added row too) and
+ * written again with upserts only. */
+static void test_copy_conflict_retried(void **state) {
   (void)state;
   long long id = 0;
   struct store *s = begin_(1, &id);
   struct store_ingest_counts c;
-  /* inside the day's transaction, after the shows COPY and before the
-   * episodes', something else inserts episode 9301 */
+  x_("CREATE SEQUENCE test_show_inserts"); /* nextval is not rolled back */
   x_("CREATE FUNCTION test_sneak() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+     "PERFORM nextval('test_show_inserts'); "
      "INSERT INTO episodes (id, show_id, name) VALUES (9301, NEW.id, 'sneaked'); "
      "RETURN NULL; END $$");
   x_("CREATE TRIGGER test_sneak AFTER INSERT ON shows FOR EACH ROW "
@@ -707,14 +746,65 @@ static void test_copy_conflict_rolls_back(void **state) {
   const char *doc =
       "[{\"id\": 9301, \"name\": \"e\", \"airdate\": \"2030-01-01\", "
       "\"show\": {\"id\": 8301, \"name\": \"S\"}}]";
-  assert_int_equal(memo_day_(s, id, NULL, doc, 0, &c), STORE_CONFLICT);
-  assert_non_null(strstr(store_last_error(s), "episodes_pkey"));
-  assert_int_equal(q_("SELECT count(*) FROM shows WHERE id = 8301"), 0);
-  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE id = 9301"), 0);
-  x_("DROP TRIGGER test_sneak ON shows");
   assert_int_equal(memo_day_(s, id, NULL, doc, 0, &c), STORE_OK);
-  assert_int_equal(c.episodes_created, 1);
+  /* two attempts; the second one's upsert updated the row its own show
+   * insert added */
+  assert_int_equal(q_("SELECT last_value FROM test_show_inserts"), 2);
+  assert_int_equal(c.shows_created, 1);
+  assert_int_equal(c.episodes_created, 0);
+  assert_int_equal(c.episodes_updated, 1);
+  assert_int_equal(q_("SELECT count(*) FROM episodes"), 1);
   assert_int_equal(q_("SELECT count(*) FROM episodes WHERE id = 9301 AND name = 'e'"), 1);
+  assert_int_equal(q_("SELECT days_done FROM ingest_runs WHERE id = "
+                      "(SELECT max(id) FROM ingest_runs)"),
+                   1);
+  assert_int_equal(store_ingest_unlock(s), STORE_OK);
+  store_close(s);
+}
+
+/* A preloaded run memo (store_ingest_memo_preload) knows the episodes
+ * airing within a month of the run's window: one stored with an airdate
+ * further off is taken for new, its COPY fails on the key, and the day is
+ * written again with upserts. One within the window is upserted at once. */
+static void test_preload_window(void **state) {
+  (void)state;
+  long long id = 0;
+  struct store *s = begin_(1, &id);
+  struct store_ingest_counts c;
+  const char *far =
+      "[{\"id\": 9401, \"name\": \"far\", \"airdate\": \"2029-01-01\", "
+      "\"show\": {\"id\": 8401, \"name\": \"S\"}}, "
+      "{\"id\": 9402, \"name\": \"near\", \"airdate\": \"2029-12-20\", "
+      "\"show\": {\"id\": 8401, \"name\": \"S\"}}]";
+  assert_int_equal(memo_day_(s, id, NULL, far, 0, &c), STORE_OK);
+  assert_int_equal(c.episodes_created, 2);
+  /* counts the rows offered to episodes (nextval is not rolled back) */
+  x_("CREATE SEQUENCE test_episode_rows");
+  x_("CREATE FUNCTION test_episode_row() RETURNS trigger LANGUAGE plpgsql AS "
+     "$$ BEGIN PERFORM nextval('test_episode_rows'); RETURN NEW; END $$");
+  x_("CREATE TRIGGER test_episode_row BEFORE INSERT ON episodes FOR EACH ROW "
+     "EXECUTE FUNCTION test_episode_row()");
+  struct store_ingest_memo *memo = store_ingest_memo_create();
+  assert_int_equal(store_ingest_memo_preload(s, memo, "2030-01-01", "2030-01-01"), STORE_OK);
+  /* both moved to 2030-01-01: 9402 (stored 12 days before) is known, 9401
+   * (a year before) is not */
+  const char *moved =
+      "[{\"id\": 9401, \"name\": \"far\", \"airdate\": \"2030-01-01\", "
+      "\"show\": {\"id\": 8401, \"name\": \"S\"}}, "
+      "{\"id\": 9402, \"name\": \"near\", \"airdate\": \"2030-01-01\", "
+      "\"show\": {\"id\": 8401, \"name\": \"S\"}}]";
+  assert_int_equal(memo_day_(s, id, memo, moved, 0, &c), STORE_OK);
+  assert_int_equal(c.episodes_created, 0);
+  assert_int_equal(c.episodes_updated, 2);
+  /* first attempt: the COPY of 9401 alone (failed on the key); then the
+   * upsert of both */
+  assert_int_equal(q_("SELECT last_value FROM test_episode_rows"), 3);
+  assert_int_equal(q_("SELECT count(*) FROM episodes WHERE airdate = '2030-01-01'"), 2);
+  /* and the memo learned them: the same day again is one upsert */
+  assert_int_equal(memo_day_(s, id, memo, moved, 0, &c), STORE_OK);
+  assert_int_equal(c.episodes_unchanged, 2);
+  assert_int_equal(q_("SELECT last_value FROM test_episode_rows"), 5);
+  store_ingest_memo_destroy(memo);
   assert_int_equal(store_ingest_unlock(s), STORE_OK);
   store_close(s);
 }
@@ -1010,7 +1100,9 @@ int main(void) {
       cmocka_unit_test_setup(test_one_day_changed, setup_),
       cmocka_unit_test_setup(test_run_memo, setup_),
       cmocka_unit_test_setup(test_copy_and_upsert_agree, setup_),
-      cmocka_unit_test_setup(test_copy_conflict_rolls_back, setup_),
+      cmocka_unit_test_setup(test_copy_and_upsert_agree_preloaded, setup_),
+      cmocka_unit_test_setup(test_copy_conflict_retried, setup_),
+      cmocka_unit_test_setup(test_preload_window, setup_),
       cmocka_unit_test_setup(test_429_and_500_retried, setup_),
       cmocka_unit_test_setup(test_slow_and_refused, setup_),
       cmocka_unit_test_setup(test_concurrent_start, setup_),
