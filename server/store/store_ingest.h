@@ -16,9 +16,11 @@
  *   genres         INSERT missing names (same reason: smallint identity)
  *   (rows this run already committed with identical content, as the run
  *   memo knows, are left out of these statements and of the shows')
- *   probe          one SELECT: which of the day's shows and episodes the
- *                  tables hold, and the row ids of its distributors and genres
- *   shows          new ones: COPY (distributor_id from the probe); stored
+ *   (which rows are stored, and distributors' and genres' row ids: from a
+ *   run memo preloaded by store_ingest_memo_preload, which learns each
+ *   day's, and from the distributors and genres INSERTs' RETURNING; without
+ *   a preloaded memo, one probe SELECT per day tells)
+ *   shows          new ones: COPY (distributor_id as above); stored
  *                  ones: INSERT .. ON CONFLICT (id) DO UPDATE .. WHERE (cols)
  *                  IS DISTINCT FROM (EXCLUDED cols) RETURNING (xmax = 0):
  *                  created = COPYed rows + true rows, updated = false rows,
@@ -34,11 +36,10 @@
  *   ingest_source_hashes  the day's raw body hashes replaced (migration 006)
  *   ingest_runs / ingest_run_days  counters and the day's outcome
  *
- * A row the probe missed but something other than this run's ingest adds
- * before the COPY makes the COPY fail on the primary key: the day fails
- * whole (its error names the key) and the next run writes it; the run's
- * advisory lock keeps other ingests out, and nothing else writes these
- * tables.
+ * A row taken for new that is stored after all (an episode stored with an
+ * airdate outside the preloaded window, or added by something else) makes
+ * the COPY fail on the primary key (SQLSTATE 23505): the day is rolled back
+ * and written once more with upserts only.
  *
  * Singleton runs: the runner's session holds pg_advisory_lock(INGEST_LOCK_KEY)
  * for the whole run; a RUNNING row found while holding the lock was left by
