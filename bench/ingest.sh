@@ -12,20 +12,20 @@
 #      must be 0)
 #   3. the anchors' COPY of the same rows, REPS times into truncated tables
 #      (shared/anchors/sql/schema.sql + \copy)
-# Each measured run starts after a CHECKPOINT (as the anchors' bench-load.sh
-# does). Prints every repetition, the medians, the ratio of the medians and
+# Each measured run starts after a CHECKPOINT and once the machine is quiet
+# (as the anchors' bench-load.sh does: QUIET_PCT, QUIET_MAX). Prints every repetition, the medians, the ratio of the medians and
 # the server's peak RSS (VmHWM). The box is shared: compare within one run.
 #
 # Usage: bench/ingest.sh [BUILD_DIR]   (default: build)
 # Env: WORK (default /tmp/ingest-bench), ANCHORS (default /work/shared/anchors),
-#      REPS (default 3)
+#      REPS (default 5, as the anchors' HYPERFINE_RUNS), QUIET_PCT (default 10), QUIET_MAX (default 60 s)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
 WORK="${WORK:-/tmp/ingest-bench}"
 ANCHORS="${ANCHORS:-/work/shared/anchors}"
-REPS="${REPS:-3}"
+REPS="${REPS:-5}"
 case "$REPS" in ''|*[!0-9]*|0*) echo "bench/ingest.sh: REPS must be a positive integer, got \"$REPS\"" >&2; exit 2 ;; esac
 mkdir -p "$WORK"
 
@@ -41,6 +41,31 @@ trap cleanup EXIT
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 now() { date +%s.%N; }
+
+# As the anchors' scripts do (shared/anchors/env.sh): before each timed
+# run, wait (up to QUIET_MAX s) until the machine is quiet, under QUIET_PCT
+# % of all cores busy over 2 s, so that neither side is measured while
+# autovacuum (after the previous run's truncate and load) or anything else
+# still runs. Prints a line to stderr when it had to wait.
+QUIET_MAX="${QUIET_MAX:-60}" QUIET_PCT="${QUIET_PCT:-10}"
+busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
+wait_quiet() {
+  local waited=0 b0 b1 pct hz ncpu
+  hz="$(getconf CLK_TCK)" ncpu="$(nproc)"
+  while :; do
+    b0=$(busy_ticks); sleep 2; b1=$(busy_ticks)
+    pct=$(((b1 - b0) * 100 / (2 * hz * ncpu)))
+    if [ "$pct" -lt "$QUIET_PCT" ]; then
+      [ "$waited" -gt 0 ] && log "machine quiet after ${waited}s"
+      return 0
+    fi
+    if [ "$waited" -ge "$QUIET_MAX" ]; then
+      log "WARNING: machine still ${pct}% busy after ${waited}s, measuring anyway"
+      return 0
+    fi
+    waited=$((waited + 2))
+  done
+}
 
 if [ ! -f "$WORK/data/MANIFEST.txt" ]; then
   log "generating data"
@@ -128,6 +153,7 @@ writes() {
 
 ingest() { # prints the run's duration in seconds (started_at .. finished_at)
   psql "$DB" -XqAtc "CHECKPOINT" >/dev/null
+  wait_quiet
   "$BUILD/client/tvmaze" --timeout 60000 ingest start --start-date "$START" --days 90 --wait >"$WORK/run-$1.txt"
   psql "$DB" -XAtc "SELECT extract(epoch FROM finished_at - started_at) FROM ingest_runs ORDER BY id DESC LIMIT 1"
 }
@@ -199,6 +225,7 @@ timed_copies() {
   local t0
   for _ in $(seq "$REPS"); do
     psql "$1" -XqAtc "$2" -c "CHECKPOINT" >/dev/null
+    wait_quiet
     t0=$(now)
     psql "$1" -Xq -v ON_ERROR_STOP=1 -f "$3" >/dev/null
     echo "$(now) - $t0" | bc -l
