@@ -254,12 +254,13 @@ enum store_status store_copy_in(struct store *s, const char *sql, const char *da
   for (size_t off = 0; off < len && why == NULL;) {
     size_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
     if (PQputCopyData(c, data + off, (int)n) != 1) {
-      why = "sending COPY data failed";
+      why = "sending COPY data failed: ";
     }
     off += n;
   }
-  if (PQputCopyEnd(c, why) != 1 && why == NULL) {
-    why = "ending COPY failed";
+  if (PQputCopyEnd(c, why != NULL ? "the client could not send the rows" : NULL) != 1 &&
+      why == NULL) {
+    why = "ending COPY failed: ";
   }
   /* the COPY's own result, then NULL; a failure is the first error seen */
   int failed = 0;
@@ -287,8 +288,11 @@ enum store_status store_copy_in(struct store *s, const char *sql, const char *da
   if (failed) {
     return st;
   }
-  if (why != NULL) {
-    set_error_(s, why, "");
+  if (why != NULL) { /* no error result: the connection broke */
+    set_error_(s, why, PQerrorMessage(c));
+    if (PQstatus(c) != CONNECTION_OK) {
+      drop_conn_(s);
+    }
     return STORE_UNAVAILABLE;
   }
   return STORE_OK;

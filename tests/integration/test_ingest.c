@@ -809,6 +809,34 @@ static void test_preload_window(void **state) {
   store_close(s);
 }
 
+/* The session ends in the middle of a day's COPY (its backend terminated
+ * by a row of it): the day fails as unavailable, leaves no row, and the
+ * same store writes it on a new connection afterwards. */
+static void test_copy_connection_lost(void **state) {
+  (void)state;
+  long long id = 0;
+  struct store *s = begin_(1, &id);
+  struct store_ingest_counts c;
+  x_("CREATE FUNCTION test_die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+     "IF NEW.id = 9502 THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+     "PERFORM pg_sleep(5); END IF; RETURN NEW; END $$");
+  x_("CREATE TRIGGER test_die BEFORE INSERT ON episodes FOR EACH ROW "
+     "EXECUTE FUNCTION test_die()");
+  const char *doc =
+      "[{\"id\": 9501, \"name\": \"a\", \"airdate\": \"2030-01-01\", "
+      "\"show\": {\"id\": 8501, \"name\": \"S\"}}, "
+      "{\"id\": 9502, \"name\": \"b\", \"airdate\": \"2030-01-01\", "
+      "\"show\": {\"id\": 8501, \"name\": \"S\"}}]";
+  assert_int_equal(memo_day_(s, id, NULL, doc, 0, &c), STORE_UNAVAILABLE);
+  assert_int_equal(q_("SELECT count(*) FROM shows"), 0);
+  assert_int_equal(q_("SELECT count(*) FROM episodes"), 0);
+  x_("DROP TRIGGER test_die ON episodes");
+  usleep(600 * 1000); /* past the store's reconnect spacing (500 ms) */
+  assert_int_equal(memo_day_(s, id, NULL, doc, 0, &c), STORE_OK);
+  assert_int_equal(c.episodes_created, 2);
+  store_close(s);
+}
+
 static double log_time_(json_t *log, const char *path, int nth) {
   size_t i;
   json_t *it;
@@ -1103,6 +1131,7 @@ int main(void) {
       cmocka_unit_test_setup(test_copy_and_upsert_agree_preloaded, setup_),
       cmocka_unit_test_setup(test_copy_conflict_retried, setup_),
       cmocka_unit_test_setup(test_preload_window, setup_),
+      cmocka_unit_test_setup(test_copy_connection_lost, setup_),
       cmocka_unit_test_setup(test_429_and_500_retried, setup_),
       cmocka_unit_test_setup(test_slow_and_refused, setup_),
       cmocka_unit_test_setup(test_concurrent_start, setup_),
