@@ -220,6 +220,7 @@ void ingest_batch_init(struct ingest_batch *b) {
 
 void ingest_batch_release(struct ingest_batch *b) {
   arena_release(&b->strings);
+  u64map_release(&b->index);
   free(b->countries);
   free(b->distributors);
   free(b->shows);
@@ -324,43 +325,44 @@ static void show_norm_(struct arena *a, val_ *s, int id, struct show_norm_ *n) {
   }
 }
 
+/* Keys of the batch's index (b->index), tagged by table in the top byte;
+ * values are row index + 1. A country code is two letters
+ * (country_norm_). */
+#define KEY_EPISODE_(id) ((uint64_t)1 << 56 | (uint32_t)(id))
+#define KEY_SHOW_(id) ((uint64_t)2 << 56 | (uint32_t)(id))
+#define KEY_DIST_(kind, id) ((uint64_t)3 << 56 | (uint64_t)((kind)&0xff) << 32 | (uint32_t)(id))
+#define KEY_COUNTRY_(code) \
+  ((uint64_t)4 << 56 | (uint64_t)(unsigned char)(code)[0] << 8 | (unsigned char)(code)[1])
+
+/* The row of key in b: its index, or the index of a new row at the end
+ * (counted in *n, the array grown by the caller's GROW_ beforehand). */
+static size_t row_of_(struct ingest_batch *b, uint64_t key, size_t *n) {
+  uint64_t v = u64map_get(&b->index, key);
+  if (v != 0) {
+    return (size_t)v - 1;
+  }
+  u64map_put(&b->index, key, *n + 1);
+  return (*n)++;
+}
+
 /* Merges n into b: its country and distributor replace earlier rows of the
  * same key (the last one wins), its show row is appended. */
 static void show_merge_(struct ingest_batch *b, const struct show_norm_ *n) {
   if (n->has_country) {
-    size_t i = 0;
-    while (i < b->n_countries && strcmp(b->countries[i].code, n->country.code) != 0) {
-      i++;
-    }
-    if (i == b->n_countries) {
-      GROW_(b->countries, b->n_countries, b->cap_countries);
-      b->n_countries++;
-    }
-    b->countries[i] = n->country;
+    GROW_(b->countries, b->n_countries, b->cap_countries);
+    b->countries[row_of_(b, KEY_COUNTRY_(n->country.code), &b->n_countries)] = n->country;
   }
   if (n->has_dist) {
-    size_t i = 0;
-    while (i < b->n_distributors && (b->distributors[i].kind != n->dist.kind ||
-                                     b->distributors[i].tvmaze_id != n->dist.tvmaze_id)) {
-      i++;
-    }
-    if (i == b->n_distributors) {
-      GROW_(b->distributors, b->n_distributors, b->cap_distributors);
-      b->n_distributors++;
-    }
-    b->distributors[i] = n->dist;
+    GROW_(b->distributors, b->n_distributors, b->cap_distributors);
+    b->distributors[row_of_(b, KEY_DIST_(n->dist.kind, n->dist.tvmaze_id), &b->n_distributors)] =
+        n->dist;
   }
   GROW_(b->shows, b->n_shows, b->cap_shows);
-  b->shows[b->n_shows++] = n->row;
+  b->shows[row_of_(b, KEY_SHOW_(n->row.id), &b->n_shows)] = n->row;
 }
 
 static int show_in_batch_(const struct ingest_batch *b, int id) {
-  for (size_t i = 0; i < b->n_shows; i++) {
-    if (b->shows[i].id == id) {
-      return 1;
-    }
-  }
-  return 0;
+  return u64map_get(&b->index, KEY_SHOW_(id)) != 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -543,14 +545,8 @@ static void item_(struct ingest_batch *b, val_ *it, struct ingest_show_memo *m,
   row.rating = rating_(a, it);
   row.summary = summary_(a, it);
   row.image_url = image_(a, it);
-  for (size_t i = 0; i < b->n_episodes; i++) {
-    if (b->episodes[i].id == id) {
-      b->episodes[i] = row;
-      return;
-    }
-  }
   GROW_(b->episodes, b->n_episodes, b->cap_episodes);
-  b->episodes[b->n_episodes++] = row;
+  b->episodes[row_of_(b, KEY_EPISODE_(id), &b->n_episodes)] = row;
 }
 
 static void value_(struct ingest_batch *b, val_ *it, struct ingest_show_memo *m,
@@ -650,6 +646,56 @@ struct item_src_ {
   int dup;
 };
 
+/* The show objects a document's items parsed in full so far: open
+ * addressing over item index + 1 (0: empty), by the show hash. At most
+ * MEMO_CHAIN_MAX_ entries of one hash are compared (as in the memo), so
+ * crafted equal hashes cost lookups, not quadratic time. */
+struct doc_shows_ {
+  size_t *slots;
+  size_t cap, n; /* cap: a power of two, or 0 */
+};
+
+/* Whether an item before has the bytes of src's show (parsed in full);
+ * if not, and there is room in its chain, records item index i as having
+ * them. */
+static int doc_shows_dup_(struct doc_shows_ *t, const struct item_src_ *items, size_t i) {
+  const struct show_src_ *src = &items[i].show;
+  if (2 * (t->n + 1) > t->cap) {
+    struct doc_shows_ old = *t;
+    t->cap = old.cap ? 2 * old.cap : 64;
+    t->slots = xcalloc(t->cap, sizeof *t->slots);
+    t->n = 0;
+    for (size_t k = 0; k < old.cap; k++) {
+      if (old.slots[k] != 0) {
+        size_t j = items[old.slots[k] - 1].show.hash & (t->cap - 1);
+        while (t->slots[j] != 0) {
+          j = (j + 1) & (t->cap - 1);
+        }
+        t->slots[j] = old.slots[k];
+        t->n++;
+      }
+    }
+    free(old.slots);
+  }
+  size_t j = src->hash & (t->cap - 1);
+  int same_hash = 0;
+  for (; t->slots[j] != 0; j = (j + 1) & (t->cap - 1)) {
+    const struct show_src_ *o = &items[t->slots[j] - 1].show;
+    if (o->hash != src->hash) {
+      continue;
+    }
+    if (o->len == src->len && memcmp(o->p, src->p, src->len) == 0) {
+      return 1;
+    }
+    if (++same_hash >= MEMO_CHAIN_MAX_) {
+      return 0;
+    }
+  }
+  t->slots[j] = i + 1;
+  t->n++;
+  return 0;
+}
+
 /* The memo path: jansson parses each item of the top-level array on its
  * own, and an item whose show object has the bytes of one already
  * normalized in this run is parsed with that object replaced by null (the
@@ -673,6 +719,7 @@ static int parse_items_(struct ingest_batch *b, struct ingest_show_memo *m, cons
   }
   struct item_src_ *items = NULL;
   size_t n_items = 0, cap_items = 0;
+  struct doc_shows_ doc = {0};
   char *scratch = NULL;
   size_t cap_scratch = 0;
   int ok = 1;
@@ -694,12 +741,11 @@ static int parse_items_(struct ingest_batch *b, struct ingest_show_memo *m, cons
         is.show.len = (size_t)(se - s);
         is.show.hash = show_hash_(s, is.show.len);
         is.show.hit = memo_find_(m, s, is.show.len, is.show.hash);
-        for (size_t k = 0; is.show.hit == NULL && !is.dup && k < n_items; k++) {
-          const struct item_src_ *o = &items[k];
-          is.dup = o->show.p != NULL && o->show.hit == NULL && !o->dup &&
-                   o->show.hash == is.show.hash && o->show.len == is.show.len &&
-                   memcmp(o->show.p, s, is.show.len) == 0;
-        }
+      }
+      GROW_(items, n_items, cap_items);
+      items[n_items] = is;
+      if (s != NULL && is.show.hit == NULL) {
+        is.dup = items[n_items].dup = doc_shows_dup_(&doc, items, n_items);
       }
       if (is.show.hit != NULL || is.dup) {
         size_t pre = (size_t)(s - p), post = (size_t)(e - se);
@@ -718,8 +764,7 @@ static int parse_items_(struct ingest_batch *b, struct ingest_show_memo *m, cons
         ok = 0;
         break;
       }
-      GROW_(items, n_items, cap_items);
-      items[n_items++] = is;
+      items[n_items++] = is; /* room made above */
       p = json_span_ws(e, end);
       if (p < end && *p == ',') {
         p = json_span_ws(p + 1, end);
@@ -755,6 +800,7 @@ static int parse_items_(struct ingest_batch *b, struct ingest_show_memo *m, cons
     json_decref(src->obj);
   }
   free(items);
+  free(doc.slots);
   free(scratch);
   return ok;
 }

@@ -38,6 +38,7 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "u64map.h"
 
 enum ingest_parse_status {
   INGEST_PARSE_OK = 0,
@@ -92,6 +93,7 @@ struct ingest_batch {
   size_t n_episodes, cap_episodes;
   size_t items_seen;    /* schedule items read */
   size_t items_skipped; /* items without a usable episode or show id/name */
+  struct u64map index;  /* row index + 1 by natural key (ingest_parse.c) */
 };
 
 void ingest_batch_init(struct ingest_batch *b);

@@ -402,6 +402,24 @@ static void test_memo_edge_cases(void **state) {
   assert_true(ingest_show_memo_stats(m).hits > 0);
   ingest_show_memo_destroy(m);
 
+  /* 12 show objects of one length and the same first and last 64 bytes
+   * (one hash, more than the 8 compared per hash), each in two items: the
+   * repeats past that bound are parsed in full, with the same rows */
+  char same[8192];
+  size_t len = (size_t)snprintf(same, sizeof same, "[");
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 12; i++) {
+      len += (size_t)snprintf(same + len, sizeof same - len,
+                              "%s{\"id\": %d, \"show\": {\"id\": 40, \"name\": \"H\", "
+                              "\"pad\": \"%064d%c%064d\"}}",
+                              round + i > 0 ? ", " : "", 100 + 12 * round + i, 0, 'a' + i, 0);
+    }
+  }
+  len += (size_t)snprintf(same + len, sizeof same - len, "]");
+  m = ingest_show_memo_create((size_t)64 << 20);
+  same_rows_(m, same, len);
+  ingest_show_memo_destroy(m);
+
   /* a memo that is full records nothing more and changes no row */
   m = ingest_show_memo_create(0);
   same_rows_(m, docs[0], strlen(docs[0]));
