@@ -69,6 +69,13 @@ void strbuf_reset(struct strbuf *b) {
   b->truncated = 0;
 }
 
+void strbuf_truncate(struct strbuf *b, size_t len) {
+  if (len < b->len) {
+    b->len = len;
+    b->data[len] = '\0';
+  }
+}
+
 /* Ensures room for n more bytes (+NUL); returns how many may be written. */
 static size_t reserve_(struct strbuf *b, size_t n) {
   if (b->len + n + 1 <= b->cap) {

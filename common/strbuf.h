@@ -25,6 +25,8 @@ void strbuf_release(struct strbuf *b);
 /* Hands the contents to the caller (free with free()); the buffer is reset. */
 char *strbuf_detach(struct strbuf *b, size_t *len);
 void strbuf_reset(struct strbuf *b);
+/* Drops the contents past len (no-op if len >= b->len). */
+void strbuf_truncate(struct strbuf *b, size_t len);
 
 void strbuf_append(struct strbuf *b, const char *s);
 void strbuf_append_n(struct strbuf *b, const void *p, size_t n);

@@ -12,6 +12,7 @@
 
 #include "hash.h"
 #include "strbuf.h"
+#include "u64map.h"
 #include "xalloc.h"
 
 /* ------------------------------------------------------------------ */
@@ -27,6 +28,12 @@ static void arr_init_(struct arr_ *a) {
   strbuf_init(&a->b);
   strbuf_append_char(&a->b, '{');
   a->n = 0;
+}
+
+static void arrs_init_(struct arr_ *a, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    arr_init_(&a[i]);
+  }
 }
 
 static void arr_add_(struct arr_ *a, const char *v) {
@@ -258,9 +265,6 @@ static enum store_status day_done_(struct store *s, long long run_id, const char
 /* Run memo                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Open addressing, linear probing; a key is never removed, a forgotten
- * entry keeps its key with value 0 (row hashes are never 0). Keys carry
- * their kind in the top byte, so no key is 0 (the empty slot). */
 /* genres rows by name (a few dozen: searched in order). */
 struct genre_ids_ {
   char **names;
@@ -297,11 +301,11 @@ static void genre_ids_release_(struct genre_ids_ *g) {
   *g = (struct genre_ids_){0};
 }
 
+/* The memo's table (common/u64map): keys carry their kind in the top byte
+ * (MEMO_*, and the ids below), so no key is 0; a forgotten entry keeps its
+ * key with value 0 (row hashes are never 0). */
 struct store_ingest_memo {
-  uint64_t *keys; /* 0: empty slot */
-  uint64_t *vals; /* row hash (or id, below); 0: unknown */
-  size_t cap;     /* a power of two */
-  size_t n;       /* used slots */
+  struct u64map t; /* key -> row hash (or id, below); 0: unknown */
   /* store_ingest_memo_preload ran: the table also holds every stored
    * show id, the episode ids of the run's window and every distributor's
    * row id (keys STORED_SHOW_, STORED_EP_, DIST_ROW_ below), genres every
@@ -315,59 +319,16 @@ struct store_ingest_memo {
 #define MEMO_COUNTRY_ ((uint64_t)3 << 56)
 
 struct store_ingest_memo *store_ingest_memo_create(void) {
-  struct store_ingest_memo *m = xcalloc(1, sizeof *m);
-  m->cap = 1024;
-  m->keys = xcalloc(m->cap, sizeof *m->keys);
-  m->vals = xcalloc(m->cap, sizeof *m->vals);
-  return m;
+  return xcalloc(1, sizeof(struct store_ingest_memo));
 }
 
 void store_ingest_memo_destroy(struct store_ingest_memo *m) {
   if (m == NULL) {
     return;
   }
-  free(m->keys);
-  free(m->vals);
+  u64map_release(&m->t);
   genre_ids_release_(&m->genres);
   free(m);
-}
-
-static size_t memo_slot_(const struct store_ingest_memo *m, uint64_t key) {
-  uint64_t h = key * 0x9E3779B97F4A7C15ull;
-  size_t i = (size_t)(h >> 20) & (m->cap - 1);
-  while (m->keys[i] != 0 && m->keys[i] != key) {
-    i = (i + 1) & (m->cap - 1);
-  }
-  return i;
-}
-
-/* The recorded row hash of key, 0 if none. */
-static uint64_t memo_get_(const struct store_ingest_memo *m, uint64_t key) {
-  size_t i = memo_slot_(m, key);
-  return m->keys[i] == key ? m->vals[i] : 0;
-}
-
-static void memo_put_(struct store_ingest_memo *m, uint64_t key, uint64_t val) {
-  if (2 * (m->n + 1) > m->cap) {
-    struct store_ingest_memo old = *m;
-    m->cap *= 2;
-    m->n = 0;
-    m->keys = xcalloc(m->cap, sizeof *m->keys);
-    m->vals = xcalloc(m->cap, sizeof *m->vals);
-    for (size_t i = 0; i < old.cap; i++) {
-      if (old.keys[i] != 0) {
-        memo_put_(m, old.keys[i], old.vals[i]);
-      }
-    }
-    free(old.keys);
-    free(old.vals);
-  }
-  size_t i = memo_slot_(m, key);
-  if (m->keys[i] == 0) {
-    m->keys[i] = key;
-    m->n++;
-  }
-  m->vals[i] = val;
 }
 
 /* FNV-1a over an unambiguous encoding of the fields: NULL is byte 0, a
@@ -431,14 +392,14 @@ static void day_rows_init_(struct day_rows_ *r, const struct ingest_batch *b,
     uint64_t h = h_str_(h_str_(h_str_(HASH_FNV1A64_OFFSET, c->code), c->name), c->timezone);
     uint64_t key = country_key_(c->code);
     r->country_h[i] = h_final_(h);
-    r->country_keep[i] = memo == NULL || key == 0 || memo_get_(memo, key) != r->country_h[i];
+    r->country_keep[i] = memo == NULL || key == 0 || u64map_get(&memo->t, key) != r->country_h[i];
   }
   for (size_t i = 0; i < b->n_distributors; i++) {
     const struct ingest_distributor *d = &b->distributors[i];
     uint64_t h = h_int_(h_int_(HASH_FNV1A64_OFFSET, d->kind), d->tvmaze_id);
     h = h_str_(h_str_(h_str_(h, d->name), d->country_code), d->official_site);
     r->dist_h[i] = h_final_(h);
-    r->dist_keep[i] = memo == NULL || memo_get_(memo, dist_key_(d)) != r->dist_h[i];
+    r->dist_keep[i] = memo == NULL || u64map_get(&memo->t, dist_key_(d)) != r->dist_h[i];
   }
   for (size_t i = 0; i < b->n_shows; i++) {
     const struct ingest_show *sh = &b->shows[i];
@@ -456,7 +417,7 @@ static void day_rows_init_(struct day_rows_ *r, const struct ingest_batch *b,
     }
     r->show_h[i] = h_final_(h);
     r->show_keep[i] =
-        memo == NULL || memo_get_(memo, MEMO_SHOW_ | (uint32_t)sh->id) != r->show_h[i];
+        memo == NULL || u64map_get(&memo->t, MEMO_SHOW_ | (uint32_t)sh->id) != r->show_h[i];
   }
 }
 
@@ -480,14 +441,14 @@ static void memo_update_(struct store_ingest_memo *m, const struct ingest_batch 
   for (size_t i = 0; i < b->n_countries; i++) {
     uint64_t key = country_key_(b->countries[i].code);
     if (key != 0) {
-      memo_put_(m, key, committed ? r->country_h[i] : 0);
+      u64map_put(&m->t, key, committed ? r->country_h[i] : 0);
     }
   }
   for (size_t i = 0; i < b->n_distributors; i++) {
-    memo_put_(m, dist_key_(&b->distributors[i]), committed ? r->dist_h[i] : 0);
+    u64map_put(&m->t, dist_key_(&b->distributors[i]), committed ? r->dist_h[i] : 0);
   }
   for (size_t i = 0; i < b->n_shows; i++) {
-    memo_put_(m, MEMO_SHOW_ | (uint32_t)b->shows[i].id, committed ? r->show_h[i] : 0);
+    u64map_put(&m->t, MEMO_SHOW_ | (uint32_t)b->shows[i].id, committed ? r->show_h[i] : 0);
   }
 }
 
@@ -495,8 +456,8 @@ static void memo_update_(struct store_ingest_memo *m, const struct ingest_batch 
 /* Day rows                                                           */
 /* ------------------------------------------------------------------ */
 
-/* The day's lookups, in a table of the memo's kind (keys tagged in their
- * top byte as the memo's are; values never 0):
+/* The day's lookups (common/u64map; keys tagged in their top byte as the
+ * memo's are; values never 0):
  *   IX_SHOW_ | id             index + 1 of the show in the batch
  *   IX_DIST_ | kind, tvmaze_id index + 1 of the distributor in the batch
  *   STORED_SHOW_ | id         1: the shows table has the row
@@ -516,25 +477,33 @@ static uint64_t dist_ix_(uint64_t tag, int kind, int tvmaze_id) {
 
 /* What the day's writer knows beyond the batch. */
 struct day_ix_ {
-  struct store_ingest_memo *t;         /* this day's lookups (above) */
+  struct u64map t;                     /* this day's lookups (above) */
   const struct store_ingest_memo *run; /* a preloaded run memo, else NULL */
   struct genre_ids_ genres;            /* genres rows found this day */
 };
 
-static void day_ix_init_(struct day_ix_ *x, const struct store_ingest_memo *memo) {
-  *x = (struct day_ix_){.t = store_ingest_memo_create(),
-                        .run = memo != NULL && memo->preloaded ? memo : NULL};
+/* Indexes b's shows and distributors (IX_SHOW_, IX_DIST_). */
+static void day_ix_init_(struct day_ix_ *x, const struct ingest_batch *b,
+                         const struct store_ingest_memo *memo) {
+  *x = (struct day_ix_){.run = memo != NULL && memo->preloaded ? memo : NULL};
+  for (size_t i = 0; i < b->n_shows; i++) {
+    u64map_put(&x->t, IX_SHOW_ | (uint32_t)b->shows[i].id, i + 1);
+  }
+  for (size_t i = 0; i < b->n_distributors; i++) {
+    const struct ingest_distributor *d = &b->distributors[i];
+    u64map_put(&x->t, dist_ix_(IX_DIST_, d->kind, d->tvmaze_id), i + 1);
+  }
 }
 
 static void day_ix_release_(struct day_ix_ *x) {
-  store_ingest_memo_destroy(x->t);
+  u64map_release(&x->t);
   genre_ids_release_(&x->genres);
 }
 
 /* The day's value of key, else the run memo's. */
 static uint64_t ix_get_(const struct day_ix_ *x, uint64_t key) {
-  uint64_t v = memo_get_(x->t, key);
-  return v == 0 && x->run != NULL ? memo_get_(x->run, key) : v;
+  uint64_t v = u64map_get(&x->t, key);
+  return v == 0 && x->run != NULL ? u64map_get(&x->run->t, key) : v;
 }
 
 /* genres.id of name, 0 if unknown. */
@@ -546,19 +515,19 @@ static long long genre_id_(const struct day_ix_ *x, const char *name) {
 /* Rows (tag, id, kind, tvmaze_id, name) of the probe and the preload:
  * 1 a stored show, 2 a stored episode, 3 a distributor's row id, 4 a
  * genre's. */
-static void ix_rows_(struct store_ingest_memo *t, struct genre_ids_ *g, const PGresult *res) {
+static void ix_rows_(struct u64map *t, struct genre_ids_ *g, const PGresult *res) {
   int n = res != NULL ? PQntuples(res) : 0;
   for (int i = 0; i < n; i++) {
     long long tag = strtoll(PQgetvalue(res, i, 0), NULL, 10);
     long long id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
     if (tag == 1) {
-      memo_put_(t, STORED_SHOW_ | (uint32_t)id, 1);
+      u64map_put(t, STORED_SHOW_ | (uint32_t)id, 1);
     } else if (tag == 2) {
-      memo_put_(t, STORED_EP_ | (uint32_t)id, 1);
+      u64map_put(t, STORED_EP_ | (uint32_t)id, 1);
     } else if (tag == 3 && id > 0) {
       int kind = (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
       int tid = (int)strtol(PQgetvalue(res, i, 3), NULL, 10);
-      memo_put_(t, dist_ix_(DIST_ROW_, kind, tid), (uint64_t)id);
+      u64map_put(t, dist_ix_(DIST_ROW_, kind, tid), (uint64_t)id);
     } else if (tag == 4 && id > 0) {
       genre_ids_add_(g, PQgetvalue(res, i, 4), id);
     }
@@ -579,20 +548,11 @@ static const char SQL_PROBE_[] =
 
 static enum store_status probe_(struct store *s, const struct ingest_batch *b,
                                 const struct day_rows_ *r, struct day_ix_ *x) {
-  for (size_t i = 0; i < b->n_shows; i++) {
-    memo_put_(x->t, IX_SHOW_ | (uint32_t)b->shows[i].id, i + 1);
-  }
-  for (size_t i = 0; i < b->n_distributors; i++) {
-    const struct ingest_distributor *d = &b->distributors[i];
-    memo_put_(x->t, dist_ix_(IX_DIST_, d->kind, d->tvmaze_id), i + 1);
-  }
   if (x->run != NULL) {
     return STORE_OK; /* the run memo knows */
   }
   struct arr_ a[5];
-  for (size_t i = 0; i < 5; i++) {
-    arr_init_(&a[i]);
-  }
+  arrs_init_(a, 5);
   for (size_t i = 0; i < b->n_shows; i++) {
     if (r->show_keep[i]) {
       arr_add_int_(&a[0], b->shows[i].id);
@@ -615,7 +575,7 @@ static enum store_status probe_(struct store *s, const struct ingest_batch *b,
       v[i] = arr_end_(&a[i]);
     }
     PGresult *res = store_exec(s, "ingest_probe", SQL_PROBE_, 5, v, &st);
-    ix_rows_(x->t, &x->genres, res);
+    ix_rows_(&x->t, &x->genres, res);
     PQclear(res);
   }
   arr_release_(a, 5);
@@ -643,7 +603,7 @@ enum store_status store_ingest_memo_preload(struct store *s, struct store_ingest
   if (res == NULL) {
     return st;
   }
-  ix_rows_(m, &m->genres, res);
+  ix_rows_(&m->t, &m->genres, res);
   PQclear(res);
   m->preloaded = 1;
   return STORE_OK;
@@ -660,17 +620,17 @@ static void memo_learn_(struct store_ingest_memo *m, const struct ingest_batch *
     return;
   }
   for (size_t i = 0; i < b->n_shows; i++) {
-    memo_put_(m, STORED_SHOW_ | (uint32_t)b->shows[i].id, 1);
+    u64map_put(&m->t, STORED_SHOW_ | (uint32_t)b->shows[i].id, 1);
   }
   for (size_t i = 0; i < b->n_episodes; i++) {
-    memo_put_(m, STORED_EP_ | (uint32_t)b->episodes[i].id, 1);
+    u64map_put(&m->t, STORED_EP_ | (uint32_t)b->episodes[i].id, 1);
   }
   if (!committed) {
     return;
   }
-  for (size_t i = 0; i < x->t->cap; i++) {
-    if ((x->t->keys[i] & ((uint64_t)0xff << 56)) == DIST_ROW_ && x->t->vals[i] != 0) {
-      memo_put_(m, x->t->keys[i], x->t->vals[i]);
+  for (size_t i = 0; i < x->t.cap; i++) {
+    if ((x->t.keys[i] & ((uint64_t)0xff << 56)) == DIST_ROW_ && x->t.vals[i] != 0) {
+      u64map_put(&m->t, x->t.keys[i], x->t.vals[i]);
     }
   }
   for (size_t i = 0; i < x->genres.n; i++) {
@@ -733,6 +693,27 @@ static int epoch_text_(const char *v, char out[32], const char **field) {
   return 1;
 }
 
+/* A table's rows of the day: the COPY of the new ones (copy, COPY text),
+ * then the upsert (UPSERT_COUNTS_) of the others (n columns of arrays);
+ * *created and *updated get the rows each wrote. Empty ones are not sent. */
+static enum store_status copy_then_upsert_(struct store *s, const char *copy_sql,
+                                           const struct strbuf *copy, const char *name,
+                                           const char *upsert_sql, struct arr_ *cols, int n,
+                                           long long *created, long long *updated) {
+  enum store_status st = STORE_OK;
+  if (copy->len > 0) {
+    st = store_copy_in(s, copy_sql, copy->data, copy->len, created);
+  }
+  if (st == STORE_OK && cols[0].n > 0) {
+    const char *v[16];
+    for (int i = 0; i < n; i++) {
+      v[i] = arr_end_(&cols[i]);
+    }
+    st = upsert_(s, name, upsert_sql, n, v, created, updated);
+  }
+  return st;
+}
+
 static const char SQL_SHOWS_COPY_[] =
     "COPY shows (id, name, type, language, status, runtime, premiered, ended, official_site, "
     "rating, weight, summary, image_url, distributor_id, tvmaze_updated) FROM STDIN";
@@ -743,14 +724,15 @@ static const char SQL_SG_COPY_[] = "COPY show_genres (show_id, genre_id) FROM ST
  * distinct: the parser drops repeats); 0 (nothing added) if a genre's row
  * is unknown. */
 static int sg_copy_(struct strbuf *out, const struct ingest_show *sh, const struct day_ix_ *x) {
+  size_t mark = out->len;
   for (size_t g = 0; g < sh->n_genres; g++) {
-    if (genre_id_(x, sh->genres[g]) == 0) {
+    long long id = genre_id_(x, sh->genres[g]);
+    if (id == 0) {
+      strbuf_truncate(out, mark); /* drops the rows added for this show */
       return 0;
     }
-  }
-  for (size_t g = 0; g < sh->n_genres; g++) {
     copy_int_(out, sh->id, '\t');
-    copy_int_(out, genre_id_(x, sh->genres[g]), '\n');
+    copy_int_(out, id, '\n');
   }
   return 1;
 }
@@ -767,12 +749,8 @@ static enum store_status write_shows_(struct store *s, const struct ingest_batch
   strbuf_init(&copy);
   strbuf_init(&sg);
   struct arr_ sa[16], pa[3]; /* the upsert's columns; pairs (show, genre) and stored ids */
-  for (size_t i = 0; i < 16; i++) {
-    arr_init_(&sa[i]);
-  }
-  for (size_t i = 0; i < 3; i++) {
-    arr_init_(&pa[i]);
-  }
+  arrs_init_(sa, 16);
+  arrs_init_(pa, 3);
   for (size_t i = 0; i < b->n_shows; i++) {
     const struct ingest_show *sh = &b->shows[i];
     if (!r->show_keep[i]) {
@@ -794,10 +772,10 @@ static enum store_status write_shows_(struct store *s, const struct ingest_batch
         arr_add_(&pa[1], sh->genres[g]);
       }
     }
+    const char *f[] = {sh->name,    sh->type,      sh->language, sh->status,
+                       sh->runtime, sh->premiered, sh->ended,    sh->official_site,
+                       sh->rating,  sh->weight,    sh->summary,  sh->image_url};
     if (copied) {
-      const char *f[] = {sh->name,    sh->type,      sh->language, sh->status,
-                         sh->runtime, sh->premiered, sh->ended,    sh->official_site,
-                         sh->rating,  sh->weight,    sh->summary,  sh->image_url};
       copy_int_(&copy, sh->id, '\t');
       for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
         copy_text_(&copy, f[k], '\t');
@@ -811,18 +789,9 @@ static enum store_status write_shows_(struct store *s, const struct ingest_batch
       continue;
     }
     arr_add_int_(&sa[0], sh->id);
-    arr_add_(&sa[1], sh->name);
-    arr_add_(&sa[2], sh->type);
-    arr_add_(&sa[3], sh->language);
-    arr_add_(&sa[4], sh->status);
-    arr_add_(&sa[5], sh->runtime);
-    arr_add_(&sa[6], sh->premiered);
-    arr_add_(&sa[7], sh->ended);
-    arr_add_(&sa[8], sh->official_site);
-    arr_add_(&sa[9], sh->rating);
-    arr_add_(&sa[10], sh->weight);
-    arr_add_(&sa[11], sh->summary);
-    arr_add_(&sa[12], sh->image_url);
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+      arr_add_(&sa[1 + k], f[k]);
+    }
     if (sh->dist_kind != 0) {
       arr_add_int_(&sa[13], sh->dist_kind);
       arr_add_int_(&sa[14], sh->dist_id);
@@ -832,18 +801,9 @@ static enum store_status write_shows_(struct store *s, const struct ingest_batch
     }
     arr_add_(&sa[15], sh->tvmaze_updated);
   }
-  enum store_status st = STORE_OK;
   long long cr = 0, up = 0;
-  if (copy.len > 0) {
-    st = store_copy_in(s, SQL_SHOWS_COPY_, copy.data, copy.len, &cr);
-  }
-  if (st == STORE_OK && sa[0].n > 0) {
-    const char *v[16];
-    for (size_t i = 0; i < 16; i++) {
-      v[i] = arr_end_(&sa[i]);
-    }
-    st = upsert_(s, "ingest_shows", SQL_SHOWS_, 16, v, &cr, &up);
-  }
+  enum store_status st =
+      copy_then_upsert_(s, SQL_SHOWS_COPY_, &copy, "ingest_shows", SQL_SHOWS_, sa, 16, &cr, &up);
   /* every show of the day not created or updated is unchanged, also those
    * the memo left out */
   c->shows_created += cr;
@@ -881,18 +841,16 @@ static enum store_status write_episodes_(struct store *s, const struct ingest_ba
   struct strbuf copy;
   strbuf_init(&copy);
   struct arr_ a[13];
-  for (size_t i = 0; i < 13; i++) {
-    arr_init_(&a[i]);
-  }
+  arrs_init_(a, 13);
   for (size_t i = 0; i < b->n_episodes; i++) {
     const struct ingest_episode *e = &b->episodes[i];
     const char *f[] = {e->name,     e->season,  e->number, e->type,    e->airdate,  e->airtime,
                        e->airstamp, e->runtime, e->rating, e->summary, e->image_url};
-    uint64_t si = memo_get_(x->t, IX_SHOW_ | (uint32_t)e->show_id);
+    uint64_t si = u64map_get(&x->t, IX_SHOW_ | (uint32_t)e->show_id);
     const struct ingest_show *sh = si != 0 ? &b->shows[si - 1] : NULL;
     uint64_t di = 0, drow = 0;
     if (sh != NULL && sh->dist_kind != 0) {
-      di = memo_get_(x->t, dist_ix_(IX_DIST_, sh->dist_kind, sh->dist_id));
+      di = u64map_get(&x->t, dist_ix_(IX_DIST_, sh->dist_kind, sh->dist_id));
       drow = ix_get_(x, dist_ix_(DIST_ROW_, sh->dist_kind, sh->dist_id));
     }
     /* copied only where the batch says what the upsert's join would find */
@@ -912,18 +870,9 @@ static enum store_status write_episodes_(struct store *s, const struct ingest_ba
       arr_add_(&a[2 + k], f[k]);
     }
   }
-  enum store_status st = STORE_OK;
   long long cr = 0, up = 0;
-  if (copy.len > 0) {
-    st = store_copy_in(s, SQL_EPISODES_COPY_, copy.data, copy.len, &cr);
-  }
-  if (st == STORE_OK && a[0].n > 0) {
-    const char *v[13];
-    for (size_t i = 0; i < 13; i++) {
-      v[i] = arr_end_(&a[i]);
-    }
-    st = upsert_(s, "ingest_episodes", SQL_EPISODES_, 13, v, &cr, &up);
-  }
+  enum store_status st = copy_then_upsert_(s, SQL_EPISODES_COPY_, &copy, "ingest_episodes",
+                                           SQL_EPISODES_, a, 13, &cr, &up);
   c->episodes_created += cr;
   c->episodes_updated += up;
   c->episodes_unchanged += (long long)b->n_episodes - cr - up;
@@ -944,9 +893,7 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
 
   /* countries */
   na = 3;
-  for (size_t i = 0; i < na; i++) {
-    arr_init_(&a[i]);
-  }
+  arrs_init_(a, na);
   for (size_t i = 0; i < b->n_countries; i++) {
     if (r->country_keep[i]) {
       arr_add_(&a[0], b->countries[i].code);
@@ -965,9 +912,7 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
 
   /* distributors */
   na = 5;
-  for (size_t i = 0; i < na; i++) {
-    arr_init_(&a[i]);
-  }
+  arrs_init_(a, na);
   for (size_t i = 0; i < b->n_distributors; i++) {
     const struct ingest_distributor *d = &b->distributors[i];
     if (!r->dist_keep[i]) {
@@ -988,8 +933,8 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
       for (int i = 0; res != NULL && i < PQntuples(res); i++) {
         int kind = (int)strtol(PQgetvalue(res, i, 1), NULL, 10);
         int tid = (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
-        memo_put_(x->t, dist_ix_(DIST_ROW_, kind, tid),
-                  (uint64_t)strtoll(PQgetvalue(res, i, 0), NULL, 10));
+        u64map_put(&x->t, dist_ix_(DIST_ROW_, kind, tid),
+                   (uint64_t)strtoll(PQgetvalue(res, i, 0), NULL, 10));
       }
       PQclear(res);
     }
@@ -1047,9 +992,7 @@ static enum store_status put_hashes_(struct store *s, const char *date,
     return st;
   }
   struct arr_ a[3];
-  for (int i = 0; i < 3; i++) {
-    arr_init_(&a[i]);
-  }
+  arrs_init_(a, 3);
   for (size_t i = 0; i < n; i++) {
     char hex[2 * STORE_INGEST_HASH_LEN + 1];
     for (int k = 0; k < STORE_INGEST_HASH_LEN; k++) {
@@ -1129,7 +1072,7 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
                                     .episodes_seen = counts->episodes_seen};
     long long written = 0;
     struct day_ix_ x;
-    day_ix_init_(&x, memo);
+    day_ix_init_(&x, b, memo);
     /* The episodes COPY and upsert supply country_code themselves
      * (migration 009). Every statement of a day finds rows by key (primary
      * and unique indexes), so sequential scans are priced out of its plans:

@@ -597,6 +597,21 @@ static char *dump_rows_(const char *where) {
  * write the same values, also for strings with every byte the COPY text
  * format escapes, and the COPYed episodes' country_code is the one the
  * upsert's join (and the triggers of migration 004) would give. */
+/* From now on every row offered to table (by INSERT, upsert or COPY, also
+ * in a transaction rolled back: nextval is not) counts in the sequence
+ * test_rows_offered, shared by every table counted. */
+static void count_rows_offered_(const char *table) {
+  x_("CREATE SEQUENCE IF NOT EXISTS test_rows_offered");
+  x_("CREATE OR REPLACE FUNCTION test_row_offered() RETURNS trigger LANGUAGE plpgsql AS "
+     "$$ BEGIN PERFORM nextval('test_rows_offered'); RETURN NEW; END $$");
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "CREATE TRIGGER test_row_offered BEFORE INSERT ON %s FOR EACH ROW "
+           "EXECUTE FUNCTION test_row_offered()",
+           table);
+  x_(sql);
+}
+
 /* A preloaded run memo for a day of the test (NULL: the day probes). */
 static struct store_ingest_memo *preloaded_(struct store *s, int preload) {
   if (!preload) {
@@ -684,15 +699,10 @@ static void copy_and_upsert_agree_(int preload) {
      "airdate = airdate + 1, airtime = NULL, airstamp = NULL, runtime = NULL, rating = NULL, "
      "summary = NULL, image_url = NULL");
   x_("DELETE FROM show_genres");
-  /* counts the rows offered to episodes (nextval is not rolled back): a
-   * stored row taken for new would fail the COPY and make the day retry */
-  x_("CREATE SEQUENCE test_episode_rows");
-  x_("CREATE FUNCTION test_episode_row() RETURNS trigger LANGUAGE plpgsql AS "
-     "$$ BEGIN PERFORM nextval('test_episode_rows'); RETURN NEW; END $$");
-  x_("CREATE TRIGGER test_episode_row BEFORE INSERT ON episodes FOR EACH ROW "
-     "EXECUTE FUNCTION test_episode_row()");
-  x_("CREATE TRIGGER test_show_row BEFORE INSERT ON shows FOR EACH ROW "
-     "EXECUTE FUNCTION test_episode_row()");
+  /* a stored row taken for new would fail the COPY and make the day
+   * retry: more rows offered */
+  count_rows_offered_("episodes");
+  count_rows_offered_("shows");
   memo = preloaded_(s, preload);
   assert_int_equal(memo_day_(s, id, memo, "[" DAY_ ", " EP_("9104", "new", SHOW_A_) "]", 0, &c),
                    STORE_OK);
@@ -701,7 +711,7 @@ static void copy_and_upsert_agree_(int preload) {
   assert_int_equal(c.episodes_updated, 3);
   assert_int_equal(c.episodes_created, 1);
   /* 3 shows and 4 episodes offered: no COPY failed, no retry */
-  assert_int_equal(q_("SELECT last_value FROM test_episode_rows"), 7);
+  assert_int_equal(q_("SELECT last_value FROM test_rows_offered"), 7);
   char *upserted = dump_rows_("id <> 9104");
   assert_non_null(upserted);
   assert_string_equal(upserted, copied);
@@ -778,12 +788,7 @@ static void test_preload_window(void **state) {
       "\"show\": {\"id\": 8401, \"name\": \"S\"}}]";
   assert_int_equal(memo_day_(s, id, NULL, far, 0, &c), STORE_OK);
   assert_int_equal(c.episodes_created, 2);
-  /* counts the rows offered to episodes (nextval is not rolled back) */
-  x_("CREATE SEQUENCE test_episode_rows");
-  x_("CREATE FUNCTION test_episode_row() RETURNS trigger LANGUAGE plpgsql AS "
-     "$$ BEGIN PERFORM nextval('test_episode_rows'); RETURN NEW; END $$");
-  x_("CREATE TRIGGER test_episode_row BEFORE INSERT ON episodes FOR EACH ROW "
-     "EXECUTE FUNCTION test_episode_row()");
+  count_rows_offered_("episodes");
   struct store_ingest_memo *memo = store_ingest_memo_create();
   assert_int_equal(store_ingest_memo_preload(s, memo, "2030-01-01", "2030-01-01"), STORE_OK);
   /* both moved to 2030-01-01: 9402 (stored 12 days before) is known, 9401
@@ -798,12 +803,12 @@ static void test_preload_window(void **state) {
   assert_int_equal(c.episodes_updated, 2);
   /* first attempt: the COPY of 9401 alone (failed on the key); then the
    * upsert of both */
-  assert_int_equal(q_("SELECT last_value FROM test_episode_rows"), 3);
+  assert_int_equal(q_("SELECT last_value FROM test_rows_offered"), 3);
   assert_int_equal(q_("SELECT count(*) FROM episodes WHERE airdate = '2030-01-01'"), 2);
   /* and the memo learned them: the same day again is one upsert */
   assert_int_equal(memo_day_(s, id, memo, moved, 0, &c), STORE_OK);
   assert_int_equal(c.episodes_unchanged, 2);
-  assert_int_equal(q_("SELECT last_value FROM test_episode_rows"), 5);
+  assert_int_equal(q_("SELECT last_value FROM test_rows_offered"), 5);
   store_ingest_memo_destroy(memo);
   assert_int_equal(store_ingest_unlock(s), STORE_OK);
   store_close(s);
