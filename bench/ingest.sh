@@ -177,7 +177,8 @@ cpu_pg() {
 log "first load ($EPISODES episodes, $(echo "$COUNTRIES" | tr ',' '\n' | wc -l) countries + web, 90 days)"
 PERF_PID=""
 if [ -n "${PERF_OUT:-}" ]; then # profile the server during the first load
-  perf record -F 999 -g -a -o "$PERF_OUT" 2>/dev/null & # system-wide: the writer thread starts with the run
+  # shellcheck disable=SC2086 # PERF_ARGS: e.g. "-F 999 --call-graph dwarf -a" for stacks through libc
+  perf record ${PERF_ARGS:--F 999 -g -a} -o "$PERF_OUT" 2>/dev/null & # system-wide by default: the writer thread starts with the run
   PERF_PID=$!
 fi
 T1S=()
@@ -200,7 +201,20 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) 
 T1=$(median "${T1S[@]}")
 W1=$(writes)
 log "unchanged re-run"
+CPU0_SERVER=$(cpu_s "$SERVER_PID") CPU0_FAKE=$(cpu_tree "$FAKE_PID") CPU0_PG=$(cpu_pg)
+if [ -n "${PERF_RERUN_OUT:-}" ]; then # profile the re-run (as PERF_OUT the first load)
+  # shellcheck disable=SC2086
+  perf record ${PERF_ARGS:--F 999 -g -a} -o "$PERF_RERUN_OUT" 2>/dev/null &
+  PERF_PID=$!
+fi
 T2=$(ingest rerun)
+if [ -n "${PERF_RERUN_OUT:-}" ]; then
+  kill -INT "$PERF_PID"
+  wait "$PERF_PID" || true
+fi
+CPU2_SERVER=$(echo "$(cpu_s "$SERVER_PID") - $CPU0_SERVER" | bc -l)
+CPU2_FAKE=$(echo "$(cpu_tree "$FAKE_PID") - $CPU0_FAKE" | bc -l)
+CPU2_PG=$(echo "$(cpu_pg) - $CPU0_PG" | bc -l)
 W2=$(writes)
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
 CPU_SERVER=$(cpu_s "$SERVER_PID")
@@ -274,6 +288,7 @@ echo "first load / COPY ours:     $(echo "$T1 / $TO" | bc -l | cut -c1-5)x   (th
 echo "re-run / first load:        $(echo "$T2 / $T1" | bc -l | cut -c1-5)    (goal <= 0.5)"
 echo "rows written by re-run:     $((W2 - W1))   (goal 0; n_tup_ins + n_tup_upd + n_tup_del of the schedule tables)"
 echo "CPU, first load (1st rep):  tvmaze-server ${CPU1_SERVER} s, nginx ${CPU1_FAKE} s, PostgreSQL ${CPU1_PG} s (all sessions)"
+echo "CPU, re-run:                tvmaze-server ${CPU2_SERVER} s, nginx ${CPU2_FAKE} s, PostgreSQL ${CPU2_PG} s (all sessions)"
 echo "CPU, all runs:              tvmaze-server ${CPU_SERVER} s, nginx ${CPU_FAKE} s, PostgreSQL ${CPU_PG} s"
 echo "peak server RSS:            $((RSS_KB / 1024)) MiB   (goal < 128)"
 echo "runs: $WORK/run-first-*.txt $WORK/run-rerun.txt"

@@ -71,3 +71,37 @@ long base64_decode(const char *s, uint8_t *out, size_t cap) {
   }
   return *s == '\0' ? (long)len : -1;
 }
+
+void base16_encode(const uint8_t *data, size_t len, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < len; i++) {
+    out[2 * i] = digits[data[i] >> 4];
+    out[2 * i + 1] = digits[data[i] & 15];
+  }
+  out[2 * len] = '\0';
+}
+
+static int hex_digit_(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+int base16_decode(const char *s, uint8_t *out, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    int hi = hex_digit_(s[2 * i]);
+    int lo = hi < 0 ? -1 : hex_digit_(s[2 * i + 1]);
+    if (lo < 0) {
+      return -1;
+    }
+    out[i] = (uint8_t)(hi << 4 | lo);
+  }
+  return 0;
+}

@@ -18,6 +18,8 @@
 #include "xalloc.h"
 
 #define MAX_BODY_BYTES (64u << 20)
+#define MAX_HOST_CONNECTIONS 8
+#define MAX_RUNNING (2 * MAX_HOST_CONNECTIONS)
 #define DEFAULT_UA \
   "tvmaze-ingest/" TVMAZE_VERSION " (+https://github.com/tvmaze-ingest/tvmaze-ingest)"
 
@@ -49,6 +51,7 @@ struct fetch_ {
   CURLM *multi;
   CURL **idle; /* reusable easy handles */
   size_t n_idle;
+  int n_running;   /* easy handles in the multi */
   int64_t *window; /* ring of request start times */
   int win_n, win_head;
   unsigned int seed;
@@ -126,6 +129,7 @@ static int start_(struct fetch_ *f, struct req_ *r) {
     return -1;
   }
   r->easy = e;
+  f->n_running++;
   r->attempts++;
   r->day->requests++;
   if (r->attempts > 1) {
@@ -139,6 +143,7 @@ static void stop_req_(struct fetch_ *f, struct req_ *r) {
     curl_multi_remove_handle(f->multi, r->easy);
     f->idle[f->n_idle++] = r->easy;
     r->easy = NULL;
+    f->n_running--;
   }
 }
 
@@ -258,7 +263,7 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
     goto out;
   }
   /* requests beyond this wait inside curl for a free connection */
-  curl_multi_setopt(f.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+  curl_multi_setopt(f.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)MAX_HOST_CONNECTIONS);
 
   int next = 0;
   for (;;) {
@@ -283,7 +288,7 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
       struct day_ *d = active[i];
       for (int k = 0; d != NULL && d->error == NULL && k < d->n_reqs; k++) {
         struct req_ *r = &d->reqs[k];
-        if (r->done || r->easy != NULL) {
+        if (r->done || r->easy != NULL || f.n_running >= MAX_RUNNING) {
           continue;
         }
         if (r->next_at_ms > now) {
@@ -305,7 +310,7 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
     int running = 0;
     curl_multi_perform(f.multi, &running);
     CURLMsg *m;
-    int left;
+    int left, finished = 0;
     while ((m = curl_multi_info_read(f.multi, &left)) != NULL) {
       if (m->msg != CURLMSG_DONE) {
         continue;
@@ -313,6 +318,7 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
       struct req_ *r = NULL;
       curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
       finished_(&f, r, m->data.result, now_ms_());
+      finished++;
     }
     /* hand over finished days */
     for (int i = 0; i < in_flight; i++) {
@@ -346,6 +352,9 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
         result = INGEST_FETCH_STOPPED;
         goto out;
       }
+    }
+    if (finished > 0) { /* room for waiting requests: start them now */
+      continue;
     }
     int64_t t = wake - now_ms_();
     if (t < 0) {

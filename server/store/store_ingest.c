@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "hash.h"
 #include "strbuf.h"
 #include "u64map.h"
@@ -331,29 +332,19 @@ void store_ingest_memo_destroy(struct store_ingest_memo *m) {
   free(m);
 }
 
-/* FNV-1a over an unambiguous encoding of the fields: NULL is byte 0, a
- * string is byte 1, its bytes and a NUL (strings hold no NUL: jansson
- * rejects \u0000), a number its 8 bytes. */
-static uint64_t h_byte_(uint64_t h, unsigned char c) {
-  return hash_fnv1a64_step(h, c);
-}
-
+/* Row hashes (change detection, common/hash.h's fold) over an unambiguous
+ * encoding of the fields: NULL is word 0, a string is word 1 then its bytes
+ * and length (strings hold no NUL: jansson rejects \u0000), a number its
+ * value. */
 static uint64_t h_str_(uint64_t h, const char *v) {
   if (v == NULL) {
-    return h_byte_(h, 0);
+    return hash_fold64_word(h, 0);
   }
-  h = h_byte_(h, 1);
-  for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++) {
-    h = h_byte_(h, *p);
-  }
-  return h_byte_(h, 0);
+  return hash_fold64(hash_fold64_word(h, 1), v, strlen(v));
 }
 
 static uint64_t h_int_(uint64_t h, long long v) {
-  for (int i = 0; i < 8; i++) {
-    h = h_byte_(h, (unsigned char)((unsigned long long)v >> (8 * i)));
-  }
-  return h;
+  return hash_fold64_word(h, (uint64_t)v);
 }
 
 static uint64_t h_final_(uint64_t h) {
@@ -389,14 +380,14 @@ static void day_rows_init_(struct day_rows_ *r, const struct ingest_batch *b,
   r->show_keep = xcalloc(b->n_shows + 1, 1);
   for (size_t i = 0; i < b->n_countries; i++) {
     const struct ingest_country *c = &b->countries[i];
-    uint64_t h = h_str_(h_str_(h_str_(HASH_FNV1A64_OFFSET, c->code), c->name), c->timezone);
+    uint64_t h = h_str_(h_str_(h_str_(0, c->code), c->name), c->timezone);
     uint64_t key = country_key_(c->code);
     r->country_h[i] = h_final_(h);
     r->country_keep[i] = memo == NULL || key == 0 || u64map_get(&memo->t, key) != r->country_h[i];
   }
   for (size_t i = 0; i < b->n_distributors; i++) {
     const struct ingest_distributor *d = &b->distributors[i];
-    uint64_t h = h_int_(h_int_(HASH_FNV1A64_OFFSET, d->kind), d->tvmaze_id);
+    uint64_t h = h_int_(h_int_(0, d->kind), d->tvmaze_id);
     h = h_str_(h_str_(h_str_(h, d->name), d->country_code), d->official_site);
     r->dist_h[i] = h_final_(h);
     r->dist_keep[i] = memo == NULL || u64map_get(&memo->t, dist_key_(d)) != r->dist_h[i];
@@ -406,7 +397,7 @@ static void day_rows_init_(struct day_rows_ *r, const struct ingest_batch *b,
     const char *f[] = {sh->name,      sh->type,      sh->language,      sh->status, sh->runtime,
                        sh->premiered, sh->ended,     sh->official_site, sh->rating, sh->weight,
                        sh->summary,   sh->image_url, sh->tvmaze_updated};
-    uint64_t h = h_int_(HASH_FNV1A64_OFFSET, sh->id);
+    uint64_t h = h_int_(0, sh->id);
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
       h = h_str_(h, f[k]);
     }
@@ -995,9 +986,7 @@ static enum store_status put_hashes_(struct store *s, const char *date,
   arrs_init_(a, 3);
   for (size_t i = 0; i < n; i++) {
     char hex[2 * STORE_INGEST_HASH_LEN + 1];
-    for (int k = 0; k < STORE_INGEST_HASH_LEN; k++) {
-      snprintf(hex + 2 * k, 3, "%02x", hashes[i].hash[k]);
-    }
+    base16_encode(hashes[i].hash, STORE_INGEST_HASH_LEN, hex);
     arr_add_(&a[0], hashes[i].source);
     arr_add_(&a[1], hex);
     arr_add_int_(&a[2], hashes[i].items);
@@ -1030,17 +1019,14 @@ enum store_status store_ingest_load_hashes(struct store *s, const char *from, co
   size_t k = 0;
   for (size_t i = 0; i < nt; i++) {
     const char *hex = PQgetvalue(r, (int)i, 2);
-    if (strlen(hex) != 2 * STORE_INGEST_HASH_LEN) {
+    struct store_ingest_stored_hash *o = &out[k];
+    if (strlen(hex) != 2 * STORE_INGEST_HASH_LEN ||
+        base16_decode(hex, o->h.hash, STORE_INGEST_HASH_LEN) != 0) {
       continue; /* not ours: never matches */
     }
-    struct store_ingest_stored_hash *o = &out[k++];
+    k++;
     snprintf(o->date, sizeof o->date, "%s", PQgetvalue(r, (int)i, 0));
     snprintf(o->h.source, sizeof o->h.source, "%s", PQgetvalue(r, (int)i, 1));
-    for (int j = 0; j < STORE_INGEST_HASH_LEN; j++) {
-      unsigned int byte = 0;
-      sscanf(hex + 2 * j, "%2x", &byte);
-      o->h.hash[j] = (unsigned char)byte;
-    }
     o->h.items = strtoll(PQgetvalue(r, (int)i, 3), NULL, 10);
     o->day_episodes = strtoll(PQgetvalue(r, (int)i, 4), NULL, 10);
     o->day_shows = strtoll(PQgetvalue(r, (int)i, 5), NULL, 10);
@@ -1084,9 +1070,10 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
      * makes the one statement that has to scan (the generation bump of a
      * one-row table) look expensive enough for JIT compilation (200 ms per
      * day): no JIT either, none of these small statements gains from it. */
-    st = store_command(s,
-                       "BEGIN; SET LOCAL tvmaze.episode_country_supplied = 'on'; "
-                       "SET LOCAL enable_seqscan = off; SET LOCAL jit = off");
+    st = store_command(
+        s,
+        "BEGIN; SET LOCAL tvmaze.episode_country_supplied = 'on'; "
+        "SET LOCAL enable_seqscan = off; SET LOCAL jit = off; SET LOCAL synchronous_commit = off");
     if (st == STORE_OK) {
       st = write_rows_(s, b, &rows, &x, attempt == 0, &c, &written);
     }

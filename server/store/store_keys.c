@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "base64.h"
+
 enum store_status store_key_create(struct store *s, const char *name, int tier,
                                    char key_out[STORE_KEY_LEN + 1]) {
   if (tier < 1 || tier > 3 || !name || !name[0] || strlen(name) > 64)
@@ -17,8 +19,7 @@ enum store_status store_key_create(struct store *s, const char *name, int tier,
   if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
     return STORE_ERROR;
   memcpy(key_out, "tvm_", 4);
-  for (size_t i = 0; i < sizeof rnd; i++)
-    snprintf(key_out + 4 + 2 * i, 3, "%02x", rnd[i]);
+  base16_encode(rnd, sizeof rnd, key_out + 4);
   char tier_s[4];
   snprintf(tier_s, sizeof tier_s, "%d", tier);
   const char *params[3] = {name, tier_s, key_out};

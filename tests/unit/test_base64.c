@@ -1,5 +1,5 @@
 /*
- * test_base64: common/base64.c round trips, alphabets, padding, errors.
+ * test_base64: common/base64.c round trips, alphabets, padding, errors; base16.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,11 +62,29 @@ static void decode_errors(void **state) {
   assert_true(base64_decoded_max(8) >= 6);
 }
 
+static void base16(void **state) {
+  (void)state;
+  uint8_t in[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+  char hex[2 * sizeof in + 1];
+  memset(hex, 'x', sizeof hex);
+  base16_encode(in, sizeof in, hex);
+  assert_string_equal(hex, "00017f80abff");
+  uint8_t out[sizeof in];
+  assert_int_equal(base16_decode("00017F80abFF", out, sizeof out), 0); /* either case */
+  assert_memory_equal(out, in, sizeof in);
+  assert_int_equal(base16_decode("0g", out, 1), -1); /* not a hex digit */
+  assert_int_equal(base16_decode("g0", out, 1), -1);
+  assert_int_equal(base16_decode("0", out, 1), -1); /* the NUL is not a digit */
+  base16_encode(in, 0, hex);
+  assert_string_equal(hex, "");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rfc4648_vectors),
       cmocka_unit_test(decode_variants),
       cmocka_unit_test(decode_errors),
+      cmocka_unit_test(base16),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
