@@ -1070,17 +1070,11 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
      * makes the one statement that has to scan (the generation bump of a
      * one-row table) look expensive enough for JIT compilation (200 ms per
      * day): no JIT either, none of these small statements gains from it.
-     * The day commits without waiting for its WAL to reach the disk
-     * (synchronous_commit off; 1.5 ms a day here, 0.14 s a first load): a
-     * crash of PostgreSQL can then lose the last days committed, each whole
-     * (rows, source hashes and day outcome go together), and the next run
-     * writes them again. The run's end (store_ingest_run_finish, committed
-     * synchronously on any session) flushes every day before it, so a run
-     * reported finished has all its days on disk. */
-    st = store_command(
-        s,
-        "BEGIN; SET LOCAL tvmaze.episode_country_supplied = 'on'; "
-        "SET LOCAL enable_seqscan = off; SET LOCAL jit = off; SET LOCAL synchronous_commit = off");
+     * The COMMIT stays synchronous: see docs/ingest.md ("Tried and not
+     * kept") for synchronous_commit = off. */
+    st = store_command(s,
+                       "BEGIN; SET LOCAL tvmaze.episode_country_supplied = 'on'; "
+                       "SET LOCAL enable_seqscan = off; SET LOCAL jit = off");
     if (st == STORE_OK) {
       st = write_rows_(s, b, &rows, &x, attempt == 0, &c, &written);
     }
