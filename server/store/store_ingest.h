@@ -123,7 +123,7 @@ struct store_ingest_run {
 void store_ingest_run_release(struct store_ingest_run *run);
 
 /* Run memo: what this run's committed days wrote, as a 64-bit hash of each
- * normalized row (FNV-1a over every column) keyed by show id (the hash
+ * normalized row (common/hash.h's hash_fold64 over every column) keyed by show id (the hash
  * covers its distributor key and genre list), distributor (kind, id) and
  * country code. store_ingest_write_day leaves a row whose hash equals the
  * memo's out of its statements: the database holds that content, because

@@ -1126,6 +1126,59 @@ static void test_rate_limit(void **state) {
   json_decref(stats);
 }
 
+/* More requests than the fetch keeps in the curl multi at once (16): 3
+ * days of the web schedule and 20 countries, all in flight, 63 requests,
+ * two of them failing once. Every request is made (the failed ones twice),
+ * every day lands. */
+static void test_many_transfers(void **state) {
+  (void)state;
+  static const char many[20][3] = {"US", "GB", "DE", "FR", "JP", "CA", "AU", "NL", "SE", "NO",
+                                   "DK", "FI", "ES", "IT", "BR", "MX", "KR", "IN", "IE", "NZ"};
+  fake_control_(
+      "{\"faults\": [{\"match\": \"country=FR&date=2030-01-02\", \"status\": 500, "
+      "\"times\": 1}, {\"match\": \"country=US&date=2030-01-03\", \"status\": 503, "
+      "\"times\": 1}]}");
+  long long id = 0;
+  struct store *s = begin_(3, &id);
+  struct ingest_fetch_config fc = fetch_cfg_();
+  fc.countries = many;
+  fc.n_countries = 20;
+  fc.rate_requests = 0; /* no limit: everything is due at once */
+  assert_int_equal(ingest_run_execute(s, &fc, id, date_from_civil(2030, 1, 1), 3, NULL),
+                   STORE_RUN_SUCCEEDED);
+  struct store_ingest_run run;
+  assert_int_equal(store_ingest_run_get(s, id, &run), STORE_OK);
+  store_close(s);
+  assert_int_equal(run.requests, 65);
+  assert_int_equal(run.retries, 2);
+  assert_int_equal(run.days_done, 3);
+  store_ingest_run_release(&run);
+  assert_int_equal(q_("SELECT count(*) FROM episodes"), 8); /* the other countries answer [] */
+  json_t *stats = fake_call_("/_stats", NULL);
+  json_t *log = json_object_get(stats, "log");
+  assert_int_equal(json_array_size(log), 65);
+  for (int d = 1; d <= 3; d++) { /* each URL asked for, the failed ones twice */
+    for (int c = -1; c < 20; c++) {
+      char want[96];
+      if (c < 0) {
+        snprintf(want, sizeof want, "/schedule/web?date=2030-01-0%d", d);
+      } else {
+        snprintf(want, sizeof want, "/schedule?country=%s&date=2030-01-0%d", many[c], d);
+      }
+      int seen = 0;
+      for (size_t i = 0; i < json_array_size(log); i++) {
+        seen +=
+            strcmp(json_string_value(json_object_get(json_array_get(log, i), "path")), want) == 0;
+      }
+      int failed = (c == 3 && d == 2) || (c == 0 && d == 3);
+      if (seen != 1 + failed) {
+        fail_msg("%s asked for %d times, expected %d", want, seen, 1 + failed);
+      }
+    }
+  }
+  json_decref(stats);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_full_rerun_changed, setup_),
@@ -1144,6 +1197,7 @@ int main(void) {
       cmocka_unit_test_setup(test_shutdown_interrupts, setup_),
       cmocka_unit_test_setup(test_lost_lock, setup_),
       cmocka_unit_test_setup(test_rate_limit, setup_),
+      cmocka_unit_test_setup(test_many_transfers, setup_),
   };
   return cmocka_run_group_tests_name("ingest", tests, group_setup_, group_teardown_);
 }
