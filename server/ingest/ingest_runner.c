@@ -122,6 +122,7 @@ struct exec_ {
   struct store_ingest_stored_hash *stored;
   size_t n_stored;
   struct store_ingest_memo *memo; /* rows committed by this run (writer only) */
+  char from[11], to[11];          /* the run's first and last date */
   /* show objects this run normalized (fetch thread only; the batches'
    * rows point into it, so it outlives the writer) */
   struct ingest_show_memo *shows;
@@ -222,8 +223,17 @@ static void work_free_(struct work_ *w) {
   free(w);
 }
 
+/* The stored rows' ids for the whole run (else each day probes its own),
+ * on the writer's side: it runs while the first day downloads. */
+static void preload_(struct exec_ *x) {
+  if (store_ingest_memo_preload(x->s, x->memo, x->from, x->to) != STORE_OK) {
+    LOG_EVENT(LOG_WARN, "ingest_preload_unavailable", LF_STR("error", store_last_error(x->s)));
+  }
+}
+
 static void *writer_main_(void *arg) {
   struct exec_ *x = arg;
+  preload_(x);
   pthread_mutex_lock(&x->mu);
   for (;;) {
     while (x->head == NULL && !x->closed) {
@@ -379,21 +389,19 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
                     .shows = ingest_show_memo_create(SHOW_MEMO_MAX_BYTES)};
   char err[256] = "";
   LOG_EVENT(LOG_INFO, "ingest_run_started", LF_INT("run", run_id), LF_INT("days", days));
-  char from[11], to[11];
-  date_format(start_day, from);
-  date_format(start_day + (days > 0 ? days - 1 : 0), to);
-  if (store_ingest_load_hashes(s, from, to, &x.stored, &x.n_stored) != STORE_OK) {
+  date_format(start_day, x.from);
+  date_format(start_day + (days > 0 ? days - 1 : 0), x.to);
+  if (store_ingest_load_hashes(s, x.from, x.to, &x.stored, &x.n_stored) != STORE_OK) {
     /* not fatal: every day is parsed and written */
     LOG_EVENT(LOG_WARN, "ingest_hashes_unavailable", LF_STR("error", store_last_error(s)));
-  }
-  /* the stored rows' ids for the whole run (else each day probes its own) */
-  if (store_ingest_memo_preload(s, x.memo, from, to) != STORE_OK) {
-    LOG_EVENT(LOG_WARN, "ingest_preload_unavailable", LF_STR("error", store_last_error(s)));
   }
   pthread_mutex_init(&x.mu, NULL);
   pthread_cond_init(&x.cv, NULL);
   pthread_t writer;
   int threaded = pthread_create(&writer, NULL, writer_main_, &x) == 0;
+  if (!threaded) {
+    preload_(&x);
+  }
   enum ingest_fetch_status fs = ingest_fetch_days(
       fetch, start_day, days, stop, threaded ? day_cb_ : day_cb_sync_, &x, err, sizeof err);
   pthread_mutex_lock(&x.mu);
