@@ -30,6 +30,8 @@ ANCHORS="${ANCHORS:-/work/shared/anchors}"
 REPS="${REPS:-5}"
 case "$REPS" in ''|*[!0-9]*|0*) echo "bench/ingest.sh: REPS must be a positive integer, got \"$REPS\"" >&2; exit 2 ;; esac
 mkdir -p "$WORK"
+# shellcheck source=bench/lib/stats.sh
+. "$ROOT/bench/lib/stats.sh"
 
 FAKE_PID="" SERVER_PID=""
 cleanup() {
@@ -199,7 +201,6 @@ for r in $(seq "$REPS"); do
     CPU1_PG=$(cpu_pg)
   fi
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 T1=$(median "${T1S[@]}")
 W1=$(writes)
 log "unchanged re-run"

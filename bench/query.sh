@@ -176,7 +176,9 @@ h2load_run() {
   fi
   log "$name: ${RPS[$name]} req/s, $ok replies x $size bytes, grpc-status 0"
 }
-median() { python3 -c "import statistics, sys; print('%.2f' % statistics.median(map(float, sys.argv[1:])))" "$@"; }
+# shellcheck source=bench/lib/stats.sh
+. "$root/bench/lib/stats.sh"
+median2() { printf '%.2f\n' "$(median "$@")"; } # two decimals, as printed
 log "h2load ListShows, cache off: $ROUNDS rounds, each followed by pgbench ours"
 start_server server_nocache ""
 PB_TPS=("$ours_tps") NOCACHE=() RATIOS=()
@@ -191,8 +193,8 @@ for r in $(seq "$ROUNDS"); do
 done
 stop_server
 hwm_nocache="$hwm"
-RPS[listshows_nocache]="$(median "${NOCACHE[@]}")"
-ours_median="$(median "${PB_TPS[@]}")"
+RPS[listshows_nocache]="$(median2 "${NOCACHE[@]}")"
+ours_median="$(median2 "${PB_TPS[@]}")"
 log "h2load ListShows and GetShow, cache on"
 start_server server_cached "$REDIS_URL"
 h2load_run listshows_cached ListShows "$W/listshows.bin"
@@ -220,7 +222,7 @@ ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys
   echo
   echo "| ratio | value | goal |"
   echo "|---|---|---|"
-  echo "| uncached / pgbench ours (median of the rounds: $(printf '%s ' "${RATIOS[@]}")) | $(median "${RATIOS[@]}") | >= 0.8 |"
+  echo "| uncached / pgbench ours (median of the rounds: $(printf '%s ' "${RATIOS[@]}")) | $(median2 "${RATIOS[@]}") | >= 0.8 |"
   echo "| uncached / anchor statement | $(ratio "${RPS[listshows_nocache]}" "$anchor_tps") | >= 2 |"
   echo "| cached / uncached | $(ratio "${RPS[listshows_cached]}" "${RPS[listshows_nocache]}") | >= 20 |"
   echo "| server VmHWM, cache off / on | $((hwm_nocache / 1024)) / $((hwm_cached / 1024)) MiB | < 64 MiB |"
