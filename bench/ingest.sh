@@ -215,9 +215,11 @@ if [ -n "${PERF_RERUN_OUT:-}" ]; then
   kill -INT "$PERF_PID"
   wait "$PERF_PID" || true
 fi
-CPU2_SERVER=$(echo "$(cpu_s "$SERVER_PID") - $CPU0_SERVER" | bc -l)
-CPU2_FAKE=$(echo "$(cpu_tree "$FAKE_PID") - $CPU0_FAKE" | bc -l)
-CPU2_PG=$(echo "$(cpu_pg) - $CPU0_PG" | bc -l)
+# after - before, one decimal; "?" when either is not a number
+cpu_diff() { awk -v a="$1" -v b="$2" 'BEGIN {if (a b ~ /^[0-9.]+$/) printf "%.1f", a - b; else printf "?"}' </dev/null; }
+CPU2_SERVER=$(cpu_diff "$(cpu_s "$SERVER_PID")" "$CPU0_SERVER")
+CPU2_FAKE=$(cpu_diff "$(cpu_tree "$FAKE_PID")" "$CPU0_FAKE")
+CPU2_PG=$(cpu_diff "$(cpu_pg)" "$CPU0_PG")
 W2=$(writes)
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
 CPU_SERVER=$(cpu_s "$SERVER_PID")

@@ -262,7 +262,8 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
     result = INGEST_FETCH_ERROR;
     goto out;
   }
-  /* requests beyond this wait inside curl for a free connection */
+  /* at most MAX_RUNNING transfers are in the multi handle (the rest wait
+   * in their day's list); those beyond the connections wait inside curl */
   curl_multi_setopt(f.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)MAX_HOST_CONNECTIONS);
 
   int next = 0;
