@@ -26,7 +26,7 @@
 /* ------------------------------------------------------------------ */
 
 /* Strings of rows live in an arena: a batch's (b->strings, 64 KiB chunks,
- * all freed by ingest_batch_release: the writer thread frees a day's rows in
+ * all freed by row_batch_release: the writer thread frees a day's rows in
  * a few calls instead of one per string; a replaced row's strings stay until
  * then), or a show memo's (rows shared by the batches of a run). */
 
@@ -213,21 +213,6 @@ static char *airstamp_(struct arena *a, val_ *obj) {
     }                                                 \
   } while (0)
 
-void ingest_batch_init(struct ingest_batch *b) {
-  memset(b, 0, sizeof *b);
-  arena_init(&b->strings, (size_t)64 << 10);
-}
-
-void ingest_batch_release(struct ingest_batch *b) {
-  arena_release(&b->strings);
-  u64map_release(&b->index);
-  free(b->countries);
-  free(b->distributors);
-  free(b->shows);
-  free(b->episodes);
-  memset(b, 0, sizeof *b);
-}
-
 /* ------------------------------------------------------------------ */
 /* Shows: normalized once, merged into a batch                        */
 /* ------------------------------------------------------------------ */
@@ -236,15 +221,15 @@ void ingest_batch_release(struct ingest_batch *b) {
  * usable, its distributor and that distributor's country. A pure function
  * of the object, so equal objects (equal bytes) contribute equal rows. */
 struct show_norm_ {
-  struct ingest_show row;
+  struct row_show row;
   int has_country, has_dist;
-  struct ingest_country country;
-  struct ingest_distributor dist;
+  struct row_country country;
+  struct row_distributor dist;
 };
 
 /* country object -> 1 and *out if usable (a name and a two-letter
  * upper-case code), else 0. */
-static int country_norm_(struct arena *a, val_ *c, struct ingest_country *out) {
+static int country_norm_(struct arena *a, val_ *c, struct row_country *out) {
   char *code = str_(a, c, "code");
   char *name = str_(a, c, "name");
   if (code == NULL || name == NULL || strlen(code) != 2 || !isupper((unsigned char)code[0]) ||
@@ -252,8 +237,8 @@ static int country_norm_(struct arena *a, val_ *c, struct ingest_country *out) {
     return 0;
   }
   char *tz = str_(a, c, "timezone");
-  *out = (struct ingest_country){
-      .code = code, .name = name, .timezone = tz ? tz : bstrndup_(a, "", 0)};
+  *out =
+      (struct row_country){.code = code, .name = name, .timezone = tz ? tz : bstrndup_(a, "", 0)};
   return 1;
 }
 
@@ -267,18 +252,18 @@ static int distributor_norm_(struct arena *a, val_ *d, int kind, struct show_nor
   }
   n->has_country = country_norm_(a, get_(d, "country"), &n->country);
   n->has_dist = 1;
-  n->dist = (struct ingest_distributor){.kind = kind,
-                                        .tvmaze_id = id,
-                                        .name = name,
-                                        .country_code = n->has_country ? n->country.code : NULL,
-                                        .official_site = str_(a, d, "officialSite")};
+  n->dist = (struct row_distributor){.kind = kind,
+                                     .tvmaze_id = id,
+                                     .name = name,
+                                     .country_code = n->has_country ? n->country.code : NULL,
+                                     .official_site = str_(a, d, "officialSite")};
   return 1;
 }
 
 /* A show object with an id and a name into *n, strings in a. */
 static void show_norm_(struct arena *a, val_ *s, int id, struct show_norm_ *n) {
   memset(n, 0, sizeof *n);
-  struct ingest_show *row = &n->row;
+  struct row_show *row = &n->row;
   row->id = id;
   row->name = str_(a, s, "name");
   row->type = str_(a, s, "type");
@@ -336,7 +321,7 @@ static void show_norm_(struct arena *a, val_ *s, int id, struct show_norm_ *n) {
 
 /* The row of key in b: its index, or the index of a new row at the end
  * (counted in *n, the array grown by the caller's GROW_ beforehand). */
-static size_t row_of_(struct ingest_batch *b, uint64_t key, size_t *n) {
+static size_t row_of_(struct row_batch *b, uint64_t key, size_t *n) {
   uint64_t v = u64map_get(&b->index, key);
   if (v != 0) {
     return (size_t)v - 1;
@@ -347,7 +332,7 @@ static size_t row_of_(struct ingest_batch *b, uint64_t key, size_t *n) {
 
 /* Merges n into b: its country and distributor replace earlier rows of the
  * same key (the last one wins), its show row is appended. */
-static void show_merge_(struct ingest_batch *b, const struct show_norm_ *n) {
+static void show_merge_(struct row_batch *b, const struct show_norm_ *n) {
   if (n->has_country) {
     GROW_(b->countries, b->n_countries, b->cap_countries);
     b->countries[row_of_(b, KEY_COUNTRY_(n->country.code), &b->n_countries)] = n->country;
@@ -361,7 +346,7 @@ static void show_merge_(struct ingest_batch *b, const struct show_norm_ *n) {
   b->shows[row_of_(b, KEY_SHOW_(n->row.id), &b->n_shows)] = n->row;
 }
 
-static int show_in_batch_(const struct ingest_batch *b, int id) {
+static int show_in_batch_(const struct row_batch *b, int id) {
   return u64map_get(&b->index, KEY_SHOW_(id)) != 0;
 }
 
@@ -490,7 +475,7 @@ struct show_src_ {
  * the day is kept and the others are not normalized again. With a memo and
  * the object's bytes (src), a show normalized for the first time in the
  * run is recorded, its strings in the memo. */
-static int show_(struct ingest_batch *b, val_ *s, struct ingest_show_memo *m,
+static int show_(struct row_batch *b, val_ *s, struct ingest_show_memo *m,
                  const struct show_src_ *src) {
   int id = id_(s);
   if (id == 0 || !json_is_string(get_(s, "name"))) {
@@ -511,7 +496,7 @@ static int show_(struct ingest_batch *b, val_ *s, struct ingest_show_memo *m,
 
 /* it: an item object. src->hit: its show was replaced by null before
  * parsing, and the memo's rows stand for it. */
-static void item_(struct ingest_batch *b, val_ *it, struct ingest_show_memo *m,
+static void item_(struct row_batch *b, val_ *it, struct ingest_show_memo *m,
                   const struct show_src_ *src) {
   b->items_seen++;
   int id = id_(it);
@@ -533,7 +518,7 @@ static void item_(struct ingest_batch *b, val_ *it, struct ingest_show_memo *m,
     return;
   }
   struct arena *a = &b->strings;
-  struct ingest_episode row = {.id = id, .show_id = show_id};
+  struct row_episode row = {.id = id, .show_id = show_id};
   row.name = str_(a, it, "name");
   row.season = int_(a, it, "season", INT32_MIN);
   row.number = int_(a, it, "number", INT32_MIN);
@@ -549,7 +534,7 @@ static void item_(struct ingest_batch *b, val_ *it, struct ingest_show_memo *m,
   b->episodes[row_of_(b, KEY_EPISODE_(id), &b->n_episodes)] = row;
 }
 
-static void value_(struct ingest_batch *b, val_ *it, struct ingest_show_memo *m,
+static void value_(struct row_batch *b, val_ *it, struct ingest_show_memo *m,
                    const struct show_src_ *src) {
   if (json_is_object(it)) {
     item_(b, it, m, src);
@@ -564,7 +549,7 @@ static void value_(struct ingest_batch *b, val_ *it, struct ingest_show_memo *m,
 /* ------------------------------------------------------------------ */
 
 /* The whole document parsed by jansson at once. */
-static enum ingest_parse_status parse_whole_(struct ingest_batch *b, struct ingest_show_memo *m,
+static enum ingest_parse_status parse_whole_(struct row_batch *b, struct ingest_show_memo *m,
                                              const char *json, size_t n, char *err, size_t errlen) {
   json_error_t jerr;
   json_t *root = json_loadb(json, n, 0, &jerr);
@@ -710,7 +695,7 @@ static int doc_shows_dup_(struct doc_shows_ *t, const struct item_src_ *items, s
  * whenever the plain path must decide instead: anything malformed (so that
  * the error is reported as for the whole document), nesting deeper than
  * JSON_SPAN_MAX_DEPTH. */
-static int parse_items_(struct ingest_batch *b, struct ingest_show_memo *m, const char *json,
+static int parse_items_(struct row_batch *b, struct ingest_show_memo *m, const char *json,
                         size_t n) {
   const char *end = json + n;
   const char *p = json_span_ws(json, end);
@@ -805,7 +790,7 @@ static int parse_items_(struct ingest_batch *b, struct ingest_show_memo *m, cons
   return ok;
 }
 
-enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, struct ingest_show_memo *m,
+enum ingest_parse_status ingest_parse_schedule(struct row_batch *b, struct ingest_show_memo *m,
                                                const char *json, size_t n, char *err,
                                                size_t errlen) {
   enum ingest_parse_status st = INGEST_PARSE_OK;

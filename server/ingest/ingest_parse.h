@@ -1,7 +1,7 @@
 /*
  * ingest_parse: TVMaze schedule JSON (jansson) to normalized rows.
  *
- * One struct ingest_batch collects the rows of one day from any number of
+ * One struct row_batch collects the rows of one day from any number of
  * schedule documents (the web schedule and each country's network schedule),
  * deduplicated by natural key, ready for store_ingest: for episodes,
  * distributors and countries the last occurrence wins; a show (embedded in
@@ -37,8 +37,7 @@
 
 #include <stddef.h>
 
-#include "arena.h"
-#include "u64map.h"
+#include "rows.h"
 
 enum ingest_parse_status {
   INGEST_PARSE_OK = 0,
@@ -46,59 +45,11 @@ enum ingest_parse_status {
   INGEST_PARSE_BAD_SHAPE /* JSON but not an array of schedule items */
 };
 
-struct ingest_country {
-  char *code, *name, *timezone;
-};
-
-struct ingest_distributor {
-  int kind; /* 1 network, 2 web channel */
-  int tvmaze_id;
-  char *name, *country_code, *official_site;
-};
-
-struct ingest_show {
-  int id;
-  char *name, *type, *language, *status, *runtime, *premiered, *ended, *official_site, *rating,
-      *weight, *summary, *image_url, *tvmaze_updated;
-  int dist_kind; /* 0: no distributor */
-  int dist_id;
-  char **genres;
-  size_t n_genres;
-};
-
-struct ingest_episode {
-  int id;
-  int show_id;
-  char *name, *season, *number, *type, *airdate, *airtime, *airstamp, *runtime, *rating, *summary,
-      *image_url;
-};
-
 /* Version of the normalization (field mapping, html_to_text, dedup): part
  * of every stored source hash (migration 006), so bump it with any change
  * that alters the rows a given document yields, and the next run re-parses
  * every day instead of skipping unchanged bodies. */
 #define INGEST_NORMALIZE_VERSION 1
-
-/* Every string (and genre list) of the rows lives in the batch's arena
- * until ingest_batch_release. */
-struct ingest_batch {
-  struct arena strings;
-  struct ingest_country *countries;
-  size_t n_countries, cap_countries;
-  struct ingest_distributor *distributors;
-  size_t n_distributors, cap_distributors;
-  struct ingest_show *shows;
-  size_t n_shows, cap_shows;
-  struct ingest_episode *episodes;
-  size_t n_episodes, cap_episodes;
-  size_t items_seen;    /* schedule items read */
-  size_t items_skipped; /* items without a usable episode or show id/name */
-  struct u64map index;  /* row index + 1 by natural key (ingest_parse.c) */
-};
-
-void ingest_batch_init(struct ingest_batch *b);
-/* Frees every row; the batch is empty and reusable. Accepts a zeroed batch. */
-void ingest_batch_release(struct ingest_batch *b);
 
 /* A run's memo of the show objects it has normalized. A show is embedded,
  * whole, in every item of every day it airs (in the benchmark's 90 days,
@@ -129,7 +80,7 @@ struct ingest_show_memo_stats ingest_show_memo_stats(const struct ingest_show_me
  * (may be NULL) as above. On failure b keeps what it had before the call
  * (nothing of this document is added) and err (errlen bytes) gets a
  * message. */
-enum ingest_parse_status ingest_parse_schedule(struct ingest_batch *b, struct ingest_show_memo *m,
+enum ingest_parse_status ingest_parse_schedule(struct row_batch *b, struct ingest_show_memo *m,
                                                const char *json, size_t n, char *err,
                                                size_t errlen);
 

@@ -92,8 +92,8 @@ struct work_ {
   struct work_ *next;
   char date[11];
   long long requests, retries;
-  struct ingest_batch batch; /* when error == NULL */
-  char *error;               /* the day failed (fetch or parse) */
+  struct row_batch batch; /* when error == NULL */
+  char *error;            /* the day failed (fetch or parse) */
   /* the raw body hashes of the day's sources, stored with its rows */
   struct store_ingest_source_hash *hashes;
   size_t n_hashes;
@@ -201,7 +201,7 @@ static void write_day_(struct exec_ *x, struct work_ *w) {
               LF_INT("episodes", c.episodes_seen));
     return;
   }
-  const struct ingest_batch *b = &w->batch;
+  const struct row_batch *b = &w->batch;
   struct store_ingest_counts c = {
       .requests = w->requests, .retries = w->retries, .episodes_seen = (long long)b->n_episodes};
   enum store_status st =
@@ -217,7 +217,7 @@ static void write_day_(struct exec_ *x, struct work_ *w) {
 }
 
 static void work_free_(struct work_ *w) {
-  ingest_batch_release(&w->batch);
+  row_batch_release(&w->batch);
   free(w->hashes);
   free(w->error);
   free(w);
@@ -329,7 +329,7 @@ static int day_cb_(const struct ingest_fetched_day *d, void *user) {
   memcpy(w->date, d->date, sizeof w->date);
   w->requests = d->requests;
   w->retries = d->retries;
-  ingest_batch_init(&w->batch);
+  row_batch_init(&w->batch);
   if (d->error != NULL) {
     w->error = xasprintf("%s: %s", d->date, d->error);
   } else {
@@ -351,7 +351,7 @@ static int day_cb_(const struct ingest_fetched_day *d, void *user) {
       if (ingest_parse_schedule(&w->batch, x->shows, d->docs[i], d->doc_len[i], perr,
                                 sizeof perr) != INGEST_PARSE_OK) {
         w->error = xasprintf("%s: %s schedule: %s", d->date, i == 0 ? "web" : "network", perr);
-        ingest_batch_release(&w->batch);
+        row_batch_release(&w->batch);
         break;
       }
       if (i < w->n_hashes) {

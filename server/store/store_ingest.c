@@ -360,7 +360,7 @@ static uint64_t country_key_(const char *code) {
   return MEMO_COUNTRY_ | (uint64_t)(unsigned char)code[0] << 8 | (unsigned char)code[1];
 }
 
-static uint64_t dist_key_(const struct ingest_distributor *d) {
+static uint64_t dist_key_(const struct row_distributor *d) {
   return MEMO_DIST_ | (uint64_t)(d->kind & 0xff) << 32 | (uint32_t)d->tvmaze_id;
 }
 
@@ -370,7 +370,7 @@ struct day_rows_ {
   unsigned char *country_keep, *dist_keep, *show_keep; /* 1: write this row */
 };
 
-static void day_rows_init_(struct day_rows_ *r, const struct ingest_batch *b,
+static void day_rows_init_(struct day_rows_ *r, const struct row_batch *b,
                            const struct store_ingest_memo *memo) {
   r->country_h = xcalloc(b->n_countries + 1, sizeof *r->country_h);
   r->dist_h = xcalloc(b->n_distributors + 1, sizeof *r->dist_h);
@@ -379,21 +379,21 @@ static void day_rows_init_(struct day_rows_ *r, const struct ingest_batch *b,
   r->dist_keep = xcalloc(b->n_distributors + 1, 1);
   r->show_keep = xcalloc(b->n_shows + 1, 1);
   for (size_t i = 0; i < b->n_countries; i++) {
-    const struct ingest_country *c = &b->countries[i];
+    const struct row_country *c = &b->countries[i];
     uint64_t h = h_str_(h_str_(h_str_(0, c->code), c->name), c->timezone);
     uint64_t key = country_key_(c->code);
     r->country_h[i] = h_final_(h);
     r->country_keep[i] = memo == NULL || key == 0 || u64map_get(&memo->t, key) != r->country_h[i];
   }
   for (size_t i = 0; i < b->n_distributors; i++) {
-    const struct ingest_distributor *d = &b->distributors[i];
+    const struct row_distributor *d = &b->distributors[i];
     uint64_t h = h_int_(h_int_(0, d->kind), d->tvmaze_id);
     h = h_str_(h_str_(h_str_(h, d->name), d->country_code), d->official_site);
     r->dist_h[i] = h_final_(h);
     r->dist_keep[i] = memo == NULL || u64map_get(&memo->t, dist_key_(d)) != r->dist_h[i];
   }
   for (size_t i = 0; i < b->n_shows; i++) {
-    const struct ingest_show *sh = &b->shows[i];
+    const struct row_show *sh = &b->shows[i];
     const char *f[] = {sh->name,      sh->type,      sh->language,      sh->status, sh->runtime,
                        sh->premiered, sh->ended,     sh->official_site, sh->rating, sh->weight,
                        sh->summary,   sh->image_url, sh->tvmaze_updated};
@@ -424,7 +424,7 @@ static void day_rows_release_(struct day_rows_ *r) {
 /* After the day committed: its rows are what the database holds. On
  * failure (forget): the rows of the day are unknown again, also when the
  * outcome of COMMIT itself is unknown. */
-static void memo_update_(struct store_ingest_memo *m, const struct ingest_batch *b,
+static void memo_update_(struct store_ingest_memo *m, const struct row_batch *b,
                          const struct day_rows_ *r, int committed) {
   if (m == NULL) {
     return;
@@ -474,14 +474,14 @@ struct day_ix_ {
 };
 
 /* Indexes b's shows and distributors (IX_SHOW_, IX_DIST_). */
-static void day_ix_init_(struct day_ix_ *x, const struct ingest_batch *b,
+static void day_ix_init_(struct day_ix_ *x, const struct row_batch *b,
                          const struct store_ingest_memo *memo) {
   *x = (struct day_ix_){.run = memo != NULL && memo->preloaded ? memo : NULL};
   for (size_t i = 0; i < b->n_shows; i++) {
     u64map_put(&x->t, IX_SHOW_ | (uint32_t)b->shows[i].id, i + 1);
   }
   for (size_t i = 0; i < b->n_distributors; i++) {
-    const struct ingest_distributor *d = &b->distributors[i];
+    const struct row_distributor *d = &b->distributors[i];
     u64map_put(&x->t, dist_ix_(IX_DIST_, d->kind, d->tvmaze_id), i + 1);
   }
 }
@@ -537,7 +537,7 @@ static const char SQL_PROBE_[] =
     "ON d.kind = u.kind AND d.tvmaze_id = u.tid "
     "UNION ALL SELECT 4, id, 0, 0, name FROM genres WHERE name = ANY ($5::text[])";
 
-static enum store_status probe_(struct store *s, const struct ingest_batch *b,
+static enum store_status probe_(struct store *s, const struct row_batch *b,
                                 const struct day_rows_ *r, struct day_ix_ *x) {
   if (x->run != NULL) {
     return STORE_OK; /* the run memo knows */
@@ -605,7 +605,7 @@ enum store_status store_ingest_memo_preload(struct store *s, struct store_ingest
  * missing, and the upserts that then write them create them as well), and
  * the distributors and genres rows the day created are recorded if it
  * committed (else they may not exist). */
-static void memo_learn_(struct store_ingest_memo *m, const struct ingest_batch *b,
+static void memo_learn_(struct store_ingest_memo *m, const struct row_batch *b,
                         const struct day_ix_ *x, int committed) {
   if (m == NULL || !m->preloaded) {
     return;
@@ -714,7 +714,7 @@ static const char SQL_SG_COPY_[] = "COPY show_genres (show_id, genre_id) FROM ST
 /* The genre pairs of a show new to the table as COPY rows (its names are
  * distinct: the parser drops repeats); 0 (nothing added) if a genre's row
  * is unknown. */
-static int sg_copy_(struct strbuf *out, const struct ingest_show *sh, const struct day_ix_ *x) {
+static int sg_copy_(struct strbuf *out, const struct row_show *sh, const struct day_ix_ *x) {
   size_t mark = out->len;
   for (size_t g = 0; g < sh->n_genres; g++) {
     long long id = genre_id_(x, sh->genres[g]);
@@ -732,7 +732,7 @@ static int sg_copy_(struct strbuf *out, const struct ingest_show *sh, const stru
  * any whose distributor row or tvmaze_updated the COPY cannot express as
  * the upsert would) are upserted. Then their genre pairs: COPYed for
  * COPYed shows, else set against the stored pairs. */
-static enum store_status write_shows_(struct store *s, const struct ingest_batch *b,
+static enum store_status write_shows_(struct store *s, const struct row_batch *b,
                                       const struct day_rows_ *r, const struct day_ix_ *x,
                                       int copy_ok, struct store_ingest_counts *c,
                                       long long *written) {
@@ -743,7 +743,7 @@ static enum store_status write_shows_(struct store *s, const struct ingest_batch
   arrs_init_(sa, 16);
   arrs_init_(pa, 3);
   for (size_t i = 0; i < b->n_shows; i++) {
-    const struct ingest_show *sh = &b->shows[i];
+    const struct row_show *sh = &b->shows[i];
     if (!r->show_keep[i]) {
       continue;
     }
@@ -826,7 +826,7 @@ static const char SQL_EPISODES_COPY_[] =
  * from the batch (its show's distributor's country: the row the day's
  * distributors statement left, or the memo knows, in the table), the others
  * upserted (the upsert joins the tables for it). */
-static enum store_status write_episodes_(struct store *s, const struct ingest_batch *b,
+static enum store_status write_episodes_(struct store *s, const struct row_batch *b,
                                          const struct day_ix_ *x, int copy_ok,
                                          struct store_ingest_counts *c, long long *written) {
   struct strbuf copy;
@@ -834,11 +834,11 @@ static enum store_status write_episodes_(struct store *s, const struct ingest_ba
   struct arr_ a[13];
   arrs_init_(a, 13);
   for (size_t i = 0; i < b->n_episodes; i++) {
-    const struct ingest_episode *e = &b->episodes[i];
+    const struct row_episode *e = &b->episodes[i];
     const char *f[] = {e->name,     e->season,  e->number, e->type,    e->airdate,  e->airtime,
                        e->airstamp, e->runtime, e->rating, e->summary, e->image_url};
     uint64_t si = u64map_get(&x->t, IX_SHOW_ | (uint32_t)e->show_id);
-    const struct ingest_show *sh = si != 0 ? &b->shows[si - 1] : NULL;
+    const struct row_show *sh = si != 0 ? &b->shows[si - 1] : NULL;
     uint64_t di = 0, drow = 0;
     if (sh != NULL && sh->dist_kind != 0) {
       di = u64map_get(&x->t, dist_ix_(IX_DIST_, sh->dist_kind, sh->dist_id));
@@ -875,7 +875,7 @@ static enum store_status write_episodes_(struct store *s, const struct ingest_ba
 
 /* Writes the day's rows; those the memo knows unchanged (keep 0) are left
  * out of the statements, and a statement with no row is not sent. */
-static enum store_status write_rows_(struct store *s, const struct ingest_batch *b,
+static enum store_status write_rows_(struct store *s, const struct row_batch *b,
                                      const struct day_rows_ *r, struct day_ix_ *x, int copy_ok,
                                      struct store_ingest_counts *c, long long *written) {
   enum store_status st = STORE_OK;
@@ -905,7 +905,7 @@ static enum store_status write_rows_(struct store *s, const struct ingest_batch 
   na = 5;
   arrs_init_(a, na);
   for (size_t i = 0; i < b->n_distributors; i++) {
-    const struct ingest_distributor *d = &b->distributors[i];
+    const struct row_distributor *d = &b->distributors[i];
     if (!r->dist_keep[i]) {
       continue;
     }
@@ -976,7 +976,7 @@ static const char SQL_HASHES_INSERT_[] =
 /* Replaces the stored hashes of date (inside the day's transaction). */
 static enum store_status put_hashes_(struct store *s, const char *date,
                                      const struct store_ingest_source_hash *hashes, size_t n,
-                                     const struct ingest_batch *b) {
+                                     const struct row_batch *b) {
   const char *v1[1] = {date};
   enum store_status st = run_(s, "ingest_hashes_delete", SQL_HASHES_DELETE_, 1, v1, NULL);
   if (st != STORE_OK || n == 0) {
@@ -1043,7 +1043,7 @@ enum store_status store_ingest_skip_day(struct store *s, long long run_id, const
 }
 
 enum store_status store_ingest_write_day(struct store *s, long long run_id, const char *date,
-                                         const struct ingest_batch *b,
+                                         const struct row_batch *b,
                                          const struct store_ingest_source_hash *hashes,
                                          size_t n_hashes, struct store_ingest_memo *memo,
                                          struct store_ingest_counts *counts) {

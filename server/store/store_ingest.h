@@ -54,7 +54,7 @@
 #include <stddef.h>
 
 #include "db.h"
-#include "ingest_parse.h"
+#include "rows.h"
 
 /* pg advisory lock key of ingest runs ("tvmi"). */
 #define STORE_INGEST_LOCK_KEY 1953918313LL
@@ -156,7 +156,7 @@ enum store_status store_ingest_memo_preload(struct store *s, struct store_ingest
  * are replaced by hashes[0..n_hashes) in the same transaction (none kept
  * when n_hashes is 0). memo may be NULL (every row is sent). */
 enum store_status store_ingest_write_day(struct store *s, long long run_id, const char *date,
-                                         const struct ingest_batch *b,
+                                         const struct row_batch *b,
                                          const struct store_ingest_source_hash *hashes,
                                          size_t n_hashes, struct store_ingest_memo *memo,
                                          struct store_ingest_counts *counts);

@@ -27,36 +27,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The memo path against the whole-document parse; aborts on a difference. */
 static void memo_same_(const char *doc, size_t n) {
-  struct ingest_batch p;
+  struct row_batch p;
   char perr[256] = "", merr[256] = "", why[512];
-  ingest_batch_init(&p);
+  row_batch_init(&p);
   enum ingest_parse_status ps = ingest_parse_schedule(&p, NULL, doc, n, perr, sizeof perr);
   /* a memo with room, and one without (repeats within the document are
    * then parsed on their own) */
   for (size_t room = (size_t)1 << 20;; room = 0) {
     struct ingest_show_memo *m = ingest_show_memo_create(room);
     for (int round = 0; round < 2; round++) {
-      struct ingest_batch q;
-      ingest_batch_init(&q);
+      struct row_batch q;
+      row_batch_init(&q);
       enum ingest_parse_status ms = ingest_parse_schedule(&q, m, doc, n, merr, sizeof merr);
       if (ms != ps || (ps != INGEST_PARSE_OK && strcmp(perr, merr) != 0) ||
           ingest_batch_diff(&p, &q, why, sizeof why) != 0) {
         abort();
       }
-      ingest_batch_release(&q);
+      row_batch_release(&q);
     }
     ingest_show_memo_destroy(m);
     if (room == 0) {
       break;
     }
   }
-  ingest_batch_release(&p);
+  row_batch_release(&p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memo_same_((const char *)data, size);
-  struct ingest_batch b;
-  ingest_batch_init(&b);
+  struct row_batch b;
+  row_batch_init(&b);
   char err[256];
   for (int round = 0; round < 2; round++) {
     (void)ingest_parse_schedule(&b, NULL, (const char *)data, size, err, sizeof err);
@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort();
     }
   }
-  ingest_batch_release(&b);
+  row_batch_release(&b);
   char *t = html_to_text((const char *)data, size);
   check_(t);
   if (memchr(t, '\0', strlen(t)) != NULL) {

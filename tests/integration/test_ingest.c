@@ -510,8 +510,8 @@ static void test_one_day_changed(void **state) {
 /* Parses doc into *b and writes it as a day of run id with memo. */
 static enum store_status memo_day_(struct store *s, long long id, struct store_ingest_memo *memo,
                                    const char *doc, int corrupt, struct store_ingest_counts *c) {
-  struct ingest_batch b;
-  ingest_batch_init(&b);
+  struct row_batch b;
+  row_batch_init(&b);
   char err[256];
   assert_int_equal(ingest_parse_schedule(&b, NULL, doc, strlen(doc), err, sizeof err),
                    INGEST_PARSE_OK);
@@ -521,7 +521,7 @@ static enum store_status memo_day_(struct store *s, long long id, struct store_i
   }
   memset(c, 0, sizeof *c);
   enum store_status st = store_ingest_write_day(s, id, "2030-01-01", &b, NULL, 0, memo, c);
-  ingest_batch_release(&b);
+  row_batch_release(&b);
   return st;
 }
 

@@ -31,8 +31,7 @@ static int str_diff_(const char *x, const char *y) {
     }                                                                                              \
   } while (0)
 
-int ingest_batch_diff(const struct ingest_batch *a, const struct ingest_batch *b, char *why,
-                      size_t n) {
+int ingest_batch_diff(const struct row_batch *a, const struct row_batch *b, char *why, size_t n) {
   CMP_INT_("batch", 0, a->items_seen, b->items_seen);
   CMP_INT_("batch", 0, a->items_skipped, b->items_skipped);
   CMP_INT_("batch", 0, a->n_countries, b->n_countries);
@@ -40,13 +39,13 @@ int ingest_batch_diff(const struct ingest_batch *a, const struct ingest_batch *b
   CMP_INT_("batch", 0, a->n_shows, b->n_shows);
   CMP_INT_("batch", 0, a->n_episodes, b->n_episodes);
   for (size_t i = 0; i < a->n_countries; i++) {
-    const struct ingest_country *x = &a->countries[i], *y = &b->countries[i];
+    const struct row_country *x = &a->countries[i], *y = &b->countries[i];
     CMP_STR_("country", i, x->code, y->code);
     CMP_STR_("country", i, x->name, y->name);
     CMP_STR_("country", i, x->timezone, y->timezone);
   }
   for (size_t i = 0; i < a->n_distributors; i++) {
-    const struct ingest_distributor *x = &a->distributors[i], *y = &b->distributors[i];
+    const struct row_distributor *x = &a->distributors[i], *y = &b->distributors[i];
     CMP_INT_("distributor", i, x->kind, y->kind);
     CMP_INT_("distributor", i, x->tvmaze_id, y->tvmaze_id);
     CMP_STR_("distributor", i, x->name, y->name);
@@ -54,7 +53,7 @@ int ingest_batch_diff(const struct ingest_batch *a, const struct ingest_batch *b
     CMP_STR_("distributor", i, x->official_site, y->official_site);
   }
   for (size_t i = 0; i < a->n_shows; i++) {
-    const struct ingest_show *x = &a->shows[i], *y = &b->shows[i];
+    const struct row_show *x = &a->shows[i], *y = &b->shows[i];
     CMP_INT_("show", i, x->id, y->id);
     CMP_STR_("show", i, x->name, y->name);
     CMP_STR_("show", i, x->type, y->type);
@@ -77,7 +76,7 @@ int ingest_batch_diff(const struct ingest_batch *a, const struct ingest_batch *b
     }
   }
   for (size_t i = 0; i < a->n_episodes; i++) {
-    const struct ingest_episode *x = &a->episodes[i], *y = &b->episodes[i];
+    const struct row_episode *x = &a->episodes[i], *y = &b->episodes[i];
     CMP_INT_("episode", i, x->id, y->id);
     CMP_INT_("episode", i, x->show_id, y->show_id);
     CMP_STR_("episode", i, x->name, y->name);

@@ -12,7 +12,6 @@
 
 /* 0 if a and b hold the same rows and counts; else nonzero and why (n
  * bytes) names the first difference. */
-int ingest_batch_diff(const struct ingest_batch *a, const struct ingest_batch *b, char *why,
-                      size_t n);
+int ingest_batch_diff(const struct row_batch *a, const struct row_batch *b, char *why, size_t n);
 
 #endif

@@ -28,7 +28,7 @@ static char *slurp_(const char *rel, size_t *n) {
   return buf;
 }
 
-static void parse_file_(struct ingest_batch *b, const char *rel) {
+static void parse_file_(struct row_batch *b, const char *rel) {
   size_t n;
   char *s = slurp_(rel, &n);
   char err[256];
@@ -36,7 +36,7 @@ static void parse_file_(struct ingest_batch *b, const char *rel) {
   free(s);
 }
 
-static const struct ingest_show *show_(const struct ingest_batch *b, int id) {
+static const struct row_show *show_(const struct row_batch *b, int id) {
   for (size_t i = 0; i < b->n_shows; i++) {
     if (b->shows[i].id == id) {
       return &b->shows[i];
@@ -46,7 +46,7 @@ static const struct ingest_show *show_(const struct ingest_batch *b, int id) {
   abort(); /* fail_msg does not return; tells the compiler so */
 }
 
-static const struct ingest_episode *episode_(const struct ingest_batch *b, int id) {
+static const struct row_episode *episode_(const struct row_batch *b, int id) {
   for (size_t i = 0; i < b->n_episodes; i++) {
     if (b->episodes[i].id == id) {
       return &b->episodes[i];
@@ -58,8 +58,8 @@ static const struct ingest_episode *episode_(const struct ingest_batch *b, int i
 
 static void test_fixture_day(void **state) {
   (void)state;
-  struct ingest_batch b;
-  ingest_batch_init(&b);
+  struct row_batch b;
+  row_batch_init(&b);
   parse_file_(&b, "tests/fake_tvmaze/fixtures/base/web-2030-01-01.json");
   parse_file_(&b, "tests/fake_tvmaze/fixtures/base/US-2030-01-01.json");
   assert_int_equal(b.items_seen, 4);
@@ -69,7 +69,7 @@ static void test_fixture_day(void **state) {
   assert_int_equal(b.n_distributors, 3);
   int netflix = 0, nbc = 0;
   for (size_t i = 0; i < b.n_distributors; i++) {
-    const struct ingest_distributor *d = &b.distributors[i];
+    const struct row_distributor *d = &b.distributors[i];
     if (d->kind == 2 && d->tvmaze_id == 1) {
       netflix = 1;
       assert_string_equal(d->name, "Netflix");
@@ -83,7 +83,7 @@ static void test_fixture_day(void **state) {
   assert_true(netflix && nbc);
   assert_int_equal(b.n_countries, 2); /* GB, US */
 
-  const struct ingest_show *st = show_(&b, 501);
+  const struct row_show *st = show_(&b, 501);
   assert_int_equal(st->dist_kind, 2);
   assert_int_equal(st->dist_id, 1);
   assert_string_equal(st->summary,
@@ -94,12 +94,12 @@ static void test_fixture_day(void **state) {
   assert_null(st->rating);
   assert_string_equal(st->tvmaze_updated, "1893456501");
 
-  const struct ingest_show *lost = show_(&b, 602);
+  const struct row_show *lost = show_(&b, 602);
   assert_int_equal(lost->dist_kind, 0);
   assert_null(lost->summary); /* "" -> NULL */
   assert_null(lost->image_url);
 
-  const struct ingest_episode *e = episode_(&b, 1001);
+  const struct row_episode *e = episode_(&b, 1001);
   assert_null(e->number);
   assert_string_equal(e->season, "5");
   assert_string_equal(e->airtime, "");
@@ -115,13 +115,13 @@ static void test_fixture_day(void **state) {
   assert_null(e->name);
   assert_null(e->season);
   assert_int_equal(e->show_id, 602);
-  ingest_batch_release(&b);
+  row_batch_release(&b);
 }
 
 static void test_bad_documents(void **state) {
   (void)state;
-  struct ingest_batch b;
-  ingest_batch_init(&b);
+  struct row_batch b;
+  row_batch_init(&b);
   char err[256];
   assert_int_equal(ingest_parse_schedule(&b, NULL, "[{\"id\": 1,", 10, err, sizeof err),
                    INGEST_PARSE_BAD_JSON);
@@ -132,7 +132,7 @@ static void test_bad_documents(void **state) {
                    INGEST_PARSE_BAD_JSON);
   assert_int_equal(ingest_parse_schedule(&b, NULL, "[]", 2, err, sizeof err), INGEST_PARSE_OK);
   assert_int_equal(b.n_episodes, 0);
-  ingest_batch_release(&b);
+  row_batch_release(&b);
 }
 
 static void test_junk_values(void **state) {
@@ -149,15 +149,15 @@ static void test_junk_values(void **state) {
       " {\"id\": 10, \"airstamp\": \"2030-01-01T10:00Z\", \"airtime\": \"09:05\","
       "  \"_embedded\": {\"show\": {\"id\": 11, \"name\": \"W\", \"webChannel\": {\"id\": 4,"
       "  \"name\": \"WC\", \"country\": null}}}}]";
-  struct ingest_batch b;
-  ingest_batch_init(&b);
+  struct row_batch b;
+  row_batch_init(&b);
   char err[256];
   assert_int_equal(ingest_parse_schedule(&b, NULL, doc, strlen(doc), err, sizeof err),
                    INGEST_PARSE_OK);
   assert_int_equal(b.items_seen, 5);
   assert_int_equal(b.items_skipped, 3);
   assert_int_equal(b.n_episodes, 2);
-  const struct ingest_episode *e = episode_(&b, 7);
+  const struct row_episode *e = episode_(&b, 7);
   assert_null(e->name);
   assert_null(e->season);
   assert_string_equal(e->number, "2");
@@ -168,7 +168,7 @@ static void test_junk_values(void **state) {
   assert_null(e->rating);
   assert_null(e->image_url);
   assert_null(e->summary);
-  const struct ingest_show *s = show_(&b, 9);
+  const struct row_show *s = show_(&b, 9);
   assert_int_equal(s->n_genres, 1);
   assert_string_equal(s->genres[0], "G");
   assert_int_equal(s->dist_kind, 1);
@@ -181,7 +181,7 @@ static void test_junk_values(void **state) {
   s = show_(&b, 11);
   assert_int_equal(s->dist_kind, 2);
   assert_int_equal(b.n_distributors, 2); /* network 4 and web channel 4 */
-  ingest_batch_release(&b);
+  row_batch_release(&b);
 }
 
 static void test_dedup(void **state) {
@@ -190,8 +190,8 @@ static void test_dedup(void **state) {
   const char *d2 =
       "[{\"id\": 1, \"name\": \"new\", \"_embedded\": {\"show\": {\"id\": 2,"
       " \"name\": \"B\"}}}]";
-  struct ingest_batch b;
-  ingest_batch_init(&b);
+  struct row_batch b;
+  row_batch_init(&b);
   char err[64];
   assert_int_equal(ingest_parse_schedule(&b, NULL, d1, strlen(d1), err, sizeof err),
                    INGEST_PARSE_OK);
@@ -201,7 +201,7 @@ static void test_dedup(void **state) {
   assert_int_equal(b.n_shows, 1);
   assert_string_equal(b.episodes[0].name, "new");
   assert_string_equal(b.shows[0].name, "A"); /* a show is normalized once per day */
-  ingest_batch_release(&b);
+  row_batch_release(&b);
 }
 
 /* ---- json_span ---- */
@@ -263,12 +263,12 @@ static void test_json_span(void **state) {
 /* Parses doc whole, and twice with m (the second time its shows are in m):
  * same status, error and rows each time. */
 static void same_rows_(struct ingest_show_memo *m, const char *doc, size_t n) {
-  struct ingest_batch p, q;
+  struct row_batch p, q;
   char perr[256] = "", merr[256] = "", why[512];
-  ingest_batch_init(&p);
+  row_batch_init(&p);
   enum ingest_parse_status ps = ingest_parse_schedule(&p, NULL, doc, n, perr, sizeof perr);
   for (int round = 0; round < 2; round++) {
-    ingest_batch_init(&q);
+    row_batch_init(&q);
     enum ingest_parse_status ms = ingest_parse_schedule(&q, m, doc, n, merr, sizeof merr);
     if (ms != ps || (ps != INGEST_PARSE_OK && strcmp(perr, merr) != 0)) {
       fail_msg("round %d of %.*s: status %d (%s) vs %d (%s)", round, (int)n, doc, ps, perr, ms,
@@ -277,9 +277,9 @@ static void same_rows_(struct ingest_show_memo *m, const char *doc, size_t n) {
     if (ingest_batch_diff(&p, &q, why, sizeof why) != 0) {
       fail_msg("round %d of %.*s: %s", round, (int)n, doc, why);
     }
-    ingest_batch_release(&q);
+    row_batch_release(&q);
   }
-  ingest_batch_release(&p);
+  row_batch_release(&p);
 }
 
 static void test_memo_fixtures(void **state) {
@@ -291,9 +291,9 @@ static void test_memo_fixtures(void **state) {
   for (size_t s = 0; s < sizeof sets / sizeof *sets; s++) {
     /* a day's documents into one batch, as the runner does */
     for (size_t d = 0; d < sizeof docs / sizeof *docs; d += 2) {
-      struct ingest_batch p, q;
-      ingest_batch_init(&p);
-      ingest_batch_init(&q);
+      struct row_batch p, q;
+      row_batch_init(&p);
+      row_batch_init(&q);
       for (size_t k = d; k < d + 2; k++) {
         char rel[128], err[256], why[512];
         snprintf(rel, sizeof rel, "tests/fake_tvmaze/fixtures/%s/%s.json", sets[s], docs[k]);
@@ -307,8 +307,8 @@ static void test_memo_fixtures(void **state) {
         same_rows_(m, doc, n);
         free(doc);
       }
-      ingest_batch_release(&p);
-      ingest_batch_release(&q);
+      row_batch_release(&p);
+      row_batch_release(&q);
     }
   }
   struct ingest_show_memo_stats st = ingest_show_memo_stats(m);
