@@ -16,7 +16,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   rpc_init();
-  struct rpc_server_config cfg = {.addr = argv[1], .workers = argc > 2 ? atoi(argv[2]) : 2};
+  char *end = NULL;
+  long workers = argc > 2 ? strtol(argv[2], &end, 10) : 2;
+  if (argc > 2 && (*end || workers < 1 || workers > 256)) {
+    fprintf(stderr, "tvmaze-bench-server: WORKERS must be 1..256, not %s\n", argv[2]);
+    return 2;
+  }
+  struct rpc_server_config cfg = {.addr = argv[1], .workers = (int)workers};
   char err[256];
   rpc_server *srv = rpc_server_create(&cfg, err, sizeof err);
   if (srv == NULL || rpc_server_start(srv, err, sizeof err) != 0) {

@@ -103,8 +103,13 @@ static int parse_redis_url_(const char *url) {
     colon = NULL;
   size_t hl = colon ? (size_t)(colon - p) : slash ? (size_t)(slash - p) : strlen(p);
   snprintf(redis_host_, sizeof redis_host_, "%.*s", (int)hl, p);
-  redis_port_ = colon ? atoi(colon + 1) : 6379;
-  redis_db_ = slash ? atoi(slash + 1) : 0;
+  char *end = NULL;
+  redis_port_ = colon ? (int)strtol(colon + 1, &end, 10) : 6379;
+  if (colon && (end == colon + 1 || (*end && *end != '/')))
+    return -1;
+  redis_db_ = slash ? (int)strtol(slash + 1, &end, 10) : 0;
+  if (slash && (end == slash + 1 || *end))
+    return -1;
   if (!redis_host_[0])
     snprintf(redis_host_, sizeof redis_host_, "127.0.0.1");
   return redis_port_ > 0 ? 0 : -1;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Static checks: proto lint/format, C formatting, shell scripts, and (when the
-# chart and the validators are present) Helm and YAML.
+# Static checks: proto lint/format, C formatting, banned C functions, shell
+# scripts, and (when the chart and the validators are present) Helm and YAML.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 buf="tools/node_modules/.bin/buf"
@@ -12,6 +12,15 @@ echo "lint: clang-format"
 mapfile -t c_files < <(git ls-files '*.c' '*.h')
 if [ "${#c_files[@]}" -gt 0 ]; then
   clang-format --dry-run --Werror "${c_files[@]}"
+fi
+
+echo "lint: banned functions"
+# Unbounded or unchecked string and number functions (as curl bans them):
+# use snprintf / strbuf, strtol with an end check, strtok_r never.
+banned='(^|[^A-Za-z0-9_])(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|atoll|gets)[[:space:]]*\('
+if [ "${#c_files[@]}" -gt 0 ] && grep -nE "$banned" "${c_files[@]}"; then
+  echo "lint: banned function used (above)" >&2
+  exit 1
 fi
 
 echo "lint: shellcheck"

@@ -13,6 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "hash.h"
 #include "log.h"
 #include "xalloc.h"
@@ -28,12 +29,6 @@ struct cache {
 
 static atomic_uint_fast64_t g_hits, g_local_hits, g_misses, g_errors;
 static atomic_int g_down; /* 1 after a failure was logged, until a success */
-
-static int64_t now_ms_(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------------ */
 /* Local layer                                                        */
@@ -87,7 +82,7 @@ static int local_get_(const void *key, size_t keylen, char **val, size_t *len) {
   if (g_local.slots != NULL) {
     struct local_entry *e = &g_local.slots[h % CACHE_LOCAL_SLOTS];
     if (e->mem != NULL && e->hash == h && e->keylen == keylen && memcmp(e->mem, key, keylen) == 0) {
-      if (e->expires_ms > now_ms_()) {
+      if (e->expires_ms > clock_mono_ms()) {
         *val = xmalloc(e->vallen + 1);
         memcpy(*val, e->mem + keylen, e->vallen);
         (*val)[e->vallen] = '\0';
@@ -124,7 +119,7 @@ static void local_put_(const void *key, size_t keylen, const void *val, size_t l
     e->hash = h;
     e->keylen = keylen;
     e->vallen = len;
-    e->expires_ms = now_ms_() + (int64_t)ttl * 1000;
+    e->expires_ms = clock_mono_ms() + (int64_t)ttl * 1000;
     g_local.bytes += need;
   }
   pthread_mutex_unlock(&g_local.mu);
@@ -190,7 +185,7 @@ static void failed_(struct cache *c, const char *what) {
     redisFree(c->ctx);
     c->ctx = NULL;
   }
-  c->retry_at = now_ms_() + CACHE_RETRY_MS;
+  c->retry_at = clock_mono_ms() + CACHE_RETRY_MS;
 }
 
 static void succeeded_(struct cache *c) {
@@ -202,7 +197,7 @@ static void succeeded_(struct cache *c) {
 /* Runs a command on a live connection; NULL after a failure (handle down). */
 static redisReply *command_(struct cache *c, int argc, const char **argv, const size_t *lens) {
   if (c->ctx == NULL) {
-    if (now_ms_() < c->retry_at) {
+    if (clock_mono_ms() < c->retry_at) {
       atomic_fetch_add(&g_errors, 1);
       return NULL;
     }

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "date.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -56,12 +57,6 @@ struct fetch_ {
   int win_n, win_head;
   unsigned int seed;
 };
-
-static int64_t now_ms_(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int def_(int v, int d) {
   return v > 0 ? v : d;
@@ -268,7 +263,7 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
 
   int next = 0;
   for (;;) {
-    int64_t now = now_ms_();
+    int64_t now = clock_mono_ms();
     if (stop != NULL && atomic_load(stop)) {
       result = INGEST_FETCH_STOPPED;
       goto out;
@@ -318,7 +313,7 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
       }
       struct req_ *r = NULL;
       curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-      finished_(&f, r, m->data.result, now_ms_());
+      finished_(&f, r, m->data.result, clock_mono_ms());
       finished++;
     }
     /* hand over finished days */
@@ -357,7 +352,7 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
     if (finished > 0) { /* room for waiting requests: start them now */
       continue;
     }
-    int64_t t = wake - now_ms_();
+    int64_t t = wake - clock_mono_ms();
     if (t < 0) {
       t = 0;
     }

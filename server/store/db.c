@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "migrations.h"
 #include "xalloc.h"
 
@@ -39,12 +40,6 @@ struct store {
 
 /* COPY data goes to libpq in pieces of at most this many bytes. */
 #define COPY_CHUNK ((size_t)1 << 20)
-
-static int64_t now_ms_(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_error_(struct store *s, const char *prefix, const char *msg) {
   s->sqlstate[0] = '\0';
@@ -127,7 +122,7 @@ PGconn *store_conn(struct store *s) {
     return s->conn;
   }
   drop_conn_(s);
-  int64_t now = now_ms_();
+  int64_t now = clock_mono_ms();
   if (s->last_attempt_ms != 0 && now - s->last_attempt_ms < RECONNECT_SPACING_MS) {
     return NULL; /* keep the previous error */
   }
@@ -413,7 +408,7 @@ enum store_status store_generation(struct store *s, int64_t *generation) {
       drain_notifies_(s);
     }
     if (ok && PQstatus(s->conn) == CONNECTION_OK && !s->dying) {
-      if (s->generation_ok && now_ms_() - s->checked_ms < GENERATION_RECHECK_MS) {
+      if (s->generation_ok && clock_mono_ms() - s->checked_ms < GENERATION_RECHECK_MS) {
         *generation = s->generation;
         return STORE_OK;
       }
@@ -441,7 +436,7 @@ enum store_status store_generation(struct store *s, int64_t *generation) {
   }
   int64_t g = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
   s->generation = g > s->generation || !s->generation_ok ? g : s->generation;
-  s->checked_ms = now_ms_();
+  s->checked_ms = clock_mono_ms();
   PQclear(r);
   drain_notifies_(s); /* older or equal ones: max() keeps the row's value */
   s->generation_ok = 1;

@@ -46,7 +46,7 @@ enum store_status store_key_check(struct store *s, const char *key, char *name, 
       st = STORE_NOT_FOUND;
     } else {
       snprintf(name, namelen, "%s", PQgetvalue(res, 0, 0));
-      *tier = atoi(PQgetvalue(res, 0, 1));
+      *tier = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
     }
   }
   PQclear(res);
@@ -78,7 +78,7 @@ enum store_status store_key_list(struct store *s,
                              0, NULL, &st);
   if (st == STORE_OK)
     for (int i = 0; i < PQntuples(res); i++)
-      fn(PQgetvalue(res, i, 0), atoi(PQgetvalue(res, i, 1)), PQgetvalue(res, i, 2),
+      fn(PQgetvalue(res, i, 0), (int)strtol(PQgetvalue(res, i, 1), NULL, 10), PQgetvalue(res, i, 2),
          PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3), user);
   PQclear(res);
   return st;

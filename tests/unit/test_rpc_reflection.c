@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,8 +65,8 @@ static void file_names_(const Grpc__Reflection__V1__ServerReflectionResponse *re
     Google__Protobuf__FileDescriptorProto *fd = google__protobuf__file_descriptor_proto__unpack(
         NULL, f->file_descriptor_proto[i].len, f->file_descriptor_proto[i].data);
     assert_non_null(fd);
-    strncat(buf, fd->name, len - strlen(buf) - 2);
-    strcat(buf, ",");
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "%s,", fd->name);
     google__protobuf__file_descriptor_proto__free_unpacked(fd, NULL);
   }
 }
