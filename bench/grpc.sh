@@ -5,7 +5,8 @@
 # settings. Prints req/s of both and the ratio (goal: ours >= 1.3x).
 #
 #   bench/grpc.sh [BUILD_DIR]     (default build/release; built if needed)
-# Env: GRPC_CPP_REF (default /work/shared/anchors/grpc-cpp-ref), N (200000),
+# Env: GRPC_CPP_REF (default ../shared/anchors/grpc-cpp-ref
+# from the repository root), N (200000),
 # ROUNDS (2: the servers alternate, ours first in odd rounds).
 # h2load counts gRPC errors (HTTP 200 + grpc-status != 0) as successes, so
 # the script checks data bytes = N x reply frame size and spot-checks
@@ -13,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build/release}"
-ref="${GRPC_CPP_REF:-/work/shared/anchors/grpc-cpp-ref}"
+ref="$(cd "${GRPC_CPP_REF:-../shared/anchors/grpc-cpp-ref}" && pwd)"
 n="${N:-200000}"
 rounds="${ROUNDS:-2}"
 jobs=2

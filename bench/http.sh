@@ -20,7 +20,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-ANCHORS="${ANCHORS:-/work/shared/anchors}"
+ANCHORS="$(cd "${ANCHORS:-$root/../shared/anchors}" && pwd)"
 BUILD="${BUILD:-$root/build}"
 W="${BENCH_DIR:-$(mktemp -d /tmp/tvmaze-bench-http.XXXXXX)}"
 SERVER="$BUILD/server/tvmaze-server" GATEWAY="$BUILD/gateway/tvmaze-gateway"

@@ -17,7 +17,7 @@
 # the server's peak RSS (VmHWM). The box is shared: compare within one run.
 #
 # Usage: bench/ingest.sh [BUILD_DIR]   (default: build)
-# Env: WORK (default /tmp/ingest-bench), ANCHORS (default /work/shared/anchors),
+# Env: WORK (default /tmp/ingest-bench), ANCHORS (default ../shared/anchors),
 #      REPS (default 5, as the anchors' HYPERFINE_RUNS), QUIET_PCT (default 10), QUIET_MAX (default 60 s),
 #      PROFILE_SQL=1 (statement durations in $WORK/svc/pg.log), PERF_OUT / PERF_RERUN_OUT=FILE
 #      (perf record of the first first load / the re-run), PERF_ARGS (default "-F 999 -g -a")
@@ -26,7 +26,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
 WORK="${WORK:-/tmp/ingest-bench}"
-ANCHORS="${ANCHORS:-/work/shared/anchors}"
+ANCHORS="$(cd "${ANCHORS:-$ROOT/../shared/anchors}" && pwd)"
 REPS="${REPS:-5}"
 case "$REPS" in ''|*[!0-9]*|0*) echo "bench/ingest.sh: REPS must be a positive integer, got \"$REPS\"" >&2; exit 2 ;; esac
 mkdir -p "$WORK"

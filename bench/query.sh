@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/query.sh: read-side benchmark (not a test; see docs/query.md "Benchmark").
 #
-# 1. Data: /work/shared/anchors/gen_data.py (seed 20250602: 8,000 shows,
+# 1. Data: ../shared/anchors/gen_data.py (seed 20250602: 8,000 shows,
 #    35,000 episodes 2025-06-02..2025-08-30), loaded into OUR schema by
 #    bench/load_anchor_data.sql (COPY + INSERT ... SELECT conversion), and
 #    into the anchors' schema (their sql/schema.sql, COPY) in a second
@@ -33,12 +33,12 @@
 #    (the reply fetched once with nghttp -v, whose trailers must carry
 #    grpc-status: 0). Server RSS: VmHWM of the process after its runs.
 # Prints a summary table; raw logs stay in $BENCH_DIR (default mktemp).
-# Knobs: BENCH_T (default 10), ANCHORS (/work/shared/anchors), BUILD (build).
+# Knobs: BENCH_T (default 10), ANCHORS (../shared/anchors), BUILD (build).
 # shellcheck disable=SC2016  # sed patterns below match a literal $n
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-ANCHORS="${ANCHORS:-/work/shared/anchors}"
+ANCHORS="$(cd "${ANCHORS:-$root/../shared/anchors}" && pwd)"
 BUILD="${BUILD:-$root/build}"
 BENCH_T="${BENCH_T:-10}"
 ROUNDS="${ROUNDS:-3}"
