@@ -47,6 +47,8 @@ enum day_op {
   DAY_SKIP = 0,   /* left out: the memo knows it unchanged */
   DAY_COPY = 1,   /* new: COPY .. FROM STDIN */
   DAY_UPSERT = 2, /* stored (or not known to be new): upsert */
+  /* next (the change feed): DAY_REMOVE, an episode of a completely fetched
+   * day that nobody listed */
 };
 
 /* The plan of one day; arrays are indexed like the batch's rows. */

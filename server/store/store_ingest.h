@@ -118,7 +118,11 @@ enum store_status store_ingest_memo_preload(struct store *s, struct store_ingest
  * episodes_seen are inputs added to the run; the rest are outputs (a row
  * the memo left out counts as unchanged). The day's stored source hashes
  * are replaced by hashes[0..n_hashes) in the same transaction (none kept
- * when n_hashes is 0). memo may be NULL (every row is sent). */
+ * when n_hashes is 0). memo may be NULL (every row is sent). The plan
+ * (day_plan.h) is made once per call, routed again for the retry with
+ * upserts only; every allocation is per day, released on the one way out.
+ * Tests: tests/unit/test_day_plan.c (the plan), test_ingest_write.c (the
+ * executor against PostgreSQL), test_ingest.c (whole runs). */
 enum store_status store_ingest_write_day(struct store *s, long long run_id, const char *date,
                                          const struct row_batch *b,
                                          const struct store_ingest_source_hash *hashes,

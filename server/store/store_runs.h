@@ -8,6 +8,7 @@
  *   ingest_runs      status   STORE_RUN_RUNNING .. STORE_RUN_FAILED
  *   ingest_run_days  status   STORE_DAY_PENDING .. STORE_DAY_FAILED
  *                    skipped  SUCCEEDED without parse or write
+ *   (migration 001 CHECKs the same ranges: 1..4, 1..3)
  *
  * Singleton runs: the runner's session holds
  * pg_advisory_lock(STORE_INGEST_LOCK_KEY) for the whole run; a RUNNING row

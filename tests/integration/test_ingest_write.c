@@ -9,27 +9,20 @@
  * tests/unit/test_day_plan.c.
  */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 #include <libpq-fe.h>
-#include <pthread.h>
 
-#include "date.h"
 #include "db.h"
 #include "ingest_env.h"
 #include "ingest_parse.h"
-#include "ingest_runner.h"
 #include "log.h"
 #include "store_ingest.h"
 
