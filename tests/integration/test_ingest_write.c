@@ -32,12 +32,6 @@ static int setup_(void **state) {
   return 0;
 }
 
-static int group_setup_(void **state) {
-  (void)state;
-  log_init(LOG_ERROR, LOG_FORMAT_TEXT);
-  return 0;
-}
-
 /* Parses doc into *b and writes it as a day of run id with memo. */
 static enum store_status memo_day_(struct store *s, long long id, struct store_ingest_memo *memo,
                                    const char *doc, int corrupt, struct store_ingest_counts *c) {
@@ -392,5 +386,5 @@ int main(void) {
       cmocka_unit_test_setup(test_preload_window, setup_),
       cmocka_unit_test_setup(test_copy_connection_lost, setup_),
   };
-  return cmocka_run_group_tests_name("ingest_write", tests, group_setup_, NULL);
+  return cmocka_run_group_tests_name("ingest_write", tests, itest_group_setup, NULL);
 }

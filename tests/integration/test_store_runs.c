@@ -26,12 +26,6 @@ static int setup_(void **state) {
   return 0;
 }
 
-static int group_setup_(void **state) {
-  (void)state;
-  log_init(LOG_ERROR, LOG_FORMAT_TEXT);
-  return 0;
-}
-
 /* A run of days from 2030-01-01 on s; its id. */
 static long long create_(struct store *s, int days) {
   long long id = 0;
@@ -209,5 +203,5 @@ int main(void) {
       cmocka_unit_test_setup(test_list_pages, setup_),
       cmocka_unit_test_setup(test_lock, setup_),
   };
-  return cmocka_run_group_tests_name("store_runs", tests, group_setup_, NULL);
+  return cmocka_run_group_tests_name("store_runs", tests, itest_group_setup, NULL);
 }

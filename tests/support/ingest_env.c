@@ -72,6 +72,12 @@ void itest_fake_stop(void) {
   }
 }
 
+int itest_group_setup(void **state) {
+  (void)state;
+  log_init(LOG_ERROR, LOG_FORMAT_TEXT);
+  return 0;
+}
+
 void itest_fresh_db(const char *name) {
   snprintf(itest_db_url, sizeof itest_db_url, "%s", testenv_fresh_database(name));
   struct store *s = store_open(itest_db_url);

@@ -30,6 +30,9 @@ extern char itest_db_url[512];
 int itest_fake_start(void);
 void itest_fake_stop(void);
 
+/* cmocka group setup of the tests without the fake: logs errors only. */
+int itest_group_setup(void **state);
+
 /* A fresh database named name, migrated; its URL in itest_db_url. */
 void itest_fresh_db(const char *name);
 
