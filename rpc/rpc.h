@@ -192,8 +192,9 @@ rpc_code rpc_call_reply_packed(rpc_call *call, void *bytes, size_t len, void (*r
  * every value inside the bytes, and each field desc knows in a wire type that
  * fits its type (repeated scalars packed or not). Nested messages and UTF-8
  * are not checked; unknown field numbers pass. So every encoding
- * protobuf_c_message_unpack accepts passes, and truncated or shifted bytes
- * fail. Returns 0, or -1 with the first problem in err (errlen bytes,
+ * protobuf_c_message_pack writes passes, and truncated or shifted bytes
+ * fail (protobuf-c's unpack is laxer: bools in any wire type, field numbers
+ * up to 2^32-1). Returns 0, or -1 with the first problem in err (errlen bytes,
  * "byte 17: field 1: 40 bytes past the end"). No allocation; thread-safe.
  * Tests: tests/unit/test_rpc_packed.c. */
 int rpc_packed_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,

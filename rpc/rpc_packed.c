@@ -10,9 +10,12 @@
  * a field the descriptor knows has a wire type that fits its type (a
  * repeated scalar may also be packed, length-delimited). Not checked:
  * nested messages, UTF-8 of strings, unknown field numbers (kept, as
- * protobuf-c keeps them). So whatever protobuf_c_message_unpack accepts
- * passes (tests/fuzz/fuzz_rpc_unpack.c holds that), and truncated or
- * shifted bytes -- what a damaged cache entry looks like -- do not.
+ * protobuf-c keeps them). So every encoding protobuf_c_message_pack
+ * writes passes (tests/fuzz/fuzz_rpc_unpack.c holds that for whatever
+ * unpacks), and truncated or shifted bytes -- what a damaged cache entry
+ * looks like -- fail. protobuf-c's unpack is laxer: it reads bools in any
+ * wire type and field numbers up to 2^32-1, which other languages'
+ * parsers refuse; the check refuses them too.
  * Thread-safe: reads only its arguments.
  */
 #include <stdio.h>
