@@ -8,6 +8,11 @@
  * (generation + 1, pg_notify) reaches the worker as a notification, read
  * from the socket without blocking before each request. Today's date (UTC)
  * is part of the key too, because defaults depend on it.
+ *
+ * Replies: a hit hands on the cached bytes (QUERY_REPLY_PACKED, checked
+ * with rpc_packed_check), a miss with the cache up the bytes it packed for
+ * the cache; without a cache the store's message (QUERY_REPLY_MESSAGE).
+ * Store failures map to statuses through service_store_status (services.h).
  */
 #include "query.h"
 
@@ -48,12 +53,6 @@ static rpc_code fail_(char *msg, size_t msglen, rpc_code code, const char *fmt, 
   vsnprintf(msg, msglen, fmt, ap);
   va_end(ap);
   return code;
-}
-
-/* The failed store call st as the status (services.h: the one mapping). */
-static rpc_code store_fail_(struct worker_ctx *w, enum store_status st, const char *method,
-                            const char *what, char *msg, size_t msglen) {
-  return service_store_status(st, method, what, w->store, msg, msglen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -112,7 +111,7 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
     st = store_generation(w->store, &gen);
     if (st != STORE_OK) {
       strbuf_release(&key);
-      return store_fail_(w, st, method, what, msg, msglen);
+      return service_store_status(st, method, what, w->store, msg, msglen);
     }
     char today[11];
     date_format(date_today_utc(), today);
@@ -146,7 +145,7 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
   st = fn(w->store, w->arena, p, &m);
   if (st != STORE_OK) {
     strbuf_release(&key);
-    return store_fail_(w, st, method, what, msg, msglen);
+    return service_store_status(st, method, what, w->store, msg, msglen);
   }
   out->type = rd;
   if (!use_cache) {
