@@ -40,8 +40,8 @@ struct worker_ctx {
   int index;           /* worker number */
   struct store *store; /* this worker's PostgreSQL connection */
   struct cache *cache; /* this worker's Redis connection; NULL: no cache */
-  struct arena *arena; /* replies of query.h are built here (reset by
-                          query_release); NULL: on the heap */
+  struct arena *arena; /* reply messages of query.h are built here (reset
+                          by query_reply_release); NULL: on the heap */
 };
 
 /* Process-wide state the services share (read-only after start). */
