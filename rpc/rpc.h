@@ -7,24 +7,36 @@
  * implementation (e.g. Tvmaze__V1__Shows_Service). Each method becomes a
  * registered method "/tvmaze.v1.Shows/ListShows"; a request is unpacked with
  * the method's input descriptor and the handler runs on the worker thread that
- * accepted the call, with an `rpc_call *` as closure_data:
+ * accepted the call, with an `rpc_call *` as closure_data. A handler replies
+ * in one of three ways, exactly once, before it returns (handlers are
+ * synchronous):
  *
  *   static void list_shows(Tvmaze__V1__Shows_Service *svc,
  *                          const Tvmaze__V1__ListShowsRequest *req,
  *                          Tvmaze__V1__ListShowsResponse_Closure done, void *cd) {
  *     rpc_call *call = cd;
- *     if (bad) { rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "per_page: ..."); done(NULL, cd);
- * return; } Tvmaze__V1__ListShowsResponse reply = ...; done(&reply, cd);   // packed and sent
- * before done() returns
+ *     if (bad) {                                   // 1. a status
+ *       rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "per_page: ...");
+ *       done(NULL, cd);
+ *     } else if (cached) {                         // 2. bytes already packed
+ *       rpc_call_reply_packed(call, bytes, len, free);  // sent as they are
+ *     } else {                                     // 3. a message
+ *       Tvmaze__V1__ListShowsResponse reply = ...;
+ *       done(&reply, cd);                          // packed before done() returns
+ *     }
  *   }
  *
- * The handler must call the closure exactly once before returning (handlers
- * are synchronous); the reply is packed inside the closure, so it may live on
- * the handler's stack. A NULL reply sends the status set with
- * rpc_call_set_status (UNKNOWN if none was set). A NULL handler slot answers
- * UNIMPLEMENTED. Unknown methods answer UNIMPLEMENTED at once. Requests over
- * max_message_bytes answer RESOURCE_EXHAUSTED; bytes that do not unpack
- * answer INVALID_ARGUMENT.
+ * A message reply is packed inside the closure, so it may live on the
+ * handler's stack. A packed reply is a message's encoding the handler already
+ * holds (a cache hit): the binding checks its top level against the method's
+ * output type and sends it without unpacking or packing it (without copying
+ * it either when the handler hands it over with a release function). A NULL
+ * reply sends the status set with rpc_call_set_status (UNKNOWN if none was
+ * set); replies after the first are ignored; a handler that returns without
+ * replying gets INTERNAL. A NULL handler slot answers UNIMPLEMENTED. Unknown
+ * methods answer UNIMPLEMENTED at once. Requests or replies over
+ * max_message_bytes answer RESOURCE_EXHAUSTED; request bytes that do not
+ * unpack answer INVALID_ARGUMENT.
  *
  * The binding also serves grpc.health.v1.Health/Check (through the health
  * callback) and server reflection (grpc.reflection.v1 and v1alpha) from an
@@ -151,9 +163,42 @@ void rpc_server_destroy(rpc_server *srv);
 /* --- inside a handler (the rpc_call is the handler's closure_data) --- */
 
 /* Sets the status sent when the handler calls its closure with NULL. The
- * message is printf-formatted and should name the offending field. */
+ * message is printf-formatted and should name the offending field. Worker
+ * thread of the call only. */
 void rpc_call_set_status(rpc_call *call, rpc_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Replies with an already packed message: len bytes at bytes, an encoding
+ * of the method's output type (e.g. a cached reply), sent as they are. Use it
+ * instead of the closure, once.
+ *   release NULL: the bytes are copied before this returns; they stay the
+ *     caller's.
+ *   release non-NULL: the binding takes the bytes over, sends them without a
+ *     copy and calls release(bytes) exactly once when gRPC is done with them:
+ *     on any thread (it must be thread-safe, e.g. free), possibly after the
+ *     handler returned; on every failure below, before this returns.
+ * The bytes' top level is checked (rpc_packed_check) before anything is sent.
+ * Returns RPC_OK when they will be sent; otherwise the status the call now
+ * ends with, and nothing is sent: INTERNAL "no packed reply" (bytes NULL),
+ * INTERNAL "packed reply is not a <type>: <what>" (bytes that do not frame as
+ * the output type), RESOURCE_EXHAUSTED (len over max_message_bytes). After a
+ * first reply (closure or packed) it sends nothing, returns
+ * FAILED_PRECONDITION and leaves the call's status as it was. Worker thread
+ * of the call only. Tests: tests/integration/test_rpc.c (packed replies). */
+rpc_code rpc_call_reply_packed(rpc_call *call, void *bytes, size_t len, void (*release)(void *));
+
+/* Checks without unpacking that data[0..len) frames as a message of type
+ * desc at its top level: every field key valid (number 1..2^29-1, no groups),
+ * every value inside the bytes, and each field desc knows in a wire type that
+ * fits its type (repeated scalars packed or not). Nested messages and UTF-8
+ * are not checked; unknown field numbers pass. So every encoding
+ * protobuf_c_message_pack writes passes, and truncated or shifted bytes
+ * fail (protobuf-c's unpack is laxer: bools in any wire type, field numbers
+ * up to 2^32-1). Returns 0, or -1 with the first problem in err (errlen bytes,
+ * "byte 17: field 1: 40 bytes past the end"). No allocation; thread-safe.
+ * Tests: tests/unit/test_rpc_packed.c. */
+int rpc_packed_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                     char *err, size_t errlen);
 
 /* Value of request metadata `key` (lower-case, e.g. "x-request-id"), or NULL.
  * The string lives until the handler returns. Binary (-bin) keys not

@@ -1,6 +1,8 @@
 /*
  * rpc_internal: pieces of the binding shared between its files and exposed to
- * the binding's own tests and fuzz targets. Not for code above the binding.
+ * the binding's own tests and fuzz targets: request unpacking (rpc_call.c)
+ * and the reflection index (rpc_reflection.c). Not for code above the
+ * binding. The server half's structures are in rpc_server_impl.h.
  */
 #ifndef TVMAZE_RPC_INTERNAL_H
 #define TVMAZE_RPC_INTERNAL_H
@@ -12,7 +14,7 @@
 
 #include "rpc.h"
 
-/* Unpacks request bytes with `desc`. Returns RPC_OK and the message in *out
+/* Unpacks request bytes with `desc` (rpc_call.c). Returns RPC_OK and the message in *out
  * (free with protobuf_c_message_free_unpacked), RPC_RESOURCE_EXHAUSTED when
  * len > max (max 0: no limit) or RPC_INVALID_ARGUMENT when the bytes do not
  * parse; *out is NULL then. Never reads past data + len. Thread-safe. */

@@ -50,7 +50,6 @@ static void *worker_init_(int index, void *user) {
   struct server_ctx *ctx = user;
   struct worker_ctx *w = xcalloc(1, sizeof *w);
   w->index = index;
-  w->opaque_replies = 1; /* the services only pack replies: see query.h */
   w->arena = xmalloc(sizeof *w->arena);
   arena_init(w->arena, 64 * 1024);
   w->store = store_open(ctx->cfg->database_url);

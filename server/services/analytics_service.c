@@ -1,6 +1,7 @@
 /*
  * analytics_service: tvmaze.v1.Analytics. Thin adapters from the binding to
- * query.c (validation, cache, store: the five reports of store_analytics.c).
+ * query.c (validation, cache, store: the five reports of store_analytics.c);
+ * service_send_query sends its reply, a message or cached packed bytes.
  */
 #include <stdlib.h>
 
@@ -15,10 +16,11 @@
                    void *cd) {                                                              \
     (void)svc;                                                                              \
     rpc_call *call = cd;                                                                    \
+    struct worker_ctx *w = rpc_call_worker_data(call);                                      \
     char msg[256] = "";                                                                     \
-    Resp *reply = NULL;                                                                     \
-    rpc_code code = fn(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);           \
-    QUERY_FINISH(call, rpc_call_worker_data(call), code, reply, done, msg);                 \
+    struct query_reply reply;                                                               \
+    rpc_code code = fn(w, req, &reply, msg, sizeof msg);                                    \
+    service_send_query(call, w, code, &reply, msg, (ProtobufCClosure)done);                 \
   }
 
 ADAPTER_(show_stats_, Tvmaze__V1__ShowsWithEpisodeStatsRequest,

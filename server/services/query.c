@@ -8,6 +8,11 @@
  * (generation + 1, pg_notify) reaches the worker as a notification, read
  * from the socket without blocking before each request. Today's date (UTC)
  * is part of the key too, because defaults depend on it.
+ *
+ * Replies: a hit hands on the cached bytes (QUERY_REPLY_PACKED, checked
+ * with rpc_packed_check), a miss with the cache up the bytes it packed for
+ * the cache; without a cache the store's message (QUERY_REPLY_MESSAGE).
+ * Store failures map to statuses through service_store_status (services.h).
  */
 #include "query.h"
 
@@ -50,70 +55,12 @@ static rpc_code fail_(char *msg, size_t msglen, rpc_code code, const char *fmt, 
   return code;
 }
 
-static rpc_code store_fail_(struct worker_ctx *w, enum store_status st, const char *method,
-                            const char *what, char *msg, size_t msglen) {
-  switch (st) {
-  case STORE_UNAVAILABLE:
-    return fail_(msg, msglen, RPC_UNAVAILABLE, "database unavailable; retry later");
-  case STORE_NOT_FOUND:
-    return fail_(msg, msglen, RPC_NOT_FOUND, "%s not found", what);
-  default:
-    LOG_EVENT(LOG_ERROR, "store_error", LF_STR("method", method),
-              LF_STR("status", store_status_name(st)), LF_STR("error", store_last_error(w->store)));
-    return fail_(msg, msglen, RPC_INTERNAL, "internal error while reading %s", what);
-  }
-}
-
 /* ------------------------------------------------------------------ */
 /* Read-through                                                       */
 /* ------------------------------------------------------------------ */
 
-/* The packed reply `val` (malloc'd, len bytes; taken over) as a message of
- * type rd that holds it verbatim as one unknown field: the first field's tag
- * + everything after it. protobuf-c packs unknown fields as tag + data, so
- * packing gives back exactly `val`, without unpacking ~24 KB into hundreds
- * of allocations and packing them again. NULL if val does not start with a
- * valid tag (the caller then unpacks). */
-static ProtobufCMessage *opaque_(struct arena *a, const ProtobufCMessageDescriptor *rd, char *val,
-                                 size_t len) {
-  if (len == 0) {
-    free(val);
-    ProtobufCMessage *m = arena_alloc(a, rd->sizeof_message);
-    rd->message_init(m);
-    return m;
-  }
-  uint64_t key = 0;
-  size_t n = 0;
-  for (int shift = 0; n < len && n < 5; shift += 7) {
-    uint8_t b = (uint8_t)val[n++];
-    key |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      break;
-    }
-  }
-  uint32_t wire = (uint32_t)(key & 7);
-  uint32_t tag = (uint32_t)(key >> 3);
-  if (n == 0 || n >= len || ((uint8_t)val[n - 1] & 0x80) || tag == 0 ||
-      !(wire == PROTOBUF_C_WIRE_TYPE_VARINT || wire == PROTOBUF_C_WIRE_TYPE_64BIT ||
-        wire == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED || wire == PROTOBUF_C_WIRE_TYPE_32BIT)) {
-    return NULL;
-  }
-  memmove(val, val + n, len - n);
-  ProtobufCMessage *m = arena_alloc(a, rd->sizeof_message);
-  rd->message_init(m);
-  ProtobufCMessageUnknownField *uf = arena_alloc(a, sizeof *uf);
-  uf->tag = tag;
-  uf->wire_type = (ProtobufCWireType)wire;
-  uf->len = len - n;
-  uf->data = (uint8_t *)val;
-  m->n_unknown_fields = 1;
-  m->unknown_fields = uf;
-  arena_adopt(a, val); /* heap (a NULL): freed with m by free_unpacked */
-  return m;
-}
-
-/* protobuf-c's allocator over the worker's arena (unpacking a cached reply
- * when it cannot stay opaque): frees wait for the reset. */
+/* protobuf-c's allocator over the worker's arena (unpacking a packed reply
+ * for a reader): frees wait for the reset. */
 static void *pb_alloc_(void *data, size_t n) {
   return arena_alloc(data, n);
 }
@@ -123,19 +70,38 @@ static void pb_free_(void *data, void *p) {
   (void)p;
 }
 
-void query_release(struct worker_ctx *w, ProtobufCMessage *m) {
+void query_reply_release(struct worker_ctx *w, struct query_reply *r) {
+  free(r->packed);
   if (w->arena != NULL) {
     arena_reset(w->arena);
-  } else if (m != NULL) {
-    protobuf_c_message_free_unpacked(m, NULL);
+  } else if (r->message != NULL) {
+    protobuf_c_message_free_unpacked(r->message, NULL);
   }
+  memset(r, 0, sizeof *r);
+}
+
+ProtobufCMessage *query_reply_message(struct worker_ctx *w, struct query_reply *r) {
+  if (r->kind != QUERY_REPLY_PACKED) {
+    return r->message;
+  }
+  ProtobufCAllocator pa = {pb_alloc_, pb_free_, w->arena};
+  ProtobufCMessage *m =
+      protobuf_c_message_unpack(r->type, w->arena != NULL ? &pa : NULL, r->packed_len, r->packed);
+  if (m != NULL) {
+    free(r->packed);
+    r->packed = NULL;
+    r->packed_len = 0;
+    r->kind = QUERY_REPLY_MESSAGE;
+    r->message = m;
+  }
+  return m;
 }
 
 static rpc_code read_through_(struct worker_ctx *w, const char *method, const ProtobufCMessage *req,
                               const ProtobufCMessageDescriptor *rd, compute_fn fn,
-                              const struct qparams *p, const char *what, ProtobufCMessage **out,
+                              const struct qparams *p, const char *what, struct query_reply *out,
                               char *msg, size_t msglen) {
-  *out = NULL;
+  memset(out, 0, sizeof *out);
   struct strbuf key;
   strbuf_init(&key);
   enum store_status st = STORE_OK;
@@ -145,7 +111,7 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
     st = store_generation(w->store, &gen);
     if (st != STORE_OK) {
       strbuf_release(&key);
-      return store_fail_(w, st, method, what, msg, msglen);
+      return service_store_status(st, method, what, w->store, msg, msglen);
     }
     char today[11];
     date_format(date_today_utc(), today);
@@ -159,42 +125,47 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
     size_t len = 0;
     enum cache_result cr = cache_get(w->cache, key.data, key.len, &val, &len);
     if (cr == CACHE_HIT) {
-      *out = w->opaque_replies ? opaque_(w->arena, rd, val, len) : NULL;
-      if (*out == NULL) {
-        ProtobufCAllocator pa = {pb_alloc_, pb_free_, w->arena};
-        *out =
-            protobuf_c_message_unpack(rd, w->arena != NULL ? &pa : NULL, len, (const uint8_t *)val);
-        free(val);
-      }
-      if (*out != NULL) {
+      char why[160];
+      if (rpc_packed_check(rd, (const uint8_t *)val, len, why, sizeof why) == 0) {
+        /* the reply is these bytes: handed on as they are */
+        out->kind = QUERY_REPLY_PACKED;
+        out->type = rd;
+        out->packed = (uint8_t *)val;
+        out->packed_len = len;
         strbuf_release(&key);
         return RPC_OK;
       }
+      /* a damaged entry: computed again below, and overwritten */
+      LOG_EVENT(LOG_WARN, "cache_entry_damaged", LF_STR("method", method), LF_STR("error", why));
+      free(val);
     }
     use_cache = cr != CACHE_DOWN;
   }
-  st = fn(w->store, w->arena, p, out);
+  ProtobufCMessage *m = NULL;
+  st = fn(w->store, w->arena, p, &m);
   if (st != STORE_OK) {
     strbuf_release(&key);
-    return store_fail_(w, st, method, what, msg, msglen);
+    return service_store_status(st, method, what, w->store, msg, msglen);
   }
-  if (use_cache) {
-    size_t n = protobuf_c_message_get_packed_size(*out);
-    uint8_t *buf = xmalloc(n ? n : 1);
-    protobuf_c_message_pack(*out, buf);
-    cache_put(w->cache, key.data, key.len, buf, n, CACHE_TTL_SECONDS);
-    /* the reply is these bytes: handed on opaque, the binding copies them
-     * instead of packing the tree a second time */
-    ProtobufCMessage *o = w->opaque_replies ? opaque_(w->arena, rd, (char *)buf, n) : NULL;
-    if (o != NULL) {
-      if (w->arena == NULL) {
-        protobuf_c_message_free_unpacked(*out, NULL);
-      }
-      *out = o;
-    } else {
-      free(buf);
-    }
+  out->type = rd;
+  if (!use_cache) {
+    out->kind = QUERY_REPLY_MESSAGE;
+    out->message = m;
+    strbuf_release(&key);
+    return RPC_OK;
   }
+  /* Packed once, for the cache; the reply is these same bytes, so the
+   * caller sends them instead of packing the tree a second time. */
+  size_t n = protobuf_c_message_get_packed_size(m);
+  uint8_t *buf = xmalloc(n ? n : 1);
+  protobuf_c_message_pack(m, buf);
+  cache_put(w->cache, key.data, key.len, buf, n, CACHE_TTL_SECONDS);
+  if (w->arena == NULL) {
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
+  out->kind = QUERY_REPLY_PACKED;
+  out->packed = buf;
+  out->packed_len = n;
   strbuf_release(&key);
   return RPC_OK;
 }
@@ -315,7 +286,7 @@ static enum store_status c_get_show_(struct store *s, struct arena *a, const str
                                      ProtobufCMessage **out) {
   Tvmaze__V1__Show *show = NULL;
   enum store_status st = store_show_get(s, a, p->id, &show);
-  *out = NULL;
+  memset(out, 0, sizeof *out);
   if (st == STORE_OK) {
     Tvmaze__V1__GetShowResponse *r = arena_alloc(a, sizeof *r);
     tvmaze__v1__get_show_response__init(r);
@@ -334,22 +305,22 @@ static enum store_status c_list_episodes_(struct store *s, struct arena *a, cons
 }
 
 rpc_code query_list_shows(struct worker_ctx *w, const Tvmaze__V1__ListShowsRequest *req,
-                          Tvmaze__V1__ListShowsResponse **out, char *msg, size_t msglen) {
+                          struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
   char cc[3];
-  *out = NULL;
+  memset(out, 0, sizeof *out);
   if (filter_(req->date_from, req->date_to, req->country, req->distributor, req->rating, req->genre,
               req->q, req->page, req->per_page, &p.f, cc, msg, msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "ListShows", &req->base, &tvmaze__v1__list_shows_response__descriptor,
-                       c_list_shows_, &p, "shows", (ProtobufCMessage **)out, msg, msglen);
+                       c_list_shows_, &p, "shows", out, msg, msglen);
 }
 
 rpc_code query_get_show(struct worker_ctx *w, const Tvmaze__V1__GetShowRequest *req,
-                        Tvmaze__V1__GetShowResponse **out, char *msg, size_t msglen) {
+                        struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
-  *out = NULL;
+  memset(out, 0, sizeof *out);
   if (req->id <= 0) {
     return fail_(msg, msglen, RPC_INVALID_ARGUMENT, "id: must be a positive TVMaze show id");
   }
@@ -357,21 +328,21 @@ rpc_code query_get_show(struct worker_ctx *w, const Tvmaze__V1__GetShowRequest *
   char what[32];
   snprintf(what, sizeof what, "show %d", (int)req->id);
   return read_through_(w, "GetShow", &req->base, &tvmaze__v1__get_show_response__descriptor,
-                       c_get_show_, &p, what, (ProtobufCMessage **)out, msg, msglen);
+                       c_get_show_, &p, what, out, msg, msglen);
 }
 
 rpc_code query_list_episodes(struct worker_ctx *w, const Tvmaze__V1__ListEpisodesRequest *req,
-                             Tvmaze__V1__ListEpisodesResponse **out, char *msg, size_t msglen) {
+                             struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
   char cc[3];
-  *out = NULL;
+  memset(out, 0, sizeof *out);
   if (filter_(req->date_from, req->date_to, req->country, req->distributor, req->rating, req->genre,
               req->q, req->page, req->per_page, &p.f, cc, msg, msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "ListEpisodes", &req->base,
                        &tvmaze__v1__list_episodes_response__descriptor, c_list_episodes_, &p,
-                       "episodes", (ProtobufCMessage **)out, msg, msglen);
+                       "episodes", out, msg, msglen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -420,62 +391,60 @@ static enum store_status c_countries_(struct store *s, struct arena *a, const st
 }
 
 rpc_code query_show_stats(struct worker_ctx *w, const Tvmaze__V1__ShowsWithEpisodeStatsRequest *req,
-                          Tvmaze__V1__ShowsWithEpisodeStatsResponse **out, char *msg,
-                          size_t msglen) {
+                          struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
-  *out = NULL;
+  memset(out, 0, sizeof *out);
   if (window_(req->date_from, req->date_to, &p.f.date_from, &p.f.date_to, msg, msglen) != 0 ||
       limit_("limit", req->limit, 100, 1000, &p.limit, msg, msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "ShowsWithEpisodeStats", &req->base,
                        &tvmaze__v1__shows_with_episode_stats_response__descriptor, c_show_stats_,
-                       &p, "report", (ProtobufCMessage **)out, msg, msglen);
+                       &p, "report", out, msg, msglen);
 }
 
 rpc_code query_top_by_genre(struct worker_ctx *w, const Tvmaze__V1__TopRatedByGenreRequest *req,
-                            Tvmaze__V1__TopRatedByGenreResponse **out, char *msg, size_t msglen) {
+                            struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
-  *out = NULL;
+  memset(out, 0, sizeof *out);
   if (limit_("limit", req->limit, 10, 100, &p.limit, msg, msglen) != 0 ||
       text_("genre", req->genre, NAME_MAX_CHARS, &p.genre, msg, msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "TopRatedByGenre", &req->base,
                        &tvmaze__v1__top_rated_by_genre_response__descriptor, c_top_by_genre_, &p,
-                       "report", (ProtobufCMessage **)out, msg, msglen);
+                       "report", out, msg, msglen);
 }
 
 rpc_code query_network_perf(struct worker_ctx *w, const Tvmaze__V1__NetworkPerformanceRequest *req,
-                            Tvmaze__V1__NetworkPerformanceResponse **out, char *msg,
-                            size_t msglen) {
+                            struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
-  *out = NULL;
+  memset(out, 0, sizeof *out);
   if (limit_("limit", req->limit, 100, 1000, &p.limit, msg, msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "NetworkPerformance", &req->base,
                        &tvmaze__v1__network_performance_response__descriptor, c_network_perf_, &p,
-                       "report", (ProtobufCMessage **)out, msg, msglen);
+                       "report", out, msg, msglen);
 }
 
 rpc_code query_monthly(struct worker_ctx *w, const Tvmaze__V1__MonthlyTrendsRequest *req,
-                       Tvmaze__V1__MonthlyTrendsResponse **out, char *msg, size_t msglen) {
+                       struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
-  *out = NULL;
+  memset(out, 0, sizeof *out);
   if (window_(req->date_from, req->date_to, &p.f.date_from, &p.f.date_to, msg, msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "MonthlyTrends", &req->base,
                        &tvmaze__v1__monthly_trends_response__descriptor, c_monthly_, &p, "report",
-                       (ProtobufCMessage **)out, msg, msglen);
+                       out, msg, msglen);
 }
 
 rpc_code query_countries(struct worker_ctx *w, const Tvmaze__V1__CountryDistributionRequest *req,
-                         Tvmaze__V1__CountryDistributionResponse **out, char *msg, size_t msglen) {
+                         struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
-  *out = NULL;
+  memset(out, 0, sizeof *out);
   return read_through_(w, "CountryDistribution", &req->base,
                        &tvmaze__v1__country_distribution_response__descriptor, c_countries_, &p,
-                       "report", (ProtobufCMessage **)out, msg, msglen);
+                       "report", out, msg, msglen);
 }

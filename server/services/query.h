@@ -4,20 +4,25 @@
  * gRPC binding so tests call it directly (tests/integration/test_query_*.c).
  * shows_service.c and analytics_service.c are thin adapters around it.
  *
- * Every function: on RPC_OK *out is a new reply; otherwise *out is NULL and
- * msg (msglen bytes) holds the status message, naming the field for
- * INVALID_ARGUMENT. Either way the caller ends with query_release(w, *out).
- * Replies are built in w->arena when it is set (the gRPC workers: one
+ * Every function: on RPC_OK *out holds the reply, in one of two forms (a
+ * tagged result, struct query_reply); otherwise *out is empty
+ * (QUERY_REPLY_NONE) and msg (msglen bytes) holds the status message,
+ * naming the field for INVALID_ARGUMENT. Either way the caller ends with
+ * query_reply_release(w, out).
+ *
+ *   QUERY_REPLY_PACKED   the reply's encoding, whenever query has it: a
+ *                        cache hit (the cached bytes, their top level
+ *                        checked with rpc_packed_check; a damaged entry is
+ *                        a miss) and a miss with the cache up (packed once,
+ *                        for the cache). The gRPC services send these bytes
+ *                        as they are (rpc_call_reply_packed, no copy).
+ *   QUERY_REPLY_MESSAGE  the reply as a message, built by the store calls:
+ *                        without a cache or while it is down.
+ *
+ * Messages are built in w->arena when it is set (the gRPC workers: one
  * allocation bump per node, one reset per request instead of a free() per
  * node), else on the heap (tests). Runs on the worker owning w (not
  * thread-safe per w).
- *
- * Opaque replies: when w->opaque_replies is set, a reply served from the
- * cache, or computed and then stored in it, may have no known field set and
- * carry its packed bytes as one unknown field; packing it yields exactly
- * those bytes (all the gRPC services do with a reply), reading its fields
- * does not. So a reply is packed once, also on a miss. Tests and other
- * readers leave it 0.
  *
  * Limits: date window at most QUERY_MAX_WINDOW_DAYS days; q at most 200
  * characters; distributor and genre at most 100 characters; every string
@@ -27,6 +32,7 @@
 #define TVMAZE_SERVICES_QUERY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rpc.h"
 #include "services.h"
@@ -36,34 +42,49 @@
 #define QUERY_MAX_WINDOW_DAYS 366
 #define QUERY_DEFAULT_WINDOW_DAYS 90
 
-/* Frees what the last query call on w built: resets w->arena, or frees the
- * heap-built reply m (NULL: nothing). */
-void query_release(struct worker_ctx *w, ProtobufCMessage *m);
+/* What a query produced (see the top of the file). */
+enum query_reply_kind {
+  QUERY_REPLY_NONE = 0, /* failed: no reply */
+  QUERY_REPLY_MESSAGE,  /* message is set */
+  QUERY_REPLY_PACKED    /* packed / packed_len are set */
+};
 
-/* SERVICE_SEND (services.h), then query_release. */
-#define QUERY_FINISH(call, w, code, reply, done, msg)            \
-  do {                                                           \
-    SERVICE_SEND(call, code, reply, done, msg);                  \
-    query_release((w), (reply) != NULL ? &(reply)->base : NULL); \
-  } while (0)
+struct query_reply {
+  enum query_reply_kind kind;
+  const ProtobufCMessageDescriptor *type; /* MESSAGE, PACKED: the reply's message type */
+  ProtobufCMessage *message; /* MESSAGE: in w->arena, or on the heap when w->arena is NULL */
+  uint8_t *packed;           /* PACKED: an encoding of the method's reply type, malloc'd and
+                                owned here until a caller takes it (sets it NULL) */
+  size_t packed_len;
+};
+
+/* Frees what the last query call on w built: the packed bytes still held
+ * by r, and the message (resets w->arena, or frees a heap-built one).
+ * Leaves r empty. Accepts an empty r. */
+void query_reply_release(struct worker_ctx *w, struct query_reply *r);
+
+/* The reply as a message, for readers of its fields (tests, tools): a
+ * PACKED reply is unpacked (into w->arena when set, else on the heap) and
+ * r becomes MESSAGE. Returns r->message; NULL when r is empty or its bytes
+ * do not unpack (r is then left as it was). */
+ProtobufCMessage *query_reply_message(struct worker_ctx *w, struct query_reply *r);
 
 rpc_code query_list_shows(struct worker_ctx *w, const Tvmaze__V1__ListShowsRequest *req,
-                          Tvmaze__V1__ListShowsResponse **out, char *msg, size_t msglen);
+                          struct query_reply *out, char *msg, size_t msglen);
 rpc_code query_get_show(struct worker_ctx *w, const Tvmaze__V1__GetShowRequest *req,
-                        Tvmaze__V1__GetShowResponse **out, char *msg, size_t msglen);
+                        struct query_reply *out, char *msg, size_t msglen);
 rpc_code query_list_episodes(struct worker_ctx *w, const Tvmaze__V1__ListEpisodesRequest *req,
-                             Tvmaze__V1__ListEpisodesResponse **out, char *msg, size_t msglen);
+                             struct query_reply *out, char *msg, size_t msglen);
 
 rpc_code query_show_stats(struct worker_ctx *w, const Tvmaze__V1__ShowsWithEpisodeStatsRequest *req,
-                          Tvmaze__V1__ShowsWithEpisodeStatsResponse **out, char *msg,
-                          size_t msglen);
+                          struct query_reply *out, char *msg, size_t msglen);
 rpc_code query_top_by_genre(struct worker_ctx *w, const Tvmaze__V1__TopRatedByGenreRequest *req,
-                            Tvmaze__V1__TopRatedByGenreResponse **out, char *msg, size_t msglen);
+                            struct query_reply *out, char *msg, size_t msglen);
 rpc_code query_network_perf(struct worker_ctx *w, const Tvmaze__V1__NetworkPerformanceRequest *req,
-                            Tvmaze__V1__NetworkPerformanceResponse **out, char *msg, size_t msglen);
+                            struct query_reply *out, char *msg, size_t msglen);
 rpc_code query_monthly(struct worker_ctx *w, const Tvmaze__V1__MonthlyTrendsRequest *req,
-                       Tvmaze__V1__MonthlyTrendsResponse **out, char *msg, size_t msglen);
+                       struct query_reply *out, char *msg, size_t msglen);
 rpc_code query_countries(struct worker_ctx *w, const Tvmaze__V1__CountryDistributionRequest *req,
-                         Tvmaze__V1__CountryDistributionResponse **out, char *msg, size_t msglen);
+                         struct query_reply *out, char *msg, size_t msglen);
 
 #endif

@@ -1,10 +1,13 @@
 /*
- * service_common: helpers shared by the service implementations.
+ * service_common: what the service implementations share: the one mapping
+ * from store status to gRPC status, sending a query's reply (message or
+ * packed), the page/per_page rule, service destruction. See services.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
+#include "query.h"
 #include "services.h"
 
 void service_destroy(ProtobufCService *service) {
@@ -13,22 +16,44 @@ void service_destroy(ProtobufCService *service) {
   }
 }
 
-void service_fail_store(rpc_call *call, enum store_status st, const char *what,
-                        const struct store *store) {
+rpc_code service_store_status(enum store_status st, const char *method, const char *what,
+                              const struct store *store, char *msg, size_t msglen) {
   switch (st) {
   case STORE_UNAVAILABLE:
-    rpc_call_set_status(call, RPC_UNAVAILABLE, "database unavailable; retry later");
-    break;
+    snprintf(msg, msglen, "database unavailable; retry later");
+    return RPC_UNAVAILABLE;
   case STORE_NOT_FOUND:
-    rpc_call_set_status(call, RPC_NOT_FOUND, "%s not found", what);
-    break;
+    snprintf(msg, msglen, "%s not found", what);
+    return RPC_NOT_FOUND;
   default:
-    LOG_EVENT(LOG_ERROR, "store_error", LF_STR("method", rpc_call_method(call)),
-              LF_STR("what", what), LF_STR("status", store_status_name(st)),
+    LOG_EVENT(LOG_ERROR, "store_error", LF_STR("method", method), LF_STR("what", what),
+              LF_STR("status", store_status_name(st)),
               LF_STR("error", store ? store_last_error(store) : NULL));
-    rpc_call_set_status(call, RPC_INTERNAL, "internal error while reading %s", what);
-    break;
+    snprintf(msg, msglen, "internal error while reading %s", what);
+    return RPC_INTERNAL;
   }
+}
+
+void service_fail_store(rpc_call *call, enum store_status st, const char *what,
+                        const struct store *store) {
+  char msg[256];
+  rpc_code code = service_store_status(st, rpc_call_method(call), what, store, msg, sizeof msg);
+  rpc_call_set_status(call, code, "%s", msg);
+}
+
+void service_send_query(rpc_call *call, struct worker_ctx *w, rpc_code code, struct query_reply *r,
+                        const char *msg, ProtobufCClosure done) {
+  if (code != RPC_OK) {
+    rpc_call_set_status(call, code, "%s", msg);
+    done(NULL, call);
+  } else if (r->kind == QUERY_REPLY_PACKED) {
+    uint8_t *bytes = r->packed;
+    r->packed = NULL; /* the binding's now, freed when sent */
+    rpc_call_reply_packed(call, bytes, r->packed_len, free);
+  } else {
+    done(r->message, call);
+  }
+  query_reply_release(w, r);
 }
 
 int service_page_args(const Google__Protobuf__Int32Value *page,

@@ -1,9 +1,24 @@
 /*
  * services: the protoc-c service implementations of tvmaze-server, one file
  * per proto service (shows_service.c, analytics_service.c, ingest_service.c,
- * auth_service.c). Handlers translate requests into store/cache calls and
- * set gRPC status through the binding; they run on rpc worker threads and
- * find their thread's connections in struct worker_ctx.
+ * auth_service.c), and what they share (service_common.c). Handlers
+ * translate requests into store/cache calls (Shows and Analytics through
+ * query.h) and reply through the binding: a message through the closure, or
+ * an already packed reply through rpc_call_reply_packed (cache hits). They
+ * run on rpc worker threads and find their thread's connections in struct
+ * worker_ctx.
+ *
+ * Store failures become gRPC statuses in one place, service_store_status:
+ *
+ *   | store status      | gRPC status  | message                             |
+ *   |-------------------|--------------|-------------------------------------|
+ *   | STORE_UNAVAILABLE | UNAVAILABLE  | database unavailable; retry later   |
+ *   | STORE_NOT_FOUND   | NOT_FOUND    | <what> not found                    |
+ *   | anything else     | INTERNAL     | internal error while reading <what> |
+ *
+ * (INTERNAL's details -- method, what, status, the store's last error -- go
+ * to the log, not to the client.) A handler that gives a status its own
+ * meaning checks it first (Auth: an unknown key is UNAUTHENTICATED).
  */
 #ifndef TVMAZE_SERVICES_H
 #define TVMAZE_SERVICES_H
@@ -18,16 +33,15 @@
 struct arena;
 struct cache;
 struct ingest_runner;
+struct query_reply;
 
 /* Per worker thread (rpc_call_worker_data): owned by that thread alone. */
 struct worker_ctx {
   int index;           /* worker number */
   struct store *store; /* this worker's PostgreSQL connection */
   struct cache *cache; /* this worker's Redis connection; NULL: no cache */
-  int opaque_replies;  /* cached replies may come back opaque (query.h): the
-                          caller only packs the reply (the gRPC services) */
-  struct arena *arena; /* replies of query.h are built here (reset by
-                          query_release); NULL: on the heap */
+  struct arena *arena; /* reply messages of query.h are built here (reset
+                          by query_reply_release); NULL: on the heap */
 };
 
 /* Process-wide state the services share (read-only after start). */
@@ -44,8 +58,16 @@ ProtobufCService *ingest_service_create(struct server_ctx *ctx);
 ProtobufCService *auth_service_create(struct server_ctx *ctx);
 void service_destroy(ProtobufCService *service);
 
-/* Sets the gRPC status for a failed store call: UNAVAILABLE when the database
- * is unreachable, NOT_FOUND, else INTERNAL (details logged, not sent). */
+/* The one mapping from a failed store call (st != STORE_OK) to a gRPC
+ * status (table above): returns the code and writes its message to msg
+ * (msglen bytes). what names the thing read ("shows", "show 42"); method
+ * ("ListShows" or the call's path) and store (may be NULL) are for the log
+ * line of an INTERNAL. Thread-safe (logs through log.h). */
+rpc_code service_store_status(enum store_status st, const char *method, const char *what,
+                              const struct store *store, char *msg, size_t msglen);
+
+/* service_store_status as the call's status (rpc_call_set_status), the
+ * method named by the call's path. */
 void service_fail_store(rpc_call *call, enum store_status st, const char *what,
                         const struct store *store);
 
@@ -56,27 +78,11 @@ int service_page_args(const Google__Protobuf__Int32Value *page,
                       const Google__Protobuf__Int32Value *per_page, int32_t *page_out,
                       int32_t *per_page_out, char *msg, size_t msglen);
 
-/* Sends what a handler's query produced (code, reply, msg): reply (packed
- * before the closure returns) when code is RPC_OK, else the status with msg.
- * A macro because each method's closure has its own type. */
-#define SERVICE_SEND(call, code, reply, done, msg)      \
-  do {                                                  \
-    if ((code) == RPC_OK) {                             \
-      (done)((reply), (call));                          \
-    } else {                                            \
-      rpc_call_set_status((call), (code), "%s", (msg)); \
-      (done)(NULL, (call));                             \
-    }                                                   \
-  } while (0)
-
-/* SERVICE_SEND, then frees a heap-built reply. (Shows and Analytics replies
- * may live in the worker's arena: QUERY_FINISH of query.h.) */
-#define SERVICE_FINISH(call, code, reply, done, msg)          \
-  do {                                                        \
-    SERVICE_SEND(call, code, reply, done, msg);               \
-    if ((reply) != NULL) {                                    \
-      protobuf_c_message_free_unpacked(&(reply)->base, NULL); \
-    }                                                         \
-  } while (0)
+/* Sends what a query of query.h produced, then query_reply_release(w, r):
+ * code != RPC_OK: the status with msg; a PACKED reply: its bytes, taken
+ * over without a copy (rpc_call_reply_packed); a MESSAGE: through done, the
+ * handler's closure (cast to ProtobufCClosure), which packs it. */
+void service_send_query(rpc_call *call, struct worker_ctx *w, rpc_code code, struct query_reply *r,
+                        const char *msg, ProtobufCClosure done);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * shows_service: tvmaze.v1.Shows. Thin adapters from the binding to
  * query.c, which holds validation, cache and store calls (and is what the
- * tests call directly).
+ * tests call directly); service_send_query sends its reply, a message or
+ * the packed bytes of a cache hit.
  */
 #include <stdlib.h>
 
@@ -14,20 +15,22 @@ static void list_shows_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__ListSh
                         Tvmaze__V1__ListShowsResponse_Closure done, void *cd) {
   (void)svc;
   rpc_call *call = cd;
+  struct worker_ctx *w = rpc_call_worker_data(call);
   char msg[256] = "";
-  Tvmaze__V1__ListShowsResponse *reply = NULL;
-  rpc_code code = query_list_shows(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);
-  QUERY_FINISH(call, rpc_call_worker_data(call), code, reply, done, msg);
+  struct query_reply reply;
+  rpc_code code = query_list_shows(w, req, &reply, msg, sizeof msg);
+  service_send_query(call, w, code, &reply, msg, (ProtobufCClosure)done);
 }
 
 static void get_show_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__GetShowRequest *req,
                       Tvmaze__V1__GetShowResponse_Closure done, void *cd) {
   (void)svc;
   rpc_call *call = cd;
+  struct worker_ctx *w = rpc_call_worker_data(call);
   char msg[256] = "";
-  Tvmaze__V1__GetShowResponse *reply = NULL;
-  rpc_code code = query_get_show(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);
-  QUERY_FINISH(call, rpc_call_worker_data(call), code, reply, done, msg);
+  struct query_reply reply;
+  rpc_code code = query_get_show(w, req, &reply, msg, sizeof msg);
+  service_send_query(call, w, code, &reply, msg, (ProtobufCClosure)done);
 }
 
 static void list_episodes_(Tvmaze__V1__Shows_Service *svc,
@@ -35,10 +38,11 @@ static void list_episodes_(Tvmaze__V1__Shows_Service *svc,
                            Tvmaze__V1__ListEpisodesResponse_Closure done, void *cd) {
   (void)svc;
   rpc_call *call = cd;
+  struct worker_ctx *w = rpc_call_worker_data(call);
   char msg[256] = "";
-  Tvmaze__V1__ListEpisodesResponse *reply = NULL;
-  rpc_code code = query_list_episodes(rpc_call_worker_data(call), req, &reply, msg, sizeof msg);
-  QUERY_FINISH(call, rpc_call_worker_data(call), code, reply, done, msg);
+  struct query_reply reply;
+  rpc_code code = query_list_episodes(w, req, &reply, msg, sizeof msg);
+  service_send_query(call, w, code, &reply, msg, (ProtobufCClosure)done);
 }
 
 static void destroy_(Tvmaze__V1__Shows_Service *svc) {

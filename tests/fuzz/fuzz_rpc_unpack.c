@@ -1,13 +1,17 @@
 /*
  * fuzz_rpc_unpack: libFuzzer target for the binding's request unpacking
- * (rpc_unpack_request in rpc/rpc_server.c) and its reflection request
- * handling (rpc_reflection_answer). The first input byte picks the input
- * descriptor (every method of the contract, plus health and reflection);
- * the rest are the request bytes as they would arrive off the wire.
+ * (rpc_unpack_request in rpc/rpc_call.c), its check of packed replies
+ * (rpc_packed_check in rpc/rpc_packed.c) and its reflection request
+ * handling (rpc_reflection_answer). The first input byte picks the
+ * descriptor (every method's input and output type, plus health, or
+ * reflection); the rest are the bytes as they would arrive off the wire or
+ * out of the cache. Holds: whatever unpacks, packed again, passes
+ * rpc_packed_check (see rpc/rpc_packed.c).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "rpc_internal.h"
@@ -40,8 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const ProtobufCMessageDescriptor *descs[64];
   size_t n = 0;
   for (size_t i = 0; i < sizeof services_ / sizeof services_[0]; i++) {
-    for (unsigned k = 0; k < services_[i]->n_methods && n < 63; k++) {
+    for (unsigned k = 0; k < services_[i]->n_methods && n < 62; k++) {
       descs[n++] = services_[i]->methods[k].input;
+      descs[n++] = services_[i]->methods[k].output;
     }
   }
   descs[n++] = &grpc__health__v1__health_check_request__descriptor;
@@ -57,10 +62,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ProtobufCMessage *msg = NULL;
   rpc_code rc = rpc_unpack_request(descs[pick], data + 1, size - 1, 4096, &msg);
   if (rc == RPC_OK) {
-    /* Repack what was accepted: must not crash either. */
+    /* Repack what was accepted: must not crash either, and what protobuf-c
+     * packs must pass as a packed reply -- unless it kept an unknown field
+     * whose number no valid encoding has (it reads 32-bit ones). */
     size_t len = protobuf_c_message_get_packed_size(msg);
     uint8_t *buf = malloc(len ? len : 1);
     protobuf_c_message_pack(msg, buf);
+    int odd = 0;
+    for (size_t i = 0; i < msg->n_unknown_fields; i++) {
+      odd |= msg->unknown_fields[i].tag == 0 || msg->unknown_fields[i].tag > 0x1fffffff;
+    }
+    char err[160];
+    if (!odd && rpc_packed_check(descs[pick], buf, len, err, sizeof err) != 0) {
+      abort();
+    }
     free(buf);
     protobuf_c_message_free_unpacked(msg, NULL);
   } else if (msg != NULL) {

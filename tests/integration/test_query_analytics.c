@@ -37,7 +37,7 @@ static void show_stats(void **state) {
   r.date_to = S("2030-03-31");
   Tvmaze__V1__ShowsWithEpisodeStatsResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_show_stats(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_show_stats(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   /* 104: 3 eps avg (8+9+10)/3=9; 101: 2 avg 8.5; 102: 2 avg 7 (one NULL); 103: 1 avg 6 */
   assert_int_equal(out->n_shows, 4);
   int32_t ids[] = {104, 101, 102, 103}, counts[] = {3, 2, 2, 1};
@@ -54,11 +54,12 @@ static void show_stats(void **state) {
   Google__Protobuf__Int32Value lim = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
   lim.value = 1;
   r.limit = &lim;
-  assert_int_equal(query_show_stats(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_show_stats(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->n_shows, 1);
   protobuf_c_message_free_unpacked(&out->base, NULL);
   lim.value = 1001;
-  assert_int_equal(query_show_stats(&g_w, &r, &out, msg, sizeof msg), RPC_INVALID_ARGUMENT);
+  assert_int_equal(QS(query_show_stats(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out),
+                   RPC_INVALID_ARGUMENT);
   assert_string_equal(msg, "limit: must be 1..1000");
 }
 
@@ -67,7 +68,7 @@ static void top_by_genre(void **state) {
   Tvmaze__V1__TopRatedByGenreRequest r = TVMAZE__V1__TOP_RATED_BY_GENRE_REQUEST__INIT;
   Tvmaze__V1__TopRatedByGenreResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_top_by_genre(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_top_by_genre(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   /* Comedy: 102 (7.0), 105 (6.0); Crime: 101 (8.5); Drama: 104 (9), 101 (8.5), 105 (6);
    * 103 has no rating, 106 no genre */
   assert_int_equal(out->n_genres, 3);
@@ -90,13 +91,14 @@ static void top_by_genre(void **state) {
   lim.value = 2;
   r.limit = &lim;
   r.genre = S("drama");
-  assert_int_equal(query_top_by_genre(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_top_by_genre(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->n_genres, 1);
   assert_int_equal(out->genres[0]->n_shows, 2);
   assert_int_equal(out->genres[0]->shows[1]->show_id, 101);
   protobuf_c_message_free_unpacked(&out->base, NULL);
   lim.value = 0;
-  assert_int_equal(query_top_by_genre(&g_w, &r, &out, msg, sizeof msg), RPC_INVALID_ARGUMENT);
+  assert_int_equal(QS(query_top_by_genre(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out),
+                   RPC_INVALID_ARGUMENT);
 }
 
 static void network_perf(void **state) {
@@ -104,7 +106,7 @@ static void network_perf(void **state) {
   Tvmaze__V1__NetworkPerformanceRequest r = TVMAZE__V1__NETWORK_PERFORMANCE_REQUEST__INIT;
   Tvmaze__V1__NetworkPerformanceResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_network_perf(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_network_perf(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   /* NBC: 101, 102, 106 -> 3, avg (8.5+7+5)/3 = 6.83, running 2, ended 1;
    * BBC One: 103, 105 -> 2, avg 6.0 (103 unrated), 1/1; Netflix: 104 -> 1, 9.0, 1/0 */
   assert_int_equal(out->n_distributors, 3);
@@ -137,7 +139,7 @@ static void monthly(void **state) {
   r.date_to = S("2030-04-30");
   Tvmaze__V1__MonthlyTrendsResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_monthly(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_monthly(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   /* Feb: 1041 (40 min); Mar: 8 eps of 4 shows, (60+60+30+30+45+50*3)/8 = 46.875 -> 46.88;
    * Apr: 1003 (60) */
   assert_int_equal(out->n_months, 3);
@@ -152,7 +154,8 @@ static void monthly(void **state) {
   assert_int_equal(out->months[2]->show_count, 1);
   protobuf_c_message_free_unpacked(&out->base, NULL);
   r.date_from = S("2030-05-01");
-  assert_int_equal(query_monthly(&g_w, &r, &out, msg, sizeof msg), RPC_INVALID_ARGUMENT);
+  assert_int_equal(QS(query_monthly(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out),
+                   RPC_INVALID_ARGUMENT);
   assert_string_equal(msg, "date_from: must not be after date_to");
 }
 
@@ -161,7 +164,7 @@ static void countries(void **state) {
   Tvmaze__V1__CountryDistributionRequest r = TVMAZE__V1__COUNTRY_DISTRIBUTION_REQUEST__INIT;
   Tvmaze__V1__CountryDistributionResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_countries(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_countries(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   /* US: 101, 102, 106 -> 3 shows, 3+2+4 = 9 episodes, 1 distributor;
    * GB: 103, 105 -> 2 shows, 2 episodes, 1; global: 104 -> 1 show, 3 episodes, 1 */
   assert_int_equal(out->n_countries, 3);

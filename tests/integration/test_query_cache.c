@@ -7,7 +7,8 @@
  * and pg_notify in the change's transaction) makes new data visible at once
  * (the worker learns it from the notification, store_generation); a bump
  * while the worker's connection is gone is caught by the re-read after the
- * reconnect; Redis stopped mid-test -> same answers from PostgreSQL, Redis
+ * reconnect; replies come back packed (the cached bytes, exactly) and a
+ * damaged entry is computed again; Redis stopped mid-test -> same answers from PostgreSQL, Redis
  * back -> used again; PostgreSQL stopped -> UNAVAILABLE, then recovery by
  * itself, seeing a bump made before the worker reconnected.
  * Services are stopped/started with scripts/services.sh.
@@ -27,6 +28,7 @@
 
 #include "arena.h"
 #include "cache.h"
+#include "date.h"
 #include "query.h"
 #include "query_support.h"
 #include "store_ingest.h"
@@ -87,7 +89,7 @@ static rpc_code alpha_name_(char *name, size_t n) {
   r.q = S("alpha");
   Tvmaze__V1__ListShowsResponse *out = NULL;
   char msg[256];
-  rpc_code code = query_list_shows(&g_w, &r, &out, msg, sizeof msg);
+  rpc_code code = QS(query_list_shows(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out);
   if (code == RPC_OK) {
     assert_int_equal(out->n_shows, 1);
     snprintf(name, n, "%s", out->shows[0]->name);
@@ -144,10 +146,11 @@ static void hit_and_generation_bump(void **state) {
   assert_int_equal(b.misses - a.misses, 0);
 }
 
-/* Opaque replies (what the gRPC workers use): the miss (computed, cached,
- * handed on as its packed bytes) and the hit both pack to the bytes of the
- * reply computed without the cache. */
-static void opaque_hit_packs_identically(void **state) {
+/* Packed replies (what the gRPC services send as they are): with the cache
+ * up, the miss (computed, cached, handed on as the bytes it packed for the
+ * cache) and the hit (the cached bytes) are PACKED and are exactly the
+ * bytes of the reply computed without the cache (a MESSAGE). */
+static void packed_hit_is_the_bytes(void **state) {
   (void)state;
   Tvmaze__V1__ListShowsRequest r = TVMAZE__V1__LIST_SHOWS_REQUEST__INIT;
   r.date_from = S("2030-03-01");
@@ -157,27 +160,32 @@ static void opaque_hit_packs_identically(void **state) {
   size_t len[3] = {0, 0, 0};
   struct cache_stats a, b;
   cache_stats_get(&a);
-  for (int i = 0; i < 3; i++) { /* no cache, then miss and hit with opaque replies */
+  for (int i = 0; i < 3; i++) { /* no cache, then miss and hit */
     struct cache *c = g_w.cache;
     if (i == 0) {
       g_w.cache = NULL;
     }
-    g_w.opaque_replies = i > 0;
-    Tvmaze__V1__ListShowsResponse *out = NULL;
+    struct query_reply out;
     char msg[256];
     assert_int_equal(query_list_shows(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
     g_w.cache = c;
-    len[i] = protobuf_c_message_get_packed_size(&out->base);
-    packed[i] = malloc(len[i]);
-    assert_int_equal(protobuf_c_message_pack(&out->base, packed[i]), len[i]);
+    assert_ptr_equal(out.type, &tvmaze__v1__list_shows_response__descriptor);
     if (i == 0) {
-      assert_true(out->n_shows > 0);
+      assert_int_equal(out.kind, QUERY_REPLY_MESSAGE);
+      assert_true(((Tvmaze__V1__ListShowsResponse *)out.message)->n_shows > 0);
+      len[0] = protobuf_c_message_get_packed_size(out.message);
+      packed[0] = malloc(len[0]);
+      assert_int_equal(protobuf_c_message_pack(out.message, packed[0]), len[0]);
     } else {
-      assert_int_equal(out->n_shows, 0); /* opaque: no known field */
+      assert_int_equal(out.kind, QUERY_REPLY_PACKED);
+      assert_null(out.message);
+      len[i] = out.packed_len;
+      packed[i] = out.packed; /* taken */
+      out.packed = NULL;
     }
-    protobuf_c_message_free_unpacked(&out->base, NULL);
+    query_reply_release(&g_w, &out);
+    assert_int_equal(out.kind, QUERY_REPLY_NONE);
   }
-  g_w.opaque_replies = 0;
   cache_stats_get(&b);
   assert_int_equal(b.misses - a.misses, 1);
   assert_int_equal(b.hits - a.hits, 1);
@@ -189,6 +197,51 @@ static void opaque_hit_packs_identically(void **state) {
   for (int i = 0; i < 3; i++) {
     free(packed[i]);
   }
+}
+
+/* A damaged cache entry (cut short, as a torn write would leave it) is not
+ * handed on: the read computes the reply again, answers it and overwrites
+ * the entry, which the next read hits. The key is built as query.c does. */
+static void damaged_entry_is_a_miss(void **state) {
+  (void)state;
+  Tvmaze__V1__GetShowRequest g = TVMAZE__V1__GET_SHOW_REQUEST__INIT;
+  g.id = 102;
+  Tvmaze__V1__GetShowResponse *out = NULL;
+  char msg[256];
+  assert_int_equal(QS(query_get_show(&g_w, &g, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
+  size_t good_len = protobuf_c_message_get_packed_size(&out->base);
+  uint8_t *good = malloc(good_len);
+  protobuf_c_message_pack(&out->base, good);
+  protobuf_c_message_free_unpacked(&out->base, NULL);
+
+  int64_t gen = 0;
+  assert_int_equal(store_generation(g_w.store, &gen), STORE_OK);
+  char today[11];
+  date_format(date_today_utc(), today);
+  uint8_t rq[64];
+  size_t rq_len = protobuf_c_message_pack(&g.base, rq);
+  char key[256];
+  int n = snprintf(key, sizeof key, "tvmaze:q1:GetShow:%lld:%s:", (long long)gen, today);
+  assert_true(n > 0 && (size_t)n + rq_len < sizeof key);
+  memcpy(key + n, rq, rq_len);
+  size_t key_len = (size_t)n + rq_len;
+  cache_put(g_w.cache, key, key_len, good, good_len / 2, 60); /* cut short */
+
+  struct cache_stats a, b;
+  cache_stats_get(&a);
+  struct query_reply r;
+  assert_int_equal(query_get_show(&g_w, &g, &r, msg, sizeof msg), RPC_OK);
+  assert_int_equal(r.kind, QUERY_REPLY_PACKED);
+  assert_int_equal(r.packed_len, good_len);
+  assert_memory_equal(r.packed, good, good_len);
+  query_reply_release(&g_w, &r);
+  assert_int_equal(query_get_show(&g_w, &g, &r, msg, sizeof msg), RPC_OK); /* repaired */
+  assert_int_equal(r.kind, QUERY_REPLY_PACKED);
+  assert_memory_equal(r.packed, good, good_len);
+  query_reply_release(&g_w, &r);
+  cache_stats_get(&b);
+  assert_int_equal(b.hits - a.hits, 2); /* the damaged one, then the repaired one */
+  free(good);
 }
 
 /* With the local layer emptied, a hit comes from Redis and fills it; the
@@ -252,7 +305,8 @@ static void local_layer_is_bounded(void **state) {
 
 /* Replies built in the worker's arena (what the gRPC workers do) pack to
  * the same bytes as heap-built ones, for every Shows read and a report;
- * query_release resets the arena. Cache off: both come from the store. */
+ * query_reply_release resets the arena. Cache off: both are MESSAGEs from
+ * the store. */
 static void arena_replies_pack_identically(void **state) {
   (void)state;
   struct worker_ctx w = {.store = g_w.store};
@@ -272,30 +326,29 @@ static void arena_replies_pack_identically(void **state) {
     size_t len[2] = {0, 0};
     for (int i = 0; i < 2; i++) { /* heap, then arena */
       w.arena = i ? &a : NULL;
-      ProtobufCMessage *out = NULL;
+      struct query_reply out;
       char msg[256];
       rpc_code code = RPC_UNKNOWN;
       switch (call) {
       case 0:
-        code = query_list_shows(&w, &ls, (Tvmaze__V1__ListShowsResponse **)&out, msg, sizeof msg);
+        code = query_list_shows(&w, &ls, &out, msg, sizeof msg);
         break;
       case 1:
-        code = query_get_show(&w, &gs, (Tvmaze__V1__GetShowResponse **)&out, msg, sizeof msg);
+        code = query_get_show(&w, &gs, &out, msg, sizeof msg);
         break;
       case 2:
-        code = query_list_episodes(&w, &le, (Tvmaze__V1__ListEpisodesResponse **)&out, msg,
-                                   sizeof msg);
+        code = query_list_episodes(&w, &le, &out, msg, sizeof msg);
         break;
       default:
-        code = query_network_perf(&w, &np, (Tvmaze__V1__NetworkPerformanceResponse **)&out, msg,
-                                  sizeof msg);
+        code = query_network_perf(&w, &np, &out, msg, sizeof msg);
         break;
       }
       assert_int_equal(code, RPC_OK);
-      len[i] = protobuf_c_message_get_packed_size(out);
+      assert_int_equal(out.kind, QUERY_REPLY_MESSAGE);
+      len[i] = protobuf_c_message_get_packed_size(out.message);
       packed[i] = malloc(len[i]);
-      protobuf_c_message_pack(out, packed[i]);
-      query_release(&w, out);
+      protobuf_c_message_pack(out.message, packed[i]);
+      query_reply_release(&w, &out);
     }
     assert_true(len[0] > 20);
     assert_int_equal(len[0], len[1]);
@@ -305,12 +358,14 @@ static void arena_replies_pack_identically(void **state) {
   }
   /* An error path leaves nothing behind either. */
   gs.id = 999999;
-  Tvmaze__V1__GetShowResponse *none = NULL;
+  struct query_reply none;
   char msg[256];
   w.arena = &a;
   assert_int_equal(query_get_show(&w, &gs, &none, msg, sizeof msg), RPC_NOT_FOUND);
-  assert_null(none);
-  query_release(&w, NULL);
+  assert_int_equal(none.kind, QUERY_REPLY_NONE);
+  assert_null(none.message);
+  assert_null(none.packed);
+  query_reply_release(&w, &none);
   arena_release(&a);
 }
 
@@ -378,7 +433,8 @@ static void postgres_restart(void **state) {
   g.id = 101;
   Tvmaze__V1__GetShowResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_get_show(&g_w, &g, &out, msg, sizeof msg), RPC_UNAVAILABLE);
+  assert_int_equal(QS(query_get_show(&g_w, &g, &qs_r, msg, sizeof msg), &g_w, out),
+                   RPC_UNAVAILABLE);
   assert_string_equal(msg, "database unavailable; retry later");
   services_("pg-start");
   /* A bump before the worker is back: nobody hears its notification. */
@@ -393,7 +449,7 @@ static void postgres_restart(void **state) {
   }
   assert_int_equal(code, RPC_OK);
   assert_string_equal(name, "Alpha Fifth");
-  assert_int_equal(query_get_show(&g_w, &g, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_get_show(&g_w, &g, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->show->id, 101);
   protobuf_c_message_free_unpacked(&out->base, NULL);
 }
@@ -402,8 +458,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(hit_and_generation_bump), cmocka_unit_test(arena_replies_pack_identically),
       cmocka_unit_test(redis_hit_fills_local),   cmocka_unit_test(local_layer_is_bounded),
-      cmocka_unit_test(bump_while_disconnected), cmocka_unit_test(opaque_hit_packs_identically),
-      cmocka_unit_test(redis_down_then_back),    cmocka_unit_test(postgres_restart),
+      cmocka_unit_test(bump_while_disconnected), cmocka_unit_test(packed_hit_is_the_bytes),
+      cmocka_unit_test(damaged_entry_is_a_miss), cmocka_unit_test(redis_down_then_back),
+      cmocka_unit_test(postgres_restart),
   };
   return cmocka_run_group_tests(tests, setup_, teardown_);
 }

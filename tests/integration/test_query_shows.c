@@ -48,7 +48,7 @@ static int32_t expect_shows_(const Tvmaze__V1__ListShowsRequest *req, const int3
                              size_t n) {
   Tvmaze__V1__ListShowsResponse *out = NULL;
   char msg[256] = "";
-  rpc_code code = query_list_shows(&g_w, req, &out, msg, sizeof msg);
+  rpc_code code = QS(query_list_shows(&g_w, req, &qs_r, msg, sizeof msg), &g_w, out);
   if (code != RPC_OK) {
     fail_msg("ListShows: %s: %s", rpc_code_name(code), msg);
   }
@@ -66,7 +66,7 @@ static void list_shows_window_and_content(void **state) {
   Tvmaze__V1__ListShowsRequest req = march_();
   Tvmaze__V1__ListShowsResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_list_shows(&g_w, &req, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_list_shows(&g_w, &req, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   /* first airstamp in window: 102 (03-01 20:00), 101, 103, 104 */
   assert_int_equal(out->n_shows, 4);
   assert_int_equal(out->shows[0]->id, 102);
@@ -168,7 +168,7 @@ static void list_shows_default_window(void **state) {
   Tvmaze__V1__ListShowsRequest r = TVMAZE__V1__LIST_SHOWS_REQUEST__INIT;
   Tvmaze__V1__ListShowsResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_list_shows(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_list_shows(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->n_shows, 1);
   assert_int_equal(out->shows[0]->id, 106);
   /* today and today+90 are in, yesterday and today+91 out */
@@ -180,7 +180,7 @@ static void list_shows_default_window(void **state) {
   char from[11];
   date_format(date_today_utc() + 1, from);
   r.date_from = from;
-  assert_int_equal(query_list_shows(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_list_shows(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->shows[0]->n_episodes, 2); /* today+90, today+91 */
   assert_int_equal(out->shows[0]->episodes[1]->id, 1053);
   protobuf_c_message_free_unpacked(&out->base, NULL);
@@ -199,7 +199,7 @@ static void list_shows_pagination(void **state) {
   page.value = 2; /* last page */
   Tvmaze__V1__ListShowsResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_list_shows(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_list_shows(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->n_shows, 1);
   assert_int_equal(out->shows[0]->id, 104);
   assert_int_equal(out->shows[0]->n_episodes, 3);
@@ -207,7 +207,7 @@ static void list_shows_pagination(void **state) {
   assert_int_equal(out->pagination->page, 2);
   protobuf_c_message_free_unpacked(&out->base, NULL);
   page.value = 3; /* past the end: empty page, right total */
-  assert_int_equal(query_list_shows(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_list_shows(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->n_shows, 0);
   assert_int_equal(out->pagination->total, 4);
   assert_int_equal(out->pagination->total_pages, 2);
@@ -228,7 +228,7 @@ static void list_episodes_order_filters_pages(void **state) {
   r.date_to = S("2030-03-31");
   Tvmaze__V1__ListEpisodesResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_list_episodes(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_list_episodes(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   int32_t want[] = {1011, 1012, 1001, 1021, 1002, 1031, 1032, 1033};
   assert_int_equal(out->n_episodes, 8);
   for (size_t i = 0; i < 8; i++) {
@@ -242,7 +242,7 @@ static void list_episodes_order_filters_pages(void **state) {
 
   r.country = S("US");
   r.q = S("beta");
-  assert_int_equal(query_list_episodes(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_list_episodes(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->n_episodes, 2);
   assert_int_equal(out->episodes[0]->id, 1011);
   protobuf_c_message_free_unpacked(&out->base, NULL);
@@ -257,14 +257,14 @@ static void list_episodes_order_filters_pages(void **state) {
   r.page = &page;
   r.per_page = &per;
   /* drama in March: 1001, 1021, 1002, 1031, 1032, 1033 -> page 2 of 4 = 1032, 1033 */
-  assert_int_equal(query_list_episodes(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_list_episodes(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->pagination->total, 6);
   assert_int_equal(out->n_episodes, 2);
   assert_int_equal(out->episodes[0]->id, 1032);
   assert_int_equal(out->episodes[1]->id, 1033);
   protobuf_c_message_free_unpacked(&out->base, NULL);
   page.value = 9;
-  assert_int_equal(query_list_episodes(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_list_episodes(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->n_episodes, 0);
   assert_int_equal(out->pagination->total, 6);
   protobuf_c_message_free_unpacked(&out->base, NULL);
@@ -276,7 +276,7 @@ static void get_show_and_not_found(void **state) {
   r.id = 101;
   Tvmaze__V1__GetShowResponse *out = NULL;
   char msg[256];
-  assert_int_equal(query_get_show(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_get_show(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   assert_int_equal(out->show->id, 101);
   assert_int_equal(out->show->n_episodes, 3); /* every stored episode */
   assert_int_equal(out->show->episodes[2]->id, 1003);
@@ -284,11 +284,12 @@ static void get_show_and_not_found(void **state) {
   assert_int_equal(out->show->updated_at->seconds, 1735689600);
   protobuf_c_message_free_unpacked(&out->base, NULL);
   r.id = 999;
-  assert_int_equal(query_get_show(&g_w, &r, &out, msg, sizeof msg), RPC_NOT_FOUND);
+  assert_int_equal(QS(query_get_show(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_NOT_FOUND);
   assert_null(out);
   assert_string_equal(msg, "show 999 not found");
   r.id = 0;
-  assert_int_equal(query_get_show(&g_w, &r, &out, msg, sizeof msg), RPC_INVALID_ARGUMENT);
+  assert_int_equal(QS(query_get_show(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out),
+                   RPC_INVALID_ARGUMENT);
   assert_non_null(strstr(msg, "id:"));
 }
 
@@ -296,7 +297,7 @@ static void get_show_and_not_found(void **state) {
 static void expect_invalid_(const Tvmaze__V1__ListShowsRequest *r, const char *field) {
   Tvmaze__V1__ListShowsResponse *out = NULL;
   char msg[256] = "";
-  rpc_code code = query_list_shows(&g_w, r, &out, msg, sizeof msg);
+  rpc_code code = QS(query_list_shows(&g_w, r, &qs_r, msg, sizeof msg), &g_w, out);
   if (code != RPC_INVALID_ARGUMENT || strncmp(msg, field, strlen(field)) != 0 ||
       msg[strlen(field)] != ':') {
     fail_msg("want INVALID_ARGUMENT on %s, got %s: %s", field, rpc_code_name(code), msg);
@@ -314,7 +315,9 @@ static void expect_invalid_(const Tvmaze__V1__ListShowsRequest *r, const char *f
   e.page = r->page;
   e.per_page = r->per_page;
   Tvmaze__V1__ListEpisodesResponse *eout = NULL;
-  assert_int_equal(query_list_episodes(&g_w, &e, &eout, msg, sizeof msg), RPC_INVALID_ARGUMENT);
+  assert_int_equal(QS(query_list_episodes(&g_w, &e, &qs_r, msg, sizeof msg), &g_w, eout),
+                   RPC_INVALID_ARGUMENT);
+  assert_null(eout);
   assert_int_equal(strncmp(msg, field, strlen(field)), 0);
 }
 
@@ -411,7 +414,7 @@ static void country_follows_writes(void **state) {
   e.country = S("US");
   Tvmaze__V1__ListEpisodesResponse *out = NULL;
   char msg[256] = "";
-  assert_int_equal(query_list_episodes(&g_w, &e, &out, msg, sizeof msg), RPC_OK);
+  assert_int_equal(QS(query_list_episodes(&g_w, &e, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
   int found = 0;
   for (size_t i = 0; i < out->n_episodes; i++) {
     assert_int_equal(out->episodes[i]->show_id, 104);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_reflection: the real tvmaze-server binary against independent gRPC
-# clients (see rpc/rpc_server.c):
+# clients (see rpc/rpc_builtin.c, rpc/rpc_reflection.c):
 #   - buf curl --list-methods (server reflection, v1 with v1alpha fallback)
 #     lists every method of every tvmaze.v1 service in proto/;
 #   - buf curl and the tvmaze CLI call grpc.health.v1.Health/Check;

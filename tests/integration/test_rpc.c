@@ -1,7 +1,7 @@
 /*
- * test_rpc: round trips through the binding (rpc/rpc_server.c and
- * rpc/rpc_client.c): an in-process server with a test implementation of
- * tvmaze.v1.Auth, called through the protoc-c stubs over the client half.
+ * test_rpc: round trips through the binding (the server half, rpc/rpc_server.c,
+ * rpc_worker.c, rpc_call.c, rpc_builtin.c, and rpc/rpc_client.c): an in-process server with a test
+ * implementation of tvmaze.v1.Auth, called through the protoc-c stubs over the client half.
  *
  * The test handler's behaviour depends on the key:
  *   "echo:S"     replies name=S
@@ -10,6 +10,14 @@
  *   "hold"       sets `held`, sleeps 300 ms, replies "held" (drain test)
  *   "big"        replies a name over the server's message limit
  *   "meta"       replies "<x-request-id>|<deadline?>|<method>|<worker ok?>"
+ *   "packed:S"   replies name=S, tier=PREMIUM + an unknown field 99, packed
+ *                by the handler and handed over (rpc_call_reply_packed with a
+ *                release function: no copy)
+ *   "packed-copy:S"  the same from the handler's stack (release NULL: copied)
+ *   "packed-empty"   zero packed bytes (an empty reply)
+ *   "packed-null", "packed-cut", "packed-wire", "packed-big", "packed-twice"
+ *                broken packed replies (absent, cut short, a known field in
+ *                the wrong wire type, over the limit, after a first reply)
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -64,6 +72,71 @@ static rpc_health_status health_(const char *service, void *worker_data, void *u
   return strcmp(service, "tvmaze.v1.Shows") == 0 ? RPC_HEALTH_NOT_SERVING : RPC_HEALTH_SERVING;
 }
 
+/* Packed replies: every release through release_ (counted). */
+static atomic_int releases;
+static atomic_int packed_rc; /* what the last rpc_call_reply_packed returned */
+
+static void release_(void *p) {
+  atomic_fetch_add(&releases, 1);
+  free(p);
+}
+
+/* CheckApiKeyResponse{name, tier PREMIUM} + unknown field 99 (varint 7),
+ * packed into buf (at least 64 + strlen(name) bytes); returns the length. */
+static size_t pack_reply_(const char *name, uint8_t *buf) {
+  Tvmaze__V1__CheckApiKeyResponse r = TVMAZE__V1__CHECK_API_KEY_RESPONSE__INIT;
+  r.name = (char *)name;
+  r.tier = TVMAZE__V1__KEY_TIER__KEY_TIER_PREMIUM;
+  size_t n = protobuf_c_message_pack(&r.base, buf);
+  buf[n++] = 0x98; /* key (99 << 3) | 0 as a varint: 0x98 0x06 */
+  buf[n++] = 0x06;
+  buf[n++] = 7;
+  return n;
+}
+
+/* The packed-reply keys of the test handler (see the top of the file);
+ * 0 if key is not one of them. */
+static int packed_reply_(rpc_call *call, const char *key,
+                         Tvmaze__V1__CheckApiKeyResponse_Closure done) {
+  uint8_t stack[256];
+  uint8_t *heap = malloc(strlen(key) + 64);
+  rpc_code rc = RPC_UNKNOWN;
+  if (strncmp(key, "packed:", 7) == 0) {
+    rc = rpc_call_reply_packed(call, heap, pack_reply_(key + 7, heap), release_);
+  } else if (strncmp(key, "packed-copy:", 12) == 0) {
+    size_t n = pack_reply_(key + 12, stack);
+    rc = rpc_call_reply_packed(call, stack, n, NULL);
+    memset(stack, 0, sizeof stack); /* copied: the reply must not change */
+    free(heap);
+  } else if (strcmp(key, "packed-empty") == 0) {
+    rc = rpc_call_reply_packed(call, heap, 0, release_);
+  } else if (strcmp(key, "packed-null") == 0) {
+    rc = rpc_call_reply_packed(call, NULL, 5, release_);
+    free(heap);
+  } else if (strcmp(key, "packed-cut") == 0) {
+    size_t n = pack_reply_("cut short", heap);
+    rc = rpc_call_reply_packed(call, heap, n - 8, release_); /* inside the name */
+  } else if (strcmp(key, "packed-wire") == 0) {
+    heap[0] = 0x08; /* field 1 (name, a string) as a varint */
+    heap[1] = 1;
+    rc = rpc_call_reply_packed(call, heap, 2, release_);
+  } else if (strcmp(key, "packed-big") == 0) {
+    uint8_t *big = calloc(1, MAX_MSG + 1);
+    rc = rpc_call_reply_packed(call, big, MAX_MSG + 1, release_);
+    free(heap);
+  } else if (strcmp(key, "packed-twice") == 0) {
+    Tvmaze__V1__CheckApiKeyResponse first = TVMAZE__V1__CHECK_API_KEY_RESPONSE__INIT;
+    first.name = (char *)"first";
+    done(&first, call);
+    rc = rpc_call_reply_packed(call, heap, pack_reply_("second", heap), release_);
+  } else {
+    free(heap);
+    return 0;
+  }
+  atomic_store(&packed_rc, (int)rc);
+  return 1;
+}
+
 static void auth_impl_check_api_key(Tvmaze__V1__Auth_Service *svc,
                                     const Tvmaze__V1__CheckApiKeyRequest *req,
                                     Tvmaze__V1__CheckApiKeyResponse_Closure done, void *cd) {
@@ -72,6 +145,9 @@ static void auth_impl_check_api_key(Tvmaze__V1__Auth_Service *svc,
   Tvmaze__V1__CheckApiKeyResponse resp = TVMAZE__V1__CHECK_API_KEY_RESPONSE__INIT;
   char buf[512];
   char *big = NULL;
+  if (packed_reply_(call, req->key, done)) {
+    return;
+  }
   if (strncmp(req->key, "echo:", 5) == 0) {
     resp.name = req->key + 5;
     resp.tier = TVMAZE__V1__KEY_TIER__KEY_TIER_BASIC;
@@ -382,6 +458,89 @@ static void test_health(void **state) {
   rpc_client_service_destroy(h);
 }
 
+/* Waits (up to 5 s) until releases reaches want; returns its value. */
+static int releases_reach_(int want) {
+  for (int i = 0; i < 500 && atomic_load(&releases) < want; i++) {
+    sleep_ms_(10);
+  }
+  return atomic_load(&releases);
+}
+
+/* A packed reply arrives as exactly the handler's bytes (unknown field 99
+ * included: repacking the client's message gives them back), taken over
+ * without a copy (released once, after sending) or copied from the stack;
+ * zero bytes are an empty reply. */
+static void test_packed_reply(void **state) {
+  (void)state;
+  uint8_t want[128];
+  size_t want_len = pack_reply_("from-cache", want);
+  const char *keys[] = {"packed:from-cache", "packed-copy:from-cache"};
+  for (size_t i = 0; i < 2; i++) {
+    int before = atomic_load(&releases);
+    struct rpc_client_ctx ctx = RPC_CLIENT_CTX_INIT(10000);
+    check_(auth, keys[i], &ctx);
+    assert_int_equal(ctx.code, RPC_OK);
+    assert_int_equal(atomic_load(&packed_rc), RPC_OK);
+    Tvmaze__V1__CheckApiKeyResponse *r = (Tvmaze__V1__CheckApiKeyResponse *)ctx.reply;
+    assert_string_equal(r->name, "from-cache");
+    assert_int_equal(r->tier, TVMAZE__V1__KEY_TIER__KEY_TIER_PREMIUM);
+    assert_int_equal(r->base.n_unknown_fields, 1);
+    uint8_t got[128];
+    assert_int_equal(protobuf_c_message_get_packed_size(&r->base), want_len);
+    protobuf_c_message_pack(&r->base, got);
+    assert_memory_equal(got, want, want_len);
+    rpc_client_ctx_release(&ctx);
+    assert_int_equal(releases_reach_(before + 1 - (int)i), before + 1 - (int)i);
+  }
+  int before = atomic_load(&releases);
+  struct rpc_client_ctx ctx = RPC_CLIENT_CTX_INIT(10000);
+  check_(auth, "packed-empty", &ctx);
+  assert_int_equal(ctx.code, RPC_OK);
+  assert_string_equal(((Tvmaze__V1__CheckApiKeyResponse *)ctx.reply)->name, "");
+  rpc_client_ctx_release(&ctx);
+  assert_int_equal(releases_reach_(before + 1), before + 1);
+}
+
+/* Broken packed replies end the call with a status and a message, release
+ * the bytes exactly once before rpc_call_reply_packed returns, and leave
+ * the server serving. */
+static void test_packed_reply_broken(void **state) {
+  (void)state;
+  const struct {
+    const char *key;
+    rpc_code code;    /* what the client sees */
+    rpc_code rc;      /* what rpc_call_reply_packed returned */
+    const char *text; /* in the status message */
+    int released;
+  } cases[] = {
+      {"packed-null", RPC_INTERNAL, RPC_INTERNAL, "no packed reply", 0},
+      {"packed-cut", RPC_INTERNAL, RPC_INTERNAL,
+       "packed reply is not a tvmaze.v1.CheckApiKeyResponse: byte ", 1},
+      {"packed-wire", RPC_INTERNAL, RPC_INTERNAL, "field name has wire type 0, not 2", 1},
+      {"packed-big", RPC_RESOURCE_EXHAUSTED, RPC_RESOURCE_EXHAUSTED, "exceeds the limit", 1},
+      {"packed-twice", RPC_OK, RPC_FAILED_PRECONDITION, "", 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int before = atomic_load(&releases);
+    struct rpc_client_ctx ctx = RPC_CLIENT_CTX_INIT(10000);
+    check_(auth, cases[i].key, &ctx);
+    assert_int_equal(ctx.code, cases[i].code);
+    assert_int_equal(atomic_load(&packed_rc), cases[i].rc);
+    assert_non_null(strstr(ctx.message, cases[i].text));
+    assert_int_equal(atomic_load(&releases), before + cases[i].released);
+    if (cases[i].code == RPC_OK) {
+      assert_string_equal(((Tvmaze__V1__CheckApiKeyResponse *)ctx.reply)->name, "first");
+    } else {
+      assert_null(ctx.reply);
+    }
+    rpc_client_ctx_release(&ctx);
+  }
+  struct rpc_client_ctx ctx = RPC_CLIENT_CTX_INIT(10000);
+  check_(auth, "echo:still-serving", &ctx);
+  assert_int_equal(ctx.code, RPC_OK);
+  rpc_client_ctx_release(&ctx);
+}
+
 #define THREADS 8
 #define CALLS 1000
 static void *hammer_(void *arg) {
@@ -516,6 +675,8 @@ int main(void) {
       cmocka_unit_test(test_oversize_request),
       cmocka_unit_test(test_oversize_reply),
       cmocka_unit_test(test_garbage_request),
+      cmocka_unit_test(test_packed_reply),
+      cmocka_unit_test(test_packed_reply_broken),
       cmocka_unit_test(test_metadata_and_deadline),
       cmocka_unit_test(test_health),
       cmocka_unit_test(test_concurrent_clients),

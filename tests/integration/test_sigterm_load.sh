@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_sigterm_load: SIGTERM while the real tvmaze-server is busy (regression
-# test of the drain race in rpc/rpc_server.c: a worker still holding accepted
+# test of the drain race in rpc/rpc_worker.c: a worker still holding accepted
 # calls in its queue when the queues were shut down hit
 # `call.cc:1732 assertion failed: grpc_cq_begin_op(cq_, notify_tag)`).
 #

@@ -1,6 +1,6 @@
 /*
- * Unit tests for pbjson/pbjson.c: writing replies as proto3 JSON, setting
- * request fields from query text, and parsing JSON bodies.
+ * Unit tests for pbjson/ (pbjson.c, pbjson_write.c, pbjson_read.c): writing replies as proto3 JSON,
+ * setting request fields from query text, and parsing JSON bodies.
  */
 #include <setjmp.h>
 #include <stdarg.h>

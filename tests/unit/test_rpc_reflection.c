@@ -1,7 +1,7 @@
 /*
  * test_rpc_reflection: rpc/rpc_reflection.c (answers to ServerReflection
  * requests from the embedded descriptor set) and rpc_unpack_request
- * (rpc/rpc_server.c), without a network.
+ * (rpc/rpc_call.c), without a network.
  */
 #include <setjmp.h>
 #include <stdarg.h>

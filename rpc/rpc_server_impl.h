@@ -1,0 +1,185 @@
+/*
+ * rpc_server_impl: the server half's own structures and the calls between
+ * its files. Private to rpc/rpc_server.c, rpc_worker.c, rpc_call.c and
+ * rpc_builtin.c (nothing else includes it; tests go through rpc.h and
+ * rpc_internal.h).
+ *
+ *   rpc_server.c   process start/stop, server lifecycle, the method table,
+ *                  drain
+ *   rpc_worker.c   worker threads: their queues, pending requests, batches
+ *   rpc_call.c     unary calls: unpack, handler, reply (message or packed),
+ *                  final batch, accessors
+ *   rpc_builtin.c  what the binding answers itself: Health/Check and the
+ *                  reflection streams
+ *
+ * Threads: a worker thread is the only one that touches the calls, streams
+ * and requests of its queue (no locks); struct rpc_server is written before
+ * the workers start and read-only after, except the atomics and arm_lock.
+ *
+ * Tags (the void * of every queue event) all start with struct rpc_tag_:
+ *   RPC_TAG_REQ    a pending request (struct rpc_req_)
+ *   RPC_TAG_FINISH a unary call's final batch (struct rpc_call; frees it)
+ *   RPC_TAG_STREAM a reflection stream's next step (struct rpc_stream_)
+ */
+#ifndef TVMAZE_RPC_SERVER_IMPL_H
+#define TVMAZE_RPC_SERVER_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include <grpc/grpc.h>
+
+#include "rpc_internal.h"
+
+#define RPC_REQUESTS_PER_METHOD 16 /* registered requests kept pending per method and worker */
+#define RPC_MAX_SPARE_CALLS 64     /* freed calls a worker keeps for reuse */
+
+extern const char rpc_health_service_[]; /* "grpc.health.v1.Health" */
+extern const char rpc_reflection_v1_[];  /* "grpc.reflection.v1.ServerReflection" */
+extern const char rpc_reflection_v1a_[]; /* "grpc.reflection.v1alpha.ServerReflection" */
+
+enum rpc_tag_kind { RPC_TAG_REQ, RPC_TAG_FINISH, RPC_TAG_STREAM };
+struct rpc_tag_ {
+  enum rpc_tag_kind kind;
+};
+
+enum rpc_method_kind { RPC_M_USER, RPC_M_HEALTH, RPC_M_REFLECTION };
+
+/* One registered method (the method table, rpc_server.c). */
+struct rpc_method_ {
+  char *path;                /* "/tvmaze.v1.Shows/ListShows" (owned) */
+  enum rpc_method_kind kind; /* who answers it */
+  ProtobufCService *service; /* RPC_M_USER: the implementation */
+  unsigned index;            /* RPC_M_USER: method index in service */
+  void *handle;              /* grpc_server_register_method result */
+};
+
+struct rpc_worker_ {
+  struct rpc_server *srv;
+  int index;
+  pthread_t thread;
+  int thread_started;
+  grpc_completion_queue *cq; /* this worker's queue; only it calls next() */
+  void *data;                /* worker_init result */
+  /* Operations started on cq whose event has not come back yet (pending
+   * requests and call batches). Touched only by the worker thread. */
+  long inflight;
+  /* Held around "shutting down? else request a call": the drain takes it
+   * once after setting shutting_down, so no request can reach the server
+   * after grpc_server_shutdown_and_notify/grpc_server_destroy. */
+  pthread_mutex_t arm_lock;
+  int arm_lock_init;
+  struct rpc_call *spare; /* freed calls kept for reuse (worker thread only) */
+  int n_spare;
+};
+
+/* A pending request: registered method (m != NULL) or catch-all. Owned by
+ * the server (freed at destroy); armed again after each accepted call. */
+struct rpc_req_ {
+  struct rpc_tag_ tag; /* RPC_TAG_REQ */
+  struct rpc_worker_ *w;
+  struct rpc_method_ *m;
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_metadata_array md;
+  grpc_byte_buffer *payload;
+  grpc_call_details details; /* catch-all only */
+};
+
+/* A unary call, from acceptance to its final batch (worker thread only). */
+struct rpc_call {
+  struct rpc_tag_ tag; /* RPC_TAG_FINISH */
+  struct rpc_worker_ *w;
+  struct rpc_method_ *m; /* NULL: unknown method */
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_metadata_array md;
+  rpc_code code;         /* status sent when there is no reply */
+  char *message;         /* its message (owned) */
+  int replied;           /* closure or rpc_call_reply_packed called */
+  grpc_byte_buffer *out; /* reply bytes, until the final batch completes */
+  int cancelled;         /* RECV_CLOSE_ON_SERVER */
+  char *peer;            /* gpr_malloc'd, lazily */
+  char **strs;           /* metadata values handed out (owned) */
+  size_t n_strs;
+  char *path; /* catch-all: the unknown method's path (owned) */
+  struct rpc_call *next_spare;
+};
+
+struct rpc_server {
+  struct rpc_server_config cfg; /* copy; addr points to addr below */
+  char *addr;
+  grpc_server *server;
+  int port;
+  ProtobufCService **services;
+  size_t n_services;
+  struct rpc_method_ *methods;
+  size_t n_methods;
+  struct rpc_worker_ *workers;
+  int n_workers;
+  struct rpc_reflection *refl;
+  atomic_int shutting_down; /* set once drain begins: no re-arming */
+  atomic_int server_gone;   /* grpc_server_destroy done: idle workers close their queue */
+  atomic_int stop_requested;
+  int started;
+  int drained;
+  struct rpc_req_ **reqs; /* every request object, RPC_REQUESTS_PER_METHOD * n_methods + 1
+                             per worker, in worker order; freed at destroy */
+  size_t n_reqs;
+};
+
+struct rpc_stream_;
+
+/* ---- rpc_worker.c ---- */
+
+/* The worker thread (arg: its struct rpc_worker_): worker_init, arm its
+ * requests, serve its queue until the drain lets it close, worker_fini. */
+void *rpc_worker_main_(void *arg);
+
+/* grpc_call_start_batch on a call of worker w, counted in w->inflight when
+ * it starts. Returns gRPC's result. */
+grpc_call_error rpc_batch_start_(struct rpc_worker_ *w, grpc_call *call, const grpc_op *ops,
+                                 size_t n, void *tag);
+
+/* ---- rpc_call.c ---- */
+
+/* Handles one accepted unary call: m NULL is an unknown method (path, from
+ * gRPC's allocator, names it and is freed here). Takes over call and md;
+ * payload stays the caller's. Ends with the call's final batch started (or
+ * the call freed). */
+void rpc_call_accept_(struct rpc_worker_ *w, struct rpc_method_ *m, grpc_call *call,
+                      grpc_metadata_array *md, gpr_timespec deadline, grpc_byte_buffer *payload,
+                      char *path);
+
+/* Frees a call whose final batch completed (or never started); keeps up to
+ * RPC_MAX_SPARE_CALLS for reuse by its worker. */
+void rpc_call_free_(struct rpc_call *c);
+
+/* Frees the worker's spare calls (when its thread ends). */
+void rpc_call_spares_free_(struct rpc_worker_ *w);
+
+/* Replies msg packed (the closure handlers get); NULL keeps the status set
+ * (UNKNOWN if none). Later replies are ignored. */
+void rpc_call_reply_message_(struct rpc_call *c, const ProtobufCMessage *msg);
+
+/* Replies the bytes of slice s (reference taken over). Later replies are
+ * ignored (the reference is dropped). */
+void rpc_call_reply_slice_(struct rpc_call *c, grpc_slice s);
+
+/* A byte buffer's bytes as one slice (caller unrefs). */
+grpc_slice rpc_slice_read_all_(grpc_byte_buffer *bb);
+
+/* ---- rpc_builtin.c ---- */
+
+/* Answers Health/Check (request in) on call c: the health callback's state,
+ * NOT_FOUND for a service that is not served. Replies before returning. */
+void rpc_health_check_(struct rpc_call *c, const ProtobufCMessage *in);
+
+/* Starts a reflection stream on an accepted call (takes call and md over). */
+void rpc_stream_start_(struct rpc_worker_ *w, grpc_call *call, grpc_metadata_array *md);
+
+/* Runs a stream's next step when its batch completed (success: gRPC's). */
+void rpc_stream_step_(struct rpc_stream_ *s, int success);
+
+#endif
