@@ -55,11 +55,10 @@ enum redis_url_status redis_url_parse(const char *url, struct redis_url *out, ch
     const char *pw = colon ? colon + 1 : p;
     if (colon && percent_decode(p, (size_t)(colon - p), out->user, sizeof out->user) != 0)
       return fail_(REDIS_URL_USERINFO, err, errlen,
-                   "Redis URL: bad user name (percent escape, NUL or over %zu bytes)",
-                   sizeof out->user - 1);
+                   "bad user name (percent escape, NUL or over %zu bytes)", sizeof out->user - 1);
     if (percent_decode(pw, (size_t)(at - pw), out->password, sizeof out->password) != 0)
       return fail_(REDIS_URL_USERINFO, err, errlen,
-                   "Redis URL: bad password (percent escape, NUL or over %zu bytes)",
+                   "bad password (percent escape, NUL or over %zu bytes)",
                    sizeof out->password - 1);
     p = at + 1;
   }
@@ -69,26 +68,25 @@ enum redis_url_status redis_url_parse(const char *url, struct redis_url *out, ch
   if (*p == '[') {
     const char *close = strchr(p, ']');
     if (!close || close == p + 1)
-      return fail_(REDIS_URL_HOST, err, errlen, "Redis URL: unclosed or empty [IPv6] host");
+      return fail_(REDIS_URL_HOST, err, errlen, "unclosed or empty [IPv6] host");
     h = p + 1;
     he = close;
     p = close + 1;
     if (*p && *p != ':' && *p != '/' && *p != '?')
-      return fail_(REDIS_URL_HOST, err, errlen, "Redis URL: junk after the [IPv6] host");
+      return fail_(REDIS_URL_HOST, err, errlen, "junk after the [IPv6] host");
   } else {
     he = p + strcspn(p, ":/?[]");
     if (*he == '[' || *he == ']')
-      return fail_(REDIS_URL_HOST, err, errlen, "Redis URL: brackets inside the host");
+      return fail_(REDIS_URL_HOST, err, errlen, "brackets inside the host");
     p = he;
   }
   size_t hl = (size_t)(he - h);
   if (hl == 0)
-    return fail_(REDIS_URL_HOST, err, errlen, "Redis URL: no host");
+    return fail_(REDIS_URL_HOST, err, errlen, "no host");
   if (hl >= sizeof out->host)
-    return fail_(REDIS_URL_HOST, err, errlen, "Redis URL: host over %zu bytes",
-                 sizeof out->host - 1);
+    return fail_(REDIS_URL_HOST, err, errlen, "host over %zu bytes", sizeof out->host - 1);
   if (memchr(h, '%', hl))
-    return fail_(REDIS_URL_HOST, err, errlen, "Redis URL: '%%' in the host");
+    return fail_(REDIS_URL_HOST, err, errlen, "'%%' in the host");
   memcpy(out->host, h, hl);
   out->host[hl] = '\0';
 
@@ -97,7 +95,7 @@ enum redis_url_status redis_url_parse(const char *url, struct redis_url *out, ch
     size_t n = strcspn(p, "/?");
     long port = digits_(p, n, 65535);
     if (port < 1)
-      return fail_(REDIS_URL_PORT, err, errlen, "Redis URL: port must be 1..65535, got \"%.*s\"",
+      return fail_(REDIS_URL_PORT, err, errlen, "port must be 1..65535, got \"%.*s\"",
                    (int)(n > 16 ? 16 : n), p);
     out->port = (int)port;
     p += n;
@@ -109,14 +107,13 @@ enum redis_url_status redis_url_parse(const char *url, struct redis_url *out, ch
       long db = digits_(p, n, 2147483647L);
       if (db < 0)
         return fail_(REDIS_URL_DB, err, errlen,
-                     "Redis URL: database must be a number 0..2147483647, got \"%.*s\"",
+                     "database must be a number 0..2147483647, got \"%.*s\"",
                      (int)(n > 16 ? 16 : n), p);
       out->db = (int)db;
     }
     p += n;
   }
   if (*p)
-    return fail_(REDIS_URL_TRAILING, err, errlen, "Redis URL: unexpected \"%.32s\" after the URL",
-                 p);
+    return fail_(REDIS_URL_TRAILING, err, errlen, "unexpected \"%.32s\" after the URL", p);
   return REDIS_URL_OK;
 }
