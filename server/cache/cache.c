@@ -26,6 +26,8 @@ struct cache {
   int64_t retry_at;     /* monotonic ms before which no reconnect is tried */
 };
 
+/* Process-wide state (the handles are per worker thread): counters and the
+ * down flag are atomics (no lock); the local layer below has its mutex. */
 static atomic_uint_fast64_t g_hits, g_local_hits, g_misses, g_errors;
 static atomic_int g_down; /* 1 after a failure was logged, until a success */
 
