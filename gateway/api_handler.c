@@ -1,37 +1,19 @@
 /*
- * api_handler: the one handler behind every RPC route. Builds the request
- * message from path parameters, query parameters and (for POST) the JSON
- * body through pbjson, calls the route's method through the binding, and
- * writes the reply as proto3 JSON (or the error body with grpc-gateway's
- * status). Adding an RPC is a route line, not code here. Building the
- * request (gw_rpc_prepare) never blocks and runs on an MHD thread, so bad
- * input is answered there; the call (gw_rpc_invoke) runs on an upstream
- * worker (workers.c).
+ * api_handler: request message from HTTP input, one gRPC call, reply as
+ * proto3 JSON. See api_handler.h. Tests: tests/integration/
+ * test_gateway_http.sh (every route, 400 naming the field);
+ * tests/fuzz/fuzz_gateway_map.c (the mapping).
  */
+#include "api_handler.h"
+
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway.h"
+#include "metrics.h"
 #include "pbjson.h"
 #include "strbuf.h"
-
-void gw_reply_error(struct gw_reply *reply, unsigned http_status, rpc_code code, const char *fmt,
-                    ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  reply->status = http_status ? http_status : gw_http_status(code);
-  reply->code = code;
-  reply->cacheable = 0;
-  reply->location[0] = '\0';
-  reply->etag[0] = '\0';
-  strbuf_reset(reply->body);
-  gw_error_body(reply->body, code, msg);
-}
+#include "upstream.h"
 
 /* Formats the scalar at dotted path `path` of msg ("run.id"); -1 if absent. */
 static int field_text_(const ProtobufCMessage *msg, const char *path, char *out, size_t outlen) {
@@ -110,13 +92,14 @@ void gw_rpc_release(struct gw_rpc_call *call) {
   }
 }
 
-void gw_rpc_invoke(struct gw_rpc_call *call, const struct gw_trace *trace, struct gw_reply *reply) {
+void gw_rpc_invoke(struct gw_upstream *up, struct gw_metrics *m, struct gw_rpc_call *call,
+                   const struct gw_trace *trace, struct gw_reply *reply) {
   const struct gw_route *route = call->route;
   struct rpc_client_ctx ctx;
-  gw_upstream_call(gw_upstream_service(route->service), call->index, call->req, trace, &ctx);
+  gw_upstream_call(up, route->service, call->index, call->req, trace, &ctx);
   if (ctx.code != RPC_OK || !ctx.reply) {
     rpc_code code = ctx.code == RPC_OK ? RPC_INTERNAL : ctx.code;
-    gw_metrics_upstream_error(code);
+    gw_metrics_upstream_error(m, code);
     gw_reply_error(reply, 0, code, "%s", ctx.message[0] ? ctx.message : rpc_code_name(code));
     goto cleanup;
   }

@@ -1,25 +1,17 @@
 /*
- * metrics: the gateway's Prometheus counters, kept in fixed tables under one
- * mutex (a request takes it once) and rendered in text format 0.0.4.
- *
- *   tvmaze_gateway_requests_total{route,method,status}
- *   tvmaze_gateway_request_duration_seconds{route} (histogram)
- *   tvmaze_gateway_response_bytes_total
- *   tvmaze_gateway_upstream_errors_total{code}
- *   tvmaze_gateway_rate_limited_total{scope}
- *   tvmaze_gateway_auth_cache_total{result="hit|miss"}
- *   tvmaze_gateway_ratelimit_backend_total{backend="redis|local"}
- *   tvmaze_gateway_response_cache_total{result="hit|stale|miss"}
- *   tvmaze_gateway_upstream_queue_full_total  (503: no room in the worker queue)
- *   tvmaze_gateway_upstream_workers{state="busy|idle"}, tvmaze_gateway_upstream_queue_length
- *                                             (gauges, workers.c, read at render)
+ * metrics: Prometheus counters in fixed tables under one mutex, rendered
+ * in text format 0.0.4. See metrics.h for the series.
+ * Tests: tests/integration/test_gateway_http.sh ("metrics").
  */
+#include "metrics.h"
+
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "gateway.h"
 #include "strbuf.h"
+#include "xalloc.h"
 
 #define MAX_ROUTES 48
 #define MAX_SERIES 256
@@ -42,135 +34,152 @@ struct hist {
   double sum;
 };
 
-static pthread_mutex_t lock_ = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
-static struct series series_[MAX_SERIES];
-static size_t nseries_;
-static struct hist hists_[MAX_ROUTES];
-static size_t nhists_;
-static unsigned long long bytes_total_;
-static unsigned long long upstream_errors_[17];
-static unsigned long long limited_ip_, limited_key_;
-static unsigned long long cache_hit_, cache_miss_;
-static unsigned long long backend_redis_, backend_local_;
-static unsigned long long resp_hit_, resp_miss_, resp_stale_;
-static unsigned long long queue_full_;
+/* Every field but lock is guarded by lock. */
+struct gw_metrics {
+  pthread_mutex_t lock;
+  struct series series[MAX_SERIES];
+  size_t nseries;
+  struct hist hists[MAX_ROUTES];
+  size_t nhists;
+  unsigned long long bytes_total;
+  unsigned long long upstream_errors[17]; /* by gRPC code */
+  unsigned long long limited_ip, limited_key;
+  unsigned long long auth_hit, auth_miss;
+  unsigned long long backend_redis, backend_local;
+  unsigned long long resp_hit, resp_miss, resp_stale;
+  unsigned long long queue_full;
+};
 
-void gw_metrics_request(const char *route, const char *method, unsigned status, double seconds,
-                        size_t bytes) {
-  pthread_mutex_lock(&lock_);
+struct gw_metrics *gw_metrics_create(void) {
+  struct gw_metrics *m = xcalloc(1, sizeof *m);
+  pthread_mutex_init(&m->lock, NULL);
+  return m;
+}
+
+void gw_metrics_destroy(struct gw_metrics *m) {
+  if (!m)
+    return;
+  pthread_mutex_destroy(&m->lock);
+  free(m);
+}
+
+void gw_metrics_request(struct gw_metrics *m, const char *route, const char *method,
+                        unsigned status, double seconds, size_t bytes) {
+  pthread_mutex_lock(&m->lock);
   size_t i;
-  for (i = 0; i < nseries_; i++)
-    if (series_[i].route == route && series_[i].method == method && series_[i].status == status)
+  for (i = 0; i < m->nseries; i++)
+    if (m->series[i].route == route && m->series[i].method == method &&
+        m->series[i].status == status)
       break;
-  if (i == nseries_ && nseries_ < MAX_SERIES)
-    series_[nseries_++] = (struct series){route, method, status, 0};
-  if (i < nseries_)
-    series_[i].count++;
-  for (i = 0; i < nhists_; i++)
-    if (hists_[i].route == route)
+  if (i == m->nseries && m->nseries < MAX_SERIES)
+    m->series[m->nseries++] = (struct series){route, method, status, 0};
+  if (i < m->nseries)
+    m->series[i].count++;
+  for (i = 0; i < m->nhists; i++)
+    if (m->hists[i].route == route)
       break;
-  if (i == nhists_ && nhists_ < MAX_ROUTES) {
-    memset(&hists_[nhists_], 0, sizeof hists_[0]);
-    hists_[nhists_++].route = route;
+  if (i == m->nhists && m->nhists < MAX_ROUTES) {
+    memset(&m->hists[m->nhists], 0, sizeof m->hists[0]);
+    m->hists[m->nhists++].route = route;
   }
-  if (i < nhists_) {
+  if (i < m->nhists) {
     for (int b = 0; b < NBUCKETS; b++)
       if (seconds <= buckets_[b])
-        hists_[i].bucket[b]++;
-    hists_[i].count++;
-    hists_[i].sum += seconds;
+        m->hists[i].bucket[b]++;
+    m->hists[i].count++;
+    m->hists[i].sum += seconds;
   }
-  bytes_total_ += bytes;
-  pthread_mutex_unlock(&lock_);
+  m->bytes_total += bytes;
+  pthread_mutex_unlock(&m->lock);
 }
 
-void gw_metrics_upstream_error(rpc_code code) {
-  pthread_mutex_lock(&lock_);
-  upstream_errors_[(unsigned)code <= 16 ? (unsigned)code : 2]++;
-  pthread_mutex_unlock(&lock_);
+void gw_metrics_upstream_error(struct gw_metrics *m, rpc_code code) {
+  pthread_mutex_lock(&m->lock);
+  m->upstream_errors[(unsigned)code <= 16 ? (unsigned)code : 2]++;
+  pthread_mutex_unlock(&m->lock);
 }
 
-void gw_metrics_rate_limited(const char *scope) {
-  pthread_mutex_lock(&lock_);
+void gw_metrics_rate_limited(struct gw_metrics *m, const char *scope) {
+  pthread_mutex_lock(&m->lock);
   if (strcmp(scope, "ip") == 0)
-    limited_ip_++;
+    m->limited_ip++;
   else
-    limited_key_++;
-  pthread_mutex_unlock(&lock_);
+    m->limited_key++;
+  pthread_mutex_unlock(&m->lock);
 }
 
-void gw_metrics_auth_cache(int hit) {
-  pthread_mutex_lock(&lock_);
+void gw_metrics_auth_cache(struct gw_metrics *m, int hit) {
+  pthread_mutex_lock(&m->lock);
   if (hit)
-    cache_hit_++;
+    m->auth_hit++;
   else
-    cache_miss_++;
-  pthread_mutex_unlock(&lock_);
+    m->auth_miss++;
+  pthread_mutex_unlock(&m->lock);
 }
 
-void gw_metrics_ratelimit_backend(int redis_ok) {
-  pthread_mutex_lock(&lock_);
+void gw_metrics_ratelimit_backend(struct gw_metrics *m, int redis_ok) {
+  pthread_mutex_lock(&m->lock);
   if (redis_ok)
-    backend_redis_++;
+    m->backend_redis++;
   else
-    backend_local_++;
-  pthread_mutex_unlock(&lock_);
+    m->backend_local++;
+  pthread_mutex_unlock(&m->lock);
 }
 
-void gw_metrics_response_cache(int result) {
-  pthread_mutex_lock(&lock_);
+void gw_metrics_response_cache(struct gw_metrics *m, int result) {
+  pthread_mutex_lock(&m->lock);
   if (result > 0)
-    resp_hit_++;
+    m->resp_hit++;
   else if (result < 0)
-    resp_stale_++;
+    m->resp_stale++;
   else
-    resp_miss_++;
-  pthread_mutex_unlock(&lock_);
+    m->resp_miss++;
+  pthread_mutex_unlock(&m->lock);
 }
 
-void gw_metrics_queue_full(void) {
-  pthread_mutex_lock(&lock_);
-  queue_full_++;
-  pthread_mutex_unlock(&lock_);
+void gw_metrics_queue_full(struct gw_metrics *m) {
+  pthread_mutex_lock(&m->lock);
+  m->queue_full++;
+  pthread_mutex_unlock(&m->lock);
 }
 
-void gw_metrics_render(struct strbuf *out) {
-  long queued, busy, threads;
-  gw_workers_stats(&queued, &busy, &threads);
-  pthread_mutex_lock(&lock_);
+void gw_metrics_render(struct gw_metrics *m, const struct gw_metrics_gauges *g,
+                       struct strbuf *out) {
+  long queued = g->queued, busy = g->busy, threads = g->threads;
+  pthread_mutex_lock(&m->lock);
   strbuf_append(out,
                 "# HELP tvmaze_gateway_requests_total HTTP requests by route, method and "
                 "status.\n# TYPE tvmaze_gateway_requests_total counter\n");
-  for (size_t i = 0; i < nseries_; i++)
-    strbuf_appendf(out,
-                   "tvmaze_gateway_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
-                   series_[i].route, series_[i].method, series_[i].status, series_[i].count);
+  for (size_t i = 0; i < m->nseries; i++)
+    strbuf_appendf(
+        out, "tvmaze_gateway_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
+        m->series[i].route, m->series[i].method, m->series[i].status, m->series[i].count);
   strbuf_append(out,
                 "# HELP tvmaze_gateway_request_duration_seconds Request latency.\n"
                 "# TYPE tvmaze_gateway_request_duration_seconds histogram\n");
-  for (size_t i = 0; i < nhists_; i++) {
+  for (size_t i = 0; i < m->nhists; i++) {
     for (int b = 0; b < NBUCKETS; b++)
       strbuf_appendf(
           out, "tvmaze_gateway_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-          hists_[i].route, buckets_[b], hists_[i].bucket[b]);
+          m->hists[i].route, buckets_[b], m->hists[i].bucket[b]);
     strbuf_appendf(out,
                    "tvmaze_gateway_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
                    "tvmaze_gateway_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
                    "tvmaze_gateway_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                   hists_[i].route, hists_[i].count, hists_[i].route, hists_[i].sum,
-                   hists_[i].route, hists_[i].count);
+                   m->hists[i].route, m->hists[i].count, m->hists[i].route, m->hists[i].sum,
+                   m->hists[i].route, m->hists[i].count);
   }
   strbuf_appendf(out,
                  "# HELP tvmaze_gateway_response_bytes_total Response body bytes.\n"
                  "# TYPE tvmaze_gateway_response_bytes_total counter\n"
                  "tvmaze_gateway_response_bytes_total %llu\n",
-                 bytes_total_);
+                 m->bytes_total);
   strbuf_append(out,
                 "# HELP tvmaze_gateway_upstream_errors_total Failed calls to tvmaze-server "
                 "by gRPC code.\n# TYPE tvmaze_gateway_upstream_errors_total counter\n");
   for (unsigned c = 1; c <= 16; c++)
     strbuf_appendf(out, "tvmaze_gateway_upstream_errors_total{code=\"%s\"} %llu\n",
-                   rpc_code_name((rpc_code)c), upstream_errors_[c]);
+                   rpc_code_name((rpc_code)c), m->upstream_errors[c]);
   strbuf_appendf(out,
                  "# HELP tvmaze_gateway_rate_limited_total Requests refused with 429.\n"
                  "# TYPE tvmaze_gateway_rate_limited_total counter\n"
@@ -200,7 +209,8 @@ void gw_metrics_render(struct strbuf *out) {
                  "# HELP tvmaze_gateway_upstream_queue_length Requests waiting for a worker.\n"
                  "# TYPE tvmaze_gateway_upstream_queue_length gauge\n"
                  "tvmaze_gateway_upstream_queue_length %ld\n",
-                 limited_ip_, limited_key_, cache_hit_, cache_miss_, backend_redis_, backend_local_,
-                 resp_hit_, resp_miss_, resp_stale_, queue_full_, busy, threads - busy, queued);
-  pthread_mutex_unlock(&lock_);
+                 m->limited_ip, m->limited_key, m->auth_hit, m->auth_miss, m->backend_redis,
+                 m->backend_local, m->resp_hit, m->resp_miss, m->resp_stale, m->queue_full, busy,
+                 threads - busy, queued);
+  pthread_mutex_unlock(&m->lock);
 }

@@ -1,22 +1,25 @@
 /*
- * ops_handler: GET /up (the load balancer's check: the server's
- * grpc.health.v1 answer, which is SERVING only while its database answers),
- * GET /metrics (Prometheus text: metrics.c, and runstats.c's ingest-run
- * counts; never blocks) and GET /api/v1/openapi.json (the document
- * gateway/openapi.json, embedded at build time).
+ * ops_handler: /up, /metrics, /api/v1/openapi.json. See ops_handler.h.
+ * Tests: tests/integration/test_gateway_http.sh, test_gateway_pgdown.sh.
  */
+#include "ops_handler.h"
+
 #include <stdio.h>
 
-#include "gateway.h"
+#include "metrics.h"
+#include "runstats.h"
 #include "strbuf.h"
+#include "upstream.h"
+#include "workers.h"
 
 extern const unsigned char gw_openapi_json[];
 extern const unsigned long gw_openapi_json_len;
 
-void gw_handle_up(const struct gw_trace *trace, struct gw_reply *reply) {
+void gw_handle_up(struct gw_upstream *up, struct gw_metrics *m, const struct gw_trace *trace,
+                  struct gw_reply *reply) {
   int serving = 0;
   char msg[256];
-  rpc_code code = gw_upstream_health(trace, &serving, msg, sizeof msg);
+  rpc_code code = gw_upstream_health(up, trace, &serving, msg, sizeof msg);
   if (code == RPC_OK && serving) {
     reply->status = 200;
     reply->code = RPC_OK;
@@ -24,7 +27,7 @@ void gw_handle_up(const struct gw_trace *trace, struct gw_reply *reply) {
     return;
   }
   if (code != RPC_OK)
-    gw_metrics_upstream_error(code);
+    gw_metrics_upstream_error(m, code);
   reply->status = 503;
   reply->code = RPC_UNAVAILABLE;
   strbuf_append(reply->body, "{\"status\":\"unavailable\",\"upstream\":");
@@ -34,11 +37,14 @@ void gw_handle_up(const struct gw_trace *trace, struct gw_reply *reply) {
   strbuf_append(reply->body, "}");
 }
 
-void gw_handle_metrics(struct gw_reply *reply) {
+void gw_handle_metrics(struct gw_metrics *m, struct gw_workers *w, struct gw_runstats *rs,
+                       struct gw_reply *reply) {
+  struct gw_metrics_gauges g;
+  gw_workers_stats(w, &g.queued, &g.busy, &g.threads);
   reply->status = 200;
   reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
-  gw_metrics_render(reply->body);
-  gw_runstats_render(reply->body);
+  gw_metrics_render(m, &g, reply->body);
+  gw_runstats_render(rs, reply->body);
 }
 
 void gw_handle_openapi(struct gw_reply *reply) {

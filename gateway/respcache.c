@@ -1,12 +1,5 @@
 /*
- * respcache: the gateway's in-process response cache ("microcache") for the
- * read routes (gw_route.cache: Shows and Analytics GETs). A 200 reply's JSON
- * body and ETag are kept for TVMAZE_RESPONSE_CACHE_TTL seconds under the
- * request target exactly as received (path + query), so a hot listing skips
- * the gRPC call, the protobuf decode and the JSON encode. Auth, rate limits,
- * headers, logs and metrics still run for every request (daemon.c): only the
- * body is reused. Staleness is bounded by twice the TTL (default 5 s; the
- * data changes at ingest, once a day, and clients are told max-age=300).
+ * respcache: the response cache of the read routes. See respcache.h.
  *
  * Expiry without a stampede: when an entry's TTL has run out, the first
  * request for it becomes its refresher (it misses and fetches from the
@@ -15,22 +8,27 @@
  * body (result "stale"), for at most another TTL. So a hot key costs one
  * upstream call per TTL instead of one per connection waiting at expiry
  * (which could fill the worker queue and answer 503). A failed refresh
- * stores nothing; the next request after refresh_s tries again.
+ * stores nothing; the next request after refresh_s tries again. Staleness
+ * is bounded by twice the TTL (default 5 s; the data changes at ingest,
+ * once a day, and clients are told max-age=300).
  *
- *   | table        | direct-mapped, RC_SLOTS slots by FNV-1a of the key   |
- *   | slot         | key (malloc), refcounted body + len + ETag, expiry, |
- *   |              | refresh_until (a refresher holds the key until then) |
+ *   | table        | common/bcache.h: RC_SLOTS direct-mapped slots by key |
+ *   | entry        | refcounted body + len + ETag, fresh_until,           |
+ *   |              | refresh_until (a refresher holds the key until then); |
+ *   |              | the bcache drops it at fresh_until + TTL              |
  *   | replacement  | a new key evicts the slot's entry                     |
- *   | memory bound | at most RC_MAX_BYTES of bodies; larger bodies or a    |
- *   |              | full budget: not cached (counted as a skip)            |
+ *   | memory bound | at most RC_MAX_BYTES of bodies (the bcache's budget, |
+ *   |              | REFUSE); bodies over RC_MAX_ENTRY are not cached      |
  *
- * Thread safety: one mutex guards the table. Bodies are immutable and
- * refcounted (struct gw_cached_body): a hit takes a reference under the lock
- * and the daemon hands the bytes to libmicrohttpd without copying them; the
- * reference is dropped by the response's free callback once the reply is
- * sent, so a slot may be replaced or expire while replies still use it.
- * Tests: tests/integration/test_gateway_limits.sh ("response cache").
+ * Thread safety: one mutex guards the table and the entries' times. A hit
+ * takes a reference under the lock and the pipeline hands the bytes to
+ * libmicrohttpd without copying them; the reference is dropped by the
+ * response's free callback once the reply is sent.
+ * Tests: tests/integration/test_gateway_limits.sh ("response cache"),
+ * test_gateway_suspend.sh (a refresher parked, another request stale).
  */
+#include "respcache.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -38,11 +36,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "gateway.h"
-#include "hash.h"
-#include "strbuf.h"
+#include "bcache.h"
+#include "clock.h"
 #include "xalloc.h"
 
 #define RC_SLOTS 1024
@@ -50,45 +46,27 @@
 #define RC_MAX_ENTRY (512u * 1024)
 
 struct gw_cached_body {
-  atomic_uint refs; /* the slot's reference + one per reply in flight */
+  atomic_uint refs; /* the entry's reference + one per reply in flight */
   size_t len;       /* bytes in data */
   char etag[24];    /* quoted strong ETag of data */
   char data[];      /* JSON reply */
 };
 
-struct rc_slot {
-  char *key;                   /* request target; NULL = empty */
-  struct gw_cached_body *body; /* refcounted; the slot holds one reference */
-  time_t expires;              /* CLOCK_MONOTONIC seconds; stale until expires + TTL */
-  time_t refresh_until;        /* a refresher is fetching the key until then */
+/* The table's value. */
+struct entry {
+  struct gw_cached_body *body; /* the entry holds one reference */
+  int64_t fresh_until;         /* monotonic s; stale (bcache: gone) from fresh_until + TTL */
+  int64_t refresh_until;       /* a refresher is fetching the key until then */
 };
 
-static pthread_mutex_t lock_ = PTHREAD_MUTEX_INITIALIZER; /* guards slots_, bytes_ */
-static struct rc_slot *slots_;
-static size_t bytes_;
-static long ttl_s_;     /* 0: disabled (read-only after init) */
-static long refresh_s_; /* how long a refresher holds an expired key (read-only) */
+struct gw_respcache {
+  long ttl_s;           /* 0: disabled; read-only */
+  long refresh_s;       /* how long a refresher holds an expired key; read-only */
+  pthread_mutex_t lock; /* guards table and its entries */
+  struct bcache *table; /* NULL when disabled */
+};
 
-static time_t now_s_(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec;
-}
-
-static struct rc_slot *slot_of_(const char *key) {
-  return &slots_[hash_fnv1a32_str(key) % RC_SLOTS];
-}
-
-/* Empties s; caller holds lock_. */
-static void clear_(struct rc_slot *s) {
-  if (s->key)
-    bytes_ -= s->body->len;
-  free(s->key);
-  gw_respcache_release(s->body);
-  memset(s, 0, sizeof *s);
-}
-
-void gw_respcache_release(struct gw_cached_body *b) {
+void gw_cached_body_release(struct gw_cached_body *b) {
   if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
     free(b);
 }
@@ -98,68 +76,83 @@ char *gw_cached_body_data(struct gw_cached_body *b, size_t *len) {
   return b->data;
 }
 
-void gw_respcache_init(long ttl_s, long refresh_s) {
-  ttl_s_ = ttl_s;
-  refresh_s_ = refresh_s > 0 ? refresh_s : 1;
-  if (ttl_s_ > 0)
-    slots_ = xcalloc(RC_SLOTS, sizeof *slots_);
+static void entry_free_(void *value, void *cls) {
+  (void)cls;
+  struct entry *e = value;
+  gw_cached_body_release(e->body);
+  free(e);
 }
 
-void gw_respcache_shutdown(void) {
-  pthread_mutex_lock(&lock_);
-  for (size_t i = 0; slots_ && i < RC_SLOTS; i++)
-    clear_(&slots_[i]);
-  free(slots_);
-  slots_ = NULL;
-  ttl_s_ = 0;
-  pthread_mutex_unlock(&lock_);
+static int64_t now_s_(void) {
+  return clock_mono_ms() / 1000;
 }
 
-int gw_respcache_enabled(void) {
-  return ttl_s_ > 0;
+struct gw_respcache *gw_respcache_create(long ttl_s, long refresh_s) {
+  struct gw_respcache *rc = xcalloc(1, sizeof *rc);
+  rc->ttl_s = ttl_s > 0 ? ttl_s : 0;
+  rc->refresh_s = refresh_s > 0 ? refresh_s : 1;
+  pthread_mutex_init(&rc->lock, NULL);
+  if (rc->ttl_s > 0) {
+    struct bcache_config cfg = {.slots = RC_SLOTS,
+                                .ways = 1,
+                                .max_cost = RC_MAX_BYTES,
+                                .full = BCACHE_FULL_REFUSE,
+                                .free_value = entry_free_};
+    rc->table = bcache_create(&cfg);
+  }
+  return rc;
 }
 
-struct gw_cached_body *gw_respcache_get(const char *key, char etag[24], int *refresh) {
+void gw_respcache_destroy(struct gw_respcache *rc) {
+  if (!rc)
+    return;
+  bcache_destroy(rc->table);
+  pthread_mutex_destroy(&rc->lock);
+  free(rc);
+}
+
+int gw_respcache_enabled(const struct gw_respcache *rc) {
+  return rc->ttl_s > 0;
+}
+
+struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key, char etag[24],
+                                        int *refresh) {
   *refresh = 0;
-  if (ttl_s_ <= 0)
+  if (rc->ttl_s <= 0)
     return NULL;
   struct gw_cached_body *hit = NULL;
-  time_t now = now_s_();
-  pthread_mutex_lock(&lock_);
-  struct rc_slot *s = slot_of_(key);
-  if (s->key && strcmp(s->key, key) == 0) {
-    if (now < s->expires || (now < s->expires + ttl_s_ && now < s->refresh_until)) {
-      hit = s->body; /* fresh, or stale while another request refreshes it */
+  int64_t now = now_s_();
+  pthread_mutex_lock(&rc->lock);
+  struct entry *e = bcache_get(rc->table, key, strlen(key), now);
+  if (e) { /* fresh, or stale for at most another TTL */
+    if (now < e->fresh_until || now < e->refresh_until) {
+      hit = e->body; /* fresh, or stale while another request refreshes it */
       atomic_fetch_add_explicit(&hit->refs, 1, memory_order_relaxed);
       memcpy(etag, hit->etag, 24);
-      *refresh = now >= s->expires ? -1 : 0;
-    } else if (now < s->expires + ttl_s_) {
-      s->refresh_until = now + refresh_s_; /* this caller refreshes it */
-      *refresh = 1;
+      *refresh = now >= e->fresh_until ? -1 : 0;
     } else {
-      clear_(s);
+      e->refresh_until = now + rc->refresh_s; /* this caller refreshes it */
+      *refresh = 1;
     }
   }
-  pthread_mutex_unlock(&lock_);
+  pthread_mutex_unlock(&rc->lock);
   return hit;
 }
 
-void gw_respcache_put(const char *key, const char *body, size_t len, const char *etag) {
-  if (ttl_s_ <= 0 || len > RC_MAX_ENTRY)
+void gw_respcache_put(struct gw_respcache *rc, const char *key, const char *body, size_t len,
+                      const char *etag) {
+  if (rc->ttl_s <= 0 || len > RC_MAX_ENTRY)
     return;
-  time_t now = now_s_();
-  pthread_mutex_lock(&lock_);
-  struct rc_slot *s = slot_of_(key);
-  clear_(s);
-  if (bytes_ + len <= RC_MAX_BYTES) {
-    s->key = xstrdup(key);
-    s->body = xmalloc(offsetof(struct gw_cached_body, data) + (len ? len : 1));
-    atomic_init(&s->body->refs, 1);
-    memcpy(s->body->data, body, len);
-    s->body->len = len;
-    snprintf(s->body->etag, sizeof s->body->etag, "%s", etag);
-    s->expires = now + ttl_s_;
-    bytes_ += len;
-  }
-  pthread_mutex_unlock(&lock_);
+  struct entry *e = xmalloc(sizeof *e);
+  e->body = xmalloc(offsetof(struct gw_cached_body, data) + (len ? len : 1));
+  atomic_init(&e->body->refs, 1);
+  memcpy(e->body->data, body, len);
+  e->body->len = len;
+  snprintf(e->body->etag, sizeof e->body->etag, "%s", etag);
+  e->refresh_until = 0;
+  int64_t now = now_s_();
+  e->fresh_until = now + rc->ttl_s;
+  pthread_mutex_lock(&rc->lock);
+  bcache_put(rc->table, key, strlen(key), e, len, e->fresh_until + rc->ttl_s, now);
+  pthread_mutex_unlock(&rc->lock);
 }

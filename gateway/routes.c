@@ -1,14 +1,13 @@
 /*
  * routes: the REST route table (one line per route) and path-template
- * matching; grpc-gateway's gRPC -> HTTP status mapping and error body.
- * Keep gateway/openapi.json in sync (tests/integration/test_gateway_openapi.sh
- * checks every route here is described there).
+ * matching. See routes.h.
  */
+#include "routes.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway.h"
-#include "strbuf.h"
+#include "percent.h"
 #include "tvmaze/v1/analytics.pb-c.h"
 #include "tvmaze/v1/ingest.pb-c.h"
 #include "tvmaze/v1/shows.pb-c.h"
@@ -38,38 +37,6 @@ const struct gw_route gw_routes[] = {
 /* clang-format on */
 const size_t gw_routes_count = sizeof gw_routes / sizeof gw_routes[0];
 
-static int hexval_(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Percent-decodes s[0..n) into out; -1 if it does not fit or is malformed. */
-static int pct_decode_(const char *s, size_t n, char *out, size_t outlen) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= n)
-        return -1;
-      int h = hexval_(s[i + 1]), l = hexval_(s[i + 2]);
-      if (h < 0 || l < 0)
-        return -1;
-      c = (char)(h * 16 + l);
-      i += 2;
-    }
-    if (c == '\0' || o + 1 >= outlen)
-      return -1;
-    out[o++] = c;
-  }
-  out[o] = '\0';
-  return 0;
-}
-
 /* Matches one template against path; fills params. */
 static int match_template_(const char *tpl, const char *path, struct gw_path_param *params,
                            size_t *nparams) {
@@ -88,7 +55,7 @@ static int match_template_(const char *tpl, const char *path, struct gw_path_par
         return 0;
       memcpy(params[np].name, t + 1, nl);
       params[np].name[nl] = '\0';
-      if (pct_decode_(p, (size_t)(pe - p), params[np].value, sizeof params[np].value) != 0)
+      if (percent_decode(p, (size_t)(pe - p), params[np].value, sizeof params[np].value) != 0)
         return 0;
       np++;
       t = te + 1;
@@ -135,50 +102,4 @@ enum gw_match gw_route_match(const char *method, const char *path, const struct 
     }
   }
   return path_known ? GW_MATCH_BAD_METHOD : GW_MATCH_NOT_FOUND;
-}
-
-unsigned gw_http_status(rpc_code code) {
-  switch (code) {
-  case RPC_OK:
-    return 200;
-  case RPC_CANCELLED:
-    return 499;
-  case RPC_UNKNOWN:
-    return 500;
-  case RPC_INVALID_ARGUMENT:
-    return 400;
-  case RPC_DEADLINE_EXCEEDED:
-    return 504;
-  case RPC_NOT_FOUND:
-    return 404;
-  case RPC_ALREADY_EXISTS:
-    return 409;
-  case RPC_PERMISSION_DENIED:
-    return 403;
-  case RPC_RESOURCE_EXHAUSTED:
-    return 429;
-  case RPC_FAILED_PRECONDITION:
-    return 400;
-  case RPC_ABORTED:
-    return 409;
-  case RPC_OUT_OF_RANGE:
-    return 400;
-  case RPC_UNIMPLEMENTED:
-    return 501;
-  case RPC_INTERNAL:
-    return 500;
-  case RPC_UNAVAILABLE:
-    return 503;
-  case RPC_DATA_LOSS:
-    return 500;
-  case RPC_UNAUTHENTICATED:
-    return 401;
-  }
-  return 500;
-}
-
-void gw_error_body(struct strbuf *out, rpc_code code, const char *message) {
-  strbuf_appendf(out, "{\"code\":%d,\"message\":", (int)code);
-  strbuf_append_json_string(out, message);
-  strbuf_append(out, ",\"details\":[]}");
 }

@@ -1,49 +1,49 @@
 /*
- * runstats: the ingest-run counts of /metrics. The gateway has no database;
- * a thread of its own asks the server (Ingest/CountIngestRuns: one GROUP BY
- * over ingest_runs) every RUNSTATS_PERIOD_S seconds with a 2 s deadline and
- * keeps the answer, so a scrape never waits for the server and a slow or
- * stopped server never holds /metrics or an upstream worker.
- *
- *   tvmaze_ingest_runs{status="RUNNING|SUCCEEDED|PARTIAL|FAILED"}  gauge, the
- *       server's counts at the last successful call (at most a period old);
- *       omitted until the first success and while the last call failed
- *   tvmaze_gateway_ingest_runs_up  gauge, 1 when the last call succeeded
- *
+ * runstats: ingest-run counts asked of the server by a thread of its own
+ * (one GROUP BY over ingest_runs per period). See runstats.h.
  * Thread safety: one mutex guards the counts; the call runs without it.
  * Tests: tests/integration/test_gateway_http.sh ("ingest runs metric").
  */
+#include "runstats.h"
+
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "gateway.h"
+#include "log.h"
 #include "strbuf.h"
+#include "trace.h"
 #include "tvmaze/v1/ingest.pb-c.h"
+#include "upstream.h"
+#include "xalloc.h"
 
 #define RUNSTATS_TIMEOUT_MS 2000
 
 static const char *const status_names_[5] = {NULL, "RUNNING", "SUCCEEDED", "PARTIAL", "FAILED"};
 
-static pthread_mutex_t lock_ = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
-static pthread_cond_t wake_ = PTHREAD_COND_INITIALIZER;   /* stop requested */
-static long long counts_[5]; /* runs per RunStatus number, from the last success */
-static int up_;              /* the last call succeeded */
-static int stop_;
-static int running_;
-static long period_s_;
-static pthread_t thread_;
+struct gw_runstats {
+  struct gw_upstream *up; /* borrowed */
+  long period_s;          /* read-only */
+  struct gw_idgen ids;    /* the thread's trace ids */
+  pthread_t thread;
+  pthread_mutex_t lock; /* guards the fields below */
+  pthread_cond_t wake;  /* stop requested */
+  long long counts[5];  /* runs per RunStatus number, from the last success */
+  int ok;               /* the last call succeeded */
+  int stop;
+};
 
-/* One CountIngestRuns call; updates the counts (or up_ = 0). */
-static void refresh_(void) {
+/* One CountIngestRuns call; updates the counts (or ok = 0). */
+static void refresh_(struct gw_runstats *rs) {
   Tvmaze__V1__CountIngestRunsRequest req = TVMAZE__V1__COUNT_INGEST_RUNS_REQUEST__INIT;
   const ProtobufCMethodDescriptor *m = protobuf_c_service_descriptor_get_method_by_name(
       &tvmaze__v1__ingest__descriptor, "CountIngestRuns");
   struct gw_trace trace;
-  gw_trace_new(&trace);
+  gw_trace_new(&rs->ids, &trace);
   struct rpc_client_ctx ctx;
-  gw_upstream_call_within(gw_upstream_service(&tvmaze__v1__ingest__descriptor),
+  gw_upstream_call_within(rs->up, &tvmaze__v1__ingest__descriptor,
                           (unsigned)(m - tvmaze__v1__ingest__descriptor.methods), &req.base, &trace,
                           RUNSTATS_TIMEOUT_MS, &ctx);
   long long c[5] = {0};
@@ -59,58 +59,67 @@ static void refresh_(void) {
               LF_STR("message", ctx.message));
   }
   rpc_client_ctx_release(&ctx);
-  pthread_mutex_lock(&lock_);
+  pthread_mutex_lock(&rs->lock);
   if (ok)
-    memcpy(counts_, c, sizeof c);
-  up_ = ok;
-  pthread_mutex_unlock(&lock_);
+    memcpy(rs->counts, c, sizeof c);
+  rs->ok = ok;
+  pthread_mutex_unlock(&rs->lock);
 }
 
 static void *main_(void *arg) {
-  (void)arg;
-  pthread_mutex_lock(&lock_);
-  while (!stop_) {
-    pthread_mutex_unlock(&lock_);
-    refresh_();
-    pthread_mutex_lock(&lock_);
+  struct gw_runstats *rs = arg;
+  pthread_mutex_lock(&rs->lock);
+  while (!rs->stop) {
+    pthread_mutex_unlock(&rs->lock);
+    refresh_(rs);
+    pthread_mutex_lock(&rs->lock);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += period_s_;
-    while (!stop_ && pthread_cond_timedwait(&wake_, &lock_, &until) == 0) {
+    until.tv_sec += rs->period_s;
+    while (!rs->stop && pthread_cond_timedwait(&rs->wake, &rs->lock, &until) == 0) {
     }
   }
-  pthread_mutex_unlock(&lock_);
+  pthread_mutex_unlock(&rs->lock);
   return NULL;
 }
 
-int gw_runstats_start(long period_s, char *err, size_t errlen) {
-  period_s_ = period_s;
-  stop_ = 0;
-  if (pthread_create(&thread_, NULL, main_, NULL) != 0) {
+struct gw_runstats *gw_runstats_start(struct gw_upstream *up, long period_s, char *err,
+                                      size_t errlen) {
+  struct gw_runstats *rs = xcalloc(1, sizeof *rs);
+  rs->up = up;
+  rs->period_s = period_s;
+  gw_idgen_init(&rs->ids);
+  pthread_mutex_init(&rs->lock, NULL);
+  pthread_cond_init(&rs->wake, NULL);
+  if (pthread_create(&rs->thread, NULL, main_, rs) != 0) {
     snprintf(err, errlen, "cannot start the ingest-run counter thread");
-    return -1;
+    pthread_cond_destroy(&rs->wake);
+    pthread_mutex_destroy(&rs->lock);
+    free(rs);
+    return NULL;
   }
-  running_ = 1;
-  return 0;
+  return rs;
 }
 
-void gw_runstats_stop(void) {
-  if (!running_)
+void gw_runstats_stop(struct gw_runstats *rs) {
+  if (!rs)
     return;
-  pthread_mutex_lock(&lock_);
-  stop_ = 1;
-  pthread_cond_broadcast(&wake_);
-  pthread_mutex_unlock(&lock_);
-  pthread_join(thread_, NULL);
-  running_ = 0;
+  pthread_mutex_lock(&rs->lock);
+  rs->stop = 1;
+  pthread_cond_broadcast(&rs->wake);
+  pthread_mutex_unlock(&rs->lock);
+  pthread_join(rs->thread, NULL);
+  pthread_cond_destroy(&rs->wake);
+  pthread_mutex_destroy(&rs->lock);
+  free(rs);
 }
 
-void gw_runstats_render(struct strbuf *out) {
-  pthread_mutex_lock(&lock_);
-  int up = up_;
+void gw_runstats_render(struct gw_runstats *rs, struct strbuf *out) {
+  pthread_mutex_lock(&rs->lock);
+  int up = rs->ok;
   long long c[5];
-  memcpy(c, counts_, sizeof c);
-  pthread_mutex_unlock(&lock_);
+  memcpy(c, rs->counts, sizeof c);
+  pthread_mutex_unlock(&rs->lock);
   if (up) {
     strbuf_append(out,
                   "# HELP tvmaze_ingest_runs Ingest runs by status (from tvmaze-server).\n"

@@ -1,83 +1,72 @@
 /*
- * workers: the gateway's bounded pool of upstream worker threads. Every step
- * of a request that blocks on the network (a gRPC call to tvmaze-server, a
- * Redis round trip to claim rate-limit counts) runs here, never on the
- * libmicrohttpd threads: daemon.c suspends the connection, submits a job,
- * and the job resumes the connection when it is done. A slow upstream so
- * ties up one worker per request in flight, and the MHD threads keep
- * answering everything else (cache hits, /metrics, errors).
- *
- *   | threads | TVMAZE_UPSTREAM_WORKERS (32), started by gw_workers_start  |
- *   | queue   | FIFO of submitted jobs; at most TVMAZE_UPSTREAM_QUEUE (256) |
- *   |         | wait beyond the idle workers; a submit beyond that is      |
- *   |         | refused (the caller answers 503)                           |
- *   | expiry  | a reaper thread takes a job whose deadline passes while it |
- *   |         | waits out of the queue and calls its expire (the daemon    |
- *   |         | answers 504, /up 503): a queued request never outlives its |
- *   |         | deadline because every worker is stuck                     |
- *   | stop    | gw_workers_stop refuses new jobs, lets the workers finish  |
- *   |         | every queued one, joins them                               |
- *
- * Thread safety: one mutex guards the queue and counters; jobs run without
- * it. Tests: tests/integration/test_gateway_suspend.sh.
+ * workers: the bounded pool of upstream worker threads and its queue
+ * reaper. See workers.h. The submitter (pipeline.c) suspends the
+ * connection, submits a job, and the job resumes the connection when done.
+ * Tests: tests/integration/test_gateway_suspend.sh.
  */
+#include "workers.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "gateway.h"
+#include "clock.h"
 #include "xalloc.h"
 
-static pthread_mutex_t lock_ = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
-static pthread_cond_t ready_ = PTHREAD_COND_INITIALIZER;  /* a job was queued or stop */
-static struct gw_job *head_, *tail_;                      /* the queue, FIFO */
-static long queued_;                                      /* jobs in the queue */
-static long busy_;                                        /* jobs being run */
-static long queue_max_;                                   /* bound on queued_ */
-static int stopping_;                                     /* refuse submits, drain, exit */
-static pthread_t *threads_;                               /* nthreads_ workers */
-static long nthreads_;
-static pthread_cond_t reap_; /* a job waits beyond the idle workers (CLOCK_MONOTONIC) */
-static pthread_t reaper_;
-static int reaper_running_;
+/* Every field after lock is guarded by lock (threads/nthreads are written
+ * only by create and stop, with no job running). */
+struct gw_workers {
+  pthread_mutex_t lock;
+  pthread_cond_t ready;       /* a job was queued, or stop */
+  pthread_cond_t reap;        /* a job waits beyond the idle workers (CLOCK_MONOTONIC) */
+  struct gw_job *head, *tail; /* the queue, FIFO */
+  long queued;                /* jobs in the queue */
+  long busy;                  /* jobs being run */
+  long queue_max;             /* bound on queued beyond the idle workers */
+  int stopping;               /* refuse submits, drain, exit */
+  pthread_t *threads;         /* nthreads workers */
+  long nthreads;
+  pthread_t reaper;
+  int reaper_running;
+};
 
 /* The reaper: sleeps until the earliest deadline of a waiting job, then
  * unlinks every expired job and calls its expire outside the lock. */
 static void *reaper_main_(void *arg) {
-  (void)arg;
-  pthread_mutex_lock(&lock_);
-  while (!stopping_) {
-    int64_t now = gw_now_ms(), next = 0;
-    struct gw_job *expired = NULL, **link = &head_;
-    tail_ = NULL;
+  struct gw_workers *w = arg;
+  pthread_mutex_lock(&w->lock);
+  while (!w->stopping) {
+    int64_t now = clock_mono_ms(), next = 0;
+    struct gw_job *expired = NULL, **link = &w->head;
+    w->tail = NULL;
     while (*link) {
       struct gw_job *j = *link;
       if (j->deadline_ms > 0 && j->deadline_ms <= now && j->expire) {
         *link = j->next;
-        queued_--;
+        w->queued--;
         j->next = expired;
         expired = j;
         continue;
       }
       if (j->deadline_ms > 0 && (next == 0 || j->deadline_ms < next))
         next = j->deadline_ms;
-      tail_ = j;
+      w->tail = j;
       link = &j->next;
     }
     if (expired) {
-      pthread_mutex_unlock(&lock_);
+      pthread_mutex_unlock(&w->lock);
       while (expired) {
         struct gw_job *j = expired;
         expired = j->next;
         j->next = NULL;
         j->expire(j);
       }
-      pthread_mutex_lock(&lock_);
+      pthread_mutex_lock(&w->lock);
       continue;
     }
     if (next == 0) {
-      pthread_cond_wait(&reap_, &lock_);
+      pthread_cond_wait(&w->reap, &w->lock);
     } else {
       struct timespec until;
       clock_gettime(CLOCK_MONOTONIC, &until);
@@ -88,110 +77,124 @@ static void *reaper_main_(void *arg) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
       }
-      pthread_cond_timedwait(&reap_, &lock_, &until);
+      pthread_cond_timedwait(&w->reap, &w->lock, &until);
     }
   }
-  pthread_mutex_unlock(&lock_);
+  pthread_mutex_unlock(&w->lock);
   return NULL;
 }
 
 static void *worker_main_(void *arg) {
-  (void)arg;
-  pthread_mutex_lock(&lock_);
+  struct gw_workers *w = arg;
+  pthread_mutex_lock(&w->lock);
   for (;;) {
-    while (!head_ && !stopping_)
-      pthread_cond_wait(&ready_, &lock_);
-    struct gw_job *job = head_;
+    while (!w->head && !w->stopping)
+      pthread_cond_wait(&w->ready, &w->lock);
+    struct gw_job *job = w->head;
     if (!job)
       break; /* stopping and drained */
-    head_ = job->next;
-    if (!head_)
-      tail_ = NULL;
-    queued_--;
-    busy_++;
-    pthread_mutex_unlock(&lock_);
+    w->head = job->next;
+    if (!w->head)
+      w->tail = NULL;
+    w->queued--;
+    w->busy++;
+    pthread_mutex_unlock(&w->lock);
     job->next = NULL;
     job->run(job);
-    pthread_mutex_lock(&lock_);
-    busy_--;
+    pthread_mutex_lock(&w->lock);
+    w->busy--;
   }
-  pthread_mutex_unlock(&lock_);
+  pthread_mutex_unlock(&w->lock);
   return NULL;
 }
 
-int gw_workers_start(long nthreads, long queue_max, char *err, size_t errlen) {
-  threads_ = xcalloc((size_t)nthreads, sizeof *threads_);
-  queue_max_ = queue_max;
-  stopping_ = 0;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
+struct gw_workers *gw_workers_create(long nthreads, long queue_max, char *err, size_t errlen) {
+  struct gw_workers *w = xcalloc(1, sizeof *w);
+  pthread_mutex_init(&w->lock, NULL);
+  pthread_cond_init(&w->ready, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&reap_, &ca);
+  pthread_cond_init(&w->reap, &ca);
   pthread_condattr_destroy(&ca);
+  w->threads = xcalloc((size_t)(nthreads > 0 ? nthreads : 1), sizeof *w->threads);
+  w->queue_max = queue_max;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, 256 * 1024); /* a gRPC call + pbjson, no deep recursion */
-  if (pthread_create(&reaper_, &attr, reaper_main_, NULL) != 0) {
+  if (pthread_create(&w->reaper, &attr, reaper_main_, w) != 0) {
     pthread_attr_destroy(&attr);
     snprintf(err, errlen, "cannot start the upstream queue reaper");
-    return -1;
+    gw_workers_destroy(w);
+    return NULL;
   }
-  reaper_running_ = 1;
-  for (nthreads_ = 0; nthreads_ < nthreads; nthreads_++) {
-    if (pthread_create(&threads_[nthreads_], &attr, worker_main_, NULL) != 0) {
+  w->reaper_running = 1;
+  for (; w->nthreads < nthreads; w->nthreads++) {
+    if (pthread_create(&w->threads[w->nthreads], &attr, worker_main_, w) != 0) {
       pthread_attr_destroy(&attr);
-      snprintf(err, errlen, "cannot start upstream worker %ld of %ld", nthreads_ + 1, nthreads);
-      gw_workers_stop();
-      return -1;
+      snprintf(err, errlen, "cannot start upstream worker %ld of %ld", w->nthreads + 1, nthreads);
+      gw_workers_destroy(w);
+      return NULL;
     }
   }
   pthread_attr_destroy(&attr);
-  return 0;
+  return w;
 }
 
-int gw_workers_submit(struct gw_job *job) {
-  pthread_mutex_lock(&lock_);
-  /* room: an idle worker for it, or fewer than queue_max_ jobs waiting
+int gw_workers_submit(struct gw_workers *w, struct gw_job *job) {
+  pthread_mutex_lock(&w->lock);
+  /* room: an idle worker for it, or fewer than queue_max jobs waiting
    * beyond the idle workers */
-  if (stopping_ || nthreads_ == 0 || queued_ >= (nthreads_ - busy_) + queue_max_) {
-    pthread_mutex_unlock(&lock_);
-    gw_metrics_queue_full();
+  if (w->stopping || w->nthreads == 0 || w->queued >= (w->nthreads - w->busy) + w->queue_max) {
+    pthread_mutex_unlock(&w->lock);
     return -1;
   }
   job->next = NULL;
-  if (tail_)
-    tail_->next = job;
+  if (w->tail)
+    w->tail->next = job;
   else
-    head_ = job;
-  tail_ = job;
-  queued_++;
-  pthread_cond_signal(&ready_);
-  if (queued_ > nthreads_ - busy_ && job->deadline_ms > 0)
-    pthread_cond_signal(&reap_); /* it will wait: the reaper watches its deadline */
-  pthread_mutex_unlock(&lock_);
+    w->head = job;
+  w->tail = job;
+  w->queued++;
+  pthread_cond_signal(&w->ready);
+  if (w->queued > w->nthreads - w->busy && job->deadline_ms > 0)
+    pthread_cond_signal(&w->reap); /* it will wait: the reaper watches its deadline */
+  pthread_mutex_unlock(&w->lock);
   return 0;
 }
 
-void gw_workers_stats(long *queued, long *busy, long *threads) {
-  pthread_mutex_lock(&lock_);
-  *queued = queued_;
-  *busy = busy_;
-  *threads = nthreads_;
-  pthread_mutex_unlock(&lock_);
+void gw_workers_stats(struct gw_workers *w, long *queued, long *busy, long *threads) {
+  pthread_mutex_lock(&w->lock);
+  *queued = w->queued;
+  *busy = w->busy;
+  *threads = w->nthreads;
+  pthread_mutex_unlock(&w->lock);
 }
 
-void gw_workers_stop(void) {
-  pthread_mutex_lock(&lock_);
-  stopping_ = 1;
-  pthread_cond_broadcast(&ready_);
-  pthread_cond_broadcast(&reap_);
-  pthread_mutex_unlock(&lock_);
-  if (reaper_running_)
-    pthread_join(reaper_, NULL);
-  reaper_running_ = 0;
-  for (long i = 0; i < nthreads_; i++)
-    pthread_join(threads_[i], NULL);
-  free(threads_);
-  threads_ = NULL;
-  nthreads_ = 0;
+void gw_workers_stop(struct gw_workers *w) {
+  pthread_mutex_lock(&w->lock);
+  w->stopping = 1;
+  pthread_cond_broadcast(&w->ready);
+  pthread_cond_broadcast(&w->reap);
+  long n = w->nthreads;
+  pthread_mutex_unlock(&w->lock);
+  if (w->reaper_running)
+    pthread_join(w->reaper, NULL);
+  w->reaper_running = 0;
+  for (long i = 0; i < n; i++)
+    pthread_join(w->threads[i], NULL);
+  pthread_mutex_lock(&w->lock);
+  w->nthreads = 0;
+  pthread_mutex_unlock(&w->lock);
+}
+
+void gw_workers_destroy(struct gw_workers *w) {
+  if (!w)
+    return;
+  gw_workers_stop(w);
+  free(w->threads);
+  pthread_cond_destroy(&w->reap);
+  pthread_cond_destroy(&w->ready);
+  pthread_mutex_destroy(&w->lock);
+  free(w);
 }

@@ -13,20 +13,21 @@
 
 #include <hiredis/hiredis.h>
 
+#include "bcache.h"
 #include "clock.h"
-#include "hash.h"
 #include "log.h"
+#include "redis_conn.h"
+#include "redis_url.h"
 #include "xalloc.h"
 
 struct cache {
-  char *host;        /* owned */
-  int port;          /* TCP port */
-  char *password;    /* owned, NULL: no AUTH */
-  int db;            /* SELECT db when > 0 */
-  redisContext *ctx; /* NULL while disconnected */
-  int64_t retry_at;  /* monotonic ms before which no reconnect is tried */
+  struct redis_url url; /* host, port, AUTH, SELECT */
+  redisContext *ctx;    /* NULL while disconnected */
+  int64_t retry_at;     /* monotonic ms before which no reconnect is tried */
 };
 
+/* Process-wide state (the handles are per worker thread): counters and the
+ * down flag are atomics (no lock); the local layer below has its mutex. */
 static atomic_uint_fast64_t g_hits, g_local_hits, g_misses, g_errors;
 static atomic_int g_down; /* 1 after a failure was logged, until a success */
 
@@ -34,93 +35,74 @@ static atomic_int g_down; /* 1 after a failure was logged, until a success */
 /* Local layer                                                        */
 /* ------------------------------------------------------------------ */
 
-/* One slot of the direct-mapped table; key and value in one allocation. */
-struct local_entry {
-  uint64_t hash;
-  char *mem; /* key bytes, then value bytes; NULL: empty slot */
-  size_t keylen, vallen;
-  int64_t expires_ms;
+/* A local copy of a value (the bcache's value; key copied by the bcache). */
+struct local_value {
+  size_t len;
+  char data[];
 };
 
-/* One mutex: a hit holds it for a hash compare and one copy of the value
- * (~24 KB for a ListShows page, a few microseconds). */
+static void local_value_free_(void *value, void *cls) {
+  (void)cls;
+  free(value);
+}
+
+/* Process-wide (every handle shares it). One mutex: a hit holds it for a
+ * hash compare and one copy of the value (~24 KB for a ListShows page, a
+ * few microseconds). Direct-mapped (bcache, 1 way), cost = key + value
+ * bytes, over the budget entries are evicted going round from the slot
+ * after the new one's. */
 static struct {
   pthread_mutex_t mu;
-  struct local_entry *slots; /* CACHE_LOCAL_SLOTS, NULL while off */
-  size_t bytes, max_bytes;
+  struct bcache *table; /* NULL while off; guarded by mu */
+  size_t max_bytes;     /* guarded by mu */
 } g_local = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static void local_drop_(struct local_entry *e) {
-  if (e->mem != NULL) {
-    g_local.bytes -= e->keylen + e->vallen;
-    free(e->mem);
-    e->mem = NULL;
-  }
-}
 
 void cache_local_configure(size_t max_bytes) {
   pthread_mutex_lock(&g_local.mu);
-  if (g_local.slots != NULL) {
-    for (size_t i = 0; i < CACHE_LOCAL_SLOTS; i++) {
-      local_drop_(&g_local.slots[i]);
-    }
-    free(g_local.slots);
-    g_local.slots = NULL;
-  }
+  bcache_destroy(g_local.table);
+  g_local.table = NULL;
   g_local.max_bytes = max_bytes;
   if (max_bytes > 0) {
-    g_local.slots = xcalloc(CACHE_LOCAL_SLOTS, sizeof *g_local.slots);
+    struct bcache_config cfg = {.slots = CACHE_LOCAL_SLOTS,
+                                .ways = 1,
+                                .max_cost = max_bytes,
+                                .full = BCACHE_FULL_EVICT,
+                                .free_value = local_value_free_};
+    g_local.table = bcache_create(&cfg);
   }
   pthread_mutex_unlock(&g_local.mu);
 }
 
 /* 1 and a malloc'd copy in *val on a live entry for key. */
 static int local_get_(const void *key, size_t keylen, char **val, size_t *len) {
-  uint64_t h = hash_fnv1a64(key, keylen);
   int hit = 0;
   pthread_mutex_lock(&g_local.mu);
-  if (g_local.slots != NULL) {
-    struct local_entry *e = &g_local.slots[h % CACHE_LOCAL_SLOTS];
-    if (e->mem != NULL && e->hash == h && e->keylen == keylen && memcmp(e->mem, key, keylen) == 0) {
-      if (e->expires_ms > clock_mono_ms()) {
-        *val = xmalloc(e->vallen + 1);
-        memcpy(*val, e->mem + keylen, e->vallen);
-        (*val)[e->vallen] = '\0';
-        *len = e->vallen;
-        hit = 1;
-      } else {
-        local_drop_(e);
-      }
+  if (g_local.table != NULL) {
+    const struct local_value *v = bcache_get(g_local.table, key, keylen, clock_mono_ms());
+    if (v != NULL) {
+      *val = xmalloc(v->len + 1);
+      memcpy(*val, v->data, v->len);
+      (*val)[v->len] = '\0';
+      *len = v->len;
+      hit = 1;
     }
   }
   pthread_mutex_unlock(&g_local.mu);
   return hit;
 }
 
-/* Stores a copy, replacing the slot's entry. When the table would exceed
- * its size, entries are dropped going round from the slot after this one
- * (their keys hash anywhere, so this approximates random eviction). */
+/* Stores a copy, replacing the slot's entry; entries over 1/16 of the
+ * budget stay in Redis only. */
 static void local_put_(const void *key, size_t keylen, const void *val, size_t len,
                        int ttl_seconds) {
-  uint64_t h = hash_fnv1a64(key, keylen);
-  size_t need = keylen + len;
   int ttl = ttl_seconds < CACHE_LOCAL_TTL_SECONDS ? ttl_seconds : CACHE_LOCAL_TTL_SECONDS;
   pthread_mutex_lock(&g_local.mu);
-  if (g_local.slots != NULL && need <= g_local.max_bytes / 16 && ttl > 0) {
-    size_t slot = h % CACHE_LOCAL_SLOTS;
-    local_drop_(&g_local.slots[slot]);
-    for (size_t i = 1; i < CACHE_LOCAL_SLOTS && g_local.bytes + need > g_local.max_bytes; i++) {
-      local_drop_(&g_local.slots[(slot + i) % CACHE_LOCAL_SLOTS]);
-    }
-    struct local_entry *e = &g_local.slots[slot];
-    e->mem = xmalloc(need ? need : 1);
-    memcpy(e->mem, key, keylen);
-    memcpy(e->mem + keylen, val, len);
-    e->hash = h;
-    e->keylen = keylen;
-    e->vallen = len;
-    e->expires_ms = clock_mono_ms() + (int64_t)ttl * 1000;
-    g_local.bytes += need;
+  if (g_local.table != NULL && keylen + len <= g_local.max_bytes / 16 && ttl > 0) {
+    struct local_value *v = xmalloc(sizeof *v + (len ? len : 1));
+    v->len = len;
+    memcpy(v->data, val, len);
+    int64_t now = clock_mono_ms();
+    bcache_put(g_local.table, key, keylen, v, keylen + len, now + (int64_t)ttl * 1000, now);
   }
   pthread_mutex_unlock(&g_local.mu);
 }
@@ -130,32 +112,9 @@ static void local_put_(const void *key, size_t keylen, const void *val, size_t l
 /* ------------------------------------------------------------------ */
 
 struct cache *cache_open(const char *url) {
-  const char *p = url;
-  if (url == NULL || strncmp(p, "redis://", 8) != 0) {
-    return NULL;
-  }
-  p += 8;
   struct cache *c = xcalloc(1, sizeof *c);
-  c->port = 6379;
-  const char *at = strchr(p, '@');
-  if (at != NULL) {
-    const char *colon = memchr(p, ':', (size_t)(at - p));
-    const char *pw = colon ? colon + 1 : p;
-    if (at > pw) {
-      c->password = xstrndup(pw, (size_t)(at - pw));
-    }
-    p = at + 1;
-  }
-  size_t hostlen = strcspn(p, ":/");
-  c->host = xstrndup(p, hostlen);
-  p += hostlen;
-  if (*p == ':') {
-    c->port = (int)strtol(p + 1, (char **)&p, 10);
-  }
-  if (*p == '/') {
-    c->db = (int)strtol(p + 1, NULL, 10);
-  }
-  if (c->host[0] == '\0' || c->port <= 0 || c->port > 65535) {
+  char err[160];
+  if (redis_url_parse(url, &c->url, err, sizeof err) != REDIS_URL_OK) {
     cache_close(c);
     return NULL;
   }
@@ -169,8 +128,6 @@ void cache_close(struct cache *c) {
   if (c->ctx != NULL) {
     redisFree(c->ctx);
   }
-  free(c->host);
-  free(c->password);
   free(c);
 }
 
@@ -178,8 +135,9 @@ static void failed_(struct cache *c, const char *what) {
   atomic_fetch_add(&g_errors, 1);
   const char *err = c->ctx != NULL && c->ctx->err ? c->ctx->errstr : what;
   if (atomic_exchange(&g_down, 1) == 0) {
-    LOG_EVENT(LOG_WARN, "cache_unavailable", LF_STR("host", c->host), LF_INT("port", c->port),
-              LF_STR("error", err), LF_STR("effect", "serving from PostgreSQL"));
+    LOG_EVENT(LOG_WARN, "cache_unavailable", LF_STR("host", c->url.host),
+              LF_INT("port", c->url.port), LF_STR("error", err),
+              LF_STR("effect", "serving from PostgreSQL"));
   }
   if (c->ctx != NULL) {
     redisFree(c->ctx);
@@ -190,7 +148,8 @@ static void failed_(struct cache *c, const char *what) {
 
 static void succeeded_(struct cache *c) {
   if (atomic_exchange(&g_down, 0) == 1) {
-    LOG_EVENT(LOG_INFO, "cache_recovered", LF_STR("host", c->host), LF_INT("port", c->port));
+    LOG_EVENT(LOG_INFO, "cache_recovered", LF_STR("host", c->url.host),
+              LF_INT("port", c->url.port));
   }
 }
 
@@ -201,33 +160,11 @@ static redisReply *command_(struct cache *c, int argc, const char **argv, const 
       atomic_fetch_add(&g_errors, 1);
       return NULL;
     }
-    struct timeval tv = {0, CACHE_TIMEOUT_MS * 1000};
-    c->ctx = redisConnectWithTimeout(c->host, c->port, tv);
-    if (c->ctx == NULL || c->ctx->err) {
-      failed_(c, "connect failed");
+    char err[256];
+    c->ctx = redis_conn_open(&c->url, CACHE_TIMEOUT_MS, err, sizeof err);
+    if (c->ctx == NULL) {
+      failed_(c, err);
       return NULL;
-    }
-    redisSetTimeout(c->ctx, tv);
-    if (c->password != NULL || c->db > 0) {
-      redisReply *r = NULL;
-      if (c->password != NULL) {
-        r = redisCommand(c->ctx, "AUTH %s", c->password);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-          freeReplyObject(r);
-          failed_(c, "AUTH failed");
-          return NULL;
-        }
-        freeReplyObject(r);
-      }
-      if (c->db > 0) {
-        r = redisCommand(c->ctx, "SELECT %d", c->db);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-          freeReplyObject(r);
-          failed_(c, "SELECT failed");
-          return NULL;
-        }
-        freeReplyObject(r);
-      }
     }
   }
   redisReply *r = redisCommandArgv(c->ctx, argc, argv, lens);
@@ -285,6 +222,6 @@ void cache_stats_get(struct cache_stats *out) {
   out->misses = atomic_load(&g_misses);
   out->errors = atomic_load(&g_errors);
   pthread_mutex_lock(&g_local.mu);
-  out->local_bytes = g_local.bytes;
+  out->local_bytes = g_local.table != NULL ? bcache_cost(g_local.table) : 0;
   pthread_mutex_unlock(&g_local.mu);
 }

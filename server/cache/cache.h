@@ -9,7 +9,8 @@
  *   tvmaze:q1:<method>:<generation>:<today>:<packed request>  packed reply   24 h
  *
  * A process-wide local layer sits in front of Redis (cache_local_configure):
- * a bounded in-memory table shared by every handle, filled by cache_put and
+ * a bounded in-memory table (common/bcache.h: direct-mapped, evicting to
+ * stay within its bytes) shared by every handle, filled by cache_put and
  * by Redis hits. A local hit costs no Redis round trip. Its entries are
  * keyed exactly like Redis's, so a generation bump makes them unreachable
  * just as it does in Redis; they then age out by replacement or TTL.
@@ -37,8 +38,10 @@ struct cache;
 
 enum cache_result { CACHE_HIT = 0, CACHE_MISS, CACHE_DOWN };
 
-/* A handle for url ("redis://[:password@]host[:port][/db]"). Does not
- * connect yet. Returns NULL if the URL cannot be parsed. url is copied. */
+/* A handle for url (redis://[[user]:password@]host[:port][/db], parsed by
+ * common/redis_url.h; connected, AUTH and SELECT by common/redis_conn.h).
+ * Does not connect yet. Returns NULL if the URL does not parse. url is not
+ * kept. */
 struct cache *cache_open(const char *url);
 /* Closes and frees. Accepts NULL. */
 void cache_close(struct cache *c);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway.h"
+#include "routes.h"
 #include "pbjson.h"
 #include "strbuf.h"
 

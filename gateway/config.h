@@ -1,0 +1,47 @@
+/*
+ * config: the gateway's settings, each an environment variable with a flag
+ * of the same meaning (the flag wins), checked at start (a bad value is a
+ * message and exit 2), and the listen-address syntax. No state.
+ */
+#ifndef TVMAZE_GATEWAY_CONFIG_H
+#define TVMAZE_GATEWAY_CONFIG_H
+
+#include <stddef.h>
+
+#include <sys/socket.h>
+
+#include "log.h"
+
+struct gw_config {
+  const char *http_addr;       /* TVMAZE_HTTP_ADDR, "0.0.0.0:8080" */
+  const char *grpc_target;     /* TVMAZE_GRPC_TARGET, "127.0.0.1:50051" */
+  const char *redis_url;       /* REDIS_URL (common/redis_url.h); NULL: in-process rate limits */
+  const char *api_username;    /* API_USERNAME; NULL: Basic disabled */
+  const char *api_password;    /* API_PASSWORD */
+  const char *trusted_proxies; /* TVMAZE_TRUSTED_PROXIES, "10.0.0.1,10.1.0.0/16" */
+  enum log_level log_level;
+  enum log_format log_format;
+  long ip_limit;             /* TVMAZE_RATE_IP_LIMIT, requests per ip_window_s (2000) */
+  long ip_window_s;          /* TVMAZE_RATE_IP_WINDOW, seconds (300) */
+  long auth_cache_ttl_s;     /* TVMAZE_AUTH_CACHE_TTL, seconds (10); 0 disables */
+  long upstream_timeout_ms;  /* TVMAZE_UPSTREAM_TIMEOUT_MS (10000) */
+  long conn_timeout_s;       /* TVMAZE_HTTP_TIMEOUT, idle/slow client timeout (30) */
+  long response_cache_ttl_s; /* TVMAZE_RESPONSE_CACHE_TTL, seconds (5); 0 disables */
+  long http_threads;         /* TVMAZE_HTTP_THREADS, MHD epoll threads (0: one per CPU) */
+  long upstream_workers;     /* TVMAZE_UPSTREAM_WORKERS, blocking-call threads (32) */
+  long upstream_queue;       /* TVMAZE_UPSTREAM_QUEUE, jobs waiting for a worker (256) */
+  long runstats_period_s;    /* TVMAZE_INGEST_METRICS_INTERVAL, s between run counts (15) */
+};
+
+/* The --help text. */
+extern const char gw_usage_text[];
+
+/* Fills cfg from the environment then argv. Returns 0, 1 when the caller
+ * should exit 0 (--help/--version/--routes printed), or -1 with err set
+ * (exit 2). Strings point into argv/environ. Not thread-safe (getopt). */
+int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Parses a numeric "host:port" / "[v6]:port" into *ss: 0, or -1. */
+int gw_listen_addr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *len);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * metrics: the gateway's Prometheus counters and latency histogram, and
+ * their text exposition (format 0.0.4). One handle per gateway, owned by
+ * the daemon, passed to the modules that count (pipeline, auth, rate
+ * limits, handlers). Every function is thread-safe (one mutex; a request
+ * takes it once per count).
+ *
+ *   tvmaze_gateway_requests_total{route,method,status}
+ *   tvmaze_gateway_request_duration_seconds{route} (histogram)
+ *   tvmaze_gateway_response_bytes_total
+ *   tvmaze_gateway_upstream_errors_total{code}
+ *   tvmaze_gateway_rate_limited_total{scope}
+ *   tvmaze_gateway_auth_cache_total{result="hit|miss"}
+ *   tvmaze_gateway_ratelimit_backend_total{backend="redis|local"}
+ *   tvmaze_gateway_response_cache_total{result="hit|stale|miss"}
+ *   tvmaze_gateway_upstream_queue_full_total  (503: no room in the worker queue)
+ *   tvmaze_gateway_upstream_workers{state="busy|idle"}, tvmaze_gateway_upstream_queue_length
+ *                                             (gauges given at render: workers.h)
+ */
+#ifndef TVMAZE_GATEWAY_METRICS_H
+#define TVMAZE_GATEWAY_METRICS_H
+
+#include <stddef.h>
+
+#include "rpc.h"
+
+struct strbuf;
+struct gw_metrics;
+
+/* Empty counters. */
+struct gw_metrics *gw_metrics_create(void);
+/* Frees m (NULL: no-op). No other thread may use it any more. */
+void gw_metrics_destroy(struct gw_metrics *m);
+
+/* route and method must be static strings (a route template or
+ * "unmatched"; they are kept and compared by address). */
+void gw_metrics_request(struct gw_metrics *m, const char *route, const char *method,
+                        unsigned status, double seconds, size_t bytes);
+void gw_metrics_upstream_error(struct gw_metrics *m, rpc_code code);
+/* scope: "ip" or "key" */
+void gw_metrics_rate_limited(struct gw_metrics *m, const char *scope);
+void gw_metrics_auth_cache(struct gw_metrics *m, int hit);
+void gw_metrics_ratelimit_backend(struct gw_metrics *m, int redis_ok);
+/* result: 1 hit, -1 stale hit (refresh under way), 0 miss */
+void gw_metrics_response_cache(struct gw_metrics *m, int result);
+void gw_metrics_queue_full(struct gw_metrics *m);
+
+/* The worker pool's gauges, read by the caller at render time. */
+struct gw_metrics_gauges {
+  long queued;  /* jobs waiting for a worker */
+  long busy;    /* workers running a job */
+  long threads; /* workers */
+};
+
+/* Appends the exposition of every counter and of g to out. */
+void gw_metrics_render(struct gw_metrics *m, const struct gw_metrics_gauges *g, struct strbuf *out);
+
+#endif

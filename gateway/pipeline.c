@@ -1,0 +1,465 @@
+/*
+ * pipeline: the per-request pipeline (see pipeline.h for the steps).
+ *
+ * Threads: MHD runs a small pool of epoll threads (TVMAZE_HTTP_THREADS, one
+ * per CPU by default), each serving many keep-alive connections; these
+ * threads never wait on the network. The pipeline is a sequence of steps
+ * (enum step); a step that needs a blocking call (a gRPC call to the
+ * server, a Redis claim of rate-limit counts) is not run on the MHD thread:
+ * the connection is suspended (MHD_suspend_connection), the request is
+ * queued for an upstream worker (workers.h), which runs the remaining steps
+ * and resumes the connection; MHD then calls the access handler again and
+ * the reply is queued there (response.h). A full worker queue is a 503 at
+ * once.
+ *
+ * Per-request state (struct request) is allocated by the URI-log callback,
+ * lives in MHD's con_cls and is freed by the completion callback. While the
+ * connection is suspended only the worker touches it; MHD's resume (a
+ * mutex on both sides) orders the worker's writes before the handler's
+ * reads. Header and query values are MHD's strings, valid until the request
+ * completes (MHD does not touch a suspended connection's memory).
+ * Tests: tests/integration/test_gateway_suspend.sh (threading),
+ * test_gateway_http.sh and test_gateway_limits.sh (the pipeline).
+ */
+#include "pipeline.h"
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "api_handler.h"
+#include "auth.h"
+#include "clientip.h"
+#include "clock.h"
+#include "log.h"
+#include "metrics.h"
+#include "ops_handler.h"
+#include "ratelimit.h"
+#include "reply.h"
+#include "respcache.h"
+#include "response.h"
+#include "routes.h"
+#include "strbuf.h"
+#include "trace.h"
+#include "workers.h"
+#include "xalloc.h"
+
+#define MAX_URI_BYTES 8192
+#define MAX_BODY_BYTES (64 * 1024)
+#define MAX_QUERY_PARAMS 64
+
+/* /up's deadline from the request's start: a load balancer's check must
+ * get its answer soon even when the workers are all busy. */
+#define UP_DEADLINE_MS 2000
+
+struct gw_pipeline {
+  struct gw_pipeline_deps d; /* borrowed handles; read-only */
+  struct gw_idgen ids;       /* request and trace ids (atomic) */
+};
+
+struct gw_pipeline *gw_pipeline_create(const struct gw_pipeline_deps *deps) {
+  struct gw_pipeline *p = xcalloc(1, sizeof *p);
+  p->d = *deps;
+  gw_idgen_init(&p->ids);
+  return p;
+}
+
+void gw_pipeline_destroy(struct gw_pipeline *p) {
+  free(p);
+}
+
+struct query {
+  const char *keys[MAX_QUERY_PARAMS];
+  const char *values[MAX_QUERY_PARAMS];
+  size_t n;
+  int overflow;
+};
+
+/* Pipeline steps, in order; each may end the pipeline with a reply. */
+enum step {
+  S_START,     /* URL/body limits, route match, identity (MHD thread) */
+  S_LIMIT_IP,  /* /api/v1: per-IP limit (may claim from Redis) */
+  S_AUTH,      /* /api/v1: credentials (may ask the server) */
+  S_LIMIT_KEY, /* API keys: per-key limit (may claim from Redis) */
+  S_HANDLE,    /* the route's handler (may call the server) */
+  S_READY      /* reply complete: send it (MHD thread) */
+};
+
+struct request {
+  struct gw_pipeline *p;
+  struct MHD_Connection *con;
+  size_t uri_len;     /* raw request target, query included */
+  char *uri;          /* that target (response cache key); NULL when over MAX_URI_BYTES */
+  int64_t start_us;   /* clock_mono_us() at the URI-log callback */
+  struct strbuf body; /* upload so far */
+  int too_big;        /* upload exceeded MAX_BODY_BYTES */
+  int seen;           /* first access-handler call done */
+  int waiting;        /* suspended, owned by a worker until it resumes the connection */
+  enum step step;     /* next step to run */
+  struct gw_job job;  /* the worker's entry (waiting) */
+  const char *method; /* MHD's strings, valid until completion */
+  const char *url;
+  const char *authorization; /* Authorization header or NULL */
+  const char *api_key;       /* X-API-Key header or NULL */
+  const struct gw_route *route;
+  const char *route_label;
+  struct gw_path_param params[GW_MAX_PATH_PARAMS];
+  size_t nparams;
+  struct query q;         /* RPC routes */
+  struct gw_rpc_call rpc; /* RPC routes: the prepared call (req owned until invoked) */
+  struct gw_trace trace;
+  char client[64];
+  struct gw_identity who;
+  struct gw_rate ip_rate, key_rate;
+  const struct gw_rate *rate; /* the RateLimit-* headers shown; NULL for none */
+  int cache_looked;           /* the response cache was asked (a miss: go upstream) */
+  struct strbuf out;          /* reply body */
+  struct gw_reply reply;      /* reply.body == &out */
+};
+
+void *gw_pipeline_uri_log(void *cls, const char *uri, struct MHD_Connection *con) {
+  struct request *r = xcalloc(1, sizeof *r);
+  r->p = cls;
+  r->con = con;
+  r->uri_len = uri ? strlen(uri) : 0;
+  r->uri = uri && r->uri_len <= MAX_URI_BYTES ? xstrdup(uri) : NULL;
+  r->start_us = clock_mono_us();
+  strbuf_init(&r->body);
+  strbuf_init(&r->out);
+  r->route_label = "unmatched";
+  r->reply.status = 500;
+  r->reply.body = &r->out;
+  r->reply.code = RPC_OK;
+  return r;
+}
+
+void gw_pipeline_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                           enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)con;
+  (void)toe;
+  struct request *r = *con_cls;
+  if (r) {
+    strbuf_release(&r->body);
+    strbuf_release(&r->out);
+    gw_cached_body_release(r->reply.cached);
+    gw_rpc_release(&r->rpc);
+    free(r->uri);
+    free(r);
+  }
+  *con_cls = NULL;
+}
+
+/* The peer's address as text ("unknown" when MHD has none). */
+static void peer_ip_(struct MHD_Connection *con, char *out, size_t outlen) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  snprintf(out, outlen, "unknown");
+  if (!ci || !ci->client_addr)
+    return;
+  const struct sockaddr *sa = ci->client_addr;
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+              (socklen_t)outlen);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+              (socklen_t)outlen);
+}
+
+/* ------------------------------------------------------------------ */
+/* Query parameters                                                   */
+/* ------------------------------------------------------------------ */
+
+static enum MHD_Result query_it_(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value) {
+  (void)kind;
+  struct query *q = cls;
+  if (q->n >= MAX_QUERY_PARAMS) {
+    q->overflow = 1;
+    return MHD_NO;
+  }
+  q->keys[q->n] = key;
+  q->values[q->n] = value;
+  q->n++;
+  return MHD_YES;
+}
+
+/* ------------------------------------------------------------------ */
+/* The pipeline                                                       */
+/* ------------------------------------------------------------------ */
+
+/* S_START, on the MHD thread: limits, route, identity; the query of RPC
+ * routes and their request message (bad input is a 400 here). */
+static void start_(struct request *r) {
+  struct MHD_Connection *con = r->con;
+  gw_trace_init(&r->p->ids, &r->trace,
+                MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Request-Id"),
+                MHD_lookup_connection_value(con, MHD_HEADER_KIND, "traceparent"));
+  char peer[64];
+  peer_ip_(con, peer, sizeof peer);
+  gw_client_ip(r->p->d.proxies, peer,
+               MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Forwarded-For"), r->client,
+               sizeof r->client);
+  r->step = S_READY; /* unless every check below passes */
+  if (r->uri_len > MAX_URI_BYTES) {
+    gw_reply_error(&r->reply, 414, RPC_INVALID_ARGUMENT, "the URL is longer than %d bytes",
+                   MAX_URI_BYTES);
+    return;
+  }
+  if (r->too_big) {
+    gw_reply_error(&r->reply, 413, RPC_RESOURCE_EXHAUSTED, "the body is larger than %d bytes",
+                   MAX_BODY_BYTES);
+    return;
+  }
+  switch (gw_route_match(r->method, r->url, &r->route, r->params, &r->nparams, r->reply.allow,
+                         sizeof r->reply.allow)) {
+  case GW_MATCH_NOT_FOUND:
+    r->reply.allow[0] = '\0';
+    gw_reply_error(&r->reply, 404, RPC_NOT_FOUND, "no route for %.200s", r->url);
+    return;
+  case GW_MATCH_BAD_METHOD:
+    gw_reply_error(&r->reply, 405, RPC_UNIMPLEMENTED, "method %.16s not allowed; allowed: %s",
+                   r->method, r->reply.allow);
+    r->route = NULL;
+    return;
+  case GW_MATCH_OK:
+    r->reply.allow[0] = '\0';
+    break;
+  }
+  r->route_label = r->route->path;
+  r->trace.deadline_ms =
+      r->start_us / 1000 +
+      (r->route->kind == GW_ROUTE_UP ? UP_DEADLINE_MS : r->p->d.upstream_timeout_ms);
+  r->authorization = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
+  r->api_key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-API-Key");
+  if (r->route->kind == GW_ROUTE_RPC)
+    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, query_it_, &r->q);
+  r->step = r->route->auth ? S_LIMIT_IP : S_HANDLE;
+}
+
+/* The RPC route's handler: a response-cache hit, else the call (blocking).
+ * Returns 0 when it would block and may_block == 0. */
+static int handle_rpc_(struct request *r, int may_block) {
+  struct gw_reply *reply = &r->reply;
+  const struct gw_pipeline_deps *d = &r->p->d;
+  int cache = r->route->cache && r->uri && gw_respcache_enabled(d->respcache);
+  if (cache && !r->cache_looked) { /* once: a refresher must not look again */
+    int refresh;
+    r->cache_looked = 1;
+    if ((reply->cached = gw_respcache_get(d->respcache, r->uri, reply->etag, &refresh)) != NULL) {
+      gw_metrics_response_cache(d->metrics, refresh < 0 ? -1 : 1);
+      reply->status = 200;
+      reply->code = RPC_OK;
+      reply->cacheable = 1;
+      return 1;
+    }
+  }
+  if (!r->rpc.req) { /* build the request message (no network) */
+    if (r->q.overflow) {
+      gw_reply_error(reply, 400, RPC_INVALID_ARGUMENT, "more than %d query parameters",
+                     MAX_QUERY_PARAMS);
+      return 1;
+    }
+    struct gw_request_input in = {.params = r->params,
+                                  .nparams = r->nparams,
+                                  .query_keys = r->q.keys,
+                                  .query_values = r->q.values,
+                                  .nquery = r->q.n,
+                                  .body = r->body.data,
+                                  .body_len = r->body.len};
+    if (gw_rpc_prepare(r->route, &in, &r->rpc, reply) != 0)
+      return 1;
+  }
+  if (!may_block)
+    return 0;
+  gw_rpc_invoke(d->upstream, d->metrics, &r->rpc, &r->trace, reply);
+  if (cache) {
+    gw_metrics_response_cache(d->metrics, 0);
+    if (reply->status == 200) {
+      gw_etag_of(reply->body->data, reply->body->len, reply->etag);
+      gw_respcache_put(d->respcache, r->uri, reply->body->data, reply->body->len, reply->etag);
+    }
+  }
+  return 1;
+}
+
+/* Runs r's steps from r->step until the reply is complete (returns 1) or,
+ * with may_block == 0, until a step would block (returns 0; r->step is that
+ * step, to be run again on a worker). */
+static int advance_(struct request *r, int may_block) {
+  const struct gw_pipeline_deps *d = &r->p->d;
+  struct gw_reply *reply = &r->reply;
+  for (;;) {
+    switch (r->step) {
+    case S_START:
+      start_(r);
+      break;
+    case S_LIMIT_IP:
+      if (!gw_ratelimit_hit(d->ratelimit, "ip", r->client, d->ip_limit, d->ip_window_s, may_block,
+                            &r->ip_rate))
+        return 0;
+      r->rate = &r->ip_rate;
+      r->step = S_AUTH;
+      if (r->ip_rate.exceeded) {
+        gw_metrics_rate_limited(d->metrics, "ip");
+        gw_reply_error(reply, 429, RPC_RESOURCE_EXHAUSTED,
+                       "rate limit exceeded for this client; retry in %ld s", r->ip_rate.reset_s);
+        r->step = S_READY;
+      }
+      break;
+    case S_AUTH: {
+      rpc_code code = RPC_OK;
+      enum gw_auth_result res = gw_auth_check(d->auth, r->authorization, r->api_key, &r->trace,
+                                              may_block, &r->who, &code);
+      r->step = S_READY;
+      switch (res) {
+      case GW_AUTH_WOULD_BLOCK:
+        r->step = S_AUTH;
+        return 0;
+      case GW_AUTH_OK:
+        r->step = r->who.tier > 0 ? S_LIMIT_KEY : S_HANDLE;
+        break;
+      case GW_AUTH_MISSING:
+        reply->auth_challenge = 1;
+        gw_reply_error(reply, 401, RPC_UNAUTHENTICATED,
+                       "credentials required: HTTP Basic or an API key");
+        break;
+      case GW_AUTH_DENIED:
+        reply->auth_challenge = 1;
+        gw_reply_error(reply, 401, RPC_UNAUTHENTICATED, "invalid credentials");
+        break;
+      case GW_AUTH_UPSTREAM:
+        gw_reply_error(reply, 0, code, "cannot check the API key: %s", rpc_code_name(code));
+        break;
+      }
+      break;
+    }
+    case S_LIMIT_KEY:
+      if (!gw_ratelimit_hit(d->ratelimit, "key", r->who.name, gw_tier_limit(r->who.tier), 60,
+                            may_block, &r->key_rate))
+        return 0;
+      if (r->key_rate.exceeded || r->key_rate.remaining < r->ip_rate.remaining)
+        r->rate = &r->key_rate;
+      r->step = S_HANDLE;
+      if (r->key_rate.exceeded) {
+        gw_metrics_rate_limited(d->metrics, "key");
+        gw_reply_error(reply, 429, RPC_RESOURCE_EXHAUSTED,
+                       "rate limit exceeded for key %s; retry in %ld s", r->who.name,
+                       r->key_rate.reset_s);
+        r->step = S_READY;
+      }
+      break;
+    case S_HANDLE:
+      switch (r->route->kind) {
+      case GW_ROUTE_UP:
+        if (!may_block)
+          return 0;
+        gw_handle_up(d->upstream, d->metrics, &r->trace, reply);
+        break;
+      case GW_ROUTE_METRICS:
+        gw_handle_metrics(d->metrics, d->workers, d->runstats, reply);
+        break;
+      case GW_ROUTE_OPENAPI:
+        gw_handle_openapi(reply);
+        break;
+      case GW_ROUTE_RPC:
+        if (!handle_rpc_(r, may_block))
+          return 0;
+        break;
+      }
+      r->step = S_READY;
+      break;
+    case S_READY:
+      return 1;
+    }
+  }
+}
+
+/* The reaper's call for a job whose deadline passed while it waited in the
+ * queue (every worker busy): 504, /up 503; back to MHD. Non-blocking. */
+static void job_expire_(struct gw_job *job) {
+  struct request *r = (struct request *)(void *)((char *)job - offsetof(struct request, job));
+  gw_rpc_release(&r->rpc);
+  gw_reply_error(&r->reply, r->route && r->route->kind == GW_ROUTE_UP ? 503 : 0,
+                 RPC_DEADLINE_EXCEEDED, "deadline exceeded while waiting for an upstream worker");
+  r->step = S_READY;
+  MHD_resume_connection(r->con);
+}
+
+/* A worker's job: the blocking steps, then back to MHD. */
+static void job_run_(struct gw_job *job) {
+  struct request *r = (struct request *)(void *)((char *)job - offsetof(struct request, job));
+  advance_(r, 1);
+  MHD_resume_connection(r->con); /* r belongs to MHD's thread again */
+}
+
+enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls) {
+  (void)version;
+  struct request *r = *con_cls;
+  if (!r) { /* no URI-log callback ran (should not happen) */
+    r = gw_pipeline_uri_log(cls, url, con);
+    *con_cls = r;
+  }
+  if (r->waiting) { /* resumed by the worker: the reply is complete */
+    r->waiting = 0;
+    goto send;
+  }
+  if (!r->seen) {
+    r->seen = 1;
+    const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > MAX_BODY_BYTES)
+      r->too_big = 1;
+    else if (r->uri_len <= MAX_URI_BYTES && !r->too_big)
+      return MHD_YES; /* wait for the body (or the final call) */
+  } else if (*upload_data_size) {
+    if (!r->too_big && r->body.len + *upload_data_size <= MAX_BODY_BYTES)
+      strbuf_append_n(&r->body, upload_data, *upload_data_size);
+    else
+      r->too_big = 1;
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+
+  r->method = method;
+  r->url = url;
+  if (!advance_(r, 0)) {
+    /* a blocking step: park the connection and hand r to a worker, which
+     * resumes it; until then r is the worker's */
+    r->waiting = 1;
+    r->job.run = job_run_;
+    r->job.expire = job_expire_;
+    r->job.deadline_ms = r->trace.deadline_ms;
+    MHD_suspend_connection(con);
+    if (gw_workers_submit(r->p->d.workers, &r->job) != 0) {
+      gw_metrics_queue_full(r->p->d.metrics);
+      gw_rpc_release(&r->rpc);
+      r->reply.retry_after = 1;
+      gw_reply_error(&r->reply, 503, RPC_UNAVAILABLE,
+                     "the gateway has too many upstream calls waiting; retry later");
+      r->step = S_READY;
+      MHD_resume_connection(con); /* MHD calls back at once: the 503 goes out */
+    }
+    return MHD_YES;
+  }
+
+send:;
+  size_t bytes = 0;
+  enum MHD_Result ret =
+      gw_response_send(con, r->method, r->trace.request_id, r->rate, &r->reply, &bytes);
+  double secs = (double)(clock_mono_us() - r->start_us) / 1e6;
+  gw_metrics_request(r->p->d.metrics, r->route_label, r->route ? r->route->method : "other",
+                     r->reply.status, secs, bytes);
+  if (log_enabled(LOG_INFO))
+    LOG_EVENT(LOG_INFO, "http_request", LF_STR("request_id", r->trace.request_id),
+              LF_STR("method", method), LF_STR("route", r->route_label),
+              LF_INT("status", r->reply.status), LF_DBL("duration_ms", secs * 1000.0),
+              LF_INT("bytes", bytes), LF_STR("client", r->client),
+              LF_STR("key", r->who.name[0] ? r->who.name : NULL),
+              LF_STR("grpc_code", r->reply.code != RPC_OK ? rpc_code_name(r->reply.code) : NULL));
+  return ret;
+}

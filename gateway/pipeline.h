@@ -1,0 +1,64 @@
+/*
+ * pipeline: the per-request pipeline, as libmicrohttpd's callbacks (URI
+ * log, access handler, completion). A request is a sequence of steps:
+ *
+ *   URL > 8 KiB -> 414; body > 64 KiB -> 413; route -> 404 / 405 + Allow;
+ *   /api/v1: per-IP limit -> 429, credentials -> 401, per-key limit -> 429;
+ *   handler (response-cache hit, or the RPC); ETag + 304 on GET; security
+ *   headers, X-Request-Id, RateLimit-* (response.h); one JSON log line and
+ *   the metrics.
+ *
+ * The MHD threads never wait on the network: a step that would (a gRPC
+ * call, a Redis claim) runs on an upstream worker (workers.h) while the
+ * connection is suspended. One pipeline per daemon; it borrows the
+ * modules' handles (struct gw_pipeline_deps), which must outlive it.
+ */
+#ifndef TVMAZE_GATEWAY_PIPELINE_H
+#define TVMAZE_GATEWAY_PIPELINE_H
+
+#include <stddef.h>
+
+#include <microhttpd.h>
+
+struct gw_upstream;
+struct gw_auth;
+struct gw_ratelimit;
+struct gw_respcache;
+struct gw_metrics;
+struct gw_workers;
+struct gw_runstats;
+struct gw_proxies;
+
+/* What the pipeline uses: borrowed handles and settings. */
+struct gw_pipeline_deps {
+  struct gw_upstream *upstream;
+  struct gw_auth *auth;
+  struct gw_ratelimit *ratelimit;
+  struct gw_respcache *respcache;
+  struct gw_metrics *metrics;
+  struct gw_workers *workers;
+  struct gw_runstats *runstats;
+  const struct gw_proxies *proxies;
+  long ip_limit;            /* per-IP requests per ip_window_s */
+  long ip_window_s;         /* seconds */
+  long upstream_timeout_ms; /* a request's deadline, from its start */
+};
+
+struct gw_pipeline;
+
+/* deps is copied (the handles it points to are borrowed). */
+struct gw_pipeline *gw_pipeline_create(const struct gw_pipeline_deps *deps);
+/* Frees p (NULL: no-op); MHD must be stopped. */
+void gw_pipeline_destroy(struct gw_pipeline *p);
+
+/* MHD_OPTION_URI_LOG_CALLBACK (cls: the pipeline): the request's state. */
+void *gw_pipeline_uri_log(void *cls, const char *uri, struct MHD_Connection *con);
+/* MHD_OPTION_NOTIFY_COMPLETED: frees the request's state. */
+void gw_pipeline_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                           enum MHD_RequestTerminationCode toe);
+/* The access handler (cls: the pipeline). */
+enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls);
+
+#endif

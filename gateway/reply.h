@@ -1,0 +1,45 @@
+/*
+ * reply: what a handler produces (status, body, the headers it decides)
+ * and the error replies: grpc-gateway's HTTP status for a gRPC code and
+ * its JSON error body {"code":c,"message":"...","details":[]}. Pure, no
+ * state; a reply has one owner (the request) at a time.
+ */
+#ifndef TVMAZE_GATEWAY_REPLY_H
+#define TVMAZE_GATEWAY_REPLY_H
+
+#include <stddef.h>
+
+#include "rpc.h"
+
+struct strbuf;
+struct gw_cached_body;
+
+struct gw_reply {
+  unsigned status;
+  struct strbuf *body;
+  const char *content_type; /* default application/json */
+  char location[256];       /* Location header, "" for none */
+  rpc_code code;            /* for logs/metrics on errors */
+  int cacheable;            /* GET success: ETag + Cache-Control */
+  char etag[24];            /* precomputed quoted ETag of body, "" to compute it when sending */
+  struct gw_cached_body *cached; /* response-cache hit: sent instead of body (reference owned) */
+  char allow[64];                /* 405: the Allow header, "" for none */
+  int auth_challenge;            /* 401: WWW-Authenticate */
+  int retry_after;               /* 503 when overloaded: Retry-After seconds, 0 for none */
+};
+
+/* Fills reply with an error (status from code unless http_status != 0):
+ * the body is replaced, location and ETag cleared, not cacheable. */
+void gw_reply_error(struct gw_reply *reply, unsigned http_status, rpc_code code, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+
+/* grpc-gateway's HTTP status for a gRPC code. */
+unsigned gw_http_status(rpc_code code);
+
+/* Appends {"code":c,"message":"...","details":[]} to out. */
+void gw_error_body(struct strbuf *out, rpc_code code, const char *message);
+
+/* The quoted strong ETag of data[0..len) (FNV-1a 64, 18 characters). */
+void gw_etag_of(const char *data, size_t len, char out[24]);
+
+#endif

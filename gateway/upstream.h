@@ -1,0 +1,52 @@
+/*
+ * upstream: the gateway's client side of the binding. One channel to
+ * TVMAZE_GRPC_TARGET and one ProtobufCService per service descriptor (the
+ * routes' services, Auth and Health), created with the handle and
+ * read-only after, so calls from any worker thread share them. Every call
+ * carries x-request-id and traceparent metadata (trace.h) and the
+ * configured deadline, cut short by the request's own deadline (time
+ * queued for a worker counts). One handle per gateway, owned by the daemon.
+ *
+ * Thread safety: every function but create/destroy is thread-safe. Calls
+ * block (one gRPC call): make them on an upstream worker (workers.h) or a
+ * thread of one's own (runstats.h), never on an MHD thread.
+ */
+#ifndef TVMAZE_GATEWAY_UPSTREAM_H
+#define TVMAZE_GATEWAY_UPSTREAM_H
+
+#include <stddef.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "rpc.h"
+#include "trace.h"
+
+struct gw_upstream;
+
+/* The channel (it connects lazily) and the client services. target is
+ * not kept. */
+struct gw_upstream *gw_upstream_create(const char *target, long timeout_ms);
+/* Frees the services and the channel (NULL: no-op); no call may be in
+ * flight. */
+void gw_upstream_destroy(struct gw_upstream *up);
+
+/* Calls method `index` of the service of desc with req; ctx is filled (the
+ * caller releases it with rpc_client_ctx_release). Blocks up to the
+ * configured timeout, less when trace->deadline_ms comes first; past it,
+ * DEADLINE_EXCEEDED without a call. A service the handle does not hold is
+ * UNAVAILABLE. */
+void gw_upstream_call(struct gw_upstream *up, const ProtobufCServiceDescriptor *desc,
+                      unsigned index, const ProtobufCMessage *req, const struct gw_trace *trace,
+                      struct rpc_client_ctx *ctx);
+/* The same with a deadline of at most timeout_ms. */
+void gw_upstream_call_within(struct gw_upstream *up, const ProtobufCServiceDescriptor *desc,
+                             unsigned index, const ProtobufCMessage *req,
+                             const struct gw_trace *trace, long timeout_ms,
+                             struct rpc_client_ctx *ctx);
+
+/* Health/Check on the server (2 s at most): RPC_OK and *serving set, or
+ * the failure code; msg gets the server's message. */
+rpc_code gw_upstream_health(struct gw_upstream *up, const struct gw_trace *trace, int *serving,
+                            char *msg, size_t msglen);
+
+#endif
