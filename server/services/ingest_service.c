@@ -55,7 +55,9 @@ static struct arena *arena_(rpc_call *call) {
 static void release_(rpc_call *call, ProtobufCMessage *m) {
   struct worker_ctx *w = worker_(call);
   if (w != NULL) {
-    query_release(w, m);
+    struct query_reply r = {.kind = m != NULL ? QUERY_REPLY_MESSAGE : QUERY_REPLY_NONE,
+                            .message = m};
+    query_reply_release(w, &r);
   } else if (m != NULL) {
     protobuf_c_message_free_unpacked(m, NULL);
   }
