@@ -10,7 +10,7 @@
  *
  * The key itself is stored nowhere: it is generated, hashed by the INSERT and
  * returned to the caller once. Same thread rules as db.h (one store per
- * thread). Tests: tests/integration/test_gateway_http.c (create, check,
+ * thread). Tests: tests/integration/test_gateway_http.sh (create, check,
  * revoke through the server).
  */
 #ifndef TVMAZE_STORE_KEYS_H
