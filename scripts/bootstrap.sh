@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, testing and running tvmaze-ingest
 # needs, plus the npm dev tools (buf) and the benchmarks' tools (wrk; nginx and
-# bc for the anchors' bench-http.sh). Idempotent; run as root on Debian 12.
+# bc for the anchors' bench-http.sh), and prometheus for promtool (the chart's
+# alert-rule tests; the daemon it brings is not used). Idempotent; run as root
+# on Debian 12.
 #   scripts/bootstrap.sh            packages + dev tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,7 @@ PKGS=(
   python3 python3-grpcio python3-grpc-tools
   nghttp2-client curl jq shellcheck yamllint
   wrk nginx-light bc
+  prometheus
 )
 # Node.js for the npm dev tools, unless the machine already has one (npm ships
 # inside some nodejs builds and conflicts with Debian's npm package).

@@ -5,6 +5,9 @@
 #   - the rendered manifests validated against the Kubernetes schemas and the
 #     chart's own rules (helm/tests/validate-manifests.js, npm kubernetes-models);
 #   - values.schema.json must reject wrongly typed values;
+#   - monitoring (rules and dashboards on): the alert rules' promtool unit tests
+#     and mutants (helm/tests/rules.sh), the Grafana dashboards' JSON and metric
+#     names (helm/tests/check-monitoring.js);
 #   - yamllint on the plain YAML (.yamllint), shellcheck on every script;
 #   - the Dockerfile keeps its production properties; the workflows match the
 #     GitHub Actions schema and call scripts that exist.
@@ -32,6 +35,7 @@ variants=(
   "production|-f $chart/values-production.yaml"
   "canary|-f $chart/values-production.yaml --set canary.enabled=true --set canary.serviceName=tvmaze-canary-gateway --set canary.weight=10"
   "cronjob-no-netpol|--set ingestCronJob.enabled=true --set networkPolicy.enabled=false --set server.autoscaling.enabled=false"
+  "monitoring|--set monitoring.prometheusRule.enabled=true --set monitoring.prometheusRule.labels.release=kube-prometheus-stack --set monitoring.dashboards.enabled=true --set monitoring.dashboards.annotations.grafana_folder=tvmaze"
 )
 for v in "${variants[@]}"; do
   name="${v%%|*}"
@@ -53,9 +57,23 @@ grep -q 'TVMAZE_INGEST_AT: "off"' "$work/cronjob-no-netpol.yaml" ||
   fail "ingestCronJob.enabled does not set TVMAZE_INGEST_AT=off"
 grep -q 'kind: NetworkPolicy' "$work/default.yaml" || fail "default values render no NetworkPolicy"
 
+# Monitoring objects only when asked for, with the labels the stack selects by.
+grep -q -e 'kind: PrometheusRule' -e 'grafana_dashboard:' "$work/default.yaml" &&
+  fail "default values render monitoring objects (rules and dashboards must default to off)"
+grep -q 'release: kube-prometheus-stack' "$work/monitoring.yaml" ||
+  fail "monitoring.prometheusRule.labels not rendered on the PrometheusRule"
+echo "lint-deploy: dashboards (JSON, ConfigMap, metric names against docs/operations.md)"
+node helm/tests/check-monitoring.js dashboards "$work/monitoring.yaml" "$chart/dashboards" ||
+  fail "dashboards"
+echo "lint-deploy: alert rules (promtool check + test rules, mutants)"
+helm/tests/rules.sh "$work/rules" || fail "alert rules (helm/tests/rules.sh)"
+
 echo "lint-deploy: values.schema.json rejects bad values"
 for bad in server.replicaCount=two config.ingestAt=25:00 config.logFormat=xml ingress.idleTimeoutSeconds=-1 \
-  canary.weight=101 serviceAccount.iamRoleArn=role-without-arn "server.pdb.maxUnavailable=x y"; do
+  canary.weight=101 serviceAccount.iamRoleArn=role-without-arn "server.pdb.maxUnavailable=x y" \
+  monitoring.prometheusRule.enabled=yes monitoring.prometheusRule.thresholds.cpuRatio=high \
+  monitoring.prometheusRule.labels.release=1 monitoring.prometheusRule.runbookBaseUrl=operations.md \
+  monitoring.dashboards.namespace=Monitoring; do
   if "$helm" lint --strict --quiet "$chart" --set "$bad" >/dev/null 2>&1; then
     fail "helm lint accepted --set $bad"
   fi

@@ -2,7 +2,8 @@
 # Runs every test of tvmaze-ingest on this machine, from a fresh clone:
 # installs what is needed (scripts/bootstrap.sh), starts a private PostgreSQL
 # and Redis, then
-#   1. lint: buf lint/format, clang-format, shellcheck, (helm/yaml when present)
+#   1. lint: buf lint/format, clang-format, shellcheck, (helm/yaml when present,
+#      with the alert rules' promtool tests: scripts/lint-deploy.sh)
 #   2. release build (warnings are errors) + every ctest test
 #   3. ASan+UBSan build + every ctest test
 #   4. libFuzzer targets, a bounded time each (FUZZ_SECONDS, default 30)

@@ -2,7 +2,8 @@
 // Validates rendered Kubernetes manifests (the output of `helm template`) read
 // from the files named on the command line, or stdin:
 //   1. every document against the Kubernetes OpenAPI schema of its kind
-//      (npm kubernetes-models, per-kind validate());
+//      (npm kubernetes-models, per-kind validate()); a PrometheusRule, which
+//      has no model there, by its structure only;
 //   2. the chart's own production rules: non-root, read-only root, no
 //      capabilities, seccomp, resources and probes on every long-running
 //      container; Services, PDBs, HPAs and NetworkPolicies point at workloads
@@ -26,6 +27,16 @@ const KINDS = {
   "policy/v1/PodDisruptionBudget": "policy/v1/PodDisruptionBudget",
   "networking.k8s.io/v1/Ingress": "networking.k8s.io/v1/Ingress",
   "networking.k8s.io/v1/NetworkPolicy": "networking.k8s.io/v1/NetworkPolicy",
+};
+
+// Custom resources with no model in kubernetes-models: a structural check here,
+// the rules themselves in check-monitoring.js and promtool (helm/tests/rules.sh).
+const CUSTOM = {
+  "monitoring.coreos.com/v1/PrometheusRule": (doc) =>
+    doc.spec && Array.isArray(doc.spec.groups) && doc.spec.groups.length > 0 &&
+    doc.spec.groups.every((g) => typeof g.name === "string" && Array.isArray(g.rules))
+      ? null
+      : "spec.groups must be a non-empty list of {name, rules}",
 };
 
 const errors = [];
@@ -110,6 +121,12 @@ function main() {
   const services = [];
   for (const [file, doc] of docs) {
     const where = `${file}: ${doc.kind || "?"}/${(doc.metadata && doc.metadata.name) || "?"}`;
+    const custom = CUSTOM[`${doc.apiVersion}/${doc.kind}`];
+    if (custom) {
+      const problem = custom(doc);
+      if (problem) fail(where, problem);
+      continue;
+    }
     const Model = modelFor(doc.apiVersion, doc.kind);
     if (!Model) {
       fail(where, `unexpected apiVersion/kind ${doc.apiVersion}/${doc.kind}`);
