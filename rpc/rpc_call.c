@@ -4,7 +4,7 @@
  * An accepted call: the request is unpacked with the method's input
  * descriptor (in place when it arrived as one uncompressed slice), the
  * handler runs with the struct rpc_call as closure_data and replies one of
- * two ways, then one batch {SEND_INITIAL_METADATA, SEND_MESSAGE?,
+ * two ways (recorded by rpc_reply.c), then one batch {SEND_INITIAL_METADATA, SEND_MESSAGE?,
  * SEND_STATUS_FROM_SERVER, RECV_CLOSE_ON_SERVER} finishes the call:
  *
  *   closure(msg, call)                      msg packed into one slice here
@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include <grpc/byte_buffer.h>
-#include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
@@ -48,16 +47,6 @@ rpc_code rpc_unpack_request(const ProtobufCMessageDescriptor *desc, const uint8_
   }
   *out = msg;
   return RPC_OK;
-}
-
-grpc_slice rpc_slice_read_all_(grpc_byte_buffer *bb) {
-  grpc_byte_buffer_reader reader;
-  if (!grpc_byte_buffer_reader_init(&reader, bb)) {
-    return grpc_empty_slice();
-  }
-  grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
-  grpc_byte_buffer_reader_destroy(&reader);
-  return s;
 }
 
 /* ------------------------------------------------------------------ */
@@ -140,117 +129,9 @@ static void send_final_(struct rpc_call *c) {
   }
 }
 
-/* ------------------------------------------------------------------ */
-/* Status and replies                                                 */
-/* ------------------------------------------------------------------ */
-
-static void set_status_(struct rpc_call *c, rpc_code code, const char *msg) {
-  c->code = code;
-  free(c->message);
-  c->message = xstrdup(msg);
-}
-
-void rpc_call_set_status(rpc_call *call, rpc_code code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char buf[1024];
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  set_status_(call, code, buf);
-}
-
-/* RPC_OK if a reply of n bytes fits the server's limit, else the status
- * set (RESOURCE_EXHAUSTED). */
-static rpc_code fits_(struct rpc_call *c, size_t n) {
-  size_t max = c->w->srv->cfg.max_message_bytes;
-  if (n > max) {
-    rpc_call_set_status(c, RPC_RESOURCE_EXHAUSTED, "reply of %zu bytes exceeds the limit of %zu", n,
-                        max);
-    return RPC_RESOURCE_EXHAUSTED;
-  }
-  return RPC_OK;
-}
-
-void rpc_call_reply_slice_(struct rpc_call *c, grpc_slice s) {
-  if (c->replied) {
-    grpc_slice_unref(s);
-    return;
-  }
-  c->replied = 1;
-  c->out = grpc_raw_byte_buffer_create(&s, 1);
-  grpc_slice_unref(s);
-  c->code = RPC_OK;
-  free(c->message);
-  c->message = NULL;
-}
-
-void rpc_call_reply_message_(struct rpc_call *c, const ProtobufCMessage *msg) {
-  if (c->replied) {
-    return; /* a second reply is ignored */
-  }
-  if (msg == NULL) {
-    c->replied = 1;
-    if (c->code == RPC_OK) {
-      set_status_(c, RPC_UNKNOWN, "handler returned no reply");
-    }
-    return;
-  }
-  /* Sized once: protobuf-c sizes every nested message again while packing,
-   * so a second top-level pass is not free for a 24 KB reply. */
-  size_t n = protobuf_c_message_get_packed_size(msg);
-  if (fits_(c, n) != RPC_OK) {
-    c->replied = 1;
-    return;
-  }
-  grpc_slice s = grpc_slice_malloc(n);
-  protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
-  rpc_call_reply_slice_(c, s);
-}
-
 /* The closure handlers call. */
 static void reply_closure_(const ProtobufCMessage *msg, void *closure_data) {
   rpc_call_reply_message_(closure_data, msg);
-}
-
-/* The output descriptor of c's method (NULL for health and unknown ones). */
-static const ProtobufCMessageDescriptor *output_(const struct rpc_call *c) {
-  if (c->m == NULL || c->m->kind != RPC_M_USER) {
-    return NULL;
-  }
-  return c->m->service->descriptor->methods[c->m->index].output;
-}
-
-rpc_code rpc_call_reply_packed(rpc_call *c, void *bytes, size_t len, void (*release)(void *)) {
-  const ProtobufCMessageDescriptor *out = output_(c);
-  rpc_code code = RPC_OK;
-  char why[160];
-  if (c->replied) {
-    code = RPC_FAILED_PRECONDITION; /* a second reply is ignored */
-  } else if (bytes == NULL) {
-    code = RPC_INTERNAL;
-    rpc_call_set_status(c, code, "no packed reply");
-  } else if (fits_(c, len) != RPC_OK) {
-    code = RPC_RESOURCE_EXHAUSTED;
-  } else if (out != NULL && rpc_packed_check(out, bytes, len, why, sizeof why) != 0) {
-    code = RPC_INTERNAL;
-    rpc_call_set_status(c, code, "packed reply is not a %s: %s", out->name, why);
-  }
-  if (code != RPC_OK) {
-    c->replied = 1;
-    if (release != NULL && bytes != NULL) {
-      release(bytes);
-    }
-    return code;
-  }
-  if (release != NULL && len > 0) {
-    rpc_call_reply_slice_(c, grpc_slice_new(bytes, len, release)); /* no copy */
-  } else {
-    rpc_call_reply_slice_(c, grpc_slice_from_copied_buffer(bytes, len));
-    if (release != NULL) {
-      release(bytes);
-    }
-  }
-  return RPC_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -276,7 +157,7 @@ static void invoke_(struct rpc_call *c, const ProtobufCMessage *in) {
   }
   svc->invoke(svc, m->index, in, reply_closure_, c);
   if (!c->replied) {
-    set_status_(c, RPC_INTERNAL, "handler returned without replying");
+    rpc_call_set_status(c, RPC_INTERNAL, "handler returned without replying");
   }
 }
 
@@ -286,7 +167,7 @@ static void handle_unary_(struct rpc_call *c, grpc_byte_buffer *payload) {
       m->kind == RPC_M_HEALTH ? &grpc__health__v1__health_check_request__descriptor
                               : m->service->descriptor->methods[m->index].input;
   if (payload == NULL) {
-    set_status_(c, RPC_INTERNAL, "no request message");
+    rpc_call_set_status(c, RPC_INTERNAL, "no request message");
     send_final_(c);
     return;
   }
@@ -306,9 +187,10 @@ static void handle_unary_(struct rpc_call *c, grpc_byte_buffer *payload) {
                                    c->w->srv->cfg.max_message_bytes, &in);
   grpc_slice_unref(bytes);
   if (rc != RPC_OK) {
-    set_status_(c, rc,
-                rc == RPC_RESOURCE_EXHAUSTED ? "request exceeds the message size limit"
-                                             : "request does not parse as the method's input");
+    rpc_call_set_status(c, rc, "%s",
+                        rc == RPC_RESOURCE_EXHAUSTED
+                            ? "request exceeds the message size limit"
+                            : "request does not parse as the method's input");
     send_final_(c);
     return;
   }

@@ -137,11 +137,6 @@ struct rpc_stream_;
  * requests, serve its queue until the drain lets it close, worker_fini. */
 void *rpc_worker_main_(void *arg);
 
-/* grpc_call_start_batch on a call of worker w, counted in w->inflight when
- * it starts. Returns gRPC's result. */
-grpc_call_error rpc_batch_start_(struct rpc_worker_ *w, grpc_call *call, const grpc_op *ops,
-                                 size_t n, void *tag);
-
 /* ---- rpc_call.c ---- */
 
 /* Handles one accepted unary call: m NULL is an unknown method (path, from
@@ -159,6 +154,8 @@ void rpc_call_free_(struct rpc_call *c);
 /* Frees the worker's spare calls (when its thread ends). */
 void rpc_call_spares_free_(struct rpc_worker_ *w);
 
+/* ---- rpc_reply.c ---- */
+
 /* Replies msg packed (the closure handlers get); NULL keeps the status set
  * (UNKNOWN if none). Later replies are ignored. */
 void rpc_call_reply_message_(struct rpc_call *c, const ProtobufCMessage *msg);
@@ -166,6 +163,13 @@ void rpc_call_reply_message_(struct rpc_call *c, const ProtobufCMessage *msg);
 /* Replies the bytes of slice s (reference taken over). Later replies are
  * ignored (the reference is dropped). */
 void rpc_call_reply_slice_(struct rpc_call *c, grpc_slice s);
+
+/* ---- rpc_io.c ---- */
+
+/* grpc_call_start_batch on a call of worker w, counted in w->inflight when
+ * it starts. Returns gRPC's result. */
+grpc_call_error rpc_batch_start_(struct rpc_worker_ *w, grpc_call *call, const grpc_op *ops,
+                                 size_t n, void *tag);
 
 /* A byte buffer's bytes as one slice (caller unrefs). */
 grpc_slice rpc_slice_read_all_(grpc_byte_buffer *bb);

@@ -54,15 +54,6 @@ static void arm_(struct rpc_req_ *r) {
   pthread_mutex_unlock(&r->w->arm_lock);
 }
 
-grpc_call_error rpc_batch_start_(struct rpc_worker_ *w, grpc_call *call, const grpc_op *ops,
-                                 size_t n, void *tag) {
-  grpc_call_error e = grpc_call_start_batch(call, ops, n, tag, NULL);
-  if (e == GRPC_CALL_OK) {
-    w->inflight++;
-  }
-  return e;
-}
-
 /* A request came back: a new call (success) or shutdown (success=0). */
 static void on_request_(struct rpc_req_ *r, int success) {
   struct rpc_worker_ *w = r->w;

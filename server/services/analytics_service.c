@@ -1,7 +1,7 @@
 /*
  * analytics_service: tvmaze.v1.Analytics. Thin adapters from the binding to
  * query.c (validation, cache, store: the five reports of store_analytics.c);
- * service_send_query sends its reply, a message or cached packed bytes.
+ * query_reply_send sends its reply, a message or cached packed bytes.
  */
 #include <stdlib.h>
 
@@ -20,7 +20,7 @@
     char msg[256] = "";                                                                     \
     struct query_reply reply;                                                               \
     rpc_code code = fn(w, req, &reply, msg, sizeof msg);                                    \
-    service_send_query(call, w, code, &reply, msg, (ProtobufCClosure)done);                 \
+    query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);                   \
   }
 
 ADAPTER_(show_stats_, Tvmaze__V1__ShowsWithEpisodeStatsRequest,

@@ -80,6 +80,21 @@ void query_reply_release(struct worker_ctx *w, struct query_reply *r) {
   memset(r, 0, sizeof *r);
 }
 
+void query_reply_send(rpc_call *call, struct worker_ctx *w, rpc_code code, struct query_reply *r,
+                      const char *msg, ProtobufCClosure done) {
+  if (code != RPC_OK) {
+    rpc_call_set_status(call, code, "%s", msg);
+    done(NULL, call);
+  } else if (r->kind == QUERY_REPLY_PACKED) {
+    uint8_t *bytes = r->packed;
+    r->packed = NULL; /* the binding's now, freed when sent */
+    rpc_call_reply_packed(call, bytes, r->packed_len, free);
+  } else {
+    done(r->message, call);
+  }
+  query_reply_release(w, r);
+}
+
 ProtobufCMessage *query_reply_message(struct worker_ctx *w, struct query_reply *r) {
   if (r->kind != QUERY_REPLY_PACKED) {
     return r->message;

@@ -63,6 +63,13 @@ struct query_reply {
  * Leaves r empty. Accepts an empty r. */
 void query_reply_release(struct worker_ctx *w, struct query_reply *r);
 
+/* Sends what a query of query.h produced, then query_reply_release(w, r):
+ * code != RPC_OK: the status with msg; a PACKED reply: its bytes, taken
+ * over without a copy (rpc_call_reply_packed); a MESSAGE: through done, the
+ * handler's closure (cast to ProtobufCClosure), which packs it. */
+void query_reply_send(rpc_call *call, struct worker_ctx *w, rpc_code code, struct query_reply *r,
+                      const char *msg, ProtobufCClosure done);
+
 /* The reply as a message, for readers of its fields (tests, tools): a
  * PACKED reply is unpacked (into w->arena when set, else on the heap) and
  * r becomes MESSAGE. Returns r->message; NULL when r is empty or its bytes

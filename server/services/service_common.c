@@ -1,13 +1,11 @@
 /*
  * service_common: what the service implementations share: the one mapping
- * from store status to gRPC status, sending a query's reply (message or
- * packed), the page/per_page rule, service destruction. See services.h.
+ * from store status to gRPC status, the page/per_page rule, service
+ * destruction. See services.h.
  */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "log.h"
-#include "query.h"
 #include "services.h"
 
 void service_destroy(ProtobufCService *service) {
@@ -39,21 +37,6 @@ void service_fail_store(rpc_call *call, enum store_status st, const char *what,
   char msg[256];
   rpc_code code = service_store_status(st, rpc_call_method(call), what, store, msg, sizeof msg);
   rpc_call_set_status(call, code, "%s", msg);
-}
-
-void service_send_query(rpc_call *call, struct worker_ctx *w, rpc_code code, struct query_reply *r,
-                        const char *msg, ProtobufCClosure done) {
-  if (code != RPC_OK) {
-    rpc_call_set_status(call, code, "%s", msg);
-    done(NULL, call);
-  } else if (r->kind == QUERY_REPLY_PACKED) {
-    uint8_t *bytes = r->packed;
-    r->packed = NULL; /* the binding's now, freed when sent */
-    rpc_call_reply_packed(call, bytes, r->packed_len, free);
-  } else {
-    done(r->message, call);
-  }
-  query_reply_release(w, r);
 }
 
 int service_page_args(const Google__Protobuf__Int32Value *page,

@@ -33,7 +33,6 @@
 struct arena;
 struct cache;
 struct ingest_runner;
-struct query_reply;
 
 /* Per worker thread (rpc_call_worker_data): owned by that thread alone. */
 struct worker_ctx {
@@ -77,12 +76,5 @@ void service_fail_store(rpc_call *call, enum store_status st, const char *what,
 int service_page_args(const Google__Protobuf__Int32Value *page,
                       const Google__Protobuf__Int32Value *per_page, int32_t *page_out,
                       int32_t *per_page_out, char *msg, size_t msglen);
-
-/* Sends what a query of query.h produced, then query_reply_release(w, r):
- * code != RPC_OK: the status with msg; a PACKED reply: its bytes, taken
- * over without a copy (rpc_call_reply_packed); a MESSAGE: through done, the
- * handler's closure (cast to ProtobufCClosure), which packs it. */
-void service_send_query(rpc_call *call, struct worker_ctx *w, rpc_code code, struct query_reply *r,
-                        const char *msg, ProtobufCClosure done);
 
 #endif

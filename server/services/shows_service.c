@@ -1,7 +1,7 @@
 /*
  * shows_service: tvmaze.v1.Shows. Thin adapters from the binding to
  * query.c, which holds validation, cache and store calls (and is what the
- * tests call directly); service_send_query sends its reply, a message or
+ * tests call directly); query_reply_send sends its reply, a message or
  * the packed bytes of a cache hit.
  */
 #include <stdlib.h>
@@ -19,7 +19,7 @@ static void list_shows_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__ListSh
   char msg[256] = "";
   struct query_reply reply;
   rpc_code code = query_list_shows(w, req, &reply, msg, sizeof msg);
-  service_send_query(call, w, code, &reply, msg, (ProtobufCClosure)done);
+  query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);
 }
 
 static void get_show_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__GetShowRequest *req,
@@ -30,7 +30,7 @@ static void get_show_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__GetShowR
   char msg[256] = "";
   struct query_reply reply;
   rpc_code code = query_get_show(w, req, &reply, msg, sizeof msg);
-  service_send_query(call, w, code, &reply, msg, (ProtobufCClosure)done);
+  query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);
 }
 
 static void list_episodes_(Tvmaze__V1__Shows_Service *svc,
@@ -42,7 +42,7 @@ static void list_episodes_(Tvmaze__V1__Shows_Service *svc,
   char msg[256] = "";
   struct query_reply reply;
   rpc_code code = query_list_episodes(w, req, &reply, msg, sizeof msg);
-  service_send_query(call, w, code, &reply, msg, (ProtobufCClosure)done);
+  query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);
 }
 
 static void destroy_(Tvmaze__V1__Shows_Service *svc) {
