@@ -7,6 +7,15 @@
  * distributors and countries the last occurrence wins; a show (embedded in
  * every item of it) is normalized once, from its first occurrence.
  *
+ * One path: json_span (json_span.h) splits the document into items and
+ * finds each item's show object; the show memo (ingest_show_memo.h; none
+ * is a lookup that never hits) is asked about the object's bytes; jansson
+ * parses each item (without its show object on a hit); once every item
+ * parsed, one loop normalizes them (ingest_normalize.h) and merges the rows
+ * into the batch. A document json_span cannot split goes to jansson whole,
+ * which decides: its error, or its array's elements as the items of the
+ * same loop.
+ *
  * Upstream fields (TVMAZE.md) -> rows; every value is text or NULL (SQL NULL):
  *
  *   item (episode)       episodes column   normalization

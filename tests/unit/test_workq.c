@@ -66,17 +66,25 @@ static void sleep_ms_(long ms) {
   nanosleep(&ts, NULL);
 }
 
-static void test_bound_blocks(void **state) {
-  (void)state;
-  struct pusher_ x = {.q = workq_create(2)};
-  atomic_init(&x.pushed, 0);
+/* Starts a thread pushing 1..4 into x->q (capacity cap) and waits until it
+ * has pushed cap items and blocks on the next: the queue is full. */
+static pthread_t pusher_start_(struct pusher_ *x, size_t cap) {
+  x->q = workq_create(cap);
+  atomic_init(&x->pushed, 0);
   pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, pusher_main_, &x), 0);
-  for (int i = 0; i < 200 && atomic_load(&x.pushed) < 2; i++) {
+  assert_int_equal(pthread_create(&t, NULL, pusher_main_, x), 0);
+  for (int i = 0; i < 200 && (size_t)atomic_load(&x->pushed) < cap; i++) {
     sleep_ms_(5);
   }
   sleep_ms_(50);
-  assert_int_equal(atomic_load(&x.pushed), 2); /* the third push waits */
+  assert_int_equal(atomic_load(&x->pushed), cap); /* the next push waits */
+  return t;
+}
+
+static void test_bound_blocks(void **state) {
+  (void)state;
+  struct pusher_ x;
+  pthread_t t = pusher_start_(&x, 2);
   void *it = NULL;
   for (uintptr_t i = 1; i <= 4; i++) {
     assert_int_equal(workq_pop(x.q, &it), 1);
@@ -89,14 +97,8 @@ static void test_bound_blocks(void **state) {
 
 static void test_close_wakes_pusher(void **state) {
   (void)state;
-  struct pusher_ x = {.q = workq_create(1)};
-  atomic_init(&x.pushed, 0);
-  pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, pusher_main_, &x), 0);
-  for (int i = 0; i < 200 && atomic_load(&x.pushed) < 1; i++) {
-    sleep_ms_(5);
-  }
-  sleep_ms_(20);
+  struct pusher_ x;
+  pthread_t t = pusher_start_(&x, 1);
   workq_close(x.q); /* the blocked second push fails */
   pthread_join(t, NULL);
   assert_int_equal(x.rc, -1);
