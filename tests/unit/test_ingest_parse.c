@@ -407,10 +407,10 @@ static void test_memo_edge_cases(void **state) {
       "[{\"id\": 21, \"show\": " U_(21) "}, {\"id\": 22, \"show\": " U_(21) "}]",
       "[{\"id\": 23, \"show\": " U_(22) "}, {\"id\": 24, \"_embedded\": {\"show\": " U_(
           22) "}}, {\"id\": 25, \"show\": " U_(22) "}]",
-      /* the first item is skipped before its show is read */
+      /* the first item is skipped (its show is recorded all the same) */
       "[{\"id\": 0, \"show\": " U_(23) "}, {\"id\": 26, \"show\": " U_(23) "}]",
       "[{\"show\": " U_(24) "}, 5, {\"id\": 27, \"show\": " U_(24) "}]",
-      /* repeated, then the document fails: nothing recorded */
+      /* repeated, then the document fails: no row (its show may be recorded) */
       "[{\"id\": 28, \"show\": " U_(25) "}, {\"id\": 29, \"show\": " U_(25) "}] x",
       "[{\"id\": 30, \"show\": " U_(25) "}, {\"id\": 31, \"show\": " U_(25) "}]",
       /* the same id with other bytes in between: the first one is kept */
@@ -421,7 +421,7 @@ static void test_memo_edge_cases(void **state) {
 #undef S_
 #undef T_
   struct ingest_show_memo *m = ingest_show_memo_create((size_t)64 << 20);
-  /* and one that has no room for any show: repeats are parsed on their own */
+  /* and one that has no room for any show: every item is parsed in full */
   struct ingest_show_memo *full = ingest_show_memo_create(0);
   for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
     same_rows_(m, docs[i], strlen(docs[i]));
