@@ -5,7 +5,7 @@
  * run memo (first, so that it runs while the first days download), then
  * one per fetched day. Only the writer uses the run's session between the
  * executor's start and its finish; the fetch side reads x->lock_lost only.
- * Store calls go through store_ingest.h, one call site per step.
+ * Every store call is one of store_ingest.h's functions.
  */
 #include "ingest_run.h"
 
