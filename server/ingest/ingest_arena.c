@@ -137,6 +137,9 @@ static void arena_free_(void *p) {
   free(p);
 }
 
+/* The hook's scope: every jansson call of the process, on every thread
+ * (ingest_arena.h); only a thread between begin and end allocates from its
+ * arena. */
 static void install_once_(void) {
   (void)pthread_key_create(&key_, thread_exit_);
   json_set_alloc_funcs(arena_malloc_, arena_free_);

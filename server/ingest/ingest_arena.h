@@ -11,9 +11,11 @@
  * resets the arena (the memory is kept for the next document).
  *
  * The allocation functions are process-wide (jansson keeps one pair), so
- * they serve every other jansson user too: a thread without an active
- * arena (a gRPC worker decoding genres, a test) gets malloc, and a free of
- * memory outside the calling thread's arena goes to free. Hence the rule:
+ * they would serve every other jansson user too: in tvmaze-server there is
+ * none (the read side decodes genres with common/json_strs.h, not jansson),
+ * but a thread without an active arena (a test, a future user) gets
+ * malloc, and a free of memory outside the calling thread's arena goes to
+ * free. Hence the rule:
  * every jansson value made between begin and end on a thread is freed
  * (json_decref) on that thread before end, and nothing it pointed to is
  * used after end (ingest_parse copies every string it keeps). Debug builds

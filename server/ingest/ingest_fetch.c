@@ -29,6 +29,8 @@ struct day_;
 struct req_ {
   struct day_ *day;
   char *url;
+  char source[8];     /* "web" or the country code */
+  char label[16];     /* "web" or "network <code>" */
   CURL *easy;         /* non-NULL while in flight */
   struct strbuf body; /* the response so far */
   int attempts;       /* transfers started */
@@ -174,9 +176,13 @@ static struct day_ *day_new_(const struct ingest_fetch_config *c, int32_t day, i
     strbuf_init(&r->body);
     if (i == 0) {
       r->url = xasprintf("%.*s/schedule/web?date=%s", (int)bl, base, d->date);
+      snprintf(r->source, sizeof r->source, "web");
+      snprintf(r->label, sizeof r->label, "web");
     } else {
-      r->url = xasprintf("%.*s/schedule?country=%s&date=%s", (int)bl, base, c->countries[i - 1],
-                         d->date);
+      const char *cc = c->countries[i - 1];
+      r->url = xasprintf("%.*s/schedule?country=%s&date=%s", (int)bl, base, cc, d->date);
+      snprintf(r->source, sizeof r->source, "%.2s", cc);
+      snprintf(r->label, sizeof r->label, "network %.2s", cc);
     }
   }
   return d;
@@ -326,21 +332,29 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
         stop_req_(&f, &d->reqs[k]);
       }
       const char **docs = xcalloc((size_t)d->n_reqs, sizeof *docs);
+      const char **sources = xcalloc((size_t)d->n_reqs, sizeof *sources);
+      const char **labels = xcalloc((size_t)d->n_reqs, sizeof *labels);
       size_t *lens = xcalloc((size_t)d->n_reqs, sizeof *lens);
       for (int k = 0; k < d->n_reqs; k++) {
         docs[k] = d->reqs[k].body.data ? d->reqs[k].body.data : "";
         lens[k] = d->reqs[k].body.len;
+        sources[k] = d->reqs[k].source;
+        labels[k] = d->reqs[k].label;
       }
       struct ingest_fetched_day out = {.day = d->day,
                                        .error = d->error,
                                        .n_docs = (size_t)d->n_reqs,
                                        .docs = docs,
                                        .doc_len = lens,
+                                       .sources = sources,
+                                       .labels = labels,
                                        .requests = d->requests,
                                        .retries = d->retries};
       memcpy(out.date, d->date, sizeof out.date);
       int want_stop = fn(&out, user);
       free(docs);
+      free(sources);
+      free(labels);
       free(lens);
       day_free_(&f, d);
       active[i] = NULL;

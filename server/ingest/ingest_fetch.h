@@ -44,7 +44,10 @@ struct ingest_fetch_config {
 };
 
 /* One finished day. docs[i] (NUL-terminated, doc_len[i] bytes) are the web
- * schedule then each country's, valid only during the callback. */
+ * schedule then each country's, valid only during the callback, and each
+ * carries its names: sources[i] is "web" or the country code (the key of
+ * its stored body hash, at most 7 bytes), labels[i] "web" or "network US"
+ * (for messages). */
 struct ingest_fetched_day {
   int32_t day;
   char date[11];
@@ -52,6 +55,8 @@ struct ingest_fetched_day {
   size_t n_docs;
   const char *const *docs;
   const size_t *doc_len;
+  const char *const *sources;
+  const char *const *labels;
   long long requests; /* HTTP requests made for this day */
   long long retries;  /* of which retries */
 };

@@ -7,6 +7,15 @@
  * distributors and countries the last occurrence wins; a show (embedded in
  * every item of it) is normalized once, from its first occurrence.
  *
+ * One path: json_span (json_span.h) splits the document into items and
+ * finds each item's show object; the show memo (ingest_show_memo.h; none
+ * is a lookup that never hits) is asked about the object's bytes; jansson
+ * parses each item (without its show object on a hit); once every item
+ * parsed, one loop normalizes them (ingest_normalize.h) and merges the rows
+ * into the batch. A document json_span cannot split goes to jansson whole,
+ * which decides: its error, or its array's elements as the items of the
+ * same loop.
+ *
  * Upstream fields (TVMAZE.md) -> rows; every value is text or NULL (SQL NULL):
  *
  *   item (episode)       episodes column   normalization
@@ -37,6 +46,7 @@
 
 #include <stddef.h>
 
+#include "ingest_show_memo.h"
 #include "rows.h"
 
 enum ingest_parse_status {
@@ -51,37 +61,24 @@ enum ingest_parse_status {
  * every day instead of skipping unchanged bodies. */
 #define INGEST_NORMALIZE_VERSION 1
 
-/* A run's memo of the show objects it has normalized. A show is embedded,
- * whole, in every item of every day it airs (in the benchmark's 90 days,
- * 35,000 items carry 8,000 shows; its JSON is about 70 % of an item's
- * bytes), and an unchanged show has byte-identical JSON each time. With a
- * memo, ingest_parse_schedule hands jansson each item on its own and, for
- * an item whose show object has exactly the bytes of one normalized before
- * (compared in full, not by hash), parses the item with that object
- * replaced by null and uses the rows it gave then. The resulting batch is
- * the one the whole-document parse gives (tests and fuzz_parse compare
- * them). The rows of recorded shows live in the memo: destroy it only after
- * every batch parsed with it is released. A show is recorded while the
- * memo's memory (arena chunks of 256 KiB and its table) plus an estimate of
- * the entry stays within max_bytes. One thread at a time. */
-struct ingest_show_memo;
-
-struct ingest_show_memo_stats {
-  size_t shows; /* show objects recorded */
-  size_t bytes; /* memory held: arena chunks and the table */
-  size_t hits;  /* items whose show came from the memo */
-};
-
-struct ingest_show_memo *ingest_show_memo_create(size_t max_bytes);
-void ingest_show_memo_destroy(struct ingest_show_memo *m);
-struct ingest_show_memo_stats ingest_show_memo_stats(const struct ingest_show_memo *m);
-
-/* Parses one schedule document json[0..n) and merges its items into b; m
- * (may be NULL) as above. On failure b keeps what it had before the call
- * (nothing of this document is added) and err (errlen bytes) gets a
- * message. */
+/* Parses one schedule document json[0..n) and merges its items into b. m
+ * (NULL: none) is the run's show memo (ingest_show_memo.h): an item whose
+ * show object has exactly the bytes of one recorded there is parsed with
+ * that object replaced by null and the recorded rows stand for it; a show
+ * object seen for the first time is recorded while m has room. The batch
+ * is the same with any memo or none. On failure b keeps what it had before
+ * the call (nothing of this document is added) and err (errlen bytes) gets
+ * jansson's message for the whole document. */
 enum ingest_parse_status ingest_parse_schedule(struct row_batch *b, struct ingest_show_memo *m,
                                                const char *json, size_t n, char *err,
                                                size_t errlen);
+
+/* The same without json_span: jansson parses the whole document and its
+ * array's elements are the items (the source ingest_parse_schedule falls
+ * back to when json_span cannot split a document, e.g. nesting deeper than
+ * JSON_SPAN_MAX_DEPTH). For tests that check that splitting a document
+ * into items changes nothing (test_ingest_parse, fuzz_parse). */
+enum ingest_parse_status ingest_parse_schedule_whole(struct row_batch *b, const char *json,
+                                                     size_t n, char *err, size_t errlen);
 
 #endif

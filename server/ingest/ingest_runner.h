@@ -1,43 +1,21 @@
 /*
- * ingest_runner: ingest runs -- the library steps (begin, execute) and the
- * runner object of tvmaze-server: one thread with its own PostgreSQL
- * session that executes StartIngest requests and the daily schedule.
- *
- * Singleton across replicas: a run executes only while its session holds
- * pg_advisory_lock(STORE_INGEST_LOCK_KEY) (store_ingest.h). A start that
- * cannot take the lock returns the RUNNING run of whoever holds it. A
- * RUNNING row seen by a session that got the lock belongs to a runner that
- * died (a crash or SIGKILL drops its session and lock) and becomes FAILED.
+ * ingest_runner: the runner object of tvmaze-server: one thread with its
+ * own PostgreSQL session that executes StartIngest requests and the daily
+ * schedule, one run at a time, through the steps of ingest_run.h (which
+ * this header includes for callers of those steps).
  *
  * Run outcome: SUCCEEDED (every day landed), PARTIAL (some days failed),
- * FAILED (every day failed, or interrupted by shutdown: error "interrupted").
+ * FAILED (every day failed, or interrupted by shutdown: error "interrupted");
+ * the table is in ingest_outcome.h.
  */
 #ifndef TVMAZE_INGEST_RUNNER_H
 #define TVMAZE_INGEST_RUNNER_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 
 #include "db.h"
 #include "ingest_fetch.h"
-
-/* --- library steps (any thread with its own store) --- */
-
-/* Takes the lock on s's session and creates a RUNNING run (*started = 1),
- * first failing stale RUNNING runs; or, when another session holds the
- * lock, *run_id = its RUNNING run and *started = 0. With scheduled_since > 0
- * (epoch s), no run is created when one started since then (*run_id = 0).
- * STORE_CONFLICT: the lock is held but its run is not visible (yet). */
-enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days, const char *owner,
-                                   long long scheduled_since, long long *run_id, int *started);
-
-/* Executes begun run run_id (s must be the session that began it): fetch,
- * parse and write each day, record outcomes, finish the run, release the
- * lock. Returns the final run status (enum store_run_status). */
-int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch, long long run_id,
-                       int32_t start_day, int days, const atomic_int *stop);
-
-/* --- the runner of tvmaze-server --- */
+#include "ingest_run.h"
 
 struct ingest_runner_config {
   const char *database_url;

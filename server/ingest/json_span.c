@@ -133,3 +133,78 @@ const char *json_span_object(const char *p, const char *end, struct json_span_me
     }
   }
 }
+
+/* it->p at an item: one past its end (NULL if malformed), and its show
+ * object's span (json_span.h). */
+static const char *item_(const char *p, const char *end, struct json_span_item *it) {
+  it->p = p;
+  it->show = it->show_end = NULL;
+  if (p >= end || *p != '{') {
+    return json_span_value(p, end);
+  }
+  struct json_span_member f[2] = {{.key = "show", .key_len = 4},
+                                  {.key = "_embedded", .key_len = 9}};
+  const char *e = json_span_object(p, end, f, 2);
+  if (e == NULL || f[0].escaped_keys || f[0].count > 1 || f[1].count > 1) {
+    return e;
+  }
+  if (f[0].count == 1 && *f[0].value == '{') {
+    it->show = f[0].value;
+    it->show_end = f[0].value_end;
+    return e;
+  }
+  struct json_span_member g = {.key = "show", .key_len = 4};
+  if (f[1].count == 1 && *f[1].value == '{' &&
+      json_span_object(f[1].value, f[1].value_end, &g, 1) == f[1].value_end && !g.escaped_keys &&
+      g.count == 1 && *g.value == '{') {
+    it->show = g.value;
+    it->show_end = g.value_end;
+  }
+  return e;
+}
+
+void json_span_array_begin(struct json_span_array *a, const char *doc, size_t n) {
+  a->p = doc;
+  a->end = doc + n;
+  a->state = 0;
+}
+
+int json_span_array_next(struct json_span_array *a, struct json_span_item *it) {
+  const char *p = json_span_ws(a->p, a->end);
+  if (a->state == 0) {
+    if (p == a->end || *p != '[') {
+      return a->state = -1;
+    }
+    p = json_span_ws(p + 1, a->end);
+    a->state = 1;
+    if (p < a->end && *p == ']') {
+      p++;
+      a->state = 3;
+    }
+  } else if (a->state == 2) {
+    if (p < a->end && *p == ',') {
+      p = json_span_ws(p + 1, a->end);
+      a->state = 1;
+    } else if (p < a->end && *p == ']') {
+      p++;
+      a->state = 3;
+    } else {
+      return a->state = -1;
+    }
+  }
+  if (a->state == 3) {
+    a->p = p;
+    return json_span_ws(p, a->end) == a->end ? 0 : (a->state = -1);
+  }
+  if (a->state != 1) {
+    return -1;
+  }
+  const char *e = item_(p, a->end, it);
+  if (e == NULL) {
+    return a->state = -1;
+  }
+  it->end = e;
+  a->p = e;
+  a->state = 2;
+  return 1;
+}

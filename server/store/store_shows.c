@@ -24,9 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "date.h"
+#include "json_strs.h"
 #include "store_read.h"
 #include "strbuf.h"
 
@@ -203,19 +202,15 @@ static Tvmaze__V1__Episode *episode_from_row_(struct arena *a, const PGresult *r
   return e;
 }
 
+/* The genres column: json_agg of the genre names (SHOW_COLS), a JSON array
+ * of strings; anything else gives no genres. */
 static void genres_from_json_(struct arena *a, Tvmaze__V1__Show *s, const char *text) {
-  json_error_t jerr;
-  json_t *arr = json_loads(text, 0, &jerr);
-  if (arr == NULL || !json_is_array(arr) || json_array_size(arr) == 0) {
-    json_decref(arr);
-    return;
+  char **v = NULL;
+  size_t n = 0;
+  if (json_strs_decode(a, text, &v, &n) == 0 && n > 0) {
+    s->genres = v;
+    s->n_genres = n;
   }
-  s->genres = arena_calloc(a, json_array_size(arr), sizeof *s->genres);
-  for (size_t i = 0; i < json_array_size(arr); i++) {
-    const char *g = json_string_value(json_array_get(arr, i));
-    s->genres[s->n_genres++] = arena_strdup(a, g ? g : "");
-  }
-  json_decref(arr);
 }
 
 static Tvmaze__V1__Show *show_from_row_(struct arena *a, const PGresult *r, int row, int c) {

@@ -2,10 +2,11 @@
  * libFuzzer target: schedule JSON through ingest_parse_schedule (parse and
  * normalize, which includes html_to_text on summaries). Checks that every
  * text value of the resulting batch is valid UTF-8, that a batch survives
- * a second document merged into it, and that the show-memo path (json_span,
- * items parsed alone, memo hits the second time) gives the same status,
- * error and rows as the whole-document parse, with a memo that has room
- * and one that has none. Seeds: corpus/parse/.
+ * a second document merged into it, and that ingest_parse_schedule
+ * (json_span, items parsed alone; without a memo, and with one: memo hits
+ * the second time) gives the same status, error and rows as jansson's parse
+ * of the whole document (ingest_parse_schedule_whole), with a memo that has
+ * room and one that has none. Seeds: corpus/parse/.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,16 +26,17 @@ static void check_(const char *s) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The memo path against the whole-document parse; aborts on a difference. */
+/* ingest_parse_schedule against the whole-document parse; aborts on a
+ * difference. */
 static void memo_same_(const char *doc, size_t n) {
   struct row_batch p;
   char perr[256] = "", merr[256] = "", why[512];
   row_batch_init(&p);
-  enum ingest_parse_status ps = ingest_parse_schedule(&p, NULL, doc, n, perr, sizeof perr);
-  /* a memo with room, and one without (repeats within the document are
-   * then parsed on their own) */
-  for (size_t room = (size_t)1 << 20;; room = 0) {
-    struct ingest_show_memo *m = ingest_show_memo_create(room);
+  enum ingest_parse_status ps = ingest_parse_schedule_whole(&p, doc, n, perr, sizeof perr);
+  /* no memo, a memo with room, and one without (every item is then parsed
+   * in full) */
+  for (int k = 0; k < 3; k++) {
+    struct ingest_show_memo *m = k == 0 ? NULL : ingest_show_memo_create(k == 1 ? 1u << 20 : 0);
     for (int round = 0; round < 2; round++) {
       struct row_batch q;
       row_batch_init(&q);
@@ -46,9 +48,6 @@ static void memo_same_(const char *doc, size_t n) {
       row_batch_release(&q);
     }
     ingest_show_memo_destroy(m);
-    if (room == 0) {
-      break;
-    }
   }
   row_batch_release(&p);
 }

@@ -1,7 +1,8 @@
 /*
  * batch_cmp: compares two ingest batches row by row (order included), for
- * the tests that check that the memo path of ingest_parse_schedule gives
- * exactly the rows of the whole-document parse.
+ * the tests that check that ingest_parse_schedule (items split by
+ * json_span, with or without a show memo) gives exactly the rows of
+ * jansson's whole-document parse (ingest_parse_schedule_whole).
  */
 #ifndef TVMAZE_TEST_BATCH_CMP_H
 #define TVMAZE_TEST_BATCH_CMP_H

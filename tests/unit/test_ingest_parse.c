@@ -258,18 +258,60 @@ static void test_json_span(void **state) {
   }
 }
 
+/* The items json_span_array_next yields for s: their texts and show
+ * objects' texts, "|"-separated ("-" for no show), and the final result. */
+static void items_are_(const char *s, const char *want, int want_r) {
+  struct json_span_array a;
+  struct json_span_item it;
+  char got[512] = "";
+  size_t k = 0;
+  int r;
+  json_span_array_begin(&a, s, strlen(s));
+  while ((r = json_span_array_next(&a, &it)) > 0) {
+    k +=
+        (size_t)snprintf(got + k, sizeof got - k, "%s%.*s=%.*s", k ? "|" : "", (int)(it.end - it.p),
+                         it.p, it.show ? (int)(it.show_end - it.show) : 1, it.show ? it.show : "-");
+  }
+  if (strcmp(got, want) != 0 || r != want_r) {
+    fail_msg("%s: got %s (%d), want %s (%d)", s, got, r, want, want_r);
+  }
+  assert_int_equal(json_span_array_next(&a, &it), r); /* stays at its end */
+}
+
+static void test_json_span_items(void **state) {
+  (void)state;
+  items_are_(" [ ] ", "", 0);
+  items_are_("[1, \"a\" ,null]\n", "1=-|\"a\"=-|null=-", 0);
+  items_are_("[{\"show\": {\"id\": 1}}]", "{\"show\": {\"id\": 1}}={\"id\": 1}", 0);
+  items_are_("[{\"_embedded\": {\"show\": {}}, \"show\": 2}]",
+             "{\"_embedded\": {\"show\": {}}, \"show\": 2}={}", 0);
+  items_are_("[{\"show\": {}, \"show\": {}}]", "{\"show\": {}, \"show\": {}}=-", 0);
+  items_are_("[{\"s\\u0068ow\": {}, \"show\": {}}]", "{\"s\\u0068ow\": {}, \"show\": {}}=-", 0);
+  items_are_("[{\"_embedded\": {\"show\": {}, \"show\": {}}}]",
+             "{\"_embedded\": {\"show\": {}, \"show\": {}}}=-", 0);
+  items_are_("[1] x", "1=-", -1);
+  items_are_("[1,]", "1=-", -1);
+  items_are_("[1 2]", "1=-", -1);
+  items_are_("[", "", -1);
+  items_are_("{}", "", -1);
+  items_are_("", "", -1);
+  items_are_("[[1}]", "", -1);
+}
+
 /* ---- the show memo ---- */
 
-/* Parses doc whole, and twice with m (the second time its shows are in m):
- * same status, error and rows each time. */
+/* Parses doc with jansson's whole-document parse (ingest_parse_schedule_whole),
+ * then through json_span without a memo, then twice with m (the second
+ * time its shows are in m): same status, error and rows each time. */
 static void same_rows_(struct ingest_show_memo *m, const char *doc, size_t n) {
   struct row_batch p, q;
   char perr[256] = "", merr[256] = "", why[512];
   row_batch_init(&p);
-  enum ingest_parse_status ps = ingest_parse_schedule(&p, NULL, doc, n, perr, sizeof perr);
-  for (int round = 0; round < 2; round++) {
+  enum ingest_parse_status ps = ingest_parse_schedule_whole(&p, doc, n, perr, sizeof perr);
+  for (int round = 0; round < 3; round++) {
     row_batch_init(&q);
-    enum ingest_parse_status ms = ingest_parse_schedule(&q, m, doc, n, merr, sizeof merr);
+    enum ingest_parse_status ms =
+        ingest_parse_schedule(&q, round == 0 ? NULL : m, doc, n, merr, sizeof merr);
     if (ms != ps || (ps != INGEST_PARSE_OK && strcmp(perr, merr) != 0)) {
       fail_msg("round %d of %.*s: status %d (%s) vs %d (%s)", round, (int)n, doc, ps, perr, ms,
                merr);
@@ -299,7 +341,7 @@ static void test_memo_fixtures(void **state) {
         snprintf(rel, sizeof rel, "tests/fake_tvmaze/fixtures/%s/%s.json", sets[s], docs[k]);
         size_t n;
         char *doc = slurp_(rel, &n);
-        assert_int_equal(ingest_parse_schedule(&p, NULL, doc, n, err, sizeof err), INGEST_PARSE_OK);
+        assert_int_equal(ingest_parse_schedule_whole(&p, doc, n, err, sizeof err), INGEST_PARSE_OK);
         assert_int_equal(ingest_parse_schedule(&q, m, doc, n, err, sizeof err), INGEST_PARSE_OK);
         if (ingest_batch_diff(&p, &q, why, sizeof why) != 0) {
           fail_msg("%s: %s", rel, why);
@@ -365,10 +407,10 @@ static void test_memo_edge_cases(void **state) {
       "[{\"id\": 21, \"show\": " U_(21) "}, {\"id\": 22, \"show\": " U_(21) "}]",
       "[{\"id\": 23, \"show\": " U_(22) "}, {\"id\": 24, \"_embedded\": {\"show\": " U_(
           22) "}}, {\"id\": 25, \"show\": " U_(22) "}]",
-      /* the first item is skipped before its show is read */
+      /* the first item is skipped (its show is recorded all the same) */
       "[{\"id\": 0, \"show\": " U_(23) "}, {\"id\": 26, \"show\": " U_(23) "}]",
       "[{\"show\": " U_(24) "}, 5, {\"id\": 27, \"show\": " U_(24) "}]",
-      /* repeated, then the document fails: nothing recorded */
+      /* repeated, then the document fails: no row (its show may be recorded) */
       "[{\"id\": 28, \"show\": " U_(25) "}, {\"id\": 29, \"show\": " U_(25) "}] x",
       "[{\"id\": 30, \"show\": " U_(25) "}, {\"id\": 31, \"show\": " U_(25) "}]",
       /* the same id with other bytes in between: the first one is kept */
@@ -379,7 +421,7 @@ static void test_memo_edge_cases(void **state) {
 #undef S_
 #undef T_
   struct ingest_show_memo *m = ingest_show_memo_create((size_t)64 << 20);
-  /* and one that has no room for any show: repeats are parsed on their own */
+  /* and one that has no room for any show: every item is parsed in full */
   struct ingest_show_memo *full = ingest_show_memo_create(0);
   for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
     same_rows_(m, docs[i], strlen(docs[i]));
@@ -429,10 +471,10 @@ static void test_memo_edge_cases(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_fixture_day),     cmocka_unit_test(test_bad_documents),
-      cmocka_unit_test(test_junk_values),     cmocka_unit_test(test_dedup),
-      cmocka_unit_test(test_json_span),       cmocka_unit_test(test_memo_fixtures),
-      cmocka_unit_test(test_memo_edge_cases),
+      cmocka_unit_test(test_fixture_day),   cmocka_unit_test(test_bad_documents),
+      cmocka_unit_test(test_junk_values),   cmocka_unit_test(test_dedup),
+      cmocka_unit_test(test_json_span),     cmocka_unit_test(test_json_span_items),
+      cmocka_unit_test(test_memo_fixtures), cmocka_unit_test(test_memo_edge_cases),
   };
   return cmocka_run_group_tests_name("ingest_parse", tests, NULL, NULL);
 }

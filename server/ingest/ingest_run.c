@@ -1,0 +1,319 @@
+/*
+ * ingest_run: see ingest_run.h.
+ *
+ * Work items of the writer executor (struct work_): the preload of the
+ * run memo (first, so that it runs while the first days download), then
+ * one per fetched day. Only the writer uses the run's session between the
+ * executor's start and its finish; the fetch side reads x->lock_lost only.
+ * Every store call is one of store_ingest.h's functions.
+ */
+#include "ingest_run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "date.h"
+#include "ingest_outcome.h"
+#include "ingest_parse.h"
+#include "ingest_skip.h"
+#include "log.h"
+#include "store_ingest.h"
+#include "workq.h"
+#include "xalloc.h"
+
+/* ------------------------------------------------------------------ */
+/* Begin                                                              */
+/* ------------------------------------------------------------------ */
+
+/* With the lock held: every RUNNING run is a dead runner's. */
+static enum store_status fail_stale_locked_(struct store *s) {
+  int n = 0;
+  enum store_status st =
+      store_ingest_fail_stale(s, "interrupted: its server stopped before the run finished", &n);
+  if (st == STORE_OK && n > 0) {
+    LOG_EVENT(LOG_WARN, "ingest_stale_runs_failed", LF_INT("runs", n));
+  }
+  return st;
+}
+
+void ingest_run_fail_stale(struct store *s) {
+  int got = 0;
+  if (store_ingest_try_lock(s, &got) == STORE_OK && got) {
+    (void)fail_stale_locked_(s);
+    (void)store_ingest_unlock(s);
+  }
+}
+
+enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days, const char *owner,
+                                   long long scheduled_since, long long *run_id, int *started) {
+  int got = 0;
+  *started = 0;
+  *run_id = 0;
+  enum store_status st = store_ingest_try_lock(s, &got);
+  if (st != STORE_OK) {
+    return st;
+  }
+  if (!got) {
+    /* Someone else runs; its row may be a moment behind its lock. */
+    for (int i = 0; i < 50; i++) {
+      st = store_ingest_run_running(s, run_id);
+      if (st != STORE_NOT_FOUND) {
+        return st;
+      }
+      usleep(100 * 1000);
+    }
+    return STORE_CONFLICT;
+  }
+  st = fail_stale_locked_(s);
+  if (st == STORE_OK && scheduled_since > 0) {
+    int exists = 0;
+    st = store_ingest_run_started_since(s, scheduled_since, &exists);
+    if (st == STORE_OK && exists) {
+      (void)store_ingest_unlock(s);
+      return STORE_OK;
+    }
+  }
+  if (st == STORE_OK) {
+    char date[11];
+    date_format(start_day, date);
+    st = store_ingest_run_create(s, date, days, owner, run_id);
+  }
+  if (st != STORE_OK) {
+    (void)store_ingest_unlock(s);
+    return st;
+  }
+  *started = 1;
+  return STORE_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Execute: the writer's side                                         */
+/* ------------------------------------------------------------------ */
+
+struct work_ {
+  int preload; /* the run memo's preload, not a day */
+  char date[11];
+  long long requests, retries;
+  struct row_batch batch; /* when error == NULL */
+  char *error;            /* the day failed (fetch or parse) */
+  /* the raw body hashes of the day's sources, stored with its rows */
+  struct store_ingest_source_hash *hashes;
+  size_t n_hashes;
+  int skipped;                         /* every body matched the stored hash: not parsed */
+  long long skip_episodes, skip_shows; /* the stored counts when skipped */
+};
+
+/* Bound of a run's show memo (ingest_show_memo.h): about 2.2 KiB per show
+ * (the benchmark's 8,000 shows: 16 MiB), so about 15,000 shows fit; a run
+ * with more parses the rest in full. Within the server pod's 128 MiB limit
+ * together with the local reply cache (helm/tvmaze/values.yaml). */
+#define SHOW_MEMO_MAX_BYTES ((size_t)32 << 20)
+
+struct exec_ {
+  struct store *s;
+  long long run_id;
+  int ok, failed; /* writer only until the executor finished */
+  const atomic_int *stop;
+  const struct ingest_fetch_config *fetch;
+  /* source hashes stored before the run (read-only while it executes) */
+  struct store_ingest_stored_hash *stored;
+  size_t n_stored;
+  struct store_ingest_memo *memo; /* rows committed by this run (writer only) */
+  char from[11], to[11];          /* the run's first and last date */
+  /* show objects this run normalized (fetch side only; the batches' rows
+   * point into it, so it outlives the writer) */
+  struct ingest_show_memo *shows;
+  struct workq_exec *writer;
+  atomic_int lock_lost; /* the run lock is gone: write nothing more */
+};
+
+static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error) {
+  enum store_status st =
+      store_ingest_fail_day(x->s, x->run_id, w->date, error, w->requests, w->retries);
+  LOG_EVENT(LOG_WARN, "ingest_day_failed", LF_INT("run", x->run_id), LF_STR("date", w->date),
+            LF_STR("error", error), LF_STR("record", store_status_name(st)));
+  x->failed++;
+}
+
+/* The day failed on the database: its error is the store's last one. */
+static void fail_day_db_(struct exec_ *x, const struct work_ *w) {
+  char err[512];
+  snprintf(err, sizeof err, "%s: database: %s", w->date, store_last_error(x->s));
+  fail_day_(x, w, err);
+}
+
+/* Before a day's statements, makes sure this session still holds the run
+ * lock (a dropped connection loses it; store_exec reconnects silently).
+ * 1: go ahead. 0: the day is not written: either it was recorded as failed
+ * (the check itself failed) or the lock is lost, which ends the run
+ * (x->lock_lost; the fetch stops at its next day). */
+static int keep_lock_(struct exec_ *x, const struct work_ *w) {
+  if (atomic_load(&x->lock_lost)) {
+    return 0;
+  }
+  int held = 0, retaken = 0;
+  enum store_status st = store_ingest_keep_lock(x->s, x->run_id, &held, &retaken);
+  if (st != STORE_OK) {
+    fail_day_db_(x, w);
+    return 0;
+  }
+  if (!held) {
+    atomic_store(&x->lock_lost, 1);
+    LOG_EVENT(LOG_ERROR, "ingest_lock_lost", LF_INT("run", x->run_id), LF_STR("date", w->date),
+              LF_STR("effect", "run stopped; another run holds the lock or failed this one"));
+    return 0;
+  }
+  if (retaken) {
+    /* Whatever ran while the lock was free may have changed rows (the new
+     * memo is not preloaded: each day probes). */
+    store_ingest_memo_destroy(x->memo);
+    x->memo = store_ingest_memo_create();
+    LOG_EVENT(LOG_WARN, "ingest_lock_retaken", LF_INT("run", x->run_id), LF_STR("date", w->date));
+  }
+  return 1;
+}
+
+static void write_day_(struct exec_ *x, struct work_ *w) {
+  if (!keep_lock_(x, w)) {
+    return;
+  }
+  if (w->error != NULL) {
+    fail_day_(x, w, w->error);
+    return;
+  }
+  struct store_ingest_counts c = {.requests = w->requests, .retries = w->retries};
+  enum store_status st;
+  if (w->skipped) {
+    c.episodes_seen = c.episodes_unchanged = w->skip_episodes;
+    c.shows_unchanged = w->skip_shows;
+    st = store_ingest_skip_day(x->s, x->run_id, w->date, &c);
+  } else {
+    c.episodes_seen = (long long)w->batch.n_episodes;
+    st = store_ingest_write_day(x->s, x->run_id, w->date, &w->batch, w->hashes, w->n_hashes,
+                                x->memo, &c);
+  }
+  if (st != STORE_OK) {
+    fail_day_db_(x, w);
+    return;
+  }
+  x->ok++;
+  LOG_EVENT(LOG_DEBUG, w->skipped ? "ingest_day_skipped" : "ingest_day_done",
+            LF_INT("run", x->run_id), LF_STR("date", w->date), LF_INT("episodes", c.episodes_seen),
+            LF_INT("episodes_created", c.episodes_created),
+            LF_INT("episodes_updated", c.episodes_updated), LF_BOOL("changed", c.changed));
+}
+
+static void work_free_(struct work_ *w) {
+  row_batch_release(&w->batch);
+  free(w->hashes);
+  free(w->error);
+  free(w);
+}
+
+/* The writer executor's function (its thread, or inline). */
+static void writer_fn_(void *item, void *arg) {
+  struct exec_ *x = arg;
+  struct work_ *w = item;
+  if (w->preload) {
+    /* the stored rows' ids for the whole run (else each day probes its own) */
+    if (store_ingest_memo_preload(x->s, x->memo, x->from, x->to) != STORE_OK) {
+      LOG_EVENT(LOG_WARN, "ingest_preload_unavailable", LF_STR("error", store_last_error(x->s)));
+    }
+  } else if (x->stop == NULL || !atomic_load(x->stop)) { /* shutting down: drop queued days */
+    write_day_(x, w);
+  }
+  work_free_(w);
+}
+
+/* ------------------------------------------------------------------ */
+/* Execute: the fetch side                                            */
+/* ------------------------------------------------------------------ */
+
+/* Parses d's documents into w->batch (w->error on failure). */
+static void parse_day_(struct exec_ *x, const struct ingest_fetched_day *d, struct work_ *w) {
+  for (size_t i = 0; i < d->n_docs; i++) {
+    char perr[300];
+    size_t before = w->batch.items_seen;
+    if (ingest_parse_schedule(&w->batch, x->shows, d->docs[i], d->doc_len[i], perr, sizeof perr) !=
+        INGEST_PARSE_OK) {
+      w->error = xasprintf("%s: %s schedule: %s", d->date, d->labels[i], perr);
+      row_batch_release(&w->batch);
+      return;
+    }
+    if (i < w->n_hashes) {
+      w->hashes[i].items = (long long)(w->batch.items_seen - before);
+    }
+  }
+}
+
+/* A day's documents arrived (or its fetch failed): hash, parse unless every
+ * body is the one already stored, hand to the writer. */
+static int day_cb_(const struct ingest_fetched_day *d, void *user) {
+  struct exec_ *x = user;
+  struct work_ *w = xcalloc(1, sizeof *w);
+  memcpy(w->date, d->date, sizeof w->date);
+  w->requests = d->requests;
+  w->retries = d->retries;
+  row_batch_init(&w->batch);
+  if (d->error != NULL) {
+    w->error = xasprintf("%s: %s", d->date, d->error);
+  } else {
+    ingest_skip_hash_day(d, &w->hashes, &w->n_hashes);
+    w->skipped = ingest_skip_unchanged(x->stored, x->n_stored, w->date, w->hashes, w->n_hashes,
+                                       &w->skip_episodes, &w->skip_shows);
+    if (!w->skipped) {
+      parse_day_(x, d, w);
+    }
+  }
+  workq_exec_submit(x->writer, w);
+  return atomic_load(&x->lock_lost); /* nonzero stops the fetch */
+}
+
+int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch, long long run_id,
+                       int32_t start_day, int days, const atomic_int *stop) {
+  struct exec_ x = {.s = s,
+                    .run_id = run_id,
+                    .stop = stop,
+                    .fetch = fetch,
+                    .memo = store_ingest_memo_create(),
+                    .shows = ingest_show_memo_create(SHOW_MEMO_MAX_BYTES)};
+  char err[256] = "";
+  LOG_EVENT(LOG_INFO, "ingest_run_started", LF_INT("run", run_id), LF_INT("days", days));
+  date_format(start_day, x.from);
+  date_format(start_day + (days > 0 ? days - 1 : 0), x.to);
+  if (store_ingest_load_hashes(s, x.from, x.to, &x.stored, &x.n_stored) != STORE_OK) {
+    /* not fatal: every day is parsed and written */
+    LOG_EVENT(LOG_WARN, "ingest_hashes_unavailable", LF_STR("error", store_last_error(s)));
+  }
+  x.writer = workq_exec_start(INGEST_RUN_WRITE_QUEUE, 1, writer_fn_, &x);
+  struct work_ *preload = xcalloc(1, sizeof *preload);
+  preload->preload = 1;
+  row_batch_init(&preload->batch);
+  workq_exec_submit(x.writer, preload);
+  enum ingest_fetch_status fs =
+      ingest_fetch_days(fetch, start_day, days, stop, day_cb_, &x, err, sizeof err);
+  workq_exec_finish(x.writer);
+  free(x.stored);
+  store_ingest_memo_destroy(x.memo);
+  struct ingest_show_memo_stats ms = ingest_show_memo_stats(x.shows);
+  LOG_EVENT(LOG_DEBUG, "ingest_show_memo", LF_INT("run", run_id),
+            LF_INT("shows", (long long)ms.shows), LF_INT("bytes", (long long)ms.bytes),
+            LF_INT("hits", (long long)ms.hits));
+  ingest_show_memo_destroy(x.shows);
+  struct ingest_outcome_in in = {.days = days,
+                                 .days_ok = x.ok,
+                                 .days_failed = x.failed,
+                                 .fetch = fs,
+                                 .fetch_error = err,
+                                 .lock_lost = atomic_load(&x.lock_lost)};
+  struct ingest_outcome out = ingest_outcome_of(&in);
+  enum store_status st = store_ingest_run_finish(s, run_id, out.status, out.error);
+  (void)store_ingest_unlock(s);
+  LOG_EVENT(out.status == STORE_RUN_SUCCEEDED ? LOG_INFO : LOG_WARN, "ingest_run_finished",
+            LF_INT("run", run_id), LF_INT("status", out.status), LF_INT("days_ok", x.ok),
+            LF_INT("days_failed", x.failed), LF_STR("error", out.error),
+            LF_STR("record", store_status_name(st)));
+  return out.status;
+}
