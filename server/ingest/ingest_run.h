@@ -5,7 +5,7 @@
  * (ingest_runner.h) and the integration tests call these.
  *
  * Singleton across replicas: a run executes only while its session holds
- * pg_advisory_lock(STORE_INGEST_LOCK_KEY) (store_ingest.h). A start that
+ * pg_advisory_lock(STORE_INGEST_LOCK_KEY) (store_runs.h). A start that
  * cannot take the lock returns the RUNNING run of whoever holds it. A
  * RUNNING row seen by a session that got the lock belongs to a runner that
  * died (a crash or SIGKILL drops its session and lock) and becomes FAILED.
