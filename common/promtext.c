@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void prom_family(struct strbuf *b, const char *name, const char *type, const char *help) {
   strbuf_appendf(b, "# HELP %s ", name);
@@ -44,7 +45,9 @@ static void name_labels_(struct strbuf *b, const char *name, const char *suffix,
   }
 }
 
-/* The shortest %.Ng (N 1..17) that reads back as v. */
+/* The shortest digits that read back as v, laid out as Go's
+ * strconv.FormatFloat(v, 'g', -1, 64) (what client_golang prints): plain
+ * decimals for exponents -4..5 ("10", "0.005", "2.5"), else 1.5e+06. */
 static void double_(struct strbuf *b, double v) {
   if (isnan(v)) {
     strbuf_append(b, "NaN");
@@ -54,13 +57,22 @@ static void double_(struct strbuf *b, double v) {
     strbuf_append(b, v > 0 ? "+Inf" : "-Inf");
     return;
   }
-  char buf[32];
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*g", prec, v);
+  char buf[40];
+  int digits = 1;
+  for (; digits < 17; digits++) {
+    snprintf(buf, sizeof buf, "%.*e", digits - 1, v);
     if (strtod(buf, NULL) == v) {
       break;
     }
   }
+  snprintf(buf, sizeof buf, "%.*e", digits - 1, v);
+  int exp = (int)strtol(strchr(buf, 'e') + 1, NULL, 10);
+  if (v != 0 && (exp < -4 || exp >= 6)) {
+    strbuf_append(b, buf);
+    return;
+  }
+  int decimals = digits - 1 - exp;
+  snprintf(buf, sizeof buf, "%.*f", decimals > 0 ? decimals : 0, v);
   strbuf_append(b, buf);
 }
 

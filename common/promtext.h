@@ -12,9 +12,9 @@
  *   name_sum{a="x"} 0.25
  *   name_count{a="x"} 3
  *
- * Values print as integers (counters, gauges of counts) or with %.17g
- * trimmed to the shortest form that reads back the same (NaN and +-Inf as
- * the format spells them). Tests: tests/unit/test_promtext.c.
+ * Values print as integers (counters, gauges of counts) or in the shortest
+ * form that reads back the same, laid out as client_golang does ("10",
+ * "0.005", "1.5e+06"; NaN and +-Inf as the format spells them). Tests: tests/unit/test_promtext.c.
  */
 #ifndef TVMAZE_COMMON_PROMTEXT_H
 #define TVMAZE_COMMON_PROMTEXT_H

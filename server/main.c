@@ -217,17 +217,18 @@ static int serve_(const struct server_config *cfg) {
   };
   char err[256];
   int rc_exit = 1;
-  rpc_server *srv = rpc_server_create(&rc, err, sizeof err);
+  rpc_server *srv = NULL;
+  if (metrics_start_(cfg, services, n_services) != 0) {
+    rc_exit = 2;
+    goto out;
+  }
+  srv = rpc_server_create(&rc, err, sizeof err);
   if (srv == NULL) {
     LOG_EVENT(LOG_ERROR, "listen_failed", LF_STR("addr", cfg->grpc_addr), LF_STR("error", err));
     goto out;
   }
   for (size_t i = 0; i < n_services; i++) {
     rpc_server_add_service(srv, services[i]);
-  }
-  if (metrics_start_(cfg, services, n_services) != 0) {
-    rc_exit = 2;
-    goto out;
   }
   if (rpc_server_start(srv, err, sizeof err) != 0) {
     LOG_EVENT(LOG_ERROR, "start_failed", LF_STR("error", err));
