@@ -71,9 +71,9 @@ static void test_numbers(void **state) {
   }
   struct strbuf b;
   strbuf_init(&b);
-  prom_sample_double(&b, "g", NULL, NAN);
-  prom_sample_double(&b, "g", NULL, INFINITY);
-  prom_sample_double(&b, "g", NULL, -INFINITY);
+  prom_sample_double(&b, "g", NULL, (double)NAN);
+  prom_sample_double(&b, "g", NULL, (double)INFINITY);
+  prom_sample_double(&b, "g", NULL, -(double)INFINITY);
   assert_string_equal(b.data, "g NaN\ng +Inf\ng -Inf\n");
   strbuf_release(&b);
 }
