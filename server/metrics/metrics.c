@@ -45,7 +45,13 @@ static double mono_s_(void) {
 struct server_metrics *metrics_create(int workers, const char *database_url) {
   struct server_metrics *m = xcalloc(1, sizeof *m);
   m->n_workers = workers > 0 ? workers : 1;
-  m->workers = xcalloc((size_t)m->n_workers, sizeof *m->workers);
+  /* a cache line per worker: alignas(64) needs an aligned block */
+  size_t bytes = (size_t)m->n_workers * sizeof *m->workers;
+  m->workers = aligned_alloc(alignof(struct metrics_worker_), bytes);
+  if (m->workers == NULL) {
+    abort();
+  }
+  memset(m->workers, 0, bytes);
   m->database_url = database_url != NULL ? xstrdup(database_url) : NULL;
   m->created_epoch = now_epoch_();
   return m;
@@ -285,10 +291,18 @@ static int proc_stat_(unsigned long long *utime, unsigned long long *stime, long
   if (p == NULL) {
     return -1;
   }
-  /* p + 2 is field 3 (state) */
+  /* fields from 3 (state) on, separated by one space */
   int field = 3;
-  char *save = NULL;
-  for (char *t = strtok_r(p + 2, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save), field++) {
+  for (char *t = p + 1; *t != '\0'; field++) {
+    while (*t == ' ') {
+      t++;
+    }
+    char *end = strchr(t, ' ');
+    if (end == NULL) {
+      end = t + strlen(t);
+    }
+    char *next = *end != '\0' ? end + 1 : end;
+    *end = '\0';
     if (field == 14) {
       *utime = strtoull(t, NULL, 10);
     } else if (field == 15) {
@@ -299,6 +313,7 @@ static int proc_stat_(unsigned long long *utime, unsigned long long *stime, long
       *start = strtoull(t, NULL, 10);
       return 0;
     }
+    t = next;
   }
   return -1;
 }
