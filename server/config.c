@@ -47,11 +47,16 @@ static int set_redis_url_(struct server_config *c, const char *v, char *err, siz
   return 0;
 }
 
-static int set_grpc_addr_(struct server_config *c, const char *v, char *err, size_t n,
-                          const char *name) {
+/* 0 if v is HOST:PORT (a host, then a port 0..65535 after the last colon). */
+static int host_port_(const char *v) {
   const char *colon = strrchr(v, ':');
   int port;
-  if (colon == NULL || colon == v || parse_int_(colon + 1, 0, 65535, &port) != 0) {
+  return colon == NULL || colon == v || parse_int_(colon + 1, 0, 65535, &port) != 0 ? -1 : 0;
+}
+
+static int set_grpc_addr_(struct server_config *c, const char *v, char *err, size_t n,
+                          const char *name) {
+  if (host_port_(v) != 0) {
     snprintf(err, n, "%s: expected HOST:PORT, got \"%s\"", name, v);
     return -1;
   }
@@ -66,9 +71,7 @@ static int set_metrics_addr_(struct server_config *c, const char *v, char *err, 
     c->metrics_addr = NULL;
     return 0;
   }
-  const char *colon = strrchr(v, ':');
-  int port;
-  if (colon == NULL || colon == v || parse_int_(colon + 1, 0, 65535, &port) != 0) {
+  if (host_port_(v) != 0) {
     snprintf(err, n, "%s: expected HOST:PORT or off, got \"%s\"", name, v);
     return -1;
   }

@@ -141,19 +141,27 @@ unsigned long long store_ingest_runs_ended(int status) {
   return atomic_load_explicit(&ended_[status], memory_order_relaxed);
 }
 
+/* Runs an UPDATE of 3 parameters that ends runs with status, and counts the
+ * runs it ended (*rows). */
+static enum store_status end_runs_(struct store *s, const char *name, const char *sql,
+                                   const char *const *v, int status, long long *rows) {
+  enum store_status st = run_(s, name, sql, 3, v, rows);
+  if (st == STORE_OK) {
+    count_ended_(status, *rows);
+  }
+  return st;
+}
+
 enum store_status store_ingest_fail_stale(struct store *s, const char *error, int *n) {
   long long rows = 0;
   struct num_ failed = num_(STORE_RUN_FAILED), running = num_(STORE_RUN_RUNNING);
   const char *v[3] = {error, failed.s, running.s};
   enum store_status st =
-      run_(s, "ingest_fail_stale",
-           "UPDATE ingest_runs SET status = $2::smallint, error = $1, finished_at = now() "
-           "WHERE status = $3::smallint",
-           3, v, &rows);
+      end_runs_(s, "ingest_fail_stale",
+                "UPDATE ingest_runs SET status = $2::smallint, error = $1, finished_at = now() "
+                "WHERE status = $3::smallint",
+                v, STORE_RUN_FAILED, &rows);
   *n = (int)rows;
-  if (st == STORE_OK) {
-    count_ended_(STORE_RUN_FAILED, rows);
-  }
   return st;
 }
 
@@ -183,15 +191,10 @@ enum store_status store_ingest_run_finish(struct store *s, long long id, int sta
   struct num_ ids = num_(id), sts = num_(status);
   const char *v[3] = {ids.s, sts.s, error};
   long long rows = 0;
-  enum store_status st =
-      run_(s, "ingest_run_finish",
-           "UPDATE ingest_runs SET status = $2::smallint, error = $3, finished_at = now() "
-           "WHERE id = $1::bigint",
-           3, v, &rows);
-  if (st == STORE_OK) {
-    count_ended_(status, rows);
-  }
-  return st;
+  return end_runs_(s, "ingest_run_finish",
+                   "UPDATE ingest_runs SET status = $2::smallint, error = $3, finished_at = now() "
+                   "WHERE id = $1::bigint",
+                   v, status, &rows);
 }
 
 static const char SQL_DAY_DONE_[] =
