@@ -207,8 +207,14 @@ static void db_refresh_(struct server_metrics *m) {
   if (m->store == NULL) {
     m->store = store_open(m->database_url);
   }
+  /* A session that died while idle (a database restart) fails its next
+   * statement and is dropped: the read is tried once more, on a new one. */
   double last = 0;
-  if (store_ingest_last_success(m->store, &last) == STORE_OK) {
+  enum store_status st = store_ingest_last_success(m->store, &last);
+  if (st == STORE_UNAVAILABLE) {
+    st = store_ingest_last_success(m->store, &last);
+  }
+  if (st == STORE_OK) {
     m->last_success = last;
     m->has_last_success = 1;
   }

@@ -10,6 +10,8 @@
 #   - PostgreSQL stopped: a call answers Unavailable and is counted so, the
 #     error counter grows, the worker's connection leaves "idle"; back up:
 #     the reconnect is counted;
+#   - an ingest run (fake TVMaze): runs_total{SUCCEEDED}, the freshness and
+#     the data version move;
 #   - a bad TVMAZE_METRICS_ADDR (syntax, or a port in use) exits 2 with a
 #     message naming it; "off" serves no exporter.
 # One worker, so the pool gauges are exact. PostgreSQL is restarted at exit
@@ -36,10 +38,17 @@ psql -q "$DATABASE_URL" -c "INSERT INTO ingest_runs (status, start_date, days, o
   VALUES (2, '2025-01-01', 1, 'test', to_timestamp(1750000000)),
          (4, '2025-01-02', 1, 'test', to_timestamp(1760000000))" >/dev/null
 
+python3 "$S/tests/fake_tvmaze/fake_tvmaze.py" --fixtures "$S/tests/fake_tvmaze/fixtures" \
+  --port-file "$TMP/fake.port" 2>/dev/null &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$TMP/fake.port" ] && break; sleep 0.1; done
+[ -s "$TMP/fake.port" ] || fail "fake TVMaze did not start"
+
 GP=$(port)
 MP=$(port)
 M=http://127.0.0.1:$MP/metrics
-TVMAZE_WORKERS=1 TVMAZE_METRICS_ADDR=127.0.0.1:$MP start_server "$GP"
+TVMAZE_API_URL="http://127.0.0.1:$(cat "$TMP/fake.port")" TVMAZE_WORKERS=1 \
+  TVMAZE_METRICS_ADDR=127.0.0.1:$MP start_server "$GP"
 for _ in $(seq 1 300); do
   grep -q '"server_started"' "$TMP/server.log" && break
   sleep 0.1
@@ -195,6 +204,30 @@ assert d("tvmaze_db_reconnects_total") >= 1, d("tvmaze_db_reconnects_total")
 assert b["tvmaze_db_pool_connections{state=\"idle\"}"] == 1
 ' "series after PostgreSQL came back"
 echo "ok: PostgreSQL back: reconnect counted, the connection idle again"
+
+# An ingest run: ended SUCCEEDED, the freshness and the data version move
+# (read again once the exporter's 5 s cache has expired).
+# The runner's session died with the PostgreSQL restart: its first statement
+# answers UNAVAILABLE and reconnects, so the start is retried.
+for _ in 1 2 3 4 5; do
+  TVMAZE_GRPC_TARGET=127.0.0.1:$GP timeout 120 "$B/client/tvmaze" ingest start \
+    --start-date 2030-01-01 --days 1 --wait >"$TMP/ingest.txt" 2>&1 && break
+  grep -q UNAVAILABLE "$TMP/ingest.txt" || fail "ingest run: $(cat "$TMP/ingest.txt")"
+  sleep 0.6
+done
+grep -q "SUCCEEDED" "$TMP/ingest.txt" || fail "ingest run: $(cat "$TMP/ingest.txt")"
+sleep 5.2
+scrape ingest
+check up ingest '
+assert d("tvmaze_ingest_runs_total{status=\"SUCCEEDED\"}") == 1
+assert d("tvmaze_ingest_runs_total{status=\"FAILED\"}") == 0
+assert d("tvmaze_ingest_runs_total{status=\"PARTIAL\"}") == 0
+assert d("grpc_server_handled_total{" + h("StartIngest", "OK", "tvmaze.v1.Ingest") + "}") == 1
+assert d("grpc_server_handled_total{" + h("StartIngest", "Unavailable", "tvmaze.v1.Ingest") + "}") >= 0
+assert b["tvmaze_ingest_last_success_timestamp_seconds"] > 1760000000
+assert d("tvmaze_data_version") > 0, d("tvmaze_data_version")
+' "series after an ingest run"
+echo "ok: an ingest run: runs_total, freshness and data version moved"
 
 # Bad addresses: exit 2 with a message naming the variable.
 rc=0
