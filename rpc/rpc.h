@@ -113,6 +113,25 @@ typedef enum {
  * The binding answers SERVICE_UNKNOWN itself for names not registered. */
 typedef rpc_health_status (*rpc_health_fn)(const char *service, void *worker_data, void *user);
 
+/* What the observer hears of a unary call of a registered service (not
+ * Health/Check, reflection or unknown methods): once when the worker accepts
+ * it (RPC_CALL_STARTED) and once when its status is decided and the final
+ * batch starts (RPC_CALL_FINISHED, with code and duration). */
+enum rpc_call_event { RPC_CALL_STARTED, RPC_CALL_FINISHED };
+struct rpc_call_report {
+  enum rpc_call_event event;
+  const ProtobufCServiceDescriptor *service; /* the registered service's descriptor */
+  unsigned method_index;                     /* index in service->methods */
+  rpc_code code;                             /* FINISHED: the status sent */
+  int64_t duration_ns;                       /* FINISHED: acceptance to status */
+  int worker_index;
+  void *worker_data; /* that worker's worker_init result */
+};
+
+/* Called on the call's worker thread, inline on the unary path: keep it to a
+ * few relaxed atomic adds (no locks, no allocation, no I/O). */
+typedef void (*rpc_call_observer)(const struct rpc_call_report *report, void *user);
+
 struct rpc_server_config {
   const char *addr;         /* "0.0.0.0:50051"; port 0 picks a free port */
   int workers;              /* worker threads, each with its own queue; <= 0: 2 */
@@ -124,8 +143,9 @@ struct rpc_server_config {
    * stops. Either may be NULL. */
   void *(*worker_init)(int worker_index, void *user);
   void (*worker_fini)(void *worker_data, void *user);
-  rpc_health_fn health; /* NULL: always SERVING */
-  void *user;           /* passed to worker_init/fini and health */
+  rpc_health_fn health;      /* NULL: always SERVING */
+  rpc_call_observer observe; /* NULL: none (see struct rpc_call_report) */
+  void *user;                /* passed to worker_init/fini, health and observe */
   /* Descriptor set (FileDescriptorSet bytes, with imports) for reflection;
    * NULL disables reflection. Must outlive the server. */
   const uint8_t *descriptor_set;

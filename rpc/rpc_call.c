@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <grpc/byte_buffer.h>
 #include <grpc/support/alloc.h>
@@ -102,8 +103,40 @@ static struct rpc_call *call_new_(struct rpc_worker_ *w) {
   return c;
 }
 
+/* ------------------------------------------------------------------ */
+/* Observer                                                           */
+/* ------------------------------------------------------------------ */
+
+static int64_t mono_ns_(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whether c is a call the observer hears of (a registered service's). */
+static int observed_(const struct rpc_call *c) {
+  return c->m != NULL && c->m->kind == RPC_M_USER && c->w->srv->cfg.observe != NULL;
+}
+
+static void report_(struct rpc_call *c, enum rpc_call_event ev, int64_t now_ns) {
+  const struct rpc_server_config *cfg = &c->w->srv->cfg;
+  struct rpc_call_report r = {
+      .event = ev,
+      .service = c->m->service->descriptor,
+      .method_index = c->m->index,
+      .code = ev == RPC_CALL_FINISHED ? c->code : RPC_OK,
+      .duration_ns = ev == RPC_CALL_FINISHED ? now_ns - c->start_ns : 0,
+      .worker_index = c->w->index,
+      .worker_data = c->w->data,
+  };
+  cfg->observe(&r, cfg->user);
+}
+
 /* Starts the final batch; the call is freed when it completes. */
 static void send_final_(struct rpc_call *c) {
+  if (observed_(c)) {
+    report_(c, RPC_CALL_FINISHED, mono_ns_());
+  }
   grpc_op ops[4];
   memset(ops, 0, sizeof ops);
   size_t n = 0;
@@ -219,6 +252,10 @@ void rpc_call_accept_(struct rpc_worker_ *w, struct rpc_method_ *m, grpc_call *c
     gpr_free(path);
     send_final_(c);
     return;
+  }
+  if (observed_(c)) {
+    c->start_ns = mono_ns_();
+    report_(c, RPC_CALL_STARTED, c->start_ns);
   }
   handle_unary_(c, payload);
 }

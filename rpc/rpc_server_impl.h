@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <grpc/grpc.h>
 
@@ -103,7 +104,8 @@ struct rpc_call {
   char *peer;            /* gpr_malloc'd, lazily */
   char **strs;           /* metadata values handed out (owned) */
   size_t n_strs;
-  char *path; /* catch-all: the unknown method's path (owned) */
+  char *path;       /* catch-all: the unknown method's path (owned) */
+  int64_t start_ns; /* observed calls: monotonic time of acceptance */
   struct rpc_call *next_spare;
 };
 

@@ -47,15 +47,35 @@ static int set_redis_url_(struct server_config *c, const char *v, char *err, siz
   return 0;
 }
 
-static int set_grpc_addr_(struct server_config *c, const char *v, char *err, size_t n,
-                          const char *name) {
+/* 0 if v is HOST:PORT (a host, then a port 0..65535 after the last colon). */
+static int host_port_(const char *v) {
   const char *colon = strrchr(v, ':');
   int port;
-  if (colon == NULL || colon == v || parse_int_(colon + 1, 0, 65535, &port) != 0) {
+  return colon == NULL || colon == v || parse_int_(colon + 1, 0, 65535, &port) != 0 ? -1 : 0;
+}
+
+static int set_grpc_addr_(struct server_config *c, const char *v, char *err, size_t n,
+                          const char *name) {
+  if (host_port_(v) != 0) {
     snprintf(err, n, "%s: expected HOST:PORT, got \"%s\"", name, v);
     return -1;
   }
   c->grpc_addr = v;
+  return 0;
+}
+
+static int set_metrics_addr_(struct server_config *c, const char *v, char *err, size_t n,
+                             const char *name) {
+  c->metrics_addr_set = 1;
+  if (v[0] == '\0' || strcmp(v, "off") == 0) {
+    c->metrics_addr = NULL;
+    return 0;
+  }
+  if (host_port_(v) != 0) {
+    snprintf(err, n, "%s: expected HOST:PORT or off, got \"%s\"", name, v);
+    return -1;
+  }
+  c->metrics_addr = v;
   return 0;
 }
 
@@ -206,6 +226,7 @@ static const struct option_def options_[] = {
     {"DATABASE_URL", "--database-url", set_database_url_},
     {"REDIS_URL", "--redis-url", set_redis_url_},
     {"TVMAZE_GRPC_ADDR", "--grpc-addr", set_grpc_addr_},
+    {"TVMAZE_METRICS_ADDR", "--metrics-addr", set_metrics_addr_},
     {"TVMAZE_API_URL", "--api-url", set_api_url_},
     {"TVMAZE_COUNTRIES", "--countries", set_countries_},
     {"TVMAZE_INGEST_DAYS", "--ingest-days", set_ingest_days_},
@@ -223,6 +244,7 @@ int config_load(struct server_config *cfg, int argc, char **argv, int first, int
                 size_t errlen) {
   memset(cfg, 0, sizeof *cfg);
   cfg->grpc_addr = "0.0.0.0:50051";
+  cfg->metrics_addr = "0.0.0.0:9464";
   cfg->api_url = "https://api.tvmaze.com";
   memcpy(cfg->countries[0], "US", 3);
   cfg->n_countries = 1;
@@ -295,6 +317,8 @@ const char *config_usage(void) {
          "  DATABASE_URL        --database-url URL   libpq URI (required)\n"
          "  REDIS_URL           --redis-url URL      redis://host:port[/db]; unset: no cache\n"
          "  TVMAZE_GRPC_ADDR    --grpc-addr H:P      listen address (0.0.0.0:50051)\n"
+         "  TVMAZE_METRICS_ADDR --metrics-addr H:P   Prometheus GET /metrics, or off\n"
+         "                                           (0.0.0.0:9464)\n"
          "  TVMAZE_API_URL      --api-url URL        TVMaze root (https://api.tvmaze.com)\n"
          "  TVMAZE_COUNTRIES    --countries LIST     network schedules to fetch (US)\n"
          "  TVMAZE_INGEST_DAYS  --ingest-days N      days per scheduled run (90)\n"

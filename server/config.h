@@ -7,6 +7,7 @@
  *   DATABASE_URL          --database-url         (required)
  *   REDIS_URL             --redis-url            (none: no cache)
  *   TVMAZE_GRPC_ADDR      --grpc-addr            0.0.0.0:50051
+ *   TVMAZE_METRICS_ADDR   --metrics-addr         0.0.0.0:9464 ("" or "off": no exporter)
  *   TVMAZE_API_URL        --api-url              https://api.tvmaze.com
  *   TVMAZE_COUNTRIES      --countries            US   (comma-separated ISO codes)
  *   TVMAZE_INGEST_DAYS    --ingest-days          90   (1..365)
@@ -31,6 +32,8 @@ struct server_config {
   const char *database_url;
   const char *redis_url; /* NULL: no cache */
   const char *grpc_addr;
+  const char *metrics_addr; /* NULL: no metrics listener */
+  int metrics_addr_set;     /* given by TVMAZE_METRICS_ADDR or the flag (not the default) */
   const char *api_url;
   char countries[CONFIG_MAX_COUNTRIES][3]; /* upper-case ISO codes */
   int n_countries;

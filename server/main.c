@@ -8,8 +8,10 @@
  *   tvmaze-server --version | --help
  *
  * Configuration: config.h. Exit status: 0 after a clean drain, 1 on a
- * runtime failure, 2 on bad configuration or usage.
+ * runtime failure, 2 on bad configuration or usage (a metrics address that
+ * cannot be listened on included).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "ingest_runner.h"
 #include "keys_cmd.h"
 #include "log.h"
+#include "metrics.h"
 #include "rpc.h"
 #include "services.h"
 #include "xalloc.h"
@@ -73,6 +76,55 @@ static void worker_fini_(void *data, void *user) {
   arena_release(w->arena);
   free(w->arena);
   free(w);
+}
+
+/* The exporter (NULL: TVMAZE_METRICS_ADDR off). File-level because the
+ * binding's user pointer is the struct server_ctx the services share. */
+static struct server_metrics *metrics_;
+
+/* The binding's observer: the worker's connection state, then the counts. */
+static void observe_(const struct rpc_call_report *r, void *user) {
+  (void)user;
+  if (metrics_ == NULL) {
+    return; /* the default address was taken: no exporter */
+  }
+  if (r->event == RPC_CALL_FINISHED && r->worker_data != NULL) {
+    const struct worker_ctx *w = r->worker_data;
+    metrics_worker_connected(metrics_, r->worker_index, store_connected(w->store));
+  }
+  metrics_observe(r, metrics_);
+}
+
+/* Starts the exporter on cfg->metrics_addr for the registered services.
+ * Returns 0 (also when off, or when the default address is taken: a
+ * warning), -1 when a configured address cannot be listened on. */
+static int metrics_start_(const struct server_config *cfg, ProtobufCService *const *services,
+                          size_t n) {
+  if (cfg->metrics_addr == NULL) {
+    return 0;
+  }
+  metrics_ = metrics_create(cfg->workers, cfg->database_url);
+  for (size_t i = 0; i < n; i++) {
+    metrics_add_service(metrics_, services[i]->descriptor);
+  }
+  char err[256];
+  int port = 0;
+  if (metrics_listen(metrics_, cfg->metrics_addr, &port, err, sizeof err) != 0) {
+    int taken = errno == EADDRINUSE;
+    metrics_destroy(metrics_);
+    metrics_ = NULL;
+    if (!cfg->metrics_addr_set && taken) {
+      LOG_EVENT(LOG_WARN, "metrics_unavailable", LF_STR("addr", cfg->metrics_addr),
+                LF_STR("error", err));
+      return 0;
+    }
+    LOG_EVENT(LOG_ERROR, "metrics_listen_failed", LF_STR("addr", cfg->metrics_addr),
+              LF_STR("error", err));
+    fprintf(stderr, "tvmaze-server: TVMAZE_METRICS_ADDR: %s\n", err);
+    return -1;
+  }
+  LOG_EVENT(LOG_INFO, "metrics_listening", LF_STR("addr", cfg->metrics_addr), LF_INT("port", port));
+  return 0;
 }
 
 /* SERVING while this worker reaches the database. */
@@ -158,13 +210,19 @@ static int serve_(const struct server_config *cfg) {
       .worker_init = worker_init_,
       .worker_fini = worker_fini_,
       .health = health_,
+      .observe = cfg->metrics_addr != NULL ? observe_ : NULL,
       .user = &ctx,
       .descriptor_set = tvmaze_descriptor_set,
       .descriptor_set_len = tvmaze_descriptor_set_len,
   };
   char err[256];
   int rc_exit = 1;
-  rpc_server *srv = rpc_server_create(&rc, err, sizeof err);
+  rpc_server *srv = NULL;
+  if (metrics_start_(cfg, services, n_services) != 0) {
+    rc_exit = 2;
+    goto out;
+  }
+  srv = rpc_server_create(&rc, err, sizeof err);
   if (srv == NULL) {
     LOG_EVENT(LOG_ERROR, "listen_failed", LF_STR("addr", cfg->grpc_addr), LF_STR("error", err));
     goto out;
@@ -187,6 +245,8 @@ out:
   rpc_server_destroy(srv);
   /* after the drain: a run still going stops and is recorded as interrupted */
   ingest_runner_destroy(ctx.ingest);
+  metrics_destroy(metrics_);
+  metrics_ = NULL;
   for (size_t i = 0; i < n_services; i++) {
     service_destroy(services[i]);
   }

@@ -4,6 +4,7 @@
  */
 #include "db.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,20 @@ struct store {
   int listening;      /* LISTEN tvmaze_generation issued on this connection */
   int generation_ok;  /* generation is current up to the notifications read */
   int64_t generation; /* data generation known on this connection */
+  int connected_once; /* a connection was made before (the next one is a reconnect) */
   char error[512];    /* last error message */
   char sqlstate[6];   /* SQLSTATE of the last failed statement ("" if none) */
 };
+
+/* Process-wide counters (store_counters_get): relaxed atomics, one add on an
+ * error or a connect, nothing on the statement path otherwise. */
+static atomic_ullong errors_total_;
+static atomic_ullong reconnects_total_;
+
+void store_counters_get(struct store_counters *out) {
+  out->errors = atomic_load_explicit(&errors_total_, memory_order_relaxed);
+  out->reconnects = atomic_load_explicit(&reconnects_total_, memory_order_relaxed);
+}
 
 /* COPY data goes to libpq in pieces of at most this many bytes. */
 #define COPY_CHUNK ((size_t)1 << 20)
@@ -132,9 +144,14 @@ PGconn *store_conn(struct store *s) {
     PQfinish(s->conn);
     s->conn = NULL;
     s->last_attempt_ms = now;
+    atomic_fetch_add_explicit(&errors_total_, 1, memory_order_relaxed);
     return NULL;
   }
   s->last_attempt_ms = 0;
+  if (s->connected_once) {
+    atomic_fetch_add_explicit(&reconnects_total_, 1, memory_order_relaxed);
+  }
+  s->connected_once = 1;
   PQsetNoticeReceiver(s->conn, notice_receiver_, s);
   /* Sessions run in UTC so dates and timestamps on the wire never shift. */
   PGresult *r = PQexec(s->conn, "SET TIME ZONE 'UTC'");
@@ -180,6 +197,7 @@ static int is_prepared_(const struct store *s, const char *name) {
 /* Handles a failed result: sets status and error, drops a broken connection. */
 static PGresult *fail_(struct store *s, PGresult *res, enum store_status *st) {
   *st = store_status_from_result(res, s->conn);
+  atomic_fetch_add_explicit(&errors_total_, 1, memory_order_relaxed);
   if (res != NULL && PQresultErrorMessage(res)[0] != '\0') {
     set_error_(s, "", PQresultErrorMessage(res));
   } else if (s->conn != NULL) {
@@ -199,6 +217,7 @@ PGresult *store_exec_params(struct store *s, const char *name, const char *sql, 
                             int result_format, enum store_status *st) {
   PGconn *c = store_conn(s);
   if (c == NULL) {
+    atomic_fetch_add_explicit(&errors_total_, 1, memory_order_relaxed);
     *st = STORE_UNAVAILABLE;
     return NULL;
   }
@@ -235,6 +254,7 @@ enum store_status store_copy_in(struct store *s, const char *sql, const char *da
                                 long long *rows) {
   PGconn *c = store_conn(s);
   if (c == NULL) {
+    atomic_fetch_add_explicit(&errors_total_, 1, memory_order_relaxed);
     return STORE_UNAVAILABLE;
   }
   enum store_status st = STORE_OK;
@@ -296,6 +316,7 @@ enum store_status store_copy_in(struct store *s, const char *sql, const char *da
 enum store_status store_command(struct store *s, const char *sql) {
   PGconn *c = store_conn(s);
   if (c == NULL) {
+    atomic_fetch_add_explicit(&errors_total_, 1, memory_order_relaxed);
     return STORE_UNAVAILABLE;
   }
   PGresult *r = PQexec(c, sql);
@@ -442,6 +463,10 @@ enum store_status store_generation(struct store *s, int64_t *generation) {
   s->generation_ok = 1;
   *generation = s->generation;
   return STORE_OK;
+}
+
+int store_connected(const struct store *s) {
+  return s->conn != NULL && !s->dying;
 }
 
 int store_backend_pid(struct store *s) {

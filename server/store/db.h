@@ -88,6 +88,18 @@ enum store_status store_migrate(struct store *s, int *applied);
  * for the residual window (delivery of a notification right after commit). */
 enum store_status store_generation(struct store *s, int64_t *generation);
 
+/* 1 if s holds a connection not known to be broken (no I/O: what the last
+ * statement left). Owner thread only. */
+int store_connected(const struct store *s);
+
+/* Process-wide counts since start, over every store (thread-safe). */
+struct store_counters {
+  unsigned long long errors;     /* failed statements (a broken or absent
+                                    connection included) and failed connects */
+  unsigned long long reconnects; /* connections made by a store that had one before */
+};
+void store_counters_get(struct store_counters *out);
+
 /* PID of the server process of the current connection, 0 if none (tests). */
 int store_backend_pid(struct store *s);
 

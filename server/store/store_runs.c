@@ -8,6 +8,7 @@
 #include "store_runs.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,15 +125,42 @@ enum store_status store_ingest_keep_lock(struct store *s, long long run_id, int 
 /* Run and day rows                                                   */
 /* ------------------------------------------------------------------ */
 
+/* Runs ended by this process, by status (store_ingest_runs_ended). */
+static atomic_ullong ended_[STORE_RUN_FAILED + 1];
+
+static void count_ended_(int status, long long n) {
+  if (status >= STORE_RUN_SUCCEEDED && status <= STORE_RUN_FAILED && n > 0) {
+    atomic_fetch_add_explicit(&ended_[status], (unsigned long long)n, memory_order_relaxed);
+  }
+}
+
+unsigned long long store_ingest_runs_ended(int status) {
+  if (status < STORE_RUN_SUCCEEDED || status > STORE_RUN_FAILED) {
+    return 0;
+  }
+  return atomic_load_explicit(&ended_[status], memory_order_relaxed);
+}
+
+/* Runs an UPDATE of 3 parameters that ends runs with status, and counts the
+ * runs it ended (*rows). */
+static enum store_status end_runs_(struct store *s, const char *name, const char *sql,
+                                   const char *const *v, int status, long long *rows) {
+  enum store_status st = run_(s, name, sql, 3, v, rows);
+  if (st == STORE_OK) {
+    count_ended_(status, *rows);
+  }
+  return st;
+}
+
 enum store_status store_ingest_fail_stale(struct store *s, const char *error, int *n) {
   long long rows = 0;
   struct num_ failed = num_(STORE_RUN_FAILED), running = num_(STORE_RUN_RUNNING);
   const char *v[3] = {error, failed.s, running.s};
   enum store_status st =
-      run_(s, "ingest_fail_stale",
-           "UPDATE ingest_runs SET status = $2::smallint, error = $1, finished_at = now() "
-           "WHERE status = $3::smallint",
-           3, v, &rows);
+      end_runs_(s, "ingest_fail_stale",
+                "UPDATE ingest_runs SET status = $2::smallint, error = $1, finished_at = now() "
+                "WHERE status = $3::smallint",
+                v, STORE_RUN_FAILED, &rows);
   *n = (int)rows;
   return st;
 }
@@ -162,10 +190,11 @@ enum store_status store_ingest_run_finish(struct store *s, long long id, int sta
                                           const char *error) {
   struct num_ ids = num_(id), sts = num_(status);
   const char *v[3] = {ids.s, sts.s, error};
-  return run_(s, "ingest_run_finish",
-              "UPDATE ingest_runs SET status = $2::smallint, error = $3, finished_at = now() "
-              "WHERE id = $1::bigint",
-              3, v, NULL);
+  long long rows = 0;
+  return end_runs_(s, "ingest_run_finish",
+                   "UPDATE ingest_runs SET status = $2::smallint, error = $3, finished_at = now() "
+                   "WHERE id = $1::bigint",
+                   v, status, &rows);
 }
 
 static const char SQL_DAY_DONE_[] =
@@ -401,5 +430,21 @@ enum store_status store_ingest_run_counts(struct store *s, struct arena *a,
     }
   }
   *out = m;
+  return STORE_OK;
+}
+
+enum store_status store_ingest_last_success(struct store *s, double *epoch) {
+  struct num_ ok = num_(STORE_RUN_SUCCEEDED);
+  const char *v[1] = {ok.s};
+  enum store_status st;
+  PGresult *r = store_exec(s, "ingest_last_success",
+                           "SELECT COALESCE(EXTRACT(EPOCH FROM max(finished_at)), 0)::float8 "
+                           "FROM ingest_runs WHERE status = $1::smallint",
+                           1, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  *epoch = strtod(PQgetvalue(r, 0, 0), NULL);
+  PQclear(r);
   return STORE_OK;
 }

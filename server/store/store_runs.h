@@ -66,6 +66,16 @@ enum store_status store_ingest_keep_lock(struct store *s, long long run_id, int 
  * lock). *n gets how many. */
 enum store_status store_ingest_fail_stale(struct store *s, const char *error, int *n);
 
+/* Runs this process ended with status (enum store_run_status: SUCCEEDED,
+ * PARTIAL, FAILED) through store_ingest_run_finish or store_ingest_fail_stale
+ * (interrupted runs), counted when the update succeeded; 0 for other
+ * statuses. Thread-safe (relaxed atomics). */
+unsigned long long store_ingest_runs_ended(int status);
+
+/* *epoch gets the Unix time (seconds) at which the newest SUCCEEDED run
+ * finished, 0 if none did (the freshness metric). */
+enum store_status store_ingest_last_success(struct store *s, double *epoch);
+
 /* Inserts a RUNNING run with its days PENDING; *id gets its id. */
 enum store_status store_ingest_run_create(struct store *s, const char *start_date, int days,
                                           const char *owner, long long *id);

@@ -98,10 +98,19 @@ static void test_fail_stale_and_counts(void **state) {
   (void)state;
   struct store *s = store_open(itest_db_url);
   long long a = create_(s, 1), b = create_(s, 1), c = create_(s, 2);
+  unsigned long long ok0 = store_ingest_runs_ended(STORE_RUN_SUCCEEDED);
+  unsigned long long failed0 = store_ingest_runs_ended(STORE_RUN_FAILED);
   assert_int_equal(store_ingest_run_finish(s, a, STORE_RUN_SUCCEEDED, NULL), STORE_OK);
+  double last = 0;
+  assert_int_equal(store_ingest_last_success(s, &last), STORE_OK);
+  assert_true(last > 1.7e9); /* a's finished_at, now */
   int n = 0;
   assert_int_equal(store_ingest_fail_stale(s, "interrupted: test", &n), STORE_OK);
   assert_int_equal(n, 2); /* b and c were RUNNING */
+  /* the runs this process ended (tvmaze_ingest_runs_total) */
+  assert_int_equal(store_ingest_runs_ended(STORE_RUN_SUCCEEDED) - ok0, 1);
+  assert_int_equal(store_ingest_runs_ended(STORE_RUN_FAILED) - failed0, 2);
+  assert_int_equal(store_ingest_runs_ended(STORE_RUN_RUNNING), 0);
   assert_int_equal(itest_run_status(b), STORE_RUN_FAILED);
   assert_int_equal(itest_run_status(c), STORE_RUN_FAILED);
   long long d = create_(s, 1); /* RUNNING */
