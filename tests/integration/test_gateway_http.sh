@@ -77,6 +77,18 @@ req 400 "${A[@]}" "${P[@]}" -d '{"days":366}' "$G/api/v1/ingest/runs"; err_ok 3
 req 400 "${A[@]}" "${P[@]}" -d '{"days":"x"}' "$G/api/v1/ingest/runs"; err_ok 3
 req 400 "${A[@]}" "${P[@]}" -d '{"start_date":"2025-13-45","days":1}' "$G/api/v1/ingest/runs"; err_ok 3
 grep -q start_date "$TMP/body" || fail "bad start_date: the message must name start_date"
+# dates outside 1900-01-01..2199-12-31 (issue 19 finding 5): 400 naming the field, never 500
+req 400 "${A[@]}" "${P[@]}" -d '{"start_date":"9999-12-31","days":2}' "$G/api/v1/ingest/runs"; err_ok 3
+grep -q start_date "$TMP/body" || fail "start_date 9999: the message must name start_date"
+req 400 "${A[@]}" "${P[@]}" -d '{"start_date":"2199-12-30","days":5}' "$G/api/v1/ingest/runs"; err_ok 3
+grep -q '"days:' "$TMP/body" || fail "start_date + days past 2199: the message must name days"
+for u in "/api/v1/tv_shows?date_from=9999-12-31" "/api/v1/episodes?date_from=9999-12-31" \
+         "/api/v1/analytics/shows_with_episode_stats?date_from=9999-12-31" \
+         "/api/v1/analytics/monthly_trends?date_from=1899-12-31"; do
+  req 400 "${A[@]}" "$G$u"; err_ok 3; grep -q date_from "$TMP/body" || fail "$u: name date_from"
+done
+req 400 "${A[@]}" "$G/api/v1/tv_shows?date_from=2199-12-01&date_to=2200-01-01"; err_ok 3
+grep -q date_to "$TMP/body" || fail "date_to 2200: name date_to"
 # a run against the 404 stand-in TVMaze
 req 202 "${A[@]}" "${P[@]}" -d '{"start_date":"2025-06-16","days":1}' "$G/api/v1/ingest/runs"
 json_ok; hdr "Location: /api/v1/ingest/runs/"
