@@ -76,6 +76,7 @@ struct query {
   const char *values[MAX_QUERY_PARAMS];
   size_t n;
   int overflow;
+  const char *nul_key; /* a parameter whose key or value holds a NUL, else NULL */
 };
 
 /* Pipeline steps, in order; each may end the pipeline with a reply. */
@@ -96,6 +97,7 @@ struct request {
   int64_t start_us;   /* clock_mono_us() at the URI-log callback */
   struct strbuf body; /* upload so far */
   int too_big;        /* upload exceeded MAX_BODY_BYTES */
+  int raw_nul;        /* the request target held a raw NUL byte */
   int seen;           /* first access-handler call done */
   int waiting;        /* suspended, owned by a worker until it resumes the connection */
   enum step step;     /* next step to run */
@@ -173,10 +175,16 @@ static void peer_ip_(struct MHD_Connection *con, char *out, size_t outlen) {
 /* Query parameters                                                   */
 /* ------------------------------------------------------------------ */
 
+/* MHD_KeyValueIteratorN: the decoded lengths show a NUL that the C strings
+ * would hide (q=a%00b would search for "a"). */
 static enum MHD_Result query_it_(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value) {
+                                 size_t key_size, const char *value, size_t value_size) {
   (void)kind;
   struct query *q = cls;
+  if (memchr(key, 0, key_size) != NULL || (value && memchr(value, 0, value_size) != NULL)) {
+    q->nul_key = key;
+    return MHD_NO;
+  }
   if (q->n >= MAX_QUERY_PARAMS) {
     q->overflow = 1;
     return MHD_NO;
@@ -191,8 +199,22 @@ static enum MHD_Result query_it_(void *cls, enum MHD_ValueKind kind, const char 
 /* The pipeline                                                       */
 /* ------------------------------------------------------------------ */
 
+/* 1 when the raw request target holds an escaped NUL (%00) anywhere. */
+static int has_escaped_nul_(const char *raw) {
+  for (const char *p = strchr(raw, '%'); p != NULL; p = strchr(p + 1, '%')) {
+    if (p[1] == '0' && p[2] == '0')
+      return 1;
+  }
+  return 0;
+}
+
 /* S_START, on the MHD thread: limits, route, identity; the query of RPC
- * routes and their request message (bad input is a 400 here). */
+ * routes and their request message (bad input is a 400 here).
+ * Decoding: routes are matched on the raw path (r->uri up to '?'), and
+ * gw_route_match decodes each path parameter once; MHD's decoded url is
+ * not used for matching, so /tv_shows/%2531 is id "%31", not 1. A NUL in
+ * the target, escaped (%00) or raw (MHD's url shorter than the raw path),
+ * is a 400. */
 static void start_(struct request *r) {
   struct MHD_Connection *con = r->con;
   gw_trace_init(&r->p->ids, &r->trace,
@@ -214,11 +236,20 @@ static void start_(struct request *r) {
                    MAX_BODY_BYTES);
     return;
   }
-  switch (gw_route_match(r->method, r->url, &r->route, r->params, &r->nparams, r->reply.allow,
+  if (r->uri == NULL || r->raw_nul || has_escaped_nul_(r->uri)) {
+    gw_reply_error(&r->reply, 400, RPC_INVALID_ARGUMENT,
+                   "the URL must not contain a NUL character (%%00)");
+    return;
+  }
+  char path[MAX_URI_BYTES + 1];
+  size_t plen = strcspn(r->uri, "?");
+  memcpy(path, r->uri, plen);
+  path[plen] = '\0';
+  switch (gw_route_match(r->method, path, &r->route, r->params, &r->nparams, r->reply.allow,
                          sizeof r->reply.allow)) {
   case GW_MATCH_NOT_FOUND:
     r->reply.allow[0] = '\0';
-    gw_reply_error(&r->reply, 404, RPC_NOT_FOUND, "no route for %.200s", r->url);
+    gw_reply_error(&r->reply, 404, RPC_NOT_FOUND, "no route for %.200s", path);
     return;
   case GW_MATCH_BAD_METHOD:
     gw_reply_error(&r->reply, 405, RPC_UNIMPLEMENTED, "method %.16s not allowed; allowed: %s",
@@ -236,7 +267,12 @@ static void start_(struct request *r) {
   r->authorization = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
   r->api_key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-API-Key");
   if (r->route->kind == GW_ROUTE_RPC)
-    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, query_it_, &r->q);
+    MHD_get_connection_values_n(con, MHD_GET_ARGUMENT_KIND, query_it_, &r->q);
+  if (r->q.nul_key != NULL) {
+    gw_reply_error(&r->reply, 400, RPC_INVALID_ARGUMENT,
+                   "%.100s: query parameters must not contain a NUL character", r->q.nul_key);
+    return;
+  }
   r->step = r->route->auth ? S_LIMIT_IP : S_HANDLE;
 }
 
@@ -399,7 +435,6 @@ static void job_run_(struct gw_job *job) {
 enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **con_cls) {
-  (void)version;
   struct request *r = *con_cls;
   if (!r) { /* no URI-log callback ran (should not happen) */
     r = gw_pipeline_uri_log(cls, url, con);
@@ -411,6 +446,13 @@ enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const 
   }
   if (!r->seen) {
     r->seen = 1;
+    /* A raw NUL in the target: MHD hands on the C string cut at it, but
+     * url and version still point into its copy of the request line
+     * ("GET <target> HTTP/1.1"), so the raw target is version - url - 1
+     * bytes; longer than the string the URI-log callback saw means a NUL. */
+    if (url != NULL && version != NULL && version > url &&
+        (size_t)(version - url) <= MAX_URI_BYTES + 1 && r->uri_len + 1 < (size_t)(version - url))
+      r->raw_nul = 1;
     const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > MAX_BODY_BYTES)
       r->too_big = 1;

@@ -16,9 +16,12 @@
  * looks like -- fail. protobuf-c's unpack is laxer: it reads bools in any
  * wire type and field numbers up to 2^32-1, which other languages'
  * parsers refuse; the check refuses them too.
+ * rpc_packed_find_nul walks requests the same way, into nested messages,
+ * for string values holding a NUL.
  * Thread-safe: reads only its arguments.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "rpc.h"
 
@@ -124,4 +127,61 @@ int rpc_packed_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data
     p += v;
   }
   return 0;
+}
+
+/* rpc_packed_find_nul at nesting depth `depth`; prefix is the path so far. */
+static int find_nul_(const ProtobufCMessageDescriptor *desc, const uint8_t *p, const uint8_t *end,
+                     int depth, const char *prefix, char *field, size_t fieldlen) {
+  while (p < end) {
+    uint64_t key = 0, v = 0;
+    if (varint_(&p, end, &key) != 0) {
+      return 0;
+    }
+    switch ((unsigned)(key & 7)) {
+    case PROTOBUF_C_WIRE_TYPE_VARINT:
+      if (varint_(&p, end, &v) != 0) {
+        return 0;
+      }
+      continue;
+    case PROTOBUF_C_WIRE_TYPE_64BIT:
+      v = 8;
+      break;
+    case PROTOBUF_C_WIRE_TYPE_32BIT:
+      v = 4;
+      break;
+    case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+      if (varint_(&p, end, &v) != 0) {
+        return 0;
+      }
+      break;
+    default:
+      return 0;
+    }
+    if (v > (uint64_t)(end - p)) {
+      return 0;
+    }
+    const ProtobufCFieldDescriptor *f =
+        key >> 3 <= 0x1fffffff ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+                               : NULL;
+    if (f != NULL && (key & 7) == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+      if (f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, (size_t)v) != NULL) {
+        snprintf(field, fieldlen, "%s%s", prefix, f->name);
+        return 1;
+      }
+      if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < 32) {
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s%s.", prefix, f->name);
+        if (find_nul_(f->descriptor, p, p + v, depth + 1, sub, field, fieldlen)) {
+          return 1;
+        }
+      }
+    }
+    p += v;
+  }
+  return 0;
+}
+
+int rpc_packed_find_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                        char *field, size_t fieldlen) {
+  return find_nul_(desc, data, data + len, 0, "", field, fieldlen);
 }
