@@ -25,6 +25,7 @@
 
 #include <arpa/inet.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,7 @@ struct request {
   struct strbuf body; /* upload so far */
   int too_big;        /* upload exceeded MAX_BODY_BYTES */
   int raw_nul;        /* the request target held a raw NUL byte */
+  int many_params;    /* the query had more than MAX_QUERY_PARAMS parameters */
   int seen;           /* first access-handler call done */
   int waiting;        /* suspended, owned by a worker until it resumes the connection */
   enum step step;     /* next step to run */
@@ -122,12 +124,36 @@ struct request {
   struct gw_reply reply;      /* reply.body == &out */
 };
 
+/* The number of '&'-separated parameters in the raw query of uri (0 with
+ * none), counting no further than max + 1. */
+static size_t query_params_(const char *uri, size_t max) {
+  const char *q = strchr(uri, '?');
+  if (q == NULL || q[1] == '\0')
+    return 0;
+  size_t n = 1;
+  for (q = strchr(q + 1, '&'); q != NULL && n <= max; q = strchr(q + 1, '&'))
+    n++;
+  return n;
+}
+
 void *gw_pipeline_uri_log(void *cls, const char *uri, struct MHD_Connection *con) {
   struct request *r = xcalloc(1, sizeof *r);
   r->p = cls;
   r->con = con;
   r->uri_len = uri ? strlen(uri) : 0;
   r->uri = uri && r->uri_len <= MAX_URI_BYTES ? xstrdup(uri) : NULL;
+  if (uri != NULL && query_params_(uri, MAX_QUERY_PARAMS) > MAX_QUERY_PARAMS) {
+    /* libmicrohttpd (0.9.75, connection.c parse_initial_message_line) calls
+     * this before it splits the query, with a pointer into its own writable
+     * copy of the request line, and then stores every parameter in the
+     * connection's 32 KiB pool: ~500 of them leave no room for the reply's
+     * headers, and the connection hangs until its timeout. So the query is
+     * cut here, at its first byte (the copy in r->uri keeps it): MHD stores
+     * none and the 400 below goes out at once, whatever the count. */
+    r->many_params = 1;
+    char *q = strchr((char *)(uintptr_t)uri, '?');
+    q[1] = '\0';
+  }
   r->start_us = clock_mono_us();
   strbuf_init(&r->body);
   strbuf_init(&r->out);
@@ -234,6 +260,11 @@ static void start_(struct request *r) {
   if (r->too_big) {
     gw_reply_error(&r->reply, 413, RPC_RESOURCE_EXHAUSTED, "the body is larger than %d bytes",
                    MAX_BODY_BYTES);
+    return;
+  }
+  if (r->many_params) {
+    gw_reply_error(&r->reply, 400, RPC_INVALID_ARGUMENT, "more than %d query parameters",
+                   MAX_QUERY_PARAMS);
     return;
   }
   if (r->uri == NULL || r->raw_nul || has_escaped_nul_(r->uri)) {

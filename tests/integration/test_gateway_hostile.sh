@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile HTTP clients against tvmaze-gateway (issue 19), over raw sockets
 # (python3) and curl: each case by name with the status it must get; never a
-# 5xx, a hang or a crash. Cases: NUL and double decoding in the target.
+# 5xx, a hang or a crash. Cases: NUL and double decoding in the target, the
+# query parameter count.
 set -euo pipefail
 # shellcheck source=tests/integration/gateway_lib.sh
 . "$(dirname "$0")/gateway_lib.sh"
@@ -55,6 +56,13 @@ req 400 "${A[@]}" "$G/api/v1/tv_shows/%2531"; err_ok 3; grep -q '"id' "$TMP/body
 req 404 "${A[@]}" "$G/api/v1/tv_shows/%31"; err_ok 5 # decoded once: show 1, absent here
 raw nul_raw_in_path 400 'GET /up\x00.json HTTP/1.1\r\nHost: x\r\n\r\n'
 raw nul_raw_in_query 400 "GET /api/v1/tv_shows?q=a\\x00b HTTP/1.1\\r\\nHost: x\\r\\n$AUTH\\r\\n\\r\\n"
+alive
+
+# --- query parameter count (finding 4): over the limit -> 400 at once, whatever the count ---
+for n in 65 300 500 2000 4000; do
+  qs=$(python3 -c "import sys; print('&'.join('a%d=1' % i if int(sys.argv[1]) < 2000 else 'a' for i in range(int(sys.argv[1]))))" "$n")
+  raw "params_$n" 400 "GET /api/v1/tv_shows?$qs HTTP/1.1\\r\\nHost: x\\r\\n$AUTH\\r\\n\\r\\n"
+done
 alive
 
 echo "ok: hostile"
