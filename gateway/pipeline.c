@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "api_handler.h"
@@ -225,6 +226,22 @@ static enum MHD_Result query_it_(void *cls, enum MHD_ValueKind kind, const char 
 /* The pipeline                                                       */
 /* ------------------------------------------------------------------ */
 
+/* 1 when a Content-Type value is application/json (any case, parameters
+ * such as "; charset=utf-8" allowed), else 0. */
+static int is_json_type_(const char *ct) {
+  static const char want[] = "application/json";
+  if (ct == NULL)
+    return 0;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  if (strncasecmp(ct, want, sizeof want - 1) != 0)
+    return 0;
+  ct += sizeof want - 1;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  return *ct == '\0' || *ct == ';';
+}
+
 /* 1 when the raw request target holds an escaped NUL (%00) anywhere. */
 static int has_escaped_nul_(const char *raw) {
   for (const char *p = strchr(raw, '%'); p != NULL; p = strchr(p + 1, '%')) {
@@ -292,6 +309,15 @@ static void start_(struct request *r) {
     break;
   }
   r->route_label = r->route->path;
+  /* CSRF: a browser page can POST text/plain or a form without a preflight,
+   * never application/json; so a POST is read only when it says JSON,
+   * with or without a body. */
+  if (strcmp(r->route->method, "POST") == 0 &&
+      !is_json_type_(MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type"))) {
+    gw_reply_error(&r->reply, 415, RPC_INVALID_ARGUMENT,
+                   "Content-Type: a POST body must be application/json");
+    return;
+  }
   r->trace.deadline_ms =
       r->start_us / 1000 +
       (r->route->kind == GW_ROUTE_UP ? UP_DEADLINE_MS : r->p->d.upstream_timeout_ms);

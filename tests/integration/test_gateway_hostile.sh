@@ -2,7 +2,7 @@
 # Hostile HTTP clients against tvmaze-gateway (issue 19), over raw sockets
 # (python3) and curl: each case by name with the status it must get; never a
 # 5xx, a hang or a crash. Cases: NUL and double decoding in the target, the
-# query parameter count.
+# query parameter count, POST media type.
 set -euo pipefail
 # shellcheck source=tests/integration/gateway_lib.sh
 . "$(dirname "$0")/gateway_lib.sh"
@@ -63,6 +63,19 @@ for n in 65 300 500 2000 4000; do
   qs=$(python3 -c "import sys; print('&'.join('a%d=1' % i if int(sys.argv[1]) < 2000 else 'a' for i in range(int(sys.argv[1]))))" "$n")
   raw "params_$n" 400 "GET /api/v1/tv_shows?$qs HTTP/1.1\\r\\nHost: x\\r\\n$AUTH\\r\\n\\r\\n"
 done
+alive
+
+# --- CSRF (finding 8): a POST must say application/json, else 415 JSON ---
+J=(-H 'Content-Type: application/json')
+req 415 "${A[@]}" -X POST -H 'Content-Type: text/plain' -d '{"days":1}' "$G/api/v1/ingest/runs"; err_ok 3
+grep -q "Content-Type" "$TMP/body" || fail "415: the message must name Content-Type"
+hdr "X-Content-Type-Options: nosniff"
+req 415 "${A[@]}" -X POST -d '{"days":1}' "$G/api/v1/ingest/runs"; err_ok 3 # curl's form type
+req 415 "${A[@]}" -X POST -H 'Content-Type: application/jsonp' -d '{}' "$G/api/v1/ingest/runs"; err_ok 3
+req 415 "${A[@]}" -X POST "$G/api/v1/ingest/runs"; err_ok 3 # no body, no type
+# the right type gets through to validation (days=0 -> 400)
+req 400 "${A[@]}" "${J[@]}" -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
+req 400 "${A[@]}" -H 'Content-Type: Application/JSON; charset=utf-8' -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
 alive
 
 echo "ok: hostile"

@@ -130,7 +130,7 @@ req 400 "${A[@]}" "$G/api/v1/tv_shows?rating=abc"; err_ok 3; grep -q rating "$TM
 req 400 "${A[@]}" "$G/api/v1/tv_shows?per_page=0"; err_ok 3
 req 400 "${A[@]}" "$G/api/v1/tv_shows?bogus=1"; err_ok 3
 req 400 "${A[@]}" "$G/api/v1/tv_shows/abc"; err_ok 3
-req 400 "${A[@]}" -X POST -d '{"days":' "$G/api/v1/ingest/runs"; err_ok 3
+req 400 "${A[@]}" "${P[@]}" -d '{"days":' "$G/api/v1/ingest/runs"; err_ok 3
 req 414 "${A[@]}" "$G/api/v1/tv_shows?q=$(head -c 9000 /dev/zero | tr '\0' a)"; err_ok 3
 head -c 70000 /dev/zero | tr '\0' ' ' >"$TMP/big"
 req 413 "${A[@]}" -X POST --data-binary @"$TMP/big" "$G/api/v1/ingest/runs"
