@@ -102,6 +102,8 @@ assert "started_at" in r, r' "$1" "$RUN_ID" || fail "run body: $(head -c 400 "$1
 }
 run_is "$TMP/body"
 req 200 "${A[@]}" "$G$LOC"; run_is "$TMP/body"
+# a run changes while it goes: never cached (issue 19 finding 10)
+hdr "Cache-Control: no-store"; ! grep -qi '^ETag' "$TMP/hdr" || fail "run: no ETag"
 # it fails at once: poll (bounded, 60 s) until it is no longer running
 done_=0
 for _ in $(seq 600); do
@@ -118,6 +120,7 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
 assert d["runs"][0]["id"]==sys.argv[2], d
 assert d["pagination"]["page"]==1 and d["pagination"]["per_page"]==5 and int(d["pagination"]["total"])>=1, d' \
   "$TMP/body" "$RUN_ID" || fail "run list: $(head -c 400 "$TMP/body")"
+hdr "Cache-Control: no-store"
 req 400 "${A[@]}" "$G/api/v1/ingest/runs?per_page=0"; err_ok 3
 # the finished run shows in /metrics (counted by the server, polled every 1 s)
 runs_metric_is 1 FAILED PARTIAL
