@@ -16,6 +16,7 @@
  *   | gw_runstats          | ops handler (/metrics)                       |
  *   | gw_workers           | pipeline (blocking steps), ops handler       |
  *   | gw_pipeline          | MHD's callbacks                              |
+ *   | gw_conns             | MHD's connection notices (head deadline)     |
  *
  * Not thread-safe: start and stop from one thread (main).
  */

@@ -36,6 +36,7 @@
 #include "auth.h"
 #include "clientip.h"
 #include "clock.h"
+#include "conns.h"
 #include "log.h"
 #include "metrics.h"
 #include "ops_handler.h"
@@ -168,9 +169,9 @@ void *gw_pipeline_uri_log(void *cls, const char *uri, struct MHD_Connection *con
 void gw_pipeline_completed(void *cls, struct MHD_Connection *con, void **con_cls,
                            enum MHD_RequestTerminationCode toe) {
   (void)cls;
-  (void)con;
   (void)toe;
   struct request *r = *con_cls;
+  gw_conns_head_wait(con); /* the next request's head is due from now */
   if (r) {
     strbuf_release(&r->body);
     strbuf_release(&r->out);
@@ -503,6 +504,7 @@ enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const 
   }
   if (!r->seen) {
     r->seen = 1;
+    gw_conns_head_done(con);
     /* A raw NUL in the target: MHD hands on the C string cut at it, but
      * url and version still point into its copy of the request line
      * ("GET <target> HTTP/1.1"), so the raw target is version - url - 1

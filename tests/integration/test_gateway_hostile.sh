@@ -2,7 +2,7 @@
 # Hostile HTTP clients against tvmaze-gateway (issue 19), over raw sockets
 # (python3) and curl: each case by name with the status it must get; never a
 # 5xx, a hang or a crash. Cases: NUL and double decoding in the target, the
-# query parameter count, POST media type.
+# query parameter count, POST media type, a slowloris from one address.
 set -euo pipefail
 # shellcheck source=tests/integration/gateway_lib.sh
 . "$(dirname "$0")/gateway_lib.sh"
@@ -76,6 +76,76 @@ req 415 "${A[@]}" -X POST "$G/api/v1/ingest/runs"; err_ok 3 # no body, no type
 # the right type gets through to validation (days=0 -> 400)
 req 400 "${A[@]}" "${J[@]}" -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
 req 400 "${A[@]}" -H 'Content-Type: Application/JSON; charset=utf-8' -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
+alive
+
+# --- connections (finding 1): slowloris from one address ---
+# A second gateway with a per-IP cap of 50 and a 3 s head deadline (the idle
+# timeout, 60 s, would never fire: each connection sends a byte every 0.5 s).
+# 200 slow connections from 127.0.0.1: at most 50 held; /up from 127.0.0.2
+# answers 200 in < 1 s meanwhile; every slow connection is closed within 8 s.
+HP2=$(port)
+start_gateway "$HP2" "$GP" gw2 TVMAZE_HTTP_PER_IP_CONNECTIONS=50 TVMAZE_HTTP_HEAD_TIMEOUT=3 \
+  TVMAZE_HTTP_TIMEOUT=60
+wait_status 200 "http://127.0.0.1:$HP2/up"
+python3 - "$HP2" <<'PY' || fail "slowloris"
+import socket, subprocess, sys, time
+port = int(sys.argv[1])
+socks = []
+for _ in range(200):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET /up HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    except OSError:
+        continue
+    s.setblocking(False)
+    socks.append(s)
+start = time.time()
+def is_open(s):
+    try:
+        return s.recv(1) != b"" and True
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+def dribble():
+    for s in socks:
+        try:
+            s.send(b"a")
+        except OSError:
+            pass
+time.sleep(0.3)
+held = sum(1 for s in socks if is_open(s))
+print("slowloris: %d connected, %d held (cap 50)" % (len(socks), held))
+if held > 50:
+    sys.exit("more than 50 held from one address")
+worst = 0.0
+for _ in range(5):
+    t = time.time()
+    code = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2",
+                           "--interface", "127.0.0.2", "http://127.0.0.1:%d/up" % port],
+                          capture_output=True, text=True).stdout
+    worst = max(worst, time.time() - t)
+    if code != "200":
+        sys.exit("/up from 127.0.0.2 during the slowloris: %s" % code)
+    dribble()
+    time.sleep(0.4)
+print("slowloris: /up from 127.0.0.2 200, slowest %.0f ms" % (worst * 1000))
+if worst >= 1.0:
+    sys.exit("/up took %.2f s" % worst)
+while time.time() - start < 8:
+    left = [s for s in socks if is_open(s)]
+    if not left:
+        break
+    dribble()
+    time.sleep(0.5)
+left = sum(1 for s in socks if is_open(s))
+print("slowloris: %d still open after %.1f s" % (left, time.time() - start))
+if left:
+    sys.exit("the head deadline did not close them")
+PY
+curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP2/up" | grep -q 200 || fail "gw2 /up after"
 alive
 
 echo "ok: hostile"
