@@ -34,6 +34,8 @@ const char gw_usage_text[] =
     "  --http-timeout S        TVMAZE_HTTP_TIMEOUT   idle/slow client timeout (30)\n"
     "  --http-head-timeout S   TVMAZE_HTTP_HEAD_TIMEOUT  complete request head within S s, or "
     "the connection is closed (10)\n"
+    "  --health-interval-ms N  TVMAZE_HEALTH_INTERVAL_MS  ms between the server health probes "
+    "/up answers from (1000)\n"
     "  --http-per-ip-connections N  TVMAZE_HTTP_PER_IP_CONNECTIONS  connections per client "
     "address (100; 0: no cap)\n"
     "  --response-cache-ttl S  TVMAZE_RESPONSE_CACHE_TTL  reuse read replies for S s (5; 0 off)\n"
@@ -69,6 +71,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   const char *s_rsp = getenv("TVMAZE_INGEST_METRICS_INTERVAL");
   const char *s_head = getenv("TVMAZE_HTTP_HEAD_TIMEOUT");
   const char *s_pip = getenv("TVMAZE_HTTP_PER_IP_CONNECTIONS");
+  const char *s_hiv = getenv("TVMAZE_HEALTH_INTERVAL_MS");
   memset(cfg, 0, sizeof *cfg);
   cfg->redis_url = getenv("REDIS_URL");
   cfg->api_username = getenv("API_USERNAME");
@@ -96,6 +99,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
     O_RSP,
     O_HEAD,
     O_PIP,
+    O_HIV,
     O_ROUTES,
     O_VERSION,
     O_HELP
@@ -120,6 +124,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
                                        {"ingest-metrics-interval", required_argument, 0, O_RSP},
                                        {"http-head-timeout", required_argument, 0, O_HEAD},
                                        {"http-per-ip-connections", required_argument, 0, O_PIP},
+                                       {"health-interval-ms", required_argument, 0, O_HIV},
                                        {"routes", no_argument, 0, O_ROUTES},
                                        {"version", no_argument, 0, O_VERSION},
                                        {"help", no_argument, 0, O_HELP},
@@ -189,6 +194,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
     case O_PIP:
       s_pip = optarg;
       break;
+    case O_HIV:
+      s_hiv = optarg;
+      break;
     case O_ROUTES:
       routes = 1;
       break;
@@ -257,6 +265,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   cfg->runstats_period_s = 15;
   cfg->head_timeout_s = 10;
   cfg->per_ip_connections = 100;
+  cfg->health_interval_ms = 1000;
   if ((s_iplim &&
        parse_long_("TVMAZE_RATE_IP_LIMIT", s_iplim, 1, 100000000, &cfg->ip_limit, err, errlen)) ||
       (s_ipwin &&
@@ -280,7 +289,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       (s_head && parse_long_("TVMAZE_HTTP_HEAD_TIMEOUT", s_head, 1, 3600, &cfg->head_timeout_s, err,
                              errlen)) ||
       (s_pip && parse_long_("TVMAZE_HTTP_PER_IP_CONNECTIONS", s_pip, 0, 1000,
-                            &cfg->per_ip_connections, err, errlen)))
+                            &cfg->per_ip_connections, err, errlen)) ||
+      (s_hiv && parse_long_("TVMAZE_HEALTH_INTERVAL_MS", s_hiv, 100, 60000,
+                            &cfg->health_interval_ms, err, errlen)))
     return -1;
   return 0;
 }

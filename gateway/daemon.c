@@ -20,6 +20,7 @@
 #include "clientip.h"
 #include "config.h"
 #include "conns.h"
+#include "health.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "ratelimit.h"
@@ -48,6 +49,7 @@ struct gw_daemon {
   struct gw_workers *workers;
   struct gw_pipeline *pipeline;
   struct gw_conns *conns;
+  struct gw_health *health;
   struct MHD_Daemon *mhd;
 };
 
@@ -55,6 +57,7 @@ struct gw_daemon {
  * the reverse order of creation. */
 static void free_modules_(struct gw_daemon *d) {
   gw_conns_stop(d->conns);
+  gw_health_stop(d->health);
   gw_pipeline_destroy(d->pipeline);
   gw_workers_destroy(d->workers);
   gw_runstats_stop(d->runstats);
@@ -116,6 +119,9 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
   d->workers = gw_workers_create(cfg->upstream_workers, cfg->upstream_queue, err, errlen);
   if (!d->workers)
     goto fail;
+  d->health = gw_health_start(d->upstream, d->metrics, cfg->health_interval_ms, err, errlen);
+  if (!d->health)
+    goto fail;
   struct gw_pipeline_deps deps = {.upstream = d->upstream,
                                   .auth = d->auth,
                                   .ratelimit = d->ratelimit,
@@ -123,6 +129,7 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
                                   .metrics = d->metrics,
                                   .workers = d->workers,
                                   .runstats = d->runstats,
+                                  .health = d->health,
                                   .proxies = d->proxies,
                                   .ip_limit = cfg->ip_limit,
                                   .ip_window_s = cfg->ip_window_s,

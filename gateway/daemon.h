@@ -17,6 +17,7 @@
  *   | gw_workers           | pipeline (blocking steps), ops handler       |
  *   | gw_pipeline          | MHD's callbacks                              |
  *   | gw_conns             | MHD's connection notices (head deadline)     |
+ *   | gw_health            | ops handler (/up)                            |
  *
  * Not thread-safe: start and stop from one thread (main).
  */

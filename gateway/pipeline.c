@@ -54,10 +54,6 @@
 #define MAX_BODY_BYTES (64 * 1024)
 #define MAX_QUERY_PARAMS 64
 
-/* /up's deadline from the request's start: a load balancer's check must
- * get its answer soon even when the workers are all busy. */
-#define UP_DEADLINE_MS 2000
-
 struct gw_pipeline {
   struct gw_pipeline_deps d; /* borrowed handles; read-only */
   struct gw_idgen ids;       /* request and trace ids (atomic) */
@@ -319,9 +315,7 @@ static void start_(struct request *r) {
                    "Content-Type: a POST body must be application/json");
     return;
   }
-  r->trace.deadline_ms =
-      r->start_us / 1000 +
-      (r->route->kind == GW_ROUTE_UP ? UP_DEADLINE_MS : r->p->d.upstream_timeout_ms);
+  r->trace.deadline_ms = r->start_us / 1000 + r->p->d.upstream_timeout_ms;
   r->authorization = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
   r->api_key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-API-Key");
   if (r->route->kind == GW_ROUTE_RPC)
@@ -448,10 +442,8 @@ static int advance_(struct request *r, int may_block) {
       break;
     case S_HANDLE:
       switch (r->route->kind) {
-      case GW_ROUTE_UP:
-        if (!may_block)
-          return 0;
-        gw_handle_up(d->upstream, d->metrics, &r->trace, reply);
+      case GW_ROUTE_UP: /* from the health state: never blocks */
+        gw_handle_up(d->health, reply);
         break;
       case GW_ROUTE_METRICS:
         gw_handle_metrics(d->metrics, d->workers, d->runstats, reply);
@@ -477,8 +469,8 @@ static int advance_(struct request *r, int may_block) {
 static void job_expire_(struct gw_job *job) {
   struct request *r = (struct request *)(void *)((char *)job - offsetof(struct request, job));
   gw_rpc_release(&r->rpc);
-  gw_reply_error(&r->reply, r->route && r->route->kind == GW_ROUTE_UP ? 503 : 0,
-                 RPC_DEADLINE_EXCEEDED, "deadline exceeded while waiting for an upstream worker");
+  gw_reply_error(&r->reply, 0, RPC_DEADLINE_EXCEEDED,
+                 "deadline exceeded while waiting for an upstream worker");
   r->step = S_READY;
   MHD_resume_connection(r->con);
 }

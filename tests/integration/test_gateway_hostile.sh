@@ -2,14 +2,15 @@
 # Hostile HTTP clients against tvmaze-gateway (issue 19), over raw sockets
 # (python3) and curl: each case by name with the status it must get; never a
 # 5xx, a hang or a crash. Cases: NUL and double decoding in the target, the
-# query parameter count, POST media type, a slowloris from one address.
+# query parameter count, POST media type, an /up flood, a slowloris from one
+# address.
 set -euo pipefail
 # shellcheck source=tests/integration/gateway_lib.sh
 . "$(dirname "$0")/gateway_lib.sh"
 
 fresh_db gw_hostile_test
 GP=$(port); HP=$(port)
-start_server "$GP"
+LOG_LEVEL=debug start_server "$GP" # logs each health_check: the /up flood counts them
 start_gateway "$HP" "$GP" gw TVMAZE_RATE_IP_LIMIT=100000 TVMAZE_RESPONSE_CACHE_TTL=0
 G=http://127.0.0.1:$HP
 wait_status 200 "$G/up"
@@ -76,6 +77,34 @@ req 415 "${A[@]}" -X POST "$G/api/v1/ingest/runs"; err_ok 3 # no body, no type
 # the right type gets through to validation (days=0 -> 400)
 req 400 "${A[@]}" "${J[@]}" -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
 req 400 "${A[@]}" -H 'Content-Type: Application/JSON; charset=utf-8' -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
+alive
+
+# --- /up (finding 2): answered from the health state, not one gRPC call each ---
+# 200 rapid /up (4 connections x 50, keep-alive): all 200, and the server sees
+# at most one probe per second (+2 for the edges) from this gateway meanwhile.
+checks() { grep -c '"event":"health_check"' "$TMP/server.log" || true; }
+before=$(checks)
+python3 - "$HP" <<'PY' >"$TMP/flood" || fail "/up flood: $(cat "$TMP/flood")"
+import http.client, sys, threading, time
+port = int(sys.argv[1]); bad = []
+def run():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    for _ in range(50):
+        c.request("GET", "/up"); r = c.getresponse(); r.read()
+        if r.status != 200: bad.append(r.status)
+t0 = time.time()
+ts = [threading.Thread(target=run) for _ in range(4)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("%.3f" % (time.time() - t0))
+sys.exit("non-200: %s" % bad[:5] if bad else 0)
+PY
+after=$(checks)
+[ "$after" -ge 1 ] || fail "no health_check in the server log (its probes must show at debug)"
+secs=$(head -1 "$TMP/flood")
+probes=$((after - before))
+max=$(python3 -c "import math,sys; print(math.ceil(float(sys.argv[1])) + 2)" "$secs")
+echo "up flood: 200 x /up in ${secs} s, $probes server health checks (at most $max)"
+[ "$probes" -le "$max" ] || fail "/up flood made $probes health checks in $secs s"
 alive
 
 # --- connections (finding 1): slowloris from one address ---

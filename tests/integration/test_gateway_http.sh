@@ -192,6 +192,7 @@ done
 
 # /up 503 when the server is down, 200 after
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+wait_status 503 "$G/up" # at the next health probe (every 1 s)
 req 503 "$G/up"; json_ok
 req 503 "${A[@]}" "$G/api/v1/tv_shows"; err_ok 14
 # /metrics still answers; the ingest-run series are left out, marked down
