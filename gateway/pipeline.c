@@ -91,18 +91,20 @@ enum step {
 struct request {
   struct gw_pipeline *p;
   struct MHD_Connection *con;
-  size_t uri_len;     /* raw request target, query included */
-  char *uri;          /* that target (response cache key); NULL when over MAX_URI_BYTES */
-  int64_t start_us;   /* clock_mono_us() at the URI-log callback */
-  struct strbuf body; /* upload so far */
-  int too_big;        /* upload exceeded MAX_BODY_BYTES */
-  int raw_nul;        /* the request target held a raw NUL byte */
-  int many_params;    /* the query had more than MAX_QUERY_PARAMS parameters */
-  int seen;           /* first access-handler call done */
-  int waiting;        /* suspended, owned by a worker until it resumes the connection */
-  enum step step;     /* next step to run */
-  struct gw_job job;  /* the worker's entry (waiting) */
-  const char *method; /* MHD's strings, valid until completion */
+  size_t uri_len;          /* raw request target, query included */
+  char *uri;               /* that target (response cache key); NULL when over MAX_URI_BYTES */
+  int64_t start_us;        /* clock_mono_us() at the URI-log callback */
+  struct strbuf body;      /* upload so far */
+  int too_big;             /* upload exceeded MAX_BODY_BYTES */
+  int raw_nul;             /* the request target held a raw NUL byte */
+  int many_params;         /* the query had more than MAX_QUERY_PARAMS parameters */
+  unsigned bad_framing;    /* 400/501/505 when the head's framing is refused, else 0 */
+  const char *framing_why; /* its message (static) */
+  int seen;                /* first access-handler call done */
+  int waiting;             /* suspended, owned by a worker until it resumes the connection */
+  enum step step;          /* next step to run */
+  struct gw_job job;       /* the worker's entry (waiting) */
+  const char *method;      /* MHD's strings, valid until completion */
   const char *url;
   const char *authorization; /* Authorization header or NULL */
   const char *api_key;       /* X-API-Key header or NULL */
@@ -239,6 +241,81 @@ static int is_json_type_(const char *ct) {
   return *ct == '\0' || *ct == ';';
 }
 
+/* Header counts for the framing check. */
+struct head_counts {
+  int host, content_length, transfer_encoding;
+  int bad_name;        /* a name with a character outside RFC 9110's tchar */
+  const char *cl, *te; /* the (last) values */
+};
+
+static int tchar_(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static enum MHD_Result head_it_(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value) {
+  (void)kind;
+  struct head_counts *h = cls;
+  if (key[0] == '\0')
+    h->bad_name = 1;
+  for (const char *k = key; *k; k++)
+    if (!tchar_((unsigned char)*k))
+      h->bad_name = 1;
+  if (strcasecmp(key, "Host") == 0)
+    h->host++;
+  else if (strcasecmp(key, "Content-Length") == 0) {
+    h->content_length++;
+    h->cl = value;
+  } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+    h->transfer_encoding++;
+    h->te = value;
+  }
+  return MHD_YES;
+}
+
+/* Strict HTTP/1.1 framing (RFC 9112) of the request head, before any body is
+ * read: returns 0, or the status (400, 501, 505) with *why set. Refused:
+ * versions other than HTTP/1.0 and 1.1 (505); a header name outside tchar
+ * (e.g. "Content-Length " with a space before the colon); no Host in
+ * HTTP/1.1, or two; two Content-Length headers (even equal ones) or one that
+ * is not all digits; Content-Length with Transfer-Encoding; a
+ * Transfer-Encoding other than exactly "chunked" (501). Each answer closes
+ * the connection: what follows on it cannot be trusted. */
+static unsigned framing_(struct MHD_Connection *con, const char *version, const char **why) {
+  if (version == NULL || (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0)) {
+    *why = "HTTP version not supported: HTTP/1.0 and HTTP/1.1 only";
+    return 505;
+  }
+  struct head_counts h = {0};
+  MHD_get_connection_values(con, MHD_HEADER_KIND, head_it_, &h);
+  if (h.bad_name) {
+    *why = "malformed header name";
+    return 400;
+  }
+  if (h.host > 1 || (h.host == 0 && strcmp(version, "HTTP/1.1") == 0)) {
+    *why = "Host: exactly one is required";
+    return 400;
+  }
+  if (h.content_length > 1) {
+    *why = "Content-Length: at most one";
+    return 400;
+  }
+  if (h.cl != NULL && (h.cl[0] == '\0' || strspn(h.cl, "0123456789") != strlen(h.cl))) {
+    *why = "Content-Length: must be digits only";
+    return 400;
+  }
+  if (h.transfer_encoding > 0 && h.content_length > 0) {
+    *why = "Content-Length and Transfer-Encoding together";
+    return 400;
+  }
+  if (h.transfer_encoding > 1 || (h.te != NULL && strcasecmp(h.te, "chunked") != 0)) {
+    *why = "Transfer-Encoding: only chunked is implemented";
+    return 501;
+  }
+  return 0;
+}
+
 /* 1 when the raw request target holds an escaped NUL (%00) anywhere. */
 static int has_escaped_nul_(const char *raw) {
   for (const char *p = strchr(raw, '%'); p != NULL; p = strchr(p + 1, '%')) {
@@ -274,6 +351,13 @@ static void start_(struct request *r) {
   if (r->too_big) {
     gw_reply_error(&r->reply, 413, RPC_RESOURCE_EXHAUSTED, "the body is larger than %d bytes",
                    MAX_BODY_BYTES);
+    return;
+  }
+  if (r->bad_framing) {
+    gw_reply_error(&r->reply, r->bad_framing,
+                   r->bad_framing == 400 ? RPC_INVALID_ARGUMENT : RPC_UNIMPLEMENTED, "%s",
+                   r->framing_why);
+    r->reply.close = 1;
     return;
   }
   if (r->many_params) {
@@ -504,10 +588,11 @@ enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const 
     if (url != NULL && version != NULL && version > url &&
         (size_t)(version - url) <= MAX_URI_BYTES + 1 && r->uri_len + 1 < (size_t)(version - url))
       r->raw_nul = 1;
+    r->bad_framing = framing_(con, version, &r->framing_why);
     const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > MAX_BODY_BYTES)
       r->too_big = 1;
-    else if (r->uri_len <= MAX_URI_BYTES && !r->too_big)
+    else if (r->uri_len <= MAX_URI_BYTES && !r->too_big && !r->bad_framing)
       return MHD_YES; /* wait for the body (or the final call) */
   } else if (*upload_data_size) {
     if (!r->too_big && r->body.len + *upload_data_size <= MAX_BODY_BYTES)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile HTTP clients against tvmaze-gateway (issue 19), over raw sockets
 # (python3) and curl: each case by name with the status it must get; never a
-# 5xx, a hang or a crash. Cases: NUL and double decoding in the target, the
+# 5xx, a hang or a crash. Cases: strict framing (each refusal closes the
+# connection), NUL and double decoding in the target, the
 # query parameter count, POST media type, an /up flood, a slowloris from one
 # address.
 set -euo pipefail
@@ -18,31 +19,40 @@ GW_PID=${PIDS[-1]}
 A=(-u admin:s3cret)
 AUTH="Authorization: Basic $(printf admin:s3cret | base64)"
 
-# raw NAME WANT REQUEST: sends REQUEST (a python bytes literal body, without
-# quotes; \r\n written out) on a fresh connection from 127.0.0.1 and wants
-# the status line WANT within 5 s.
+# raw NAME WANT REQUEST [close]: sends REQUEST (a python bytes literal body,
+# without quotes; \r\n written out) on a fresh connection from 127.0.0.1 and
+# wants the status line WANT within 5 s; with "close", also the connection
+# closed by the gateway after that reply (within 5 s).
 raw() {
-  local name=$1 want=$2 req=$3 got
-  got=$(python3 - "$HP" "$req" <<'PY'
+  local name=$1 want=$2 req=$3 close=${4:-} got
+  got=$(python3 - "$HP" "$req" "$close" <<'PY'
 import socket, sys, ast
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(ast.literal_eval("b'" + sys.argv[2] + "'"))
 buf = b""
+eof = False
 try:
-    while b"\r\n" not in buf:
+    while b"\r\n" not in buf or sys.argv[3] == "close":
         d = s.recv(4096)
         if not d:
+            eof = True
             break
         buf += d
 except socket.timeout:
-    print("timeout")
-    sys.exit(0)
+    if b"\r\n" not in buf:
+        print("timeout")
+        sys.exit(0)
+except ConnectionResetError:
+    eof = True
 line = buf.split(b"\r\n", 1)[0].decode("latin-1")
-print(line.split(" ")[1] if line.startswith("HTTP/") else "closed:" + line[:40])
+status = line.split(" ")[1] if line.startswith("HTTP/") else "closed:" + line[:40]
+if sys.argv[3] == "close" and not eof:
+    status += "+open"
+print(status)
 PY
 )
-  [ "$got" = "$want" ] || fail "case $name: got $got, want $want"
-  echo "ok: $name -> $want"
+  [ "$got" = "$want" ] || fail "case $name: got $got, want $want${close:+ and closed}"
+  echo "ok: $name -> $want${close:+ (closed)}"
 }
 alive() { kill -0 "$GW_PID" 2>/dev/null || fail "the gateway died"; }
 
@@ -77,6 +87,23 @@ req 415 "${A[@]}" -X POST "$G/api/v1/ingest/runs"; err_ok 3 # no body, no type
 # the right type gets through to validation (days=0 -> 400)
 req 400 "${A[@]}" "${J[@]}" -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
 req 400 "${A[@]}" -H 'Content-Type: Application/JSON; charset=utf-8' -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
+alive
+
+# --- strict framing (findings 3 and 7): refused before any handler, connection closed ---
+H='Host: x\r\n'
+raw framing_baseline 200 "GET /up HTTP/1.1\\r\\n$H\\r\\n"
+raw framing_http10_without_host 200 'GET /up HTTP/1.0\r\n\r\n'
+raw cl_duplicate_differing 400 "POST /api/v1/ingest/runs HTTP/1.1\\r\\n$H$AUTH\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\nContent-Length: 41\\r\\n\\r\\n{}" close
+raw cl_duplicate_equal 400 "POST /api/v1/ingest/runs HTTP/1.1\\r\\n$H$AUTH\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\nContent-Length: 2\\r\\n\\r\\n{}" close
+raw cl_space_before_colon 400 "POST /api/v1/ingest/runs HTTP/1.1\\r\\n$H$AUTH\\r\\nContent-Type: application/json\\r\\nContent-Length : 2\\r\\n\\r\\n{}" close
+raw cl_not_digits 400 "POST /api/v1/ingest/runs HTTP/1.1\\r\\n${H}Content-Length: +2\\r\\n\\r\\n{}" close
+raw cl_with_chunked 400 "POST /api/v1/ingest/runs HTTP/1.1\\r\\n${H}Content-Length: 5\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\n" close
+raw te_chunked_identity 501 "POST /api/v1/ingest/runs HTTP/1.1\\r\\n${H}Transfer-Encoding: chunked, identity\\r\\n\\r\\n" close
+raw te_xchunked 501 "POST /api/v1/ingest/runs HTTP/1.1\\r\\n${H}Transfer-Encoding: xchunked\\r\\n\\r\\n" close
+raw host_missing 400 'GET /up HTTP/1.1\r\n\r\n' close
+raw host_double 400 "GET /up HTTP/1.1\\r\\n$H$H\\r\\n" close
+raw space_in_header_name 400 "GET /up HTTP/1.1\\r\\n${H}X Bad: 1\\r\\n\\r\\n" close
+raw version_1_2 505 "GET /up HTTP/1.2\\r\\n$H\\r\\n" close
 alive
 
 # --- /up (finding 2): answered from the health state, not one gRPC call each ---
