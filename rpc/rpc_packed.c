@@ -43,6 +43,31 @@ static int varint_(const uint8_t **p, const uint8_t *end, uint64_t *v) {
   return -1;
 }
 
+/* Reads the value of a field of wire type `wire` at *p (< end): a varint is
+ * consumed whole (*len = 0); otherwise *len is its byte count (8, 4, or the
+ * length prefix, which is consumed), not yet checked against end. Returns 0,
+ * -1 on a bad varint or length prefix, -2 on a wire type protobuf-c does not
+ * read (groups). */
+static int value_len_(unsigned wire, const uint8_t **p, const uint8_t *end, uint64_t *len) {
+  *len = 0;
+  switch (wire) {
+  case PROTOBUF_C_WIRE_TYPE_VARINT: {
+    uint64_t skipped = 0;
+    return varint_(p, end, &skipped) != 0 ? -1 : 0;
+  }
+  case PROTOBUF_C_WIRE_TYPE_64BIT:
+    *len = 8;
+    return 0;
+  case PROTOBUF_C_WIRE_TYPE_32BIT:
+    *len = 4;
+    return 0;
+  case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+    return varint_(p, end, len) != 0 ? -1 : 0;
+  default:
+    return -2;
+  }
+}
+
 /* The wire type a field of type t is written with (singular). */
 static unsigned wire_of_(ProtobufCType t) {
   switch (t) {
@@ -94,29 +119,19 @@ int rpc_packed_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data
     }
     uint64_t v = 0;
     size_t left = 0;
-    switch (wire) {
-    case PROTOBUF_C_WIRE_TYPE_VARINT:
-      if (varint_(&p, end, &v) != 0) {
-        snprintf(err, errlen, "byte %zu: field %llu: bad varint", at, (unsigned long long)id);
-        return -1;
-      }
-      continue;
-    case PROTOBUF_C_WIRE_TYPE_64BIT:
-      v = 8;
-      break;
-    case PROTOBUF_C_WIRE_TYPE_32BIT:
-      v = 4;
-      break;
-    case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
-      if (varint_(&p, end, &v) != 0) {
-        snprintf(err, errlen, "byte %zu: field %llu: bad length", at, (unsigned long long)id);
-        return -1;
-      }
-      break;
-    default:
+    int rc = value_len_(wire, &p, end, &v);
+    if (rc == -1) {
+      snprintf(err, errlen, "byte %zu: field %llu: bad %s", at, (unsigned long long)id,
+               wire == PROTOBUF_C_WIRE_TYPE_VARINT ? "varint" : "length");
+      return -1;
+    }
+    if (rc == -2) {
       snprintf(err, errlen, "byte %zu: field %llu: unsupported wire type %u", at,
                (unsigned long long)id, wire);
       return -1;
+    }
+    if (wire == PROTOBUF_C_WIRE_TYPE_VARINT) {
+      continue;
     }
     left = (size_t)(end - p);
     if (v > left) {
@@ -134,28 +149,11 @@ static int find_nul_(const ProtobufCMessageDescriptor *desc, const uint8_t *p, c
                      int depth, const char *prefix, char *field, size_t fieldlen) {
   while (p < end) {
     uint64_t key = 0, v = 0;
-    if (varint_(&p, end, &key) != 0) {
+    if (varint_(&p, end, &key) != 0 || value_len_((unsigned)(key & 7), &p, end, &v) != 0) {
       return 0;
     }
-    switch ((unsigned)(key & 7)) {
-    case PROTOBUF_C_WIRE_TYPE_VARINT:
-      if (varint_(&p, end, &v) != 0) {
-        return 0;
-      }
+    if ((key & 7) == PROTOBUF_C_WIRE_TYPE_VARINT) {
       continue;
-    case PROTOBUF_C_WIRE_TYPE_64BIT:
-      v = 8;
-      break;
-    case PROTOBUF_C_WIRE_TYPE_32BIT:
-      v = 4;
-      break;
-    case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
-      if (varint_(&p, end, &v) != 0) {
-        return 0;
-      }
-      break;
-    default:
-      return 0;
     }
     if (v > (uint64_t)(end - p)) {
       return 0;
