@@ -62,6 +62,15 @@ int date_parse(const char *s, int32_t *day) {
   return 0;
 }
 
+int date_parse_api(const char *s, int32_t *day) {
+  int32_t d = 0;
+  if (date_parse(s, &d) != 0 || d < DATE_API_MIN || d > DATE_API_MAX) {
+    return -1;
+  }
+  *day = d;
+  return 0;
+}
+
 void date_format(int32_t day, char out[11]) {
   int y;
   unsigned m, d;

@@ -11,6 +11,17 @@
  * Returns 0 and sets *day, or -1 (out-param unchanged). */
 int date_parse(const char *s, int32_t *day);
 
+/* The range every date of the public API lies in (API.md): 1900-01-01 ..
+ * 2199-12-31, as day numbers. Checked before any arithmetic, so a date the
+ * API accepts plus a window of at most 366 days stays a four-digit year. */
+#define DATE_API_MIN (-25567)
+#define DATE_API_MAX 84005
+#define DATE_API_RANGE "1900-01-01..2199-12-31"
+
+/* date_parse, then DATE_API_MIN..DATE_API_MAX. Returns 0 and sets *day, or
+ * -1 (out-param unchanged). Tested through tests/integration/test_query_shows.c. */
+int date_parse_api(const char *s, int32_t *day);
+
 /* Writes "YYYY-MM-DD" (11 bytes with NUL) for a day number. */
 void date_format(int32_t day, char out[11]);
 

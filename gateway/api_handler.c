@@ -105,7 +105,9 @@ void gw_rpc_invoke(struct gw_upstream *up, struct gw_metrics *m, struct gw_rpc_c
   }
   reply->status = route->status;
   reply->code = RPC_OK;
-  reply->cacheable = strcmp(route->method, "GET") == 0;
+  /* ETag + max-age only for the read routes (gw_routes[]'s cache column):
+   * ingest runs change while they go, so they are no-store */
+  reply->cacheable = strcmp(route->method, "GET") == 0 && route->cache;
   pbjson_write(reply->body, ctx.reply);
   if (route->location) {
     char id[64];

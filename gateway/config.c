@@ -32,6 +32,12 @@ const char gw_usage_text[] =
     "  --auth-cache-ttl S      TVMAZE_AUTH_CACHE_TTL API-key cache seconds (10; 0 off)\n"
     "  --upstream-timeout-ms N TVMAZE_UPSTREAM_TIMEOUT_MS  gRPC deadline (10000)\n"
     "  --http-timeout S        TVMAZE_HTTP_TIMEOUT   idle/slow client timeout (30)\n"
+    "  --http-head-timeout S   TVMAZE_HTTP_HEAD_TIMEOUT  complete request head within S s, or "
+    "the connection is closed (10)\n"
+    "  --health-interval-ms N  TVMAZE_HEALTH_INTERVAL_MS  ms between the server health probes "
+    "/up answers from (1000)\n"
+    "  --http-per-ip-connections N  TVMAZE_HTTP_PER_IP_CONNECTIONS  connections per client "
+    "address (100; 0: no cap)\n"
     "  --response-cache-ttl S  TVMAZE_RESPONSE_CACHE_TTL  reuse read replies for S s (5; 0 off)\n"
     "  --http-threads N        TVMAZE_HTTP_THREADS   HTTP event-loop threads (0: one per CPU)\n"
     "  --upstream-workers N    TVMAZE_UPSTREAM_WORKERS  threads for gRPC/Redis calls (32)\n"
@@ -63,6 +69,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   const char *s_rttl = getenv("TVMAZE_RESPONSE_CACHE_TTL"), *s_thr = getenv("TVMAZE_HTTP_THREADS");
   const char *s_wrk = getenv("TVMAZE_UPSTREAM_WORKERS"), *s_que = getenv("TVMAZE_UPSTREAM_QUEUE");
   const char *s_rsp = getenv("TVMAZE_INGEST_METRICS_INTERVAL");
+  const char *s_head = getenv("TVMAZE_HTTP_HEAD_TIMEOUT");
+  const char *s_pip = getenv("TVMAZE_HTTP_PER_IP_CONNECTIONS");
+  const char *s_hiv = getenv("TVMAZE_HEALTH_INTERVAL_MS");
   memset(cfg, 0, sizeof *cfg);
   cfg->redis_url = getenv("REDIS_URL");
   cfg->api_username = getenv("API_USERNAME");
@@ -88,6 +97,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
     O_WRK,
     O_QUE,
     O_RSP,
+    O_HEAD,
+    O_PIP,
+    O_HIV,
     O_ROUTES,
     O_VERSION,
     O_HELP
@@ -110,6 +122,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
                                        {"upstream-workers", required_argument, 0, O_WRK},
                                        {"upstream-queue", required_argument, 0, O_QUE},
                                        {"ingest-metrics-interval", required_argument, 0, O_RSP},
+                                       {"http-head-timeout", required_argument, 0, O_HEAD},
+                                       {"http-per-ip-connections", required_argument, 0, O_PIP},
+                                       {"health-interval-ms", required_argument, 0, O_HIV},
                                        {"routes", no_argument, 0, O_ROUTES},
                                        {"version", no_argument, 0, O_VERSION},
                                        {"help", no_argument, 0, O_HELP},
@@ -172,6 +187,15 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       break;
     case O_RSP:
       s_rsp = optarg;
+      break;
+    case O_HEAD:
+      s_head = optarg;
+      break;
+    case O_PIP:
+      s_pip = optarg;
+      break;
+    case O_HIV:
+      s_hiv = optarg;
       break;
     case O_ROUTES:
       routes = 1;
@@ -239,6 +263,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   cfg->upstream_workers = 32;
   cfg->upstream_queue = 256;
   cfg->runstats_period_s = 15;
+  cfg->head_timeout_s = 10;
+  cfg->per_ip_connections = 100;
+  cfg->health_interval_ms = 1000;
   if ((s_iplim &&
        parse_long_("TVMAZE_RATE_IP_LIMIT", s_iplim, 1, 100000000, &cfg->ip_limit, err, errlen)) ||
       (s_ipwin &&
@@ -258,7 +285,13 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       (s_que &&
        parse_long_("TVMAZE_UPSTREAM_QUEUE", s_que, 0, 100000, &cfg->upstream_queue, err, errlen)) ||
       (s_rsp && parse_long_("TVMAZE_INGEST_METRICS_INTERVAL", s_rsp, 1, 3600,
-                            &cfg->runstats_period_s, err, errlen)))
+                            &cfg->runstats_period_s, err, errlen)) ||
+      (s_head && parse_long_("TVMAZE_HTTP_HEAD_TIMEOUT", s_head, 1, 3600, &cfg->head_timeout_s, err,
+                             errlen)) ||
+      (s_pip && parse_long_("TVMAZE_HTTP_PER_IP_CONNECTIONS", s_pip, 0, 1000,
+                            &cfg->per_ip_connections, err, errlen)) ||
+      (s_hiv && parse_long_("TVMAZE_HEALTH_INTERVAL_MS", s_hiv, 100, 60000,
+                            &cfg->health_interval_ms, err, errlen)))
     return -1;
   return 0;
 }

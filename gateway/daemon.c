@@ -19,6 +19,8 @@
 #include "auth.h"
 #include "clientip.h"
 #include "config.h"
+#include "conns.h"
+#include "health.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "ratelimit.h"
@@ -46,12 +48,16 @@ struct gw_daemon {
   struct gw_runstats *runstats;
   struct gw_workers *workers;
   struct gw_pipeline *pipeline;
+  struct gw_conns *conns;
+  struct gw_health *health;
   struct MHD_Daemon *mhd;
 };
 
 /* Frees every module of a daemon that serves no more (or never did), in
  * the reverse order of creation. */
 static void free_modules_(struct gw_daemon *d) {
+  gw_conns_stop(d->conns);
+  gw_health_stop(d->health);
   gw_pipeline_destroy(d->pipeline);
   gw_workers_destroy(d->workers);
   gw_runstats_stop(d->runstats);
@@ -64,8 +70,8 @@ static void free_modules_(struct gw_daemon *d) {
   free(d);
 }
 
-static struct MHD_Daemon *start_mhd_(const struct gw_config *cfg, struct gw_pipeline *p, char *err,
-                                     size_t errlen) {
+static struct MHD_Daemon *start_mhd_(const struct gw_config *cfg, struct gw_pipeline *p,
+                                     struct gw_conns *conns, char *err, size_t errlen) {
   struct sockaddr_storage ss;
   socklen_t slen;
   if (gw_listen_addr_parse(cfg->http_addr, &ss, &slen) != 0) {
@@ -84,10 +90,12 @@ static struct MHD_Daemon *start_mhd_(const struct gw_config *cfg, struct gw_pipe
       flags, 0, NULL, NULL, gw_pipeline_access, p, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
       MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)cfg->conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_BYTES, MHD_OPTION_THREAD_STACK_SIZE,
-      (size_t)(512 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-      MHD_OPTION_URI_LOG_CALLBACK, gw_pipeline_uri_log, p, MHD_OPTION_NOTIFY_COMPLETED,
-      gw_pipeline_completed, p, MHD_OPTION_END);
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+      MHD_OPTION_NOTIFY_CONNECTION, gw_conns_notify, conns, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)CONN_MEMORY_BYTES, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+      MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_URI_LOG_CALLBACK,
+      gw_pipeline_uri_log, p, MHD_OPTION_NOTIFY_COMPLETED, gw_pipeline_completed, p,
+      MHD_OPTION_END);
   if (!mhd)
     snprintf(err, errlen, "cannot listen on %s", cfg->http_addr);
   return mhd;
@@ -111,6 +119,9 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
   d->workers = gw_workers_create(cfg->upstream_workers, cfg->upstream_queue, err, errlen);
   if (!d->workers)
     goto fail;
+  d->health = gw_health_start(d->upstream, d->metrics, cfg->health_interval_ms, err, errlen);
+  if (!d->health)
+    goto fail;
   struct gw_pipeline_deps deps = {.upstream = d->upstream,
                                   .auth = d->auth,
                                   .ratelimit = d->ratelimit,
@@ -118,12 +129,16 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
                                   .metrics = d->metrics,
                                   .workers = d->workers,
                                   .runstats = d->runstats,
+                                  .health = d->health,
                                   .proxies = d->proxies,
                                   .ip_limit = cfg->ip_limit,
                                   .ip_window_s = cfg->ip_window_s,
                                   .upstream_timeout_ms = cfg->upstream_timeout_ms};
   d->pipeline = gw_pipeline_create(&deps);
-  d->mhd = start_mhd_(cfg, d->pipeline, err, errlen);
+  d->conns = gw_conns_start(cfg->head_timeout_s * 1000, err, errlen);
+  if (!d->conns)
+    goto fail;
+  d->mhd = start_mhd_(cfg, d->pipeline, d->conns, err, errlen);
   if (!d->mhd)
     goto fail;
   return d;

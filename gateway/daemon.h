@@ -16,6 +16,8 @@
  *   | gw_runstats          | ops handler (/metrics)                       |
  *   | gw_workers           | pipeline (blocking steps), ops handler       |
  *   | gw_pipeline          | MHD's callbacks                              |
+ *   | gw_conns             | MHD's connection notices (head deadline)     |
+ *   | gw_health            | ops handler (/up)                            |
  *
  * Not thread-safe: start and stop from one thread (main).
  */

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "health.h"
 #include "metrics.h"
 #include "runstats.h"
 #include "strbuf.h"
@@ -15,23 +16,23 @@
 extern const unsigned char gw_openapi_json[];
 extern const unsigned long gw_openapi_json_len;
 
-void gw_handle_up(struct gw_upstream *up, struct gw_metrics *m, const struct gw_trace *trace,
-                  struct gw_reply *reply) {
-  int serving = 0;
-  char msg[256];
-  rpc_code code = gw_upstream_health(up, trace, &serving, msg, sizeof msg);
-  if (code == RPC_OK && serving) {
+void gw_handle_up(struct gw_health *h, struct gw_reply *reply) {
+  struct gw_health_state st;
+  gw_health_get(h, &st);
+  rpc_code code = st.code;
+  const char *msg = st.msg;
+  if (st.known && code == RPC_OK && st.serving) {
     reply->status = 200;
     reply->code = RPC_OK;
     strbuf_append(reply->body, "{\"status\":\"ok\",\"upstream\":\"SERVING\"}");
     return;
   }
-  if (code != RPC_OK)
-    gw_metrics_upstream_error(m, code);
   reply->status = 503;
   reply->code = RPC_UNAVAILABLE;
   strbuf_append(reply->body, "{\"status\":\"unavailable\",\"upstream\":");
-  strbuf_append_json_string(reply->body, code == RPC_OK ? "NOT_SERVING" : rpc_code_name(code));
+  strbuf_append_json_string(reply->body, !st.known        ? "UNKNOWN"
+                                         : code == RPC_OK ? "NOT_SERVING"
+                                                          : rpc_code_name(code));
   strbuf_append(reply->body, ",\"message\":");
   strbuf_append_json_string(reply->body, msg);
   strbuf_append(reply->body, "}");

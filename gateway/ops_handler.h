@@ -1,10 +1,9 @@
 /*
  * ops_handler: the gateway's own routes. GET /up (the load balancer's
  * check: the server's grpc.health.v1 answer, which is SERVING only while
- * its database answers; blocking), GET /metrics (Prometheus text from
- * metrics.h, the worker gauges and runstats.h's ingest-run counts; never
- * blocks) and GET /api/v1/openapi.json (gateway/openapi.json, embedded at
- * build time). No state; thread-safe.
+ * its database answers, as last probed by health.h; never blocks), GET /metrics (Prometheus text
+ * from metrics.h, the worker gauges and runstats.h's ingest-run counts; never blocks) and GET
+ * /api/v1/openapi.json (gateway/openapi.json, embedded at build time). No state; thread-safe.
  */
 #ifndef TVMAZE_GATEWAY_OPS_HANDLER_H
 #define TVMAZE_GATEWAY_OPS_HANDLER_H
@@ -12,14 +11,14 @@
 #include "reply.h"
 #include "trace.h"
 
-struct gw_upstream;
+struct gw_health;
 struct gw_metrics;
 struct gw_workers;
 struct gw_runstats;
 
-/* Blocking: one Health/Check call; 200, or 503 with the reason. */
-void gw_handle_up(struct gw_upstream *up, struct gw_metrics *m, const struct gw_trace *trace,
-                  struct gw_reply *reply);
+/* Non-blocking: 200 from the health state (health.h) when the server's last
+ * probe said SERVING, else 503 with the reason. */
+void gw_handle_up(struct gw_health *h, struct gw_reply *reply);
 /* Non-blocking: the gateway's metrics, the workers' gauges and the last
  * ingest-run counts. */
 void gw_handle_metrics(struct gw_metrics *m, struct gw_workers *w, struct gw_runstats *rs,

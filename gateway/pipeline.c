@@ -25,15 +25,18 @@
 
 #include <arpa/inet.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "api_handler.h"
 #include "auth.h"
 #include "clientip.h"
 #include "clock.h"
+#include "conns.h"
 #include "log.h"
 #include "metrics.h"
 #include "ops_handler.h"
@@ -50,10 +53,6 @@
 #define MAX_URI_BYTES 8192
 #define MAX_BODY_BYTES (64 * 1024)
 #define MAX_QUERY_PARAMS 64
-
-/* /up's deadline from the request's start: a load balancer's check must
- * get its answer soon even when the workers are all busy. */
-#define UP_DEADLINE_MS 2000
 
 struct gw_pipeline {
   struct gw_pipeline_deps d; /* borrowed handles; read-only */
@@ -76,6 +75,7 @@ struct query {
   const char *values[MAX_QUERY_PARAMS];
   size_t n;
   int overflow;
+  const char *nul_key; /* a parameter whose key or value holds a NUL, else NULL */
 };
 
 /* Pipeline steps, in order; each may end the pipeline with a reply. */
@@ -91,16 +91,20 @@ enum step {
 struct request {
   struct gw_pipeline *p;
   struct MHD_Connection *con;
-  size_t uri_len;     /* raw request target, query included */
-  char *uri;          /* that target (response cache key); NULL when over MAX_URI_BYTES */
-  int64_t start_us;   /* clock_mono_us() at the URI-log callback */
-  struct strbuf body; /* upload so far */
-  int too_big;        /* upload exceeded MAX_BODY_BYTES */
-  int seen;           /* first access-handler call done */
-  int waiting;        /* suspended, owned by a worker until it resumes the connection */
-  enum step step;     /* next step to run */
-  struct gw_job job;  /* the worker's entry (waiting) */
-  const char *method; /* MHD's strings, valid until completion */
+  size_t uri_len;          /* raw request target, query included */
+  char *uri;               /* that target (response cache key); NULL when over MAX_URI_BYTES */
+  int64_t start_us;        /* clock_mono_us() at the URI-log callback */
+  struct strbuf body;      /* upload so far */
+  int too_big;             /* upload exceeded MAX_BODY_BYTES */
+  int raw_nul;             /* the request target held a raw NUL byte */
+  int many_params;         /* the query had more than MAX_QUERY_PARAMS parameters */
+  unsigned bad_framing;    /* 400/501/505 when the head's framing is refused, else 0 */
+  const char *framing_why; /* its message (static) */
+  int seen;                /* first access-handler call done */
+  int waiting;             /* suspended, owned by a worker until it resumes the connection */
+  enum step step;          /* next step to run */
+  struct gw_job job;       /* the worker's entry (waiting) */
+  const char *method;      /* MHD's strings, valid until completion */
   const char *url;
   const char *authorization; /* Authorization header or NULL */
   const char *api_key;       /* X-API-Key header or NULL */
@@ -120,12 +124,36 @@ struct request {
   struct gw_reply reply;      /* reply.body == &out */
 };
 
+/* The number of '&'-separated parameters in the raw query of uri (0 with
+ * none), counting no further than max + 1. */
+static size_t query_params_(const char *uri, size_t max) {
+  const char *q = strchr(uri, '?');
+  if (q == NULL || q[1] == '\0')
+    return 0;
+  size_t n = 1;
+  for (q = strchr(q + 1, '&'); q != NULL && n <= max; q = strchr(q + 1, '&'))
+    n++;
+  return n;
+}
+
 void *gw_pipeline_uri_log(void *cls, const char *uri, struct MHD_Connection *con) {
   struct request *r = xcalloc(1, sizeof *r);
   r->p = cls;
   r->con = con;
   r->uri_len = uri ? strlen(uri) : 0;
   r->uri = uri && r->uri_len <= MAX_URI_BYTES ? xstrdup(uri) : NULL;
+  if (uri != NULL && query_params_(uri, MAX_QUERY_PARAMS) > MAX_QUERY_PARAMS) {
+    /* libmicrohttpd (0.9.75, connection.c parse_initial_message_line) calls
+     * this before it splits the query, with a pointer into its own writable
+     * copy of the request line, and then stores every parameter in the
+     * connection's 32 KiB pool: ~500 of them leave no room for the reply's
+     * headers, and the connection hangs until its timeout. So the query is
+     * cut here, at its first byte (the copy in r->uri keeps it): MHD stores
+     * none and the 400 below goes out at once, whatever the count. */
+    r->many_params = 1;
+    char *q = strchr((char *)(uintptr_t)uri, '?');
+    q[1] = '\0';
+  }
   r->start_us = clock_mono_us();
   strbuf_init(&r->body);
   strbuf_init(&r->out);
@@ -139,9 +167,9 @@ void *gw_pipeline_uri_log(void *cls, const char *uri, struct MHD_Connection *con
 void gw_pipeline_completed(void *cls, struct MHD_Connection *con, void **con_cls,
                            enum MHD_RequestTerminationCode toe) {
   (void)cls;
-  (void)con;
   (void)toe;
   struct request *r = *con_cls;
+  gw_conns_head_wait(con); /* the next request's head is due from now */
   if (r) {
     strbuf_release(&r->body);
     strbuf_release(&r->out);
@@ -173,10 +201,16 @@ static void peer_ip_(struct MHD_Connection *con, char *out, size_t outlen) {
 /* Query parameters                                                   */
 /* ------------------------------------------------------------------ */
 
+/* MHD_KeyValueIteratorN: the decoded lengths show a NUL that the C strings
+ * would hide (q=a%00b would search for "a"). */
 static enum MHD_Result query_it_(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value) {
+                                 size_t key_size, const char *value, size_t value_size) {
   (void)kind;
   struct query *q = cls;
+  if (memchr(key, 0, key_size) != NULL || (value && memchr(value, 0, value_size) != NULL)) {
+    q->nul_key = key;
+    return MHD_NO;
+  }
   if (q->n >= MAX_QUERY_PARAMS) {
     q->overflow = 1;
     return MHD_NO;
@@ -191,8 +225,113 @@ static enum MHD_Result query_it_(void *cls, enum MHD_ValueKind kind, const char 
 /* The pipeline                                                       */
 /* ------------------------------------------------------------------ */
 
+/* 1 when a Content-Type value is application/json (any case, parameters
+ * such as "; charset=utf-8" allowed), else 0. */
+static int is_json_type_(const char *ct) {
+  static const char want[] = "application/json";
+  if (ct == NULL)
+    return 0;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  if (strncasecmp(ct, want, sizeof want - 1) != 0)
+    return 0;
+  ct += sizeof want - 1;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  return *ct == '\0' || *ct == ';';
+}
+
+/* Header counts for the framing check. */
+struct head_counts {
+  int host, content_length, transfer_encoding;
+  int bad_name;        /* a name with a character outside RFC 9110's tchar */
+  const char *cl, *te; /* the (last) values */
+};
+
+static int tchar_(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static enum MHD_Result head_it_(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value) {
+  (void)kind;
+  struct head_counts *h = cls;
+  if (key[0] == '\0')
+    h->bad_name = 1;
+  for (const char *k = key; *k; k++)
+    if (!tchar_((unsigned char)*k))
+      h->bad_name = 1;
+  if (strcasecmp(key, "Host") == 0)
+    h->host++;
+  else if (strcasecmp(key, "Content-Length") == 0) {
+    h->content_length++;
+    h->cl = value;
+  } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+    h->transfer_encoding++;
+    h->te = value;
+  }
+  return MHD_YES;
+}
+
+/* Strict HTTP/1.1 framing (RFC 9112) of the request head, before any body is
+ * read: returns 0, or the status (400, 501, 505) with *why set. Refused:
+ * versions other than HTTP/1.0 and 1.1 (505); a header name outside tchar
+ * (e.g. "Content-Length " with a space before the colon); no Host in
+ * HTTP/1.1, or two; two Content-Length headers (even equal ones) or one that
+ * is not all digits; Content-Length with Transfer-Encoding; a
+ * Transfer-Encoding other than exactly "chunked" (501). Each answer closes
+ * the connection: what follows on it cannot be trusted. */
+static unsigned framing_(struct MHD_Connection *con, const char *version, const char **why) {
+  if (version == NULL || (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0)) {
+    *why = "HTTP version not supported: HTTP/1.0 and HTTP/1.1 only";
+    return 505;
+  }
+  struct head_counts h = {0};
+  MHD_get_connection_values(con, MHD_HEADER_KIND, head_it_, &h);
+  if (h.bad_name) {
+    *why = "malformed header name";
+    return 400;
+  }
+  if (h.host > 1 || (h.host == 0 && strcmp(version, "HTTP/1.1") == 0)) {
+    *why = "Host: exactly one is required";
+    return 400;
+  }
+  if (h.content_length > 1) {
+    *why = "Content-Length: at most one";
+    return 400;
+  }
+  if (h.cl != NULL && (h.cl[0] == '\0' || strspn(h.cl, "0123456789") != strlen(h.cl))) {
+    *why = "Content-Length: must be digits only";
+    return 400;
+  }
+  if (h.transfer_encoding > 0 && h.content_length > 0) {
+    *why = "Content-Length and Transfer-Encoding together";
+    return 400;
+  }
+  if (h.transfer_encoding > 1 || (h.te != NULL && strcasecmp(h.te, "chunked") != 0)) {
+    *why = "Transfer-Encoding: only chunked is implemented";
+    return 501;
+  }
+  return 0;
+}
+
+/* 1 when the raw request target holds an escaped NUL (%00) anywhere. */
+static int has_escaped_nul_(const char *raw) {
+  for (const char *p = strchr(raw, '%'); p != NULL; p = strchr(p + 1, '%')) {
+    if (p[1] == '0' && p[2] == '0')
+      return 1;
+  }
+  return 0;
+}
+
 /* S_START, on the MHD thread: limits, route, identity; the query of RPC
- * routes and their request message (bad input is a 400 here). */
+ * routes and their request message (bad input is a 400 here).
+ * Decoding: routes are matched on the raw path (r->uri up to '?'), and
+ * gw_route_match decodes each path parameter once; MHD's decoded url is
+ * not used for matching, so /tv_shows/%2531 is id "%31", not 1. A NUL in
+ * the target, escaped (%00) or raw (MHD's url shorter than the raw path),
+ * is a 400. */
 static void start_(struct request *r) {
   struct MHD_Connection *con = r->con;
   gw_trace_init(&r->p->ids, &r->trace,
@@ -214,11 +353,32 @@ static void start_(struct request *r) {
                    MAX_BODY_BYTES);
     return;
   }
-  switch (gw_route_match(r->method, r->url, &r->route, r->params, &r->nparams, r->reply.allow,
+  if (r->bad_framing) {
+    gw_reply_error(&r->reply, r->bad_framing,
+                   r->bad_framing == 400 ? RPC_INVALID_ARGUMENT : RPC_UNIMPLEMENTED, "%s",
+                   r->framing_why);
+    r->reply.close = 1;
+    return;
+  }
+  if (r->many_params) {
+    gw_reply_error(&r->reply, 400, RPC_INVALID_ARGUMENT, "more than %d query parameters",
+                   MAX_QUERY_PARAMS);
+    return;
+  }
+  if (r->uri == NULL || r->raw_nul || has_escaped_nul_(r->uri)) {
+    gw_reply_error(&r->reply, 400, RPC_INVALID_ARGUMENT,
+                   "the URL must not contain a NUL character (%%00)");
+    return;
+  }
+  char path[MAX_URI_BYTES + 1];
+  size_t plen = strcspn(r->uri, "?");
+  memcpy(path, r->uri, plen);
+  path[plen] = '\0';
+  switch (gw_route_match(r->method, path, &r->route, r->params, &r->nparams, r->reply.allow,
                          sizeof r->reply.allow)) {
   case GW_MATCH_NOT_FOUND:
     r->reply.allow[0] = '\0';
-    gw_reply_error(&r->reply, 404, RPC_NOT_FOUND, "no route for %.200s", r->url);
+    gw_reply_error(&r->reply, 404, RPC_NOT_FOUND, "no route for %.200s", path);
     return;
   case GW_MATCH_BAD_METHOD:
     gw_reply_error(&r->reply, 405, RPC_UNIMPLEMENTED, "method %.16s not allowed; allowed: %s",
@@ -230,13 +390,25 @@ static void start_(struct request *r) {
     break;
   }
   r->route_label = r->route->path;
-  r->trace.deadline_ms =
-      r->start_us / 1000 +
-      (r->route->kind == GW_ROUTE_UP ? UP_DEADLINE_MS : r->p->d.upstream_timeout_ms);
+  /* CSRF: a browser page can POST text/plain or a form without a preflight,
+   * never application/json; so a POST is read only when it says JSON,
+   * with or without a body. */
+  if (strcmp(r->route->method, "POST") == 0 &&
+      !is_json_type_(MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type"))) {
+    gw_reply_error(&r->reply, 415, RPC_INVALID_ARGUMENT,
+                   "Content-Type: a POST body must be application/json");
+    return;
+  }
+  r->trace.deadline_ms = r->start_us / 1000 + r->p->d.upstream_timeout_ms;
   r->authorization = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
   r->api_key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-API-Key");
   if (r->route->kind == GW_ROUTE_RPC)
-    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, query_it_, &r->q);
+    MHD_get_connection_values_n(con, MHD_GET_ARGUMENT_KIND, query_it_, &r->q);
+  if (r->q.nul_key != NULL) {
+    gw_reply_error(&r->reply, 400, RPC_INVALID_ARGUMENT,
+                   "%.100s: query parameters must not contain a NUL character", r->q.nul_key);
+    return;
+  }
   r->step = r->route->auth ? S_LIMIT_IP : S_HANDLE;
 }
 
@@ -354,10 +526,8 @@ static int advance_(struct request *r, int may_block) {
       break;
     case S_HANDLE:
       switch (r->route->kind) {
-      case GW_ROUTE_UP:
-        if (!may_block)
-          return 0;
-        gw_handle_up(d->upstream, d->metrics, &r->trace, reply);
+      case GW_ROUTE_UP: /* from the health state: never blocks */
+        gw_handle_up(d->health, reply);
         break;
       case GW_ROUTE_METRICS:
         gw_handle_metrics(d->metrics, d->workers, d->runstats, reply);
@@ -383,8 +553,8 @@ static int advance_(struct request *r, int may_block) {
 static void job_expire_(struct gw_job *job) {
   struct request *r = (struct request *)(void *)((char *)job - offsetof(struct request, job));
   gw_rpc_release(&r->rpc);
-  gw_reply_error(&r->reply, r->route && r->route->kind == GW_ROUTE_UP ? 503 : 0,
-                 RPC_DEADLINE_EXCEEDED, "deadline exceeded while waiting for an upstream worker");
+  gw_reply_error(&r->reply, 0, RPC_DEADLINE_EXCEEDED,
+                 "deadline exceeded while waiting for an upstream worker");
   r->step = S_READY;
   MHD_resume_connection(r->con);
 }
@@ -399,7 +569,6 @@ static void job_run_(struct gw_job *job) {
 enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **con_cls) {
-  (void)version;
   struct request *r = *con_cls;
   if (!r) { /* no URI-log callback ran (should not happen) */
     r = gw_pipeline_uri_log(cls, url, con);
@@ -411,10 +580,19 @@ enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const 
   }
   if (!r->seen) {
     r->seen = 1;
+    gw_conns_head_done(con);
+    /* A raw NUL in the target: MHD hands on the C string cut at it, but
+     * url and version still point into its copy of the request line
+     * ("GET <target> HTTP/1.1"), so the raw target is version - url - 1
+     * bytes; longer than the string the URI-log callback saw means a NUL. */
+    if (url != NULL && version != NULL && version > url &&
+        (size_t)(version - url) <= MAX_URI_BYTES + 1 && r->uri_len + 1 < (size_t)(version - url))
+      r->raw_nul = 1;
+    r->bad_framing = framing_(con, version, &r->framing_why);
     const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > MAX_BODY_BYTES)
       r->too_big = 1;
-    else if (r->uri_len <= MAX_URI_BYTES && !r->too_big)
+    else if (r->uri_len <= MAX_URI_BYTES && !r->too_big && !r->bad_framing)
       return MHD_YES; /* wait for the body (or the final call) */
   } else if (*upload_data_size) {
     if (!r->too_big && r->body.len + *upload_data_size <= MAX_BODY_BYTES)

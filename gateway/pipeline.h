@@ -26,6 +26,7 @@ struct gw_ratelimit;
 struct gw_respcache;
 struct gw_metrics;
 struct gw_workers;
+struct gw_health;
 struct gw_runstats;
 struct gw_proxies;
 
@@ -38,6 +39,7 @@ struct gw_pipeline_deps {
   struct gw_metrics *metrics;
   struct gw_workers *workers;
   struct gw_runstats *runstats;
+  struct gw_health *health; /* /up's state */
   const struct gw_proxies *proxies;
   long ip_limit;            /* per-IP requests per ip_window_s */
   long ip_window_s;         /* seconds */

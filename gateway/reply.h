@@ -26,6 +26,7 @@ struct gw_reply {
   char allow[64];                /* 405: the Allow header, "" for none */
   int auth_challenge;            /* 401: WWW-Authenticate */
   int retry_after;               /* 503 when overloaded: Retry-After seconds, 0 for none */
+  int close;                     /* bad framing: Connection: close (the stream is not trusted) */
 };
 
 /* Fills reply with an error (status from code unless http_status != 0):

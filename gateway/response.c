@@ -74,6 +74,8 @@ enum MHD_Result gw_response_send(struct MHD_Connection *con, const char *method,
     add_(resp, "WWW-Authenticate", "Basic realm=\"tvmaze\", Bearer realm=\"tvmaze\"");
   if (reply->location[0])
     add_(resp, "Location", reply->location);
+  if (reply->close)
+    add_(resp, "Connection", "close"); /* MHD closes after this reply */
   char v[32];
   if (rate) {
     snprintf(v, sizeof v, "%ld", rate->limit);

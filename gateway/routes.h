@@ -23,7 +23,8 @@ struct gw_route {
   unsigned status;                           /* HTTP status on success */
   const char *location;                      /* reply field for Location ("run.id"), or NULL */
   int auth;                                  /* needs credentials (every /api/v1 route) */
-  int cache; /* 200 bodies may be reused for TVMAZE_RESPONSE_CACHE_TTL s (respcache.h) */
+  int cache; /* 200 bodies may be reused for TVMAZE_RESPONSE_CACHE_TTL s (respcache.h) and carry
+                ETag + "private, max-age=300"; 0: no-store (ingest runs change) */
 };
 
 extern const struct gw_route gw_routes[];

@@ -220,6 +220,17 @@ rpc_code rpc_call_reply_packed(rpc_call *call, void *bytes, size_t len, void (*r
 int rpc_packed_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                      char *err, size_t errlen);
 
+/* Finds a string field holding a NUL byte in data[0..len), an encoding of a
+ * desc message, nested messages included (up to 32 levels deep). protobuf-c
+ * unpacks such a string as a C string cut at the NUL, so the server checks
+ * every request with this before unpacking's cut can hide it (rpc_call.c:
+ * INVALID_ARGUMENT "<field>: must not contain a NUL character"). Returns 1
+ * and the field's proto path ("q", "filter.name") in field (fieldlen bytes),
+ * or 0 when there is none or the bytes do not frame (unpack judges those).
+ * No allocation; thread-safe. Tests: tests/unit/test_rpc_packed.c. */
+int rpc_packed_find_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                        char *field, size_t fieldlen);
+
 /* Value of request metadata `key` (lower-case, e.g. "x-request-id"), or NULL.
  * The string lives until the handler returns. Binary (-bin) keys not
  * supported. */

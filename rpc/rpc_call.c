@@ -218,6 +218,18 @@ static void handle_unary_(struct rpc_call *c, grpc_byte_buffer *payload) {
   ProtobufCMessage *in = NULL;
   rpc_code rc = rpc_unpack_request(in_desc, GRPC_SLICE_START_PTR(bytes), GRPC_SLICE_LENGTH(bytes),
                                    c->w->srv->cfg.max_message_bytes, &in);
+  /* protobuf-c cuts a string at a NUL: refused here, naming the field, while
+   * the bytes still say how long the string really is */
+  char nul_field[128];
+  if (rc == RPC_OK &&
+      rpc_packed_find_nul(in_desc, GRPC_SLICE_START_PTR(bytes), GRPC_SLICE_LENGTH(bytes), nul_field,
+                          sizeof nul_field) != 0) {
+    grpc_slice_unref(bytes);
+    protobuf_c_message_free_unpacked(in, NULL);
+    rpc_call_set_status(c, RPC_INVALID_ARGUMENT, "%s: must not contain a NUL character", nul_field);
+    send_final_(c);
+    return;
+  }
   grpc_slice_unref(bytes);
   if (rc != RPC_OK) {
     rpc_call_set_status(c, rc, "%s",

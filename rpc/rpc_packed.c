@@ -16,9 +16,12 @@
  * looks like -- fail. protobuf-c's unpack is laxer: it reads bools in any
  * wire type and field numbers up to 2^32-1, which other languages'
  * parsers refuse; the check refuses them too.
+ * rpc_packed_find_nul walks requests the same way, into nested messages,
+ * for string values holding a NUL.
  * Thread-safe: reads only its arguments.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "rpc.h"
 
@@ -38,6 +41,31 @@ static int varint_(const uint8_t **p, const uint8_t *end, uint64_t *v) {
     }
   }
   return -1;
+}
+
+/* Reads the value of a field of wire type `wire` at *p (< end): a varint is
+ * consumed whole (*len = 0); otherwise *len is its byte count (8, 4, or the
+ * length prefix, which is consumed), not yet checked against end. Returns 0,
+ * -1 on a bad varint or length prefix, -2 on a wire type protobuf-c does not
+ * read (groups). */
+static int value_len_(unsigned wire, const uint8_t **p, const uint8_t *end, uint64_t *len) {
+  *len = 0;
+  switch (wire) {
+  case PROTOBUF_C_WIRE_TYPE_VARINT: {
+    uint64_t skipped = 0;
+    return varint_(p, end, &skipped) != 0 ? -1 : 0;
+  }
+  case PROTOBUF_C_WIRE_TYPE_64BIT:
+    *len = 8;
+    return 0;
+  case PROTOBUF_C_WIRE_TYPE_32BIT:
+    *len = 4;
+    return 0;
+  case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+    return varint_(p, end, len) != 0 ? -1 : 0;
+  default:
+    return -2;
+  }
 }
 
 /* The wire type a field of type t is written with (singular). */
@@ -91,29 +119,19 @@ int rpc_packed_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data
     }
     uint64_t v = 0;
     size_t left = 0;
-    switch (wire) {
-    case PROTOBUF_C_WIRE_TYPE_VARINT:
-      if (varint_(&p, end, &v) != 0) {
-        snprintf(err, errlen, "byte %zu: field %llu: bad varint", at, (unsigned long long)id);
-        return -1;
-      }
-      continue;
-    case PROTOBUF_C_WIRE_TYPE_64BIT:
-      v = 8;
-      break;
-    case PROTOBUF_C_WIRE_TYPE_32BIT:
-      v = 4;
-      break;
-    case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
-      if (varint_(&p, end, &v) != 0) {
-        snprintf(err, errlen, "byte %zu: field %llu: bad length", at, (unsigned long long)id);
-        return -1;
-      }
-      break;
-    default:
+    int rc = value_len_(wire, &p, end, &v);
+    if (rc == -1) {
+      snprintf(err, errlen, "byte %zu: field %llu: bad %s", at, (unsigned long long)id,
+               wire == PROTOBUF_C_WIRE_TYPE_VARINT ? "varint" : "length");
+      return -1;
+    }
+    if (rc == -2) {
       snprintf(err, errlen, "byte %zu: field %llu: unsupported wire type %u", at,
                (unsigned long long)id, wire);
       return -1;
+    }
+    if (wire == PROTOBUF_C_WIRE_TYPE_VARINT) {
+      continue;
     }
     left = (size_t)(end - p);
     if (v > left) {
@@ -124,4 +142,44 @@ int rpc_packed_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data
     p += v;
   }
   return 0;
+}
+
+/* rpc_packed_find_nul at nesting depth `depth`; prefix is the path so far. */
+static int find_nul_(const ProtobufCMessageDescriptor *desc, const uint8_t *p, const uint8_t *end,
+                     int depth, const char *prefix, char *field, size_t fieldlen) {
+  while (p < end) {
+    uint64_t key = 0, v = 0;
+    if (varint_(&p, end, &key) != 0 || value_len_((unsigned)(key & 7), &p, end, &v) != 0) {
+      return 0;
+    }
+    if ((key & 7) == PROTOBUF_C_WIRE_TYPE_VARINT) {
+      continue;
+    }
+    if (v > (uint64_t)(end - p)) {
+      return 0;
+    }
+    const ProtobufCFieldDescriptor *f =
+        key >> 3 <= 0x1fffffff ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+                               : NULL;
+    if (f != NULL && (key & 7) == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+      if (f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, (size_t)v) != NULL) {
+        snprintf(field, fieldlen, "%s%s", prefix, f->name);
+        return 1;
+      }
+      if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < 32) {
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s%s.", prefix, f->name);
+        if (find_nul_(f->descriptor, p, p + v, depth + 1, sub, field, fieldlen)) {
+          return 1;
+        }
+      }
+    }
+    p += v;
+  }
+  return 0;
+}
+
+int rpc_packed_find_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                        char *field, size_t fieldlen) {
+  return find_nul_(desc, data, data + len, 0, "", field, fieldlen);
 }

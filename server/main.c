@@ -129,9 +129,10 @@ static int metrics_start_(const struct server_config *cfg, ProtobufCService *con
 
 /* SERVING while this worker reaches the database. */
 static rpc_health_status health_(const char *service, void *worker_data, void *user) {
-  (void)service;
   (void)user;
   struct worker_ctx *w = worker_data;
+  /* counted by tests/integration/test_gateway_hostile.sh (/up flood) */
+  LOG_EVENT(LOG_DEBUG, "health_check", LF_STR("service", service));
   if (w == NULL || store_ping(w->store) != 0) {
     return RPC_HEALTH_NOT_SERVING;
   }

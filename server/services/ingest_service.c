@@ -96,8 +96,9 @@ static int start_(rpc_call *call, struct server_ctx *ctx, const Tvmaze__V1__Star
                   Tvmaze__V1__IngestRun **run, int *started) {
   int32_t start = date_today_utc();
   if (req->start_date != NULL && req->start_date[0] != '\0' &&
-      date_parse(req->start_date, &start) != 0) {
-    return fail_(call, RPC_INVALID_ARGUMENT, "start_date: must be a date YYYY-MM-DD");
+      date_parse_api(req->start_date, &start) != 0) {
+    return fail_(call, RPC_INVALID_ARGUMENT,
+                 "start_date: must be a date YYYY-MM-DD in " DATE_API_RANGE);
   }
   int days = ctx->cfg->ingest_days > 0 ? ctx->cfg->ingest_days : 90;
   if (req->days != NULL) {
@@ -105,6 +106,11 @@ static int start_(rpc_call *call, struct server_ctx *ctx, const Tvmaze__V1__Star
       return fail_(call, RPC_INVALID_ARGUMENT, "days: must be between 1 and 365");
     }
     days = req->days->value;
+  }
+  /* start and days are each in range, so the sum cannot overflow */
+  if (start > DATE_API_MAX - (days - 1)) {
+    return fail_(call, RPC_INVALID_ARGUMENT,
+                 "days: start_date + days must end by 2199-12-31 (" DATE_API_RANGE ")");
   }
   if (ctx->ingest == NULL) {
     return fail_(call, RPC_FAILED_PRECONDITION, "ingestion is not enabled in this process");

@@ -209,18 +209,23 @@ static int text_(const char *field, const char *s, size_t max_chars, const char 
   return 0;
 }
 
+/* The window [*from, *to]: both dates in DATE_API_MIN..DATE_API_MAX (checked
+ * before any arithmetic), from <= to, at most QUERY_MAX_WINDOW_DAYS days.
+ * The default date_to is date_from + QUERY_DEFAULT_WINDOW_DAYS, cut at
+ * DATE_API_MAX. Returns 0 or -1 (msg names the field). */
 static int window_(const char *from_s, const char *to_s, int32_t *from, int32_t *to, char *msg,
                    size_t msglen) {
   if (from_s == NULL || from_s[0] == '\0') {
     *from = date_today_utc();
-  } else if (date_parse(from_s, from) != 0) {
-    fail_(msg, msglen, 0, "date_from: must be a date YYYY-MM-DD");
+  } else if (date_parse_api(from_s, from) != 0) {
+    fail_(msg, msglen, 0, "date_from: must be a date YYYY-MM-DD in " DATE_API_RANGE);
     return -1;
   }
   if (to_s == NULL || to_s[0] == '\0') {
-    *to = *from + QUERY_DEFAULT_WINDOW_DAYS;
-  } else if (date_parse(to_s, to) != 0) {
-    fail_(msg, msglen, 0, "date_to: must be a date YYYY-MM-DD");
+    *to = *from > DATE_API_MAX - QUERY_DEFAULT_WINDOW_DAYS ? DATE_API_MAX
+                                                           : *from + QUERY_DEFAULT_WINDOW_DAYS;
+  } else if (date_parse_api(to_s, to) != 0) {
+    fail_(msg, msglen, 0, "date_to: must be a date YYYY-MM-DD in " DATE_API_RANGE);
     return -1;
   }
   if (*from > *to) {

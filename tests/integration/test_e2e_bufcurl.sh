@@ -67,6 +67,13 @@ rc="$(code tvmaze.v1.Shows/ListShows '{"per_page":0}')"
 grep -q "per_page" "$work/err" || fail "per_page=0 message: $(cat "$work/err")"
 rc="$(code tvmaze.v1.Shows/ListEpisodes '{"date_from":"2030-13-01"}')"
 [ "$rc" -eq 24 ] || fail "bad date: exit $rc, want 24"
+# a NUL inside a string (protobuf-c would cut it there): INVALID_ARGUMENT naming the field
+rc="$(code tvmaze.v1.Shows/ListShows '{"q":"a\u0000b"}')"
+[ "$rc" -eq 24 ] || fail "q with a NUL: exit $rc, want 24"
+grep -q "q: must not contain a NUL" "$work/err" || fail "q NUL message: $(cat "$work/err")"
+# dates past API.md's range: INVALID_ARGUMENT, never INTERNAL
+rc="$(code tvmaze.v1.Analytics/MonthlyTrends '{"date_from":"9999-12-31"}')"
+[ "$rc" -eq 24 ] || fail "MonthlyTrends 9999-12-31: exit $rc, want 24"
 rc="$(code tvmaze.v1.Shows/GetShow '{"id":999}')"
 [ "$rc" -eq 40 ] || fail "GetShow 999: exit $rc, want 40 (NOT_FOUND)"
 echo "ok: INVALID_ARGUMENT and NOT_FOUND"

@@ -77,6 +77,18 @@ req 400 "${A[@]}" "${P[@]}" -d '{"days":366}' "$G/api/v1/ingest/runs"; err_ok 3
 req 400 "${A[@]}" "${P[@]}" -d '{"days":"x"}' "$G/api/v1/ingest/runs"; err_ok 3
 req 400 "${A[@]}" "${P[@]}" -d '{"start_date":"2025-13-45","days":1}' "$G/api/v1/ingest/runs"; err_ok 3
 grep -q start_date "$TMP/body" || fail "bad start_date: the message must name start_date"
+# dates outside 1900-01-01..2199-12-31 (issue 19 finding 5): 400 naming the field, never 500
+req 400 "${A[@]}" "${P[@]}" -d '{"start_date":"9999-12-31","days":2}' "$G/api/v1/ingest/runs"; err_ok 3
+grep -q start_date "$TMP/body" || fail "start_date 9999: the message must name start_date"
+req 400 "${A[@]}" "${P[@]}" -d '{"start_date":"2199-12-30","days":5}' "$G/api/v1/ingest/runs"; err_ok 3
+grep -q '"days:' "$TMP/body" || fail "start_date + days past 2199: the message must name days"
+for u in "/api/v1/tv_shows?date_from=9999-12-31" "/api/v1/episodes?date_from=9999-12-31" \
+         "/api/v1/analytics/shows_with_episode_stats?date_from=9999-12-31" \
+         "/api/v1/analytics/monthly_trends?date_from=1899-12-31"; do
+  req 400 "${A[@]}" "$G$u"; err_ok 3; grep -q date_from "$TMP/body" || fail "$u: name date_from"
+done
+req 400 "${A[@]}" "$G/api/v1/tv_shows?date_from=2199-12-01&date_to=2200-01-01"; err_ok 3
+grep -q date_to "$TMP/body" || fail "date_to 2200: name date_to"
 # a run against the 404 stand-in TVMaze
 req 202 "${A[@]}" "${P[@]}" -d '{"start_date":"2025-06-16","days":1}' "$G/api/v1/ingest/runs"
 json_ok; hdr "Location: /api/v1/ingest/runs/"
@@ -90,6 +102,8 @@ assert "started_at" in r, r' "$1" "$RUN_ID" || fail "run body: $(head -c 400 "$1
 }
 run_is "$TMP/body"
 req 200 "${A[@]}" "$G$LOC"; run_is "$TMP/body"
+# a run changes while it goes: never cached (issue 19 finding 10)
+hdr "Cache-Control: no-store"; ! grep -qi '^ETag' "$TMP/hdr" || fail "run: no ETag"
 # it fails at once: poll (bounded, 60 s) until it is no longer running
 done_=0
 for _ in $(seq 600); do
@@ -106,6 +120,7 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
 assert d["runs"][0]["id"]==sys.argv[2], d
 assert d["pagination"]["page"]==1 and d["pagination"]["per_page"]==5 and int(d["pagination"]["total"])>=1, d' \
   "$TMP/body" "$RUN_ID" || fail "run list: $(head -c 400 "$TMP/body")"
+hdr "Cache-Control: no-store"
 req 400 "${A[@]}" "$G/api/v1/ingest/runs?per_page=0"; err_ok 3
 # the finished run shows in /metrics (counted by the server, polled every 1 s)
 runs_metric_is 1 FAILED PARTIAL
@@ -118,7 +133,7 @@ req 400 "${A[@]}" "$G/api/v1/tv_shows?rating=abc"; err_ok 3; grep -q rating "$TM
 req 400 "${A[@]}" "$G/api/v1/tv_shows?per_page=0"; err_ok 3
 req 400 "${A[@]}" "$G/api/v1/tv_shows?bogus=1"; err_ok 3
 req 400 "${A[@]}" "$G/api/v1/tv_shows/abc"; err_ok 3
-req 400 "${A[@]}" -X POST -d '{"days":' "$G/api/v1/ingest/runs"; err_ok 3
+req 400 "${A[@]}" "${P[@]}" -d '{"days":' "$G/api/v1/ingest/runs"; err_ok 3
 req 414 "${A[@]}" "$G/api/v1/tv_shows?q=$(head -c 9000 /dev/zero | tr '\0' a)"; err_ok 3
 head -c 70000 /dev/zero | tr '\0' ' ' >"$TMP/big"
 req 413 "${A[@]}" -X POST --data-binary @"$TMP/big" "$G/api/v1/ingest/runs"
@@ -177,6 +192,7 @@ done
 
 # /up 503 when the server is down, 200 after
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+wait_status 503 "$G/up" # at the next health probe (every 1 s)
 req 503 "$G/up"; json_ok
 req 503 "${A[@]}" "$G/api/v1/tv_shows"; err_ok 14
 # /metrics still answers; the ingest-run series are left out, marked down

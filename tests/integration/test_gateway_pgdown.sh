@@ -31,6 +31,7 @@ req 200 "${A[@]}" "$G/api/v1/tv_shows?date_from=2025-06-16&date_to=2025-06-29"; 
 
 PG_STOPPED=1
 bash "$SVC" pg-stop "$TVMAZE_TEST_SERVICES_DIR" >/dev/null
+wait_status 503 "$G/up" # at the next health probe (every 1 s)
 req 503 "$G/up"; json_ok
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["status"]=="unavailable" and d["upstream"]=="NOT_SERVING", d' "$TMP/body" ||
   fail "/up body while PostgreSQL is down: $(cat "$TMP/body")"

@@ -4,8 +4,8 @@
 # a server that does not answer (stopped with SIGSTOP) ties up only those
 # requests:
 #   - /metrics, cached listings, 401 and 404 are still answered meanwhile;
-#   - a queued request whose deadline passes while every worker is stuck is
-#     answered then (/up: 2 s, 503), not when a worker frees up;
+#   - /up needs no worker: it answers at once from the health state, which
+#     turns 503 once a probe of the stopped server misses its 2 s deadline;
 #   - with every worker busy and the queue full, a request needing the server
 #     is a 503 JSON error with Retry-After at once, never a hang;
 #   - once the server runs again the parked requests complete with 200, and
@@ -58,11 +58,12 @@ wait_metric 'tvmaze_gateway_upstream_workers{state="busy"}' 2 # /metrics answers
 curl -s -o "$TMP/bg4.body" -w '%{http_code}' --max-time 90 "${A[@]}" "$G$U&page=4" >"$TMP/bg4.code" &
 BG+=($!); PIDS+=($!)
 wait_metric 'tvmaze_gateway_upstream_queue_length' 1
-# /up queues too, but its deadline (2 s) passes before any worker is free: the
-# reaper answers it (a broken reaper would hold it for the 60 s upstream timeout)
-req 503 --max-time 20 "$G/up"; err_ok 4
-grep -q 'waiting for an upstream worker' "$TMP/body" || fail "/up expiry message: $(cat "$TMP/body")"
-[ "$(metric "$G" tvmaze_gateway_upstream_queue_length)" = 1 ] || fail "expired /up left in the queue"
+# /up takes no worker: answered at once from the health state, 503 once the
+# background probe of the stopped server has missed its 2 s deadline
+wait_status 503 "$G/up"
+req 503 --max-time 2 "$G/up"
+grep -q '"upstream":"DEADLINE_EXCEEDED"' "$TMP/body" || fail "/up body: $(cat "$TMP/body")"
+[ "$(metric "$G" tvmaze_gateway_upstream_queue_length)" = 1 ] || fail "/up queued"
 # fill the queue
 curl -s -o "$TMP/bg5.body" -w '%{http_code}' --max-time 90 "${A[@]}" "$G$U&page=5" >"$TMP/bg5.code" &
 BG+=($!); PIDS+=($!)
@@ -78,8 +79,8 @@ req 200 --max-time 20 "$G/metrics"
 # one more request needing the server: no room, 503 at once, not queued
 req 503 --max-time 20 "${A[@]}" "$G$U&page=7"; err_ok 14; hdr Retry-After
 grep -q 'too many upstream calls' "$TMP/body" || fail "503 message: $(cat "$TMP/body")"
-req 503 --max-time 20 "$G/up"; err_ok 14 # /up too needs a worker: overloaded, said at once
-[ "$(metric "$G" tvmaze_gateway_upstream_queue_full_total)" = 2 ] || fail "metrics: queue_full 2"
+req 503 --max-time 2 "$G/up" # /up needs no worker: the health state, at once
+[ "$(metric "$G" tvmaze_gateway_upstream_queue_full_total)" = 1 ] || fail "metrics: queue_full 1"
 
 # --- the server runs again: the parked requests complete ---------------------
 kill -CONT "$SERVER_PID"; STOPPED=0

@@ -157,6 +157,32 @@ static void monthly(void **state) {
   assert_int_equal(QS(query_monthly(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out),
                    RPC_INVALID_ARGUMENT);
   assert_string_equal(msg, "date_from: must not be after date_to");
+  /* issue 19 finding 5: past API.md's range -> INVALID_ARGUMENT, not INTERNAL */
+  r.date_from = S("9999-12-31");
+  r.date_to = NULL;
+  assert_int_equal(QS(query_monthly(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out),
+                   RPC_INVALID_ARGUMENT);
+  assert_string_equal(msg, "date_from: must be a date YYYY-MM-DD in 1900-01-01..2199-12-31");
+  r.date_from = S("2199-12-01"); /* the default date_to stops at 2199-12-31 */
+  assert_int_equal(QS(query_monthly(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
+  protobuf_c_message_free_unpacked(&out->base, NULL);
+}
+
+static void show_stats_dates(void **state) {
+  (void)state;
+  Tvmaze__V1__ShowsWithEpisodeStatsRequest r = TVMAZE__V1__SHOWS_WITH_EPISODE_STATS_REQUEST__INIT;
+  Tvmaze__V1__ShowsWithEpisodeStatsResponse *out = NULL;
+  char msg[256];
+  r.date_from = S("9999-12-31");
+  assert_int_equal(QS(query_show_stats(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out),
+                   RPC_INVALID_ARGUMENT);
+  assert_int_equal(strncmp(msg, "date_from:", 10), 0);
+  r.date_from = S("2030-03-01");
+  r.date_to = S("2200-01-01");
+  assert_int_equal(QS(query_show_stats(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out),
+                   RPC_INVALID_ARGUMENT);
+  assert_int_equal(strncmp(msg, "date_to:", 8), 0);
+  assert_null(out);
 }
 
 static void countries(void **state) {
@@ -185,8 +211,9 @@ static void countries(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(show_stats), cmocka_unit_test(top_by_genre), cmocka_unit_test(network_perf),
-      cmocka_unit_test(monthly),    cmocka_unit_test(countries),
+      cmocka_unit_test(show_stats),   cmocka_unit_test(top_by_genre),
+      cmocka_unit_test(network_perf), cmocka_unit_test(monthly),
+      cmocka_unit_test(countries),    cmocka_unit_test(show_stats_dates),
   };
   return cmocka_run_group_tests(tests, setup_, teardown_);
 }

@@ -335,6 +335,19 @@ static void validation_errors(void **state) {
   r = march_();
   r.date_to = S("2032-01-01");
   expect_invalid_(&r, "date_to"); /* window too long */
+  /* issue 19 finding 5: API.md's range, checked before any arithmetic */
+  r = march_();
+  r.date_from = S("9999-12-31");
+  r.date_to = NULL; /* the default date_to would be past year 9999 */
+  expect_invalid_(&r, "date_from");
+  r.date_from = S("1899-12-31");
+  expect_invalid_(&r, "date_from");
+  r.date_from = S("2200-01-01");
+  expect_invalid_(&r, "date_from");
+  r = march_();
+  r.date_to = S("2200-01-01");
+  r.date_from = S("2199-12-31");
+  expect_invalid_(&r, "date_to");
   Google__Protobuf__Int32Value v = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
   r = march_();
   r.per_page = &v;

@@ -134,12 +134,46 @@ static void malformed_framing_fails(void **state) {
   assert_string_equal(err, "byte 0: field 5: 5 bytes past the end");
 }
 
+/* rpc_packed_find_nul: a NUL inside a string, at the top level or nested,
+ * is found and named; strings without one, bytes fields and cut encodings
+ * are not flagged (issue 19 finding 6). */
+static void nul_in_strings_found(void **state) {
+  (void)state;
+  char field[128] = "";
+  Tvmaze__V1__ListShowsRequest r = TVMAZE__V1__LIST_SHOWS_REQUEST__INIT;
+  r.q = (char *)"ab";
+  uint8_t buf[256];
+  size_t n = protobuf_c_message_pack(&r.base, buf);
+  assert_int_equal(
+      rpc_packed_find_nul(&tvmaze__v1__list_shows_request__descriptor, buf, n, field, sizeof field),
+      0);
+  uint8_t *q = memchr(buf, 'a', n); /* "ab" -> "a\0" */
+  assert_non_null(q);
+  q[1] = 0;
+  assert_int_equal(
+      rpc_packed_find_nul(&tvmaze__v1__list_shows_request__descriptor, buf, n, field, sizeof field),
+      1);
+  assert_string_equal(field, "q");
+  assert_int_equal(rpc_packed_find_nul(&tvmaze__v1__list_shows_request__descriptor, buf, n - 2,
+                                       field, sizeof field),
+                   0); /* cut: unpack's to judge */
+  /* nested: a show's name inside a ListShowsResponse */
+  uint8_t big[512];
+  n = list_shows_(big);
+  uint8_t *a = memchr(big, 'A', n);
+  assert_non_null(a);
+  a[2] = 0;
+  assert_int_equal(rpc_packed_find_nul(&tvmaze__v1__list_shows_response__descriptor, big, n, field,
+                                       sizeof field),
+                   1);
+  assert_string_equal(field, "shows.name");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(real_encodings_pass),
-      cmocka_unit_test(every_cut_judged_like_unpack),
-      cmocka_unit_test(wire_types_of_known_fields),
-      cmocka_unit_test(malformed_framing_fails),
+      cmocka_unit_test(real_encodings_pass),        cmocka_unit_test(every_cut_judged_like_unpack),
+      cmocka_unit_test(wire_types_of_known_fields), cmocka_unit_test(malformed_framing_fails),
+      cmocka_unit_test(nul_in_strings_found),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
