@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "metrics_http.h"
 #include "metrics_internal.h"
 #include "promtext.h"
 #include "store_runs.h"
@@ -396,11 +397,25 @@ void metrics_render(struct server_metrics *m, struct strbuf *b) {
   render_process_(m, b);
 }
 
+static void render_cb_(void *user, struct strbuf *b) {
+  metrics_render(user, b);
+}
+
+int metrics_listen(struct server_metrics *m, const char *addr, int *port, char *err,
+                   size_t errlen) {
+  if (m->http != NULL) {
+    snprintf(err, errlen, "the exporter already listens");
+    return -1;
+  }
+  m->http = metrics_http_start(addr, render_cb_, m, port, err, errlen);
+  return m->http != NULL ? 0 : -1;
+}
+
 void metrics_destroy(struct server_metrics *m) {
   if (m == NULL) {
     return;
   }
-  metrics_http_stop_(m);
+  metrics_http_stop(m->http);
   for (int w = 0; w < m->n_workers; w++) {
     free(m->workers[w].cells);
   }

@@ -1,8 +1,10 @@
 /*
- * metrics_http: the exporter's listener -- libmicrohttpd on one internal
- * thread, GET /metrics only (404 for other paths, 405 for other methods).
- * The socket is bound here (getaddrinfo, then handed to libmicrohttpd) so a
- * bad address fails with the system's reason. See metrics.h.
+ * metrics_http: a Prometheus text listener -- libmicrohttpd on one internal
+ * thread, GET /metrics only (404 for other paths, 405 for other methods),
+ * whose body a render callback writes. It knows no metric: metrics.c owns
+ * it and hands it metrics_render. The socket is bound here (getaddrinfo,
+ * then handed to libmicrohttpd) so a bad address fails with the system's
+ * reason. See metrics_http.h.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -15,9 +17,16 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 
-#include "metrics_internal.h"
+#include "metrics_http.h"
 #include "promtext.h"
 #include "strbuf.h"
+#include "xalloc.h"
+
+struct metrics_http {
+  struct MHD_Daemon *daemon;
+  metrics_http_render_fn render; /* called on the listener's thread */
+  void *user;
+};
 
 static enum MHD_Result send_(struct MHD_Connection *con, unsigned status, const char *type,
                              char *body, size_t len, int allow_get) {
@@ -54,7 +63,7 @@ static enum MHD_Result access_(void *cls, struct MHD_Connection *con, const char
   (void)upload;
   (void)upload_len;
   (void)req_cls;
-  struct server_metrics *m = cls;
+  struct metrics_http *h = cls;
   if (strcmp(url, "/metrics") != 0) {
     return send_text_(con, MHD_HTTP_NOT_FOUND, "not found: the exporter serves GET /metrics\n", 0);
   }
@@ -64,7 +73,7 @@ static enum MHD_Result access_(void *cls, struct MHD_Connection *con, const char
   }
   struct strbuf b;
   strbuf_init(&b);
-  metrics_render(m, &b);
+  h->render(h->user, &b);
   size_t n = 0;
   char *body = strbuf_detach(&b, &n);
   return send_(con, MHD_HTTP_OK, PROMTEXT_CONTENT_TYPE, body, n, 0);
@@ -122,11 +131,11 @@ static int bind_(const char *addr, char *err, size_t errlen) {
   return fd;
 }
 
-int metrics_listen(struct server_metrics *m, const char *addr, int *port, char *err,
-                   size_t errlen) {
+struct metrics_http *metrics_http_start(const char *addr, metrics_http_render_fn render, void *user,
+                                        int *port, char *err, size_t errlen) {
   int fd = bind_(addr, err, errlen);
   if (fd < 0) {
-    return -1;
+    return NULL;
   }
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
@@ -135,26 +144,31 @@ int metrics_listen(struct server_metrics *m, const char *addr, int *port, char *
     bound = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                      : ntohs(((struct sockaddr_in *)&ss)->sin_port);
   }
+  struct metrics_http *h = xcalloc(1, sizeof *h);
+  h->render = render;
+  h->user = user;
   /* One internal thread: scrapes are rare and small; the renderer's
    * database connection belongs to that thread. */
-  m->daemon =
-      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, access_, m,
+  h->daemon =
+      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, access_, h,
                        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
-  if (m->daemon == NULL) {
+  if (h->daemon == NULL) {
     close(fd);
+    free(h);
     snprintf(err, errlen, "cannot start the HTTP listener on \"%s\"", addr);
-    return -1;
+    return NULL;
   }
   if (port != NULL) {
     *port = bound;
   }
-  return 0;
+  return h;
 }
 
-void metrics_http_stop_(struct server_metrics *m) {
-  if (m->daemon != NULL) {
-    MHD_stop_daemon(m->daemon); /* closes the listening socket */
-    m->daemon = NULL;
+void metrics_http_stop(struct metrics_http *h) {
+  if (h == NULL) {
+    return;
   }
+  MHD_stop_daemon(h->daemon); /* closes the listening socket */
+  free(h);
 }

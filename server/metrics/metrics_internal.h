@@ -1,6 +1,6 @@
 /*
- * metrics_internal: the exporter's structures, shared by metrics.c (counters,
- * rendering) and metrics_http.c (the listener). Nothing else includes it.
+ * metrics_internal: the exporter's structures (metrics.c: counters,
+ * rendering, the listener it owns). Nothing else includes it but tests.
  */
 #ifndef TVMAZE_SERVER_METRICS_INTERNAL_H
 #define TVMAZE_SERVER_METRICS_INTERNAL_H
@@ -47,10 +47,7 @@ struct server_metrics {
   int has_last_success;
   int64_t data_version;
   int has_data_version;
-  struct MHD_Daemon *daemon;
+  struct metrics_http *http; /* the listener (metrics_http.h); NULL: none */
 };
-
-/* Stops the listener if it runs (metrics_http.c). */
-void metrics_http_stop_(struct server_metrics *m);
 
 #endif
