@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Helpers shared by the gateway's shell tests (sourced, not a test itself):
 # a scratch dir with a cleanup trap that stops every process started here,
-# free ports, a fresh database, starting tvmaze-server / tvmaze-gateway, and
+# free ports, stopping and restarting the test PostgreSQL, a fresh database, starting tvmaze-server / tvmaze-gateway, and
 # curl assertions on status, JSON error body and headers.
 #   needs: TVMAZE_BUILD_DIR, TVMAZE_SOURCE_DIR, TVMAZE_TEST_DATABASE_URL
 B=${TVMAZE_BUILD_DIR:?}
@@ -24,6 +24,21 @@ fail() {
   for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
   exit 1
 }
+# stop_pg / restore_pg: stop the test PostgreSQL (TVMAZE_TEST_SERVICES_DIR)
+# and start it again; a test that exits while it is stopped has it started
+# by the cleanup trap.
+PG_STOPPED=0
+stop_pg() {
+  PG_STOPPED=1
+  bash "$S/scripts/services.sh" pg-stop "${TVMAZE_TEST_SERVICES_DIR:?}" >/dev/null
+}
+restore_pg() {
+  if [ "$PG_STOPPED" = 1 ]; then
+    bash "$S/scripts/services.sh" pg-start "${TVMAZE_TEST_SERVICES_DIR:?}" >/dev/null
+    PG_STOPPED=0
+  fi
+}
+CLEANUP_HOOKS+=(restore_pg)
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 # fresh_db NAME: (re)create database NAME, migrate it, export DATABASE_URL.

@@ -8,16 +8,7 @@ set -euo pipefail
 : "${TVMAZE_TEST_SERVICES_DIR:?TVMAZE_TEST_SERVICES_DIR must be set}"
 # shellcheck source=tests/integration/gateway_lib.sh
 . "$(dirname "$0")/gateway_lib.sh"
-SVC="$S/scripts/services.sh"
 
-PG_STOPPED=0
-restore_pg() {
-  if [ "$PG_STOPPED" = 1 ]; then
-    bash "$SVC" pg-start "$TVMAZE_TEST_SERVICES_DIR" >/dev/null
-    PG_STOPPED=0
-  fi
-}
-CLEANUP_HOOKS+=(restore_pg)
 
 unset REDIS_URL # no query cache: every listing must reach PostgreSQL
 fresh_db gw_pgdown_test
@@ -29,8 +20,7 @@ start_gateway "$HP" "$GP" gw TVMAZE_RATE_IP_LIMIT=100000 TVMAZE_RESPONSE_CACHE_T
 wait_status 200 "$G/up"
 req 200 "${A[@]}" "$G/api/v1/tv_shows?date_from=2025-06-16&date_to=2025-06-29"; json_ok
 
-PG_STOPPED=1
-bash "$SVC" pg-stop "$TVMAZE_TEST_SERVICES_DIR" >/dev/null
+stop_pg
 wait_status 503 "$G/up" # at the next health probe (every 1 s)
 req 503 "$G/up"; json_ok
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["status"]=="unavailable" and d["upstream"]=="NOT_SERVING", d' "$TMP/body" ||

@@ -20,17 +20,8 @@ set -euo pipefail
 : "${TVMAZE_TEST_SERVICES_DIR:?TVMAZE_TEST_SERVICES_DIR must be set}"
 # shellcheck source=tests/integration/gateway_lib.sh
 . "$(dirname "$0")/gateway_lib.sh"
-SVC="$S/scripts/services.sh"
 PY=/usr/bin/python3
 
-PG_STOPPED=0
-restore_pg() {
-  if [ "$PG_STOPPED" = 1 ]; then
-    bash "$SVC" pg-start "$TVMAZE_TEST_SERVICES_DIR" >/dev/null
-    PG_STOPPED=0
-  fi
-}
-CLEANUP_HOOKS+=(restore_pg)
 
 unset REDIS_URL # no query cache: every call reaches PostgreSQL
 fresh_db server_metrics_test
@@ -175,8 +166,7 @@ assert b["tvmaze_db_pool_connections{state=\"in_use\"}"] == 0
 echo "ok: handled/started/handling moved by exactly the three calls"
 
 # PostgreSQL down.
-PG_STOPPED=1
-bash "$SVC" pg-stop "$TVMAZE_TEST_SERVICES_DIR" >/dev/null
+stop_pg
 [ "$(call /tvmaze.v1.Shows/ListShows "")" = UNAVAILABLE ] || fail "ListShows not UNAVAILABLE"
 sleep 0.6 # past the store's reconnect spacing: the next call tries again
 [ "$(call /tvmaze.v1.Shows/ListShows "")" = UNAVAILABLE ] || fail "ListShows not UNAVAILABLE"
