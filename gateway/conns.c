@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "ticker.h"
 #include "xalloc.h"
 
 #define SWEEP_MS 250
@@ -26,46 +27,32 @@ struct conn {
 };
 
 struct gw_conns {
-  long timeout_ms; /* read-only */
-  pthread_t thread;
-  pthread_mutex_t lock; /* guards the list, every entry and stop */
-  pthread_cond_t wake;  /* stop requested */
-  struct conn *head;    /* the tracked connections */
-  int stop;
+  long timeout_ms;       /* read-only */
+  struct ticker *ticker; /* the sweep thread */
+  pthread_mutex_t lock;  /* guards the list and every entry */
+  struct conn *head;     /* the tracked connections */
 };
 
-static void *sweep_(void *arg) {
+/* Every SWEEP_MS: shuts down the connections whose head is overdue. */
+static void sweep_(void *arg) {
   struct gw_conns *c = arg;
   pthread_mutex_lock(&c->lock);
-  while (!c->stop) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += SWEEP_MS * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&c->wake, &c->lock, &ts);
-    int64_t now = clock_mono_us();
-    for (struct conn *e = c->head; e != NULL; e = e->next) {
-      if (e->in_head && !e->cut && e->fd >= 0 && now - e->since_us > c->timeout_ms * 1000) {
-        shutdown(e->fd, SHUT_RDWR); /* MHD reads the end and closes it */
-        e->cut = 1;
-      }
+  int64_t now = clock_mono_us();
+  for (struct conn *e = c->head; e != NULL; e = e->next) {
+    if (e->in_head && !e->cut && e->fd >= 0 && now - e->since_us > c->timeout_ms * 1000) {
+      shutdown(e->fd, SHUT_RDWR); /* MHD reads the end and closes it */
+      e->cut = 1;
     }
   }
   pthread_mutex_unlock(&c->lock);
-  return NULL;
 }
 
 struct gw_conns *gw_conns_start(long head_timeout_ms, char *err, size_t errlen) {
   struct gw_conns *c = xcalloc(1, sizeof *c);
   c->timeout_ms = head_timeout_ms;
   pthread_mutex_init(&c->lock, NULL);
-  pthread_cond_init(&c->wake, NULL);
-  if (pthread_create(&c->thread, NULL, sweep_, c) != 0) {
-    snprintf(err, errlen, "cannot start the connection sweep thread");
-    pthread_cond_destroy(&c->wake);
+  c->ticker = ticker_start(SWEEP_MS, sweep_, c, "connection sweep", err, errlen);
+  if (c->ticker == NULL) {
     pthread_mutex_destroy(&c->lock);
     free(c);
     return NULL;
@@ -76,17 +63,12 @@ struct gw_conns *gw_conns_start(long head_timeout_ms, char *err, size_t errlen) 
 void gw_conns_stop(struct gw_conns *c) {
   if (c == NULL)
     return;
-  pthread_mutex_lock(&c->lock);
-  c->stop = 1;
-  pthread_cond_signal(&c->wake);
-  pthread_mutex_unlock(&c->lock);
-  pthread_join(c->thread, NULL);
+  ticker_stop(c->ticker);
   while (c->head != NULL) { /* none after MHD_stop_daemon; freed all the same */
     struct conn *e = c->head;
     c->head = e->next;
     free(e);
   }
-  pthread_cond_destroy(&c->wake);
   pthread_mutex_destroy(&c->lock);
   free(c);
 }

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "metrics.h"
+#include "ticker.h"
 #include "trace.h"
 #include "upstream.h"
 #include "xalloc.h"
@@ -18,19 +19,18 @@
 #define PROBE_DEADLINE_MS 2000
 
 struct gw_health {
-  struct gw_upstream *up; /* borrowed */
-  struct gw_metrics *m;   /* borrowed */
-  long interval_ms;       /* read-only */
-  struct gw_idgen ids;    /* the thread's trace ids */
-  pthread_t thread;
+  struct gw_upstream *up;       /* borrowed */
+  struct gw_metrics *m;         /* borrowed */
+  long interval_ms;             /* read-only */
+  struct gw_idgen ids;          /* the thread's trace ids */
+  struct ticker *ticker;        /* the probe thread */
   pthread_mutex_t lock;         /* guards the fields below */
-  pthread_cond_t wake;          /* stop requested */
   struct gw_health_state state; /* the last probe's outcome (known: a probe ended) */
   int64_t at_us;                /* clock_mono_us() when it ended; 0: none yet */
-  int stop;
 };
 
-static void probe_(struct gw_health *h) {
+static void probe_(void *arg) {
+  struct gw_health *h = arg;
   struct gw_trace trace;
   gw_trace_new(&h->ids, &trace);
   struct gw_health_state s = {.known = 1};
@@ -43,28 +43,6 @@ static void probe_(struct gw_health *h) {
   pthread_mutex_unlock(&h->lock);
 }
 
-static void *main_(void *arg) {
-  struct gw_health *h = arg;
-  pthread_mutex_lock(&h->lock);
-  while (!h->stop) {
-    pthread_mutex_unlock(&h->lock);
-    probe_(h);
-    pthread_mutex_lock(&h->lock);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += h->interval_ms / 1000;
-    until.tv_nsec += (h->interval_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000L;
-    }
-    while (!h->stop && pthread_cond_timedwait(&h->wake, &h->lock, &until) == 0) {
-    }
-  }
-  pthread_mutex_unlock(&h->lock);
-  return NULL;
-}
-
 struct gw_health *gw_health_start(struct gw_upstream *up, struct gw_metrics *m, long interval_ms,
                                   char *err, size_t errlen) {
   struct gw_health *h = xcalloc(1, sizeof *h);
@@ -73,10 +51,8 @@ struct gw_health *gw_health_start(struct gw_upstream *up, struct gw_metrics *m, 
   h->interval_ms = interval_ms;
   gw_idgen_init(&h->ids);
   pthread_mutex_init(&h->lock, NULL);
-  pthread_cond_init(&h->wake, NULL);
-  if (pthread_create(&h->thread, NULL, main_, h) != 0) {
-    snprintf(err, errlen, "cannot start the health probe thread");
-    pthread_cond_destroy(&h->wake);
+  h->ticker = ticker_start(interval_ms, probe_, h, "health probe", err, errlen);
+  if (h->ticker == NULL) {
     pthread_mutex_destroy(&h->lock);
     free(h);
     return NULL;
@@ -87,12 +63,7 @@ struct gw_health *gw_health_start(struct gw_upstream *up, struct gw_metrics *m, 
 void gw_health_stop(struct gw_health *h) {
   if (!h)
     return;
-  pthread_mutex_lock(&h->lock);
-  h->stop = 1;
-  pthread_cond_broadcast(&h->wake);
-  pthread_mutex_unlock(&h->lock);
-  pthread_join(h->thread, NULL);
-  pthread_cond_destroy(&h->wake);
+  ticker_stop(h->ticker);
   pthread_mutex_destroy(&h->lock);
   free(h);
 }

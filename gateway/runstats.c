@@ -16,6 +16,7 @@
 #include "strbuf.h"
 #include "trace.h"
 #include "tvmaze/v1/ingest.pb-c.h"
+#include "ticker.h"
 #include "upstream.h"
 #include "xalloc.h"
 
@@ -27,16 +28,15 @@ struct gw_runstats {
   struct gw_upstream *up; /* borrowed */
   long period_s;          /* read-only */
   struct gw_idgen ids;    /* the thread's trace ids */
-  pthread_t thread;
-  pthread_mutex_t lock; /* guards the fields below */
-  pthread_cond_t wake;  /* stop requested */
-  long long counts[5];  /* runs per RunStatus number, from the last success */
-  int ok;               /* the last call succeeded */
-  int stop;
+  struct ticker *ticker;  /* the counting thread */
+  pthread_mutex_t lock;   /* guards the fields below */
+  long long counts[5];    /* runs per RunStatus number, from the last success */
+  int ok;                 /* the last call succeeded */
 };
 
 /* One CountIngestRuns call; updates the counts (or ok = 0). */
-static void refresh_(struct gw_runstats *rs) {
+static void refresh_(void *arg) {
+  struct gw_runstats *rs = arg;
   Tvmaze__V1__CountIngestRunsRequest req = TVMAZE__V1__COUNT_INGEST_RUNS_REQUEST__INIT;
   const ProtobufCMethodDescriptor *m = protobuf_c_service_descriptor_get_method_by_name(
       &tvmaze__v1__ingest__descriptor, "CountIngestRuns");
@@ -66,23 +66,6 @@ static void refresh_(struct gw_runstats *rs) {
   pthread_mutex_unlock(&rs->lock);
 }
 
-static void *main_(void *arg) {
-  struct gw_runstats *rs = arg;
-  pthread_mutex_lock(&rs->lock);
-  while (!rs->stop) {
-    pthread_mutex_unlock(&rs->lock);
-    refresh_(rs);
-    pthread_mutex_lock(&rs->lock);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += rs->period_s;
-    while (!rs->stop && pthread_cond_timedwait(&rs->wake, &rs->lock, &until) == 0) {
-    }
-  }
-  pthread_mutex_unlock(&rs->lock);
-  return NULL;
-}
-
 struct gw_runstats *gw_runstats_start(struct gw_upstream *up, long period_s, char *err,
                                       size_t errlen) {
   struct gw_runstats *rs = xcalloc(1, sizeof *rs);
@@ -90,10 +73,8 @@ struct gw_runstats *gw_runstats_start(struct gw_upstream *up, long period_s, cha
   rs->period_s = period_s;
   gw_idgen_init(&rs->ids);
   pthread_mutex_init(&rs->lock, NULL);
-  pthread_cond_init(&rs->wake, NULL);
-  if (pthread_create(&rs->thread, NULL, main_, rs) != 0) {
-    snprintf(err, errlen, "cannot start the ingest-run counter thread");
-    pthread_cond_destroy(&rs->wake);
+  rs->ticker = ticker_start(period_s * 1000, refresh_, rs, "ingest-run counter", err, errlen);
+  if (rs->ticker == NULL) {
     pthread_mutex_destroy(&rs->lock);
     free(rs);
     return NULL;
@@ -104,12 +85,7 @@ struct gw_runstats *gw_runstats_start(struct gw_upstream *up, long period_s, cha
 void gw_runstats_stop(struct gw_runstats *rs) {
   if (!rs)
     return;
-  pthread_mutex_lock(&rs->lock);
-  rs->stop = 1;
-  pthread_cond_broadcast(&rs->wake);
-  pthread_mutex_unlock(&rs->lock);
-  pthread_join(rs->thread, NULL);
-  pthread_cond_destroy(&rs->wake);
+  ticker_stop(rs->ticker);
   pthread_mutex_destroy(&rs->lock);
   free(rs);
 }
