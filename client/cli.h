@@ -1,7 +1,7 @@
 /*
  * cli: the `tvmaze` command-line client, built on the generated stubs over
  * the rpc binding. One file per command group (cmd_health.c, cmd_ingest.c,
- * cmd_shows.c, cmd_analytics.c); main.c dispatches through the table in
+ * cmd_shows.c, cmd_analytics.c, cmd_changes.c); main.c dispatches through the table in
  * cli_commands.c.
  *
  * Exit status (every command): 0 success, 1 the RPC failed (status printed on

@@ -9,6 +9,7 @@ int cmd_shows(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_episodes(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_analytics(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_changes(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
     {"health", "health [SERVICE]: grpc.health.v1 check (exit 0 if SERVING)", cmd_health},
@@ -16,6 +17,7 @@ const struct cli_command cli_commands[] = {
     {"episodes", "episodes list [FLAGS]: Shows/ListEpisodes", cmd_episodes},
     {"analytics", "analytics REPORT [FLAGS]: the five Analytics reports", cmd_analytics},
     {"ingest", "ingest start|status|list: ingestion runs (Ingest service)", cmd_ingest},
+    {"changes", "changes list [FLAGS]: the change feed (Changes/ListChanges)", cmd_changes},
 };
 
 const size_t cli_commands_count = sizeof cli_commands / sizeof cli_commands[0];

@@ -96,12 +96,12 @@ static void print_run_(struct cli_ctx *ctx, const Tvmaze__V1__IngestRun *r, int 
           "  started %s  finished %s\n"
           "  requests %lld  retries %lld  episodes seen %lld\n"
           "  shows    created %lld  updated %lld  unchanged %lld\n"
-          "  episodes created %lld  updated %lld  unchanged %lld\n",
+          "  episodes created %lld  updated %lld  unchanged %lld  removed %lld\n",
           (long long)r->id, run_status_(r->status), r->start_date, r->days_done, r->days, started,
           finished, (long long)r->requests, (long long)r->retries, (long long)r->episodes_seen,
           (long long)r->shows_created, (long long)r->shows_updated, (long long)r->shows_unchanged,
           (long long)r->episodes_created, (long long)r->episodes_updated,
-          (long long)r->episodes_unchanged);
+          (long long)r->episodes_unchanged, (long long)r->episodes_removed);
   if (r->error != NULL && r->error[0] != '\0') {
     fprintf(ctx->out, "  error: %s\n", r->error);
   }

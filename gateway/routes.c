@@ -9,12 +9,14 @@
 
 #include "percent.h"
 #include "tvmaze/v1/analytics.pb-c.h"
+#include "tvmaze/v1/changes.pb-c.h"
 #include "tvmaze/v1/ingest.pb-c.h"
 #include "tvmaze/v1/shows.pb-c.h"
 
 #define SHOWS &tvmaze__v1__shows__descriptor
 #define ANALYTICS &tvmaze__v1__analytics__descriptor
 #define INGEST &tvmaze__v1__ingest__descriptor
+#define CHANGES &tvmaze__v1__changes__descriptor
 
 /* clang-format off */
 const struct gw_route gw_routes[] = {
@@ -33,6 +35,7 @@ const struct gw_route gw_routes[] = {
   {"POST", "/api/v1/ingest/runs",                           GW_ROUTE_RPC,     INGEST,    "StartIngest",           202, "run.id", 1, 0},
   {"GET",  "/api/v1/ingest/runs",                           GW_ROUTE_RPC,     INGEST,    "ListIngestRuns",        200, NULL,     1, 0},
   {"GET",  "/api/v1/ingest/runs/{id}",                      GW_ROUTE_RPC,     INGEST,    "GetIngestRun",          200, NULL,     1, 0},
+  {"GET",  "/api/v1/changes",                               GW_ROUTE_RPC,     CHANGES,   "ListChanges",           200, NULL,     1, 0},
 };
 /* clang-format on */
 const size_t gw_routes_count = sizeof gw_routes / sizeof gw_routes[0];

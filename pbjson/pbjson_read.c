@@ -6,6 +6,7 @@
  * so protobuf_c_message_free_unpacked frees them, also after a failure.
  * Reads only its arguments.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -279,6 +280,55 @@ static int parse_rfc3339_(const char *s, int64_t *secs, int32_t *nanos) {
   return 0;
 }
 
+/* The prefix buf STANDARD lint puts on an enum's values, from its type
+ * name: "ChangeEntity" -> "CHANGE_ENTITY_". 0, or -1 if it does not fit. */
+static int enum_prefix_(const ProtobufCEnumDescriptor *ed, char *out, size_t outlen) {
+  size_t n = 0;
+  for (const char *c = ed->short_name; *c; c++) {
+    if (n + 3 > outlen)
+      return -1;
+    if (c != ed->short_name && isupper((unsigned char)*c))
+      out[n++] = '_';
+    out[n++] = (char)toupper((unsigned char)*c);
+  }
+  out[n++] = '_';
+  out[n] = '\0';
+  return 0;
+}
+
+/* An enum value by its name ("CHANGE_ENTITY_SHOW") or by its name without
+ * the type's prefix ("SHOW", as API.md writes the values). */
+static const ProtobufCEnumValue *enum_by_text_(const ProtobufCEnumDescriptor *ed,
+                                               const char *text) {
+  const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(ed, text);
+  char prefix[96], full[160];
+  if (ev == NULL && enum_prefix_(ed, prefix, sizeof prefix) == 0) {
+    int w = snprintf(full, sizeof full, "%s%s", prefix, text);
+    if (w > 0 && (size_t)w < sizeof full)
+      ev = protobuf_c_enum_descriptor_get_value_by_name(ed, full);
+  }
+  return ev;
+}
+
+/* "SHOW, EPISODE" (the values but the zero one, without their prefix). */
+static void enum_names_(const ProtobufCEnumDescriptor *ed, char *out, size_t outlen) {
+  char prefix[160];
+  size_t plen = enum_prefix_(ed, prefix, sizeof prefix) == 0 ? strlen(prefix) : 0;
+  size_t n = 0;
+  out[0] = '\0';
+  for (unsigned k = 0; k < ed->n_values; k++) {
+    const char *name = ed->values[k].name;
+    if (ed->values[k].value == 0)
+      continue;
+    if (plen && strncmp(name, prefix, plen) == 0)
+      name += plen;
+    int w = snprintf(out + n, outlen - n, "%s%s", n ? ", " : "", name);
+    if (w < 0 || (size_t)w >= outlen - n)
+      break;
+    n += (size_t)w;
+  }
+}
+
 static enum pbjson_status text_value_(const ProtobufCFieldDescriptor *f, const char *text,
                                       const char *path, union pb_value *v,
                                       struct pbjson_error *err);
@@ -370,11 +420,14 @@ static enum pbjson_status text_value_(const ProtobufCFieldDescriptor *f, const c
     return PBJSON_OK;
   case PROTOBUF_C_TYPE_ENUM: {
     const ProtobufCEnumDescriptor *ed = f->descriptor;
-    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(ed, text);
+    const ProtobufCEnumValue *ev = enum_by_text_(ed, text);
     if (!ev && parse_i64_(text, &i) == 0 && i >= INT32_MIN && i <= INT32_MAX)
       ev = protobuf_c_enum_descriptor_get_value(ed, (int)i);
-    if (!ev)
-      return fail_(err, PBJSON_BAD_VALUE, path, "expected one of the %s values", ed->short_name);
+    if (!ev) {
+      char names[256];
+      enum_names_(ed, names, sizeof names);
+      return fail_(err, PBJSON_BAD_VALUE, path, "expected one of %s", names);
+    }
     v->e = ev->value;
     return PBJSON_OK;
   }
@@ -391,6 +444,41 @@ static enum pbjson_status text_value_(const ProtobufCFieldDescriptor *f, const c
     return text_message_(f->descriptor, text, path, &v->m, err);
   }
   return fail_(err, PBJSON_BAD_VALUE, path, "unsupported type");
+}
+
+/* "1,2,3" for a repeated number, bool or enum field: each element is
+ * appended (the REST list syntax beside repeating the parameter). All or
+ * nothing: on a bad element nothing is appended. */
+static enum pbjson_status set_list_(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f,
+                                    const char *value, const char *path, struct pbjson_error *err) {
+  size_t *n = MEMBER(msg, f->quantifier_offset);
+  size_t before = *n;
+  const char *p = value;
+  for (;;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    char elem[64];
+    enum pbjson_status st = PBJSON_OK;
+    if (len == 0)
+      st = fail_(err, PBJSON_BAD_VALUE, path, "empty element in a comma-separated list");
+    else if (len >= sizeof elem)
+      st = fail_(err, PBJSON_BAD_VALUE, path, "list element too long");
+    union pb_value v;
+    memset(&v, 0, sizeof v);
+    if (st == PBJSON_OK) {
+      memcpy(elem, p, len);
+      elem[len] = '\0';
+      st = text_value_(f, elem, path, &v, err);
+    }
+    if (st != PBJSON_OK) {
+      *n = before; /* scalars: dropping the count drops them */
+      return st;
+    }
+    store_value_(msg, f, &v);
+    if (!e)
+      return PBJSON_OK;
+    p = e + 1;
+  }
 }
 
 enum pbjson_status pbjson_set_field(ProtobufCMessage *msg, const char *name, const char *value,
@@ -425,6 +513,10 @@ enum pbjson_status pbjson_set_field(ProtobufCMessage *msg, const char *name, con
     }
     return st;
   }
+  if (f->label == PROTOBUF_C_LABEL_REPEATED && f->type != PROTOBUF_C_TYPE_STRING &&
+      f->type != PROTOBUF_C_TYPE_BYTES && f->type != PROTOBUF_C_TYPE_MESSAGE &&
+      strchr(value, ',') != NULL)
+    return set_list_(msg, f, value, path, err);
   union pb_value v;
   memset(&v, 0, sizeof v);
   enum pbjson_status st = text_value_(f, value, path, &v, err);

@@ -15,6 +15,7 @@
 #include "google/protobuf/wrappers.pb-c.h"
 #include "pbjson.h"
 #include "strbuf.h"
+#include "tvmaze/v1/changes.pb-c.h"
 #include "tvmaze/v1/ingest.pb-c.h"
 #include "tvmaze/v1/shows.pb-c.h"
 
@@ -109,6 +110,30 @@ static void test_set_field_types(void **state) {
   protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
+/* Repeated numbers: "1,2" and repeating the parameter both append. */
+static void test_set_list(void **state) {
+  (void)state;
+  ProtobufCMessage *m = pbjson_message_new(&tvmaze__v1__list_changes_request__descriptor);
+  Tvmaze__V1__ListChangesRequest *req = (Tvmaze__V1__ListChangesRequest *)m;
+  struct pbjson_error err;
+  assert_int_equal(pbjson_set_field(m, "show_ids", "1,2", &err), PBJSON_OK);
+  assert_int_equal(pbjson_set_field(m, "show_ids", "3", &err), PBJSON_OK);
+  assert_int_equal(req->n_show_ids, 3);
+  assert_int_equal(req->show_ids[0], 1);
+  assert_int_equal(req->show_ids[1], 2);
+  assert_int_equal(req->show_ids[2], 3);
+  /* a bad element appends nothing and names the field */
+  assert_int_equal(pbjson_set_field(m, "show_ids", "4,x,5", &err), PBJSON_BAD_VALUE);
+  assert_string_equal(err.field, "show_ids");
+  assert_int_equal(pbjson_set_field(m, "show_ids", "4,,5", &err), PBJSON_BAD_VALUE);
+  assert_non_null(strstr(err.message, "empty element"));
+  assert_int_equal(pbjson_set_field(m, "show_ids", "6,", &err), PBJSON_BAD_VALUE);
+  assert_int_equal(req->n_show_ids, 3);
+  assert_int_equal(pbjson_set_field(m, "entity", "EPISODE", &err), PBJSON_OK);
+  assert_int_equal(req->entity, TVMAZE__V1__CHANGE_ENTITY__CHANGE_ENTITY_EPISODE);
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
 static void test_set_enum_and_int64(void **state) {
   (void)state;
   ProtobufCMessage *m = pbjson_message_new(&tvmaze__v1__ingest_run__descriptor);
@@ -119,6 +144,12 @@ static void test_set_enum_and_int64(void **state) {
   assert_int_equal(pbjson_set_field(m, "status", "2", &err), PBJSON_OK);
   assert_int_equal(run->status, TVMAZE__V1__RUN_STATUS__RUN_STATUS_SUCCEEDED);
   assert_int_equal(pbjson_set_field(m, "status", "BOGUS", &err), PBJSON_BAD_VALUE);
+  assert_string_equal(err.field, "status");
+  assert_non_null(strstr(err.message, "RUNNING, SUCCEEDED, PARTIAL, FAILED"));
+  /* API.md writes enum values without the type's prefix: both are accepted */
+  assert_int_equal(pbjson_set_field(m, "status", "PARTIAL", &err), PBJSON_OK);
+  assert_int_equal(run->status, TVMAZE__V1__RUN_STATUS__RUN_STATUS_PARTIAL);
+  assert_int_equal(pbjson_set_field(m, "status", "RUN_STATUS_", &err), PBJSON_BAD_VALUE);
   assert_int_equal(pbjson_set_field(m, "id", "9223372036854775807", &err), PBJSON_OK);
   assert_true(run->id == INT64_MAX);
   assert_int_equal(pbjson_set_field(m, "id", "9223372036854775808", &err), PBJSON_BAD_VALUE);
@@ -195,10 +226,15 @@ static void test_roundtrip_nested(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_write_defaults_omitted), cmocka_unit_test(test_write_show),
-      cmocka_unit_test(test_write_int64_as_string),  cmocka_unit_test(test_set_field_types),
-      cmocka_unit_test(test_set_enum_and_int64),     cmocka_unit_test(test_parse_body),
-      cmocka_unit_test(test_parse_errors),           cmocka_unit_test(test_roundtrip_nested),
+      cmocka_unit_test(test_write_defaults_omitted),
+      cmocka_unit_test(test_write_show),
+      cmocka_unit_test(test_write_int64_as_string),
+      cmocka_unit_test(test_set_field_types),
+      cmocka_unit_test(test_set_enum_and_int64),
+      cmocka_unit_test(test_set_list),
+      cmocka_unit_test(test_parse_body),
+      cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_roundtrip_nested),
   };
   return cmocka_run_group_tests_name("pbjson", tests, NULL, NULL);
 }

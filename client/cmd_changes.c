@@ -1,0 +1,169 @@
+/*
+ * cmd_changes: `tvmaze changes ...` -- the change feed (Changes service).
+ *
+ *   tvmaze changes list [--after V] [--limit N] [--show-ids 1,2] [--entity SHOW|EPISODE]
+ *                       [--all]
+ *
+ * list prints one line per change, oldest first, then the version to pass
+ * as --after for the next page; --all pages on until it has caught up with
+ * the current version. --json prints each reply (a page) as proto3 JSON.
+ * --show-ids and --entity take what the REST route takes ("1,2"; SHOW or
+ * CHANGE_ENTITY_SHOW), through the same field mapping (pbjson).
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cli_util.h"
+#include "pbjson.h"
+#include "tvmaze/v1/changes.pb-c.h"
+
+int cmd_changes(struct cli_ctx *ctx, int argc, char **argv);
+
+static const char USAGE_[] =
+    "usage: tvmaze changes list [--after V] [--limit N] [--show-ids ID,...] "
+    "[--entity SHOW|EPISODE] [--all]\n";
+
+static const char *entity_(Tvmaze__V1__ChangeEntity e) {
+  switch (e) {
+  case TVMAZE__V1__CHANGE_ENTITY__CHANGE_ENTITY_SHOW:
+    return "SHOW";
+  case TVMAZE__V1__CHANGE_ENTITY__CHANGE_ENTITY_EPISODE:
+    return "EPISODE";
+  default:
+    return "?";
+  }
+}
+
+static const char *op_(Tvmaze__V1__ChangeOp op) {
+  switch (op) {
+  case TVMAZE__V1__CHANGE_OP__CHANGE_OP_CREATED:
+    return "CREATED";
+  case TVMAZE__V1__CHANGE_OP__CHANGE_OP_UPDATED:
+    return "UPDATED";
+  case TVMAZE__V1__CHANGE_OP__CHANGE_OP_REMOVED:
+    return "REMOVED";
+  default:
+    return "?";
+  }
+}
+
+/* "12345  2026-12-02T14:00:00Z  EPISODE UPDATED  id 7 show 3  S01E02 2026-12-03
+ * Pilot  [airdate, airtime]" */
+static void print_change_(struct cli_ctx *ctx, const Tvmaze__V1__Change *c) {
+  char when[32] = "-";
+  if (c->changed_at != NULL) {
+    time_t s = (time_t)c->changed_at->seconds;
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  }
+  fprintf(ctx->out, "%" PRId64 "  %s  %s %s  id %d show %d", c->version, when, entity_(c->entity),
+          op_(c->op), c->id, c->show_id);
+  if (c->show != NULL) {
+    fprintf(ctx->out, "  %s", c->show->name);
+  } else if (c->episode != NULL) {
+    const Tvmaze__V1__Episode *e = c->episode;
+    if (e->season != NULL && e->number != NULL) {
+      fprintf(ctx->out, "  S%02dE%02d", e->season->value, e->number->value);
+    }
+    fprintf(ctx->out, "  %s %s", e->airdate, e->name);
+  }
+  for (size_t i = 0; i < c->n_fields; i++) {
+    fprintf(ctx->out, "%s%s", i == 0 ? "  [" : ", ", c->fields[i]);
+  }
+  fputs(c->n_fields > 0 ? "]\n" : "\n", ctx->out);
+}
+
+/* Sets a request field from a flag's text with the REST mapping; prints a
+ * usage error naming the flag on failure. */
+static int set_field_(struct cli_ctx *ctx, ProtobufCMessage *req, const char *flag,
+                      const char *field, const char *value) {
+  struct pbjson_error err;
+  if (value != NULL && pbjson_set_field(req, field, value, &err) != PBJSON_OK) {
+    return cli_usage_error(ctx, "%s: %s", flag, err.message);
+  }
+  return CLI_OK;
+}
+
+static int list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
+  int64_t after = 0;
+  int32_t limit = 0;
+  int has_limit = 0, all = 0, help = 0;
+  const char *show_ids = NULL, *entity = NULL;
+  const struct cli_flag flags[] = {
+      {"--after", NULL, CLI_FLAG_INT64, &after, NULL},
+      {"--limit", NULL, CLI_FLAG_INT, &limit, &has_limit},
+      {"--show-ids", NULL, CLI_FLAG_STRING, &show_ids, NULL},
+      {"--entity", NULL, CLI_FLAG_STRING, &entity, NULL},
+      {"--all", NULL, CLI_FLAG_BOOL, &all, NULL},
+  };
+  const char *pos[1];
+  size_t npos = 0;
+  int rc = cli_flags_parse(ctx, flags, sizeof flags / sizeof flags[0], argc - 1, argv + 1, pos, 0,
+                           &npos, &help);
+  if (rc != CLI_OK || help) {
+    if (help) {
+      fputs(USAGE_, ctx->out);
+    }
+    return rc;
+  }
+  ProtobufCMessage *m = pbjson_message_new(&tvmaze__v1__list_changes_request__descriptor);
+  Tvmaze__V1__ListChangesRequest *req = (Tvmaze__V1__ListChangesRequest *)m;
+  Google__Protobuf__Int32Value lim = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
+  rc = set_field_(ctx, m, "--show-ids", "show_ids", show_ids);
+  if (rc == CLI_OK) {
+    rc = set_field_(ctx, m, "--entity", "entity", entity);
+  }
+  lim.value = limit;
+  req->limit = has_limit ? &lim : NULL;
+  req->after_version = after;
+  size_t total = 0;
+  while (rc == CLI_OK) {
+    struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
+    tvmaze__v1__changes__list_changes(
+        svc, req, (Tvmaze__V1__ListChangesResponse_Closure)rpc_client_keep_reply, &call);
+    if (call.code != RPC_OK) {
+      rc = cli_rpc_fail(ctx, &call);
+      break;
+    }
+    const Tvmaze__V1__ListChangesResponse *resp = (const void *)call.reply;
+    if (ctx->json) {
+      cli_print_json(ctx, call.reply);
+    } else {
+      for (size_t i = 0; i < resp->n_changes; i++) {
+        print_change_(ctx, resp->changes[i]);
+      }
+    }
+    total += resp->n_changes;
+    int more = all && resp->n_changes > 0 && resp->next_after_version < resp->current_version;
+    if (!more && !ctx->json) {
+      fprintf(ctx->out, "%zu changes; next --after %" PRId64 " (current version %" PRId64 ")\n",
+              total, resp->next_after_version, resp->current_version);
+    }
+    req->after_version = resp->next_after_version;
+    rpc_client_ctx_release(&call);
+    if (!more) {
+      break;
+    }
+  }
+  req->limit = NULL; /* on the stack */
+  protobuf_c_message_free_unpacked(m, NULL);
+  return rc;
+}
+
+int cmd_changes(struct cli_ctx *ctx, int argc, char **argv) {
+  if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+    fputs(USAGE_, argc < 1 ? ctx->err : ctx->out);
+    return argc < 1 ? CLI_USAGE : CLI_OK;
+  }
+  if (strcmp(argv[0], "list") != 0) {
+    return cli_usage_error(ctx, "changes: unknown subcommand %s", argv[0]);
+  }
+  ProtobufCService *svc = rpc_client_service_create(ctx->channel, &tvmaze__v1__changes__descriptor);
+  int rc = list_(ctx, svc, argc, argv);
+  rpc_client_service_destroy(svc);
+  return rc;
+}
