@@ -36,6 +36,17 @@
 #include "tvmaze/v1/changes.pb-c.h"
 
 #define WORKERS 2
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED_ 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED_ 1
+#endif
+#endif
+#ifndef SANITIZED_
+#define SANITIZED_ 0
+#endif
 #define WATCH_PATH "/tvmaze.v1.Changes/WatchChanges"
 #define HEALTH_WATCH_PATH "/grpc.health.v1.Health/Watch"
 
@@ -529,8 +540,13 @@ static void test_open_close_loop_no_leak(void **state) {
   long before = rss_kb_();
   open_close_(10000);
   long after = rss_kb_();
-  /* the server is in this process: its streams are freed too */
+  printf("RSS over 10,000 stream opens and closes: %ld KiB -> %ld KiB\n", before, after);
+#if !SANITIZED_
+  /* the server is in this process: its streams are freed too (under ASan
+   * its quarantine keeps freed memory resident; LeakSanitizer checks
+   * instead, at exit) */
   assert_true(after - before < 16 * 1024);
+#endif
   wait_for_(&finished_obs, atomic_load(&started_obs)); /* every stream over */
 }
 
