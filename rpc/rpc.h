@@ -301,9 +301,10 @@ struct rpc_stream_config {
 /* Accepts the stream of call, inside open only (worker thread). Returns the
  * stream with one reference for the caller (drop it with rpc_stream_unref
  * once done with it; the binding holds its own until the stream is over).
- * cfg may be NULL (defaults) and is copied. Returns NULL when called twice,
- * outside a stream's open, or the server is draining (the stream then ends
- * with UNAVAILABLE). */
+ * cfg may be NULL (defaults) and is copied. Returns NULL when called twice
+ * or outside a stream's open. When the drain began while open ran, the
+ * stream returned is already over: sends return UNAVAILABLE and CLOSED
+ * follows. */
 rpc_stream *rpc_call_stream_accept(rpc_call *call, const struct rpc_stream_config *cfg);
 
 /* References (any thread). unref accepts NULL. */
@@ -404,8 +405,10 @@ typedef struct rpc_client_stream rpc_client_stream;
 
 /* Starts a server-streaming call of method_path ("/tvmaze.v1.Changes/
  * WatchChanges") on ch with request (packed before this returns); replies
- * unpack with reply_desc. ctx gives the timeout (<= 0: none; the deadline of
- * the whole stream) and metadata; its out fields are not used. Never NULL;
+ * unpack with reply_desc. ctx (may be NULL) gives the timeout (<= 0: none;
+ * the deadline of the whole stream) and metadata, copied; its out fields are
+ * not used. request, reply_desc and path need not outlive the call except
+ * reply_desc (used by every next). Never NULL;
  * a call that cannot start reports its status from rpc_client_stream_next.
  * One completion queue per stream; one thread reads a stream at a time. */
 rpc_client_stream *rpc_client_stream_open(rpc_channel *ch, const char *method_path,
