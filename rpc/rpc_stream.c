@@ -557,7 +557,7 @@ static void on_close_(struct rpc_stream *s) {
   pthread_mutex_lock(&s->lock);
   s->pending--;
   s->over = 1;
-  if (s->state != S_ENDED || (s->cancelled && s->end_code == RPC_OK && s->end_msg == NULL)) {
+  if (s->state != S_ENDED) { /* not ended by the binding: the client or the deadline */
     gpr_timespec d = gpr_convert_clock_type(s->c.deadline, GPR_CLOCK_MONOTONIC);
     int late = gpr_time_cmp(d, gpr_now(GPR_CLOCK_MONOTONIC)) <= 0;
     set_end_(s, late ? RPC_DEADLINE_EXCEEDED : RPC_CANCELLED,
