@@ -285,6 +285,10 @@ int rpc_server_add_stream_method(rpc_server *srv, const ProtobufCServiceDescript
  *                      or the server drains. Sends return the end code after.
  *   RPC_STREAM_ROOM    the queue fell below half its capacity after having
  *                      been above: a paused producer (a catch-up) may go on.
+ *                      A producer notes its count of ROOM events, reads
+ *                      rpc_stream_room, and when that is 0 waits for a ROOM
+ *                      after the noted one (a full queue is above half, so
+ *                      one comes, or CLOSED).
  * Called on a binding thread (the call's worker), without any lock of the
  * binding held: keep it quick -- no blocking, no I/O; e.g. signal a condvar
  * or set a flag. It may call rpc_stream_send/finish/unref. */
@@ -317,11 +321,11 @@ void rpc_stream_unref(rpc_stream *s);
  * Returns RPC_OK (queued or sent); RPC_INVALID_ARGUMENT for a message of
  * another type (nothing sent, the stream goes on); on a stream that is over,
  * the code it ended with (OK, CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE,
- * RESOURCE_EXHAUSTED, ...). When the queue is full the binding ends the
- * stream at once with RESOURCE_EXHAUSTED "stream reader too slow: N
- * messages queued" (queued messages dropped) and returns
- * RPC_RESOURCE_EXHAUSTED; a message over max_message_bytes ends it the same
- * way ("message of N bytes exceeds the limit of M"). */
+ * RESOURCE_EXHAUSTED, ...; a client's cancel within 250 ms of the call's
+ * deadline counts as DEADLINE_EXCEEDED: the client's timer fires first). When the queue is full the
+ * binding ends the stream at once with RESOURCE_EXHAUSTED "stream reader too slow: N messages
+ * queued" (queued messages dropped) and returns RPC_RESOURCE_EXHAUSTED; a message over
+ * max_message_bytes ends it the same way ("message of N bytes exceeds the limit of M"). */
 rpc_code rpc_stream_send(rpc_stream *s, const ProtobufCMessage *msg);
 
 /* Bytes packed once and sent to many streams (a change to every watcher):

@@ -45,6 +45,7 @@
 #define DEFAULT_MAX_QUEUED 256
 #define DEFAULT_MAX_QUEUED_BYTES (4u * 1024u * 1024u)
 #define FIRST_RING 8
+#define DEADLINE_SLACK_MS 250 /* a cancel this close to the deadline is the deadline */
 
 static const char drain_message_[] =
     "server is shutting down; resume from the last version received";
@@ -558,8 +559,12 @@ static void on_close_(struct rpc_stream *s) {
   s->pending--;
   s->over = 1;
   if (s->state != S_ENDED) { /* not ended by the binding: the client or the deadline */
+    /* the client's deadline timer fires before the server's (which counts
+     * from the request's arrival): a cancel that close to it is the deadline */
     gpr_timespec d = gpr_convert_clock_type(s->c.deadline, GPR_CLOCK_MONOTONIC);
-    int late = gpr_time_cmp(d, gpr_now(GPR_CLOCK_MONOTONIC)) <= 0;
+    gpr_timespec soon = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                     gpr_time_from_millis(DEADLINE_SLACK_MS, GPR_TIMESPAN));
+    int late = gpr_time_cmp(d, soon) <= 0;
     set_end_(s, late ? RPC_DEADLINE_EXCEEDED : RPC_CANCELLED,
              late ? "deadline exceeded" : "cancelled by the client");
     s->state = S_ENDED;

@@ -9,13 +9,17 @@
  *   -1   refuses: INVALID_ARGUMENT "after_version: must not be negative"
  *   1    a thread sends show_ids[0] heartbeats (current_version 1..n, odd ones
  *        through rpc_bytes, even ones packed per send), then finishes OK
- *   2    holds: accepted, nothing sent (cancel, deadline and drain tests); the
- *        CLOSED event records what a send returns then
+ *   2    holds: accepted, nothing sent (cancel, deadline and drain tests); its
+ *        CLOSED event counts in hold_closed and records what a send returns
+ *        then in hold_end_code
  *   3    floods: a thread sends 1 KiB changes until a send fails (a client that
  *        never reads), recording the largest queue seen and the failing code
  *   4    returns without accepting or refusing (INTERNAL)
  *   5    sends metadata "x-k" and the worker data back, and checks a send of
  *        the wrong type is refused, then finishes OK
+ *   6    a catch-up: a thread sends show_ids[0] 1 KiB changes (version 1..n)
+ *        into a queue of 16, only while there is room; when there is none it
+ *        sets `catchup_full` and waits for the ROOM event; then finishes OK
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -51,7 +55,8 @@
 #define HEALTH_WATCH_PATH "/grpc.health.v1.Health/Watch"
 
 static atomic_int opened, closed, rooms, started_obs, finished_obs, health_state;
-static atomic_int last_end_code, flood_code, flood_max_queued, flood_sent;
+static atomic_int hold_closed, hold_end_code, flood_code, flood_max_queued, flood_sent;
+static atomic_int catchup_full;
 static int worker_tokens[WORKERS];
 
 static void sleep_ms_(int64_t ms) {
@@ -107,9 +112,11 @@ static void on_event_(rpc_stream *s, enum rpc_stream_event ev, void *user) {
   Tvmaze__V1__WatchChangesResponse r = TVMAZE__V1__WATCH_CHANGES_RESPONSE__INIT;
   r.message_case = TVMAZE__V1__WATCH_CHANGES_RESPONSE__MESSAGE_HEARTBEAT;
   r.heartbeat = &hb;
-  atomic_store(&last_end_code, (int)rpc_stream_send(s, &r.base));
+  rpc_code end = rpc_stream_send(s, &r.base);
   atomic_fetch_add(&closed, 1);
   if (user != NULL) { /* hold: the owner's reference is dropped here */
+    atomic_store(&hold_end_code, (int)end);
+    atomic_fetch_add(&hold_closed, 1);
     rpc_stream_unref(s);
   }
 }
@@ -196,6 +203,78 @@ static void start_pusher_(rpc_stream *s, int n, void *(*fn)(void *)) {
   pthread_detach(t);
 }
 
+/* A catch-up (mode 6): waits for ROOM (or CLOSED) when the queue is full. */
+struct catchup_ {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int room;   /* ROOM events so far */
+  int closed; /* CLOSED came */
+  rpc_stream *s;
+  int n;
+};
+
+static void catchup_event_(rpc_stream *s, enum rpc_stream_event ev, void *user) {
+  (void)s;
+  struct catchup_ *c = user;
+  pthread_mutex_lock(&c->lock);
+  if (ev == RPC_STREAM_ROOM) {
+    c->room++;
+    atomic_fetch_add(&rooms, 1);
+  } else {
+    c->closed = 1;
+  }
+  pthread_cond_signal(&c->cond);
+  pthread_mutex_unlock(&c->lock);
+}
+
+static void *push_catchup_(void *arg) {
+  struct catchup_ *c = arg;
+  char big[1024];
+  memset(big, 'y', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  char *fields[1] = {big};
+  Tvmaze__V1__Change ch = TVMAZE__V1__CHANGE__INIT;
+  ch.n_fields = 1;
+  ch.fields = fields;
+  Tvmaze__V1__WatchChangesResponse r = TVMAZE__V1__WATCH_CHANGES_RESPONSE__INIT;
+  r.message_case = TVMAZE__V1__WATCH_CHANGES_RESPONSE__MESSAGE_CHANGE;
+  r.change = &ch;
+  int ok = 1;
+  for (int i = 1; i <= c->n && ok; i++) {
+    /* the pattern a catch-up follows: note the ROOM count, look at the
+     * room, and if there is none wait for a ROOM after that point */
+    for (;;) {
+      pthread_mutex_lock(&c->lock);
+      int seen = c->room;
+      ok = !c->closed;
+      pthread_mutex_unlock(&c->lock);
+      if (!ok || rpc_stream_room(c->s) > 0) {
+        break;
+      }
+      atomic_store(&catchup_full, 1);
+      pthread_mutex_lock(&c->lock);
+      while (c->room == seen && !c->closed) {
+        pthread_cond_wait(&c->cond, &c->lock);
+      }
+      pthread_mutex_unlock(&c->lock);
+    }
+    ch.version = i;
+    ok = ok && rpc_stream_send(c->s, &r.base) == RPC_OK;
+  }
+  rpc_stream_finish(c->s, RPC_OK, "caught up");
+  /* the CLOSED event may still come: wait for it before freeing c */
+  pthread_mutex_lock(&c->lock);
+  while (!c->closed) {
+    pthread_cond_wait(&c->cond, &c->lock);
+  }
+  pthread_mutex_unlock(&c->lock);
+  rpc_stream_unref(c->s);
+  pthread_cond_destroy(&c->cond);
+  pthread_mutex_destroy(&c->lock);
+  free(c);
+  return NULL;
+}
+
 static void watch_open_(rpc_call *call, const ProtobufCMessage *request, void *user) {
   (void)user;
   const Tvmaze__V1__WatchChangesRequest *req = (const Tvmaze__V1__WatchChangesRequest *)request;
@@ -242,6 +321,20 @@ static void watch_open_(rpc_call *call, const ProtobufCMessage *request, void *u
     rpc_stream_finish(s, RPC_OK, "bye");
     assert_int_equal(rpc_stream_send(s, &r.base), RPC_OK); /* the end code: OK */
     rpc_stream_unref(s);
+    return;
+  }
+  case 6: {
+    struct catchup_ *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    c->n = req->n_show_ids > 0 ? req->show_ids[0] : 1;
+    struct rpc_stream_config ccfg = {.on_event = catchup_event_, .user = c, .max_queued = 16};
+    c->s = rpc_call_stream_accept(call, &ccfg);
+    assert_non_null(c->s);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, push_catchup_, c), 0);
+    pthread_detach(t);
     return;
   }
   default:
@@ -435,7 +528,7 @@ static void test_metadata_and_types(void **state) {
 
 static void test_cancel_fires_closed(void **state) {
   (void)state;
-  int o = atomic_load(&opened), c = atomic_load(&closed);
+  int o = atomic_load(&opened), c = atomic_load(&hold_closed);
   rpc_client_stream *s = watch_(chan, 2, 0, 0);
   ProtobufCMessage *m = NULL;
   char msg[256];
@@ -444,20 +537,20 @@ static void test_cancel_fires_closed(void **state) {
   assert_int_equal(rpc_client_stream_next(s, &m, 0, msg, sizeof msg), RPC_STREAM_PENDING);
   rpc_client_stream_cancel(s);
   assert_int_equal(rpc_client_stream_next(s, &m, -1, msg, sizeof msg), RPC_CANCELLED);
-  wait_for_(&closed, c + 1);
-  assert_int_equal(atomic_load(&last_end_code), RPC_CANCELLED);
+  wait_for_(&hold_closed, c + 1);
+  assert_int_equal(atomic_load(&hold_end_code), RPC_CANCELLED);
   rpc_client_stream_close(s);
 }
 
 static void test_deadline_ends_stream(void **state) {
   (void)state;
-  int c = atomic_load(&closed);
+  int c = atomic_load(&hold_closed);
   rpc_client_stream *s = watch_(chan, 2, 0, 300);
   int n = 0;
   char msg[256];
   assert_int_equal(drain_client_(s, &n, msg, sizeof msg), RPC_DEADLINE_EXCEEDED);
-  wait_for_(&closed, c + 1);
-  assert_int_equal(atomic_load(&last_end_code), RPC_DEADLINE_EXCEEDED);
+  wait_for_(&hold_closed, c + 1);
+  assert_int_equal(atomic_load(&hold_end_code), RPC_DEADLINE_EXCEEDED);
   rpc_client_stream_close(s);
 }
 
@@ -479,6 +572,32 @@ static void test_slow_reader_resource_exhausted(void **state) {
   char msg[256];
   assert_int_equal(drain_client_(s, &n, msg, sizeof msg), RPC_RESOURCE_EXHAUSTED);
   assert_string_equal(msg, "stream reader too slow: 64 messages queued");
+  rpc_client_stream_close(s);
+}
+
+static void test_catch_up_waits_for_room(void **state) {
+  (void)state;
+  atomic_store(&catchup_full, 0);
+  int r0 = atomic_load(&rooms);
+  rpc_client_stream *s = watch_(chan, 6, 1000, 0);
+  /* not reading yet: flow control stalls the stream and its queue fills */
+  wait_for_(&catchup_full, 1);
+  char msg[256];
+  int n = 0;
+  for (;;) {
+    ProtobufCMessage *m = NULL;
+    rpc_code rc = rpc_client_stream_next(s, &m, -1, msg, sizeof msg);
+    if (m == NULL) {
+      assert_int_equal(rc, RPC_OK);
+      break;
+    }
+    assert_int_equal(((Tvmaze__V1__WatchChangesResponse *)m)->change->version, n + 1);
+    n++;
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
+  assert_int_equal(n, 1000);
+  assert_string_equal(msg, "caught up");
+  assert_true(atomic_load(&rooms) > r0); /* the producer went on after ROOM */
   rpc_client_stream_close(s);
 }
 
@@ -550,11 +669,6 @@ static void test_open_close_loop_no_leak(void **state) {
   wait_for_(&finished_obs, atomic_load(&started_obs)); /* every stream over */
 }
 
-struct opener_ {
-  rpc_channel *ch;
-  rpc_client_stream *s[200];
-};
-
 static void test_drain_200_streams(void **state) {
   (void)state;
   int grace_ms = 20000;
@@ -562,7 +676,7 @@ static void test_drain_200_streams(void **state) {
   char t2[64];
   snprintf(t2, sizeof t2, "127.0.0.1:%d", rpc_server_port(s2));
   rpc_channel *ch2 = rpc_channel_create(t2, 0);
-  int o = atomic_load(&opened), c = atomic_load(&closed);
+  int o = atomic_load(&opened), c = atomic_load(&hold_closed);
   static rpc_client_stream *ss[200];
   for (int i = 0; i < 200; i++) {
     ss[i] = watch_(ch2, 2, 0, 0);
@@ -577,7 +691,8 @@ static void test_drain_200_streams(void **state) {
   int64_t took = now_ms_() - t0;
   assert_int_equal(*(int *)ret, 0);
   assert_true(took < grace_ms); /* the streams did not hold the drain to the end */
-  assert_true(atomic_load(&closed) >= c + 200);
+  assert_true(atomic_load(&hold_closed) >= c + 200);
+  assert_int_equal(atomic_load(&hold_end_code), RPC_UNAVAILABLE);
   for (int i = 0; i < 200; i++) {
     int n = 0;
     char msg[256];
@@ -600,6 +715,7 @@ int main(void) {
       cmocka_unit_test(test_cancel_fires_closed),
       cmocka_unit_test(test_deadline_ends_stream),
       cmocka_unit_test(test_slow_reader_resource_exhausted),
+      cmocka_unit_test(test_catch_up_waits_for_room),
       cmocka_unit_test(test_health_watch),
       cmocka_unit_test(test_open_close_loop_no_leak),
       cmocka_unit_test(test_drain_200_streams),
