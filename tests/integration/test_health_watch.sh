@@ -2,8 +2,9 @@
 # grpc.health.v1.Health/Watch against tvmaze-server through python3-grpcio
 # (an independent client): SERVING at once, NOT_SERVING while PostgreSQL is
 # stopped, SERVING again once it is back, without a new call; an unknown
-# service gets SERVICE_UNKNOWN and the stream stays open; SIGTERM ends open
-# watches with UNAVAILABLE and the server exits 0. PostgreSQL is restarted at
+# service gets SERVICE_UNKNOWN and the stream stays open; buf curl (a second
+# client, server streaming through reflection) sees SERVING first; SIGTERM
+# ends open watches with UNAVAILABLE and the server exits 0. PostgreSQL is restarted at
 # exit whatever happens.
 set -euo pipefail
 : "${TVMAZE_TEST_SERVICES_DIR:?TVMAZE_TEST_SERVICES_DIR must be set}"
@@ -13,6 +14,7 @@ set -euo pipefail
 PY=/usr/bin/python3 # Debian's, with python3-grpcio (a pyenv python3 may shadow it)
 "$PY" -c 'import grpc' 2>/dev/null || fail "python3-grpcio is not installed for $PY"
 CLIENT="$S/tests/integration/health_watch_client.py"
+BUF="${TVMAZE_BUF:-$S/tools/node_modules/.bin/buf}"
 
 fresh_db health_watch_test
 GP=$(port)
@@ -41,6 +43,13 @@ wait_line "$TMP/watch.out" 2 NOT_SERVING
 restore_pg
 wait_line "$TMP/watch.out" 3 SERVING
 [ "$(wc -l <"$TMP/unknown.out")" = 1 ] || fail "the unknown service's stream: $(cat "$TMP/unknown.out")"
+
+# buf curl prints each message as it comes; the stream stays open, so it is
+# stopped after a while (exit 124) and its output checked
+timeout 3 "$BUF" curl --protocol grpc --http2-prior-knowledge -d '{}' \
+  "http://127.0.0.1:$GP/grpc.health.v1.Health/Watch" >"$TMP/buf.out" 2>"$TMP/buf.log" || true
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"status":"SERVING"}, d' "$TMP/buf.out" ||
+  fail "buf curl Health/Watch: $(cat "$TMP/buf.out" "$TMP/buf.log")"
 
 kill -TERM "$SERVER_PID"
 rc=0
