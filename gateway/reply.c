@@ -66,6 +66,8 @@ unsigned gw_http_status(rpc_code code) {
     return 500;
   case RPC_UNAUTHENTICATED:
     return 401;
+  case RPC_STREAM_PENDING: /* not a status (rpc_client_stream_next only) */
+    return 500;
   }
   return 500;
 }

@@ -80,7 +80,9 @@ typedef enum {
   RPC_INTERNAL = 13,
   RPC_UNAVAILABLE = 14,
   RPC_DATA_LOSS = 15,
-  RPC_UNAUTHENTICATED = 16
+  RPC_UNAUTHENTICATED = 16,
+  /* Not a gRPC status: rpc_client_stream_next timed out, the stream is open. */
+  RPC_STREAM_PENDING = -1
 } rpc_code;
 
 /* "OK", "INVALID_ARGUMENT", ...; "UNKNOWN" for numbers out of range. */
@@ -126,6 +128,8 @@ struct rpc_call_report {
   int64_t duration_ns;                       /* FINISHED: acceptance to status */
   int worker_index;
   void *worker_data; /* that worker's worker_init result */
+  int streaming;     /* 1: a server-streaming method (STARTED when its request
+                        arrives, FINISHED when the stream is over) */
 };
 
 /* Called on the call's worker thread, inline on the unary path: keep it to a
@@ -249,6 +253,109 @@ const char *rpc_call_method(const rpc_call *call);
 /* The client's address ("ipv4:127.0.0.1:5555"); lives until the handler returns. */
 const char *rpc_call_peer(const rpc_call *call);
 
+/* ---- server-streaming methods ---------------------------------------- */
+
+typedef struct rpc_stream rpc_stream;
+
+/* Opens a server stream: runs on the worker thread that accepted the call,
+ * with the unpacked request (freed when open returns) and the call (every
+ * rpc_call_* accessor above works; the call's strings live until the stream
+ * ends). open either accepts with rpc_call_stream_accept (and keeps the
+ * stream it returns) or refuses with rpc_call_set_status (the stream then
+ * ends at once with that status); returning with neither ends it with
+ * INTERNAL. open RETURNS either way: an accepted stream holds no worker
+ * thread while it waits. */
+typedef void (*rpc_stream_open_fn)(rpc_call *call, const ProtobufCMessage *request, void *user);
+
+/* Registers method method_index of svc as server-streaming (protoc-c keeps
+ * no streaming flag, so this is explicit): request read once, then replies
+ * pushed with rpc_stream_send. Works with or without rpc_server_add_service
+ * for the same service: with it, the service's handler slot for this method
+ * is ignored (may be NULL); the other methods stay unary. svc and user must
+ * outlive the server. Only before rpc_server_start. Returns 0, or -1 if
+ * started, method_index is out of range or the method is already
+ * registered as a stream. */
+int rpc_server_add_stream_method(rpc_server *srv, const ProtobufCServiceDescriptor *svc,
+                                 unsigned method_index, rpc_stream_open_fn open, void *user);
+
+/* What the stream's owner hears (struct rpc_stream_config.on_event):
+ *   RPC_STREAM_CLOSED  once, when the stream is over for the binding: the
+ *                      client cancelled or went away, the deadline passed,
+ *                      it was finished (and drained), the queue overflowed,
+ *                      or the server drains. Sends return the end code after.
+ *   RPC_STREAM_ROOM    the queue fell below half its capacity after having
+ *                      been above: a paused producer (a catch-up) may go on.
+ *                      A producer notes its count of ROOM events, reads
+ *                      rpc_stream_room, and when that is 0 waits for a ROOM
+ *                      after the noted one (a full queue is above half, so
+ *                      one comes, or CLOSED).
+ * Called on a binding thread (the call's worker), without any lock of the
+ * binding held: keep it quick -- no blocking, no I/O; e.g. signal a condvar
+ * or set a flag. It may call rpc_stream_send/finish/unref. */
+enum rpc_stream_event { RPC_STREAM_CLOSED, RPC_STREAM_ROOM };
+typedef void (*rpc_stream_event_fn)(rpc_stream *s, enum rpc_stream_event ev, void *user);
+
+struct rpc_stream_config {
+  rpc_stream_event_fn on_event; /* NULL: none */
+  void *user;                   /* passed to on_event */
+  size_t max_queued;            /* messages waiting to be sent; 0: 256 */
+  size_t max_queued_bytes;      /* their bytes; 0: 4 MiB (one message always fits) */
+};
+
+/* Accepts the stream of call, inside open only (worker thread). Returns the
+ * stream with one reference for the caller (drop it with rpc_stream_unref
+ * once done with it; the binding holds its own until the stream is over).
+ * cfg may be NULL (defaults) and is copied. Returns NULL when called twice
+ * or outside a stream's open. When the drain began while open ran, the
+ * stream returned is already over: sends return UNAVAILABLE and CLOSED
+ * follows. */
+rpc_stream *rpc_call_stream_accept(rpc_call *call, const struct rpc_stream_config *cfg);
+
+/* References (any thread). unref accepts NULL. */
+rpc_stream *rpc_stream_ref(rpc_stream *s);
+void rpc_stream_unref(rpc_stream *s);
+
+/* Sends msg (a message of the method's output type) on s, from any thread:
+ * packed before this returns (msg stays the caller's), sent in order, one
+ * message on the wire at a time, the rest in the stream's bounded queue.
+ * Returns RPC_OK (queued or sent); RPC_INVALID_ARGUMENT for a message of
+ * another type (nothing sent, the stream goes on); on a stream that is over,
+ * the code it ended with (OK, CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE,
+ * RESOURCE_EXHAUSTED, ...; a client's cancel within 250 ms of the call's
+ * deadline counts as DEADLINE_EXCEEDED: the client's timer fires first). When the queue is full the
+ * binding ends the stream at once with RESOURCE_EXHAUSTED "stream reader too slow: N messages
+ * queued" (queued messages dropped) and returns RPC_RESOURCE_EXHAUSTED; a message over
+ * max_message_bytes ends it the same way ("message of N bytes exceeds the limit of M"). */
+rpc_code rpc_stream_send(rpc_stream *s, const ProtobufCMessage *msg);
+
+/* Bytes packed once and sent to many streams (a change to every watcher):
+ * rpc_bytes_pack packs msg (NULL only for a NULL msg); references are
+ * thread-safe; unref accepts NULL. */
+typedef struct rpc_bytes rpc_bytes;
+rpc_bytes *rpc_bytes_pack(const ProtobufCMessage *msg);
+rpc_bytes *rpc_bytes_ref(rpc_bytes *b);
+void rpc_bytes_unref(rpc_bytes *b);
+size_t rpc_bytes_len(const rpc_bytes *b);
+
+/* rpc_stream_send with bytes from rpc_bytes_pack (no packing, no copy: the
+ * stream takes its own reference; b stays the caller's). Same results. */
+rpc_code rpc_stream_send_bytes(rpc_stream *s, rpc_bytes *b);
+
+/* Messages waiting in s's queue (not counting the one on the wire), and
+ * how many more fit before the queue is full (0 once the stream is over).
+ * Any thread; a snapshot. */
+size_t rpc_stream_queued(const rpc_stream *s);
+size_t rpc_stream_room(const rpc_stream *s);
+
+/* 1 while the stream is open, 0 once it is over. Any thread. */
+int rpc_stream_is_open(const rpc_stream *s);
+
+/* Ends s with code and a printf-formatted message, from any thread, after
+ * the queued messages are sent (RPC_OK ends normally). Later sends return
+ * code; a second finish, or one on a stream that is over, does nothing. */
+void rpc_stream_finish(rpc_stream *s, rpc_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ===================================================================== */
 /* Client half                                                           */
 /* ===================================================================== */
@@ -295,5 +402,39 @@ void rpc_client_keep_reply(const ProtobufCMessage *reply, void *closure_data);
 
 /* Frees ctx->reply (if kept) and clears the out fields. */
 void rpc_client_ctx_release(struct rpc_client_ctx *ctx);
+
+/* ---- client streaming read (server-streaming methods) ---------------- */
+
+typedef struct rpc_client_stream rpc_client_stream;
+
+/* Starts a server-streaming call of method_path ("/tvmaze.v1.Changes/
+ * WatchChanges") on ch with request (packed before this returns); replies
+ * unpack with reply_desc. ctx (may be NULL) gives the timeout (<= 0: none;
+ * the deadline of the whole stream) and metadata, copied; its out fields are
+ * not used. request, reply_desc and path need not outlive the call except
+ * reply_desc (used by every next). Never NULL;
+ * a call that cannot start reports its status from rpc_client_stream_next.
+ * One completion queue per stream; one thread reads a stream at a time. */
+rpc_client_stream *rpc_client_stream_open(rpc_channel *ch, const char *method_path,
+                                          const ProtobufCMessage *request,
+                                          const ProtobufCMessageDescriptor *reply_desc,
+                                          const struct rpc_client_ctx *ctx);
+
+/* The next reply of s, waiting up to timeout_ms (< 0: until one comes).
+ * Returns RPC_OK and the reply in *reply (free it with
+ * protobuf_c_message_free_unpacked); RPC_STREAM_PENDING when timeout_ms
+ * passed with nothing (the stream is still open: call again); or the
+ * stream's end status (RPC_OK at a normal end too, with *reply NULL) with
+ * its message in msg (msglen bytes; msg may be NULL). After the end it
+ * returns the same status again. */
+rpc_code rpc_client_stream_next(rpc_client_stream *s, ProtobufCMessage **reply, int timeout_ms,
+                                char *msg, size_t msglen);
+
+/* Cancels s (thread-safe, e.g. from a signal-handling thread): a pending or
+ * later rpc_client_stream_next returns CANCELLED. */
+void rpc_client_stream_cancel(rpc_client_stream *s);
+
+/* Cancels s if still open and frees it. Accepts NULL. */
+void rpc_client_stream_close(rpc_client_stream *s);
 
 #endif

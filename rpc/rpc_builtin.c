@@ -7,11 +7,11 @@
  * Health: service "" or a served name (the added services, the health
  * service, the reflection services when on) -> the callback's state
  * (SERVING without one), sent as prepacked static bytes; any other name ->
- * NOT_FOUND, as the gRPC health spec says. Watch is not served
- * (UNIMPLEMENTED through the catch-all).
+ * NOT_FOUND, as the gRPC health spec says. Watch is a server stream
+ * (rpc_health_watch.c).
  *
  * Reflection stream steps, each one batch on the worker's queue
- * (RPC_TAG_STREAM): {SEND_INITIAL_METADATA, RECV_MESSAGE}, then
+ * (RPC_TAG_REFL): {SEND_INITIAL_METADATA, RECV_MESSAGE}, then
  * {SEND_MESSAGE, RECV_MESSAGE} per request, and {SEND_STATUS OK,
  * RECV_CLOSE_ON_SERVER} once the client half-closes (NULL message) or a
  * request does not parse. Worker thread only.
@@ -33,9 +33,14 @@ const char rpc_reflection_v1a_[] = "grpc.reflection.v1alpha.ServerReflection";
 /* Health                                                             */
 /* ------------------------------------------------------------------ */
 
-static int served_(const struct rpc_server *srv, const char *name) {
+int rpc_served_(const struct rpc_server *srv, const char *name) {
   for (size_t i = 0; i < srv->n_services; i++) {
     if (strcmp(srv->services[i]->descriptor->name, name) == 0) {
+      return 1;
+    }
+  }
+  for (size_t i = 0; i < srv->n_stream_regs; i++) {
+    if (strcmp(srv->stream_regs[i].svc->name, name) == 0) {
       return 1;
     }
   }
@@ -49,7 +54,7 @@ void rpc_health_check_(struct rpc_call *c, const ProtobufCMessage *in) {
       (const Grpc__Health__V1__HealthCheckRequest *)in;
   struct rpc_server *srv = c->w->srv;
   const char *name = req->service ? req->service : "";
-  if (name[0] != '\0' && !served_(srv, name)) {
+  if (name[0] != '\0' && !rpc_served_(srv, name)) {
     rpc_call_set_status(c, RPC_NOT_FOUND, "unknown service %s", name);
     rpc_call_reply_message_(c, NULL);
     return;
@@ -76,8 +81,8 @@ void rpc_health_check_(struct rpc_call *c, const ProtobufCMessage *in) {
 
 enum stream_state_ { ST_READING, ST_FINISHING };
 
-struct rpc_stream_ {
-  struct rpc_tag_ tag; /* RPC_TAG_STREAM */
+struct rpc_refl_ {
+  struct rpc_tag_ tag; /* RPC_TAG_REFL */
   struct rpc_worker_ *w;
   grpc_call *call;
   grpc_metadata_array md;
@@ -87,7 +92,7 @@ struct rpc_stream_ {
   int cancelled;
 };
 
-static void stream_free_(struct rpc_stream_ *s) {
+static void stream_free_(struct rpc_refl_ *s) {
   if (s->recv != NULL) {
     grpc_byte_buffer_destroy(s->recv);
   }
@@ -99,7 +104,7 @@ static void stream_free_(struct rpc_stream_ *s) {
   free(s);
 }
 
-static void stream_finish_(struct rpc_stream_ *s) {
+static void stream_finish_(struct rpc_refl_ *s) {
   grpc_op ops[2];
   memset(ops, 0, sizeof ops);
   ops[0].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
@@ -112,9 +117,9 @@ static void stream_finish_(struct rpc_stream_ *s) {
   }
 }
 
-void rpc_stream_start_(struct rpc_worker_ *w, grpc_call *call, grpc_metadata_array *md) {
-  struct rpc_stream_ *s = xcalloc(1, sizeof *s);
-  s->tag.kind = RPC_TAG_STREAM;
+void rpc_refl_start_(struct rpc_worker_ *w, grpc_call *call, grpc_metadata_array *md) {
+  struct rpc_refl_ *s = xcalloc(1, sizeof *s);
+  s->tag.kind = RPC_TAG_REFL;
   s->w = w;
   s->call = call;
   s->md = *md;
@@ -129,7 +134,7 @@ void rpc_stream_start_(struct rpc_worker_ *w, grpc_call *call, grpc_metadata_arr
   }
 }
 
-void rpc_stream_step_(struct rpc_stream_ *s, int success) {
+void rpc_refl_step_(struct rpc_refl_ *s, int success) {
   if (s->state == ST_FINISHING) {
     stream_free_(s);
     return;

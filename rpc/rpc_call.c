@@ -54,7 +54,7 @@ rpc_code rpc_unpack_request(const ProtobufCMessageDescriptor *desc, const uint8_
 /* Call objects                                                       */
 /* ------------------------------------------------------------------ */
 
-void rpc_call_free_(struct rpc_call *c) {
+void rpc_call_clear_(struct rpc_call *c) {
   if (c->out != NULL) {
     grpc_byte_buffer_destroy(c->out);
   }
@@ -71,6 +71,10 @@ void rpc_call_free_(struct rpc_call *c) {
   }
   free(c->strs);
   free(c->path);
+}
+
+void rpc_call_free_(struct rpc_call *c) {
+  rpc_call_clear_(c);
   struct rpc_worker_ *w = c->w;
   if (w->n_spare < RPC_MAX_SPARE_CALLS) {
     c->next_spare = w->spare;
@@ -107,7 +111,7 @@ static struct rpc_call *call_new_(struct rpc_worker_ *w) {
 /* Observer                                                           */
 /* ------------------------------------------------------------------ */
 
-static int64_t mono_ns_(void) {
+int64_t rpc_mono_ns_(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -135,7 +139,7 @@ static void report_(struct rpc_call *c, enum rpc_call_event ev, int64_t now_ns) 
 /* Starts the final batch; the call is freed when it completes. */
 static void send_final_(struct rpc_call *c) {
   if (observed_(c)) {
-    report_(c, RPC_CALL_FINISHED, mono_ns_());
+    report_(c, RPC_CALL_FINISHED, rpc_mono_ns_());
   }
   grpc_op ops[4];
   memset(ops, 0, sizeof ops);
@@ -266,7 +270,7 @@ void rpc_call_accept_(struct rpc_worker_ *w, struct rpc_method_ *m, grpc_call *c
     return;
   }
   if (observed_(c)) {
-    c->start_ns = mono_ns_();
+    c->start_ns = rpc_mono_ns_();
     report_(c, RPC_CALL_STARTED, c->start_ns);
   }
   handle_unary_(c, payload);

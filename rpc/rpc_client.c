@@ -20,15 +20,11 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "rpc_client_impl.h"
 #include "rpc_internal.h"
 #include "xalloc.h"
 
 #define DEFAULT_MAX_MESSAGE (4u * 1024u * 1024u)
-
-struct rpc_channel {
-  grpc_channel *ch;   /* thread-safe in gRPC */
-  size_t max_message; /* reply limit */
-};
 
 struct client_service_ {
   ProtobufCService base; /* first: the stubs see this */

@@ -6,14 +6,18 @@
  * structures are in rpc_server_impl.h.
  *
  * Method table (rpc_server_start): every method of every added service
- * ("/tvmaze.v1.Shows/ListShows", payload read with the request), then
- * /grpc.health.v1.Health/Check, then, with a descriptor set, the two
- * ServerReflectionInfo streams (no payload: bidi). Each gets
+ * ("/tvmaze.v1.Shows/ListShows", payload read with the request; a method
+ * registered with rpc_server_add_stream_method is a stream instead, with no
+ * payload), then the stream methods of services not added, then
+ * /grpc.health.v1.Health/Check and /Watch (a stream), then, with a
+ * descriptor set, the two ServerReflectionInfo streams (no payload: bidi). Each gets
  * RPC_REQUESTS_PER_METHOD request objects per worker, plus one catch-all
  * per worker.
  *
  * Drain (drain_): set shutting_down (no more re-arming; a per-worker lock
  * makes it a barrier against a request in progress),
+ * end every open server stream with UNAVAILABLE (rpc_streams_cancel_all_:
+ * a stream would otherwise hold the shutdown for the whole grace period),
  * grpc_server_shutdown_and_notify, wait up to grace_ms,
  * grpc_server_cancel_all_calls if time runs out (pending requests come back
  * with success=0 and are not re-armed), grpc_server_destroy, then let the
@@ -31,6 +35,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
+#include "grpc/health/v1/health.pb-c.h"
 #include "rpc_server_impl.h"
 #include "xalloc.h"
 
@@ -89,6 +94,7 @@ rpc_server *rpc_server_create(const struct rpc_server_config *cfg, char *err, si
   srv->cfg = *cfg;
   srv->addr = xstrdup(cfg->addr ? cfg->addr : "0.0.0.0:50051");
   srv->cfg.addr = srv->addr;
+  pthread_mutex_init(&srv->streams_lock, NULL);
   if (srv->cfg.workers <= 0) {
     srv->cfg.workers = DEFAULT_WORKERS;
   }
@@ -150,22 +156,64 @@ int rpc_server_add_service(rpc_server *srv, ProtobufCService *service) {
   return 0;
 }
 
+int rpc_server_add_stream_method(rpc_server *srv, const ProtobufCServiceDescriptor *svc,
+                                 unsigned method_index, rpc_stream_open_fn open, void *user) {
+  if (srv->started || svc == NULL || open == NULL || method_index >= svc->n_methods) {
+    return -1;
+  }
+  for (size_t i = 0; i < srv->n_stream_regs; i++) {
+    if (strcmp(srv->stream_regs[i].svc->name, svc->name) == 0 &&
+        srv->stream_regs[i].index == method_index) {
+      return -1;
+    }
+  }
+  srv->stream_regs =
+      xrealloc(srv->stream_regs, (srv->n_stream_regs + 1) * sizeof *srv->stream_regs);
+  srv->stream_regs[srv->n_stream_regs++] = (struct rpc_stream_reg_){
+      .svc = svc, .index = method_index, .open = open, .user = user, .observed = 1};
+  return 0;
+}
+
+/* The stream registration of method index of the service named name, or NULL. */
+static struct rpc_stream_reg_ *stream_reg_(struct rpc_server *srv, const char *name,
+                                           unsigned index) {
+  for (size_t i = 0; i < srv->n_stream_regs; i++) {
+    if (strcmp(srv->stream_regs[i].svc->name, name) == 0 && srv->stream_regs[i].index == index) {
+      return &srv->stream_regs[i];
+    }
+  }
+  return NULL;
+}
+
 int rpc_server_port(const rpc_server *srv) {
   return srv->port;
 }
 
 static void add_method_(struct rpc_server *srv, char *path, enum rpc_method_kind kind,
-                        ProtobufCService *svc, unsigned index) {
+                        ProtobufCService *svc, unsigned index, struct rpc_stream_reg_ *reg) {
   srv->methods = xrealloc(srv->methods, (srv->n_methods + 1) * sizeof *srv->methods);
   struct rpc_method_ *m = &srv->methods[srv->n_methods++];
   m->path = path;
   m->kind = kind;
   m->service = svc;
   m->index = index;
-  m->handle = grpc_server_register_method(
-      srv->server, path, NULL,
-      kind == RPC_M_REFLECTION ? GRPC_SRM_PAYLOAD_NONE : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
-      0);
+  m->reg = reg;
+  /* streams read their request themselves (RECV_MESSAGE) */
+  m->handle = grpc_server_register_method(srv->server, path, NULL,
+                                          kind == RPC_M_REFLECTION || kind == RPC_M_STREAM
+                                              ? GRPC_SRM_PAYLOAD_NONE
+                                              : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+                                          0);
+}
+
+/* Whether a service named name was added with rpc_server_add_service. */
+static int added_(const struct rpc_server *srv, const char *name) {
+  for (size_t i = 0; i < srv->n_services; i++) {
+    if (strcmp(srv->services[i]->descriptor->name, name) == 0) {
+      return 1;
+    }
+  }
+  return 0;
 }
 
 int rpc_server_start(rpc_server *srv, char *err, size_t errlen) {
@@ -173,17 +221,42 @@ int rpc_server_start(rpc_server *srv, char *err, size_t errlen) {
     snprintf(err, errlen, "server already started");
     return -1;
   }
-  const char **names = xcalloc(srv->n_services + 3, sizeof *names);
+  const char **names = xcalloc(srv->n_services + srv->n_stream_regs + 3, sizeof *names);
   size_t n_names = 0;
+  /* the sizes of methods are final here: pointers into it (stream regs
+   * point the other way) stay valid */
   for (size_t i = 0; i < srv->n_services; i++) {
     const ProtobufCServiceDescriptor *d = srv->services[i]->descriptor;
     names[n_names++] = d->name;
     for (unsigned k = 0; k < d->n_methods; k++) {
-      add_method_(srv, xasprintf("/%s/%s", d->name, d->methods[k].name), RPC_M_USER,
-                  srv->services[i], k);
+      struct rpc_stream_reg_ *reg = stream_reg_(srv, d->name, k);
+      add_method_(srv, xasprintf("/%s/%s", d->name, d->methods[k].name),
+                  reg != NULL ? RPC_M_STREAM : RPC_M_USER, srv->services[i], k, reg);
     }
   }
-  add_method_(srv, xasprintf("/%s/Check", rpc_health_service_), RPC_M_HEALTH, NULL, 0);
+  for (size_t i = 0; i < srv->n_stream_regs; i++) {
+    struct rpc_stream_reg_ *reg = &srv->stream_regs[i];
+    if (added_(srv, reg->svc->name)) {
+      continue;
+    }
+    int named = 0;
+    for (size_t k = 0; k < n_names; k++) {
+      named = named || strcmp(names[k], reg->svc->name) == 0;
+    }
+    if (!named) {
+      names[n_names++] = reg->svc->name;
+    }
+    add_method_(srv, xasprintf("/%s/%s", reg->svc->name, reg->svc->methods[reg->index].name),
+                RPC_M_STREAM, NULL, reg->index, reg);
+  }
+  add_method_(srv, xasprintf("/%s/Check", rpc_health_service_), RPC_M_HEALTH, NULL, 0, NULL);
+  srv->health_watch = (struct rpc_stream_reg_){.svc = &grpc__health__v1__health__descriptor,
+                                               .index = 1,
+                                               .open = rpc_health_watch_open_,
+                                               .user = srv,
+                                               .observed = 0};
+  add_method_(srv, xasprintf("/%s/Watch", rpc_health_service_), RPC_M_STREAM, NULL, 1,
+              &srv->health_watch);
   names[n_names++] = rpc_health_service_;
   if (srv->cfg.descriptor_set != NULL) {
     names[n_names++] = rpc_reflection_v1_;
@@ -196,9 +269,9 @@ int rpc_server_start(rpc_server *srv, char *err, size_t errlen) {
       return -1;
     }
     add_method_(srv, xasprintf("/%s/ServerReflectionInfo", rpc_reflection_v1_), RPC_M_REFLECTION,
-                NULL, 0);
+                NULL, 0, NULL);
     add_method_(srv, xasprintf("/%s/ServerReflectionInfo", rpc_reflection_v1a_), RPC_M_REFLECTION,
-                NULL, 0);
+                NULL, 0, NULL);
   }
   free(names);
   grpc_server_start(srv->server);
@@ -242,6 +315,7 @@ static void drain_(struct rpc_server *srv) {
   }
   if (srv->server != NULL) {
     if (srv->started) {
+      rpc_streams_cancel_all_(srv);
       grpc_completion_queue *scq = grpc_completion_queue_create_for_pluck(NULL);
       int tag = 0;
       grpc_server_shutdown_and_notify(srv->server, scq, &tag);
@@ -317,6 +391,8 @@ void rpc_server_destroy(rpc_server *srv) {
   }
   free(srv->methods);
   free(srv->services);
+  free(srv->stream_regs);
+  pthread_mutex_destroy(&srv->streams_lock);
   free(srv->workers);
   rpc_reflection_destroy(srv->refl);
   free(srv->addr);

@@ -11,15 +11,24 @@
  *                  final batch, accessors
  *   rpc_builtin.c  what the binding answers itself: Health/Check and the
  *                  reflection streams
+ *   rpc_stream.c   server-streaming calls: request, open, the bounded send
+ *                  queue, finish, cancellation, the drain's sweep
+ *   rpc_bytes.c    packed bytes shared by many streams (rpc_bytes)
+ *   rpc_health_watch.c  Health/Watch on rpc_stream.c, polled by the worker
  *
- * Threads: a worker thread is the only one that touches the calls, streams
- * and requests of its queue (no locks); struct rpc_server is written before
- * the workers start and read-only after, except the atomics and arm_lock.
+ * Threads: a worker thread is the only one that touches the unary calls,
+ * reflection streams and requests of its queue (no locks); a server stream
+ * (struct rpc_stream) is also sent to from any thread, under its own lock,
+ * and its batches are counted in the worker's atomic ext_inflight. struct
+ * rpc_server is written before the workers start and read-only after,
+ * except the atomics, arm_lock and streams_lock.
  *
  * Tags (the void * of every queue event) all start with struct rpc_tag_:
  *   RPC_TAG_REQ    a pending request (struct rpc_req_)
  *   RPC_TAG_FINISH a unary call's final batch (struct rpc_call; frees it)
- *   RPC_TAG_STREAM a reflection stream's next step (struct rpc_stream_)
+ *   RPC_TAG_REFL   a reflection stream's next step (struct rpc_refl_)
+ *   RPC_TAG_STREAM a server stream's batch (rpc_stream.c; counted in
+ *                  ext_inflight, not inflight)
  */
 #ifndef TVMAZE_RPC_SERVER_IMPL_H
 #define TVMAZE_RPC_SERVER_IMPL_H
@@ -40,20 +49,31 @@ extern const char rpc_health_service_[]; /* "grpc.health.v1.Health" */
 extern const char rpc_reflection_v1_[];  /* "grpc.reflection.v1.ServerReflection" */
 extern const char rpc_reflection_v1a_[]; /* "grpc.reflection.v1alpha.ServerReflection" */
 
-enum rpc_tag_kind { RPC_TAG_REQ, RPC_TAG_FINISH, RPC_TAG_STREAM };
+enum rpc_tag_kind { RPC_TAG_REQ, RPC_TAG_FINISH, RPC_TAG_REFL, RPC_TAG_STREAM };
 struct rpc_tag_ {
   enum rpc_tag_kind kind;
 };
 
-enum rpc_method_kind { RPC_M_USER, RPC_M_HEALTH, RPC_M_REFLECTION };
+enum rpc_method_kind { RPC_M_USER, RPC_M_HEALTH, RPC_M_REFLECTION, RPC_M_STREAM };
+
+/* A server-streaming method registered with rpc_server_add_stream_method
+ * (or the binding's own Health/Watch). */
+struct rpc_stream_reg_ {
+  const ProtobufCServiceDescriptor *svc;
+  unsigned index; /* method index in svc */
+  rpc_stream_open_fn open;
+  void *user;
+  int observed; /* 1: the observer hears of it (0 for Health/Watch) */
+};
 
 /* One registered method (the method table, rpc_server.c). */
 struct rpc_method_ {
-  char *path;                /* "/tvmaze.v1.Shows/ListShows" (owned) */
-  enum rpc_method_kind kind; /* who answers it */
-  ProtobufCService *service; /* RPC_M_USER: the implementation */
-  unsigned index;            /* RPC_M_USER: method index in service */
-  void *handle;              /* grpc_server_register_method result */
+  char *path;                  /* "/tvmaze.v1.Shows/ListShows" (owned) */
+  enum rpc_method_kind kind;   /* who answers it */
+  ProtobufCService *service;   /* RPC_M_USER: the implementation */
+  unsigned index;              /* RPC_M_USER: method index in service */
+  struct rpc_stream_reg_ *reg; /* RPC_M_STREAM: its registration */
+  void *handle;                /* grpc_server_register_method result */
 };
 
 struct rpc_worker_ {
@@ -73,6 +93,11 @@ struct rpc_worker_ {
   int arm_lock_init;
   struct rpc_call *spare; /* freed calls kept for reuse (worker thread only) */
   int n_spare;
+  /* Server-stream batches started on cq (from any thread) whose event has
+   * not come back yet; the queue shuts down only when this is 0 too. */
+  atomic_long ext_inflight;
+  struct rpc_health_watcher_ *watchers; /* Health/Watch streams (worker thread only) */
+  gpr_timespec next_poll;               /* their next health poll (monotonic) */
 };
 
 /* A pending request: registered method (m != NULL) or catch-all. Owned by
@@ -107,6 +132,7 @@ struct rpc_call {
   char *path;       /* catch-all: the unknown method's path (owned) */
   int64_t start_ns; /* observed calls: monotonic time of acceptance */
   struct rpc_call *next_spare;
+  struct rpc_stream *stream; /* a server stream's call: its stream */
 };
 
 struct rpc_server {
@@ -129,9 +155,15 @@ struct rpc_server {
   struct rpc_req_ **reqs; /* every request object, RPC_REQUESTS_PER_METHOD * n_methods + 1
                              per worker, in worker order; freed at destroy */
   size_t n_reqs;
+  struct rpc_stream_reg_ *stream_regs; /* rpc_server_add_stream_method */
+  size_t n_stream_regs;
+  struct rpc_stream_reg_ health_watch; /* /grpc.health.v1.Health/Watch */
+  pthread_mutex_t streams_lock;        /* guards streams (and each stream's list links) */
+  struct rpc_stream *streams;          /* server streams not over yet (the drain's sweep) */
 };
 
-struct rpc_stream_;
+struct rpc_refl_;
+struct rpc_health_watcher_;
 
 /* ---- rpc_worker.c ---- */
 
@@ -152,6 +184,12 @@ void rpc_call_accept_(struct rpc_worker_ *w, struct rpc_method_ *m, grpc_call *c
 /* Frees a call whose final batch completed (or never started); keeps up to
  * RPC_MAX_SPARE_CALLS for reuse by its worker. */
 void rpc_call_free_(struct rpc_call *c);
+
+/* Frees what a call holds (grpc_call, metadata, strings), not the struct. */
+void rpc_call_clear_(struct rpc_call *c);
+
+/* Monotonic clock in ns (the observer's durations). */
+int64_t rpc_mono_ns_(void);
 
 /* Frees the worker's spare calls (when its thread ends). */
 void rpc_call_spares_free_(struct rpc_worker_ *w);
@@ -183,9 +221,36 @@ grpc_slice rpc_slice_read_all_(grpc_byte_buffer *bb);
 void rpc_health_check_(struct rpc_call *c, const ProtobufCMessage *in);
 
 /* Starts a reflection stream on an accepted call (takes call and md over). */
-void rpc_stream_start_(struct rpc_worker_ *w, grpc_call *call, grpc_metadata_array *md);
+void rpc_refl_start_(struct rpc_worker_ *w, grpc_call *call, grpc_metadata_array *md);
 
 /* Runs a stream's next step when its batch completed (success: gRPC's). */
-void rpc_stream_step_(struct rpc_stream_ *s, int success);
+void rpc_refl_step_(struct rpc_refl_ *s, int success);
+
+/* Whether the server serves service `name` (Health). */
+int rpc_served_(const struct rpc_server *srv, const char *name);
+
+/* ---- rpc_stream.c ---- */
+
+/* Handles an accepted call of a server-streaming method m: reads its
+ * request, runs the open callback, then serves the stream (takes call and
+ * md over). Worker thread of w. */
+void rpc_stream_accept_(struct rpc_worker_ *w, struct rpc_method_ *m, grpc_call *call,
+                        grpc_metadata_array *md, gpr_timespec deadline);
+
+/* A server stream's batch completed (tag: an RPC_TAG_STREAM tag). */
+void rpc_stream_event_(void *tag, int success);
+
+/* The drain's sweep: ends every open server stream with UNAVAILABLE at
+ * once (call after shutting_down is set). Any thread. */
+void rpc_streams_cancel_all_(struct rpc_server *srv);
+
+/* ---- rpc_health_watch.c ---- */
+
+/* The open callback of /grpc.health.v1.Health/Watch (user: the server). */
+void rpc_health_watch_open_(rpc_call *call, const ProtobufCMessage *request, void *user);
+
+/* Polls the health callback for the worker's watchers when a second has
+ * passed since the last poll and pushes changes. Worker thread of w. */
+void rpc_health_watch_tick_(struct rpc_worker_ *w);
 
 #endif

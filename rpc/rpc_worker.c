@@ -16,7 +16,11 @@
  * batch on a live queue (a cancelled call's batch completes with
  * success=0: the late reply is dropped). Shutting the queues down from the
  * drain while calls were still queued made grpc_call_start_batch abort
- * (call.cc: assertion failed: grpc_cq_begin_op).
+ * (call.cc: assertion failed: grpc_cq_begin_op). Server-stream batches,
+ * which any thread may start (rpc_stream.c), are counted apart in the
+ * atomic ext_inflight, so the unary path keeps its plain counter. While
+ * Health/Watch streams exist the worker also wakes once a second to poll
+ * the health callback (rpc_health_watch.c).
  */
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
@@ -38,7 +42,8 @@ static void arm_(struct rpc_req_ *r) {
   if (r->m != NULL) {
     e = grpc_server_request_registered_call(
         srv->server, r->m->handle, &r->call, &r->deadline, &r->md,
-        r->m->kind == RPC_M_REFLECTION ? NULL : &r->payload, r->w->cq, r->w->cq, r);
+        r->m->kind == RPC_M_REFLECTION || r->m->kind == RPC_M_STREAM ? NULL : &r->payload, r->w->cq,
+        r->w->cq, r);
   } else {
     grpc_call_details_init(&r->details);
     e = grpc_server_request_call(srv->server, &r->call, &r->details, &r->md, r->w->cq, r->w->cq, r);
@@ -78,7 +83,11 @@ static void on_request_(struct rpc_req_ *r, int success) {
   arm_(r); /* before handling: keep accepting */
 
   if (m != NULL && m->kind == RPC_M_REFLECTION) {
-    rpc_stream_start_(w, call, &md);
+    rpc_refl_start_(w, call, &md);
+    return;
+  }
+  if (m != NULL && m->kind == RPC_M_STREAM) {
+    rpc_stream_accept_(w, m, call, &md, deadline);
     return;
   }
   rpc_call_accept_(w, m, call, &md, deadline, payload, path);
@@ -104,30 +113,44 @@ void *rpc_worker_main_(void *arg) {
    * pending). */
   int closing = 0;
   for (;;) {
-    gpr_timespec until =
-        w->inflight == 0 && !closing
-            ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(20, GPR_TIMESPAN))
-            : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    int idle = w->inflight == 0 && atomic_load(&w->ext_inflight) == 0;
+    gpr_timespec until = idle && !closing ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                                         gpr_time_from_millis(20, GPR_TIMESPAN))
+                                          : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    if (w->watchers != NULL && gpr_time_cmp(w->next_poll, until) < 0) {
+      until = w->next_poll; /* Health/Watch: poll the health callback */
+    }
     grpc_event ev = grpc_completion_queue_next(w->cq, until, NULL);
     if (ev.type == GRPC_QUEUE_SHUTDOWN) {
       break;
     }
     if (ev.type == GRPC_OP_COMPLETE) {
-      w->inflight--;
       const struct rpc_tag_ *t = ev.tag; /* every tag object starts with struct rpc_tag_ */
       switch (t->kind) {
       case RPC_TAG_REQ:
+        w->inflight--;
         on_request_(ev.tag, ev.success);
         break;
       case RPC_TAG_FINISH:
+        w->inflight--;
         rpc_call_free_(ev.tag);
         break;
+      case RPC_TAG_REFL:
+        w->inflight--;
+        rpc_refl_step_(ev.tag, ev.success);
+        break;
       case RPC_TAG_STREAM:
-        rpc_stream_step_(ev.tag, ev.success);
+        /* counted down after the step, so a batch it starts is counted first */
+        rpc_stream_event_(ev.tag, ev.success);
+        atomic_fetch_sub(&w->ext_inflight, 1);
         break;
       }
     }
-    if (!closing && w->inflight == 0 && atomic_load(&srv->server_gone)) {
+    if (w->watchers != NULL) {
+      rpc_health_watch_tick_(w);
+    }
+    if (!closing && w->inflight == 0 && atomic_load(&w->ext_inflight) == 0 &&
+        atomic_load(&srv->server_gone)) {
       grpc_completion_queue_shutdown(w->cq);
       closing = 1;
     }

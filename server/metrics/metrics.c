@@ -89,8 +89,11 @@ void metrics_observe(const struct rpc_call_report *r, void *user) {
   }
   struct metrics_worker_ *wk = &m->workers[r->worker_index];
   struct metrics_cell_ *c = &wk->cells[m->first_method[svc] + r->method_index];
+  /* a server stream holds no worker while it waits: not "busy" */
   if (r->event == RPC_CALL_STARTED) {
-    atomic_store_explicit(&wk->busy, 1, memory_order_relaxed);
+    if (!r->streaming) {
+      atomic_store_explicit(&wk->busy, 1, memory_order_relaxed);
+    }
     atomic_fetch_add_explicit(&c->started, 1, memory_order_relaxed);
     return;
   }
@@ -105,7 +108,9 @@ void metrics_observe(const struct rpc_call_report *r, void *user) {
                             (unsigned long long)(r->duration_ns > 0 ? r->duration_ns : 0),
                             memory_order_relaxed);
   atomic_fetch_add_explicit(&c->handled[code], 1, memory_order_relaxed);
-  atomic_store_explicit(&wk->busy, 0, memory_order_relaxed);
+  if (!r->streaming) {
+    atomic_store_explicit(&wk->busy, 0, memory_order_relaxed);
+  }
 }
 
 void metrics_worker_connected(struct server_metrics *m, int worker, int connected) {
