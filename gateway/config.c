@@ -36,6 +36,8 @@ const char gw_usage_text[] =
     "the connection is closed (10)\n"
     "  --health-interval-ms N  TVMAZE_HEALTH_INTERVAL_MS  ms between the server health probes "
     "/up answers from (1000)\n"
+    "  --stream-heartbeat-ms N TVMAZE_STREAM_HEARTBEAT_MS  heartbeat of an idle "
+    "/api/v1/changes/stream (10000; 100..15000)\n"
     "  --http-per-ip-connections N  TVMAZE_HTTP_PER_IP_CONNECTIONS  connections per client "
     "address (100; 0: no cap)\n"
     "  --response-cache-ttl S  TVMAZE_RESPONSE_CACHE_TTL  reuse read replies for S s (5; 0 off)\n"
@@ -72,6 +74,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   const char *s_head = getenv("TVMAZE_HTTP_HEAD_TIMEOUT");
   const char *s_pip = getenv("TVMAZE_HTTP_PER_IP_CONNECTIONS");
   const char *s_hiv = getenv("TVMAZE_HEALTH_INTERVAL_MS");
+  const char *s_shb = getenv("TVMAZE_STREAM_HEARTBEAT_MS");
   memset(cfg, 0, sizeof *cfg);
   cfg->redis_url = getenv("REDIS_URL");
   cfg->api_username = getenv("API_USERNAME");
@@ -100,6 +103,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
     O_HEAD,
     O_PIP,
     O_HIV,
+    O_SHB,
     O_ROUTES,
     O_VERSION,
     O_HELP
@@ -125,6 +129,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
                                        {"http-head-timeout", required_argument, 0, O_HEAD},
                                        {"http-per-ip-connections", required_argument, 0, O_PIP},
                                        {"health-interval-ms", required_argument, 0, O_HIV},
+                                       {"stream-heartbeat-ms", required_argument, 0, O_SHB},
                                        {"routes", no_argument, 0, O_ROUTES},
                                        {"version", no_argument, 0, O_VERSION},
                                        {"help", no_argument, 0, O_HELP},
@@ -193,6 +198,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       break;
     case O_PIP:
       s_pip = optarg;
+      break;
+    case O_SHB:
+      s_shb = optarg;
       break;
     case O_HIV:
       s_hiv = optarg;
@@ -266,6 +274,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   cfg->head_timeout_s = 10;
   cfg->per_ip_connections = 100;
   cfg->health_interval_ms = 1000;
+  cfg->stream_heartbeat_ms = 10000;
   if ((s_iplim &&
        parse_long_("TVMAZE_RATE_IP_LIMIT", s_iplim, 1, 100000000, &cfg->ip_limit, err, errlen)) ||
       (s_ipwin &&
@@ -291,7 +300,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       (s_pip && parse_long_("TVMAZE_HTTP_PER_IP_CONNECTIONS", s_pip, 0, 1000,
                             &cfg->per_ip_connections, err, errlen)) ||
       (s_hiv && parse_long_("TVMAZE_HEALTH_INTERVAL_MS", s_hiv, 100, 60000,
-                            &cfg->health_interval_ms, err, errlen)))
+                            &cfg->health_interval_ms, err, errlen)) ||
+      (s_shb && parse_long_("TVMAZE_STREAM_HEARTBEAT_MS", s_shb, 100, 15000,
+                            &cfg->stream_heartbeat_ms, err, errlen)))
     return -1;
   return 0;
 }

@@ -34,6 +34,7 @@ struct gw_config {
   long upstream_workers;     /* TVMAZE_UPSTREAM_WORKERS, blocking-call threads (32) */
   long upstream_queue;       /* TVMAZE_UPSTREAM_QUEUE, jobs waiting for a worker (256) */
   long runstats_period_s;    /* TVMAZE_INGEST_METRICS_INTERVAL, s between run counts (15) */
+  long stream_heartbeat_ms;  /* TVMAZE_STREAM_HEARTBEAT_MS, idle change-stream heartbeat (10000) */
 };
 
 /* The --help text. */

@@ -20,6 +20,8 @@
 #include "clientip.h"
 #include "config.h"
 #include "conns.h"
+#include "feed.h"
+#include "follow.h"
 #include "health.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -47,6 +49,8 @@ struct gw_daemon {
   struct gw_respcache *respcache;
   struct gw_runstats *runstats;
   struct gw_workers *workers;
+  struct gw_feed *feed;
+  struct gw_follow *follow;
   struct gw_pipeline *pipeline;
   struct gw_conns *conns;
   struct gw_health *health;
@@ -59,6 +63,8 @@ static void free_modules_(struct gw_daemon *d) {
   gw_conns_stop(d->conns);
   gw_health_stop(d->health);
   gw_pipeline_destroy(d->pipeline);
+  gw_follow_stop(d->follow); /* before the feed: it calls the feed */
+  gw_feed_destroy(d->feed);
   gw_workers_destroy(d->workers);
   gw_runstats_stop(d->runstats);
   gw_respcache_destroy(d->respcache);
@@ -122,6 +128,14 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
   d->health = gw_health_start(d->upstream, d->metrics, cfg->health_interval_ms, err, errlen);
   if (!d->health)
     goto fail;
+  d->feed = gw_feed_create(d->upstream, d->workers, cfg->stream_heartbeat_ms, err, errlen);
+  if (!d->feed)
+    goto fail;
+  struct gw_follow_listener fl = {
+      .on_base = gw_feed_on_base, .on_change = gw_feed_on_change, .user = d->feed};
+  d->follow = gw_follow_start(d->upstream, &fl, err, errlen);
+  if (!d->follow)
+    goto fail;
   struct gw_pipeline_deps deps = {.upstream = d->upstream,
                                   .auth = d->auth,
                                   .ratelimit = d->ratelimit,
@@ -130,6 +144,8 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
                                   .workers = d->workers,
                                   .runstats = d->runstats,
                                   .health = d->health,
+                                  .follow = d->follow,
+                                  .feed = d->feed,
                                   .proxies = d->proxies,
                                   .ip_limit = cfg->ip_limit,
                                   .ip_window_s = cfg->ip_window_s,
@@ -154,6 +170,7 @@ void gw_daemon_stop(struct gw_daemon *d) {
   /* no new connections; the workers finish (and resume) every suspended
    * one; only then may MHD stop (it must not hold suspended connections) */
   MHD_socket listen_fd = d->mhd ? MHD_quiesce_daemon(d->mhd) : MHD_INVALID_SOCKET;
+  gw_feed_stop(d->feed); /* change streams end now: the drain does not wait for them */
   gw_workers_stop(d->workers);
   if (d->mhd)
     MHD_stop_daemon(d->mhd);

@@ -1,7 +1,8 @@
 /*
  * daemon: the gateway as a whole. Creates every module's handle in
  * dependency order (metrics, upstream, auth, trusted proxies, rate limits,
- * response cache, run counts, workers, the pipeline), owns them, and runs
+ * response cache, run counts, workers, the change feed and its follower,
+ * the pipeline), owns them, and runs
  * the libmicrohttpd daemon whose callbacks are the pipeline's. As
  * libmicrohttpd's own daemon.c: setup, threads, start and stop.
  *
@@ -18,6 +19,8 @@
  *   | gw_pipeline          | MHD's callbacks                              |
  *   | gw_conns             | MHD's connection notices (head deadline)     |
  *   | gw_health            | ops handler (/up)                            |
+ *   | gw_feed              | pipeline (change streams), the follower      |
+ *   | gw_follow            | pipeline (cache version), ops handler        |
  *
  * Not thread-safe: start and stop from one thread (main).
  */

@@ -46,7 +46,7 @@ struct gw_metrics {
   unsigned long long limited_ip, limited_key;
   unsigned long long auth_hit, auth_miss;
   unsigned long long backend_redis, backend_local;
-  unsigned long long resp_hit, resp_miss, resp_stale;
+  unsigned long long resp_hit, resp_miss, resp_stale, resp_bypass;
   unsigned long long queue_full;
 };
 
@@ -128,7 +128,9 @@ void gw_metrics_ratelimit_backend(struct gw_metrics *m, int redis_ok) {
 
 void gw_metrics_response_cache(struct gw_metrics *m, int result) {
   pthread_mutex_lock(&m->lock);
-  if (result > 0)
+  if (result > 1)
+    m->resp_bypass++;
+  else if (result > 0)
     m->resp_hit++;
   else if (result < 0)
     m->resp_stale++;
@@ -198,6 +200,7 @@ void gw_metrics_render(struct gw_metrics *m, const struct gw_metrics_gauges *g,
                  "tvmaze_gateway_response_cache_total{result=\"hit\"} %llu\n"
                  "tvmaze_gateway_response_cache_total{result=\"miss\"} %llu\n"
                  "tvmaze_gateway_response_cache_total{result=\"stale\"} %llu\n"
+                 "tvmaze_gateway_response_cache_total{result=\"bypass\"} %llu\n"
                  "# HELP tvmaze_gateway_upstream_queue_full_total Requests refused with 503 "
                  "because the upstream worker queue was full.\n"
                  "# TYPE tvmaze_gateway_upstream_queue_full_total counter\n"
@@ -210,7 +213,7 @@ void gw_metrics_render(struct gw_metrics *m, const struct gw_metrics_gauges *g,
                  "# TYPE tvmaze_gateway_upstream_queue_length gauge\n"
                  "tvmaze_gateway_upstream_queue_length %ld\n",
                  m->limited_ip, m->limited_key, m->auth_hit, m->auth_miss, m->backend_redis,
-                 m->backend_local, m->resp_hit, m->resp_miss, m->resp_stale, m->queue_full, busy,
-                 threads - busy, queued);
+                 m->backend_local, m->resp_hit, m->resp_miss, m->resp_stale, m->resp_bypass,
+                 m->queue_full, busy, threads - busy, queued);
   pthread_mutex_unlock(&m->lock);
 }

@@ -12,7 +12,7 @@
  *   tvmaze_gateway_rate_limited_total{scope}
  *   tvmaze_gateway_auth_cache_total{result="hit|miss"}
  *   tvmaze_gateway_ratelimit_backend_total{backend="redis|local"}
- *   tvmaze_gateway_response_cache_total{result="hit|stale|miss"}
+ *   tvmaze_gateway_response_cache_total{result="hit|stale|miss|bypass"}
  *   tvmaze_gateway_upstream_queue_full_total  (503: no room in the worker queue)
  *   tvmaze_gateway_upstream_workers{state="busy|idle"}, tvmaze_gateway_upstream_queue_length
  *                                             (gauges given at render: workers.h)
@@ -41,7 +41,8 @@ void gw_metrics_upstream_error(struct gw_metrics *m, rpc_code code);
 void gw_metrics_rate_limited(struct gw_metrics *m, const char *scope);
 void gw_metrics_auth_cache(struct gw_metrics *m, int hit);
 void gw_metrics_ratelimit_backend(struct gw_metrics *m, int redis_ok);
-/* result: 1 hit, -1 stale hit (refresh under way), 0 miss */
+/* result: 1 hit, -1 stale hit (refresh under way), 0 miss, 2 bypass (the
+ * follower is down: follow.h) */
 void gw_metrics_response_cache(struct gw_metrics *m, int result);
 void gw_metrics_queue_full(struct gw_metrics *m);
 

@@ -37,6 +37,8 @@
 #include "clientip.h"
 #include "clock.h"
 #include "conns.h"
+#include "feed.h"
+#include "follow.h"
 #include "log.h"
 #include "metrics.h"
 #include "ops_handler.h"
@@ -120,6 +122,10 @@ struct request {
   struct gw_rate ip_rate, key_rate;
   const struct gw_rate *rate; /* the RateLimit-* headers shown; NULL for none */
   int cache_looked;           /* the response cache was asked (a miss: go upstream) */
+  int cache_use;              /* the cache serves and stores this request (follower up) */
+  int64_t cache_version;      /* the follower's version at the lookup (what a put is filled at) */
+  int ndjson;                 /* stream route: Accept: application/x-ndjson */
+  const char *after_field;    /* stream route: where after_version came from */
   struct strbuf out;          /* reply body */
   struct gw_reply reply;      /* reply.body == &out */
 };
@@ -174,6 +180,7 @@ void gw_pipeline_completed(void *cls, struct MHD_Connection *con, void **con_cls
     strbuf_release(&r->body);
     strbuf_release(&r->out);
     gw_cached_body_release(r->reply.cached);
+    gw_feed_sub_release(r->reply.stream); /* a stream no response took */
     gw_rpc_release(&r->rpc);
     free(r->uri);
     free(r);
@@ -402,7 +409,7 @@ static void start_(struct request *r) {
   r->trace.deadline_ms = r->start_us / 1000 + r->p->d.upstream_timeout_ms;
   r->authorization = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
   r->api_key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-API-Key");
-  if (r->route->kind == GW_ROUTE_RPC)
+  if (r->route->kind == GW_ROUTE_RPC || r->route->kind == GW_ROUTE_STREAM)
     MHD_get_connection_values_n(con, MHD_GET_ARGUMENT_KIND, query_it_, &r->q);
   if (r->q.nul_key != NULL) {
     gw_reply_error(&r->reply, 400, RPC_INVALID_ARGUMENT,
@@ -412,7 +419,28 @@ static void start_(struct request *r) {
   r->step = r->route->auth ? S_LIMIT_IP : S_HANDLE;
 }
 
+/* Builds r->rpc.req from the path, query and body (no network): 0, or -1
+ * with the 400 in r->reply. */
+static int prepare_(struct request *r) {
+  if (r->q.overflow) {
+    gw_reply_error(&r->reply, 400, RPC_INVALID_ARGUMENT, "more than %d query parameters",
+                   MAX_QUERY_PARAMS);
+    return -1;
+  }
+  struct gw_request_input in = {.params = r->params,
+                                .nparams = r->nparams,
+                                .query_keys = r->q.keys,
+                                .query_values = r->q.values,
+                                .nquery = r->q.n,
+                                .body = r->body.data,
+                                .body_len = r->body.len};
+  return gw_rpc_prepare(r->route, &in, &r->rpc, &r->reply);
+}
+
 /* The RPC route's handler: a response-cache hit, else the call (blocking).
+ * The cache is used only while the follower knows the version (follow.h):
+ * a hit needs an entry filled at that version; while it is down every read
+ * goes upstream (result "bypass") and nothing is stored.
  * Returns 0 when it would block and may_block == 0. */
 static int handle_rpc_(struct request *r, int may_block) {
   struct gw_reply *reply = &r->reply;
@@ -421,7 +449,11 @@ static int handle_rpc_(struct request *r, int may_block) {
   if (cache && !r->cache_looked) { /* once: a refresher must not look again */
     int refresh;
     r->cache_looked = 1;
-    if ((reply->cached = gw_respcache_get(d->respcache, r->uri, reply->etag, &refresh)) != NULL) {
+    r->cache_use = gw_follow_version(d->follow, &r->cache_version);
+    if (!r->cache_use)
+      gw_metrics_response_cache(d->metrics, 2);
+    else if ((reply->cached = gw_respcache_get(d->respcache, r->uri, r->cache_version, reply->etag,
+                                               &refresh)) != NULL) {
       gw_metrics_response_cache(d->metrics, refresh < 0 ? -1 : 1);
       reply->status = 200;
       reply->code = RPC_OK;
@@ -429,31 +461,79 @@ static int handle_rpc_(struct request *r, int may_block) {
       return 1;
     }
   }
-  if (!r->rpc.req) { /* build the request message (no network) */
-    if (r->q.overflow) {
-      gw_reply_error(reply, 400, RPC_INVALID_ARGUMENT, "more than %d query parameters",
-                     MAX_QUERY_PARAMS);
-      return 1;
-    }
-    struct gw_request_input in = {.params = r->params,
-                                  .nparams = r->nparams,
-                                  .query_keys = r->q.keys,
-                                  .query_values = r->q.values,
-                                  .nquery = r->q.n,
-                                  .body = r->body.data,
-                                  .body_len = r->body.len};
-    if (gw_rpc_prepare(r->route, &in, &r->rpc, reply) != 0)
-      return 1;
-  }
+  if (!r->rpc.req && prepare_(r) != 0)
+    return 1;
   if (!may_block)
     return 0;
   gw_rpc_invoke(d->upstream, d->metrics, &r->rpc, &r->trace, reply);
-  if (cache) {
+  if (cache && r->cache_use) {
     gw_metrics_response_cache(d->metrics, 0);
     if (reply->status == 200) {
       gw_etag_of(reply->body->data, reply->body->len, reply->etag);
-      gw_respcache_put(d->respcache, r->uri, reply->body->data, reply->body->len, reply->etag);
+      gw_respcache_put(d->respcache, r->uri, r->cache_version, reply->body->data, reply->body->len,
+                       reply->etag);
     }
+  }
+  return 1;
+}
+
+/* Last-Event-ID: a change version (digits, at most 18): 0 and *v, or -1. */
+static int parse_event_id_(const char *s, int64_t *v) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
+    return -1;
+  *v = (int64_t)strtoll(s, NULL, 10);
+  return 0;
+}
+
+/* 1 when an Accept header asks for application/x-ndjson. */
+static int wants_ndjson_(const char *accept) {
+  return accept != NULL && strstr(accept, "application/x-ndjson") != NULL;
+}
+
+/* The change stream's handler: the request checked on the MHD thread (400
+ * naming the field), then the subscriber opened with its first catch-up
+ * page (blocking, feed.h); the reply is the stream. Returns 0 when it would
+ * block and may_block == 0. */
+static int handle_stream_(struct request *r, int may_block) {
+  struct gw_reply *reply = &r->reply;
+  if (!r->rpc.req) {
+    if (prepare_(r) != 0)
+      return 1;
+    Tvmaze__V1__WatchChangesRequest *req = (Tvmaze__V1__WatchChangesRequest *)r->rpc.req;
+    r->after_field = "after_version";
+    const char *leid = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Last-Event-ID");
+    if (leid != NULL) { /* EventSource's resume wins over the query */
+      if (parse_event_id_(leid, &req->after_version) != 0) {
+        gw_reply_error(reply, 400, RPC_INVALID_ARGUMENT,
+                       "Last-Event-ID: must be a change version (digits), got \"%.40s\"", leid);
+        return 1;
+      }
+      r->after_field = "Last-Event-ID";
+    }
+    if (req->after_version < 0) {
+      gw_reply_error(reply, 400, RPC_INVALID_ARGUMENT, "after_version: must not be negative");
+      return 1;
+    }
+    if (req->n_show_ids > 100) {
+      gw_reply_error(reply, 400, RPC_INVALID_ARGUMENT, "show_ids: at most 100 ids, got %zu",
+                     req->n_show_ids);
+      return 1;
+    }
+    r->ndjson = wants_ndjson_(MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Accept"));
+  }
+  if (!may_block)
+    return 0;
+  const struct gw_pipeline_deps *d = &r->p->d;
+  reply->stream = gw_feed_open(d->feed, (const Tvmaze__V1__WatchChangesRequest *)r->rpc.req,
+                               r->ndjson, r->after_field, &r->trace, reply);
+  gw_rpc_release(&r->rpc);
+  if (reply->stream) {
+    reply->status = 200;
+    reply->code = RPC_OK;
+    reply->content_type = r->ndjson ? "application/x-ndjson" : "text/event-stream; charset=utf-8";
+  } else {
+    gw_metrics_upstream_error(d->metrics, reply->code);
   }
   return 1;
 }
@@ -530,13 +610,17 @@ static int advance_(struct request *r, int may_block) {
         gw_handle_up(d->health, reply);
         break;
       case GW_ROUTE_METRICS:
-        gw_handle_metrics(d->metrics, d->workers, d->runstats, reply);
+        gw_handle_metrics(d->metrics, d->workers, d->runstats, d->follow, d->feed, reply);
         break;
       case GW_ROUTE_OPENAPI:
         gw_handle_openapi(reply);
         break;
       case GW_ROUTE_RPC:
         if (!handle_rpc_(r, may_block))
+          return 0;
+        break;
+      case GW_ROUTE_STREAM:
+        if (!handle_stream_(r, may_block))
           return 0;
         break;
       }

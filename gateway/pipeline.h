@@ -29,6 +29,8 @@ struct gw_workers;
 struct gw_health;
 struct gw_runstats;
 struct gw_proxies;
+struct gw_follow;
+struct gw_feed;
 
 /* What the pipeline uses: borrowed handles and settings. */
 struct gw_pipeline_deps {
@@ -40,6 +42,8 @@ struct gw_pipeline_deps {
   struct gw_workers *workers;
   struct gw_runstats *runstats;
   struct gw_health *health; /* /up's state */
+  struct gw_follow *follow; /* the data version the cache follows */
+  struct gw_feed *feed;     /* change streams */
   const struct gw_proxies *proxies;
   long ip_limit;            /* per-IP requests per ip_window_s */
   long ip_window_s;         /* seconds */

@@ -13,6 +13,7 @@
 
 struct strbuf;
 struct gw_cached_body;
+struct gw_sub;
 
 struct gw_reply {
   unsigned status;
@@ -27,6 +28,7 @@ struct gw_reply {
   int auth_challenge;            /* 401: WWW-Authenticate */
   int retry_after;               /* 503 when overloaded: Retry-After seconds, 0 for none */
   int close;                     /* bad framing: Connection: close (the stream is not trusted) */
+  struct gw_sub *stream;         /* change stream (feed.h): sent from it instead of body (owned) */
 };
 
 /* Fills reply with an error (status from code unless http_status != 0):

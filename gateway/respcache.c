@@ -1,6 +1,11 @@
 /*
  * respcache: the response cache of the read routes. See respcache.h.
  *
+ * Versions: an entry holds the data version it was filled at and is a hit
+ * only for a lookup at that same version (the follower's, follow.h): after
+ * an ingest every entry of the old version misses at once, whatever its
+ * TTL; the TTL stays as an upper bound on an entry's age.
+ *
  * Expiry without a stampede: when an entry's TTL has run out, the first
  * request for it becomes its refresher (it misses and fetches from the
  * server, holding the refresh for at most refresh_s, the upstream
@@ -57,6 +62,7 @@ struct entry {
   struct gw_cached_body *body; /* the entry holds one reference */
   int64_t fresh_until;         /* monotonic s; stale (bcache: gone) from fresh_until + TTL */
   int64_t refresh_until;       /* a refresher is fetching the key until then */
+  int64_t version;             /* data version the body was filled at */
 };
 
 struct gw_respcache {
@@ -115,8 +121,8 @@ int gw_respcache_enabled(const struct gw_respcache *rc) {
   return rc->ttl_s > 0;
 }
 
-struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key, char etag[24],
-                                        int *refresh) {
+struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key, int64_t version,
+                                        char etag[24], int *refresh) {
   *refresh = 0;
   if (rc->ttl_s <= 0)
     return NULL;
@@ -124,6 +130,9 @@ struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key
   int64_t now = now_s_();
   pthread_mutex_lock(&rc->lock);
   struct entry *e = bcache_get(rc->table, key, strlen(key), now);
+  if (e && e->version != version) {
+    e = NULL; /* filled at another version: a miss (the put replaces it) */
+  }
   if (e) { /* fresh, or stale for at most another TTL */
     if (now < e->fresh_until || now < e->refresh_until) {
       hit = e->body; /* fresh, or stale while another request refreshes it */
@@ -139,8 +148,8 @@ struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key
   return hit;
 }
 
-void gw_respcache_put(struct gw_respcache *rc, const char *key, const char *body, size_t len,
-                      const char *etag) {
+void gw_respcache_put(struct gw_respcache *rc, const char *key, int64_t version, const char *body,
+                      size_t len, const char *etag) {
   if (rc->ttl_s <= 0 || len > RC_MAX_ENTRY)
     return;
   struct entry *e = xmalloc(sizeof *e);
@@ -150,6 +159,7 @@ void gw_respcache_put(struct gw_respcache *rc, const char *key, const char *body
   e->body->len = len;
   snprintf(e->body->etag, sizeof e->body->etag, "%s", etag);
   e->refresh_until = 0;
+  e->version = version;
   int64_t now = now_s_();
   e->fresh_until = now + rc->ttl_s;
   pthread_mutex_lock(&rc->lock);

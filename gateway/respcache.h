@@ -1,8 +1,11 @@
 /*
  * respcache: the gateway's in-process response cache ("microcache") for
  * the read routes (gw_route.cache: Shows and Analytics GETs). A 200 reply's
- * JSON body and ETag are kept for TVMAZE_RESPONSE_CACHE_TTL seconds under
- * the request target exactly as received (path + query), so a hot listing
+ * JSON body and ETag are kept under the request target exactly as received
+ * (path + query) with the data version it was filled at, and served only
+ * while the follower (follow.h) knows that same version, for at most
+ * TVMAZE_RESPONSE_CACHE_TTL seconds (the caller bypasses the cache while
+ * the follower is down), so a hot listing
  * skips the gRPC call, the protobuf decode and the JSON encode. Auth, rate
  * limits, headers, logs and metrics still run for every request
  * (pipeline.c): only the body is reused. One handle per gateway, owned by
@@ -16,6 +19,7 @@
 #define TVMAZE_GATEWAY_RESPCACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct gw_respcache;
 /* A cached reply body: immutable, refcounted. */
@@ -30,19 +34,23 @@ void gw_respcache_destroy(struct gw_respcache *rc);
 /* 1 when a TTL > 0 was configured. */
 int gw_respcache_enabled(const struct gw_respcache *rc);
 
-/* On a live entry for key (the raw request target), or an expired one that
- * another request is refreshing (*refresh = -1, for at most another TTL):
+/* On a live entry for key (the raw request target) filled at version, or
+ * an expired one that another request is refreshing (*refresh = -1, for at
+ * most another TTL; same version, so the same data): an entry of another
+ * version is a plain miss.
  * copies its ETag (NUL-terminated, < 24 bytes) and returns a new reference
  * to its body (drop it with gw_cached_body_release). Else NULL; *refresh = 1
  * when the caller has become the refresher of the expired entry (it should
  * fetch and put), 0 for a plain miss. */
-struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key, char etag[24],
-                                        int *refresh);
-/* Stores a copy of body/etag under key for the TTL, replacing whatever held
+struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key, int64_t version,
+                                        char etag[24], int *refresh);
+/* Stores a copy of body/etag under key, filled at version (the follower's
+ * version read BEFORE the upstream call: a change that commits during the
+ * call makes the entry unservable, never stale), for the TTL, replacing whatever held
  * its slot; silently skipped when disabled, too big or over the memory
  * budget. Arguments are copied. */
-void gw_respcache_put(struct gw_respcache *rc, const char *key, const char *body, size_t len,
-                      const char *etag);
+void gw_respcache_put(struct gw_respcache *rc, const char *key, int64_t version, const char *body,
+                      size_t len, const char *etag);
 
 /* Drops a reference (NULL: no-op). Thread-safe. */
 void gw_cached_body_release(struct gw_cached_body *b);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "feed.h"
 #include "respcache.h"
 #include "strbuf.h"
 
@@ -35,7 +36,12 @@ enum MHD_Result gw_response_send(struct MHD_Connection *con, const char *method,
   }
   struct MHD_Response *resp;
   size_t len = 0;
-  if (status == 304) {
+  int streaming = reply->stream != NULL;
+  if (reply->stream) {
+    /* a change stream: MHD pulls its events (feed.h), which own it now */
+    resp = gw_feed_response(reply->stream, con);
+    reply->stream = NULL;
+  } else if (status == 304) {
     resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
   } else if (reply->cached) {
     /* response-cache hit: MHD sends the cached bytes themselves; the
@@ -65,6 +71,9 @@ enum MHD_Result gw_response_send(struct MHD_Connection *con, const char *method,
     add_(resp, "ETag", etag);
     add_(resp, "Cache-Control", "private, max-age=300");
     add_(resp, "Vary", "Authorization, X-API-Key");
+  } else if (streaming) {
+    add_(resp, "Cache-Control", "no-cache"); /* EventSource's expectation; never gzip */
+    add_(resp, "X-Accel-Buffering", "no");   /* nginx and friends: pass events on at once */
   } else {
     add_(resp, "Cache-Control", "no-store");
   }

@@ -36,6 +36,7 @@ const struct gw_route gw_routes[] = {
   {"GET",  "/api/v1/ingest/runs",                           GW_ROUTE_RPC,     INGEST,    "ListIngestRuns",        200, NULL,     1, 0},
   {"GET",  "/api/v1/ingest/runs/{id}",                      GW_ROUTE_RPC,     INGEST,    "GetIngestRun",          200, NULL,     1, 0},
   {"GET",  "/api/v1/changes",                               GW_ROUTE_RPC,     CHANGES,   "ListChanges",           200, NULL,     1, 0},
+  {"GET",  "/api/v1/changes/stream",                        GW_ROUTE_STREAM,  CHANGES,   "WatchChanges",          200, NULL,     1, 0},
 };
 /* clang-format on */
 const size_t gw_routes_count = sizeof gw_routes / sizeof gw_routes[0];

@@ -12,7 +12,14 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-enum gw_route_kind { GW_ROUTE_RPC, GW_ROUTE_UP, GW_ROUTE_METRICS, GW_ROUTE_OPENAPI };
+/* GW_ROUTE_STREAM: a server-streaming RPC served from the feed (feed.h). */
+enum gw_route_kind {
+  GW_ROUTE_RPC,
+  GW_ROUTE_STREAM,
+  GW_ROUTE_UP,
+  GW_ROUTE_METRICS,
+  GW_ROUTE_OPENAPI
+};
 
 struct gw_route {
   const char *method; /* "GET", "POST" */

@@ -111,6 +111,16 @@ void gw_upstream_call_within(struct gw_upstream *up, const ProtobufCServiceDescr
         ctx);
 }
 
+rpc_client_stream *gw_upstream_stream_open(struct gw_upstream *up, const char *method_path,
+                                           const ProtobufCMessage *req,
+                                           const ProtobufCMessageDescriptor *reply_desc,
+                                           const struct gw_trace *trace) {
+  struct rpc_metadata md[2] = {{"x-request-id", trace->request_id},
+                               {"traceparent", trace->traceparent}};
+  struct rpc_client_ctx ctx = {.timeout_ms = 0, .metadata = md, .n_metadata = 2};
+  return rpc_client_stream_open(up->channel, method_path, req, reply_desc, &ctx);
+}
+
 rpc_code gw_upstream_health(struct gw_upstream *up, const struct gw_trace *trace, int *serving,
                             char *msg, size_t msglen) {
   Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;

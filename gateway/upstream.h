@@ -44,6 +44,16 @@ void gw_upstream_call_within(struct gw_upstream *up, const ProtobufCServiceDescr
                              const struct gw_trace *trace, long timeout_ms,
                              struct rpc_client_ctx *ctx);
 
+/* Opens a server-streaming call of method_path ("/tvmaze.v1.Changes/
+ * WatchChanges") with req, carrying trace's metadata and no deadline;
+ * replies unpack with reply_desc (static). Never NULL (a call that cannot
+ * start reports its status from rpc_client_stream_next); the caller reads
+ * it from one thread and closes it with rpc_client_stream_close. */
+rpc_client_stream *gw_upstream_stream_open(struct gw_upstream *up, const char *method_path,
+                                           const ProtobufCMessage *req,
+                                           const ProtobufCMessageDescriptor *reply_desc,
+                                           const struct gw_trace *trace);
+
 /* Health/Check on the server (2 s at most): RPC_OK and *serving set, or
  * the failure code; msg gets the server's message. */
 rpc_code gw_upstream_health(struct gw_upstream *up, const struct gw_trace *trace, int *serving,
