@@ -40,7 +40,7 @@ const char gw_usage_text[] =
     "/api/v1/changes/stream (10000; 100..15000)\n"
     "  --http-per-ip-connections N  TVMAZE_HTTP_PER_IP_CONNECTIONS  connections per client "
     "address (100; 0: no cap)\n"
-    "  --response-cache-ttl S  TVMAZE_RESPONSE_CACHE_TTL  reuse read replies for S s (5; 0 off)\n"
+    "  --response-cache-ttl S  TVMAZE_RESPONSE_CACHE_TTL  reuse read replies for S s at most (60; 0 off)\n"
     "  --http-threads N        TVMAZE_HTTP_THREADS   HTTP event-loop threads (0: one per CPU)\n"
     "  --upstream-workers N    TVMAZE_UPSTREAM_WORKERS  threads for gRPC/Redis calls (32)\n"
     "  --upstream-queue N      TVMAZE_UPSTREAM_QUEUE requests waiting for a worker; beyond: 503 "
@@ -266,7 +266,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   cfg->auth_cache_ttl_s = 10;
   cfg->upstream_timeout_ms = 10000;
   cfg->conn_timeout_s = 30;
-  cfg->response_cache_ttl_s = 5;
+  cfg->response_cache_ttl_s = 60;
   cfg->http_threads = 0;
   cfg->upstream_workers = 32;
   cfg->upstream_queue = 256;
