@@ -36,7 +36,7 @@
 #define S(lit) ((char *)(uintptr_t)(lit))
 
 /* What the ingest runs in each changing day's transaction (after its writes). */
-#define INGEST_BUMP store_generation_bump_sql
+#define INGEST_BUMP store_changes_commit_sql
 
 #define LOCAL_BYTES (16u << 20) /* the server's default */
 
