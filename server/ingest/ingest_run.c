@@ -262,11 +262,14 @@ static void writer_fn_(void *item, void *arg) {
 
 /* At the run's end (the writer finished): removes the episodes of the
  * complete days that the run saw nowhere (store_ingest_remove_unlisted).
- * Nothing when the run was stopped (days it fetched may not have been
- * written) or lost its lock. A failure is logged; the run keeps its days. */
-static void remove_unlisted_(struct exec_ *x) {
-  if (x->n_complete == 0 || atomic_load(&x->lock_lost) ||
-      (x->stop != NULL && atomic_load(x->stop))) {
+ * Only after a run whose every day succeeded (written or skipped as
+ * identical): a failed day (PARTIAL run), a stop or a lost lock leaves
+ * some day's list unknown, and an episode that moved there would be
+ * REMOVED now and CREATED by the next run instead of UPDATED. A failure is
+ * logged; the run keeps its days. */
+static void remove_unlisted_(struct exec_ *x, int days, enum ingest_fetch_status fs) {
+  if (x->n_complete == 0 || x->failed > 0 || x->ok != days || fs != INGEST_FETCH_DONE ||
+      atomic_load(&x->lock_lost) || (x->stop != NULL && atomic_load(x->stop))) {
     return;
   }
   int held = 0, retaken = 0;
@@ -352,7 +355,7 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
   enum ingest_fetch_status fs =
       ingest_fetch_days(fetch, start_day, days, stop, day_cb_, &x, err, sizeof err);
   workq_exec_finish(x.writer);
-  remove_unlisted_(&x);
+  remove_unlisted_(&x, days, fs);
   free(x.seen);
   free(x.complete);
   free(x.stored);
