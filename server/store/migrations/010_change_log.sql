@@ -211,12 +211,14 @@ CREATE TRIGGER episodes_changes_delete AFTER DELETE ON episodes
 -- Returns the new data version, or NULL when the transaction changed
 -- nothing (then nothing moves). Takes data_generation's row lock until the
 -- transaction ends, so versions follow commit order. Every lookup is by
--- key (the pending rows by xid, the rows after the change by id), so its
--- cost follows the transaction's changes, not the tables' size: sequential
--- scans are priced out here whatever the caller says (with them allowed,
--- the generic plan hashed the whole episodes table for a day of 400 rows:
--- 35 ms at 40,000 episodes, growing with the table), and JIT is off (the
--- priced-out scan of the one-row data_generation would trigger it).
+-- key (the pending rows by xid; the rows after the change by id, one
+-- probe per record: LATERAL .. OFFSET 0 keeps the planner from joining
+-- whole tables, as the session's cached plan did after a first load had
+-- planned it against nearly empty tables: 130 ms for a day of 400 rows at
+-- 35,000 episodes, growing with the table), so its cost follows the
+-- transaction's changes, not the tables' size. Sequential scans are
+-- priced out here whatever the caller says, and JIT is off (the priced-out
+-- scan of the one-row data_generation would trigger it).
 CREATE FUNCTION changes_commit() RETURNS bigint LANGUAGE plpgsql
 SET enable_seqscan = off SET jit = off AS $$
 DECLARE
@@ -257,10 +259,14 @@ BEGIN
                   FROM show_genres sg WHERE sg.show_id = s.id), '[]'::jsonb))) END AS image
     FROM m
     LEFT JOIN fa ON fa.entity = m.entity AND fa.id = m.id
-    LEFT JOIN episodes e ON m.entity = 2 AND e.id = m.id
-    LEFT JOIN shows s ON m.entity = 1 AND s.id = m.id
-    LEFT JOIN distributors d ON d.id = s.distributor_id
-    LEFT JOIN countries c ON c.code = d.country_code
+    LEFT JOIN LATERAL (SELECT e.* FROM episodes e WHERE m.entity = 2 AND e.id = m.id OFFSET 0) e
+      ON true
+    LEFT JOIN LATERAL (SELECT s.* FROM shows s WHERE m.entity = 1 AND s.id = m.id OFFSET 0) s
+      ON true
+    LEFT JOIN LATERAL (SELECT d.* FROM distributors d WHERE d.id = s.distributor_id OFFSET 0) d
+      ON true
+    LEFT JOIN LATERAL (SELECT c.* FROM countries c WHERE c.code = d.country_code OFFSET 0) c
+      ON true
     WHERE NOT (m.entity = 2 AND e.id IS NULL AND m.created) AND NOT (m.entity = 1 AND s.id IS NULL)
   )
   INSERT INTO changes (version, entity, op, id, show_id, changed_at, fields, image)
