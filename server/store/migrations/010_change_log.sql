@@ -15,8 +15,10 @@
 --                            proto order; '{}' otherwise
 --                image       the entity after the change (NULL: REMOVED):
 --                            show {"s": shows row, "d": distributors row,
---                            "c": countries row, "sg": show_genres rows},
---                            episode: the episodes row; read back with
+--                            "c": countries row, "sg": show_genres rows}
+--                            without null members ("d" and "c" absent for a
+--                            show without them), episode: the episodes row
+--                            (to_jsonb, as it is); read back with
 --                            jsonb_populate_record into the columns the
 --                            Shows reads map (store_map.h: one mapping)
 --
@@ -253,7 +255,7 @@ BEGIN
            coalesce(s.id, e.show_id, m.show_id) AS show_id,
            CASE WHEN m.created OR (m.entity = 2 AND e.id IS NULL) THEN '{}'::text[]
            ELSE coalesce(fa.fields, '{}'::text[]) END AS fields,
-           CASE WHEN m.entity = 2 THEN jsonb_strip_nulls(to_jsonb(e))
+           CASE WHEN m.entity = 2 THEN to_jsonb(e)
            ELSE jsonb_strip_nulls(jsonb_build_object('s', to_jsonb(s), 'd', to_jsonb(d),
                   'c', to_jsonb(c), 'sg', coalesce((SELECT jsonb_agg(to_jsonb(sg))
                   FROM show_genres sg WHERE sg.show_id = s.id), '[]'::jsonb))) END AS image
