@@ -16,6 +16,7 @@
  *   TVMAZE_WORKERS        --workers              2    (gRPC worker threads)
  *   TVMAZE_LOCAL_CACHE_MB --local-cache-mb       16   (MiB in-process in front of Redis; 0 off)
  *   TVMAZE_GRACE_MS       --grace-ms             10000 (drain period on SIGTERM)
+ *   TVMAZE_CHANGES_RETENTION_DAYS --changes-retention-days 30 (1..3650: change log kept)
  *   LOG_LEVEL             --log-level            info
  *   LOG_FORMAT            --log-format           json
  */
@@ -44,6 +45,7 @@ struct server_config {
   int workers;
   int local_cache_mb; /* the cache's local layer (cache.h); used with redis_url */
   int grace_ms;
+  int changes_retention_days; /* change records older than this are pruned daily */
   enum log_level log_level;
   enum log_format log_format;
 };

@@ -20,6 +20,7 @@
 
 #include "arena.h"
 #include "cache.h"
+#include "changes_retention.h"
 #include "config.h"
 #include "db.h"
 #include "ingest_runner.h"
@@ -201,7 +202,8 @@ static int serve_(const struct server_config *cfg) {
   char owner[160];
   struct server_ctx ctx = {.cfg = cfg, .ingest = ingest_create_(cfg, owner, sizeof owner)};
   ProtobufCService *services[] = {shows_service_create(&ctx), analytics_service_create(&ctx),
-                                  ingest_service_create(&ctx), auth_service_create(&ctx)};
+                                  ingest_service_create(&ctx), auth_service_create(&ctx),
+                                  changes_service_create(&ctx)};
   const size_t n_services = sizeof services / sizeof services[0];
 
   struct rpc_server_config rc = {
@@ -219,6 +221,12 @@ static int serve_(const struct server_config *cfg) {
   char err[256];
   int rc_exit = 1;
   rpc_server *srv = NULL;
+  struct changes_retention *retention =
+      changes_retention_start(cfg->database_url, cfg->changes_retention_days, err, sizeof err);
+  if (retention == NULL) {
+    LOG_EVENT(LOG_ERROR, "start_failed", LF_STR("error", err));
+    goto out;
+  }
   if (metrics_start_(cfg, services, n_services) != 0) {
     rc_exit = 2;
     goto out;
@@ -244,6 +252,7 @@ static int serve_(const struct server_config *cfg) {
   rc_exit = 0;
 out:
   rpc_server_destroy(srv);
+  changes_retention_stop(retention);
   /* after the drain: a run still going stops and is recorded as interrupted */
   ingest_runner_destroy(ctx.ingest);
   metrics_destroy(metrics_);

@@ -127,7 +127,34 @@ struct exec_ {
   struct ingest_show_memo *shows;
   struct workq_exec *writer;
   atomic_int lock_lost; /* the run lock is gone: write nothing more */
+  /* the run's removal (writer only until the executor finished): every
+   * episode id parsed, and the days written completely (not skipped) */
+  int *seen;
+  size_t n_seen, cap_seen;
+  char (*complete)[11];
+  size_t n_complete, cap_complete;
 };
+
+/* Remembers w's parsed episode ids (whether or not its write succeeds: an
+ * episode listed on a failed day was seen, so no complete day removes it). */
+static void note_seen_(struct exec_ *x, const struct work_ *w) {
+  const struct row_batch *b = &w->batch;
+  if (x->n_seen + b->n_episodes > x->cap_seen) {
+    x->cap_seen = (x->n_seen + b->n_episodes) * 2 + 64;
+    x->seen = xrealloc(x->seen, x->cap_seen * sizeof *x->seen);
+  }
+  for (size_t i = 0; i < b->n_episodes; i++) {
+    x->seen[x->n_seen++] = b->episodes[i].id;
+  }
+}
+
+static void note_complete_(struct exec_ *x, const struct work_ *w) {
+  if (x->n_complete == x->cap_complete) {
+    x->cap_complete = x->cap_complete * 2 + 16;
+    x->complete = xrealloc(x->complete, x->cap_complete * sizeof *x->complete);
+  }
+  memcpy(x->complete[x->n_complete++], w->date, sizeof w->date);
+}
 
 static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error) {
   enum store_status st =
@@ -176,6 +203,9 @@ static int keep_lock_(struct exec_ *x, const struct work_ *w) {
 }
 
 static void write_day_(struct exec_ *x, struct work_ *w) {
+  if (w->error == NULL && !w->skipped) {
+    note_seen_(x, w);
+  }
   if (!keep_lock_(x, w)) {
     return;
   }
@@ -199,6 +229,9 @@ static void write_day_(struct exec_ *x, struct work_ *w) {
     return;
   }
   x->ok++;
+  if (!w->skipped) {
+    note_complete_(x, w);
+  }
   LOG_EVENT(LOG_DEBUG, w->skipped ? "ingest_day_skipped" : "ingest_day_done",
             LF_INT("run", x->run_id), LF_STR("date", w->date), LF_INT("episodes", c.episodes_seen),
             LF_INT("episodes_created", c.episodes_created),
@@ -225,6 +258,33 @@ static void writer_fn_(void *item, void *arg) {
     write_day_(x, w);
   }
   work_free_(w);
+}
+
+/* At the run's end (the writer finished): removes the episodes of the
+ * complete days that the run saw nowhere (store_ingest_remove_unlisted).
+ * Only after a run whose every day succeeded (written or skipped as
+ * identical): a failed day (PARTIAL run), a stop or a lost lock leaves
+ * some day's list unknown, and an episode that moved there would be
+ * REMOVED now and CREATED by the next run instead of UPDATED. A failure is
+ * logged; the run keeps its days. */
+static void remove_unlisted_(struct exec_ *x, int days, enum ingest_fetch_status fs) {
+  if (x->n_complete == 0 || x->failed > 0 || x->ok != days || fs != INGEST_FETCH_DONE ||
+      atomic_load(&x->lock_lost) || (x->stop != NULL && atomic_load(x->stop))) {
+    return;
+  }
+  int held = 0, retaken = 0;
+  if (store_ingest_keep_lock(x->s, x->run_id, &held, &retaken) != STORE_OK || !held) {
+    LOG_EVENT(LOG_WARN, "ingest_removal_skipped", LF_INT("run", x->run_id),
+              LF_STR("reason", "the run lock is not held"));
+    return;
+  }
+  long long removed = 0;
+  enum store_status st = store_ingest_remove_unlisted(
+      x->s, x->run_id, (const char(*)[11])x->complete, x->n_complete, x->seen, x->n_seen, &removed);
+  LOG_EVENT(st == STORE_OK ? LOG_DEBUG : LOG_WARN, "ingest_removal", LF_INT("run", x->run_id),
+            LF_INT("days", (long long)x->n_complete), LF_INT("removed", removed),
+            LF_STR("record", store_status_name(st)),
+            LF_STR("error", st == STORE_OK ? NULL : store_last_error(x->s)));
 }
 
 /* ------------------------------------------------------------------ */
@@ -295,6 +355,9 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
   enum ingest_fetch_status fs =
       ingest_fetch_days(fetch, start_day, days, stop, day_cb_, &x, err, sizeof err);
   workq_exec_finish(x.writer);
+  remove_unlisted_(&x, days, fs);
+  free(x.seen);
+  free(x.complete);
   free(x.stored);
   store_ingest_memo_destroy(x.memo);
   struct ingest_show_memo_stats ms = ingest_show_memo_stats(x.shows);

@@ -305,12 +305,14 @@ static enum store_status c_list_shows_(struct store *s, struct arena *a, const s
 static enum store_status c_get_show_(struct store *s, struct arena *a, const struct qparams *p,
                                      ProtobufCMessage **out) {
   Tvmaze__V1__Show *show = NULL;
-  enum store_status st = store_show_get(s, a, p->id, &show);
+  int64_t version = 0;
+  enum store_status st = store_show_get(s, a, p->id, &show, &version);
   memset(out, 0, sizeof *out);
   if (st == STORE_OK) {
     Tvmaze__V1__GetShowResponse *r = arena_alloc(a, sizeof *r);
     tvmaze__v1__get_show_response__init(r);
     r->show = show;
+    r->version = version;
     *out = &r->base;
   }
   return st;

@@ -1,7 +1,7 @@
 /*
  * services: the protoc-c service implementations of tvmaze-server, one file
  * per proto service (shows_service.c, analytics_service.c, ingest_service.c,
- * auth_service.c), and what they share (service_common.c). Handlers
+ * auth_service.c, changes_service.c), and what they share (service_common.c). Handlers
  * translate requests into store/cache calls (Shows and Analytics through
  * query.h) and reply through the binding: a message through the closure, or
  * an already packed reply through rpc_call_reply_packed (cache hits). They
@@ -55,6 +55,7 @@ ProtobufCService *shows_service_create(struct server_ctx *ctx);
 ProtobufCService *analytics_service_create(struct server_ctx *ctx);
 ProtobufCService *ingest_service_create(struct server_ctx *ctx);
 ProtobufCService *auth_service_create(struct server_ctx *ctx);
+ProtobufCService *changes_service_create(struct server_ctx *ctx);
 void service_destroy(ProtobufCService *service);
 
 /* The one mapping from a failed store call (st != STORE_OK) to a gRPC

@@ -169,10 +169,21 @@ const char day_sql_episodes_copy[] =
     "COPY episodes (id, show_id, name, season, number, type, airdate, airtime, airstamp, "
     "runtime, rating, summary, image_url, country_code) FROM STDIN";
 
-const char store_generation_bump_sql[] =
-    "WITH g AS (UPDATE data_generation SET generation = greatest(generation + 1, "
-    "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint) RETURNING generation) "
-    "SELECT pg_notify('tvmaze_generation', generation::text) FROM g";
+/* The change log's finalize (migration 010): records of the rows this
+ * transaction changed, the data version moved to the last one and
+ * NOTIFYd on tvmaze_generation; nothing when nothing changed. */
+const char store_changes_commit_sql[] = "SELECT changes_commit()";
+
+/* The run's removal (store_ingest_remove_unlisted): episodes stored on the
+ * completely fetched days $1 that the run saw nowhere ($2: every episode id
+ * it parsed; an anti-join against the unnested ids, hashed, not a scan of
+ * the array per row), counted on run $3; answers the count removed. */
+const char day_sql_remove_unlisted[] =
+    "WITH d AS (DELETE FROM episodes e WHERE e.airdate = ANY ($1::date[]) "
+    "AND NOT EXISTS (SELECT 1 FROM unnest($2::int[]) AS u(id) WHERE u.id = e.id) "
+    "RETURNING 1), n AS (SELECT count(*) AS n FROM d) "
+    "UPDATE ingest_runs SET episodes_removed = episodes_removed + n.n FROM n "
+    "WHERE ingest_runs.id = $3::bigint RETURNING n.n";
 
 const char day_sql_hashes_delete[] = "DELETE FROM ingest_source_hashes WHERE date = $1::date";
 

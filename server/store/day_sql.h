@@ -22,6 +22,8 @@
  *   day_sql_hashes_insert  $1 date $2 source[] $3 hex hash[] $4 items[]
  *                          $5 day episodes $6 day shows
  *   day_sql_hashes_load    $1 from $2 to
+ *   day_sql_remove_unlisted  $1 complete date[] $2 seen episode id[]
+ *                          $3 run id; answers the count removed
  *
  * The probe and the preload answer rows (tag, id, kind, tvmaze_id, name)
  * tagged as run_memo.h's table says (RUN_TAG_SQL).
@@ -46,5 +48,6 @@ extern const char day_sql_episodes_copy[];
 extern const char day_sql_hashes_delete[];
 extern const char day_sql_hashes_insert[];
 extern const char day_sql_hashes_load[];
+extern const char day_sql_remove_unlisted[];
 
 #endif

@@ -429,7 +429,7 @@ static enum store_status send_day_(struct store *s, long long run_id, const char
     st = send_episodes_(s, b, p, c, &written);
   }
   if (st == STORE_OK && written > 0) {
-    st = run_(s, "ingest_generation", store_generation_bump_sql, 0, NULL, NULL);
+    st = run_(s, "ingest_changes_commit", store_changes_commit_sql, 0, NULL, NULL);
   }
   if (st == STORE_OK) {
     st = put_hashes_(s, date, hashes, n_hashes, b);
@@ -486,5 +486,51 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
   run_memo_record(memo, b, plan.country_h, plan.dist_h, plan.show_h, committed);
   day_keys_release(&x);
   day_plan_release(&plan);
+  return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* The run's removal                                                  */
+/* ------------------------------------------------------------------ */
+
+enum store_status store_ingest_remove_unlisted(struct store *s, long long run_id,
+                                               const char (*dates)[11], size_t n_dates,
+                                               const int *seen, size_t n_seen, long long *removed) {
+  *removed = 0;
+  if (n_dates == 0) {
+    return STORE_OK;
+  }
+  struct pg_array a[2];
+  pg_arrays_init(a, 2);
+  for (size_t i = 0; i < n_dates; i++) {
+    pg_array_add(&a[0], dates[i]);
+  }
+  for (size_t i = 0; i < n_seen; i++) {
+    pg_array_add_int(&a[1], seen[i]);
+  }
+  char run[24];
+  snprintf(run, sizeof run, "%lld", run_id);
+  const char *v[3] = {pg_array_end(&a[0]), pg_array_end(&a[1]), run};
+  enum store_status st = store_command(s, day_sql_begin);
+  if (st == STORE_OK) {
+    PGresult *r = store_exec(s, "ingest_remove_unlisted", day_sql_remove_unlisted, 3, v, &st);
+    if (r != NULL && PQntuples(r) == 1) {
+      *removed = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    }
+    PQclear(r);
+  }
+  if (st == STORE_OK && *removed > 0) {
+    st = run_(s, "ingest_changes_commit", store_changes_commit_sql, 0, NULL, NULL);
+  }
+  if (st == STORE_OK) {
+    st = store_command(s, "COMMIT");
+  }
+  if (st != STORE_OK) {
+    *removed = 0;
+    if (store_conn(s) != NULL && PQtransactionStatus(store_conn(s)) != PQTRANS_IDLE) {
+      (void)store_command(s, "ROLLBACK");
+    }
+  }
+  pg_arrays_release(a, 2);
   return st;
 }

@@ -42,8 +42,9 @@
  *                  show's distributor's country, which the day's statements
  *                  have just made the tables hold); stored ones: upsert as
  *                  shows, country_code joined from the tables
- *   data_generation bumped (+ pg_notify 'tvmaze_generation') only if any of
- *                  the above wrote a row
+ *   changes        SELECT changes_commit() only if any of the above wrote a
+ *                  row: the change records (collected by the triggers of
+ *                  migration 010), the data version moved and NOTIFYd
  *   ingest_source_hashes  the day's raw body hashes replaced (migration 006)
  *   ingest_runs / ingest_run_days  counters and the day's outcome
  *
@@ -64,12 +65,16 @@
 #include "rows.h"
 #include "store_runs.h"
 
-/* The statement that bumps the data generation (part of every cache key) and
- * notifies listeners on channel tvmaze_generation with the new value; run in
- * each day's transaction that wrote a row. Generations are at least the
- * commit time in microseconds, so a number is never reused for other data
- * (migration 005). Exposed for tests that simulate an ingest commit. */
-extern const char store_generation_bump_sql[];
+/* The statement that ends a writing transaction: SELECT changes_commit()
+ * (migration 010) writes the change records of the rows the transaction
+ * created, updated or removed, moves the data version (data_generation,
+ * part of every cache key) to the last record's version and notifies
+ * channel tvmaze_generation with it; nothing moves when no show or episode
+ * changed. Versions are at least the clock in microseconds, so a number is
+ * never reused for other data (migration 005). Run in each day's
+ * transaction that wrote a row and in the run's removal. Exposed for tests
+ * that simulate an ingest commit. */
+extern const char store_changes_commit_sql[];
 
 /* The raw body hash of one source of a day (migration 006). */
 #define STORE_INGEST_HASH_LEN 32 /* SHA-256 */
@@ -128,6 +133,17 @@ enum store_status store_ingest_write_day(struct store *s, long long run_id, cons
                                          const struct store_ingest_source_hash *hashes,
                                          size_t n_hashes, struct store_ingest_memo *memo,
                                          struct store_ingest_counts *counts);
+
+/* The run's removal (API.md "Changes and versions"), at its end: in one
+ * transaction, deletes the episodes stored on dates[0..n_dates)
+ * (YYYY-MM-DD: the days the run fetched and wrote completely; not skipped
+ * or failed ones) whose id is not in seen[0..n_seen) (every episode id the
+ * run parsed, on any day), adds their count to run_id's episodes_removed
+ * and ends with changes_commit (REMOVED records). *removed gets the count.
+ * Nothing is sent when n_dates is 0. Rolled back on failure. */
+enum store_status store_ingest_remove_unlisted(struct store *s, long long run_id,
+                                               const char (*dates)[11], size_t n_dates,
+                                               const int *seen, size_t n_seen, long long *removed);
 
 /* Every stored source hash of dates [from, to] (YYYY-MM-DD), by date and
  * source; free *rows with free(). */

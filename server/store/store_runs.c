@@ -280,7 +280,7 @@ enum store_status store_ingest_run_started_since(struct store *s, long long sinc
   "id, status, start_date::text, days, days_done, requests, retries, episodes_seen, "   \
   "shows_created, shows_updated, shows_unchanged, episodes_created, episodes_updated, " \
   "episodes_unchanged, error, extract(epoch FROM started_at)::float8, "                 \
-  "coalesce(extract(epoch FROM finished_at)::float8, -1)"
+  "coalesce(extract(epoch FROM finished_at)::float8, -1), episodes_removed"
 
 /* A Timestamp of epoch seconds (fractions kept as nanos). */
 static Google__Protobuf__Timestamp *ts_(struct arena *a, double epoch) {
@@ -312,6 +312,7 @@ static Tvmaze__V1__IngestRun *run_from_row_(struct arena *a, const PGresult *r, 
   if (finished >= 0) {
     m->finished_at = ts_(a, finished);
   }
+  m->episodes_removed = store_read_int(r, row, 17);
   return m;
 }
 

@@ -25,39 +25,24 @@
 #include <string.h>
 
 #include "date.h"
-#include "json_strs.h"
+#include "store_map.h"
 #include "store_read.h"
 #include "strbuf.h"
 
 #define MAX_SQL 4096
 
-/* Show columns (21) over s, d, c (countries, LEFT JOINed). */
-#define SHOW_COLS                                                                         \
-  "s.id, s.name, s.type, s.language, s.status, s.runtime,"                                \
-  " to_char(s.premiered, 'YYYY-MM-DD'), to_char(s.ended, 'YYYY-MM-DD'), s.official_site," \
-  " s.rating, s.weight, s.summary, s.image_url, d.tvmaze_id, d.kind, d.name,"             \
-  " c.code, c.name, c.timezone, extract(epoch FROM s.tvmaze_updated)::bigint,"            \
-  " (SELECT coalesce(json_agg(g.name ORDER BY g.name), '[]'::json) FROM show_genres sg"   \
-  "  JOIN genres g ON g.id = sg.genre_id WHERE sg.show_id = s.id)"
-
-/* Episode columns (13) over e. */
-#define EPISODE_COLS                                                                       \
-  "e.id, e.show_id, e.name, e.season, e.number, e.type, to_char(e.airdate, 'YYYY-MM-DD')," \
-  " e.airtime, extract(epoch FROM e.airstamp)::bigint, e.runtime, e.rating, e.summary,"    \
-  " e.image_url"
-
 static const char SQL_SHOWS_EPISODES[] =
-    "SELECT " EPISODE_COLS
+    "SELECT " STORE_MAP_EPISODE_COLS
     " FROM episodes e"
     " WHERE e.show_id = ANY($1::int[]) AND e.airdate BETWEEN $2::date AND $3::date"
     " ORDER BY e.show_id, e.airstamp NULLS LAST, e.id";
 
 static const char SQL_SHOW_BY_ID[] =
-    "SELECT " SHOW_COLS
+    "SELECT (SELECT generation FROM data_generation), " STORE_MAP_SHOW_COLS
     " FROM shows s LEFT JOIN distributors d ON d.id = s.distributor_id"
     " LEFT JOIN countries c ON c.code = d.country_code WHERE s.id = $1::int";
 
-static const char SQL_SHOW_ALL_EPISODES[] = "SELECT " EPISODE_COLS
+static const char SQL_SHOW_ALL_EPISODES[] = "SELECT " STORE_MAP_EPISODE_COLS
                                             " FROM episodes e WHERE e.show_id = $1::int"
                                             " ORDER BY e.airstamp NULLS LAST, e.id";
 
@@ -136,7 +121,7 @@ static void shows_page_sql_(struct strbuf *b, unsigned mask) {
                 "), p AS ("
                 "SELECT show_id, first_air FROM m ORDER BY first_air NULLS LAST, show_id"
                 " LIMIT $3::int OFFSET $4::bigint"
-                ") SELECT t.total, " SHOW_COLS
+                ") SELECT t.total, (SELECT generation FROM data_generation), " STORE_MAP_SHOW_COLS
                 " FROM (SELECT count(*) AS total FROM m) t"
                 " LEFT JOIN (p JOIN shows s ON s.id = p.show_id"
                 " LEFT JOIN distributors d ON d.id = s.distributor_id"
@@ -153,14 +138,15 @@ static void episodes_page_sql_(struct strbuf *b, unsigned mask) {
                 "m AS MATERIALIZED ("
                 "SELECT e.id, e.airstamp FROM episodes e");
   window_where_(b, mask);
-  strbuf_append(b,
-                "), p AS ("
-                "SELECT id, airstamp FROM m ORDER BY airstamp NULLS LAST, id"
-                " LIMIT $3::int OFFSET $4::bigint"
-                ") SELECT t.total, " EPISODE_COLS
-                " FROM (SELECT count(*) AS total FROM m) t"
-                " LEFT JOIN (p JOIN episodes e ON e.id = p.id) ON true"
-                " ORDER BY p.airstamp NULLS LAST, p.id");
+  strbuf_append(
+      b,
+      "), p AS ("
+      "SELECT id, airstamp FROM m ORDER BY airstamp NULLS LAST, id"
+      " LIMIT $3::int OFFSET $4::bigint"
+      ") SELECT t.total, (SELECT generation FROM data_generation), " STORE_MAP_EPISODE_COLS
+      " FROM (SELECT count(*) AS total FROM m) t"
+      " LEFT JOIN (p JOIN episodes e ON e.id = p.id) ON true"
+      " ORDER BY p.airstamp NULLS LAST, p.id");
 }
 
 char *store_shows_sql(const char *name, const struct shows_filter *f) {
@@ -180,79 +166,8 @@ char *store_shows_sql(const char *name, const struct shows_filter *f) {
 }
 
 /* ------------------------------------------------------------------ */
-/* Row decoding                                                       */
+/* Pagination                                                         */
 /* ------------------------------------------------------------------ */
-
-static Tvmaze__V1__Episode *episode_from_row_(struct arena *a, const PGresult *r, int row, int c) {
-  Tvmaze__V1__Episode *e = arena_alloc(a, sizeof *e);
-  tvmaze__v1__episode__init(e);
-  e->id = (int32_t)store_read_int(r, row, c + 0);
-  e->show_id = (int32_t)store_read_int(r, row, c + 1);
-  e->name = store_read_str(a, r, row, c + 2);
-  e->season = store_read_int32_value(a, r, row, c + 3);
-  e->number = store_read_int32_value(a, r, row, c + 4);
-  e->type = store_read_str(a, r, row, c + 5);
-  e->airdate = store_read_str(a, r, row, c + 6);
-  e->airtime = store_read_str(a, r, row, c + 7);
-  e->airstamp = store_read_timestamp(a, r, row, c + 8);
-  e->runtime = store_read_int32_value(a, r, row, c + 9);
-  e->rating = store_read_double_value(a, r, row, c + 10);
-  e->summary = store_read_str(a, r, row, c + 11);
-  e->image_url = store_read_str(a, r, row, c + 12);
-  return e;
-}
-
-/* The genres column: json_agg of the genre names (SHOW_COLS), a JSON array
- * of strings; anything else gives no genres. */
-static void genres_from_json_(struct arena *a, Tvmaze__V1__Show *s, const char *text) {
-  char **v = NULL;
-  size_t n = 0;
-  if (json_strs_decode(a, text, &v, &n) == 0 && n > 0) {
-    s->genres = v;
-    s->n_genres = n;
-  }
-}
-
-static Tvmaze__V1__Show *show_from_row_(struct arena *a, const PGresult *r, int row, int c) {
-  Tvmaze__V1__Show *s = arena_alloc(a, sizeof *s);
-  tvmaze__v1__show__init(s);
-  s->id = (int32_t)store_read_int(r, row, c + 0);
-  s->name = store_read_str(a, r, row, c + 1);
-  s->type = store_read_str(a, r, row, c + 2);
-  s->language = store_read_str(a, r, row, c + 3);
-  s->status = store_read_str(a, r, row, c + 4);
-  s->runtime = store_read_int32_value(a, r, row, c + 5);
-  s->premiered = store_read_str(a, r, row, c + 6);
-  s->ended = store_read_str(a, r, row, c + 7);
-  s->official_site = store_read_str(a, r, row, c + 8);
-  s->rating = store_read_double_value(a, r, row, c + 9);
-  s->weight = store_read_int32_value(a, r, row, c + 10);
-  s->summary = store_read_str(a, r, row, c + 11);
-  s->image_url = store_read_str(a, r, row, c + 12);
-  if (!PQgetisnull(r, row, c + 13)) {
-    Tvmaze__V1__Distributor *d = arena_alloc(a, sizeof *d);
-    tvmaze__v1__distributor__init(d);
-    d->id = (int32_t)store_read_int(r, row, c + 13);
-    d->kind = store_read_int(r, row, c + 14) == 2
-                  ? TVMAZE__V1__DISTRIBUTOR_KIND__DISTRIBUTOR_KIND_WEB_CHANNEL
-                  : TVMAZE__V1__DISTRIBUTOR_KIND__DISTRIBUTOR_KIND_NETWORK;
-    d->name = store_read_str(a, r, row, c + 15);
-    if (!PQgetisnull(r, row, c + 16)) {
-      Tvmaze__V1__Country *co = arena_alloc(a, sizeof *co);
-      tvmaze__v1__country__init(co);
-      co->code = store_read_str(a, r, row, c + 16);
-      co->name = store_read_str(a, r, row, c + 17);
-      co->timezone = store_read_str(a, r, row, c + 18);
-      d->country = co;
-    }
-    s->distributor = d;
-  }
-  s->updated_at = store_read_timestamp(a, r, row, c + 19);
-  if (!PQgetisnull(r, row, c + 20)) {
-    genres_from_json_(a, s, PQgetvalue(r, row, c + 20));
-  }
-  return s;
-}
 
 static Tvmaze__V1__Pagination *pagination_(struct arena *a, const struct shows_filter *f,
                                            int64_t total) {
@@ -340,6 +255,28 @@ static void filter_sql_(struct filter_params *fp, int episodes) {
 /* Calls                                                              */
 /* ------------------------------------------------------------------ */
 
+/* The calls of two statements read in one snapshot, so the version of the
+ * first statement is the version of both (API.md: a reply's version is
+ * the version of the data it reflects). */
+static enum store_status snapshot_begin_(struct store *s) {
+  return store_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+}
+
+/* Ends the snapshot: COMMIT after success (its failure is st), ROLLBACK
+ * after a failure (st kept). */
+static enum store_status snapshot_end_(struct store *s, enum store_status st) {
+  PGconn *c = store_conn(s);
+  if (c == NULL || PQtransactionStatus(c) == PQTRANS_IDLE) {
+    return st;
+  }
+  if (st == STORE_OK || st == STORE_NOT_FOUND) {
+    enum store_status cst = store_command(s, "COMMIT");
+    return cst != STORE_OK ? cst : st;
+  }
+  (void)store_command(s, "ROLLBACK");
+  return st;
+}
+
 enum store_status store_shows_list(struct store *s, struct arena *a, const struct shows_filter *f,
                                    Tvmaze__V1__ListShowsResponse **out) {
   *out = NULL;
@@ -352,6 +289,10 @@ enum store_status store_shows_list(struct store *s, struct arena *a, const struc
   strbuf_init(&ids);
 
   filter_sql_(&fp, 0);
+  st = snapshot_begin_(s);
+  if (st != STORE_OK) {
+    goto out;
+  }
   page = store_exec(s, fp.name, fp.sql, fp.n, fp.values, &st);
   if (page == NULL) {
     goto out;
@@ -361,13 +302,14 @@ enum store_status store_shows_list(struct store *s, struct arena *a, const struc
   int rows = PQntuples(page);
   int64_t total = rows > 0 ? store_read_int(page, 0, 0) : 0;
   reply->pagination = pagination_(a, f, total);
-  if (rows == 0 || PQgetisnull(page, 0, 1)) {
+  reply->version = rows > 0 ? store_read_int(page, 0, 1) : 0;
+  if (rows == 0 || PQgetisnull(page, 0, 2)) {
     goto out;
   }
   reply->shows = arena_calloc(a, (size_t)rows, sizeof *reply->shows);
   strbuf_append_char(&ids, '{');
   for (int i = 0; i < rows; i++) {
-    reply->shows[reply->n_shows++] = show_from_row_(a, page, i, 1);
+    reply->shows[reply->n_shows++] = store_map_show(a, page, i, 2);
     strbuf_appendf(&ids, "%s%d", i ? "," : "", (int)reply->shows[i]->id);
   }
   strbuf_append_char(&ids, '}');
@@ -390,7 +332,7 @@ enum store_status store_shows_list(struct store *s, struct arena *a, const struc
       if (sh->id == sid) {
         sh->episodes = arena_calloc(a, (size_t)(j - i), sizeof *sh->episodes);
         for (int r = i; r < j; r++) {
-          sh->episodes[sh->n_episodes++] = episode_from_row_(a, eps, r, 0);
+          sh->episodes[sh->n_episodes++] = store_map_episode(a, eps, r, 0);
         }
         break;
       }
@@ -399,6 +341,7 @@ enum store_status store_shows_list(struct store *s, struct arena *a, const struc
   }
 
 out:
+  st = snapshot_end_(s, st);
   if (st != STORE_OK && reply != NULL) {
     if (a == NULL) {
       protobuf_c_message_free_unpacked(&reply->base, NULL);
@@ -414,15 +357,20 @@ out:
 }
 
 enum store_status store_show_get(struct store *s, struct arena *a, int32_t id,
-                                 Tvmaze__V1__Show **out) {
+                                 Tvmaze__V1__Show **out, int64_t *version) {
   *out = NULL;
+  *version = 0;
   enum store_status st = STORE_OK;
   char idtext[16];
   snprintf(idtext, sizeof idtext, "%d", (int)id);
   const char *v[1] = {idtext};
   Tvmaze__V1__Show *show = NULL;
-  PGresult *eps = NULL;
-  PGresult *r = store_exec(s, "show_by_id", SQL_SHOW_BY_ID, 1, v, &st);
+  PGresult *eps = NULL, *r = NULL;
+  st = snapshot_begin_(s);
+  if (st != STORE_OK) {
+    goto out;
+  }
+  r = store_exec(s, "show_by_id", SQL_SHOW_BY_ID, 1, v, &st);
   if (r == NULL) {
     goto out;
   }
@@ -430,7 +378,8 @@ enum store_status store_show_get(struct store *s, struct arena *a, int32_t id,
     st = STORE_NOT_FOUND;
     goto out;
   }
-  show = show_from_row_(a, r, 0, 0);
+  *version = store_read_int(r, 0, 0);
+  show = store_map_show(a, r, 0, 1);
   eps = store_exec(s, "show_all_episodes", SQL_SHOW_ALL_EPISODES, 1, v, &st);
   if (eps == NULL) {
     goto out;
@@ -439,10 +388,11 @@ enum store_status store_show_get(struct store *s, struct arena *a, int32_t id,
   if (n > 0) {
     show->episodes = arena_calloc(a, (size_t)n, sizeof *show->episodes);
     for (int i = 0; i < n; i++) {
-      show->episodes[show->n_episodes++] = episode_from_row_(a, eps, i, 0);
+      show->episodes[show->n_episodes++] = store_map_episode(a, eps, i, 0);
     }
   }
 out:
+  st = snapshot_end_(s, st);
   if (st != STORE_OK && show != NULL) {
     if (a == NULL) {
       protobuf_c_message_free_unpacked(&show->base, NULL);
@@ -472,10 +422,11 @@ enum store_status store_episodes_list(struct store *s, struct arena *a,
   tvmaze__v1__list_episodes_response__init(reply);
   int rows = PQntuples(r);
   reply->pagination = pagination_(a, f, rows > 0 ? store_read_int(r, 0, 0) : 0);
-  if (rows > 0 && !PQgetisnull(r, 0, 1)) {
+  reply->version = rows > 0 ? store_read_int(r, 0, 1) : 0;
+  if (rows > 0 && !PQgetisnull(r, 0, 2)) {
     reply->episodes = arena_calloc(a, (size_t)rows, sizeof *reply->episodes);
     for (int i = 0; i < rows; i++) {
-      reply->episodes[reply->n_episodes++] = episode_from_row_(a, r, i, 1);
+      reply->episodes[reply->n_episodes++] = store_map_episode(a, r, i, 2);
     }
   }
   PQclear(r);

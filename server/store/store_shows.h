@@ -12,6 +12,11 @@
  *   GetShow        show_by_id, show_all_episodes
  *   ListEpisodes   episodes_page (page of episodes + total)
  *
+ * Each reply carries the data version (data_generation.generation: the
+ * version of the last change, migration 010) read in the snapshot of its
+ * rows: a column of the first statement; ListShows and GetShow run their
+ * two statements in one REPEATABLE READ READ ONLY transaction.
+ *
  * Ordering (stable pagination): shows by their first airstamp inside the
  * window (NULLs last), then id; episodes by airstamp (NULLs last), then id.
  *
@@ -51,9 +56,11 @@ struct shows_filter {
 enum store_status store_shows_list(struct store *s, struct arena *a, const struct shows_filter *f,
                                    Tvmaze__V1__ListShowsResponse **out);
 
-/* One show with every stored episode; STORE_NOT_FOUND if there is none. */
+/* One show with every stored episode, and *version the data version both
+ * statements read (one REPEATABLE READ snapshot); STORE_NOT_FOUND if there
+ * is none. */
 enum store_status store_show_get(struct store *s, struct arena *a, int32_t id,
-                                 Tvmaze__V1__Show **out);
+                                 Tvmaze__V1__Show **out, int64_t *version);
 
 /* Page of episodes airing in the window, with pagination. As store_shows_list. */
 enum store_status store_episodes_list(struct store *s, struct arena *a,

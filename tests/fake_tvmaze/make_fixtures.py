@@ -12,7 +12,14 @@ hold exactly what TVMaze answers for /schedule/web?date= and
   * genres empty and repeated
 "changed/" differs from "base/" in exactly: episode 1001 name, show 601 rating
 (on every day it appears).
+"feed/" (the change feed's run, tests/integration/test_changes.c) differs from
+"base/" in exactly: show 601 rating 7.5 -> 8.0 (every day), show 603 genres
+[Drama, Crime] -> [Drama], episode 2002 airtime 21:00 -> 21:30 (and its
+airstamp), episode 2005 moved from 2030-01-03 to 2030-01-02 at 18:45, episode
+1003 no longer listed (2030-01-02), and a new show 604 with episode 2006 on
+2030-01-03.
 """
+import copy
 import json
 import os
 
@@ -143,11 +150,36 @@ def build(changed):
     return files
 
 
+def build_feed():
+    files = copy.deepcopy(build(False))
+    for items in files.values():
+        for it in items:
+            sh = it.get("show") or it["_embedded"]["show"]
+            if sh["id"] == 601:
+                sh["rating"] = {"average": 8.0}
+            if sh["id"] == 603:
+                sh["genres"] = ["Drama"]
+            if it["id"] == 2002:
+                it["airtime"] = "21:30"
+                it["airstamp"] = "2030-01-02T02:30:00+00:00"
+    moved = [it for it in files[f"US-{D3}"] if it["id"] == 2005][0]
+    files[f"US-{D3}"] = [it for it in files[f"US-{D3}"] if it["id"] != 2005]
+    moved.update(airdate=D2, airtime="18:45", airstamp="2030-01-02T23:45:00+00:00")
+    files[f"US-{D2}"].append(moved)
+    files[f"web-{D2}"] = []
+    s604 = show(604, "CBS Late", network=CBS, genres=["Comedy"], summary="<p>Late.</p>",
+                rating=6.5, runtime=30)
+    files[f"US-{D3}"].append(
+        net_item(episode(2006, "Late Pilot", D3, "23:00", "2030-01-04T04:00:00+00:00",
+                         runtime=30), s604))
+    return files
+
+
 def main():
-    for name, changed in (("base", False), ("changed", True)):
+    for name, files in (("base", build(False)), ("changed", build(True)), ("feed", build_feed())):
         out = os.path.join(HERE, "fixtures", name)
         os.makedirs(out, exist_ok=True)
-        for fname, body in build(changed).items():
+        for fname, body in files.items():
             with open(os.path.join(out, fname + ".json"), "w", encoding="utf-8") as f:
                 json.dump(body, f, ensure_ascii=False, indent=1)
                 f.write("\n")

@@ -7,6 +7,11 @@
 #   - GetShow, ListEpisodes, each Analytics report (a value computed by hand);
 #   - status codes via buf curl's exit status (= gRPC code x 8):
 #     per_page=0 -> INVALID_ARGUMENT (24), unknown id -> NOT_FOUND (40);
+#   - Changes/ListChanges after a change committed as the ingest commits
+#     (changes_commit): the record, the versions of ListShows / GetShow /
+#     ListEpisodes equal to current_version, bad input (after_version,
+#     limit, show_ids, entity: 24), an expired cursor (FAILED_PRECONDITION:
+#     72), WatchChanges UNIMPLEMENTED (96) until it is served;
 #   - PostgreSQL stopped under the running server: Health NOT_SERVING and
 #     ListShows UNAVAILABLE (112); started again: SERVING and a correct
 #     answer, same server process.
@@ -102,7 +107,41 @@ out="$(call tvmaze.v1.Analytics/CountryDistribution '{}')"
 check '[c.get("country", {}).get("code") for c in r["countries"]] == ["US", "GB", None]' "$out" <<<"$out"
 echo "ok: the five Analytics reports"
 
-# 5. PostgreSQL stopped under the running server, then started.
+# 5. Changes: one change committed as the ingest commits it.
+psql -q -v ON_ERROR_STOP=1 "$url" \
+  -c "BEGIN; UPDATE shows SET rating = 8.6 WHERE id = 101; SELECT changes_commit(); COMMIT" \
+  >/dev/null || fail "cannot commit a change"
+out="$(call tvmaze.v1.Changes/ListChanges '{}')"
+check 'len(r["changes"]) == 1 and r["changes"][0]["id"] == 101' "$out" <<<"$out"
+check 'r["changes"][0]["entity"] == "CHANGE_ENTITY_SHOW" and r["changes"][0]["op"] == "CHANGE_OP_UPDATED"' "$out" <<<"$out"
+check 'r["changes"][0]["fields"] == ["rating"] and r["changes"][0]["show"]["rating"] == 8.6' "$out" <<<"$out"
+check 'r["next_after_version"] == r["current_version"] == r["changes"][0]["version"]' "$out" <<<"$out"
+cur="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["currentVersion"])' <<<"$out")"
+out="$(call tvmaze.v1.Shows/ListShows '{"date_from":"2030-03-01","date_to":"2030-03-31"}')"
+check "r['version'] == '$cur' and r['shows'][1]['rating'] == 8.6" "$out" <<<"$out"
+out="$(call tvmaze.v1.Shows/GetShow '{"id":101}')"
+check "r['version'] == '$cur'" "$out" <<<"$out"
+out="$(call tvmaze.v1.Shows/ListEpisodes '{"date_from":"2030-03-01","date_to":"2030-03-31"}')"
+check "r['version'] == '$cur'" "$out" <<<"$out"
+out="$(call tvmaze.v1.Changes/ListChanges "{\"after_version\":\"$cur\"}")"
+check '"changes" not in r and r["next_after_version"] == r["current_version"]' "$out" <<<"$out"
+for bad in '{"after_version":"-1"}:after_version' "{\"after_version\":\"$((cur + 1))\"}:after_version" \
+  '{"limit":0}:limit' '{"limit":1001}:limit' '{"show_ids":[0]}:show_ids' '{"entity":7}:entity'; do
+  rc="$(code tvmaze.v1.Changes/ListChanges "${bad%:*}")"
+  [ "$rc" -eq 24 ] || fail "ListChanges ${bad%:*}: exit $rc, want 24 (INVALID_ARGUMENT)"
+  grep -q "${bad##*:}" "$work/err" || fail "ListChanges ${bad%:*} message: $(cat "$work/err")"
+done
+psql -q -v ON_ERROR_STOP=1 "$url" \
+  -c "UPDATE changes SET changed_at = now() - interval '31 days'" -c "SELECT changes_prune(30)" \
+  >/dev/null || fail "cannot prune"
+rc="$(code tvmaze.v1.Changes/ListChanges '{"after_version":"1"}')"
+[ "$rc" -eq 72 ] || fail "expired after_version: exit $rc, want 72 (FAILED_PRECONDITION)"
+grep -q "TVMAZE_CHANGES_RETENTION_DAYS" "$work/err" || fail "expired message: $(cat "$work/err")"
+rc="$(code tvmaze.v1.Changes/WatchChanges '{}')"
+[ "$rc" -eq 96 ] || fail "WatchChanges: exit $rc, want 96 (UNIMPLEMENTED)"
+echo "ok: ListChanges, versions, bad input, expired cursor"
+
+# 6. PostgreSQL stopped under the running server, then started.
 health() { bufcurl -d '{}' "$base/grpc.health.v1.Health/Check" 2>/dev/null || true; }
 services pg-stop
 pg_stopped=1

@@ -1,0 +1,59 @@
+/*
+ * store_map: the one mapping from stored rows to tvmaze.v1.Show and
+ * tvmaze.v1.Episode, shared by the Shows reads (store_shows.c) and the
+ * change log's after-images (store_changes.c): the column lists below and
+ * the decoders that read them. A field added to Show or Episode is added
+ * here once.
+ *
+ * The column lists read tables through aliases: s (shows), d
+ * (distributors), c (countries) and sg (show_genres rows of the show), e
+ * (episodes). The Shows reads alias the tables themselves; the change log
+ * aliases jsonb_populate_record(NULL::shows, image->'s') and the like
+ * (migration 010), so both see the same row types.
+ *
+ *   list                      columns
+ *   STORE_MAP_SHOW_COLS_OVER  21: id, name, type, language, status, runtime,
+ *                             premiered, ended, official_site, rating, weight,
+ *                             summary, image_url, distributor (tvmaze_id,
+ *                             kind, name), country (code, name, timezone),
+ *                             updated_at (epoch s), genres (JSON array)
+ *   STORE_MAP_EPISODE_COLS    13: id, show_id, name, season, number, type,
+ *                             airdate, airtime, airstamp (epoch s), runtime,
+ *                             rating, summary, image_url
+ */
+#ifndef TVMAZE_STORE_MAP_H
+#define TVMAZE_STORE_MAP_H
+
+#include <libpq-fe.h>
+
+#include "arena.h"
+#include "tvmaze/v1/shows.pb-c.h"
+
+/* Show columns; SG_SRC is the FROM item of the show's genre pairs, aliased
+ * sg, and SG_WHERE restricts it to the show. */
+#define STORE_MAP_SHOW_COLS_OVER(SG_SRC, SG_WHERE)                                        \
+  "s.id, s.name, s.type, s.language, s.status, s.runtime,"                                \
+  " to_char(s.premiered, 'YYYY-MM-DD'), to_char(s.ended, 'YYYY-MM-DD'), s.official_site," \
+  " s.rating, s.weight, s.summary, s.image_url, d.tvmaze_id, d.kind, d.name,"             \
+  " c.code, c.name, c.timezone, extract(epoch FROM s.tvmaze_updated)::bigint,"            \
+  " (SELECT coalesce(json_agg(g.name ORDER BY g.name), '[]'::json) FROM " SG_SRC          \
+  " JOIN genres g ON g.id = sg.genre_id WHERE " SG_WHERE ")"
+
+/* The show columns over the stored tables. */
+#define STORE_MAP_SHOW_COLS STORE_MAP_SHOW_COLS_OVER("show_genres sg", "sg.show_id = s.id")
+#define STORE_MAP_SHOW_NCOLS 21
+
+#define STORE_MAP_EPISODE_COLS                                                             \
+  "e.id, e.show_id, e.name, e.season, e.number, e.type, to_char(e.airdate, 'YYYY-MM-DD')," \
+  " e.airtime, extract(epoch FROM e.airstamp)::bigint, e.runtime, e.rating, e.summary,"    \
+  " e.image_url"
+#define STORE_MAP_EPISODE_NCOLS 13
+
+/* The show of row `row` whose columns start at col (STORE_MAP_SHOW_COLS),
+ * built in a (NULL: the heap). */
+Tvmaze__V1__Show *store_map_show(struct arena *a, const PGresult *r, int row, int col);
+
+/* The episode of row `row` whose columns start at col. */
+Tvmaze__V1__Episode *store_map_episode(struct arena *a, const PGresult *r, int row, int col);
+
+#endif
