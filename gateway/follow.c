@@ -159,8 +159,10 @@ static rpc_code shows_version_(struct gw_follow *f, int64_t *version) {
 }
 
 /* Reads one stream from after_version *v until it ends (or stop); *v
- * follows the messages. up is set once *v reaches target. Returns the
- * stream's end code (RPC_CANCELLED on stop or a dead stream). */
+ * follows the changes (the resume point), the known version follows the
+ * changes and the heartbeats. up is set once the known version reaches
+ * target. Returns the stream's end code (RPC_CANCELLED on stop or a dead
+ * stream). */
 static rpc_code read_stream_(struct gw_follow *f, int64_t *v, int64_t target) {
   Tvmaze__V1__WatchChangesRequest req = TVMAZE__V1__WATCH_CHANGES_REQUEST__INIT;
   req.after_version = *v;
@@ -175,6 +177,8 @@ static rpc_code read_stream_(struct gw_follow *f, int64_t *v, int64_t target) {
   pthread_mutex_unlock(&f->lock);
   rpc_code end = RPC_CANCELLED;
   long idle_ms = 0;
+  int64_t known =
+      *v; /* a heartbeat may say more than the last change; never skip a change for it */
   char msg[256] = "";
   while (!stop) {
     ProtobufCMessage *m = NULL;
@@ -191,23 +195,25 @@ static rpc_code read_stream_(struct gw_follow *f, int64_t *v, int64_t target) {
       if (r->message_case == TVMAZE__V1__WATCH_CHANGES_RESPONSE__MESSAGE_CHANGE && r->change &&
           r->change->version > *v) {
         *v = r->change->version;
-        atomic_store(&f->version, *v);
+        if (*v > known)
+          known = *v;
+        atomic_store(&f->version, known);
         if (f->l.on_change)
           f->l.on_change(f->l.user, r->change);
       } else if (r->message_case == TVMAZE__V1__WATCH_CHANGES_RESPONSE__MESSAGE_HEARTBEAT &&
-                 r->heartbeat && r->heartbeat->current_version > *v) {
+                 r->heartbeat && r->heartbeat->current_version > known) {
         /* unfiltered: a heartbeat comes when every change was sent */
-        *v = r->heartbeat->current_version;
-        atomic_store(&f->version, *v);
+        known = r->heartbeat->current_version;
+        atomic_store(&f->version, known);
       }
       protobuf_c_message_free_unpacked(m, NULL);
     } else {
       end = rc;
       break;
     }
-    if (!atomic_load(&f->is_up) && *v >= target) {
+    if (!atomic_load(&f->is_up) && known >= target) {
       atomic_store(&f->is_up, 1);
-      LOG_EVENT(LOG_INFO, "follower_up", LF_INT("version", *v));
+      LOG_EVENT(LOG_INFO, "follower_up", LF_INT("version", known));
     }
     stop = stopping_(f);
   }
