@@ -29,7 +29,7 @@ struct gw_config {
   long head_timeout_s;       /* TVMAZE_HTTP_HEAD_TIMEOUT, s for a complete request head (10) */
   long health_interval_ms;   /* TVMAZE_HEALTH_INTERVAL_MS, ms between /up's probes (1000) */
   long per_ip_connections;   /* TVMAZE_HTTP_PER_IP_CONNECTIONS, per client address (100; 0 off) */
-  long response_cache_ttl_s; /* TVMAZE_RESPONSE_CACHE_TTL, seconds (60; an upper bound: entries follow the version); 0 disables */
+  long response_cache_ttl_s; /* TVMAZE_RESPONSE_CACHE_TTL, s (60, an upper bound); 0 disables */
   long http_threads;         /* TVMAZE_HTTP_THREADS, MHD epoll threads (0: one per CPU) */
   long upstream_workers;     /* TVMAZE_UPSTREAM_WORKERS, blocking-call threads (32) */
   long upstream_queue;       /* TVMAZE_UPSTREAM_QUEUE, jobs waiting for a worker (256) */

@@ -226,7 +226,7 @@ rm -f "$TMP/until"
 python3 "$S/tests/integration/sse_client.py" many "$G1$ST?after_version=$V1" --clients 200 \
   --until-file "$TMP/until" --out "$TMP/many.json" >"$TMP/many.log" 2>&1 &
 MANY=$!
-PIDS+=($MANY)
+PIDS+=("$MANY")
 wait_metric "$G1" tvmaze_gateway_sse_streams 201
 curl -s -o /dev/null -X POST -d '{"set": "changed"}' "$FAKE/_control"
 run_ingest 2030-01-01 3
@@ -253,7 +253,7 @@ rm -f "$TMP/go"
 python3 "$S/tests/integration/sse_client.py" slow 127.0.0.1 "$H2" "$ST?after_version=$V2" \
   --go "$TMP/go" >"$TMP/slow.json" 2>"$TMP/slow.log" &
 SLOW=$!
-PIDS+=($SLOW)
+PIDS+=("$SLOW")
 wait_metric "$G2" tvmaze_gateway_sse_streams 1
 run_ingest 2031-01-01 1
 V3=$(current)
