@@ -13,6 +13,8 @@
  * has a version > pos, and those <= scan (already paged) are skipped, so
  * the hand-over has no gap and no duplicate. A new base above a live
  * subscriber's scan (the follower started over) sends it back to catch-up.
+ * A subscriber opened at exactly pos (a client following from the version
+ * the follower has reached) starts live at once, without an upstream call.
  *
  * Waiting without a thread. libmicrohttpd calls the content reader when it
  * can send; with nothing queued the reader suspends the connection
@@ -125,6 +127,17 @@ static void push_(struct gw_feed *f, struct gw_sub *s, struct gw_feed_ev *e) {
   s->q[(s->qhead + s->qlen) % SUB_QUEUE] = gw_feed_ev_ref(e);
   s->qlen++;
   f->events_total++;
+}
+
+/* Adds s to the feed's list. */
+static void link_(struct gw_feed *f, struct gw_sub *s) {
+  s->last_write_ms = clock_mono_ms();
+  s->next = f->head;
+  if (f->head)
+    f->head->prev = s;
+  f->head = s;
+  s->linked = 1;
+  f->nsubs++;
 }
 
 static void unlink_(struct gw_feed *f, struct gw_sub *s) {
@@ -452,6 +465,17 @@ struct gw_sub *gw_feed_open(struct gw_feed *f, const Tvmaze__V1__WatchChangesReq
   }
   s->trace = *trace;
   s->trace.deadline_ms = 0; /* later pages: each its own upstream deadline */
+  /* following from exactly the feed's position (a listing's version the
+   * follower has reached): nothing to catch up, and no upstream call */
+  pthread_mutex_lock(&f->lock);
+  int fast = !f->stopping && f->pos >= 0 && req->after_version == f->pos;
+  if (fast) {
+    s->live = 1;
+    link_(f, s);
+  }
+  pthread_mutex_unlock(&f->lock);
+  if (fast)
+    return s;
   struct page pg;
   char msg[256];
   rpc_code code = fetch_page_(f, s, req->after_version, trace, &pg, msg, sizeof msg);
@@ -469,13 +493,7 @@ struct gw_sub *gw_feed_open(struct gw_feed *f, const Tvmaze__V1__WatchChangesReq
   int stopping = f->stopping;
   if (!stopping) {
     apply_page_(f, s, &pg);
-    s->last_write_ms = clock_mono_ms();
-    s->next = f->head;
-    if (f->head)
-      f->head->prev = s;
-    f->head = s;
-    s->linked = 1;
-    f->nsubs++;
+    link_(f, s);
   }
   pthread_mutex_unlock(&f->lock);
   page_release_(&pg);
