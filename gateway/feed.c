@@ -32,11 +32,13 @@
  */
 #include "feed.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "feed_event.h"
@@ -49,8 +51,9 @@
 #include "workers.h"
 #include "xalloc.h"
 
-#define SUB_QUEUE 32 /* events queued per subscriber before it is cut off */
-#define PAGE 16      /* changes per catch-up page */
+#define SUB_QUEUE 64  /* events queued per subscriber */
+#define STALL_MS 1000 /* a full queue that takes no event for this long is cut off */
+#define PAGE 16       /* changes per catch-up page */
 #define READ_BLOCK 4096
 
 struct gw_sub {
@@ -82,6 +85,7 @@ struct gw_feed {
   long heartbeat_ms;          /* read-only */
   struct ticker *ticker;      /* heartbeats */
   pthread_mutex_t lock;       /* guards everything below and every subscriber's lock fields */
+  pthread_cond_t room;        /* a full queue took an event, or stop (CLOCK_MONOTONIC) */
   struct gw_sub *head;        /* linked subscribers */
   long nsubs;                 /* linked */
   int64_t pos;                /* last version the follower reported; -1: none */
@@ -113,7 +117,8 @@ static void wake_(struct gw_sub *s) {
   }
 }
 
-/* Queues a reference to e; a full queue cuts s off instead. */
+/* Queues a reference to e; a full queue cuts s off instead (e may be NULL
+ * then). */
 static void push_(struct gw_feed *f, struct gw_sub *s, struct gw_feed_ev *e) {
   if (s->ended)
     return;
@@ -290,10 +295,50 @@ void gw_feed_on_base(void *feed, int64_t version) {
   pthread_mutex_unlock(&f->lock);
 }
 
+/* 1 when c goes to live subscriber s. */
+static int takes_(const struct gw_sub *s, const Tvmaze__V1__Change *c) {
+  return s->live && !s->ended && c->version > s->scan && matches_(s, c);
+}
+
+/* Waits (f->lock held) until every live subscriber that takes c has room
+ * for it; one still full after STALL_MS is cut off: it took no event for
+ * that long. So a burst (a day of changes) is paced by the readers, the
+ * fast ones are never cut for the gateway's own lag, and one stalled
+ * reader delays the others at most STALL_MS once. */
+static void wait_room_(struct gw_feed *f, const Tvmaze__V1__Change *c) {
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += STALL_MS / 1000;
+  until.tv_nsec += (STALL_MS % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  int timed_out = 0, waited = 0;
+  while (!f->stopping) {
+    int full = 0;
+    /* wait for a full queue, then until it is down to half (batches, not
+     * one event per wake-up) */
+    unsigned limit = waited ? SUB_QUEUE / 2 + 1 : SUB_QUEUE;
+    for (struct gw_sub *s = f->head; s; s = s->next) {
+      if (s->qlen >= limit && takes_(s, c)) {
+        full = 1;
+        if (timed_out && s->qlen == SUB_QUEUE)
+          push_(f, s, NULL); /* still full: cuts it off */
+      }
+    }
+    if (!full || timed_out)
+      return;
+    waited = 1;
+    timed_out = pthread_cond_timedwait(&f->room, &f->lock, &until) == ETIMEDOUT;
+  }
+}
+
 void gw_feed_on_change(void *feed, const Tvmaze__V1__Change *c) {
   struct gw_feed *f = feed;
   struct gw_feed_ev *e = NULL;
   pthread_mutex_lock(&f->lock);
+  wait_room_(f, c);
   if (c->version > f->pos)
     f->pos = c->version;
   for (struct gw_sub *s = f->head; s; s = s->next) {
@@ -347,6 +392,8 @@ static ssize_t reader_(void *cls, uint64_t at, char *buf, size_t max) {
     n += k;
     s->qoff += k;
     if (s->qoff == len) {
+      if (s->qlen == SUB_QUEUE / 2 + 1)
+        pthread_cond_broadcast(&f->room); /* a follower waiting for room may go on */
       gw_feed_ev_unref(s->q[s->qhead]);
       s->qhead = (s->qhead + 1) % SUB_QUEUE;
       s->qlen--;
@@ -411,6 +458,11 @@ struct gw_feed *gw_feed_create(struct gw_upstream *up, struct gw_workers *w, lon
   f->heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms : 10000;
   f->pos = -1;
   pthread_mutex_init(&f->lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&f->room, &ca);
+  pthread_condattr_destroy(&ca);
   long tick = f->heartbeat_ms / 4 > 1000 ? 1000
               : f->heartbeat_ms / 4 > 10 ? f->heartbeat_ms / 4
                                          : 10;
@@ -427,6 +479,7 @@ void gw_feed_stop(struct gw_feed *f) {
     return;
   pthread_mutex_lock(&f->lock);
   f->stopping = 1;
+  pthread_cond_broadcast(&f->room);
   for (struct gw_sub *s = f->head; s; s = s->next) {
     s->ended = 1;
     wake_(s);
@@ -446,6 +499,7 @@ void gw_feed_destroy(struct gw_feed *f) {
     sub_free_(s);
   }
   pthread_mutex_unlock(&f->lock);
+  pthread_cond_destroy(&f->room);
   pthread_mutex_destroy(&f->lock);
   free(f);
 }

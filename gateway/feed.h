@@ -9,9 +9,11 @@
  *   |           | ends below the limit at or past the follower's position |
  *   | live      | then it gets the follower's changes that match its      |
  *   |           | filters, each once, in order (version > its position)   |
- *   | queue     | at most SUB_QUEUE events per subscriber (shared, refcounted |
- *   |           | bytes); one more and it is cut off: the connection ends |
- *   |           | after the events already queued (resume: Last-Event-ID) |
+ *   | queue     | at most 64 events per subscriber (references to shared |
+ *   |           | bytes); a live change waits for room in the queues that |
+ *   |           | take it (bursts are paced by the readers); a queue still |
+ *   |           | full after 1 s is cut off: the stream ends after the     |
+ *   |           | events already queued (resume: Last-Event-ID)            |
  *   | heartbeat | an idle live subscriber gets one every heartbeat_ms      |
  *   | waiting   | the connection is suspended (MHD) while its queue is     |
  *   |           | empty: no thread is held; an event resumes it            |

@@ -27,8 +27,8 @@ unset REDIS_URL
 fresh_db gw_changes_test
 A=(-u admin:s3cret)
 
-# fixtures: the base/changed sets plus a big day (2031-01-01: 300 shows with
-# long summaries) for the slow client
+# fixtures: the base/changed sets plus a big day (2031-01-01: 1,000 shows with
+# 4 KB summaries, ~9 MB of events: more than the kernel buffers) for the slow client
 FIX=$TMP/fix
 cp -r "$S/tests/fake_tvmaze/fixtures" "$FIX"
 python3 - "$FIX" <<'EOF'
@@ -36,19 +36,19 @@ import json, sys
 US = {"name": "United States", "code": "US", "timezone": "America/New_York"}
 for s in ("base", "changed"):
     items = []
-    for i in range(300):
+    for i in range(1000):
         show = {"id": 50000 + i, "name": "Big Show %d" % i, "type": "Scripted", "language": "English",
                 "genres": ["Drama"], "status": "Running", "runtime": 60, "averageRuntime": 60,
                 "premiered": "2020-01-01", "ended": None, "officialSite": None,
                 "rating": {"average": 6.0}, "weight": 50,
                 "network": {"id": 9, "name": "BIG", "country": US, "officialSite": None},
-                "webChannel": None, "image": None, "summary": "<p>%s</p>" % ("show %d " % i * 120),
+                "webChannel": None, "image": None, "summary": "<p>%s</p>" % ("show %d " % i * 400),
                 "updated": 1900000000}
         items.append({"id": 900000 + i, "name": "Pilot %d" % i, "season": 1, "number": 1,
                       "type": "regular", "airdate": "2031-01-01", "airtime": "20:00",
                       "airstamp": "2031-01-02T01:00:00+00:00", "runtime": 60,
                       "rating": {"average": None}, "image": None,
-                      "summary": "<p>%s</p>" % ("episode %d " % i * 100), "show": show})
+                      "summary": "<p>%s</p>" % ("episode %d " % i * 350), "show": show})
     with open("%s/%s/US-2031-01-01.json" % (sys.argv[1], s), "w") as f:
         json.dump(items, f)
 EOF
@@ -116,7 +116,7 @@ current() { curl -s "${A[@]}" "$G2/api/v1/changes?limit=1" | python3 -c 'import 
 # sse_ids FILE: the ids of the change events in FILE
 sse_ids() { sed -n 's/^id: //p' "$1" | tr -d '\r'; }
 rating() { # BASE: show 601's rating
-  curl -s "${A[@]}" "$1/api/v1/tv_shows/601" | python3 -c 'import json,sys; print(json.load(sys.stdin)["show"].get("rating"))'
+  curl -s "${A[@]}" "$1/api/v1/tv_shows/601" | python3 -c 'import json,sys; print(float(json.load(sys.stdin)["show"].get("rating", "nan")))'
 }
 
 wait_metric "$G1" tvmaze_gateway_follower_up 1
@@ -172,7 +172,7 @@ curl -sN -o "$TMP/sse_f" --max-time 3 "${A[@]}" "$G1$ST?after_version=0&show_ids
 versions 0 "&show_ids=601,999999" >"$TMP/want_f"
 [ -s "$TMP/want_f" ] || fail "no changes of show 601"
 sse_ids "$TMP/sse_f" | diff "$TMP/want_f" - >/dev/null || fail "show_ids filter"
-! grep '^data:' "$TMP/sse_f" | grep -v '"show_id":601' | grep -q . || fail "a change of another show"
+! grep '^data: {"version"' "$TMP/sse_f" | grep -v '"show_id":601' | grep -q . || fail "a change of another show"
 curl -sN -o "$TMP/sse_e" --max-time 3 "${A[@]}" "$G1$ST?entity=SHOW" 2>/dev/null || true
 versions 0 "&entity=SHOW" >"$TMP/want_e"
 sse_ids "$TMP/sse_e" | diff "$TMP/want_e" - >/dev/null || fail "entity filter"
