@@ -155,7 +155,7 @@ bad INVALID_ARGUMENT show_ids --show-ids 0
 rc=0
 "$BUF" curl --protocol grpc --http2-prior-knowledge -d '{"entity":7}' \
   "http://$T/tvmaze.v1.Changes/WatchChanges" >"$TMP/bad.out" 2>&1 || rc=$?
-[ "$rc" != 0 ] && grep -q "entity" "$TMP/bad.out" || fail "entity 7: $(cat "$TMP/bad.out")"
+if [ "$rc" = 0 ] || ! grep -q "entity" "$TMP/bad.out"; then fail "entity 7: $(cat "$TMP/bad.out")"; fi
 psql -q "$DATABASE_URL" -c "UPDATE changes_floor SET version = $V1" >/dev/null
 bad FAILED_PRECONDITION "list again" --after 0
 psql -q "$DATABASE_URL" -c "UPDATE changes_floor SET version = 0" >/dev/null
