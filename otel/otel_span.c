@@ -1,0 +1,103 @@
+/*
+ * otel_span: a span's fields and its text buffer. See otel_span.h.
+ */
+#include "otel_span.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xalloc.h"
+
+uint64_t otel_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Copies up to n bytes of v into s->text (cut at a character boundary):
+ * sets *off, *len. */
+static void text_put_(struct otel_span *s, const char *v, size_t n, uint16_t *off, uint16_t *len) {
+  size_t room = sizeof s->text - s->text_len;
+  if (n > room) {
+    n = room;
+    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+      n--; /* v[n] continues a character: cut before that character */
+  }
+  memcpy(s->text + s->text_len, v, n);
+  *off = (uint16_t)s->text_len;
+  *len = (uint16_t)n;
+  s->text_len += n;
+}
+
+struct otel_span *otel_span_new(const char *name) {
+  struct otel_span *s = xmalloc(sizeof *s);
+  memset(s, 0, offsetof(struct otel_span, text));
+  s->next = NULL;
+  text_put_(s, name, strlen(name), &s->name_off, &s->name_len);
+  return s;
+}
+
+void otel_span_free(struct otel_span *s) {
+  free(s);
+}
+
+void otel_span_set_name(struct otel_span *s, const char *name) {
+  if (s == NULL)
+    return;
+  size_t n = strlen(name);
+  if (n <= s->name_len) { /* fits where the old one was */
+    memcpy(s->text + s->name_off, name, n);
+    s->name_len = (uint16_t)n;
+    return;
+  }
+  text_put_(s, name, n, &s->name_off, &s->name_len);
+}
+
+void otel_span_attr_strn(struct otel_span *s, const char *key, const char *value, size_t n) {
+  if (s == NULL || value == NULL)
+    return;
+  if (s->nattrs == OTEL_SPAN_MAX_ATTRS) {
+    s->dropped_attrs++;
+    return;
+  }
+  struct otel_attr *a = &s->attrs[s->nattrs++];
+  a->key = key;
+  a->type = OTEL_ATTR_STRING;
+  text_put_(s, value, n, &a->off, &a->len);
+}
+
+void otel_span_attr_str(struct otel_span *s, const char *key, const char *value) {
+  if (value != NULL)
+    otel_span_attr_strn(s, key, value, strlen(value));
+}
+
+void otel_span_attr_int(struct otel_span *s, const char *key, int64_t value) {
+  if (s == NULL)
+    return;
+  if (s->nattrs == OTEL_SPAN_MAX_ATTRS) {
+    s->dropped_attrs++;
+    return;
+  }
+  struct otel_attr *a = &s->attrs[s->nattrs++];
+  a->key = key;
+  a->type = OTEL_ATTR_INT;
+  a->i = value;
+}
+
+void otel_span_set_status(struct otel_span *s, enum otel_status st, const char *msg) {
+  if (s == NULL)
+    return;
+  s->status = st;
+  if (st == OTEL_STATUS_ERROR && msg != NULL && s->status_len == 0)
+    text_put_(s, msg, strlen(msg), &s->status_off, &s->status_len);
+}
+
+const char *otel_span_attr_get(const struct otel_span *s, const char *key, size_t *n) {
+  for (size_t i = 0; i < s->nattrs; i++)
+    if (s->attrs[i].type == OTEL_ATTR_STRING && strcmp(s->attrs[i].key, key) == 0) {
+      *n = s->attrs[i].len;
+      return s->text + s->attrs[i].off;
+    }
+  return NULL;
+}
