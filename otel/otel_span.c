@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "utf8.h"
 #include "xalloc.h"
 
 uint64_t otel_now_ns(void) {
@@ -15,19 +16,31 @@ uint64_t otel_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Copies up to n bytes of v into s->text (cut at a character boundary):
+/* Copies v[0..n) into s->text as well-formed UTF-8 (protobuf strings
+ * must be: a collector refuses a whole batch over one bad string), each
+ * malformed byte replaced by '?', cut before a character that does not fit:
  * sets *off, *len. */
 static void text_put_(struct otel_span *s, const char *v, size_t n, uint16_t *off, uint16_t *len) {
-  size_t room = sizeof s->text - s->text_len;
-  if (n > room) {
-    n = room;
-    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
-      n--; /* v[n] continues a character: cut before that character */
+  size_t room = sizeof s->text - s->text_len, out = 0;
+  char *dst = s->text + s->text_len;
+  for (size_t i = 0; i < n;) {
+    size_t k = utf8_sequence_length(v + i, n - i);
+    if (k == 0) { /* malformed: one byte, replaced */
+      if (out + 1 > room)
+        break;
+      dst[out++] = '?';
+      i++;
+      continue;
+    }
+    if (out + k > room)
+      break;
+    memcpy(dst + out, v + i, k);
+    out += k;
+    i += k;
   }
-  memcpy(s->text + s->text_len, v, n);
   *off = (uint16_t)s->text_len;
-  *len = (uint16_t)n;
-  s->text_len += n;
+  *len = (uint16_t)out;
+  s->text_len += out;
 }
 
 struct otel_span *otel_span_new(const char *name) {

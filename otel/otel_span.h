@@ -2,8 +2,10 @@
  * otel_span: one recorded span, as the exporter sends it: ids, parent,
  * kind, name, times, status and up to OTEL_SPAN_MAX_ATTRS attributes. A
  * span is one allocation: its name and string values are copied into its
- * own text buffer (cut at a UTF-8 character boundary when they do not fit,
- * so the protobuf strings stay valid), attribute keys are borrowed and
+ * own text buffer (malformed UTF-8 bytes replaced by '?', cut before a
+ * character that does not fit, so the protobuf strings stay valid: a
+ * collector refuses a batch with one bad string), attribute keys are
+ * borrowed and
  * must be static strings. A span belongs to one thread until it is ended
  * (otel_tracer.h), then to the exporter. Every setter accepts NULL (a span
  * that is not recorded), so callers need no branch.

@@ -7,7 +7,8 @@
 #     (POST /v1/traces, application/x-protobuf, decoded by python3-protobuf
 #     from the project's .proto files: tests/fake_otlp/otlp_receiver.py) as
 #     the SERVER request span (http.* attributes, url.path without the query)
-#     and the CLIENT upstream span as its child (rpc.*), service.name set; the
+#     and the CLIENT upstream span as its child (rpc.*), service.name set (a
+#     raw non-UTF-8 byte in a path still gives a span that decodes); the
 #     traceparent the upstream received (tests/fake_otlp/fake_upstream.py, a
 #     python3-grpcio stand-in for tvmaze-server) carries the CLIENT span's id
 #     and the sampled flag; the JSON log line carries the request span's ids;
@@ -174,12 +175,31 @@ assert s["name"] == "GET" and "http.route" not in s["attrs"], s
 assert s["attrs"]["http.response.status_code"] == 404, s
 PYEOF
 
+# a raw non-UTF-8 byte in the path: its span still decodes (the byte is
+# replaced), so it cannot make the collector refuse the batch
+"$PY" - "$HP" <<'PYEOF' || fail "raw request"
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"GET /raw\xffpath HTTP/1.1\r\nHost: x\r\nX-Request-Id: rq-raw\r\nConnection: close\r\n\r\n")
+reply = b""
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    reply += b
+assert reply.startswith(b"HTTP/1.1 4"), reply[:100]
+PYEOF
+wait_log "$TMP/gw1.log" rq-raw
+read -r TIDRAW _ <<<"$(log_ids "$TMP/gw1.log" rq-raw)"
+wait_spans "$TMP/main.spans" "$TIDRAW" 1
+grep "$TIDRAW" "$TMP/main.spans" | grep -q '"url.path": "/raw?path"' || fail "raw byte in url.path: $(grep "$TIDRAW" "$TMP/main.spans")"
+
 # /metrics: promtool, the conventional names, the tier, process, exporter
 curl -sS -o "$TMP/m1.prom" "$G/metrics" || fail "scrape"
 promtool check metrics <"$TMP/m1.prom" >"$TMP/promtool.out" 2>&1 ||
   fail "promtool check metrics: $(cat "$TMP/promtool.out")"
 for want in 'http_requests_total{route="/api/v1/tv_shows",method="GET",code="200"} 1' \
-  'http_requests_total{route="unmatched",method="other",code="404"} 1' \
+  'http_requests_total{route="unmatched",method="other",code="404"} ' \
   'tvmaze_gateway_api_requests_total{route="/api/v1/tv_shows",tier="operator"} 1' \
   'tvmaze_gateway_api_requests_total{route="/api/v1/tv_shows/{id}",tier="operator"} 1' \
   'tvmaze_gateway_requests_total{route="/api/v1/tv_shows",method="GET",status="200"} 1' \

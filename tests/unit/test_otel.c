@@ -347,7 +347,8 @@ static void test_encode(void **state) {
 }
 
 /* A value longer than the span's text is cut before a whole character;
- * attributes past the limit are counted as dropped. */
+ * malformed UTF-8 is replaced; attributes past the limit are counted as
+ * dropped. */
 static void test_span_limits(void **state) {
   (void)state;
   struct otel_span *s = otel_span_new("x");
@@ -363,6 +364,20 @@ static void test_span_limits(void **state) {
   assert_non_null(v);
   assert_true(n > 0 && n <= OTEL_SPAN_TEXT - 1);
   assert_int_equal(n % 2, 0); /* whole characters only */
+  otel_span_free(s);
+  /* malformed bytes (a raw 0xff in a path, a lone continuation byte, a
+   * truncated sequence) become '?': every string stays valid UTF-8 */
+  s = otel_span_new("x");
+  otel_span_attr_str(s, "url.path",
+                     "/a\xff\x80"
+                     "b\xc3\xa9\xe2\x82");
+  v = otel_span_attr_get(s, "url.path", &n);
+  assert_non_null(v);
+  assert_int_equal(n, 9);
+  assert_memory_equal(v,
+                      "/a??"
+                      "b\xc3\xa9??",
+                      9);
   for (int i = 0; i < OTEL_SPAN_MAX_ATTRS + 3; i++)
     otel_span_attr_int(s, "k", i);
   assert_int_equal(s->nattrs, OTEL_SPAN_MAX_ATTRS);
