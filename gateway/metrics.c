@@ -1,7 +1,8 @@
 /*
  * metrics: Prometheus counters in fixed tables under one mutex, rendered
  * in text format 0.0.4. See metrics.h for the series.
- * Tests: tests/integration/test_gateway_http.sh ("metrics").
+ * Tests: tests/integration/test_gateway_http.sh ("metrics"), test_gateway_otel.sh
+ * (promtool, the http_* series, the tier, process_*).
  */
 #include "metrics.h"
 
@@ -36,7 +37,6 @@ struct series {
 struct hist {
   const char *route;
   unsigned long long bucket[NBUCKETS + 1]; /* per bucket (not cumulative); [NBUCKETS]: above */
-  unsigned long long count;
   double sum;
   unsigned long long tier[NTIERS]; /* authenticated requests by tier */
 };
@@ -98,7 +98,6 @@ void gw_metrics_request(struct gw_metrics *m, const char *route, const char *met
     while (b < NBUCKETS && seconds > buckets_[b])
       b++;
     m->hists[i].bucket[b]++;
-    m->hists[i].count++;
     m->hists[i].sum += seconds;
     if (tier >= GW_TIER_OPERATOR && tier <= GW_TIER_PREMIUM)
       m->hists[i].tier[tier]++;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_gateway_otel: the gateway's traces and metrics on the wire
 # (docs/operations.md "Tracing", "Reading metrics"):
-#   - bad OTEL_* values stop the gateway at start with exit 2 and a message
-#     naming the variable;
+#   - bad OTEL_* values stop the gateway (and the server) at start with exit 2
+#     and a message naming the variable;
 #   - OTEL_TRACES_SAMPLER=always_on: one REST call is exported over OTLP/HTTP
 #     (POST /v1/traces, application/x-protobuf, decoded by python3-protobuf
 #     from the project's .proto files: tests/fake_otlp/otlp_receiver.py) as
@@ -43,6 +43,12 @@ bad_env OTEL_TRACES_SAMPLER_ARG=1.5
 bad_env OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318
 bad_env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=ftp://collector/v1/traces
 bad_env OTEL_BSP_SCHEDULE_DELAY=soon
+# the server checks the same variables at start (its spans are not wired yet)
+rc=0
+env OTEL_TRACES_SAMPLER_ARG=2 OTEL_TRACES_SAMPLER=traceidratio "$B/server/tvmaze-server" migrate \
+  >"$TMP/bad.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q OTEL_TRACES_SAMPLER_ARG "$TMP/bad.out" ||
+  fail "tvmaze-server with a bad OTEL_TRACES_SAMPLER_ARG: exit $rc: $(cat "$TMP/bad.out")"
 
 # (the gateways below that count spans per request run without the response
 # cache: a cache hit makes no upstream call, so no CLIENT span)
