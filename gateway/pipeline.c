@@ -645,6 +645,8 @@ send:;
                              .path_len = r->uri ? strcspn(r->uri, "?") : 0,
                              .client = r->client,
                              .status = r->reply.status};
+  if (r->route && (r->route->kind == GW_ROUTE_UP || r->route->kind == GW_ROUTE_METRICS))
+    gw_trace_discard(&r->trace); /* load-balancer probes and scrapes: no traces */
   gw_trace_finish(r->p->d.tracer, &r->trace, &th);
   if (log_enabled(LOG_INFO))
     LOG_EVENT(LOG_INFO, "http_request", LF_STR("request_id", r->trace.request_id),

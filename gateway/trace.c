@@ -82,6 +82,11 @@ void gw_trace_finish(struct otel_tracer *tr, struct gw_trace *t, const struct gw
   otel_tracer_end(tr, s);
 }
 
+void gw_trace_discard(struct gw_trace *t) {
+  otel_span_free(t->span);
+  t->span = NULL;
+}
+
 void gw_trace_ids(const struct gw_trace *t, char *trace_id, char *span_id) {
   otel_hex(t->ctx.trace_id, 16, trace_id);
   otel_hex(t->ctx.span_id, 8, span_id);

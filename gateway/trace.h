@@ -53,6 +53,11 @@ struct gw_trace_http {
  * 5xx) and ends it (t->span = NULL after). No-op without a span. */
 void gw_trace_finish(struct otel_tracer *tr, struct gw_trace *t, const struct gw_trace_http *h);
 
+/* Drops the request span unexported (t->span = NULL; no-op without one):
+ * for the operational routes, whose probes and scrapes would fill the
+ * traces. */
+void gw_trace_discard(struct gw_trace *t);
+
 /* The request span's ids as hex (33 and 17 bytes with the NUL), for the
  * log line. */
 void gw_trace_ids(const struct gw_trace *t, char *trace_id, char *span_id);

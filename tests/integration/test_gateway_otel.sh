@@ -23,6 +23,7 @@
 #     tvmaze_otel_spans_dropped_total (export_failed, queue_full);
 #   - SIGTERM flushes the queued spans (a schedule delay of a minute, so only
 #     the stop can have sent them);
+#   - /up and /metrics are never traced;
 #   - /metrics passes `promtool check metrics` with the http_* series,
 #     tvmaze_gateway_api_requests_total{tier}, process_* and tvmaze_otel_*.
 set -euo pipefail
@@ -224,6 +225,15 @@ grep -q 'http_request_duration_seconds_bucket{route="/api/v1/tv_shows",le="2"}' 
 EXPORTED=$(awk '$1 == "tvmaze_otel_spans_exported_total" { print $2 }' "$TMP/m1.prom")
 in_range "$EXPORTED" 5 1000000 || fail "tvmaze_otel_spans_exported_total $EXPORTED, want >= 5"
 ! grep -q 'route="/nope' "$TMP/m1.prom" || fail "a raw path became a label"
+# the operational routes are never traced (probes and scrapes)
+req 200 -H 'X-Request-Id: rq-metrics' "$G/metrics"
+wait_log "$TMP/gw1.log" rq-metrics
+read -r TIDM _ <<<"$(log_ids "$TMP/gw1.log" rq-metrics)"
+req 200 -u admin:s3cret -H 'X-Request-Id: rq-after-metrics' "$G/api/v1/episodes"
+wait_log "$TMP/gw1.log" rq-after-metrics
+read -r TIDA _ <<<"$(log_ids "$TMP/gw1.log" rq-after-metrics)"
+wait_spans "$TMP/main.spans" "$TIDA" 2
+[ "$(spans_of "$TMP/main.spans" "$TIDM")" = 0 ] || fail "/metrics was traced"
 
 # --- SIGTERM flushes --------------------------------------------------------
 HP2=$(port)
@@ -283,7 +293,9 @@ for line in open(sys.argv[1]):
         continue
     if d.get("event") != "http_request" or d["trace_id"] in parented:
         continue
-    # every root request (the ratio ones, and start_gateway's /metrics polls)
+    if d["route"] in ("/metrics", "/up"):
+        continue  # never traced (the operational routes)
+    # every other root request
     if str(d.get("request_id", "")).startswith("ratio-"):
         ratio_ids.add(d["trace_id"])
     tail = int(d["trace_id"][16:], 16)
