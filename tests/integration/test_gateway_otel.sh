@@ -48,8 +48,9 @@ bad_env OTEL_BSP_SCHEDULE_DELAY=soon
 rc=0
 env OTEL_TRACES_SAMPLER_ARG=2 OTEL_TRACES_SAMPLER=traceidratio "$B/server/tvmaze-server" migrate \
   >"$TMP/bad.out" 2>&1 || rc=$?
-[ "$rc" = 2 ] && grep -q OTEL_TRACES_SAMPLER_ARG "$TMP/bad.out" ||
+if [ "$rc" != 2 ] || ! grep -q OTEL_TRACES_SAMPLER_ARG "$TMP/bad.out"; then
   fail "tvmaze-server with a bad OTEL_TRACES_SAMPLER_ARG: exit $rc: $(cat "$TMP/bad.out")"
+fi
 
 # (the gateways below that count spans per request run without the response
 # cache: a cache hit makes no upstream call, so no CLIENT span)
