@@ -17,28 +17,24 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 typedef Opentelemetry__Proto__Trace__V1__Span Span;
 typedef Opentelemetry__Proto__Trace__V1__Status Status;
 
-/* Per span: the message, its status, attributes and their values, and NUL-
- * terminated copies of its strings (protobuf-c packs C strings). */
+/* Per span: the message, its status, attributes and their values; the
+ * strings are the span's own text, NUL-ended (otel_span.c). */
 struct span_scratch {
   Span span;
   Status status;
   KeyValue kv[OTEL_SPAN_MAX_ATTRS];
   KeyValue *kvp[OTEL_SPAN_MAX_ATTRS];
   AnyValue av[OTEL_SPAN_MAX_ATTRS];
-  char text[OTEL_SPAN_TEXT + OTEL_SPAN_MAX_ATTRS + 2]; /* each string + NUL */
 };
 
-static char *cstr_(char *text, size_t *used, const char *s, size_t n) {
-  char *p = text + *used;
-  memcpy(p, s, n);
-  p[n] = '\0';
-  *used += n + 1;
-  return p;
+/* The NUL-ended string at off in s's text (protobuf-c packs C strings and
+ * never writes through them). */
+static char *cstr_(struct otel_span *s, uint16_t off) {
+  return s->text + off;
 }
 
 static void span_(struct span_scratch *x, struct otel_span *s) {
   Span *m = &x->span;
-  size_t used = 0;
   opentelemetry__proto__trace__v1__span__init(m);
   m->trace_id.data = s->ctx.trace_id;
   m->trace_id.len = 16;
@@ -49,7 +45,7 @@ static void span_(struct span_scratch *x, struct otel_span *s) {
     m->parent_span_id.len = 8;
   }
   m->flags = s->ctx.flags;
-  m->name = cstr_(x->text, &used, s->text + s->name_off, s->name_len);
+  m->name = cstr_(s, s->name_off);
   m->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
   m->start_time_unix_nano = s->start_ns;
   m->end_time_unix_nano = s->end_ns;
@@ -64,7 +60,7 @@ static void span_(struct span_scratch *x, struct otel_span *s) {
       x->av[i].int_value = a->i;
     } else {
       x->av[i].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-      x->av[i].string_value = cstr_(x->text, &used, s->text + a->off, a->len);
+      x->av[i].string_value = cstr_(s, a->off);
     }
     x->kvp[i] = &x->kv[i];
   }
@@ -75,7 +71,7 @@ static void span_(struct span_scratch *x, struct otel_span *s) {
     opentelemetry__proto__trace__v1__status__init(&x->status);
     x->status.code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status;
     if (s->status_len > 0)
-      x->status.message = cstr_(x->text, &used, s->text + s->status_off, s->status_len);
+      x->status.message = cstr_(s, s->status_off);
     m->status = &x->status;
   }
 }

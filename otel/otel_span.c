@@ -18,10 +18,16 @@ uint64_t otel_now_ns(void) {
 
 /* Copies v[0..n) into s->text as well-formed UTF-8 (protobuf strings
  * must be: a collector refuses a whole batch over one bad string), each
- * malformed byte replaced by '?', cut before a character that does not fit:
- * sets *off, *len. */
+ * malformed byte replaced by '?', cut before a character that does not fit,
+ * and a NUL (the encoder hands the text to protobuf-c as C strings): sets
+ * *off, *len (without the NUL). */
 static void text_put_(struct otel_span *s, const char *v, size_t n, uint16_t *off, uint16_t *len) {
-  size_t room = sizeof s->text - s->text_len, out = 0;
+  if (s->text_len >= sizeof s->text) { /* full: an empty string (the last byte is a NUL) */
+    *off = (uint16_t)(sizeof s->text - 1);
+    *len = 0;
+    return;
+  }
+  size_t room = sizeof s->text - s->text_len - 1, out = 0; /* 1: the NUL */
   char *dst = s->text + s->text_len;
   for (size_t i = 0; i < n;) {
     size_t k = utf8_sequence_length(v + i, n - i);
@@ -38,9 +44,10 @@ static void text_put_(struct otel_span *s, const char *v, size_t n, uint16_t *of
     out += k;
     i += k;
   }
+  dst[out] = '\0';
   *off = (uint16_t)s->text_len;
   *len = (uint16_t)out;
-  s->text_len += out;
+  s->text_len += out + 1;
 }
 
 struct otel_span *otel_span_new(const char *name) {
@@ -59,8 +66,9 @@ void otel_span_set_name(struct otel_span *s, const char *name) {
   if (s == NULL)
     return;
   size_t n = strlen(name);
-  if (n <= s->name_len) { /* fits where the old one was */
+  if (n <= s->name_len && utf8_valid(name, n)) { /* fits where the old one was */
     memcpy(s->text + s->name_off, name, n);
+    s->text[s->name_off + n] = '\0';
     s->name_len = (uint16_t)n;
     return;
   }

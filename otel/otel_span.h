@@ -20,7 +20,7 @@
 #include "otel_traceparent.h"
 
 #define OTEL_SPAN_MAX_ATTRS 12
-#define OTEL_SPAN_TEXT 768
+#define OTEL_SPAN_TEXT 512 /* the name, string values and status message, each NUL-ended */
 
 /* Values are those of opentelemetry.proto.trace.v1.Span.SpanKind. */
 enum otel_span_kind {

@@ -378,6 +378,40 @@ static void test_span_limits(void **state) {
                       "/a??"
                       "b\xc3\xa9??",
                       9);
+  otel_span_free(s);
+  /* more text than fits: the values past the room are empty, and every
+   * string still encodes as a C string (each NUL-ended in the span) */
+  s = otel_span_new("full");
+  char hundred[101];
+  memset(hundred, 'x', 100);
+  hundred[100] = '\0';
+  for (int i = 0; i < 8; i++)
+    otel_span_attr_str(s, "v", hundred);
+  struct otel_resource res = {"svc", NULL};
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  struct otel_span *one[1] = {s};
+  otel_encode_export(&res, one, 1, &buf, &len);
+  Req *r = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+      NULL, len, buf);
+  assert_non_null(r);
+  if (r == NULL)
+    return;
+  Opentelemetry__Proto__Trace__V1__Span *m = r->resource_spans[0]->scope_spans[0]->spans[0];
+  assert_string_equal(m->name, "full");
+  assert_int_equal(m->n_attributes, 8);
+  size_t total = 0;
+  for (size_t i = 0; i < m->n_attributes; i++) {
+    size_t l = strlen(m->attributes[i]->value->string_value);
+    assert_true(l == 100 || i >= 4); /* 5 x 101 bytes + the name's 5 fill 510 of 512 */
+    total += l;
+  }
+  assert_true(total < OTEL_SPAN_TEXT);
+  opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(r, NULL);
+  free(buf);
+  otel_span_free(s);
+  s = otel_span_new("x");
+  otel_span_attr_str(s, "url.path", "/");
   for (int i = 0; i < OTEL_SPAN_MAX_ATTRS + 3; i++)
     otel_span_attr_int(s, "k", i);
   assert_int_equal(s->nattrs, OTEL_SPAN_MAX_ATTRS);
