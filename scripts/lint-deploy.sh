@@ -66,6 +66,10 @@ grep -q -e 'kind: PrometheusRule' -e 'grafana_dashboard:' -e 'kind: ServiceMonit
   fail "monitoring.serviceMonitor.enabled does not render the gateway's and the server's ServiceMonitor"
 grep -q 'OTEL_EXPORTER_OTLP_ENDPOINT: "http://adot-collector.observability:4318"' "$work/monitoring.yaml" ||
   fail "tracing.endpoint does not set OTEL_EXPORTER_OTLP_ENDPOINT"
+[ "$(grep -c -- '- port: 4318' "$work/monitoring.yaml")" = 2 ] ||
+  fail "tracing.endpoint does not open the collector's port in both NetworkPolicies' egress"
+grep -q -- '- port: 4318' "$work/default.yaml" &&
+  fail "the default values open the collector's port (no tracing endpoint)"
 grep -q 'OTEL_EXPORTER_OTLP_ENDPOINT' "$work/default.yaml" &&
   fail "the default values set OTEL_EXPORTER_OTLP_ENDPOINT (tracing export must default to off)"
 grep -q 'release: kube-prometheus-stack' "$work/monitoring.yaml" ||
@@ -83,7 +87,7 @@ for bad in server.replicaCount=two config.ingestAt=25:00 config.logFormat=xml in
   monitoring.prometheusRule.labels.release=1 monitoring.prometheusRule.runbookBaseUrl=operations.md \
   monitoring.dashboards.namespace=Monitoring monitoring.serviceMonitor.enabled=yes \
   monitoring.serviceMonitor.interval=often tracing.sampler=sometimes tracing.samplerArg=1.5 \
-  tracing.endpoint=collector:4318; do
+  tracing.endpoint=collector:4318 tracing.collectorPort=0; do
   if "$helm" lint --strict --quiet "$chart" --set "$bad" >/dev/null 2>&1; then
     fail "helm lint accepted --set $bad"
   fi
