@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "otel_config.h"
 
 struct gw_config {
   const char *http_addr;       /* TVMAZE_HTTP_ADDR, "0.0.0.0:8080" */
@@ -34,6 +35,7 @@ struct gw_config {
   long upstream_workers;     /* TVMAZE_UPSTREAM_WORKERS, blocking-call threads (32) */
   long upstream_queue;       /* TVMAZE_UPSTREAM_QUEUE, jobs waiting for a worker (256) */
   long runstats_period_s;    /* TVMAZE_INGEST_METRICS_INTERVAL, s between run counts (15) */
+  struct otel_config otel;   /* OTEL_* (otel/otel_config.h; no flags, as OpenTelemetry) */
 };
 
 /* The --help text. */

@@ -8,6 +8,7 @@
 
 #include "health.h"
 #include "metrics.h"
+#include "otel_tracer.h"
 #include "runstats.h"
 #include "strbuf.h"
 #include "upstream.h"
@@ -39,13 +40,14 @@ void gw_handle_up(struct gw_health *h, struct gw_reply *reply) {
 }
 
 void gw_handle_metrics(struct gw_metrics *m, struct gw_workers *w, struct gw_runstats *rs,
-                       struct gw_reply *reply) {
+                       struct otel_tracer *tracer, struct gw_reply *reply) {
   struct gw_metrics_gauges g;
   gw_workers_stats(w, &g.queued, &g.busy, &g.threads);
   reply->status = 200;
   reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
   gw_metrics_render(m, &g, reply->body);
   gw_runstats_render(rs, reply->body);
+  otel_tracer_render_metrics(tracer, reply->body);
 }
 
 void gw_handle_openapi(struct gw_reply *reply) {

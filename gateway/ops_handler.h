@@ -13,16 +13,17 @@
 
 struct gw_health;
 struct gw_metrics;
+struct otel_tracer;
 struct gw_workers;
 struct gw_runstats;
 
 /* Non-blocking: 200 from the health state (health.h) when the server's last
  * probe said SERVING, else 503 with the reason. */
 void gw_handle_up(struct gw_health *h, struct gw_reply *reply);
-/* Non-blocking: the gateway's metrics, the workers' gauges and the last
- * ingest-run counts. */
+/* Non-blocking: the gateway's metrics, the workers' gauges, the last
+ * ingest-run counts and the span exporter's counters. */
 void gw_handle_metrics(struct gw_metrics *m, struct gw_workers *w, struct gw_runstats *rs,
-                       struct gw_reply *reply);
+                       struct otel_tracer *tracer, struct gw_reply *reply);
 void gw_handle_openapi(struct gw_reply *reply);
 
 #endif

@@ -28,6 +28,7 @@
 #include "keys_cmd.h"
 #include "log.h"
 #include "metrics.h"
+#include "otel_config.h"
 #include "rpc.h"
 #include "services.h"
 #include "tvmaze/v1/changes.pb-c.h"
@@ -290,6 +291,13 @@ int main(int argc, char **argv) {
   char err[512];
   int next = 1;
   if (config_load(&cfg, argc, argv, 1, &next, err, sizeof err) != 0) {
+    fprintf(stderr, "tvmaze-server: %s\n", err);
+    return 2;
+  }
+  /* OTEL_* checked at start like every setting (exit 2); the server's spans
+   * are not recorded yet (docs/operations.md "Tracing"). */
+  struct otel_config otel;
+  if (otel_config_from_env(&otel, "tvmaze-server", TVMAZE_VERSION, err, sizeof err) != 0) {
     fprintf(stderr, "tvmaze-server: %s\n", err);
     return 2;
   }
