@@ -17,7 +17,7 @@ const struct cli_command cli_commands[] = {
     {"episodes", "episodes list [FLAGS]: Shows/ListEpisodes", cmd_episodes},
     {"analytics", "analytics REPORT [FLAGS]: the five Analytics reports", cmd_analytics},
     {"ingest", "ingest start|status|list: ingestion runs (Ingest service)", cmd_ingest},
-    {"changes", "changes list [FLAGS]: the change feed (Changes/ListChanges)", cmd_changes},
+    {"changes", "changes list|watch [FLAGS]: the change feed (Changes service)", cmd_changes},
 };
 
 const size_t cli_commands_count = sizeof cli_commands / sizeof cli_commands[0];

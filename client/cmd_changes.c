@@ -3,14 +3,24 @@
  *
  *   tvmaze changes list [--after V] [--limit N] [--show-ids 1,2] [--entity SHOW|EPISODE]
  *                       [--all]
+ *   tvmaze changes watch [--after V] [--show-ids 1,2] [--entity SHOW|EPISODE]
  *
  * list prints one line per change, oldest first, then the version to pass
  * as --after for the next page; --all pages on until it has caught up with
  * the current version. --json prints each reply (a page) as proto3 JSON.
- * --show-ids and --entity take what the REST route takes ("1,2"; SHOW or
- * CHANGE_ENTITY_SHOW), through the same field mapping (pbjson).
+ * watch follows Changes/WatchChanges: a line per change (--json: one
+ * Change as proto3 JSON per line, NDJSON; heartbeats are not printed), and
+ * when the stream ends with UNAVAILABLE (a server drain, a lost connection),
+ * CANCELLED (what a draining server answers a new call on its old
+ * connection) or RESOURCE_EXHAUSTED (it read too slowly) it says so on stderr and
+ * resumes after the last version it printed, with a backoff of 0.25 s
+ * doubling to 10 s. Ctrl-C (SIGINT) or SIGTERM ends it with status 0; any
+ * other end is status 1. --show-ids and --entity take what the REST route
+ * takes ("1,2"; SHOW or CHANGE_ENTITY_SHOW), through the same field
+ * mapping (pbjson).
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -24,7 +34,12 @@ int cmd_changes(struct cli_ctx *ctx, int argc, char **argv);
 
 static const char USAGE_[] =
     "usage: tvmaze changes list [--after V] [--limit N] [--show-ids ID,...] "
-    "[--entity SHOW|EPISODE] [--all]\n";
+    "[--entity SHOW|EPISODE] [--all]\n"
+    "       tvmaze changes watch [--after V] [--show-ids ID,...] [--entity SHOW|EPISODE]\n";
+
+#define WATCH_POLL_MS 250
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 10000
 
 static const char *entity_(Tvmaze__V1__ChangeEntity e) {
   switch (e) {
@@ -154,10 +169,132 @@ static int list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **ar
   return rc;
 }
 
+/* 1 when SIGINT or SIGTERM is pending: rpc_init blocked both in every
+ * thread, so they wait to be taken here. */
+static int interrupted_(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  struct timespec zero = {0, 0};
+  return sigtimedwait(&set, NULL, &zero) > 0;
+}
+
+/* Sleeps ms, waking early for an interrupt; returns 1 if interrupted. */
+static int pause_(int64_t ms) {
+  for (int64_t t = 0; t < ms; t += 50) {
+    if (interrupted_()) {
+      return 1;
+    }
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return interrupted_();
+}
+
+enum watch_end { WATCH_INTERRUPTED, WATCH_RESUME, WATCH_FAILED };
+
+/* One WatchChanges stream from req->after_version; advances it past each
+ * change printed. */
+static enum watch_end watch_once_(struct cli_ctx *ctx, Tvmaze__V1__WatchChangesRequest *req,
+                                  int *got) {
+  struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(0);
+  rpc_client_stream *s =
+      rpc_client_stream_open(ctx->channel, "/tvmaze.v1.Changes/WatchChanges", &req->base,
+                             &tvmaze__v1__watch_changes_response__descriptor, &call);
+  char msg[512] = "";
+  for (;;) {
+    if (interrupted_()) {
+      rpc_client_stream_close(s);
+      return WATCH_INTERRUPTED;
+    }
+    ProtobufCMessage *m = NULL;
+    rpc_code rc = rpc_client_stream_next(s, &m, WATCH_POLL_MS, msg, sizeof msg);
+    if (rc == RPC_STREAM_PENDING) {
+      continue;
+    }
+    if (rc == RPC_OK && m != NULL) {
+      const Tvmaze__V1__WatchChangesResponse *r = (const void *)m;
+      if (r->message_case == TVMAZE__V1__WATCH_CHANGES_RESPONSE__MESSAGE_CHANGE) {
+        if (ctx->json) {
+          cli_print_json(ctx, &r->change->base);
+        } else {
+          print_change_(ctx, r->change);
+        }
+        fflush(ctx->out);
+        req->after_version = r->change->version;
+        *got = 1;
+      }
+      protobuf_c_message_free_unpacked(m, NULL);
+      continue;
+    }
+    rpc_client_stream_close(s);
+    /* CANCELLED: not ours (an interrupt returns above); a server that is
+     * draining answers new calls with it on its old connection */
+    if (rc == RPC_UNAVAILABLE || rc == RPC_RESOURCE_EXHAUSTED || rc == RPC_CANCELLED) {
+      fprintf(ctx->err, "tvmaze: %s: %s; resuming after version %" PRId64 "\n", rpc_code_name(rc),
+              msg, req->after_version);
+      return WATCH_RESUME;
+    }
+    fprintf(ctx->err, "tvmaze: %s: %s\n", rpc_code_name(rc),
+            rc == RPC_OK ? "the stream ended" : msg);
+    return WATCH_FAILED;
+  }
+}
+
+static int watch_(struct cli_ctx *ctx, int argc, char **argv) {
+  int64_t after = 0;
+  int help = 0;
+  const char *show_ids = NULL, *entity = NULL;
+  const struct cli_flag flags[] = {
+      {"--after", NULL, CLI_FLAG_INT64, &after, NULL},
+      {"--show-ids", NULL, CLI_FLAG_STRING, &show_ids, NULL},
+      {"--entity", NULL, CLI_FLAG_STRING, &entity, NULL},
+  };
+  const char *pos[1];
+  size_t npos = 0;
+  int rc = cli_flags_parse(ctx, flags, sizeof flags / sizeof flags[0], argc - 1, argv + 1, pos, 0,
+                           &npos, &help);
+  if (rc != CLI_OK || help) {
+    if (help) {
+      fputs(USAGE_, ctx->out);
+    }
+    return rc;
+  }
+  ProtobufCMessage *m = pbjson_message_new(&tvmaze__v1__watch_changes_request__descriptor);
+  Tvmaze__V1__WatchChangesRequest *req = (Tvmaze__V1__WatchChangesRequest *)m;
+  rc = set_field_(ctx, m, "--show-ids", "show_ids", show_ids);
+  if (rc == CLI_OK) {
+    rc = set_field_(ctx, m, "--entity", "entity", entity);
+  }
+  req->after_version = after;
+  int64_t backoff = BACKOFF_MIN_MS;
+  while (rc == CLI_OK) {
+    int got = 0;
+    enum watch_end end = watch_once_(ctx, req, &got);
+    if (end == WATCH_FAILED) {
+      rc = CLI_RPC_ERROR;
+    } else if (end == WATCH_INTERRUPTED) {
+      break;
+    } else {
+      backoff = got ? BACKOFF_MIN_MS : backoff;
+      if (pause_(backoff)) {
+        break;
+      }
+      backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+  }
+  protobuf_c_message_free_unpacked(m, NULL);
+  return rc;
+}
+
 int cmd_changes(struct cli_ctx *ctx, int argc, char **argv) {
   if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
     fputs(USAGE_, argc < 1 ? ctx->err : ctx->out);
     return argc < 1 ? CLI_USAGE : CLI_OK;
+  }
+  if (strcmp(argv[0], "watch") == 0) {
+    return watch_(ctx, argc, argv);
   }
   if (strcmp(argv[0], "list") != 0) {
     return cli_usage_error(ctx, "changes: unknown subcommand %s", argv[0]);

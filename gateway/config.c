@@ -48,6 +48,9 @@ const char gw_usage_text[] =
     "(256)\n"
     "  --ingest-metrics-interval S  TVMAZE_INGEST_METRICS_INTERVAL  ingest-run counts for "
     "/metrics every S s (15)\n"
+    "  Tracing (no flags): OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,\n"
+    "  OTEL_SERVICE_NAME (tvmaze-gateway), OTEL_TRACES_SAMPLER (parentbased_traceidratio),\n"
+    "  OTEL_TRACES_SAMPLER_ARG (0.1); see docs/operations.md \"Tracing\"\n"
     "  --routes                print the route table and exit\n"
     "  --version, --help\n";
 
@@ -304,6 +307,8 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
                             &cfg->health_interval_ms, err, errlen)) ||
       (s_shb && parse_long_("TVMAZE_STREAM_HEARTBEAT_MS", s_shb, 100, 15000,
                             &cfg->stream_heartbeat_ms, err, errlen)))
+    return -1;
+  if (otel_config_from_env(&cfg->otel, "tvmaze-gateway", TVMAZE_VERSION, err, errlen) != 0)
     return -1;
   return 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "otel_config.h"
 
 struct gw_config {
   const char *http_addr;       /* TVMAZE_HTTP_ADDR, "0.0.0.0:8080" */
@@ -35,6 +36,7 @@ struct gw_config {
   long upstream_queue;       /* TVMAZE_UPSTREAM_QUEUE, jobs waiting for a worker (256) */
   long runstats_period_s;    /* TVMAZE_INGEST_METRICS_INTERVAL, s between run counts (15) */
   long stream_heartbeat_ms;  /* TVMAZE_STREAM_HEARTBEAT_MS, idle change-stream heartbeat (10000) */
+  struct otel_config otel;   /* OTEL_* (otel/otel_config.h; no flags, as OpenTelemetry) */
 };
 
 /* The --help text. */

@@ -24,6 +24,7 @@
 #include "follow.h"
 #include "health.h"
 #include "metrics.h"
+#include "otel_tracer.h"
 #include "pipeline.h"
 #include "ratelimit.h"
 #include "respcache.h"
@@ -41,6 +42,7 @@
 
 /* Written by start only; read-only while serving. */
 struct gw_daemon {
+  struct otel_tracer *tracer;
   struct gw_metrics *metrics;
   struct gw_upstream *upstream;
   struct gw_auth *auth;
@@ -73,6 +75,7 @@ static void free_modules_(struct gw_daemon *d) {
   gw_auth_destroy(d->auth);
   gw_upstream_destroy(d->upstream);
   gw_metrics_destroy(d->metrics);
+  otel_tracer_destroy(d->tracer); /* flushes the spans still queued */
   free(d);
 }
 
@@ -109,8 +112,11 @@ static struct MHD_Daemon *start_mhd_(const struct gw_config *cfg, struct gw_pipe
 
 struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t errlen) {
   struct gw_daemon *d = xcalloc(1, sizeof *d);
+  d->tracer = otel_tracer_create(&cfg->otel, err, errlen);
+  if (!d->tracer)
+    goto fail;
   d->metrics = gw_metrics_create();
-  d->upstream = gw_upstream_create(cfg->grpc_target, cfg->upstream_timeout_ms);
+  d->upstream = gw_upstream_create(cfg->grpc_target, cfg->upstream_timeout_ms, d->tracer);
   d->auth = gw_auth_create(cfg->api_username, cfg->api_password, cfg->auth_cache_ttl_s, d->upstream,
                            d->metrics);
   d->proxies = gw_proxies_create(cfg->trusted_proxies);
@@ -147,6 +153,7 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
                                   .follow = d->follow,
                                   .feed = d->feed,
                                   .proxies = d->proxies,
+                                  .tracer = d->tracer,
                                   .ip_limit = cfg->ip_limit,
                                   .ip_window_s = cfg->ip_window_s,
                                   .upstream_timeout_ms = cfg->upstream_timeout_ms};

@@ -1,6 +1,6 @@
 /*
  * daemon: the gateway as a whole. Creates every module's handle in
- * dependency order (metrics, upstream, auth, trusted proxies, rate limits,
+ * dependency order (tracer, metrics, upstream, auth, trusted proxies, rate limits,
  * response cache, run counts, workers, the change feed and its follower,
  * the pipeline), owns them, and runs
  * the libmicrohttpd daemon whose callbacks are the pipeline's. As
@@ -8,6 +8,7 @@
  *
  *   | handle               | used by                                      |
  *   |----------------------|----------------------------------------------|
+ *   | otel_tracer          | pipeline, upstream (spans), ops (/metrics)   |
  *   | gw_metrics           | pipeline, auth, ratelimit, handlers          |
  *   | gw_upstream          | auth, runstats, api/ops handlers             |
  *   | gw_auth              | pipeline                                     |

@@ -518,6 +518,7 @@ struct gw_sub *gw_feed_open(struct gw_feed *f, const Tvmaze__V1__WatchChangesReq
     s->n_show_ids = req->n_show_ids;
   }
   s->trace = *trace;
+  s->trace.span = NULL;     /* the request's span stays the request's */
   s->trace.deadline_ms = 0; /* later pages: each its own upstream deadline */
   /* following from exactly the feed's position (a listing's version the
    * follower has reached): nothing to catch up, and no upstream call */

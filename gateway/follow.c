@@ -47,7 +47,6 @@
 struct gw_follow {
   struct gw_upstream *up;      /* borrowed; read-only */
   struct gw_follow_listener l; /* read-only */
-  struct gw_idgen ids;         /* trace ids of the follower's calls (atomic) */
   pthread_t thread;
   int running;                  /* thread started (start/stop only) */
   pthread_mutex_t lock;         /* guards stopping, stream */
@@ -119,7 +118,7 @@ static rpc_code probe_(struct gw_follow *f, int64_t after, int64_t *current) {
   const ProtobufCMethodDescriptor *m = protobuf_c_service_descriptor_get_method_by_name(
       &tvmaze__v1__changes__descriptor, "ListChanges");
   struct gw_trace trace;
-  gw_trace_new(&f->ids, &trace);
+  gw_trace_new(gw_upstream_tracer(f->up), &trace);
   struct rpc_client_ctx ctx;
   gw_upstream_call_within(f->up, &tvmaze__v1__changes__descriptor,
                           (unsigned)(m - tvmaze__v1__changes__descriptor.methods), &req.base,
@@ -144,7 +143,7 @@ static rpc_code shows_version_(struct gw_follow *f, int64_t *version) {
   const ProtobufCMethodDescriptor *m = protobuf_c_service_descriptor_get_method_by_name(
       &tvmaze__v1__shows__descriptor, "ListEpisodes");
   struct gw_trace trace;
-  gw_trace_new(&f->ids, &trace);
+  gw_trace_new(gw_upstream_tracer(f->up), &trace);
   struct rpc_client_ctx ctx;
   gw_upstream_call_within(f->up, &tvmaze__v1__shows__descriptor,
                           (unsigned)(m - tvmaze__v1__shows__descriptor.methods), &req.base, &trace,
@@ -167,7 +166,7 @@ static rpc_code read_stream_(struct gw_follow *f, int64_t *v, int64_t target) {
   Tvmaze__V1__WatchChangesRequest req = TVMAZE__V1__WATCH_CHANGES_REQUEST__INIT;
   req.after_version = *v;
   struct gw_trace trace;
-  gw_trace_new(&f->ids, &trace);
+  gw_trace_new(gw_upstream_tracer(f->up), &trace);
   rpc_client_stream *s = gw_upstream_stream_open(
       f->up, WATCH_PATH, &req.base, &tvmaze__v1__watch_changes_response__descriptor, &trace);
   pthread_mutex_lock(&f->lock);
@@ -276,7 +275,6 @@ struct gw_follow *gw_follow_start(struct gw_upstream *up, const struct gw_follow
   f->up = up;
   if (listener)
     f->l = *listener;
-  gw_idgen_init(&f->ids);
   atomic_init(&f->version, -1);
   atomic_init(&f->is_up, 0);
   atomic_init(&f->reconn, 0);

@@ -22,7 +22,6 @@ struct gw_health {
   struct gw_upstream *up;       /* borrowed */
   struct gw_metrics *m;         /* borrowed */
   long interval_ms;             /* read-only */
-  struct gw_idgen ids;          /* the thread's trace ids */
   struct ticker *ticker;        /* the probe thread */
   pthread_mutex_t lock;         /* guards the fields below */
   struct gw_health_state state; /* the last probe's outcome (known: a probe ended) */
@@ -32,7 +31,7 @@ struct gw_health {
 static void probe_(void *arg) {
   struct gw_health *h = arg;
   struct gw_trace trace;
-  gw_trace_new(&h->ids, &trace);
+  gw_trace_new(gw_upstream_tracer(h->up), &trace);
   struct gw_health_state s = {.known = 1};
   s.code = gw_upstream_health(h->up, &trace, &s.serving, s.msg, sizeof s.msg);
   if (s.code != RPC_OK)
@@ -49,7 +48,6 @@ struct gw_health *gw_health_start(struct gw_upstream *up, struct gw_metrics *m, 
   h->up = up;
   h->m = m;
   h->interval_ms = interval_ms;
-  gw_idgen_init(&h->ids);
   pthread_mutex_init(&h->lock, NULL);
   h->ticker = ticker_start(interval_ms, probe_, h, "health probe", err, errlen);
   if (h->ticker == NULL) {

@@ -1,7 +1,8 @@
 /*
  * metrics: Prometheus counters in fixed tables under one mutex, rendered
  * in text format 0.0.4. See metrics.h for the series.
- * Tests: tests/integration/test_gateway_http.sh ("metrics").
+ * Tests: tests/integration/test_gateway_http.sh ("metrics"), test_gateway_otel.sh
+ * (promtool, the http_* series, the tier, process_*).
  */
 #include "metrics.h"
 
@@ -10,15 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
+#include "procstat.h"
+#include "promtext.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
 #define MAX_ROUTES 48
 #define MAX_SERIES 256
 #define NBUCKETS 11
+#define NTIERS 4
 
-static const double buckets_[NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                          0.05,   0.1,   0.25,   1.0,   5.0};
+/* prometheus.DefBuckets with 2 s for the 2 s alarm (helm/tvmaze rules). */
+static const double buckets_[NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10};
+static const char *const tiers_[NTIERS] = {"operator", "free", "basic", "premium"};
 
 struct series {
   const char *route; /* static string (a route template or "unmatched") */
@@ -29,9 +36,9 @@ struct series {
 
 struct hist {
   const char *route;
-  unsigned long long bucket[NBUCKETS];
-  unsigned long long count;
+  unsigned long long bucket[NBUCKETS + 1]; /* per bucket (not cumulative); [NBUCKETS]: above */
   double sum;
+  unsigned long long tier[NTIERS]; /* authenticated requests by tier */
 };
 
 /* Every field but lock is guarded by lock. */
@@ -48,11 +55,15 @@ struct gw_metrics {
   unsigned long long backend_redis, backend_local;
   unsigned long long resp_hit, resp_miss, resp_stale, resp_bypass;
   unsigned long long queue_full;
+  double created_epoch; /* for process_start_time_seconds without /proc; read-only */
 };
 
 struct gw_metrics *gw_metrics_create(void) {
   struct gw_metrics *m = xcalloc(1, sizeof *m);
   pthread_mutex_init(&m->lock, NULL);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  m->created_epoch = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
   return m;
 }
 
@@ -64,7 +75,7 @@ void gw_metrics_destroy(struct gw_metrics *m) {
 }
 
 void gw_metrics_request(struct gw_metrics *m, const char *route, const char *method,
-                        unsigned status, double seconds, size_t bytes) {
+                        unsigned status, double seconds, size_t bytes, enum gw_metrics_tier tier) {
   pthread_mutex_lock(&m->lock);
   size_t i;
   for (i = 0; i < m->nseries; i++)
@@ -83,11 +94,13 @@ void gw_metrics_request(struct gw_metrics *m, const char *route, const char *met
     m->hists[m->nhists++].route = route;
   }
   if (i < m->nhists) {
-    for (int b = 0; b < NBUCKETS; b++)
-      if (seconds <= buckets_[b])
-        m->hists[i].bucket[b]++;
-    m->hists[i].count++;
+    int b = 0;
+    while (b < NBUCKETS && seconds > buckets_[b])
+      b++;
+    m->hists[i].bucket[b]++;
     m->hists[i].sum += seconds;
+    if (tier >= GW_TIER_OPERATOR && tier <= GW_TIER_PREMIUM)
+      m->hists[i].tier[tier]++;
   }
   m->bytes_total += bytes;
   pthread_mutex_unlock(&m->lock);
@@ -145,32 +158,70 @@ void gw_metrics_queue_full(struct gw_metrics *m) {
   pthread_mutex_unlock(&m->lock);
 }
 
+/* route="..." into b (reset first). */
+static void route_label_(struct strbuf *b, const char *route) {
+  strbuf_reset(b);
+  strbuf_append(b, "route=\"");
+  prom_label_value(b, route);
+  strbuf_append(b, "\"");
+}
+
+/* The request counts as family name, the status under label code_label
+ * (lock held). */
+static void render_requests_(struct gw_metrics *m, struct strbuf *out, const char *name,
+                             const char *code_label, const char *help) {
+  struct strbuf labels;
+  strbuf_init(&labels);
+  prom_family(out, name, "counter", help);
+  for (size_t i = 0; i < m->nseries; i++) {
+    route_label_(&labels, m->series[i].route);
+    strbuf_append(&labels, ",method=\"");
+    prom_label_value(&labels, m->series[i].method);
+    strbuf_appendf(&labels, "\",%s=\"%u\"", code_label, m->series[i].status);
+    prom_sample_u64(out, name, labels.data, m->series[i].count);
+  }
+  strbuf_release(&labels);
+}
+
+/* The latency histograms as family name (lock held). */
+static void render_durations_(struct gw_metrics *m, struct strbuf *out, const char *name,
+                              const char *help) {
+  struct strbuf labels;
+  strbuf_init(&labels);
+  prom_family(out, name, "histogram", help);
+  for (size_t i = 0; i < m->nhists; i++) {
+    route_label_(&labels, m->hists[i].route);
+    prom_histogram(out, name, labels.data, buckets_, m->hists[i].bucket, NBUCKETS, m->hists[i].sum);
+  }
+  strbuf_release(&labels);
+}
+
 void gw_metrics_render(struct gw_metrics *m, const struct gw_metrics_gauges *g,
                        struct strbuf *out) {
   long queued = g->queued, busy = g->busy, threads = g->threads;
   pthread_mutex_lock(&m->lock);
-  strbuf_append(out,
-                "# HELP tvmaze_gateway_requests_total HTTP requests by route, method and "
-                "status.\n# TYPE tvmaze_gateway_requests_total counter\n");
-  for (size_t i = 0; i < m->nseries; i++)
-    strbuf_appendf(
-        out, "tvmaze_gateway_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
-        m->series[i].route, m->series[i].method, m->series[i].status, m->series[i].count);
-  strbuf_append(out,
-                "# HELP tvmaze_gateway_request_duration_seconds Request latency.\n"
-                "# TYPE tvmaze_gateway_request_duration_seconds histogram\n");
-  for (size_t i = 0; i < m->nhists; i++) {
-    for (int b = 0; b < NBUCKETS; b++)
-      strbuf_appendf(
-          out, "tvmaze_gateway_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-          m->hists[i].route, buckets_[b], m->hists[i].bucket[b]);
-    strbuf_appendf(out,
-                   "tvmaze_gateway_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-                   "tvmaze_gateway_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-                   "tvmaze_gateway_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                   m->hists[i].route, m->hists[i].count, m->hists[i].route, m->hists[i].sum,
-                   m->hists[i].route, m->hists[i].count);
-  }
+  render_requests_(m, out, "http_requests_total", "code",
+                   "HTTP requests by route template, method and status code.");
+  render_durations_(m, out, "http_request_duration_seconds",
+                    "Time from a request's arrival to its reply, by route template.");
+  prom_family(out, "tvmaze_gateway_api_requests_total", "counter",
+              "Authenticated /api requests by route template and the caller's tier.");
+  struct strbuf labels;
+  strbuf_init(&labels);
+  for (size_t i = 0; i < m->nhists; i++)
+    for (int t = 0; t < NTIERS; t++) {
+      if (m->hists[i].tier[t] == 0)
+        continue;
+      route_label_(&labels, m->hists[i].route);
+      strbuf_appendf(&labels, ",tier=\"%s\"", tiers_[t]);
+      prom_sample_u64(out, "tvmaze_gateway_api_requests_total", labels.data, m->hists[i].tier[t]);
+    }
+  strbuf_release(&labels);
+  render_requests_(m, out, "tvmaze_gateway_requests_total", "status",
+                   "Deprecated (use http_requests_total): HTTP requests by route, method and "
+                   "status.");
+  render_durations_(m, out, "tvmaze_gateway_request_duration_seconds",
+                    "Deprecated (use http_request_duration_seconds): request latency.");
   strbuf_appendf(out,
                  "# HELP tvmaze_gateway_response_bytes_total Response body bytes.\n"
                  "# TYPE tvmaze_gateway_response_bytes_total counter\n"
@@ -216,4 +267,5 @@ void gw_metrics_render(struct gw_metrics *m, const struct gw_metrics_gauges *g,
                  m->backend_local, m->resp_hit, m->resp_miss, m->resp_stale, m->resp_bypass,
                  m->queue_full, busy, threads - busy, queued);
   pthread_mutex_unlock(&m->lock);
+  procstat_render(out, m->created_epoch);
 }

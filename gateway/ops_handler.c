@@ -10,6 +10,7 @@
 #include "follow.h"
 #include "health.h"
 #include "metrics.h"
+#include "otel_tracer.h"
 #include "runstats.h"
 #include "strbuf.h"
 #include "upstream.h"
@@ -41,13 +42,15 @@ void gw_handle_up(struct gw_health *h, struct gw_reply *reply) {
 }
 
 void gw_handle_metrics(struct gw_metrics *m, struct gw_workers *w, struct gw_runstats *rs,
-                       const struct gw_follow *fo, struct gw_feed *feed, struct gw_reply *reply) {
+                       struct otel_tracer *tracer, const struct gw_follow *fo, struct gw_feed *feed,
+                       struct gw_reply *reply) {
   struct gw_metrics_gauges g;
   gw_workers_stats(w, &g.queued, &g.busy, &g.threads);
   reply->status = 200;
   reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
   gw_metrics_render(m, &g, reply->body);
   gw_runstats_render(rs, reply->body);
+  otel_tracer_render_metrics(tracer, reply->body);
   gw_follow_render(fo, reply->body);
   gw_feed_render(feed, reply->body);
 }

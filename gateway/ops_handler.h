@@ -13,6 +13,7 @@
 
 struct gw_health;
 struct gw_metrics;
+struct otel_tracer;
 struct gw_workers;
 struct gw_runstats;
 struct gw_follow;
@@ -22,9 +23,11 @@ struct gw_feed;
  * probe said SERVING, else 503 with the reason. */
 void gw_handle_up(struct gw_health *h, struct gw_reply *reply);
 /* Non-blocking: the gateway's metrics, the workers' gauges, the last
- * ingest-run counts, the follower's state and the change streams. */
+ * ingest-run counts, the span exporter's counters, the follower's state
+ * and the change streams. */
 void gw_handle_metrics(struct gw_metrics *m, struct gw_workers *w, struct gw_runstats *rs,
-                       const struct gw_follow *fo, struct gw_feed *feed, struct gw_reply *reply);
+                       struct otel_tracer *tracer, const struct gw_follow *fo, struct gw_feed *feed,
+                       struct gw_reply *reply);
 void gw_handle_openapi(struct gw_reply *reply);
 
 #endif

@@ -58,13 +58,11 @@
 
 struct gw_pipeline {
   struct gw_pipeline_deps d; /* borrowed handles; read-only */
-  struct gw_idgen ids;       /* request and trace ids (atomic) */
 };
 
 struct gw_pipeline *gw_pipeline_create(const struct gw_pipeline_deps *deps) {
   struct gw_pipeline *p = xcalloc(1, sizeof *p);
   p->d = *deps;
-  gw_idgen_init(&p->ids);
   return p;
 }
 
@@ -96,6 +94,7 @@ struct request {
   size_t uri_len;          /* raw request target, query included */
   char *uri;               /* that target (response cache key); NULL when over MAX_URI_BYTES */
   int64_t start_us;        /* clock_mono_us() at the URI-log callback */
+  uint64_t start_ns;       /* the same instant, Unix ns (the request span's start) */
   struct strbuf body;      /* upload so far */
   int too_big;             /* upload exceeded MAX_BODY_BYTES */
   int raw_nul;             /* the request target held a raw NUL byte */
@@ -161,6 +160,7 @@ void *gw_pipeline_uri_log(void *cls, const char *uri, struct MHD_Connection *con
     q[1] = '\0';
   }
   r->start_us = clock_mono_us();
+  r->start_ns = otel_now_ns();
   strbuf_init(&r->body);
   strbuf_init(&r->out);
   r->route_label = "unmatched";
@@ -182,6 +182,7 @@ void gw_pipeline_completed(void *cls, struct MHD_Connection *con, void **con_cls
     gw_cached_body_release(r->reply.cached);
     gw_feed_sub_release(r->reply.stream); /* a stream no response took */
     gw_rpc_release(&r->rpc);
+    otel_span_free(r->trace.span); /* a request that ended before its reply */
     free(r->uri);
     free(r);
   }
@@ -341,9 +342,9 @@ static int has_escaped_nul_(const char *raw) {
  * is a 400. */
 static void start_(struct request *r) {
   struct MHD_Connection *con = r->con;
-  gw_trace_init(&r->p->ids, &r->trace,
+  gw_trace_init(r->p->d.tracer, &r->trace,
                 MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Request-Id"),
-                MHD_lookup_connection_value(con, MHD_HEADER_KIND, "traceparent"));
+                MHD_lookup_connection_value(con, MHD_HEADER_KIND, "traceparent"), r->start_ns);
   char peer[64];
   peer_ip_(con, peer, sizeof peer);
   gw_client_ip(r->p->d.proxies, peer,
@@ -610,7 +611,8 @@ static int advance_(struct request *r, int may_block) {
         gw_handle_up(d->health, reply);
         break;
       case GW_ROUTE_METRICS:
-        gw_handle_metrics(d->metrics, d->workers, d->runstats, d->follow, d->feed, reply);
+        gw_handle_metrics(d->metrics, d->workers, d->runstats, d->tracer, d->follow, d->feed,
+                          reply);
         break;
       case GW_ROUTE_OPENAPI:
         gw_handle_openapi(reply);
@@ -714,14 +716,29 @@ send:;
   enum MHD_Result ret =
       gw_response_send(con, r->method, r->trace.request_id, r->rate, &r->reply, &bytes);
   double secs = (double)(clock_mono_us() - r->start_us) / 1e6;
+  enum gw_metrics_tier tier = GW_TIER_NONE;
+  if (r->who.name[0] != '\0')
+    tier =
+        r->who.tier >= 1 && r->who.tier <= 3 ? (enum gw_metrics_tier)r->who.tier : GW_TIER_OPERATOR;
   gw_metrics_request(r->p->d.metrics, r->route_label, r->route ? r->route->method : "other",
-                     r->reply.status, secs, bytes);
+                     r->reply.status, secs, bytes, tier);
+  char trace_id[33], span_id[17];
+  gw_trace_ids(&r->trace, trace_id, span_id);
+  struct gw_trace_http th = {.method = method,
+                             .route = r->route ? r->route->path : NULL,
+                             .path = r->uri,
+                             .path_len = r->uri ? strcspn(r->uri, "?") : 0,
+                             .client = r->client,
+                             .status = r->reply.status};
+  if (r->route && (r->route->kind == GW_ROUTE_UP || r->route->kind == GW_ROUTE_METRICS))
+    gw_trace_discard(&r->trace); /* load-balancer probes and scrapes: no traces */
+  gw_trace_finish(r->p->d.tracer, &r->trace, &th);
   if (log_enabled(LOG_INFO))
     LOG_EVENT(LOG_INFO, "http_request", LF_STR("request_id", r->trace.request_id),
-              LF_STR("method", method), LF_STR("route", r->route_label),
-              LF_INT("status", r->reply.status), LF_DBL("duration_ms", secs * 1000.0),
-              LF_INT("bytes", bytes), LF_STR("client", r->client),
-              LF_STR("key", r->who.name[0] ? r->who.name : NULL),
+              LF_STR("trace_id", trace_id), LF_STR("span_id", span_id), LF_STR("method", method),
+              LF_STR("route", r->route_label), LF_INT("status", r->reply.status),
+              LF_DBL("duration_ms", secs * 1000.0), LF_INT("bytes", bytes),
+              LF_STR("client", r->client), LF_STR("key", r->who.name[0] ? r->who.name : NULL),
               LF_STR("grpc_code", r->reply.code != RPC_OK ? rpc_code_name(r->reply.code) : NULL));
   return ret;
 }

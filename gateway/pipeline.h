@@ -5,8 +5,9 @@
  *   URL > 8 KiB -> 414; body > 64 KiB -> 413; route -> 404 / 405 + Allow;
  *   /api/v1: per-IP limit -> 429, credentials -> 401, per-key limit -> 429;
  *   handler (response-cache hit, or the RPC); ETag + 304 on GET; security
- *   headers, X-Request-Id, RateLimit-* (response.h); one JSON log line and
- *   the metrics.
+ *   headers, X-Request-Id, RateLimit-* (response.h); one JSON log line
+ *   (with the request span's trace_id and span_id), the metrics, and the
+ *   request's SERVER span (trace.h) ended.
  *
  * The MHD threads never wait on the network: a step that would (a gRPC
  * call, a Redis claim) runs on an upstream worker (workers.h) while the
@@ -31,6 +32,7 @@ struct gw_runstats;
 struct gw_proxies;
 struct gw_follow;
 struct gw_feed;
+struct otel_tracer;
 
 /* What the pipeline uses: borrowed handles and settings. */
 struct gw_pipeline_deps {
@@ -45,9 +47,10 @@ struct gw_pipeline_deps {
   struct gw_follow *follow; /* the data version the cache follows */
   struct gw_feed *feed;     /* change streams */
   const struct gw_proxies *proxies;
-  long ip_limit;            /* per-IP requests per ip_window_s */
-  long ip_window_s;         /* seconds */
-  long upstream_timeout_ms; /* a request's deadline, from its start */
+  struct otel_tracer *tracer; /* request spans (otel/otel_tracer.h) */
+  long ip_limit;              /* per-IP requests per ip_window_s */
+  long ip_window_s;           /* seconds */
+  long upstream_timeout_ms;   /* a request's deadline, from its start */
 };
 
 struct gw_pipeline;

@@ -27,7 +27,6 @@ static const char *const status_names_[5] = {NULL, "RUNNING", "SUCCEEDED", "PART
 struct gw_runstats {
   struct gw_upstream *up; /* borrowed */
   long period_s;          /* read-only */
-  struct gw_idgen ids;    /* the thread's trace ids */
   struct ticker *ticker;  /* the counting thread */
   pthread_mutex_t lock;   /* guards the fields below */
   long long counts[5];    /* runs per RunStatus number, from the last success */
@@ -41,7 +40,7 @@ static void refresh_(void *arg) {
   const ProtobufCMethodDescriptor *m = protobuf_c_service_descriptor_get_method_by_name(
       &tvmaze__v1__ingest__descriptor, "CountIngestRuns");
   struct gw_trace trace;
-  gw_trace_new(&rs->ids, &trace);
+  gw_trace_new(gw_upstream_tracer(rs->up), &trace);
   struct rpc_client_ctx ctx;
   gw_upstream_call_within(rs->up, &tvmaze__v1__ingest__descriptor,
                           (unsigned)(m - tvmaze__v1__ingest__descriptor.methods), &req.base, &trace,
@@ -71,7 +70,6 @@ struct gw_runstats *gw_runstats_start(struct gw_upstream *up, long period_s, cha
   struct gw_runstats *rs = xcalloc(1, sizeof *rs);
   rs->up = up;
   rs->period_s = period_s;
-  gw_idgen_init(&rs->ids);
   pthread_mutex_init(&rs->lock, NULL);
   rs->ticker = ticker_start(period_s * 1000, refresh_, rs, "ingest-run counter", err, errlen);
   if (rs->ticker == NULL) {

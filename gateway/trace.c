@@ -1,67 +1,12 @@
 /*
- * trace: request and trace ids (splitmix64 streams), X-Request-Id and
- * traceparent checks. See trace.h. Tests: tests/integration/
+ * trace: request ids, the request span, its HTTP attributes. See trace.h.
+ * Tests: tests/unit/test_trace.c, tests/integration/test_gateway_otel.sh,
  * test_gateway_http.sh (X-Request-Id kept or generated).
  */
 #include "trace.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-
-#define GOLDEN 0x9e3779b97f4a7c15ULL
-
-static uint64_t mix_(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-void gw_idgen_init(struct gw_idgen *g) {
-  uint64_t seed;
-  if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    seed = (uint64_t)t.tv_sec * 1000000007u ^ (uint64_t)t.tv_nsec ^ (uintptr_t)&t;
-  }
-  atomic_init(&g->state, seed);
-}
-
-/* One identity's private stream, seeded by one step of the generator. */
-struct stream {
-  uint64_t s;
-};
-
-static struct stream stream_(struct gw_idgen *g) {
-  uint64_t s = atomic_fetch_add_explicit(&g->state, GOLDEN, memory_order_relaxed);
-  return (struct stream){mix_(s + GOLDEN)};
-}
-
-static uint64_t next_(struct stream *st) {
-  return mix_(st->s += GOLDEN);
-}
-
-/* Writes 2 * nbytes random hex digits and a NUL to out. */
-static void random_hex_(struct stream *st, char *out, size_t nbytes) {
-  static const char hex[] = "0123456789abcdef";
-  uint64_t v = 0;
-  for (size_t i = 0; i < nbytes; i++) {
-    if (i % 8 == 0)
-      v = next_(st);
-    unsigned char c = (unsigned char)(v >> (i % 8 * 8));
-    out[2 * i] = hex[c >> 4];
-    out[2 * i + 1] = hex[c & 15];
-  }
-  out[2 * nbytes] = '\0';
-}
-
-static int is_hex_(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-      return 0;
-  return 1;
-}
 
 static int valid_request_id_(const char *s) {
   size_t n = strlen(s);
@@ -76,29 +21,73 @@ static int valid_request_id_(const char *s) {
   return 1;
 }
 
-void gw_trace_init(struct gw_idgen *g, struct gw_trace *t, const char *xrid,
-                   const char *traceparent) {
-  struct stream st = stream_(g);
-  t->deadline_ms = 0;
+static void request_id_(struct gw_trace *t, const char *xrid) {
   if (xrid && valid_request_id_(xrid))
     snprintf(t->request_id, sizeof t->request_id, "%s", xrid);
   else
-    random_hex_(&st, t->request_id, 16);
-  char trace_id[33], span[17];
-  if (traceparent && strlen(traceparent) == 55 && strncmp(traceparent, "00-", 3) == 0 &&
-      is_hex_(traceparent + 3, 32) && traceparent[35] == '-') {
-    memcpy(trace_id, traceparent + 3, 32);
-  } else if (strlen(t->request_id) == 32 && is_hex_(t->request_id, 32)) {
-    memcpy(trace_id, t->request_id, 32);
-  } else {
-    random_hex_(&st, trace_id, 16);
-  }
-  trace_id[32] = '\0';
-  random_hex_(&st, span, 8);
-  span[16] = '\0';
-  snprintf(t->traceparent, sizeof t->traceparent, "00-%s-%s-01", trace_id, span);
+    otel_hex(t->ctx.trace_id, 16, t->request_id);
 }
 
-void gw_trace_new(struct gw_idgen *g, struct gw_trace *t) {
-  gw_trace_init(g, t, NULL, NULL);
+void gw_trace_init(struct otel_tracer *tr, struct gw_trace *t, const char *xrid,
+                   const char *traceparent, uint64_t start_ns) {
+  struct otel_span_context parent;
+  int remote = otel_traceparent_parse(traceparent, &parent) == 0;
+  t->deadline_ms = 0;
+  t->span = otel_tracer_start(tr, remote ? &parent : NULL, 1, "HTTP", OTEL_SPAN_SERVER, start_ns,
+                              &t->ctx);
+  request_id_(t, xrid);
+}
+
+void gw_trace_new(struct otel_tracer *tr, struct gw_trace *t) {
+  t->deadline_ms = 0;
+  t->span = NULL;
+  otel_tracer_background(tr, &t->ctx);
+  request_id_(t, NULL);
+}
+
+/* The method as HTTP semantic conventions name it: a known method, else
+ * "_OTHER" (so a span name stays bounded). */
+static const char *method_(const char *m) {
+  static const char *const known[] = {"GET",   "HEAD",    "POST",  "PUT",    "DELETE",
+                                      "PATCH", "OPTIONS", "TRACE", "CONNECT"};
+  for (size_t i = 0; m && i < sizeof known / sizeof known[0]; i++)
+    if (strcmp(m, known[i]) == 0)
+      return known[i];
+  return "_OTHER";
+}
+
+void gw_trace_finish(struct otel_tracer *tr, struct gw_trace *t, const struct gw_trace_http *h) {
+  struct otel_span *s = t->span;
+  if (s == NULL)
+    return;
+  const char *m = method_(h->method);
+  char name[160];
+  if (h->route)
+    snprintf(name, sizeof name, "%s %s", strcmp(m, "_OTHER") == 0 ? "HTTP" : m, h->route);
+  else
+    snprintf(name, sizeof name, "%s", strcmp(m, "_OTHER") == 0 ? "HTTP" : m);
+  otel_span_set_name(s, name);
+  otel_span_attr_str(s, "http.request.method", m);
+  if (h->route)
+    otel_span_attr_str(s, "http.route", h->route);
+  otel_span_attr_int(s, "http.response.status_code", (int64_t)h->status);
+  otel_span_attr_str(s, "url.scheme", "http");
+  otel_span_attr_str(s, "client.address", h->client);
+  otel_span_attr_str(s, "tvmaze.request_id", t->request_id);
+  if (h->path)
+    otel_span_attr_strn(s, "url.path", h->path, h->path_len);
+  if (h->status >= 500)
+    otel_span_set_status(s, OTEL_STATUS_ERROR, NULL);
+  t->span = NULL;
+  otel_tracer_end(tr, s);
+}
+
+void gw_trace_discard(struct gw_trace *t) {
+  otel_span_free(t->span);
+  t->span = NULL;
+}
+
+void gw_trace_ids(const struct gw_trace *t, char *trace_id, char *span_id) {
+  otel_hex(t->ctx.trace_id, 16, trace_id);
+  otel_hex(t->ctx.span_id, 8, span_id);
 }

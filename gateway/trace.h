@@ -1,47 +1,65 @@
 /*
- * trace: the identity a request carries upstream (x-request-id, W3C
- * traceparent) and its deadline, and the generator of the random ids.
- * Used by the request pipeline (one identity per HTTP request) and by the
- * gateway's own calls (runstats.c), so neither depends on the other.
- *
- * Ids must be unique and hard to collide, not secret: splitmix64 over a
- * state seeded once from getrandom. A generator is shared by the threads
- * of its owner (the pipeline's MHD threads): each identity takes one
- * atomic step of the shared state and draws its ids from a private stream
- * seeded by it (a getrandom syscall per id cost ~2 % of the warm path).
+ * trace: the identity a request carries upstream (x-request-id, the W3C
+ * trace context of its span) and its deadline. Used by the request
+ * pipeline (one identity and one SERVER span per HTTP request) and by the
+ * gateway's own calls (health.c, runstats.c: a context that is never
+ * sampled, so probes start no traces), so neither depends on the other.
+ * Parsing and sampling are the shared tracer's (otel/otel_tracer.h); the
+ * upstream call's CLIENT span and the traceparent it sends are
+ * upstream.c's.
  */
 #ifndef TVMAZE_GATEWAY_TRACE_H
 #define TVMAZE_GATEWAY_TRACE_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 
-/* A generator of ids, embedded in its owner (no destroy). Thread-safe
- * after gw_idgen_init. */
-struct gw_idgen {
-  _Atomic uint64_t state; /* splitmix64 state; atomic (no lock) */
-};
+#include "otel_span.h"
+#include "otel_tracer.h"
 
-/* Seeds g from getrandom (the clock if that fails). */
-void gw_idgen_init(struct gw_idgen *g);
-
-/* Per-request trace identity passed as gRPC metadata, and the request's
- * deadline: time spent waiting for a worker counts against it. */
+/* Per-request trace identity and the request's deadline: time spent
+ * waiting for a worker counts against it. */
 struct gw_trace {
-  char request_id[129]; /* x-request-id */
-  char traceparent[56]; /* W3C: 00-<32>-<16>-01 */
-  int64_t deadline_ms;  /* clock_mono_ms() by which calls must end; 0: none */
+  char request_id[129];         /* x-request-id */
+  struct otel_span_context ctx; /* the request's span (parent of its upstream calls) */
+  struct otel_span *span;       /* that span when recorded, else NULL; owned by the request */
+  int64_t deadline_ms;          /* clock_mono_ms() by which calls must end; 0: none */
 };
 
-/* Fills t for an incoming request: xrid kept when it is 1..128 of
- * [A-Za-z0-9._:-] (else 32 random hex digits); traceparent's trace id kept
- * when well-formed (else the request id when it is 32 hex digits, else
- * random) with a new span. Either header may be NULL. deadline_ms = 0. */
-void gw_trace_init(struct gw_idgen *g, struct gw_trace *t, const char *xrid,
-                   const char *traceparent);
+/* Fills t for an incoming request and starts its SERVER span (named
+ * "HTTP" until gw_trace_finish names it), as a child of traceparent when
+ * that is well-formed (otel_traceparent.h), else of no one, sampled as the
+ * tracer decides; start_ns: the request's arrival (Unix ns). xrid is kept
+ * when it is 1..128 of [A-Za-z0-9._:-], else the request id is the trace
+ * id's 32 hex digits. Either header may be NULL. deadline_ms = 0. */
+void gw_trace_init(struct otel_tracer *tr, struct gw_trace *t, const char *xrid,
+                   const char *traceparent, uint64_t start_ns);
 
-/* A fresh identity (random request id, new trace) for calls the gateway
- * makes on its own. */
-void gw_trace_new(struct gw_idgen *g, struct gw_trace *t);
+/* A fresh identity for calls the gateway makes on its own: a new trace
+ * that is not sampled, no span; the request id is its trace id. */
+void gw_trace_new(struct otel_tracer *tr, struct gw_trace *t);
+
+/* What the request span records when the reply is out. */
+struct gw_trace_http {
+  const char *method; /* the request's method */
+  const char *route;  /* the route template, or NULL when none matched */
+  const char *path;   /* the path, without the query */
+  size_t path_len;
+  const char *client; /* the client's address */
+  unsigned status;    /* the HTTP status sent */
+};
+
+/* Names the request span ("GET /api/v1/tv_shows/{id}", or the method
+ * alone without a route), sets its HTTP attributes and status (ERROR for
+ * 5xx) and ends it (t->span = NULL after). No-op without a span. */
+void gw_trace_finish(struct otel_tracer *tr, struct gw_trace *t, const struct gw_trace_http *h);
+
+/* Drops the request span unexported (t->span = NULL; no-op without one):
+ * for the operational routes, whose probes and scrapes would fill the
+ * traces. */
+void gw_trace_discard(struct gw_trace *t);
+
+/* The request span's ids as hex (33 and 17 bytes with the NUL), for the
+ * log line. */
+void gw_trace_ids(const struct gw_trace *t, char *trace_id, char *span_id);
 
 #endif

@@ -20,6 +20,7 @@
 /* Written by create only; read-only after (no lock). */
 struct gw_upstream {
   rpc_channel *channel;
+  struct otel_tracer *tracer; /* borrowed: the upstream calls' CLIENT spans */
   long timeout_ms;
   struct {
     const ProtobufCServiceDescriptor *desc;
@@ -44,9 +45,11 @@ static void add_service_(struct gw_upstream *up, const ProtobufCServiceDescripto
   up->nservices++;
 }
 
-struct gw_upstream *gw_upstream_create(const char *target, long timeout_ms) {
+struct gw_upstream *gw_upstream_create(const char *target, long timeout_ms,
+                                       struct otel_tracer *tracer) {
   struct gw_upstream *up = xcalloc(1, sizeof *up);
   up->channel = rpc_channel_create(target, 0);
+  up->tracer = tracer;
   up->timeout_ms = timeout_ms;
   for (size_t i = 0; i < gw_routes_count; i++)
     add_service_(up, gw_routes[i].service);
@@ -65,11 +68,25 @@ void gw_upstream_destroy(struct gw_upstream *up) {
   free(up);
 }
 
+/* The CLIENT span of a call (semantic conventions for gRPC), a child of
+ * the request's span; *ctx gets its context, which the call sends. */
+static struct otel_span *client_span_(struct gw_upstream *up,
+                                      const ProtobufCServiceDescriptor *desc, unsigned index,
+                                      const struct gw_trace *trace, struct otel_span_context *ctx) {
+  const char *method = index < desc->n_methods ? desc->methods[index].name : "unknown";
+  char name[160];
+  snprintf(name, sizeof name, "%s/%s", desc->name, method);
+  struct otel_span *s =
+      otel_tracer_start(up->tracer, &trace->ctx, 0, name, OTEL_SPAN_CLIENT, 0, ctx);
+  otel_span_attr_str(s, "rpc.system", "grpc");
+  otel_span_attr_str(s, "rpc.service", desc->name);
+  otel_span_attr_str(s, "rpc.method", method);
+  return s;
+}
+
 static void call_(struct gw_upstream *up, const ProtobufCServiceDescriptor *desc, unsigned index,
                   const ProtobufCMessage *req, const struct gw_trace *trace, long timeout_ms,
                   struct rpc_client_ctx *ctx) {
-  struct rpc_metadata md[2] = {{"x-request-id", trace->request_id},
-                               {"traceparent", trace->traceparent}};
   memset(ctx, 0, sizeof *ctx);
   if (trace->deadline_ms > 0) {
     int64_t left = trace->deadline_ms - clock_mono_ms();
@@ -82,19 +99,32 @@ static void call_(struct gw_upstream *up, const ProtobufCServiceDescriptor *desc
     if (left < timeout_ms)
       timeout_ms = (long)left;
   }
-  ctx->timeout_ms = timeout_ms;
-  ctx->code = RPC_UNKNOWN;
-  ctx->metadata = md;
-  ctx->n_metadata = 2;
   ProtobufCService *service = service_(up, desc);
   if (!service) {
     ctx->code = RPC_UNAVAILABLE;
     snprintf(ctx->message, sizeof ctx->message, "upstream not configured");
     return;
   }
+  struct otel_span_context cctx;
+  struct otel_span *span = client_span_(up, desc, index, trace, &cctx);
+  char traceparent[OTEL_TRACEPARENT_LEN + 1];
+  otel_traceparent_format(&cctx, traceparent);
+  struct rpc_metadata md[2] = {{"x-request-id", trace->request_id}, {"traceparent", traceparent}};
+  ctx->timeout_ms = timeout_ms;
+  ctx->code = RPC_UNKNOWN;
+  ctx->metadata = md;
+  ctx->n_metadata = 2;
   service->invoke(service, index, req, rpc_client_keep_reply, ctx);
   ctx->metadata = NULL;
   ctx->n_metadata = 0;
+  otel_span_attr_int(span, "rpc.grpc.status_code", (int64_t)ctx->code);
+  if (ctx->code != RPC_OK)
+    otel_span_set_status(span, OTEL_STATUS_ERROR, ctx->message);
+  otel_tracer_end(up->tracer, span);
+}
+
+struct otel_tracer *gw_upstream_tracer(struct gw_upstream *up) {
+  return up->tracer;
 }
 
 void gw_upstream_call(struct gw_upstream *up, const ProtobufCServiceDescriptor *desc,
@@ -115,8 +145,9 @@ rpc_client_stream *gw_upstream_stream_open(struct gw_upstream *up, const char *m
                                            const ProtobufCMessage *req,
                                            const ProtobufCMessageDescriptor *reply_desc,
                                            const struct gw_trace *trace) {
-  struct rpc_metadata md[2] = {{"x-request-id", trace->request_id},
-                               {"traceparent", trace->traceparent}};
+  char traceparent[OTEL_TRACEPARENT_LEN + 1];
+  otel_traceparent_format(&trace->ctx, traceparent);
+  struct rpc_metadata md[2] = {{"x-request-id", trace->request_id}, {"traceparent", traceparent}};
   struct rpc_client_ctx ctx = {.timeout_ms = 0, .metadata = md, .n_metadata = 2};
   return rpc_client_stream_open(up->channel, method_path, req, reply_desc, &ctx);
 }

@@ -3,9 +3,12 @@
  * TVMAZE_GRPC_TARGET and one ProtobufCService per service descriptor (the
  * routes' services, Auth and Health), created with the handle and
  * read-only after, so calls from any worker thread share them. Every call
- * carries x-request-id and traceparent metadata (trace.h) and the
- * configured deadline, cut short by the request's own deadline (time
- * queued for a worker counts). One handle per gateway, owned by the daemon.
+ * is a CLIENT span, child of the request's (rpc.system, rpc.service,
+ * rpc.method, rpc.grpc.status_code; recorded when sampled), and carries
+ * x-request-id and that span's traceparent as metadata, so the server's
+ * span is its child, and the configured deadline, cut short by the
+ * request's own deadline (time queued for a worker counts). One handle per
+ * gateway, owned by the daemon.
  *
  * Thread safety: every function but create/destroy is thread-safe. Calls
  * block (one gRPC call): make them on an upstream worker (workers.h) or a
@@ -24,8 +27,9 @@
 struct gw_upstream;
 
 /* The channel (it connects lazily) and the client services. target is
- * not kept. */
-struct gw_upstream *gw_upstream_create(const char *target, long timeout_ms);
+ * not kept; tracer is borrowed and must outlive the handle. */
+struct gw_upstream *gw_upstream_create(const char *target, long timeout_ms,
+                                       struct otel_tracer *tracer);
 /* Frees the services and the channel (NULL: no-op); no call may be in
  * flight. */
 void gw_upstream_destroy(struct gw_upstream *up);
@@ -53,6 +57,9 @@ rpc_client_stream *gw_upstream_stream_open(struct gw_upstream *up, const char *m
                                            const ProtobufCMessage *req,
                                            const ProtobufCMessageDescriptor *reply_desc,
                                            const struct gw_trace *trace);
+
+/* The tracer the handle was created with. */
+struct otel_tracer *gw_upstream_tracer(struct gw_upstream *up);
 
 /* Health/Check on the server (2 s at most): RPC_OK and *serving set, or
  * the failure code; msg gets the server's message. */

@@ -5,7 +5,9 @@
 #   - the rendered manifests validated against the Kubernetes schemas and the
 #     chart's own rules (helm/tests/validate-manifests.js, npm kubernetes-models);
 #   - values.schema.json must reject wrongly typed values;
-#   - monitoring (rules and dashboards on): the alert rules' promtool unit tests
+#   - monitoring (rules, dashboards, ServiceMonitors and a tracing endpoint on):
+#     ServiceMonitors and OTEL_EXPORTER_OTLP_ENDPOINT only when asked for; the
+#     alert rules' promtool unit tests
 #     and mutants (helm/tests/rules.sh), the Grafana dashboards' JSON and metric
 #     names (helm/tests/check-monitoring.js);
 #   - yamllint on the plain YAML (.yamllint), shellcheck on every script;
@@ -35,7 +37,7 @@ variants=(
   "production|-f $chart/values-production.yaml"
   "canary|-f $chart/values-production.yaml --set canary.enabled=true --set canary.serviceName=tvmaze-canary-gateway --set canary.weight=10"
   "cronjob-no-netpol|--set ingestCronJob.enabled=true --set networkPolicy.enabled=false --set server.autoscaling.enabled=false"
-  "monitoring|--set monitoring.prometheusRule.enabled=true --set monitoring.prometheusRule.labels.release=kube-prometheus-stack --set monitoring.dashboards.enabled=true --set monitoring.dashboards.annotations.grafana_folder=tvmaze"
+  "monitoring|--set monitoring.prometheusRule.enabled=true --set monitoring.prometheusRule.labels.release=kube-prometheus-stack --set monitoring.dashboards.enabled=true --set monitoring.dashboards.annotations.grafana_folder=tvmaze --set monitoring.serviceMonitor.enabled=true --set monitoring.serviceMonitor.labels.release=kube-prometheus-stack --set tracing.endpoint=http://adot-collector.observability:4318"
 )
 for v in "${variants[@]}"; do
   name="${v%%|*}"
@@ -58,8 +60,18 @@ grep -q 'TVMAZE_INGEST_AT: "off"' "$work/cronjob-no-netpol.yaml" ||
 grep -q 'kind: NetworkPolicy' "$work/default.yaml" || fail "default values render no NetworkPolicy"
 
 # Monitoring objects only when asked for, with the labels the stack selects by.
-grep -q -e 'kind: PrometheusRule' -e 'grafana_dashboard:' "$work/default.yaml" &&
-  fail "default values render monitoring objects (rules and dashboards must default to off)"
+grep -q -e 'kind: PrometheusRule' -e 'grafana_dashboard:' -e 'kind: ServiceMonitor' "$work/default.yaml" &&
+  fail "default values render monitoring objects (rules, dashboards and ServiceMonitors must default to off)"
+[ "$(grep -c 'kind: ServiceMonitor' "$work/monitoring.yaml")" = 2 ] ||
+  fail "monitoring.serviceMonitor.enabled does not render the gateway's and the server's ServiceMonitor"
+grep -q 'OTEL_EXPORTER_OTLP_ENDPOINT: "http://adot-collector.observability:4318"' "$work/monitoring.yaml" ||
+  fail "tracing.endpoint does not set OTEL_EXPORTER_OTLP_ENDPOINT"
+[ "$(grep -c -- '- port: 4318' "$work/monitoring.yaml")" = 2 ] ||
+  fail "tracing.endpoint does not open the collector's port in both NetworkPolicies' egress"
+grep -q -- '- port: 4318' "$work/default.yaml" &&
+  fail "the default values open the collector's port (no tracing endpoint)"
+grep -q 'OTEL_EXPORTER_OTLP_ENDPOINT' "$work/default.yaml" &&
+  fail "the default values set OTEL_EXPORTER_OTLP_ENDPOINT (tracing export must default to off)"
 grep -q 'release: kube-prometheus-stack' "$work/monitoring.yaml" ||
   fail "monitoring.prometheusRule.labels not rendered on the PrometheusRule"
 echo "lint-deploy: dashboards (JSON, ConfigMap, metric names against docs/operations.md)"
@@ -73,7 +85,9 @@ for bad in server.replicaCount=two config.ingestAt=25:00 config.logFormat=xml in
   canary.weight=101 serviceAccount.iamRoleArn=role-without-arn "server.pdb.maxUnavailable=x y" \
   monitoring.prometheusRule.enabled=yes monitoring.prometheusRule.thresholds.cpuRatio=high \
   monitoring.prometheusRule.labels.release=1 monitoring.prometheusRule.runbookBaseUrl=operations.md \
-  monitoring.dashboards.namespace=Monitoring; do
+  monitoring.dashboards.namespace=Monitoring monitoring.serviceMonitor.enabled=yes \
+  monitoring.serviceMonitor.interval=often tracing.sampler=sometimes tracing.samplerArg=1.5 \
+  tracing.endpoint=collector:4318 tracing.collectorPort=0; do
   if "$helm" lint --strict --quiet "$chart" --set "$bad" >/dev/null 2>&1; then
     fail "helm lint accepted --set $bad"
   fi

@@ -131,6 +131,15 @@ static int set_ingest_days_(struct server_config *c, const char *v, char *err, s
   return 0;
 }
 
+static int set_changes_heartbeat_(struct server_config *c, const char *v, char *err, size_t n,
+                                  const char *name) {
+  if (parse_int_(v, 1, 15, &c->changes_heartbeat_s) != 0) {
+    snprintf(err, n, "%s: expected a number of seconds in 1..15, got \"%s\"", name, v);
+    return -1;
+  }
+  return 0;
+}
+
 static int set_changes_retention_(struct server_config *c, const char *v, char *err, size_t n,
                                   const char *name) {
   if (parse_int_(v, 1, 3650, &c->changes_retention_days) != 0) {
@@ -245,6 +254,7 @@ static const struct option_def options_[] = {
     {"TVMAZE_LOCAL_CACHE_MB", "--local-cache-mb", set_local_cache_mb_},
     {"TVMAZE_GRACE_MS", "--grace-ms", set_grace_ms_},
     {"TVMAZE_CHANGES_RETENTION_DAYS", "--changes-retention-days", set_changes_retention_},
+    {"TVMAZE_CHANGES_HEARTBEAT_SECONDS", "--changes-heartbeat-seconds", set_changes_heartbeat_},
     {"LOG_LEVEL", "--log-level", set_log_level_},
     {"LOG_FORMAT", "--log-format", set_log_format_},
 };
@@ -266,6 +276,7 @@ int config_load(struct server_config *cfg, int argc, char **argv, int first, int
   cfg->local_cache_mb = 16;
   cfg->grace_ms = 10000;
   cfg->changes_retention_days = 30;
+  cfg->changes_heartbeat_s = 15;
   cfg->log_level = LOG_INFO;
   cfg->log_format = LOG_FORMAT_JSON;
 
@@ -341,6 +352,8 @@ const char *config_usage(void) {
          "  TVMAZE_GRACE_MS     --grace-ms MS        drain period on SIGTERM (10000)\n"
          "  TVMAZE_CHANGES_RETENTION_DAYS --changes-retention-days N\n"
          "                                           days of change log kept, 1..3650 (30)\n"
+         "  TVMAZE_CHANGES_HEARTBEAT_SECONDS --changes-heartbeat-seconds N\n"
+         "                                           WatchChanges heartbeat when idle, 1..15 (15)\n"
          "  LOG_LEVEL           --log-level L        debug|info|warn|error (info)\n"
          "  LOG_FORMAT          --log-format F       json|text (json)\n";
 }

@@ -17,6 +17,8 @@
  *   TVMAZE_LOCAL_CACHE_MB --local-cache-mb       16   (MiB in-process in front of Redis; 0 off)
  *   TVMAZE_GRACE_MS       --grace-ms             10000 (drain period on SIGTERM)
  *   TVMAZE_CHANGES_RETENTION_DAYS --changes-retention-days 30 (1..3650: change log kept)
+ *   TVMAZE_CHANGES_HEARTBEAT_SECONDS --changes-heartbeat-seconds 15 (1..15: idle
+ *                         WatchChanges streams get a heartbeat this often)
  *   LOG_LEVEL             --log-level            info
  *   LOG_FORMAT            --log-format           json
  */
@@ -46,6 +48,7 @@ struct server_config {
   int local_cache_mb; /* the cache's local layer (cache.h); used with redis_url */
   int grace_ms;
   int changes_retention_days; /* change records older than this are pruned daily */
+  int changes_heartbeat_s;    /* WatchChanges heartbeat interval when idle */
   enum log_level log_level;
   enum log_format log_format;
 };

@@ -20,6 +20,7 @@
 
 #include "arena.h"
 #include "cache.h"
+#include "changes_hub.h"
 #include "changes_retention.h"
 #include "config.h"
 #include "db.h"
@@ -27,8 +28,10 @@
 #include "keys_cmd.h"
 #include "log.h"
 #include "metrics.h"
+#include "otel_config.h"
 #include "rpc.h"
 #include "services.h"
+#include "tvmaze/v1/changes.pb-c.h"
 #include "xalloc.h"
 
 extern const unsigned char tvmaze_descriptor_set[];
@@ -239,6 +242,14 @@ static int serve_(const struct server_config *cfg) {
   for (size_t i = 0; i < n_services; i++) {
     rpc_server_add_service(srv, services[i]);
   }
+  const struct changes_hub_config hc = {.database_url = cfg->database_url,
+                                        .heartbeat_ms = cfg->changes_heartbeat_s * 1000};
+  ctx.changes_hub = changes_hub_create(&hc);
+  const ProtobufCMethodDescriptor *watch = protobuf_c_service_descriptor_get_method_by_name(
+      &tvmaze__v1__changes__descriptor, "WatchChanges");
+  rpc_server_add_stream_method(srv, &tvmaze__v1__changes__descriptor,
+                               (unsigned)(watch - tvmaze__v1__changes__descriptor.methods),
+                               changes_watch_open, &ctx);
   if (rpc_server_start(srv, err, sizeof err) != 0) {
     LOG_EVENT(LOG_ERROR, "start_failed", LF_STR("error", err));
     goto out;
@@ -252,6 +263,7 @@ static int serve_(const struct server_config *cfg) {
   rc_exit = 0;
 out:
   rpc_server_destroy(srv);
+  changes_hub_destroy(ctx.changes_hub); /* after the drain ended its streams */
   changes_retention_stop(retention);
   /* after the drain: a run still going stops and is recorded as interrupted */
   ingest_runner_destroy(ctx.ingest);
@@ -279,6 +291,13 @@ int main(int argc, char **argv) {
   char err[512];
   int next = 1;
   if (config_load(&cfg, argc, argv, 1, &next, err, sizeof err) != 0) {
+    fprintf(stderr, "tvmaze-server: %s\n", err);
+    return 2;
+  }
+  /* OTEL_* checked at start like every setting (exit 2); the server's spans
+   * are not recorded yet (docs/operations.md "Tracing"). */
+  struct otel_config otel;
+  if (otel_config_from_env(&otel, "tvmaze-server", TVMAZE_VERSION, err, sizeof err) != 0) {
     fprintf(stderr, "tvmaze-server: %s\n", err);
     return 2;
   }

@@ -37,6 +37,13 @@ const CUSTOM = {
     doc.spec.groups.every((g) => typeof g.name === "string" && Array.isArray(g.rules))
       ? null
       : "spec.groups must be a non-empty list of {name, rules}",
+  "monitoring.coreos.com/v1/ServiceMonitor": (doc) =>
+    doc.spec && doc.spec.selector && doc.spec.selector.matchLabels &&
+    Object.keys(doc.spec.selector.matchLabels).length > 0 &&
+    Array.isArray(doc.spec.endpoints) && doc.spec.endpoints.length > 0 &&
+    doc.spec.endpoints.every((e) => typeof e.port === "string" && e.path === "/metrics")
+      ? null
+      : "spec needs selector.matchLabels and endpoints of {port (a name), path: /metrics}",
 };
 
 const errors = [];
@@ -156,6 +163,15 @@ function main() {
       fail(where, "selector matches no Deployment's pods");
     if (doc.kind === "NetworkPolicy" && !anyPodMatches(doc.spec.podSelector.matchLabels))
       fail(where, "podSelector matches no Deployment's pods");
+    if (doc.kind === "ServiceMonitor") {
+      /* each endpoint's port is a named port of a Service the selector matches */
+      const sel = doc.spec.selector.matchLabels;
+      const svcs = services.filter((s) => matches(sel, (s.metadata && s.metadata.labels) || {}));
+      if (svcs.length === 0) fail(where, "selector matches no Service");
+      for (const e of doc.spec.endpoints)
+        if (!svcs.some((s) => (s.spec.ports || []).some((p) => p.name === e.port)))
+          fail(where, `endpoint port ${e.port} is not a port of the selected Services`);
+    }
     if (doc.kind === "HorizontalPodAutoscaler") {
       const ref = doc.spec.scaleTargetRef;
       if (!byName(ref.kind, ref.name)) fail(where, `scaleTargetRef ${ref.kind}/${ref.name} not rendered`);

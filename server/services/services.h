@@ -44,9 +44,12 @@ struct worker_ctx {
 };
 
 /* Process-wide state the services share (read-only after start). */
+struct changes_hub;
+
 struct server_ctx {
   const struct server_config *cfg;
-  struct ingest_runner *ingest; /* NULL in processes that do not ingest */
+  struct ingest_runner *ingest;    /* NULL in processes that do not ingest */
+  struct changes_hub *changes_hub; /* feeds WatchChanges (changes_hub.h) */
 };
 
 /* Each returns the service to register with rpc_server_add_service; the
@@ -56,6 +59,9 @@ ProtobufCService *analytics_service_create(struct server_ctx *ctx);
 ProtobufCService *ingest_service_create(struct server_ctx *ctx);
 ProtobufCService *auth_service_create(struct server_ctx *ctx);
 ProtobufCService *changes_service_create(struct server_ctx *ctx);
+/* Changes/WatchChanges, a server stream: register it with
+ * rpc_server_add_stream_method and a struct server_ctx * as user. */
+void changes_watch_open(rpc_call *call, const ProtobufCMessage *request, void *user);
 void service_destroy(ProtobufCService *service);
 
 /* The one mapping from a failed store call (st != STORE_OK) to a gRPC

@@ -469,6 +469,10 @@ int store_connected(const struct store *s) {
   return s->conn != NULL && !s->dying;
 }
 
+int store_socket(const struct store *s) {
+  return s->conn != NULL && !s->dying ? PQsocket(s->conn) : -1;
+}
+
 int store_backend_pid(struct store *s) {
   return s->conn != NULL ? PQbackendPID(s->conn) : 0;
 }

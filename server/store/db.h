@@ -103,6 +103,10 @@ void store_counters_get(struct store_counters *out);
 /* PID of the server process of the current connection, 0 if none (tests). */
 int store_backend_pid(struct store *s);
 
+/* The connection's socket (PQsocket), to poll for notifications between
+ * store_generation calls; -1 when not connected. */
+int store_socket(const struct store *s);
+
 /* Maps a libpq result/connection failure to a status (exposed for store modules). */
 enum store_status store_status_from_result(const PGresult *res, PGconn *conn);
 

@@ -105,8 +105,10 @@ hdr() { grep -qi "^$1" "$TMP/hdr" || fail "missing header $1"; }
 # hval NAME: value of header NAME in $TMP/hdr
 hval() { grep -i "^$1:" "$TMP/hdr" | head -1 | tr -d '\r' | cut -d' ' -f2-; }
 # metric BASE_URL PREFIX: value of the first BASE_URL/metrics sample starting with PREFIX (0 if none)
+# (awk reads the whole body: exiting at the match could cut curl's write
+# short, and under pipefail a callee's `x=$(metric ...)` would then fail)
 metric() {
-  curl -s "$1/metrics" | awk -v p="$2" 'index($0, p) == 1 { print $NF; found = 1; exit } END { if (!found) print 0 }'
+  curl -s "$1/metrics" | awk -v p="$2" '!found && index($0, p) == 1 { print $NF; found = 1 } END { if (!found) print 0 }'
 }
 # in_range VALUE LO HI: VALUE is an integer with LO <= VALUE <= HI
 in_range() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }

@@ -170,6 +170,15 @@ req 429 -H "X-API-Key: $KEY" "$G/api/v1/tv_shows"; err_ok 8; hdr "Retry-After"; 
 req 200 "$G/metrics"
 grep -q 'tvmaze_gateway_requests_total{route="/api/v1/tv_shows",method="GET",status="429"} 1' "$TMP/body" || fail "metrics 429"
 grep -q 'tvmaze_gateway_rate_limited_total{scope="key"} 1' "$TMP/body" || fail "metrics rate limited"
+grep -q 'http_requests_total{route="/api/v1/tv_shows",method="GET",code="429"} 1' "$TMP/body" || fail "http_requests_total 429"
+# usage by tier: the free key's 2 + 1 (the 429) on tv_shows, 58 on country_distribution
+grep -q 'tvmaze_gateway_api_requests_total{route="/api/v1/tv_shows",tier="free"} 3' "$TMP/body" ||
+  fail "api requests by tier (tv_shows): $(grep api_requests_total "$TMP/body")"
+grep -q 'tvmaze_gateway_api_requests_total{route="/api/v1/analytics/country_distribution",tier="free"} 58' "$TMP/body" ||
+  fail "api requests by tier (country_distribution): $(grep api_requests_total "$TMP/body")"
+grep -q 'tvmaze_gateway_api_requests_total{route="/api/v1/tv_shows",tier="operator"}' "$TMP/body" ||
+  fail "api requests by tier (operator)"
+! grep -q 'tier="premium"' "$TMP/body" || fail "a revoked key was counted"
 
 # OpenAPI: valid and every route described
 node -e '

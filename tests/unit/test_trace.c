@@ -1,19 +1,24 @@
 /*
- * trace (gateway/trace.c): an incoming X-Request-Id kept only when valid,
- * a traceparent's trace id kept with a new span, the request id used as
- * the trace id when it is 32 hex digits, and generated ids well-formed and
- * distinct across many identities and two threads sharing a generator.
+ * trace (gateway/trace.c): an incoming X-Request-Id kept only when valid
+ * (else the trace id's hex), a traceparent's trace id kept with a span of
+ * our own and its sampled flag honoured (parent-based), a malformed one
+ * ignored, no span recorded without an endpoint, background identities
+ * never sampled, and generated ids well-formed and distinct across many
+ * identities and two threads sharing a tracer.
  */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "otel_config.h"
+#include "otel_tracer.h"
 #include "trace.h"
 
 static int hex_(const char *s, size_t n) {
@@ -23,54 +28,73 @@ static int hex_(const char *s, size_t n) {
   return 1;
 }
 
-/* 00-<32 hex>-<16 hex>-01 */
-static void assert_traceparent_(const char *tp) {
-  assert_int_equal(strlen(tp), 55);
-  assert_memory_equal(tp, "00-", 3);
-  assert_true(hex_(tp + 3, 32));
-  assert_int_equal(tp[35], '-');
-  assert_true(hex_(tp + 36, 16));
-  assert_string_equal(tp + 52, "-01");
+/* A tracer with no endpoint and the given sampler. */
+static struct otel_tracer *tracer_(const char *sampler, const char *arg) {
+  struct otel_config c;
+  memset(&c, 0, sizeof c);
+  snprintf(c.service_name, sizeof c.service_name, "test");
+  char err[256];
+  assert_int_equal(otel_sampler_parse(sampler, arg, &c.sampler, err, sizeof err), 0);
+  struct otel_tracer *t = otel_tracer_create(&c, err, sizeof err);
+  assert_non_null(t);
+  return t;
 }
 
 static void test_incoming(void **state) {
   (void)state;
-  struct gw_idgen g;
-  gw_idgen_init(&g);
+  struct otel_tracer *tr = tracer_("parentbased_always_on", NULL);
   struct gw_trace t;
-  gw_trace_init(&g, &t, "req-1.a:B_c", NULL);
+  gw_trace_init(tr, &t, "req-1.a:B_c", NULL, 0);
   assert_string_equal(t.request_id, "req-1.a:B_c");
   assert_int_equal(t.deadline_ms, 0);
-  assert_traceparent_(t.traceparent);
-  /* invalid ids are replaced by 32 hex digits, which then name the trace */
+  assert_null(t.span); /* sampled, but no endpoint: nothing recorded */
+  assert_int_equal(t.ctx.flags, OTEL_FLAG_SAMPLED);
+  /* invalid ids are replaced by the trace id's 32 hex digits */
   const char *bad[] = {"", "has space", "semi;colon", NULL};
-  for (int i = 0; i < 3; i++) {
-    gw_trace_init(&g, &t, bad[i], NULL);
+  for (int i = 0; i < 4; i++) {
+    gw_trace_init(tr, &t, bad[i], NULL, 0);
     assert_int_equal(strlen(t.request_id), 32);
     assert_true(hex_(t.request_id, 32));
-    assert_memory_equal(t.traceparent + 3, t.request_id, 32);
+    char tid[33], sid[17];
+    gw_trace_ids(&t, tid, sid);
+    assert_string_equal(t.request_id, tid);
+    assert_int_equal(strlen(sid), 16);
   }
   char longid[130];
   memset(longid, 'a', 129);
   longid[129] = '\0';
-  gw_trace_init(&g, &t, longid, NULL);
+  gw_trace_init(tr, &t, longid, NULL, 0);
   assert_int_equal(strlen(t.request_id), 32);
   /* a well-formed traceparent keeps its trace id, with a span of our own */
   const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-  gw_trace_init(&g, &t, "x", tp);
-  assert_traceparent_(t.traceparent);
-  assert_memory_equal(t.traceparent + 3, tp + 3, 32);
-  assert_memory_not_equal(t.traceparent + 36, tp + 36, 16);
-  /* a malformed one is ignored */
-  gw_trace_init(&g, &t, "x", "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01");
-  assert_traceparent_(t.traceparent);
-  assert_memory_not_equal(t.traceparent + 3, "0af7651916cd43dd8448eb211c80319c", 32);
+  gw_trace_init(tr, &t, "x", tp, 0);
+  char tid[33], sid[17];
+  gw_trace_ids(&t, tid, sid);
+  assert_string_equal(tid, "0af7651916cd43dd8448eb211c80319c");
+  assert_string_not_equal(sid, "b7ad6b7169203331");
+  assert_int_equal(t.ctx.flags, OTEL_FLAG_SAMPLED);
+  /* its sampled flag 0 is honoured by the parent-based sampler */
+  gw_trace_init(tr, &t, "x", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", 0);
+  gw_trace_ids(&t, tid, sid);
+  assert_string_equal(tid, "0af7651916cd43dd8448eb211c80319c");
+  assert_int_equal(t.ctx.flags, 0);
+  /* a malformed one is ignored: a new trace */
+  gw_trace_init(tr, &t, "x", "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01", 0);
+  gw_trace_ids(&t, tid, sid);
+  assert_string_not_equal(tid, "0af7651916cd43dd8448eb211c80319c");
+  /* the gateway's own calls start no sampled trace */
+  gw_trace_new(tr, &t);
+  assert_int_equal(t.ctx.flags, 0);
+  assert_null(t.span);
+  gw_trace_ids(&t, tid, sid);
+  assert_string_equal(t.request_id, tid);
+  otel_tracer_destroy(tr);
 }
 
 #define PER_THREAD 20000
 
 struct run {
-  struct gw_idgen *g;
+  struct otel_tracer *tr;
   char (*ids)[33];
 };
 
@@ -78,7 +102,7 @@ static void *gen_(void *arg) {
   struct run *r = arg;
   for (int i = 0; i < PER_THREAD; i++) {
     struct gw_trace t;
-    gw_trace_new(r->g, &t);
+    gw_trace_new(r->tr, &t);
     memcpy(r->ids[i], t.request_id, 33);
   }
   return NULL;
@@ -88,13 +112,12 @@ static int cmp_(const void *a, const void *b) {
   return memcmp(a, b, 33);
 }
 
-/* Two threads sharing one generator never hand out the same id. */
+/* Two threads sharing one tracer never hand out the same id. */
 static void test_unique(void **state) {
   (void)state;
-  struct gw_idgen g;
-  gw_idgen_init(&g);
+  struct otel_tracer *tr = tracer_(NULL, NULL);
   char(*ids)[33] = malloc(2 * PER_THREAD * sizeof *ids);
-  struct run a = {&g, ids}, b = {&g, ids + PER_THREAD};
+  struct run a = {tr, ids}, b = {tr, ids + PER_THREAD};
   pthread_t ta, tb;
   assert_int_equal(pthread_create(&ta, NULL, gen_, &a), 0);
   assert_int_equal(pthread_create(&tb, NULL, gen_, &b), 0);
@@ -108,6 +131,7 @@ static void test_unique(void **state) {
       assert_true(memcmp(ids[i - 1], ids[i], 33) != 0);
   }
   free(ids);
+  otel_tracer_destroy(tr);
 }
 
 int main(void) {
