@@ -91,6 +91,16 @@ wait_status() {
   fail "$url never answered $want"
 }
 
+# wait_follower BASE_URL: poll (up to ~30 s) until the gateway's change follower is up
+# (its response cache is used only then: docs/gateway.md "Change feed").
+wait_follower() {
+  for _ in $(seq 300); do
+    curl -s "$1/metrics" | grep -qx 'tvmaze_gateway_follower_up 1' && return 0
+    sleep 0.1
+  done
+  fail "$1: the change follower never came up"
+}
+
 # req EXPECTED_STATUS curl-args... ; body in $TMP/body, headers in $TMP/hdr
 req() {
   local want=$1

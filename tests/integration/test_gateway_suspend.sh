@@ -31,6 +31,7 @@ CLEANUP_HOOKS+=(continue_server)
 start_gateway "$HP" "$GP" gw TVMAZE_UPSTREAM_WORKERS=2 TVMAZE_UPSTREAM_QUEUE=2 \
   TVMAZE_UPSTREAM_TIMEOUT_MS=60000 TVMAZE_RESPONSE_CACHE_TTL=3600 TVMAZE_RATE_IP_LIMIT=100000
 wait_status 200 "$G/up"
+wait_follower "$G" # the response cache follows its version
 U="/api/v1/tv_shows?date_from=2025-06-16&date_to=2025-06-29"
 req 200 "${A[@]}" "$G$U"; json_ok; cp "$TMP/body" "$TMP/cached"
 req 200 "$G/metrics"
@@ -112,6 +113,7 @@ PY
 HPS=$(port); GS=http://127.0.0.1:$HPS
 start_gateway "$HPS" "$GP" gw_stale TVMAZE_RESPONSE_CACHE_TTL=3 TVMAZE_UPSTREAM_TIMEOUT_MS=60000 \
   TVMAZE_RATE_IP_LIMIT=100000
+wait_follower "$GS"
 STALE='tvmaze_gateway_response_cache_total{result="stale"}'
 ok=0
 # An entry is stale for one TTL (3 s) after it expires; should this box be
