@@ -95,7 +95,7 @@ wait_status() {
 # (its response cache is used only then: docs/gateway.md "Change feed").
 wait_follower() {
   for _ in $(seq 300); do
-    curl -s "$1/metrics" | grep -qx 'tvmaze_gateway_follower_up 1' && return 0
+    [ "$(metric "$1" tvmaze_gateway_follower_up)" = 1 ] && return 0
     sleep 0.1
   done
   fail "$1: the change follower never came up"
