@@ -153,8 +153,12 @@ PGconn *store_conn(struct store *s) {
   }
   s->connected_once = 1;
   PQsetNoticeReceiver(s->conn, notice_receiver_, s);
-  /* Sessions run in UTC so dates and timestamps on the wire never shift. */
-  PGresult *r = PQexec(s->conn, "SET TIME ZONE 'UTC'");
+  /* Sessions run in UTC so dates and timestamps on the wire never shift.
+   * No JIT: every statement here is short, and the planner's row guesses
+   * for set-returning functions (the change log's jsonb_populate_record*)
+   * priced a one-row ListChanges page over jit_above_cost, so it spent
+   * ~1 s compiling (4 s on a busy box) before reading one index entry. */
+  PGresult *r = PQexec(s->conn, "SET TIME ZONE 'UTC'; SET jit = off");
   PQclear(r);
   return s->conn;
 }
