@@ -13,7 +13,8 @@
 #     server span its child;
 #   - StartIngest: its log line carries the server span's trace_id and
 #     span_id; the run is a root span "ingest.run" with an "ingest.day" per
-#     day and the day's SQL under that day;
+#     day (the day's SQL under it) and a CLIENT span "GET" per TVMaze
+#     request (HTTP status 200);
 #   - /metrics passes `promtool check metrics` with tvmaze_otel_*;
 #   - a collector that is down: every call still answers, and the server's
 #     drops are counted in tvmaze_otel_spans_dropped_total{export_failed}.
@@ -212,9 +213,15 @@ for d in days:
 day_ids = {d["span_id"] for d in days}
 sql_days = [s for s in trace if s["parent_span_id"] in day_ids]
 assert sql_days and all(s["attrs"]["db.system"] == "postgresql" for s in sql_days), sql_days
-sql_run = [s for s in trace if s["parent_span_id"] == run["span_id"] and s["name"] != "ingest.day"]
-assert sql_run, trace
-print("ingest.run + %d days + %d SQL under days, %d under the run" % (len(days), len(sql_days), len(sql_run)))
+gets = [s for s in trace if s["name"] == "GET"]
+for g in gets:
+    assert g["parent_span_id"] == run["span_id"] and g["kind"] == 3, g
+    assert g["attrs"]["http.response.status_code"] == 200 and g["status"]["code"] == 0, g
+    assert g["attrs"]["tvmaze.ingest.date"] in ("2030-01-01", "2030-01-02"), g
+assert len(gets) == sum(d["attrs"]["tvmaze.ingest.requests"] for d in days), (gets, days)
+sql_run = [s for s in trace if s["parent_span_id"] == run["span_id"] and s["name"] not in ("ingest.day", "GET")]
+assert sql_run and all(s["attrs"]["db.system"] == "postgresql" for s in sql_run), sql_run
+print("ingest.run + %d days + %d TVMaze requests + %d SQL under days, %d under the run" % (len(days), len(gets), len(sql_days), len(sql_run)))
 PYEOF
 echo "ok: StartIngest log ids; ingest.run > ingest.day > SQL"
 
