@@ -104,8 +104,14 @@ for l in open(sys.argv[1]):
   sleep 0.1
 done
 [ -n "$TID" ] || fail "no http_request line for rq-srv"
-wait_spans "$TMP/main.spans" "$TID" 6 # 2 gateway, 1 server, >= 1 SQL, cache get + set
-sleep 0.5                              # the last SQL spans of the call, if any, in the next POST
+# the gateway's request span ends last; the server's span after its children
+# (one queue per process, sent in order): both in = the whole trace is in
+for _ in $(seq 300); do
+  grep "\"trace_id\": \"$TID\"" "$TMP/main.spans" 2>/dev/null | grep '"kind": 2' |
+    grep -q '"tvmaze.v1.Shows/ListShows"' &&
+    [ "$(grep "\"trace_id\": \"$TID\"" "$TMP/main.spans" | grep -c '"gw-test"')" = 2 ] && break
+  sleep 0.1
+done
 "$PY" - "$TMP/main.spans" "$TID" "$SECRET" <<'PYEOF' || fail "spans of one REST call"
 import json, sys
 tid, secret = sys.argv[2], sys.argv[3]
@@ -190,8 +196,8 @@ for l in open(sys.argv[1]):
 ' "$TMP/server.log")"
 [ -n "${ISID:-}" ] || fail "ingest_start_requested has no trace ids: $(grep ingest_start "$TMP/server.log")"
 wait_spans "$TMP/main.spans" "$ITID" 1
+# the run's span ends after its days and requests (their spans are queued first)
 for _ in $(seq 300); do grep -q '"ingest.run"' "$TMP/main.spans" && break; sleep 0.1; done
-sleep 0.5
 "$PY" - "$TMP/main.spans" "$ITID" "$ISID" <<'PYEOF' || fail "spans of an ingest run"
 import json, sys
 spans = [json.loads(l) for l in open(sys.argv[1])]
