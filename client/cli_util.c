@@ -28,17 +28,6 @@ int cli_parse_int32(const char *s, int32_t *out) {
   return 0;
 }
 
-int cli_parse_int64(const char *s, int64_t *out) {
-  char *end = NULL;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0') {
-    return -1;
-  }
-  *out = (int64_t)v;
-  return 0;
-}
-
 static int parse_double_(const char *s, double *out) {
   char *end = NULL;
   errno = 0;
@@ -119,11 +108,6 @@ int cli_flags_parse(struct cli_ctx *ctx, const struct cli_flag *flags, size_t n_
       break;
     case CLI_FLAG_INT:
       if (cli_parse_int32(val, f->dst) != 0) {
-        return cli_usage_error(ctx, "%s: \"%s\" is not a whole number", f->name, val);
-      }
-      break;
-    case CLI_FLAG_INT64:
-      if (cli_parse_int64(val, f->dst) != 0) {
         return cli_usage_error(ctx, "%s: \"%s\" is not a whole number", f->name, val);
       }
       break;

@@ -19,7 +19,6 @@
 enum cli_flag_kind {
   CLI_FLAG_STRING, /* dst: const char ** (points into argv) */
   CLI_FLAG_INT,    /* dst: int32_t *; decimal, int32 range */
-  CLI_FLAG_INT64,  /* dst: int64_t *; decimal */
   CLI_FLAG_DOUBLE, /* dst: double *; finite */
   CLI_FLAG_BOOL    /* dst: int *; set to 1, takes no value */
 };
@@ -43,8 +42,6 @@ int cli_flags_parse(struct cli_ctx *ctx, const struct cli_flag *flags, size_t n_
 
 /* Parses a whole decimal int32 ("12", "-3"); 0 on success, -1 if not one. */
 int cli_parse_int32(const char *s, int32_t *out);
-/* The same for int64. */
-int cli_parse_int64(const char *s, int64_t *out);
 
 /* ---------------------------------------------------------------- tables */
 

@@ -103,38 +103,61 @@ static int set_field_(struct cli_ctx *ctx, ProtobufCMessage *req, const char *fl
   return CLI_OK;
 }
 
-static int list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
-  int64_t after = 0;
-  int32_t limit = 0;
-  int has_limit = 0, all = 0, help = 0;
-  const char *show_ids = NULL, *entity = NULL;
+/* Parses a subcommand's flags (argv[0] is the subcommand) into a new
+ * request of type desc, every value through the REST field mapping; list:
+ * --limit and --all are taken too. Returns CLI_OK with *out (free it with
+ * protobuf_c_message_free_unpacked), or a status with *out NULL (--help
+ * printed the usage: CLI_OK). */
+static int request_(struct cli_ctx *ctx, int argc, char **argv,
+                    const ProtobufCMessageDescriptor *desc, int list, ProtobufCMessage **out,
+                    int *all) {
+  const char *after = NULL, *limit = NULL, *show_ids = NULL, *entity = NULL;
+  int help = 0;
   const struct cli_flag flags[] = {
-      {"--after", NULL, CLI_FLAG_INT64, &after, NULL},
-      {"--limit", NULL, CLI_FLAG_INT, &limit, &has_limit},
+      {"--after", NULL, CLI_FLAG_STRING, &after, NULL},
       {"--show-ids", NULL, CLI_FLAG_STRING, &show_ids, NULL},
       {"--entity", NULL, CLI_FLAG_STRING, &entity, NULL},
-      {"--all", NULL, CLI_FLAG_BOOL, &all, NULL},
+      {"--limit", NULL, CLI_FLAG_STRING, &limit, NULL}, /* list only, from here */
+      {"--all", NULL, CLI_FLAG_BOOL, all, NULL},
   };
+  const size_t n_flags = list ? sizeof flags / sizeof flags[0] : 3;
   const char *pos[1];
   size_t npos = 0;
-  int rc = cli_flags_parse(ctx, flags, sizeof flags / sizeof flags[0], argc - 1, argv + 1, pos, 0,
-                           &npos, &help);
+  *out = NULL;
+  int rc = cli_flags_parse(ctx, flags, n_flags, argc - 1, argv + 1, pos, 0, &npos, &help);
   if (rc != CLI_OK || help) {
     if (help) {
       fputs(USAGE_, ctx->out);
     }
     return rc;
   }
-  ProtobufCMessage *m = pbjson_message_new(&tvmaze__v1__list_changes_request__descriptor);
-  Tvmaze__V1__ListChangesRequest *req = (Tvmaze__V1__ListChangesRequest *)m;
-  Google__Protobuf__Int32Value lim = GOOGLE__PROTOBUF__INT32_VALUE__INIT;
-  rc = set_field_(ctx, m, "--show-ids", "show_ids", show_ids);
+  ProtobufCMessage *m = pbjson_message_new(desc);
+  rc = set_field_(ctx, m, "--after", "after_version", after);
+  if (rc == CLI_OK) {
+    rc = set_field_(ctx, m, "--show-ids", "show_ids", show_ids);
+  }
   if (rc == CLI_OK) {
     rc = set_field_(ctx, m, "--entity", "entity", entity);
   }
-  lim.value = limit;
-  req->limit = has_limit ? &lim : NULL;
-  req->after_version = after;
+  if (rc == CLI_OK && list) {
+    rc = set_field_(ctx, m, "--limit", "limit", limit);
+  }
+  if (rc != CLI_OK) {
+    protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+  }
+  *out = m;
+  return CLI_OK;
+}
+
+static int list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
+  ProtobufCMessage *m = NULL;
+  int all = 0;
+  int rc = request_(ctx, argc, argv, &tvmaze__v1__list_changes_request__descriptor, 1, &m, &all);
+  if (m == NULL) {
+    return rc;
+  }
+  Tvmaze__V1__ListChangesRequest *req = (Tvmaze__V1__ListChangesRequest *)m;
   size_t total = 0;
   while (rc == CLI_OK) {
     struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
@@ -164,7 +187,6 @@ static int list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **ar
       break;
     }
   }
-  req->limit = NULL; /* on the stack */
   protobuf_c_message_free_unpacked(m, NULL);
   return rc;
 }
@@ -243,31 +265,12 @@ static enum watch_end watch_once_(struct cli_ctx *ctx, Tvmaze__V1__WatchChangesR
 }
 
 static int watch_(struct cli_ctx *ctx, int argc, char **argv) {
-  int64_t after = 0;
-  int help = 0;
-  const char *show_ids = NULL, *entity = NULL;
-  const struct cli_flag flags[] = {
-      {"--after", NULL, CLI_FLAG_INT64, &after, NULL},
-      {"--show-ids", NULL, CLI_FLAG_STRING, &show_ids, NULL},
-      {"--entity", NULL, CLI_FLAG_STRING, &entity, NULL},
-  };
-  const char *pos[1];
-  size_t npos = 0;
-  int rc = cli_flags_parse(ctx, flags, sizeof flags / sizeof flags[0], argc - 1, argv + 1, pos, 0,
-                           &npos, &help);
-  if (rc != CLI_OK || help) {
-    if (help) {
-      fputs(USAGE_, ctx->out);
-    }
+  ProtobufCMessage *m = NULL;
+  int rc = request_(ctx, argc, argv, &tvmaze__v1__watch_changes_request__descriptor, 0, &m, NULL);
+  if (m == NULL) {
     return rc;
   }
-  ProtobufCMessage *m = pbjson_message_new(&tvmaze__v1__watch_changes_request__descriptor);
   Tvmaze__V1__WatchChangesRequest *req = (Tvmaze__V1__WatchChangesRequest *)m;
-  rc = set_field_(ctx, m, "--show-ids", "show_ids", show_ids);
-  if (rc == CLI_OK) {
-    rc = set_field_(ctx, m, "--entity", "entity", entity);
-  }
-  req->after_version = after;
   int64_t backoff = BACKOFF_MIN_MS;
   while (rc == CLI_OK) {
     int got = 0;

@@ -16,6 +16,20 @@ static enum log_format format_ = LOG_FORMAT_JSON;
 
 static const char *const level_names_[] = {"debug", "info", "warn", "error"};
 
+/* log_trace_set: this thread's trace context ("" = none). */
+static _Thread_local char trace_id_[33];
+static _Thread_local char span_id_[17];
+
+void log_trace_set(const char *trace_id, const char *span_id) {
+  if (trace_id == NULL || span_id == NULL) {
+    trace_id_[0] = '\0';
+    span_id_[0] = '\0';
+    return;
+  }
+  snprintf(trace_id_, sizeof trace_id_, "%s", trace_id);
+  snprintf(span_id_, sizeof span_id_, "%s", span_id);
+}
+
 void log_init(enum log_level min_level, enum log_format format) {
   min_level_ = min_level;
   format_ = format;
@@ -93,6 +107,9 @@ void log_fields(enum log_level level, const char *event, const struct log_field 
   if (json) {
     strbuf_appendf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":", when, level_names_[level]);
     strbuf_append_json_string(&b, event);
+    if (trace_id_[0] != '\0') {
+      strbuf_appendf(&b, ",\"trace_id\":\"%s\",\"span_id\":\"%s\"", trace_id_, span_id_);
+    }
     for (size_t i = 0; i < n; i++) {
       strbuf_append(&b, ",");
       strbuf_append_json_string(&b, fields[i].key);
@@ -102,6 +119,9 @@ void log_fields(enum log_level level, const char *event, const struct log_field 
     strbuf_append(&b, "}");
   } else {
     strbuf_appendf(&b, "%s %-5s %s", when, level_names_[level], event);
+    if (trace_id_[0] != '\0') {
+      strbuf_appendf(&b, " trace_id=%s span_id=%s", trace_id_, span_id_);
+    }
     for (size_t i = 0; i < n; i++) {
       strbuf_appendf(&b, " %s=", fields[i].key);
       put_value_(&b, &fields[i], 0);

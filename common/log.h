@@ -7,7 +7,7 @@
  * never interleave. Thread-safe after log_init().
  *
  * JSON line: {"ts":"2026-11-25T19:38:55.123Z","level":"info","event":"...",
- *             <fields...>}
+ *             ["trace_id":"...","span_id":"...",] <fields...>}
  */
 #ifndef TVMAZE_COMMON_LOG_H
 #define TVMAZE_COMMON_LOG_H
@@ -57,6 +57,13 @@ void log_fields(enum log_level level, const char *event, const struct log_field 
 /* An event with a single printf-formatted "msg" field. */
 void log_msgf(enum log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The thread's trace context: while set, every line this thread logs
+ * carries "trace_id" and "span_id" (after "event") with these values
+ * (lowercase hex, copied; 32 and 16 digits). NULL clears. Per thread, so
+ * it needs no lock; the server's span layer sets it around a traced call
+ * (server/trace/). */
+void log_trace_set(const char *trace_id, const char *span_id);
 
 /* Whether a level would be written (to skip building expensive fields). */
 int log_enabled(enum log_level level);

@@ -127,13 +127,20 @@ struct rpc_call_report {
   rpc_code code;                             /* FINISHED: the status sent */
   int64_t duration_ns;                       /* FINISHED: acceptance to status */
   int worker_index;
-  void *worker_data; /* that worker's worker_init result */
-  int streaming;     /* 1: a server-streaming method (STARTED when its request
-                        arrives, FINISHED when the stream is over) */
+  void *worker_data;    /* that worker's worker_init result */
+  int streaming;        /* 1: a server-streaming method (STARTED when its request
+                           arrives, FINISHED when the stream is over) */
+  const rpc_call *call; /* STARTED: the call (rpc_call_metadata); NULL at FINISHED */
+  void **slot;          /* the call's one pointer for the observer: NULL at the
+                           first STARTED, what it stored there at FINISHED (e.g.
+                           a span); the binding never reads it */
 };
 
 /* Called on the call's worker thread, inline on the unary path: keep it to a
- * few relaxed atomic adds (no locks, no allocation, no I/O). */
+ * few relaxed atomic adds (no locks, no allocation, no I/O) unless the
+ * process chose otherwise (tracing: server/trace/). A unary call's STARTED
+ * and FINISHED run on the same thread, around its handler; a stream's
+ * FINISHED may run on another worker. */
 typedef void (*rpc_call_observer)(const struct rpc_call_report *report, void *user);
 
 struct rpc_server_config {

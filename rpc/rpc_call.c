@@ -132,6 +132,8 @@ static void report_(struct rpc_call *c, enum rpc_call_event ev, int64_t now_ns) 
       .duration_ns = ev == RPC_CALL_FINISHED ? now_ns - c->start_ns : 0,
       .worker_index = c->w->index,
       .worker_data = c->w->data,
+      .call = ev == RPC_CALL_STARTED ? c : NULL,
+      .slot = &c->observer_slot,
   };
   cfg->observe(&r, cfg->user);
 }

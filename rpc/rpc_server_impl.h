@@ -129,8 +129,9 @@ struct rpc_call {
   char *peer;            /* gpr_malloc'd, lazily */
   char **strs;           /* metadata values handed out (owned) */
   size_t n_strs;
-  char *path;       /* catch-all: the unknown method's path (owned) */
-  int64_t start_ns; /* observed calls: monotonic time of acceptance */
+  char *path;          /* catch-all: the unknown method's path (owned) */
+  int64_t start_ns;    /* observed calls: monotonic time of acceptance */
+  void *observer_slot; /* observed calls: the observer's (rpc_call_report.slot) */
   struct rpc_call *next_spare;
   struct rpc_stream *stream; /* a server stream's call: its stream */
 };

@@ -205,6 +205,8 @@ static void report_(struct rpc_stream *s, enum rpc_call_event ev, rpc_code code)
       .worker_index = s->w->index,
       .worker_data = s->w->data,
       .streaming = 1,
+      .call = ev == RPC_CALL_STARTED ? &s->c : NULL,
+      .slot = &s->c.observer_slot,
   };
   cfg->observe(&r, cfg->user);
 }

@@ -29,7 +29,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "otel_config.h"
+#include "otel_tracer.h"
 #include "rpc.h"
+#include "server_trace.h"
 #include "services.h"
 #include "tvmaze/v1/changes.pb-c.h"
 #include "xalloc.h"
@@ -86,9 +88,11 @@ static void worker_fini_(void *data, void *user) {
  * binding's user pointer is the struct server_ctx the services share. */
 static struct server_metrics *metrics_;
 
-/* The binding's observer: the worker's connection state, then the counts. */
+/* The binding's observer: the call's span (server_trace.h), the worker's
+ * connection state, then the counts. */
 static void observe_(const struct rpc_call_report *r, void *user) {
-  (void)user;
+  const struct server_ctx *ctx = user;
+  server_trace_observe(r, ctx->tracer);
   if (metrics_ == NULL) {
     return; /* the default address was taken: no exporter */
   }
@@ -102,12 +106,13 @@ static void observe_(const struct rpc_call_report *r, void *user) {
 /* Starts the exporter on cfg->metrics_addr for the registered services.
  * Returns 0 (also when off, or when the default address is taken: a
  * warning), -1 when a configured address cannot be listened on. */
-static int metrics_start_(const struct server_config *cfg, ProtobufCService *const *services,
-                          size_t n) {
+static int metrics_start_(const struct server_config *cfg, struct otel_tracer *tracer,
+                          ProtobufCService *const *services, size_t n) {
   if (cfg->metrics_addr == NULL) {
     return 0;
   }
   metrics_ = metrics_create(cfg->workers, cfg->database_url);
+  metrics_set_tracer(metrics_, tracer);
   for (size_t i = 0; i < n; i++) {
     metrics_add_service(metrics_, services[i]->descriptor);
   }
@@ -175,7 +180,8 @@ static int migrate_(const struct server_config *cfg) {
 }
 
 /* The ingest runner (StartIngest and the daily schedule) from cfg. */
-static struct ingest_runner *ingest_create_(const struct server_config *cfg, char *owner,
+static struct ingest_runner *ingest_create_(const struct server_config *cfg,
+                                            struct otel_tracer *tracer, char *owner,
                                             size_t owner_len) {
   char host[128] = "unknown";
   gethostname(host, sizeof host - 1);
@@ -191,19 +197,27 @@ static struct ingest_runner *ingest_create_(const struct server_config *cfg, cha
       .at_minute = cfg->ingest_at_minute,
       .default_days = cfg->ingest_days,
       .owner = owner,
+      .tracer = tracer,
   };
   return ingest_runner_create(&ic);
 }
 
-static int serve_(const struct server_config *cfg) {
+static int serve_(const struct server_config *cfg, const struct otel_config *otel) {
   if (migrate_(cfg) != 0) {
+    return 1;
+  }
+  char err[256];
+  struct otel_tracer *tracer = otel_tracer_create(otel, err, sizeof err);
+  if (tracer == NULL) {
+    LOG_EVENT(LOG_ERROR, "tracer_failed", LF_STR("error", err));
     return 1;
   }
   if (cfg->redis_url != NULL) {
     cache_local_configure((size_t)cfg->local_cache_mb << 20);
   }
   char owner[160];
-  struct server_ctx ctx = {.cfg = cfg, .ingest = ingest_create_(cfg, owner, sizeof owner)};
+  struct server_ctx ctx = {
+      .cfg = cfg, .ingest = ingest_create_(cfg, tracer, owner, sizeof owner), .tracer = tracer};
   ProtobufCService *services[] = {shows_service_create(&ctx), analytics_service_create(&ctx),
                                   ingest_service_create(&ctx), auth_service_create(&ctx),
                                   changes_service_create(&ctx)};
@@ -216,12 +230,11 @@ static int serve_(const struct server_config *cfg) {
       .worker_init = worker_init_,
       .worker_fini = worker_fini_,
       .health = health_,
-      .observe = cfg->metrics_addr != NULL ? observe_ : NULL,
+      .observe = cfg->metrics_addr != NULL || otel_tracer_exporting(tracer) ? observe_ : NULL,
       .user = &ctx,
       .descriptor_set = tvmaze_descriptor_set,
       .descriptor_set_len = tvmaze_descriptor_set_len,
   };
-  char err[256];
   int rc_exit = 1;
   rpc_server *srv = NULL;
   struct changes_retention *retention =
@@ -230,7 +243,7 @@ static int serve_(const struct server_config *cfg) {
     LOG_EVENT(LOG_ERROR, "start_failed", LF_STR("error", err));
     goto out;
   }
-  if (metrics_start_(cfg, services, n_services) != 0) {
+  if (metrics_start_(cfg, tracer, services, n_services) != 0) {
     rc_exit = 2;
     goto out;
   }
@@ -273,6 +286,7 @@ out:
     service_destroy(services[i]);
   }
   cache_local_configure(0);
+  otel_tracer_destroy(tracer); /* last: flushes every span ended above */
   return rc_exit;
 }
 
@@ -294,8 +308,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tvmaze-server: %s\n", err);
     return 2;
   }
-  /* OTEL_* checked at start like every setting (exit 2); the server's spans
-   * are not recorded yet (docs/operations.md "Tracing"). */
+  /* OTEL_* checked at start like every setting (exit 2); serve exports the
+   * spans (docs/operations.md "Tracing"). */
   struct otel_config otel;
   if (otel_config_from_env(&otel, "tvmaze-server", TVMAZE_VERSION, err, sizeof err) != 0) {
     fprintf(stderr, "tvmaze-server: %s\n", err);
@@ -319,7 +333,7 @@ int main(int argc, char **argv) {
     return keys_cmd_run(cfg.database_url, argc - next - 1, argv + next + 1);
   }
   rpc_init();
-  int rc = serve_(&cfg);
+  int rc = serve_(&cfg, &otel);
   rpc_cleanup();
   return rc;
 }

@@ -16,6 +16,7 @@
 #include "bcache.h"
 #include "clock.h"
 #include "log.h"
+#include "otel_current.h"
 #include "redis_conn.h"
 #include "redis_url.h"
 #include "xalloc.h"
@@ -177,11 +178,13 @@ static redisReply *command_(struct cache *c, int argc, const char **argv, const 
   return r;
 }
 
-enum cache_result cache_get(struct cache *c, const void *key, size_t keylen, char **val,
-                            size_t *len) {
+/* cache_get without its span; *local = 1 when the local layer answered. */
+static enum cache_result get_(struct cache *c, const void *key, size_t keylen, char **val,
+                              size_t *len, int *local) {
   if (local_get_(key, keylen, val, len)) {
     atomic_fetch_add(&g_hits, 1);
     atomic_fetch_add(&g_local_hits, 1);
+    *local = 1;
     return CACHE_HIT;
   }
   const char *argv[2] = {"GET", key};
@@ -206,14 +209,40 @@ enum cache_result cache_get(struct cache *c, const void *key, size_t keylen, cha
   return res;
 }
 
+/* The spans (otel_current.h: only under a recorded current span): "cache.get"
+ * with tvmaze.cache.result hit|miss|down and tvmaze.cache.layer local|redis,
+ * "cache.set"; db.system redis. Never the key or the value. */
+static const char *const result_names_[] = {"hit", "miss", "down"};
+
+enum cache_result cache_get(struct cache *c, const void *key, size_t keylen, char **val,
+                            size_t *len) {
+  int local = 0;
+  if (!otel_current_active()) {
+    return get_(c, key, keylen, val, len, &local);
+  }
+  struct otel_span *span = otel_current_start("cache.get", OTEL_SPAN_CLIENT);
+  enum cache_result res = get_(c, key, keylen, val, len, &local);
+  otel_span_attr_str(span, "db.system", "redis");
+  otel_span_attr_str(span, "tvmaze.cache.result", result_names_[res]);
+  otel_span_attr_str(span, "tvmaze.cache.layer", local ? "local" : "redis");
+  if (res == CACHE_DOWN) {
+    otel_span_set_status(span, OTEL_STATUS_ERROR, "redis unavailable");
+  }
+  otel_current_end(span);
+  return res;
+}
+
 void cache_put(struct cache *c, const void *key, size_t keylen, const void *val, size_t len,
                int ttl_seconds) {
+  struct otel_span *span = otel_current_start("cache.set", OTEL_SPAN_CLIENT);
+  otel_span_attr_str(span, "db.system", "redis");
   local_put_(key, keylen, val, len, ttl_seconds);
   char ttl[16];
   snprintf(ttl, sizeof ttl, "%d", ttl_seconds);
   const char *argv[5] = {"SET", key, val, "EX", ttl};
   size_t lens[5] = {3, keylen, len, 2, strlen(ttl)};
   freeReplyObject(command_(c, 5, argv, lens));
+  otel_current_end(span);
 }
 
 void cache_stats_get(struct cache_stats *out) {

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "date.h"
+#include "otel_current.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -29,14 +30,15 @@ struct day_;
 struct req_ {
   struct day_ *day;
   char *url;
-  char source[8];     /* "web" or the country code */
-  char label[16];     /* "web" or "network <code>" */
-  CURL *easy;         /* non-NULL while in flight */
-  struct strbuf body; /* the response so far */
-  int attempts;       /* transfers started */
-  int64_t next_at_ms; /* earliest (re)start */
-  int done;           /* body complete */
-  int too_big;        /* body exceeded MAX_BODY_BYTES */
+  char source[8];         /* "web" or the country code */
+  char label[16];         /* "web" or "network <code>" */
+  CURL *easy;             /* non-NULL while in flight */
+  struct strbuf body;     /* the response so far */
+  int attempts;           /* transfers started */
+  int64_t next_at_ms;     /* earliest (re)start */
+  int done;               /* body complete */
+  int too_big;            /* body exceeded MAX_BODY_BYTES */
+  struct otel_span *span; /* the transfer's span while in flight (NULL: not traced) */
 };
 
 struct day_ {
@@ -128,6 +130,13 @@ static int start_(struct fetch_ *f, struct req_ *r) {
   r->easy = e;
   f->n_running++;
   r->attempts++;
+  /* a CLIENT span under the thread's current one (the ingest run): none
+   * when the run is not traced */
+  r->span = otel_current_start("GET", OTEL_SPAN_CLIENT);
+  otel_span_attr_str(r->span, "http.request.method", "GET");
+  otel_span_attr_str(r->span, "tvmaze.ingest.date", r->day->date);
+  otel_span_attr_str(r->span, "tvmaze.ingest.source", r->source);
+  otel_span_attr_int(r->span, "http.request.resend_count", r->attempts - 1);
   r->day->requests++;
   if (r->attempts > 1) {
     r->day->retries++;
@@ -135,7 +144,24 @@ static int start_(struct fetch_ *f, struct req_ *r) {
   return 0;
 }
 
+/* Ends r's span: the HTTP status (0: none), ERROR unless a 200. */
+static void end_span_(struct req_ *r, CURLcode cc, long http) {
+  if (r->span == NULL) {
+    return;
+  }
+  if (http > 0) {
+    otel_span_attr_int(r->span, "http.response.status_code", http);
+  }
+  if (cc != CURLE_OK || http != 200) {
+    otel_span_set_status(r->span, OTEL_STATUS_ERROR,
+                         cc != CURLE_OK ? curl_easy_strerror(cc) : "HTTP error");
+  }
+  otel_current_end(r->span);
+  r->span = NULL;
+}
+
 static void stop_req_(struct fetch_ *f, struct req_ *r) {
+  end_span_(r, CURLE_ABORTED_BY_CALLBACK, 0); /* abandoned in flight, if not ended */
   if (r->easy != NULL) {
     curl_multi_remove_handle(f->multi, r->easy);
     f->idle[f->n_idle++] = r->easy;
@@ -208,6 +234,7 @@ static void finished_(struct fetch_ *f, struct req_ *r, CURLcode cc, int64_t now
   curl_off_t retry_after = 0;
   curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &http);
   curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry_after);
+  end_span_(r, cc, http);
   stop_req_(f, r);
   struct day_ *d = r->day;
   int max_retries = f->cfg->max_retries < 0 ? 5 : f->cfg->max_retries;

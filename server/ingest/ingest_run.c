@@ -19,6 +19,7 @@
 #include "ingest_parse.h"
 #include "ingest_skip.h"
 #include "log.h"
+#include "otel_current.h"
 #include "store_ingest.h"
 #include "workq.h"
 #include "xalloc.h"
@@ -133,6 +134,7 @@ struct exec_ {
   size_t n_seen, cap_seen;
   char (*complete)[11];
   size_t n_complete, cap_complete;
+  struct otel_current_saved trace; /* the run's span (the caller's current), for the days */
 };
 
 /* Remembers w's parsed episode ids (whether or not its write succeeds: an
@@ -238,6 +240,32 @@ static void write_day_(struct exec_ *x, struct work_ *w) {
             LF_INT("episodes_updated", c.episodes_updated), LF_BOOL("changed", c.changed));
 }
 
+/* write_day_ as a span "ingest.day" under the run's (none when the run is
+ * not traced), current on the writer thread for the day's SQL. */
+static void traced_write_day_(struct exec_ *x, struct work_ *w) {
+  struct otel_current_saved outer, inner;
+  otel_current_push(x->trace.tracer, &x->trace.ctx, &outer);
+  struct otel_span *day = otel_current_start("ingest.day", OTEL_SPAN_INTERNAL);
+  if (day == NULL) {
+    otel_current_pop(&outer);
+    write_day_(x, w);
+    return;
+  }
+  otel_current_push(x->trace.tracer, &day->ctx, &inner);
+  int failed = x->failed;
+  write_day_(x, w);
+  otel_current_pop(&inner);
+  otel_span_attr_str(day, "tvmaze.ingest.date", w->date);
+  otel_span_attr_int(day, "tvmaze.ingest.requests", w->requests);
+  otel_span_attr_int(day, "tvmaze.ingest.retries", w->retries);
+  otel_span_attr_int(day, "tvmaze.ingest.skipped", w->skipped);
+  if (x->failed != failed) {
+    otel_span_set_status(day, OTEL_STATUS_ERROR, w->error != NULL ? w->error : "write failed");
+  }
+  otel_current_end(day);
+  otel_current_pop(&outer);
+}
+
 static void work_free_(struct work_ *w) {
   row_batch_release(&w->batch);
   free(w->hashes);
@@ -255,7 +283,7 @@ static void writer_fn_(void *item, void *arg) {
       LOG_EVENT(LOG_WARN, "ingest_preload_unavailable", LF_STR("error", store_last_error(x->s)));
     }
   } else if (x->stop == NULL || !atomic_load(x->stop)) { /* shutting down: drop queued days */
-    write_day_(x, w);
+    traced_write_day_(x, w);
   }
   work_free_(w);
 }
@@ -340,6 +368,7 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
                     .memo = store_ingest_memo_create(),
                     .shows = ingest_show_memo_create(SHOW_MEMO_MAX_BYTES)};
   char err[256] = "";
+  otel_current_capture(&x.trace);
   LOG_EVENT(LOG_INFO, "ingest_run_started", LF_INT("run", run_id), LF_INT("days", days));
   date_format(start_day, x.from);
   date_format(start_day + (days > 0 ? days - 1 : 0), x.to);

@@ -26,6 +26,7 @@
 #include "date.h"
 #include "ingest_arena.h"
 #include "log.h"
+#include "otel_current.h"
 #include "store_ingest.h"
 #include "xalloc.h"
 
@@ -56,6 +57,45 @@ static time_t next_fire_(int at_minute, time_t now) {
   return t > now ? t : t + 86400;
 }
 
+/* A run status as ingest.proto's RunStatus spells it, for a span. */
+static const char *run_status_name_(int status) {
+  switch (status) {
+  case STORE_RUN_SUCCEEDED:
+    return "SUCCEEDED";
+  case STORE_RUN_PARTIAL:
+    return "PARTIAL";
+  case STORE_RUN_FAILED:
+    return "FAILED";
+  default:
+    return "RUNNING";
+  }
+}
+
+/* Executes begun run run_id under a root span "ingest.run" (when the tracer
+ * samples it), current on this thread for the run's SQL and days. */
+static void traced_execute_(struct ingest_runner *r, struct store *s, long long run_id,
+                            int32_t start_day, int days, int scheduled) {
+  struct otel_span *span = NULL;
+  struct otel_span_context ctx;
+  struct otel_current_saved saved;
+  if (r->cfg.tracer != NULL) {
+    span = otel_tracer_start(r->cfg.tracer, NULL, 0, "ingest.run", OTEL_SPAN_INTERNAL, 0, &ctx);
+  }
+  otel_span_attr_int(span, "tvmaze.ingest.run_id", run_id);
+  otel_span_attr_int(span, "tvmaze.ingest.days", days);
+  otel_span_attr_int(span, "tvmaze.ingest.scheduled", scheduled);
+  otel_current_push(span != NULL ? r->cfg.tracer : NULL, &ctx, &saved);
+  int status = ingest_run_execute(s, &r->cfg.fetch, run_id, start_day, days, &r->stop);
+  otel_current_pop(&saved);
+  otel_span_attr_str(span, "tvmaze.ingest.status", run_status_name_(status));
+  if (status != STORE_RUN_SUCCEEDED) {
+    otel_span_set_status(span, OTEL_STATUS_ERROR, run_status_name_(status));
+  }
+  if (span != NULL) {
+    otel_tracer_end(r->cfg.tracer, span);
+  }
+}
+
 /* Begins and executes one run on the runner thread; mu held on entry/exit. */
 static void run_once_(struct ingest_runner *r, struct store *s, int32_t start_day, int days,
                       long long scheduled_since, int answer) {
@@ -82,7 +122,7 @@ static void run_once_(struct ingest_runner *r, struct store *s, int32_t start_da
   r->cur_run = run_id;
   pthread_cond_broadcast(&r->cv);
   pthread_mutex_unlock(&r->mu);
-  (void)ingest_run_execute(s, &r->cfg.fetch, run_id, start_day, days, &r->stop);
+  traced_execute_(r, s, run_id, start_day, days, scheduled_since != 0);
   pthread_mutex_lock(&r->mu);
   r->cur_run = 0;
   pthread_cond_broadcast(&r->cv);

@@ -17,12 +17,18 @@
 #include "ingest_fetch.h"
 #include "ingest_run.h"
 
+struct otel_tracer;
+
 struct ingest_runner_config {
   const char *database_url;
   struct ingest_fetch_config fetch; /* strings must outlive the runner */
   int at_minute;                    /* daily schedule, minutes after 00:00 UTC; -1 off */
   int default_days;                 /* days of a scheduled run */
   const char *owner;                /* recorded in ingest_runs.owner (e.g. hostname:pid) */
+  struct otel_tracer *tracer;       /* NULL: no spans; else each run is a root span
+                                       "ingest.run" (sampled by the sampler) with its SQL
+                                       and a child span per day (ingest_run.c); must
+                                       outlive the runner */
 };
 
 struct ingest_runner;

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "metrics_http.h"
 #include "metrics_internal.h"
+#include "otel_tracer.h"
 #include "procstat.h"
 #include "promtext.h"
 #include "store_runs.h"
@@ -282,10 +283,17 @@ static void render_store_(struct server_metrics *m, struct strbuf *b) {
   }
 }
 
+void metrics_set_tracer(struct server_metrics *m, struct otel_tracer *t) {
+  m->tracer = t;
+}
+
 void metrics_render(struct server_metrics *m, struct strbuf *b) {
   render_grpc_(m, b);
   render_store_(m, b);
   procstat_render(b, m->created_epoch);
+  if (m->tracer != NULL) {
+    otel_tracer_render_metrics(m->tracer, b);
+  }
 }
 
 static void render_cb_(void *user, struct strbuf *b) {

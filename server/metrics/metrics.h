@@ -14,6 +14,7 @@
  *   tvmaze_ingest_last_success_timestamp_seconds  ingest_runs, read at scrape time
  *   tvmaze_data_version                         data_generation, read at scrape time
  *   process_*                                   /proc/self
+ *   tvmaze_otel_*                               otel_tracer_render_metrics
  *
  * Threads: metrics_observe and metrics_worker_connected run on the gRPC
  * workers and only add to that worker's own cells with relaxed atomics (no
@@ -42,6 +43,11 @@ struct server_metrics *metrics_create(int workers, const char *database_url);
 /* Registers a service's methods (series at 0 from the start). Before
  * metrics_listen and before calls are observed; up to 16 services. */
 void metrics_add_service(struct server_metrics *m, const ProtobufCServiceDescriptor *desc);
+
+/* Adds the tracer's exporter counters (tvmaze_otel_*) to every scrape; t
+ * is borrowed and must outlive m. Before metrics_listen. */
+struct otel_tracer;
+void metrics_set_tracer(struct server_metrics *m, struct otel_tracer *t);
 
 /* The binding's observer (struct rpc_server_config.observe); user is the
  * struct server_metrics. Reports of services not registered are ignored. */

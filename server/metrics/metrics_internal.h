@@ -39,6 +39,7 @@ struct server_metrics {
   size_t n_services;
   size_t n_methods;
   double created_epoch;
+  struct otel_tracer *tracer; /* borrowed (metrics_set_tracer); NULL: no tvmaze_otel_* */
   /* Listener thread only: */
   char *database_url;
   struct store *store; /* its own connection, opened at the first scrape */

@@ -50,6 +50,7 @@ struct server_ctx {
   const struct server_config *cfg;
   struct ingest_runner *ingest;    /* NULL in processes that do not ingest */
   struct changes_hub *changes_hub; /* feeds WatchChanges (changes_hub.h) */
+  struct otel_tracer *tracer;      /* the process's spans (server/trace/); never NULL in serve */
 };
 
 /* Each returns the service to register with rpc_server_add_service; the

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "migrations.h"
+#include "otel_current.h"
 #include "xalloc.h"
 
 /* Advisory lock key for migrations ("tvmz" "migr"). */
@@ -154,11 +155,10 @@ PGconn *store_conn(struct store *s) {
   s->connected_once = 1;
   PQsetNoticeReceiver(s->conn, notice_receiver_, s);
   /* Sessions run in UTC so dates and timestamps on the wire never shift.
-   * No JIT: the change-log page (store_changes.c) is priced high enough to
-   * be compiled on every execution, ~450-600 ms instead of ~2 ms, which
-   * made every ListChanges and every WatchChanges push that slow (a
-   * second gateway then served the previous version for that long after
-   * a run reported SUCCEEDED). */
+   * No JIT: every statement here is short, and the planner's row guesses
+   * for set-returning functions (the change log's jsonb_populate_record*)
+   * priced a one-row ListChanges page over jit_above_cost, so it spent
+   * ~1 s compiling (4 s on a busy box) before reading one index entry. */
   PGresult *r = PQexec(s->conn, "SET TIME ZONE 'UTC'; SET jit = off");
   PQclear(r);
   return s->conn;
@@ -217,9 +217,9 @@ static PGresult *fail_(struct store *s, PGresult *res, enum store_status *st) {
   return NULL;
 }
 
-PGresult *store_exec_params(struct store *s, const char *name, const char *sql, int nparams,
-                            const char *const *values, const int *lengths, const int *formats,
-                            int result_format, enum store_status *st) {
+static PGresult *exec_params_(struct store *s, const char *name, const char *sql, int nparams,
+                              const char *const *values, const int *lengths, const int *formats,
+                              int result_format, enum store_status *st) {
   PGconn *c = store_conn(s);
   if (c == NULL) {
     atomic_fetch_add_explicit(&errors_total_, 1, memory_order_relaxed);
@@ -247,6 +247,48 @@ PGresult *store_exec_params(struct store *s, const char *name, const char *sql, 
     return fail_(s, r, st);
   }
   *st = STORE_OK;
+  return r;
+}
+
+/* The statement's first keyword, upper-cased ("SELECT", "WITH"): the span's
+ * db.operation (never a value: the text before the first non-letter). */
+static void operation_(const char *sql, char *out, size_t outlen) {
+  while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '(') {
+    sql++;
+  }
+  size_t n = 0;
+  while (n + 1 < outlen && ((sql[n] >= 'a' && sql[n] <= 'z') || (sql[n] >= 'A' && sql[n] <= 'Z'))) {
+    out[n] = (char)(sql[n] >= 'a' ? sql[n] - 'a' + 'A' : sql[n]);
+    n++;
+  }
+  out[n] = '\0';
+}
+
+/* Each statement is a CLIENT span under the thread's current span
+ * (otel_current.h; none: no cost but a thread-local read): named by the
+ * prepared statement's name, else by its operation; db.system, db.operation,
+ * db.statement_name; ERROR with the SQLSTATE. No parameter value, no SQL
+ * text. */
+PGresult *store_exec_params(struct store *s, const char *name, const char *sql, int nparams,
+                            const char *const *values, const int *lengths, const int *formats,
+                            int result_format, enum store_status *st) {
+  if (!otel_current_active()) {
+    return exec_params_(s, name, sql, nparams, values, lengths, formats, result_format, st);
+  }
+  char op[16];
+  operation_(sql, op, sizeof op);
+  struct otel_span *span = otel_current_start(name != NULL ? name : op, OTEL_SPAN_CLIENT);
+  otel_span_attr_str(span, "db.system", "postgresql");
+  otel_span_attr_str(span, "db.operation", op);
+  if (name != NULL) {
+    otel_span_attr_str(span, "db.statement_name", name);
+  }
+  PGresult *r = exec_params_(s, name, sql, nparams, values, lengths, formats, result_format, st);
+  if (*st != STORE_OK) {
+    otel_span_set_status(span, OTEL_STATUS_ERROR,
+                         s->sqlstate[0] != '\0' ? s->sqlstate : store_status_name(*st));
+  }
+  otel_current_end(span);
   return r;
 }
 

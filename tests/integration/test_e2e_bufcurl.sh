@@ -11,7 +11,7 @@
 #     (changes_commit): the record, the versions of ListShows / GetShow /
 #     ListEpisodes equal to current_version, bad input (after_version,
 #     limit, show_ids, entity: 24), an expired cursor (FAILED_PRECONDITION:
-#     72), WatchChanges UNIMPLEMENTED (96) until it is served;
+#     72, for ListChanges and WatchChanges);
 #   - PostgreSQL stopped under the running server: Health NOT_SERVING and
 #     ListShows UNAVAILABLE (112); started again: SERVING and a correct
 #     answer, same server process.
@@ -138,7 +138,8 @@ rc="$(code tvmaze.v1.Changes/ListChanges '{"after_version":"1"}')"
 [ "$rc" -eq 72 ] || fail "expired after_version: exit $rc, want 72 (FAILED_PRECONDITION)"
 grep -q "TVMAZE_CHANGES_RETENTION_DAYS" "$work/err" || fail "expired message: $(cat "$work/err")"
 rc="$(code tvmaze.v1.Changes/WatchChanges '{}')"
-[ "$rc" -eq 96 ] || fail "WatchChanges: exit $rc, want 96 (UNIMPLEMENTED)"
+[ "$rc" -eq 72 ] || fail "WatchChanges from an expired version: exit $rc, want 72 (FAILED_PRECONDITION)"
+grep -q "list again" "$work/err" || fail "expired WatchChanges message: $(cat "$work/err")"
 echo "ok: ListChanges, versions, bad input, expired cursor"
 
 # 6. PostgreSQL stopped under the running server, then started.

@@ -44,7 +44,7 @@ bad_env OTEL_TRACES_SAMPLER_ARG=1.5
 bad_env OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318
 bad_env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=ftp://collector/v1/traces
 bad_env OTEL_BSP_SCHEDULE_DELAY=soon
-# the server checks the same variables at start (its spans are not wired yet)
+# the server checks the same variables at start (its spans: test_server_otel.sh)
 rc=0
 env OTEL_TRACES_SAMPLER_ARG=2 OTEL_TRACES_SAMPLER=traceidratio "$B/server/tvmaze-server" migrate \
   >"$TMP/bad.out" 2>&1 || rc=$?

@@ -4,7 +4,8 @@
  * ARG checks, TraceIdRatioBased deterministic on the trace id with the
  * SDKs' bound (and its rate over many random ids), parent-based decisions,
  * the OTEL_* environment, span text cut at a UTF-8 boundary, and the OTLP
- * encoding decoded back with protobuf-c. The wire path (exporter, real
+ * encoding decoded back with protobuf-c, the thread's current span
+ * (otel_current.c: children, nesting, capture). The wire path (exporter, real
  * POSTs) is tests/integration/test_gateway_otel.sh.
  */
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include "idgen.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "otel_config.h"
+#include "otel_current.h"
 #include "otel_encode.h"
 #include "otel_sampler.h"
 #include "otel_span.h"
@@ -447,6 +449,65 @@ static void test_tracer(void **state) {
   otel_tracer_destroy(t);
 }
 
+/* The thread's current span: none -> no child; a pushed span's children
+ * hang under it; push/pop nest; capture copies it. An exporting tracer
+ * (to a closed port, a schedule delay longer than the test: nothing is
+ * sent before destroy). */
+static void test_current(void **state) {
+  (void)state;
+  struct otel_config c;
+  memset(&c, 0, sizeof c);
+  char err[256];
+  assert_int_equal(otel_sampler_parse("always_on", NULL, &c.sampler, err, sizeof err), 0);
+  snprintf(c.endpoint, sizeof c.endpoint, "http://127.0.0.1:9/v1/traces");
+  c.timeout_ms = 200;
+  c.max_queue = 16;
+  c.max_batch = 16;
+  c.schedule_delay_ms = 600000;
+  struct otel_tracer *t = otel_tracer_create(&c, err, sizeof err);
+  assert_non_null(t);
+  assert_true(otel_tracer_exporting(t));
+
+  assert_false(otel_current_active());
+  assert_null(otel_current_start("orphan", OTEL_SPAN_CLIENT));
+  otel_current_end(NULL);
+
+  struct otel_span_context root_ctx, got;
+  struct otel_span *root = otel_tracer_start(t, NULL, 0, "root", OTEL_SPAN_SERVER, 0, &root_ctx);
+  assert_non_null(root);
+  struct otel_current_saved outer, inner, cap;
+  otel_current_push(t, &root_ctx, &outer);
+  assert_true(otel_current_active());
+  assert_int_equal(otel_current_get(&got), 1);
+  assert_memory_equal(got.span_id, root_ctx.span_id, 8);
+
+  struct otel_span *child = otel_current_start("child", OTEL_SPAN_CLIENT);
+  assert_non_null(child);
+  assert_memory_equal(child->ctx.trace_id, root_ctx.trace_id, 16);
+  assert_true(child->has_parent);
+  assert_memory_equal(child->parent_span_id, root_ctx.span_id, 8);
+
+  otel_current_push(t, &child->ctx, &inner); /* nesting */
+  struct otel_span *grand = otel_current_start("grand", OTEL_SPAN_CLIENT);
+  assert_memory_equal(grand->parent_span_id, child->ctx.span_id, 8);
+  otel_current_end(grand);
+  otel_current_capture(&cap);
+  assert_ptr_equal(cap.tracer, t);
+  assert_memory_equal(cap.ctx.span_id, child->ctx.span_id, 8);
+  otel_current_pop(&inner);
+  assert_int_equal(otel_current_get(&got), 1);
+  assert_memory_equal(got.span_id, root_ctx.span_id, 8);
+  otel_current_end(child);
+
+  otel_current_pop(&outer);
+  assert_false(otel_current_active());
+  assert_int_equal(otel_current_get(&got), 0);
+  otel_current_capture(&cap);
+  assert_null(cap.tracer);
+  otel_tracer_end(t, root);
+  otel_tracer_destroy(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_traceparent),
@@ -457,6 +518,7 @@ int main(void) {
       cmocka_unit_test(test_encode),
       cmocka_unit_test(test_span_limits),
       cmocka_unit_test(test_tracer),
+      cmocka_unit_test(test_current),
   };
   return cmocka_run_group_tests_name("otel", tests, NULL, NULL);
 }
