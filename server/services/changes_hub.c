@@ -33,11 +33,13 @@
 #define LIVE_PAGE 1000  /* records per live read */
 #define RECHECK_MS 1000 /* the version is looked at at least this often */
 #define RETRY_MS 1000   /* after a failed read */
+#define STALL_MS 2000   /* a live stream with no room this long is cut off */
 
 struct sub {
   rpc_stream *stream;
   int64_t cursor;       /* last version given or passed over */
   int64_t last_send_ms; /* clock_mono_ms of the last message queued */
+  int64_t stall_ms;     /* live, queue full since (clock_mono_ms); 0: has room */
   int32_t *show_ids;    /* sorted; NULL: every show */
   size_t n_show_ids;
   int entity;
@@ -142,11 +144,43 @@ static void read_failed_(struct changes_hub *h, enum store_status st) {
   h->retry_at_ms = clock_mono_ms() + RETRY_MS;
 }
 
+/* How many records the next live page may hold: the least room of the
+ * live subscriptions (a page could go to all of them), at most LIVE_PAGE.
+ * A live subscription without room holds the page back until its ROOM
+ * event; one that had none for STALL_MS is cut off (one more message
+ * overflows its queue: the binding ends it with RESOURCE_EXHAUSTED) and no
+ * longer holds anyone back. 0: wait. */
+static size_t live_room_(struct changes_hub *h) {
+  size_t least = LIVE_PAGE;
+  int64_t now = clock_mono_ms();
+  for (struct sub *s = h->subs; s != NULL; s = s->next) {
+    if (!live_(h, s) || atomic_load(&s->closed) || !rpc_stream_is_open(s->stream)) {
+      continue;
+    }
+    size_t room = rpc_stream_room(s->stream);
+    if (room > 0) {
+      s->stall_ms = 0;
+    } else if (s->stall_ms == 0) {
+      s->stall_ms = now;
+    } else if (now - s->stall_ms >= STALL_MS) {
+      send_heartbeat_(s, h->version); /* overflows: the stream ends */
+      continue;
+    }
+    least = room < least ? room : least;
+  }
+  return least;
+}
+
 /* Reads the records after h->version up to target for every live
- * subscription: each record packed once. Returns 0, -1 on a failed read. */
+ * subscription, paced by their room: each record packed once. Returns 0
+ * (also when held back for room), -1 on a failed read. */
 static int read_live_(struct changes_hub *h, int64_t target) {
   while (h->version < target) {
-    struct store_changes_query q = {.after_version = h->version, .limit = LIVE_PAGE};
+    size_t room = live_room_(h);
+    if (room == 0) {
+      return 0; /* a ROOM event (or STALL_MS) brings the hub back */
+    }
+    struct store_changes_query q = {.after_version = h->version, .limit = (int32_t)room};
     Tvmaze__V1__ListChangesResponse *page = NULL;
     int64_t floor = 0;
     arena_reset(&h->arena);
@@ -265,6 +299,9 @@ static int heartbeats_(struct changes_hub *h) {
     }
     if (due - now < wait) {
       wait = due - now;
+    }
+    if (s->stall_ms != 0 && s->stall_ms + STALL_MS - now < wait) {
+      wait = s->stall_ms + STALL_MS - now;
     }
   }
   return (int)(wait > 0 ? wait : 0);

@@ -10,11 +10,14 @@
  * every stream whose filter takes it), and catches new streams up from
  * their after_version with reads of their own filter, as much as their
  * queue has room for. A stream holds no worker thread and no database
- * connection while it waits: it is a subscription in the hub's list. A
- * stream whose client reads too slowly overflows its bounded queue and the
- * binding ends it with RESOURCE_EXHAUSTED (the client resumes from the
- * last version it got). A heartbeat {current_version} goes to a stream that
- * was sent nothing for heartbeat_ms.
+ * connection while it waits: it is a subscription in the hub's list. The
+ * live read goes at the pace of the live streams' queues (a page is never
+ * bigger than the least room among them), so a burst (a day of thousands
+ * of changes) reaches every reader that keeps up; a stream whose queue
+ * stays full for 2 s is cut off with RESOURCE_EXHAUSTED (the client
+ * resumes from the last version it got) and holds the others back no
+ * longer. A heartbeat {current_version} goes to a stream that was sent
+ * nothing for heartbeat_ms.
  *
  * Ordering: a subscription's cursor is the last version it has been given
  * or passed over; records at or below it are never sent to it again, so a

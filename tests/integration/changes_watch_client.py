@@ -84,7 +84,10 @@ def main():
             req.show_ids.extend(int(x) for x in a.show_ids.split(","))
         if a.entity:
             req.entity = pb.ChangeEntity.Value("CHANGE_ENTITY_" + a.entity)
-        with grpc.insecure_channel(a.target) as ch:
+        # a stalled reader must stall on the wire: no BDP probing, which
+        # would grow the HTTP/2 windows until a whole burst is buffered here
+        opts = [("grpc.http2.bdp_probe", 0)] if a.stall else []
+        with grpc.insecure_channel(a.target, options=opts) as ch:
             watch = ch.unary_stream(
                 "/tvmaze.v1.Changes/WatchChanges",
                 request_serializer=pb.WatchChangesRequest.SerializeToString,

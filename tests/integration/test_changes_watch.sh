@@ -14,7 +14,9 @@
 #   4. a second replica on the same database serves the same versions
 #   5. `tvmaze changes watch` resumes by itself after the server restarts
 #      (UNAVAILABLE) and exits 0 on SIGINT
-#   6. SIGTERM with 200 open streams: every stream ends UNAVAILABLE (the
+#   6. a burst of 20,000 changes: all of them, in order, to a reader that
+#      keeps up; RESOURCE_EXHAUSTED for one that does not read
+#   7. SIGTERM with 200 open streams: every stream ends UNAVAILABLE (the
 #      drain's own end, not the cancel after the grace period) and the
 #      server exits 0 (the time it took is printed, not asserted)
 set -euo pipefail
@@ -198,8 +200,29 @@ wait "$CLI_PID" || rc=$?
 [ "$rc" = 0 ] || fail "tvmaze changes watch exit status $rc after SIGINT"
 echo "ok: CLI resumes after UNAVAILABLE, SIGINT exits 0"
 
-# 6. SIGTERM with 200 open streams
-"$PY" "$WATCH" "$T" "$S/proto" --after "$(tail -1 "$TMP/all_after_v1")" --count 200 \
+# 6. a burst of 20,000 changes in one commit: a reader that keeps up gets
+#    all of it (the live read is paced by the queues' room, never overflows
+#    them); one that does not read is cut off with RESOURCE_EXHAUSTED
+BASE=$(tail -1 "$TMP/all_after_v1")
+watch_bg fast.out --after "$BASE" --entity EPISODE
+watch_bg stalled.out --after "$BASE" --entity EPISODE --stall 10
+for _ in $(seq 100); do grep -q '"heartbeat"' "$TMP/fast.out" && break; sleep 0.1; done
+psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "BEGIN" \
+  -c "INSERT INTO episodes (id, show_id, name, airdate)
+      SELECT 900000 + g, (SELECT min(id) FROM shows), 'Burst ' || g, '2030-01-02'
+      FROM generate_series(1, 20000) g" -c "SELECT changes_commit()" -c "COMMIT" >/dev/null ||
+  fail "the burst did not commit"
+wait_count "$TMP/fast.out" 20000
+[ "$(versions "$TMP/fast.out" | sort -u | wc -l)" = 20000 ] || fail "the fast reader got duplicates"
+versions "$TMP/fast.out" | diff - <(listed --after "$BASE" --entity EPISODE) >/dev/null ||
+  fail "the fast reader's burst != ListChanges"
+for _ in $(seq 600); do grep -q '^END' "$TMP/stalled.out" && break; sleep 0.1; done
+grep -q '^END RESOURCE_EXHAUSTED .*too slow' "$TMP/stalled.out" ||
+  fail "the stalled reader: $(grep -v '^{' "$TMP/stalled.out" | head -3)"
+echo "ok: a 20,000-change burst: paced to a fast reader, a stalled one cut off"
+
+# 7. SIGTERM with 200 open streams
+"$PY" "$WATCH" "$T" "$S/proto" --after "$(listed | tail -1)" --count 200 \
   >"$TMP/many.out" 2>"$TMP/many.log" &
 MANY=$!
 PIDS+=("$MANY")
