@@ -144,6 +144,15 @@ static void read_failed_(struct changes_hub *h, enum store_status st) {
   h->retry_at_ms = clock_mono_ms() + RETRY_MS;
 }
 
+static int any_live_(const struct changes_hub *h) {
+  for (const struct sub *s = h->subs; s != NULL; s = s->next) {
+    if (live_(h, s) && !atomic_load(&s->closed)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* How many records the next live page may hold: the least room of the
  * live subscriptions (a page could go to all of them), at most LIVE_PAGE.
  * A live subscription without room holds the page back until its ROOM
@@ -175,6 +184,13 @@ static size_t live_room_(struct changes_hub *h) {
  * subscription, paced by their room: each record packed once. Returns 0
  * (also when held back for room), -1 on a failed read. */
 static int read_live_(struct changes_hub *h, int64_t target) {
+  if (!any_live_(h)) {
+    /* nobody follows live: nothing to read (a first load writes tens of
+     * thousands of records; reading each back for no one doubled its
+     * database time); streams behind catch up with their own reads */
+    h->version = target > h->version ? target : h->version;
+    return 0;
+  }
   while (h->version < target) {
     size_t room = live_room_(h);
     if (room == 0) {
