@@ -64,6 +64,29 @@ start_server() {
   PIDS+=($!)
 }
 
+# wait_started LOGNAME PID: until $TMP/LOGNAME.log says server_started (60 s
+# at most; migrations run first, slow under ASan); fails if PID exits.
+wait_started() {
+  for _ in $(seq 600); do
+    grep -q '"server_started"' "$TMP/$1.log" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || fail "server $1 exited during start"
+    sleep 0.1
+  done
+  fail "server $1 did not start"
+}
+
+# spans_of FILE TRACE_ID: how many spans of the trace FILE (an OTLP
+# receiver's record, tests/fake_otlp) holds
+spans_of() { grep -c "\"trace_id\": \"$2\"" "$1" || true; }
+# wait_spans FILE TRACE_ID N: until FILE holds N spans of the trace (~30 s)
+wait_spans() {
+  for _ in $(seq 300); do
+    [ "$(spans_of "$1" "$2")" -ge "$3" ] && return 0
+    sleep 0.1
+  done
+  fail "$1: trace $2 has $(spans_of "$1" "$2") spans, want $3"
+}
+
 # start_gateway HTTP_PORT GRPC_PORT LOGNAME [VAR=VALUE...]: tvmaze-gateway with
 # Basic admin:s3cret and the given extra environment; waits for it to listen.
 start_gateway() {

@@ -45,12 +45,7 @@ T=127.0.0.1:$GP
 boot() { # boot LOGNAME: start a server on $GP and wait for it
   start_server "$GP" "$1"
   SERVER_PID=${PIDS[-1]}
-  for _ in $(seq 300); do
-    grep -q '"server_started"' "$TMP/$1.log" && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited during start"
-    sleep 0.1
-  done
-  fail "server did not start"
+  wait_started "$1" "$SERVER_PID"
 }
 boot server
 cli() { "$CLI" --target "$T" "$@"; }
@@ -166,7 +161,7 @@ echo "ok: bad input"
 # 4. a second replica gives the same versions
 GP2=$(port)
 start_server "$GP2" server2
-for _ in $(seq 300); do grep -q '"server_started"' "$TMP/server2.log" && break; sleep 0.1; done
+wait_started server2 "${PIDS[-1]}"
 "$CLI" --target "127.0.0.1:$GP2" --json changes list --all --limit 1000 | "$PY" -c '
 import json, sys
 for line in sys.stdin:

@@ -74,16 +74,6 @@ for _ in $(seq 100); do [ -s "$TMP/upstream.port" ] && break; sleep 0.1; done
 [ -s "$TMP/upstream.port" ] || fail "fake upstream did not start"
 UP=$(cat "$TMP/upstream.port")
 
-# spans_of FILE TRACE_ID: how many spans of the trace FILE holds
-spans_of() { grep -c "\"trace_id\": \"$2\"" "$1" || true; }
-# wait_spans FILE TRACE_ID N: until FILE holds N spans of the trace (~30 s)
-wait_spans() {
-  for _ in $(seq 300); do
-    [ "$(spans_of "$1" "$2")" -ge "$3" ] && return 0
-    sleep 0.1
-  done
-  fail "$1: trace $2 has $(spans_of "$1" "$2") spans, want $3"
-}
 # log_ids LOG REQUEST_ID: "trace_id span_id" of that request's http_request line
 log_ids() {
   "$PY" - "$1" "$2" <<'PYEOF'

@@ -20,14 +20,8 @@ fresh_db health_watch_test
 GP=$(port)
 start_server "$GP"
 SERVER_PID=${PIDS[-1]}
-# ready once listening (migrations first; slow under ASan): a watch opened
-# before would end at once with "connection refused"
-for _ in $(seq 600); do
-  grep -q '"server_started"' "$TMP/server.log" && break
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited during start"
-  sleep 0.1
-done
-grep -q '"server_started"' "$TMP/server.log" || fail "server did not start"
+# a watch opened before the server listens ends at once ("connection refused")
+wait_started server "$SERVER_PID"
 
 # wait_line FILE N TEXT: until line N of FILE is TEXT (60 s at most).
 wait_line() {

@@ -47,15 +47,6 @@ wait_started() {
   done
   fail "server $1 did not start"
 }
-spans_of() { grep -c "\"trace_id\": \"$2\"" "$1" || true; }
-# wait_spans FILE TRACE_ID N: until FILE holds N spans of the trace (~30 s)
-wait_spans() {
-  for _ in $(seq 300); do
-    [ "$(spans_of "$1" "$2")" -ge "$3" ] && return 0
-    sleep 0.1
-  done
-  fail "$1: trace $2 has $(spans_of "$1" "$2") spans, want $3"
-}
 # call PORT METHOD HEX [TRACEPARENT] -> the gRPC code name (python3-grpcio)
 call() {
   "$PY" - "$@" <<'EOF'
