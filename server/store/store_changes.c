@@ -6,7 +6,7 @@
  * come from the statement's snapshot. Columns: h.cur, h.floor, version,
  * entity, op, id, show_id, changed_at (seconds, nanoseconds), fields (JSON
  * array), then store_map.h's show columns and episode columns over the
- * image's records.
+ * record's typed after-images (migration 011).
  */
 #include "store_changes.h"
 
@@ -22,26 +22,22 @@
 #define HEAD_NCOLS 10 /* up to the show columns */
 
 /* The page statement with filter text WHERE_ ("" or " AND x..."). */
-#define CHANGES_SQL_(WHERE_)                                                         \
-  "WITH h AS (SELECT g.generation AS cur, f.version AS floor FROM data_generation g" \
-  " CROSS JOIN changes_floor f)"                                                     \
-  " SELECT h.cur, h.floor, ch.version, ch.entity, ch.op, ch.id, ch.show_id,"         \
-  " extract(epoch FROM date_trunc('second', ch.changed_at))::bigint,"                \
-  " (extract(microseconds FROM ch.changed_at)::bigint % 1000000) * 1000,"            \
-  " array_to_json(ch.fields), " STORE_MAP_SHOW_COLS_OVER(                            \
-      "jsonb_populate_recordset(NULL::show_genres, ch.image->'sg') sg",              \
-      "true") ", " STORE_MAP_EPISODE_COLS                                            \
-              " FROM h LEFT JOIN LATERAL (SELECT * FROM changes x"                   \
-              " WHERE x.version > $1::bigint" WHERE_                                 \
-              " ORDER BY x.version LIMIT $2::int) ch ON true"                        \
-              " LEFT JOIN LATERAL jsonb_populate_record(NULL::shows,"                \
-              " ch.image->'s') s ON ch.entity = 1"                                   \
-              " LEFT JOIN LATERAL jsonb_populate_record(NULL::distributors,"         \
-              " ch.image->'d') d ON ch.entity = 1"                                   \
-              " LEFT JOIN LATERAL jsonb_populate_record(NULL::countries,"            \
-              " ch.image->'c') c ON ch.entity = 1"                                   \
-              " LEFT JOIN LATERAL jsonb_populate_record(NULL::episodes,"             \
-              " ch.image) e ON ch.entity = 2 AND ch.op <> 3"                         \
+#define CHANGES_SQL_(WHERE_)                                                                     \
+  "WITH h AS (SELECT g.generation AS cur, f.version AS floor FROM data_generation g"             \
+  " CROSS JOIN changes_floor f)"                                                                 \
+  " SELECT h.cur, h.floor, ch.version, ch.entity, ch.op, ch.id, ch.show_id,"                     \
+  " extract(epoch FROM date_trunc('second', ch.changed_at))::bigint,"                            \
+  " (extract(microseconds FROM ch.changed_at)::bigint % 1000000) * 1000,"                        \
+  " array_to_json(ch.fields), " STORE_MAP_SHOW_COLS_OVER(                                        \
+      "unnest(ch.genre_ids) AS sg(genre_id)",                                                    \
+      "true") ", " STORE_MAP_EPISODE_COLS                                                        \
+              " FROM h LEFT JOIN LATERAL (SELECT * FROM changes x"                               \
+              " WHERE x.version > $1::bigint" WHERE_                                             \
+              " ORDER BY x.version LIMIT $2::int) ch ON true"                                    \
+              " LEFT JOIN LATERAL (SELECT (ch.show_row).*) s ON ch.entity = 1"                   \
+              " LEFT JOIN LATERAL (SELECT (ch.distributor_row).*) d ON ch.entity = 1"            \
+              " LEFT JOIN LATERAL (SELECT (ch.country_row).*) c ON ch.entity = 1"                \
+              " LEFT JOIN LATERAL (SELECT (ch.episode_row).*) e ON ch.entity = 2 AND ch.op <> 3" \
               " ORDER BY ch.version"
 
 /* Indexed by (show_ids set) | (entity set) << 1. */

@@ -8,8 +8,9 @@
  * The column lists read tables through aliases: s (shows), d
  * (distributors), c (countries) and sg (show_genres rows of the show), e
  * (episodes). The Shows reads alias the tables themselves; the change log
- * aliases jsonb_populate_record(NULL::shows, image->'s') and the like
- * (migration 010), so both see the same row types.
+ * aliases its records' typed after-images ((ch.show_row).* and the like,
+ * migration 011, whose types carry exactly these columns: a column added
+ * here is added to those types and to changes_commit too).
  *
  *   list                      columns
  *   STORE_MAP_SHOW_COLS_OVER  21: id, name, type, language, status, runtime,
