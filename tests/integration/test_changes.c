@@ -350,6 +350,43 @@ static void test_distributor_rename(void **state) {
   assert_int_equal(version_(), v1);
 }
 
+/* Inserted episodes get their CREATED records from the insert (migration
+ * 012); touched again in the same transaction, the record takes the row
+ * at commit (updated) or goes (deleted): one record per episode, or none. */
+static void test_inserted_then_touched(void **state) {
+  (void)state;
+  Tvmaze__V1__IngestRun *run = NULL;
+  itest_run_sync(3, &run);
+  itest_run_free(&run);
+  long long v0 = version_();
+  itest_x(
+      "BEGIN; INSERT INTO episodes (id, show_id, name, season, number, type, airdate, airtime, "
+      "airstamp, runtime) SELECT 9000 + k, 501, 'first', 1, k, 'regular', current_date, "
+      "'20:00', now(), 30 FROM generate_series(1, 3) AS k; "
+      "UPDATE episodes SET name = 'second' WHERE id = 9001; "
+      "DELETE FROM episodes WHERE id = 9002; SELECT changes_commit(); COMMIT");
+  Tvmaze__V1__ListChangesResponse *r = list_(v0, NULL);
+  ordered_(r);
+  assert_int_equal(r->n_changes, 2);
+  expect_(r, EPISODE_E, 9001, CREATED, 501, "");
+  expect_(r, EPISODE_E, 9003, CREATED, 501, "");
+  assert_string_equal(find_(r, EPISODE_E, 9001)->episode->name, "second");
+  assert_string_equal(find_(r, EPISODE_E, 9003)->episode->name, "first");
+  assert_int_equal(r->current_version, version_());
+  assert_true(r->next_after_version <= r->current_version);
+  free_(r);
+  assert_int_equal(itest_q("SELECT count(*) FROM change_pending"), 0);
+  /* the next transaction starts over: an update is an update */
+  long long v1 = version_();
+  itest_x(
+      "BEGIN; UPDATE episodes SET name = 'third' WHERE id = 9003; SELECT changes_commit(); "
+      "COMMIT");
+  r = list_(v1, NULL);
+  assert_int_equal(r->n_changes, 1);
+  expect_(r, EPISODE_E, 9003, UPDATED, 501, "name");
+  free_(r);
+}
+
 /* A day that fails (malformed body) makes the run PARTIAL: nothing is
  * removed, not from it nor from the days written. */
 static void test_partial_run_removes_nothing(void **state) {
@@ -662,6 +699,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_feed_run_records, setup_, teardown_),
       cmocka_unit_test_setup_teardown(test_distributor_rename, setup_, teardown_),
+      cmocka_unit_test_setup_teardown(test_inserted_then_touched, setup_, teardown_),
       cmocka_unit_test_setup_teardown(test_partial_run_removes_nothing, setup_, teardown_),
       cmocka_unit_test_setup_teardown(test_skipped_day_removes_nothing, setup_, teardown_),
       cmocka_unit_test_setup_teardown(test_reply_versions, setup_, teardown_),
