@@ -6,7 +6,9 @@
  * come from the statement's snapshot. Columns: h.cur, h.floor, version,
  * entity, op, id, show_id, changed_at (seconds, nanoseconds), fields (JSON
  * array), then store_map.h's show columns and episode columns over the
- * record's typed after-images (migration 011).
+ * record's typed after-images (migration 011); a CREATED episode whose
+ * image is NULL is the episodes row itself (migration 012: it has not
+ * changed since), read in the same snapshot.
  */
 #include "store_changes.h"
 
@@ -37,7 +39,10 @@
               " LEFT JOIN LATERAL (SELECT (ch.show_row).*) s ON ch.entity = 1"                   \
               " LEFT JOIN LATERAL (SELECT (ch.distributor_row).*) d ON ch.entity = 1"            \
               " LEFT JOIN LATERAL (SELECT (ch.country_row).*) c ON ch.entity = 1"                \
-              " LEFT JOIN LATERAL (SELECT (ch.episode_row).*) e ON ch.entity = 2 AND ch.op <> 3" \
+              " LEFT JOIN LATERAL (SELECT (x.r).* FROM (SELECT coalesce(ch.episode_row, (SELECT" \
+              " change_episode_of(le) FROM episodes le WHERE ch.entity = 2 AND le.id = ch.id)) " \
+              "AS r"                                                                             \
+              " OFFSET 0) x) e ON ch.entity = 2 AND ch.op <> 3"                                  \
               " ORDER BY ch.version"
 
 /* Indexed by (show_ids set) | (entity set) << 1. */

@@ -136,6 +136,23 @@ static const Tvmaze__V1__Change *find_(const Tvmaze__V1__ListChangesResponse *r,
   return found;
 }
 
+/* The record of (entity, id) with op in r; exactly one. */
+static const Tvmaze__V1__Change *find_op_(const Tvmaze__V1__ListChangesResponse *r, int entity,
+                                          int id, int op) {
+  const Tvmaze__V1__Change *found = NULL;
+  for (size_t i = 0; i < r->n_changes; i++) {
+    const Tvmaze__V1__Change *c = r->changes[i];
+    if ((int)c->entity == entity && c->id == id && (int)c->op == op) {
+      assert_null(found);
+      found = c;
+    }
+  }
+  if (found == NULL) {
+    fail_msg("no change of entity %d id %d op %d", entity, id, op);
+  }
+  return found;
+}
+
 static void expect_(const Tvmaze__V1__ListChangesResponse *r, int entity, int id, int op,
                     int show_id, const char *fields) {
   const Tvmaze__V1__Change *c = find_(r, entity, id);
@@ -281,6 +298,23 @@ static void test_feed_run_records(void **state) {
   same_message_(&got->show->base, &s601->base);
   got->show->n_episodes = n_eps;
   free_(got);
+
+  /* every record keeps the entity after ITS change: the first run's
+   * CREATED records of the episodes changed or removed since (migration
+   * 012 keeps the old row for them) */
+  Tvmaze__V1__ListChangesResponse *all = list_(0, NULL);
+  const Tvmaze__V1__Episode *c2002 = find_op_(all, EPISODE_E, 2002, CREATED)->episode;
+  assert_non_null(c2002);
+  assert_string_not_equal(c2002->airtime, "21:30");
+  const Tvmaze__V1__Episode *c2005 = find_op_(all, EPISODE_E, 2005, CREATED)->episode;
+  assert_non_null(c2005);
+  assert_string_not_equal(c2005->airdate, "2030-01-02");
+  const Tvmaze__V1__Episode *c1003 = find_op_(all, EPISODE_E, 1003, CREATED)->episode;
+  assert_non_null(c1003);
+  assert_int_equal(c1003->id, 1003);
+  assert_int_equal(c1003->show_id, 501);
+  assert_null(find_op_(all, EPISODE_E, 1003, REMOVED)->episode);
+  free_(all);
 
   /* the same feed again: no record, the version stays */
   long long v1 = version_();
