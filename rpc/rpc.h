@@ -156,6 +156,16 @@ struct rpc_server_config {
   void (*worker_fini)(void *worker_data, void *user);
   rpc_health_fn health;      /* NULL: always SERVING */
   rpc_call_observer observe; /* NULL: none (see struct rpc_call_report) */
+  /* Runs before every call of a registered service -- unary, and server
+   * streams registered with rpc_server_add_stream_method -- on the call's
+   * worker thread, after the observer's STARTED and before the request is
+   * unpacked (not for Health, reflection or unknown methods, which stay
+   * open). Returns 0 to let the call through; non-zero after
+   * rpc_call_set_status(call, ...) to end the call with that status (the
+   * handler never runs). The one place a process checks every call (the
+   * server: API keys, server/auth/). NULL: every call goes through. */
+  int (*gate)(rpc_call *call, const ProtobufCServiceDescriptor *service, unsigned method_index,
+              void *worker_data, void *user);
   void *user;                /* passed to worker_init/fini, health and observe */
   /* Descriptor set (FileDescriptorSet bytes, with imports) for reflection;
    * NULL disables reflection. Must outlive the server. */
@@ -246,6 +256,13 @@ int rpc_packed_find_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *d
  * The string lives until the handler returns. Binary (-bin) keys not
  * supported. */
 const char *rpc_call_metadata(const rpc_call *call, const char *key);
+
+/* Every value of request metadata `key` (lower-case), in order: returns how
+ * many there are, and fills values[i] / lens[i] (the value's bytes, which
+ * may hold a NUL; values are NUL-terminated after lens[i] bytes) for the
+ * first max of them. The strings live until the handler returns. */
+size_t rpc_call_metadata_all(const rpc_call *call, const char *key, const char **values,
+                             size_t *lens, size_t max);
 
 /* Milliseconds left before the client's deadline; INT64_MAX when none. */
 int64_t rpc_call_deadline_remaining_ms(const rpc_call *call);
