@@ -582,6 +582,9 @@ static int advance_(struct request *r, int may_block) {
         r->step = S_AUTH;
         return 0;
       case GW_AUTH_OK:
+        /* from here on the server calls act for the caller (upstream.h) */
+        r->trace.on_behalf = 1;
+        r->trace.caller_key = r->who.key;
         r->step = r->who.tier > 0 ? S_LIMIT_KEY : S_HANDLE;
         break;
       case GW_AUTH_MISSING:

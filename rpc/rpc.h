@@ -392,6 +392,12 @@ typedef struct rpc_channel rpc_channel;
 rpc_channel *rpc_channel_create(const char *target, size_t max_message_bytes);
 void rpc_channel_destroy(rpc_channel *ch);
 
+/* Adds metadata that every call on ch sends, before the call's own (e.g.
+ * the CLI's x-api-key). key (lower-case) and value are copied. Only before
+ * the first call (not thread-safe). Returns 0, or -1 when ch holds 4
+ * entries already. */
+int rpc_channel_add_metadata(rpc_channel *ch, const char *key, const char *value);
+
 /* A ProtobufCService for `desc` whose invoke runs a unary call on ch. The
  * protoc-c stubs of that service then make gRPC calls. Destroy with
  * rpc_client_service_destroy (the channel must outlive it). Thread-safe. */
