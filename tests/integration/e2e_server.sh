@@ -51,6 +51,7 @@ e2e_start() {
   TVMAZE_API_KEY="$("$SERVER" --database-url "$url" keys create --name e2e --tier premium --scope ingest)" ||
     fail "keys create failed"
   export TVMAZE_API_KEY
+  # shellcheck disable=SC2034 # used by the sourcing scripts
   KEY_HDR="x-api-key: $TVMAZE_API_KEY"
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   target="127.0.0.1:$port"

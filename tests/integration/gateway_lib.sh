@@ -53,6 +53,7 @@ fresh_db() {
   TVMAZE_API_KEY=$("$B/server/tvmaze-server" keys create --name harness --tier premium --scope ingest) ||
     fail "keys create harness"
   export TVMAZE_API_KEY
+  # shellcheck disable=SC2034 # used by the sourcing scripts
   KEY_HDR="x-api-key: $TVMAZE_API_KEY"
 }
 

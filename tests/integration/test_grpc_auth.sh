@@ -72,7 +72,7 @@ code() {
 # --- 1. every tvmaze.v1 method needs a key; Health and reflection do not ----
 bufc --list-methods "http://127.0.0.1:$GP1" >"$TMP/methods" || fail "reflection without a key"
 grep '^tvmaze\.v1\.' "$TMP/methods" >"$TMP/v1methods" || true
-[ "$(wc -l <"$TMP/v1methods")" -ge 16 ] || fail "reflection lists $(wc -l <"$TMP/v1methods") tvmaze.v1 methods"
+[ "$(wc -l <"$TMP/v1methods")" -ge 15 ] || fail "reflection lists $(wc -l <"$TMP/v1methods") tvmaze.v1 methods"
 [ "$(code "$GP1" grpc.health.v1.Health/Check '{}')" = 0 ] || fail "Health/Check without a key: $(cat "$TMP/buf.out")"
 [ "$(code "$GP1" tvmaze.v1.Shows/ListShows '{}')" = 128 ] || fail "no key: $(cat "$TMP/buf.out")"
 grep -q "API key required" "$TMP/buf.out" || fail "no key message: $(cat "$TMP/buf.out")"
@@ -117,9 +117,13 @@ grep -q "needs a key with scope ingest" "$TMP/buf.out" || fail "scope message: $
 [ "$(code "$GP2" tvmaze.v1.Ingest/StartIngest '{"days":1}' -H "x-api-key: $ING")" = 0 ] ||
   fail "ingest key on StartIngest: $(cat "$TMP/buf.out")"
 rc=0; "$CLI" --target "127.0.0.1:$GP1" --api-key "$READ" ingest start --days 1 >"$TMP/cli.out" 2>&1 || rc=$?
-[ "$rc" != 0 ] && grep -q "scope ingest" "$TMP/cli.out" || fail "CLI read key ingest start: exit $rc $(cat "$TMP/cli.out")"
+if [ "$rc" = 0 ] || ! grep -q "scope ingest" "$TMP/cli.out"; then
+  fail "CLI read key ingest start: exit $rc $(cat "$TMP/cli.out")"
+fi
 rc=0; "$CLI" --target "127.0.0.1:$GP1" shows list >"$TMP/cli.out" 2>&1 || rc=$?
-[ "$rc" != 0 ] && grep -q "UNAUTHENTICATED" "$TMP/cli.out" || fail "CLI without a key: exit $rc $(cat "$TMP/cli.out")"
+if [ "$rc" = 0 ] || ! grep -q "UNAUTHENTICATED" "$TMP/cli.out"; then
+  fail "CLI without a key: exit $rc $(cat "$TMP/cli.out")"
+fi
 TVMAZE_API_KEY=$READ "$CLI" --target "127.0.0.1:$GP1" shows list >/dev/null 2>"$TMP/cli.out" ||
   fail "CLI with TVMAZE_API_KEY: $(cat "$TMP/cli.out")"
 req 403 -X POST -H 'Content-Type: application/json' -H "X-API-Key: $READ" -d '{"days":1}' "$G/api/v1/ingest/runs"
@@ -171,29 +175,30 @@ err_ok 8
 echo "ok: a free key's 60 a minute spent on REST is refused on gRPC, and the other way round"
 
 # --- 4. revocation reaches every replica -------------------------------------
-for p in "$GP1" "$GP2"; do
-  [ "$(code "$p" tvmaze.v1.Shows/ListShows '{}' -H "x-api-key: $REV")" = 0 ] || fail "key before revoke on $p"
-done
-t0=$(date +%s%N)
-"$SRV" keys revoke to-revoke >/dev/null || fail "keys revoke"
 cat >"$TMP/revoked.py" <<'EOF'
-# polls both replicas (10 s at most; the caches' TTL is 60 s) until the key is refused
-import sys, time, grpc
-key, ports = sys.argv[1], sys.argv[2:]
+# revoked.py KEY NAME SERVER PORT...: with both replicas' caches warm, runs
+# `keys revoke NAME`, then polls the replicas (10 s at most; the caches' TTL
+# is 60 s) until each refuses the key; prints the time from the revoke's
+# commit (the command's exit) to the last refusal
+import subprocess, sys, time, grpc
+key, name, server, ports = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 left = {p: grpc.insecure_channel("127.0.0.1:" + p).unary_unary("/tvmaze.v1.Shows/ListShows") for p in ports}
-end = time.time() + 10
-while left and time.time() < end:
+for f in left.values():
+    f(b"", timeout=5, metadata=(("x-api-key", key),))
+subprocess.run([server, "keys", "revoke", name], check=True, stdout=subprocess.DEVNULL)
+t0 = time.time()
+while left and time.time() < t0 + 10:
     for p, f in list(left.items()):
         try:
             f(b"", timeout=5, metadata=(("x-api-key", key),))
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.UNAUTHENTICATED:
                 del left[p]
-    time.sleep(0.02)
+print("%d ms" % ((time.time() - t0) * 1000))
 sys.exit(1 if left else 0)
 EOF
-"$PY" "$TMP/revoked.py" "$REV" "$GP1" "$GP2" || fail "a revoked key still works after 10 s"
-echo "ok: revoked key refused by both replicas after $((($(date +%s%N) - t0) / 1000000)) ms (not asserted)"
+out=$("$PY" "$TMP/revoked.py" "$REV" to-revoke "$SRV" "$GP1" "$GP2") || fail "a revoked key still works after 10 s"
+echo "ok: revoked key refused by both replicas $out after the revoke committed (printed, not asserted)"
 
 # --- 5. bad keys ---------------------------------------------------------------
 cat >"$TMP/bad.py" <<'EOF'
@@ -291,7 +296,8 @@ EOF
 echo "ok: $(tail -1 "$TMP/bad.out"); non-ASCII and NUL refused; 10,000 guesses: $(cat "$TMP/guess.out")"
 
 # --- 6. no secret in any log line --------------------------------------------
-kill -0 "$P1" && kill -0 "$P2" || fail "a server died"
+kill -0 "$P1" || fail "server s1 died"
+kill -0 "$P2" || fail "server s2 died"
 for k in "$HARNESS" "$READ" "$ING" "$FREE1" "$FREE2" "$REV" "$GONE"; do
   if grep -l -- "$k" "$TMP"/*.log; then fail "a key in a log line"; fi
 done
