@@ -4,9 +4,8 @@
  * of counts with one INCRBY (Lua, with the expiry set atomically) and hands
  * them out locally, so the per-request path is a table lookup and the MHD
  * threads never wait for Redis; only a claim is a round trip (done on an
- * upstream worker in the gateway, on the call's worker in the server). When Redis is unset or failing, an
- * in-process table takes over (per replica) and Redis is retried at most
- * once a second.
+ * upstream worker in the gateway, on the call's worker in the server). When Redis is unset or
+ * failing, an in-process table takes over (per replica) and Redis is retried at most once a second.
  *
  * Blocks: size = limit / 100, at least 1, at most 100 (BLOCK_DIV, BLOCK_MAX),
  * so limits up to 199 stay exact (every request claims 1: the tests' limit 5
@@ -213,8 +212,8 @@ static long block_size_(long limit) {
  * when a claim is needed and may_block == 0. One claim per key at a time:
  * requests arriving meanwhile wait for it (on their worker) and spend the
  * new block, so concurrent requests do not claim (and waste) a block each. */
-static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_ms,
-                         int64_t now_ms, long window_s, long limit, int may_block) {
+static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_ms, int64_t now_ms,
+                         long window_s, long limit, int may_block) {
   long n = 0;
   pthread_mutex_lock(&rl->local_lock);
   for (;;) {
@@ -249,7 +248,7 @@ static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_
 }
 
 int ratelimit_hit(struct ratelimit *rl, const char *scope, const char *id, long limit,
-                     long window_s, int may_block, struct ratelimit_rate *out) {
+                  long window_s, int may_block, struct ratelimit_rate *out) {
   time_t now = time(NULL);
   long window = (long)now / window_s;
   int64_t now_ms = (int64_t)now * 1000, expires_ms = (int64_t)(window + 1) * window_s * 1000;

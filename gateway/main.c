@@ -42,8 +42,9 @@ int main(int argc, char **argv) {
             LF_BOOL("api_key", cfg.api_key != NULL && cfg.api_key[0] != '\0'));
   if (cfg.api_key == NULL || cfg.api_key[0] == '\0')
     LOG_EVENT(LOG_WARN, "gateway_no_api_key",
-              LF_STR("effect", "TVMAZE_API_KEY unset: the server refuses the gateway's own calls "
-                               "and HTTP Basic callers (UNAUTHENTICATED)"));
+              LF_STR("effect",
+                     "TVMAZE_API_KEY unset: the server refuses the gateway's own calls "
+                     "and HTTP Basic callers (UNAUTHENTICATED)"));
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

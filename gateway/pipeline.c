@@ -120,13 +120,13 @@ struct request {
   struct gw_identity who;
   struct ratelimit_rate ip_rate, key_rate;
   const struct ratelimit_rate *rate; /* the RateLimit-* headers shown; NULL for none */
-  int cache_looked;           /* the response cache was asked (a miss: go upstream) */
-  int cache_use;              /* the cache serves and stores this request (follower up) */
-  int64_t cache_version;      /* the follower's version at the lookup (what a put is filled at) */
-  int ndjson;                 /* stream route: Accept: application/x-ndjson */
-  const char *after_field;    /* stream route: where after_version came from */
-  struct strbuf out;          /* reply body */
-  struct gw_reply reply;      /* reply.body == &out */
+  int cache_looked;                  /* the response cache was asked (a miss: go upstream) */
+  int cache_use;                     /* the cache serves and stores this request (follower up) */
+  int64_t cache_version;   /* the follower's version at the lookup (what a put is filled at) */
+  int ndjson;              /* stream route: Accept: application/x-ndjson */
+  const char *after_field; /* stream route: where after_version came from */
+  struct strbuf out;       /* reply body */
+  struct gw_reply reply;   /* reply.body == &out */
 };
 
 /* The number of '&'-separated parameters in the raw query of uri (0 with

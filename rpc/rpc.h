@@ -166,7 +166,7 @@ struct rpc_server_config {
    * server: API keys, server/auth/). NULL: every call goes through. */
   int (*gate)(rpc_call *call, const ProtobufCServiceDescriptor *service, unsigned method_index,
               void *worker_data, void *user);
-  void *user;                /* passed to worker_init/fini, health and observe */
+  void *user; /* passed to worker_init/fini, health and observe */
   /* Descriptor set (FileDescriptorSet bytes, with imports) for reflection;
    * NULL disables reflection. Must outlive the server. */
   const uint8_t *descriptor_set;

@@ -30,10 +30,10 @@ struct key_cache {
   char *database_url; /* read-only */
   pthread_t thread;
   atomic_int stop;
-  pthread_mutex_t lock;  /* guards cache, epoch, listening */
-  struct bcache *cache;  /* digest -> struct store_key_record */
-  uint64_t epoch;        /* clears so far */
-  int listening;         /* the listener's LISTEN is in place */
+  pthread_mutex_t lock; /* guards cache, epoch, listening */
+  struct bcache *cache; /* digest -> struct store_key_record */
+  uint64_t epoch;       /* clears so far */
+  int listening;        /* the listener's LISTEN is in place */
 };
 
 static void record_free_(void *value, void *cls) {

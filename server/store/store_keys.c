@@ -54,7 +54,8 @@ enum store_status store_key_create(struct store *s, const char *name, int tier,
   return st;
 }
 
-enum store_status store_key_lookup(struct store *s, const unsigned char digest[STORE_KEY_DIGEST_LEN],
+enum store_status store_key_lookup(struct store *s,
+                                   const unsigned char digest[STORE_KEY_DIGEST_LEN],
                                    struct store_key_record *out) {
   const char *params[1] = {(const char *)digest};
   const int lengths[1] = {STORE_KEY_DIGEST_LEN};

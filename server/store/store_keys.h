@@ -7,8 +7,8 @@
  *   | name       | unique, [A-Za-z0-9_.-]{1,64}                        |
  *   | tier       | 1 free (60/min), 2 basic (1000/min), 3 premium (10000/min) |
  *   | scope      | 'read' (every method but StartIngest, CheckApiKey) or 'ingest' (all) |
- *   | key_hash   | sha256 of the key's bytes (store_key_digest; PostgreSQL's sha256() gives the same) |
- *   | revoked_at | set by revoke; revoked keys never authenticate      |
+ *   | key_hash   | sha256 of the key's bytes (store_key_digest; PostgreSQL's sha256() gives the
+ * same) | | revoked_at | set by revoke; revoked keys never authenticate      |
  *
  * An UPDATE or DELETE on the table NOTIFYs channel `api_keys` (trigger of
  * 011), which the server's key cache listens to (server/auth/key_cache.h).
@@ -51,7 +51,8 @@ enum store_status store_key_create(struct store *s, const char *name, int tier,
 
 /* Looks up the live key whose digest is `digest`: STORE_OK with *out set,
  * STORE_NOT_FOUND when unknown or revoked. */
-enum store_status store_key_lookup(struct store *s, const unsigned char digest[STORE_KEY_DIGEST_LEN],
+enum store_status store_key_lookup(struct store *s,
+                                   const unsigned char digest[STORE_KEY_DIGEST_LEN],
                                    struct store_key_record *out);
 
 /* Marks key `name` revoked (which NOTIFYs api_keys); STORE_NOT_FOUND if no
