@@ -81,7 +81,7 @@ static size_t metadata_(const struct gw_upstream *up, const struct gw_trace *tra
   const char *key = trace->on_behalf && trace->caller_key ? trace->caller_key : up->api_key;
   if (key)
     md[n++] = (struct rpc_metadata){"x-api-key", key};
-  if (trace->on_behalf && up->api_key)
+  if (up->api_key) /* the gateway limits what it relays itself */
     md[n++] = (struct rpc_metadata){"x-tvmaze-relay-key", up->api_key};
   return n;
 }

@@ -8,11 +8,12 @@
  * x-request-id and that span's traceparent as metadata, so the server's
  * span is its child, and the configured deadline, cut short by the
  * request's own deadline (time queued for a worker counts). Every call
- * carries a key (the server checks every tvmaze.v1 call): the gateway's own
- * TVMAZE_API_KEY as x-api-key, or, on behalf of a REST caller
- * (trace->on_behalf), the caller's key as x-api-key (the gateway's for HTTP
- * Basic) plus the gateway's key as x-tvmaze-relay-key, which tells the
- * server the gateway authenticated and counted the request already
+ * carries a key (the server checks every tvmaze.v1 call): as x-api-key the
+ * caller's key on behalf of an API-key caller (trace->on_behalf), else the
+ * gateway's own TVMAZE_API_KEY (HTTP Basic callers, the gateway's own calls,
+ * Auth/CheckApiKey); and the gateway's key as x-tvmaze-relay-key, which
+ * tells the server that the gateway limits these calls itself (per IP, per
+ * key), so the server checks key and scope but does not count them again
  * (server/auth/auth_gate.h). One handle per gateway, owned by the daemon.
  *
  * Thread safety: every function but create/destroy is thread-safe. Calls

@@ -209,6 +209,13 @@ void rpc_server_destroy(rpc_server *srv);
 void rpc_call_set_status(rpc_call *call, rpc_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Makes a failed status carry the standard details trailer
+ * (grpc-status-details-bin: a google.rpc.Status with the code, the message
+ * and a google.rpc.RetryInfo of `seconds`), for RESOURCE_EXHAUSTED and
+ * UNAVAILABLE when the retry delay is known. seconds <= 0: none. Worker
+ * thread of the call only; unary calls and refused streams. */
+void rpc_call_set_retry_delay(rpc_call *call, int64_t seconds);
+
 /* Replies with an already packed message: len bytes at bytes, an encoding
  * of the method's output type (e.g. a cached reply), sent as they are. Use it
  * instead of the closure, once.

@@ -154,15 +154,23 @@ static void send_final_(struct rpc_call *c) {
     n++;
   }
   grpc_slice details = grpc_slice_from_copied_string(c->message ? c->message : "");
+  grpc_metadata trailer;
+  int has_trailer = rpc_status_details_(c->code, c->message, c->retry_s, &trailer);
   ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
   ops[n].data.send_status_from_server.status = (grpc_status_code)c->code;
   ops[n].data.send_status_from_server.status_details = &details;
+  ops[n].data.send_status_from_server.trailing_metadata_count = has_trailer ? 1 : 0;
+  ops[n].data.send_status_from_server.trailing_metadata = has_trailer ? &trailer : NULL;
   n++;
   ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
   ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
   n++;
   grpc_call_error e = rpc_batch_start_(c->w, c->call, ops, n, &c->tag);
   grpc_slice_unref(details);
+  if (has_trailer) {
+    grpc_slice_unref(trailer.key);
+    grpc_slice_unref(trailer.value);
+  }
   if (e != GRPC_CALL_OK) {
     rpc_call_free_(c);
   }

@@ -91,6 +91,7 @@ static int resolve_(struct auth_gate *g, rpc_call *call, struct store *store, co
       rpc_call_set_status(call, RPC_RESOURCE_EXHAUSTED,
                           "too many API key lookups from this client (%d a minute); retry in %ld s",
                           LOOKUP_LIMIT, rate.reset_s);
+      rpc_call_set_retry_delay(call, rate.reset_s > 0 ? rate.reset_s : 1);
       return -1;
     }
   }
@@ -159,6 +160,7 @@ int auth_gate_check(struct auth_gate *g, rpc_call *call, const ProtobufCServiceD
       rpc_call_set_status(call, RPC_RESOURCE_EXHAUSTED,
                           "rate limit exceeded for key %s (%ld a minute); retry in %ld s", rec.name,
                           rate.limit, rate.reset_s);
+      rpc_call_set_retry_delay(call, rate.reset_s > 0 ? rate.reset_s : 1);
       return -1;
     }
   }

@@ -8,7 +8,8 @@
 #   2. scope: a read key gets PERMISSION_DENIED on StartIngest (gRPC, the CLI
 #      and REST 403) and reads; an ingest key starts a run
 #   3. limits shared by REST and gRPC in the same Redis counters: a free key's
-#      60 a minute spent on REST is refused on gRPC, and the other way round
+#      60 a minute spent on REST is refused on gRPC (RESOURCE_EXHAUSTED with
+#      google.rpc.RetryInfo), and the other way round
 #   4. a key revoked in the database stops working on both replicas (the
 #      NOTIFY clears their caches; the caches would keep it 60 s otherwise)
 #   5. bad keys: 0 bytes, 5 KB, 10 KB, non-ASCII, a NUL (raw HTTP/2), two
@@ -154,7 +155,10 @@ for i in range(n):
     except grpc.RpcError as e:
         seen[e.code().name] += 1
         if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-            last = e.details()
+            # google.rpc.Status{code: 8, ..., details: [RetryInfo]} in the trailer
+            det = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin", b"")
+            if not det.startswith(b"\x08\x08") or b"type.googleapis.com/google.rpc.RetryInfo" not in det:
+                seen["NO_RETRY_INFO"] += 1
 print(" ".join("%s=%d" % kv for kv in sorted(seen.items())))
 EOF
 fresh_minute
