@@ -353,17 +353,18 @@ static void on_request_(struct rpc_stream *s, int success) {
     return;
   }
   const struct rpc_stream_reg_ *reg = s->m->reg;
-  const struct rpc_server_config *cfg = &s->c.w->srv->cfg;
-  if (reg->observed && cfg->gate != NULL &&
-      cfg->gate(&s->c, reg->svc, reg->index, s->c.w->data, cfg->user) != 0) {
-    refuse_(s, s->c.message != NULL ? s->c.code : RPC_PERMISSION_DENIED,
-            s->c.message != NULL ? s->c.message : "refused");
-    return;
-  }
   const ProtobufCMessageDescriptor *in_desc = reg->svc->methods[reg->index].input;
   grpc_slice bytes = rpc_slice_read_all_(s->recv);
   grpc_byte_buffer_destroy(s->recv);
   s->recv = NULL;
+  const struct rpc_server_config *cfg = &s->c.w->srv->cfg;
+  if (reg->observed && cfg->gate != NULL &&
+      cfg->gate(&s->c, reg->svc, reg->index, s->c.w->data, cfg->user) != 0) {
+    grpc_slice_unref(bytes);
+    refuse_(s, s->c.message != NULL ? s->c.code : RPC_PERMISSION_DENIED,
+            s->c.message != NULL ? s->c.message : "refused");
+    return;
+  }
   ProtobufCMessage *in = NULL;
   rpc_code rc = rpc_unpack_request(in_desc, GRPC_SLICE_START_PTR(bytes), GRPC_SLICE_LENGTH(bytes),
                                    s->max_message, &in);
