@@ -9,7 +9,8 @@
 #      and REST 403) and reads; an ingest key starts a run
 #   3. limits shared by REST and gRPC in the same Redis counters: a free key's
 #      60 a minute spent on REST is refused on gRPC (RESOURCE_EXHAUSTED with
-#      google.rpc.RetryInfo), and the other way round
+#      google.rpc.RetryInfo), and the other way round; with Redis away a
+#      replica counts in process
 #   4. a key revoked in the database stops working on both replicas (the
 #      NOTIFY clears their caches; the caches would keep it 60 s otherwise)
 #   5. bad keys: 0 bytes, 5 KB, 10 KB, non-ASCII, a NUL (raw HTTP/2), two
@@ -177,6 +178,16 @@ out=$("$PY" "$TMP/spend.py" "$FREE2" 60 "$GP1" "$GP2")
 req 429 -H "X-API-Key: $FREE2" "$G/api/v1/tv_shows"
 err_ok 8
 echo "ok: a free key's 60 a minute spent on REST is refused on gRPC, and the other way round"
+# Redis away: a replica counts in process (its own budget) and still refuses
+GP3=$(port)
+REDIS_URL=redis://127.0.0.1:9 start_server "$GP3" s3
+P3=${PIDS[-1]}
+wait_started s3 "$P3"
+FREE3=$(newkey free-noredis free)
+fresh_minute
+out=$("$PY" "$TMP/spend.py" "$FREE3" 62 "$GP3")
+[ "$out" = "OK=60 RESOURCE_EXHAUSTED=2" ] || fail "61st and 62nd call with Redis away: $out"
+echo "ok: with Redis away the limit holds in process ($out)"
 
 # --- 4. revocation reaches every replica -------------------------------------
 cat >"$TMP/revoked.py" <<'EOF'
@@ -304,7 +315,7 @@ echo "ok: $(tail -1 "$TMP/bad.out"); non-ASCII and NUL refused; 10,000 guesses: 
 # --- 6. no secret in any log line --------------------------------------------
 kill -0 "$P1" || fail "server s1 died"
 kill -0 "$P2" || fail "server s2 died"
-for k in "$HARNESS" "$READ" "$ING" "$FREE1" "$FREE2" "$REV" "$GONE"; do
+for k in "$HARNESS" "$READ" "$ING" "$FREE1" "$FREE2" "$FREE3" "$REV" "$GONE"; do
   if grep -l -- "$k" "$TMP"/*.log; then fail "a key in a log line"; fi
 done
 echo "ok: no key in $(cat "$TMP"/*.log | wc -l) log lines"
