@@ -5,7 +5,7 @@
  *   | entries     | 1024 slots (common/bcache.h, sets of 4), live keys only |
  *   | expiry      | KEY_CACHE_TTL_MS (60 s) after the lookup that filled it  |
  *   | invalidation| a thread LISTENs on channel api_keys (a revoke or delete |
- *   |             | NOTIFYs it: 011_api_key_scope.sql) and clears the cache  |
+ *   |             | NOTIFYs it: 013_api_key_scope.sql) and clears the cache  |
  *   |             | as the notification arrives, so a revoked key stops      |
  *   |             | working here well within 1 s of its commit               |
  *   | no listener | while its connection is down (or not yet up) the cache   |

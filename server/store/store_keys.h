@@ -1,6 +1,6 @@
 /*
  * store_keys: API keys in PostgreSQL (table api_keys, 001_schema.sql and
- * 011_api_key_scope.sql).
+ * 013_api_key_scope.sql).
  *
  *   | column     | meaning                                            |
  *   |------------|----------------------------------------------------|
