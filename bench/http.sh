@@ -49,6 +49,8 @@ bench_anchor_data "$root" "$ANCHORS" "$SERVER" "$W"
 
 # ---------------------------------------------------------------- our stack
 USER_PW=bench:bench-secret
+# the gateway's own key (scope ingest): Basic callers act with it on the server
+GW_KEY="$("$SERVER" --database-url "$OURS" keys create --name "bench-gw-$$" --tier premium --scope ingest)"
 start_bg() { # LOG cmd...: start in the background, pid appended to pids
   local logf=$1
   shift
@@ -64,7 +66,8 @@ start_stack() { # NAME REDIS_URL|"" RESPONSE_CACHE_TTL: server + gateway; sets S
     TVMAZE_GRPC_ADDR="127.0.0.1:$gp" "$SERVER" serve
   start_bg "gateway_$name" env REDIS_URL="$REDIS_URL" API_USERNAME="${USER_PW%%:*}" \
     API_PASSWORD="${USER_PW#*:}" TVMAZE_HTTP_ADDR="127.0.0.1:$hp" TVMAZE_GRPC_TARGET="127.0.0.1:$gp" \
-    TVMAZE_RATE_IP_LIMIT=100000000 TVMAZE_RESPONSE_CACHE_TTL="$ttl" LOG_LEVEL=warn "$GATEWAY"
+    TVMAZE_RATE_IP_LIMIT=100000000 TVMAZE_RESPONSE_CACHE_TTL="$ttl" TVMAZE_API_KEY="$GW_KEY" \
+    LOG_LEVEL=warn "$GATEWAY"
   for _ in $(seq 300); do
     curl -sf -o /dev/null "http://127.0.0.1:$hp/up" && break
     sleep 0.1

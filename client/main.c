@@ -1,11 +1,13 @@
 /*
  * tvmaze: the command-line client of tvmaze-server.
  *
- *   tvmaze [--target HOST:PORT] [--timeout MS] [--json] COMMAND [ARGS...]
+ *   tvmaze [--target HOST:PORT] [--timeout MS] [--api-key KEY] [--json] COMMAND [ARGS...]
  *   tvmaze --help | --version
  *
  * --target defaults to $TVMAZE_GRPC_TARGET, else 127.0.0.1:50051; --timeout
- * (per call, milliseconds) to 10000. Exit status: see cli.h.
+ * (per call, milliseconds) to 10000; --api-key to $TVMAZE_API_KEY, sent as
+ * x-api-key on every call (the server refuses tvmaze.v1 calls without one).
+ * Exit status: see cli.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,11 +22,13 @@
 
 static void usage_(FILE *out) {
   fprintf(out,
-          "usage: tvmaze [--target HOST:PORT] [--timeout MS] [--json] COMMAND [ARGS...]\n"
+          "usage: tvmaze [--target HOST:PORT] [--timeout MS] [--api-key KEY] [--json] COMMAND "
+          "[ARGS...]\n"
           "       tvmaze --help | --version\n\n"
           "  --target HOST:PORT  server address (env TVMAZE_GRPC_TARGET, default " DEFAULT_TARGET
           ")\n"
           "  --timeout MS        per-call deadline in milliseconds (default 10000)\n"
+          "  --api-key KEY       API key sent with every call (env TVMAZE_API_KEY)\n"
           "  --json              print replies as proto3 JSON\n\ncommands:\n");
   for (size_t i = 0; i < cli_commands_count; i++) {
     fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
@@ -50,6 +54,7 @@ int main(int argc, char **argv) {
   if (ctx.target == NULL || ctx.target[0] == '\0') {
     ctx.target = DEFAULT_TARGET;
   }
+  const char *api_key = getenv("TVMAZE_API_KEY");
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *a = argv[i];
@@ -67,7 +72,8 @@ int main(int argc, char **argv) {
       ctx.json = 1;
       continue;
     }
-    if ((n == 8 && strncmp(a, "--target", n) == 0) || (n == 9 && strncmp(a, "--timeout", n) == 0)) {
+    if ((n == 8 && strncmp(a, "--target", n) == 0) || (n == 9 && strncmp(a, "--timeout", n) == 0) ||
+        (n == 9 && strncmp(a, "--api-key", n) == 0)) {
       if (a[n] == '=') {
         val = a + n + 1;
       } else if (i + 1 < argc) {
@@ -75,7 +81,12 @@ int main(int argc, char **argv) {
       } else {
         return cli_usage_error(&ctx, "%.*s needs a value", (int)n, a);
       }
-      if (n == 8) {
+      if (a[2] == 'a') {
+        if (val[0] == '\0') {
+          return cli_usage_error(&ctx, "--api-key must not be empty");
+        }
+        api_key = val;
+      } else if (n == 8) {
         if (val[0] == '\0') {
           return cli_usage_error(&ctx, "--target must not be empty");
         }
@@ -103,6 +114,9 @@ int main(int argc, char **argv) {
   }
   rpc_init();
   ctx.channel = rpc_channel_create(ctx.target, 0);
+  if (api_key != NULL && api_key[0] != '\0') {
+    rpc_channel_add_metadata(ctx.channel, "x-api-key", api_key);
+  }
   int rc = cmd->run(&ctx, argc - i - 1, argv + i + 1);
   rpc_channel_destroy(ctx.channel);
   rpc_cleanup();

@@ -177,11 +177,17 @@ enum gw_auth_result gw_auth_check(struct gw_auth *a, const char *authorization, 
   if (authorization && authorization[0]) {
     if (strncasecmp(authorization, "Basic ", 6) == 0)
       return check_basic_(a, authorization + 6, who);
-    if (strncasecmp(authorization, "Bearer ", 7) == 0)
-      return check_key_(a, authorization + 7, trace, may_block, who, code);
-    return GW_AUTH_DENIED;
+    const char *key = strncasecmp(authorization, "Bearer ", 7) == 0 ? authorization + 7 : NULL;
+    if (!key)
+      return GW_AUTH_DENIED;
+    enum gw_auth_result res = check_key_(a, key, trace, may_block, who, code);
+    who->key = res == GW_AUTH_OK ? key : NULL;
+    return res;
   }
-  if (api_key)
-    return check_key_(a, api_key, trace, may_block, who, code);
+  if (api_key) {
+    enum gw_auth_result res = check_key_(a, api_key, trace, may_block, who, code);
+    who->key = res == GW_AUTH_OK ? api_key : NULL;
+    return res;
+  }
   return GW_AUTH_MISSING;
 }

@@ -29,8 +29,10 @@ enum gw_auth_result {
 };
 
 struct gw_identity {
-  char name[72]; /* key name, or "basic:<user>" */
-  int tier;      /* 1 free, 2 basic, 3 premium; 0 for Basic (no per-key limit) */
+  char name[72];   /* key name, or "basic:<user>" */
+  int tier;        /* 1 free, 2 basic, 3 premium; 0 for Basic (no per-key limit) */
+  const char *key; /* an API key caller's key (into the header given), passed on to the
+                      server; NULL for Basic */
 };
 
 struct gw_auth;

@@ -24,12 +24,14 @@ const char gw_usage_text[] =
     "  --redis-url URL         REDIS_URL             rate-limit store (optional)\n"
     "  --api-username U        API_USERNAME          HTTP Basic user (optional)\n"
     "  --api-password P        API_PASSWORD          HTTP Basic password\n"
+    "  --api-key K             TVMAZE_API_KEY        the gateway's own key (scope ingest): its\n"
+    "                                                calls and HTTP Basic callers' use it\n"
     "  --trusted-proxies LIST  TVMAZE_TRUSTED_PROXIES  IPs/CIDRs whose X-Forwarded-For is used\n"
     "  --log-level L           LOG_LEVEL             debug|info|warn|error (info)\n"
     "  --log-format F          LOG_FORMAT            json|text (json)\n"
     "  --rate-ip-limit N       TVMAZE_RATE_IP_LIMIT  requests per client IP per window (2000)\n"
     "  --rate-ip-window S      TVMAZE_RATE_IP_WINDOW window seconds (300)\n"
-    "  --auth-cache-ttl S      TVMAZE_AUTH_CACHE_TTL API-key cache seconds (10; 0 off)\n"
+    "  --auth-cache-ttl S      TVMAZE_AUTH_CACHE_TTL API-key cache seconds (1; 0 off)\n"
     "  --upstream-timeout-ms N TVMAZE_UPSTREAM_TIMEOUT_MS  gRPC deadline (10000)\n"
     "  --http-timeout S        TVMAZE_HTTP_TIMEOUT   idle/slow client timeout (30)\n"
     "  --http-head-timeout S   TVMAZE_HTTP_HEAD_TIMEOUT  complete request head within S s, or "
@@ -83,6 +85,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   cfg->redis_url = getenv("REDIS_URL");
   cfg->api_username = getenv("API_USERNAME");
   cfg->api_password = getenv("API_PASSWORD");
+  cfg->api_key = getenv("TVMAZE_API_KEY");
   cfg->trusted_proxies = getenv("TVMAZE_TRUSTED_PROXIES");
   int routes = 0;
   enum {
@@ -91,6 +94,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
     O_REDIS,
     O_USER,
     O_PASS,
+    O_KEY,
     O_PROXIES,
     O_LEVEL,
     O_FORMAT,
@@ -117,6 +121,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
                                        {"redis-url", required_argument, 0, O_REDIS},
                                        {"api-username", required_argument, 0, O_USER},
                                        {"api-password", required_argument, 0, O_PASS},
+                                       {"api-key", required_argument, 0, O_KEY},
                                        {"trusted-proxies", required_argument, 0, O_PROXIES},
                                        {"log-level", required_argument, 0, O_LEVEL},
                                        {"log-format", required_argument, 0, O_FORMAT},
@@ -154,6 +159,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       break;
     case O_USER:
       cfg->api_username = optarg;
+      break;
+    case O_KEY:
+      cfg->api_key = optarg;
       break;
     case O_PASS:
       cfg->api_password = optarg;
@@ -267,7 +275,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   }
   cfg->ip_limit = 2000;
   cfg->ip_window_s = 300;
-  cfg->auth_cache_ttl_s = 10;
+  cfg->auth_cache_ttl_s = 1;
   cfg->upstream_timeout_ms = 10000;
   cfg->conn_timeout_s = 30;
   cfg->response_cache_ttl_s = 60;

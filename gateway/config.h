@@ -14,17 +14,18 @@
 #include "otel_config.h"
 
 struct gw_config {
-  const char *http_addr;       /* TVMAZE_HTTP_ADDR, "0.0.0.0:8080" */
-  const char *grpc_target;     /* TVMAZE_GRPC_TARGET, "127.0.0.1:50051" */
-  const char *redis_url;       /* REDIS_URL (common/redis_url.h); NULL: in-process rate limits */
-  const char *api_username;    /* API_USERNAME; NULL: Basic disabled */
-  const char *api_password;    /* API_PASSWORD */
+  const char *http_addr;    /* TVMAZE_HTTP_ADDR, "0.0.0.0:8080" */
+  const char *grpc_target;  /* TVMAZE_GRPC_TARGET, "127.0.0.1:50051" */
+  const char *redis_url;    /* REDIS_URL (common/redis_url.h); NULL: in-process rate limits */
+  const char *api_username; /* API_USERNAME; NULL: Basic disabled */
+  const char *api_password; /* API_PASSWORD */
+  const char *api_key;      /* TVMAZE_API_KEY: the gateway's own key (scope ingest); NULL: none */
   const char *trusted_proxies; /* TVMAZE_TRUSTED_PROXIES, "10.0.0.1,10.1.0.0/16" */
   enum log_level log_level;
   enum log_format log_format;
   long ip_limit;             /* TVMAZE_RATE_IP_LIMIT, requests per ip_window_s (2000) */
   long ip_window_s;          /* TVMAZE_RATE_IP_WINDOW, seconds (300) */
-  long auth_cache_ttl_s;     /* TVMAZE_AUTH_CACHE_TTL, seconds (10); 0 disables */
+  long auth_cache_ttl_s;     /* TVMAZE_AUTH_CACHE_TTL, seconds (1); 0 disables */
   long upstream_timeout_ms;  /* TVMAZE_UPSTREAM_TIMEOUT_MS (10000) */
   long conn_timeout_s;       /* TVMAZE_HTTP_TIMEOUT, idle/slow client timeout (30) */
   long head_timeout_s;       /* TVMAZE_HTTP_HEAD_TIMEOUT, s for a complete request head (10) */

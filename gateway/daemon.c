@@ -47,7 +47,7 @@ struct gw_daemon {
   struct gw_upstream *upstream;
   struct gw_auth *auth;
   struct gw_proxies *proxies;
-  struct gw_ratelimit *ratelimit;
+  struct ratelimit *ratelimit;
   struct gw_respcache *respcache;
   struct gw_runstats *runstats;
   struct gw_workers *workers;
@@ -70,7 +70,7 @@ static void free_modules_(struct gw_daemon *d) {
   gw_workers_destroy(d->workers);
   gw_runstats_stop(d->runstats);
   gw_respcache_destroy(d->respcache);
-  gw_ratelimit_destroy(d->ratelimit);
+  ratelimit_destroy(d->ratelimit);
   gw_proxies_destroy(d->proxies);
   gw_auth_destroy(d->auth);
   gw_upstream_destroy(d->upstream);
@@ -116,11 +116,12 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
   if (!d->tracer)
     goto fail;
   d->metrics = gw_metrics_create();
-  d->upstream = gw_upstream_create(cfg->grpc_target, cfg->upstream_timeout_ms, d->tracer);
+  d->upstream =
+      gw_upstream_create(cfg->grpc_target, cfg->api_key, cfg->upstream_timeout_ms, d->tracer);
   d->auth = gw_auth_create(cfg->api_username, cfg->api_password, cfg->auth_cache_ttl_s, d->upstream,
                            d->metrics);
   d->proxies = gw_proxies_create(cfg->trusted_proxies);
-  d->ratelimit = gw_ratelimit_create(cfg->redis_url, d->metrics, err, errlen);
+  d->ratelimit = ratelimit_create(cfg->redis_url, err, errlen);
   if (!d->ratelimit)
     goto fail;
   d->respcache =

@@ -13,7 +13,7 @@
  *   | gw_upstream          | auth, runstats, api/ops handlers             |
  *   | gw_auth              | pipeline                                     |
  *   | gw_proxies           | pipeline (client address)                    |
- *   | gw_ratelimit         | pipeline                                     |
+ *   | ratelimit (common/)  | pipeline                                     |
  *   | gw_respcache         | pipeline                                     |
  *   | gw_runstats          | ops handler (/metrics)                       |
  *   | gw_workers           | pipeline (blocking steps), ops handler       |

@@ -38,7 +38,13 @@ int main(int argc, char **argv) {
   }
   LOG_EVENT(LOG_INFO, "gateway_started", LF_STR("addr", cfg.http_addr),
             LF_STR("upstream", cfg.grpc_target), LF_BOOL("redis", cfg.redis_url != NULL),
-            LF_BOOL("basic_auth", cfg.api_username != NULL));
+            LF_BOOL("basic_auth", cfg.api_username != NULL),
+            LF_BOOL("api_key", cfg.api_key != NULL && cfg.api_key[0] != '\0'));
+  if (cfg.api_key == NULL || cfg.api_key[0] == '\0')
+    LOG_EVENT(LOG_WARN, "gateway_no_api_key",
+              LF_STR("effect",
+                     "TVMAZE_API_KEY unset: the server refuses the gateway's own calls "
+                     "and HTTP Basic callers (UNAUTHENTICATED)"));
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

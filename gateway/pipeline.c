@@ -118,15 +118,15 @@ struct request {
   struct gw_trace trace;
   char client[64];
   struct gw_identity who;
-  struct gw_rate ip_rate, key_rate;
-  const struct gw_rate *rate; /* the RateLimit-* headers shown; NULL for none */
-  int cache_looked;           /* the response cache was asked (a miss: go upstream) */
-  int cache_use;              /* the cache serves and stores this request (follower up) */
-  int64_t cache_version;      /* the follower's version at the lookup (what a put is filled at) */
-  int ndjson;                 /* stream route: Accept: application/x-ndjson */
-  const char *after_field;    /* stream route: where after_version came from */
-  struct strbuf out;          /* reply body */
-  struct gw_reply reply;      /* reply.body == &out */
+  struct ratelimit_rate ip_rate, key_rate;
+  const struct ratelimit_rate *rate; /* the RateLimit-* headers shown; NULL for none */
+  int cache_looked;                  /* the response cache was asked (a miss: go upstream) */
+  int cache_use;                     /* the cache serves and stores this request (follower up) */
+  int64_t cache_version;   /* the follower's version at the lookup (what a put is filled at) */
+  int ndjson;              /* stream route: Accept: application/x-ndjson */
+  const char *after_field; /* stream route: where after_version came from */
+  struct strbuf out;       /* reply body */
+  struct gw_reply reply;   /* reply.body == &out */
 };
 
 /* The number of '&'-separated parameters in the raw query of uri (0 with
@@ -539,6 +539,16 @@ static int handle_stream_(struct request *r, int may_block) {
   return 1;
 }
 
+/* ratelimit_hit, with the counting backend in the metrics. */
+static int limit_hit_(const struct gw_pipeline_deps *d, const char *scope, const char *id,
+                      long limit, long window_s, int may_block, struct ratelimit_rate *out) {
+  if (!ratelimit_hit(d->ratelimit, scope, id, limit, window_s, may_block, out))
+    return 0;
+  if (out->backend != RATELIMIT_LOCAL_ONLY)
+    gw_metrics_ratelimit_backend(d->metrics, out->backend == RATELIMIT_REDIS);
+  return 1;
+}
+
 /* Runs r's steps from r->step until the reply is complete (returns 1) or,
  * with may_block == 0, until a step would block (returns 0; r->step is that
  * step, to be run again on a worker). */
@@ -551,8 +561,7 @@ static int advance_(struct request *r, int may_block) {
       start_(r);
       break;
     case S_LIMIT_IP:
-      if (!gw_ratelimit_hit(d->ratelimit, "ip", r->client, d->ip_limit, d->ip_window_s, may_block,
-                            &r->ip_rate))
+      if (!limit_hit_(d, "ip", r->client, d->ip_limit, d->ip_window_s, may_block, &r->ip_rate))
         return 0;
       r->rate = &r->ip_rate;
       r->step = S_AUTH;
@@ -573,6 +582,9 @@ static int advance_(struct request *r, int may_block) {
         r->step = S_AUTH;
         return 0;
       case GW_AUTH_OK:
+        /* from here on the server calls act for the caller (upstream.h) */
+        r->trace.on_behalf = 1;
+        r->trace.caller_key = r->who.key;
         r->step = r->who.tier > 0 ? S_LIMIT_KEY : S_HANDLE;
         break;
       case GW_AUTH_MISSING:
@@ -591,8 +603,8 @@ static int advance_(struct request *r, int may_block) {
       break;
     }
     case S_LIMIT_KEY:
-      if (!gw_ratelimit_hit(d->ratelimit, "key", r->who.name, gw_tier_limit(r->who.tier), 60,
-                            may_block, &r->key_rate))
+      if (!limit_hit_(d, "key", r->who.name, ratelimit_tier_limit(r->who.tier), 60, may_block,
+                      &r->key_rate))
         return 0;
       if (r->key_rate.exceeded || r->key_rate.remaining < r->ip_rate.remaining)
         r->rate = &r->key_rate;

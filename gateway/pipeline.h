@@ -23,7 +23,7 @@
 
 struct gw_upstream;
 struct gw_auth;
-struct gw_ratelimit;
+struct ratelimit;
 struct gw_respcache;
 struct gw_metrics;
 struct gw_workers;
@@ -38,7 +38,7 @@ struct otel_tracer;
 struct gw_pipeline_deps {
   struct gw_upstream *upstream;
   struct gw_auth *auth;
-  struct gw_ratelimit *ratelimit;
+  struct ratelimit *ratelimit;
   struct gw_respcache *respcache;
   struct gw_metrics *metrics;
   struct gw_workers *workers;

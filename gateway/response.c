@@ -21,7 +21,7 @@ static void release_cached_(void *cls) {
 }
 
 enum MHD_Result gw_response_send(struct MHD_Connection *con, const char *method,
-                                 const char *request_id, const struct gw_rate *rate,
+                                 const char *request_id, const struct ratelimit_rate *rate,
                                  struct gw_reply *reply, size_t *bytes_out) {
   unsigned status = reply->status;
   char etag[24] = "";

@@ -23,7 +23,7 @@
  * RateLimit-* values shown, or NULL. *bytes_out: body bytes sent (0 for
  * HEAD and 304). MHD's result of queueing. */
 enum MHD_Result gw_response_send(struct MHD_Connection *con, const char *method,
-                                 const char *request_id, const struct gw_rate *rate,
+                                 const char *request_id, const struct ratelimit_rate *rate,
                                  struct gw_reply *reply, size_t *bytes_out);
 
 #endif

@@ -33,6 +33,8 @@ void gw_trace_init(struct otel_tracer *tr, struct gw_trace *t, const char *xrid,
   struct otel_span_context parent;
   int remote = otel_traceparent_parse(traceparent, &parent) == 0;
   t->deadline_ms = 0;
+  t->on_behalf = 0;
+  t->caller_key = NULL;
   t->span = otel_tracer_start(tr, remote ? &parent : NULL, 1, "HTTP", OTEL_SPAN_SERVER, start_ns,
                               &t->ctx);
   request_id_(t, xrid);
@@ -40,6 +42,8 @@ void gw_trace_init(struct otel_tracer *tr, struct gw_trace *t, const char *xrid,
 
 void gw_trace_new(struct otel_tracer *tr, struct gw_trace *t) {
   t->deadline_ms = 0;
+  t->on_behalf = 0;
+  t->caller_key = NULL;
   t->span = NULL;
   otel_tracer_background(tr, &t->ctx);
   request_id_(t, NULL);

@@ -23,6 +23,12 @@ struct gw_trace {
   struct otel_span_context ctx; /* the request's span (parent of its upstream calls) */
   struct otel_span *span;       /* that span when recorded, else NULL; owned by the request */
   int64_t deadline_ms;          /* clock_mono_ms() by which calls must end; 0: none */
+  /* Whose key the upstream calls carry as x-api-key (upstream.h):
+   * on_behalf 0, the gateway's own (its own calls, Auth/CheckApiKey); 1,
+   * the caller's: caller_key (borrowed, the request's header string), or
+   * the gateway's own key for HTTP Basic (caller_key NULL). */
+  int on_behalf;
+  const char *caller_key;
 };
 
 /* Fills t for an incoming request and starts its SERVER span (named

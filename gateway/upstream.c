@@ -22,6 +22,7 @@ struct gw_upstream {
   rpc_channel *channel;
   struct otel_tracer *tracer; /* borrowed: the upstream calls' CLIENT spans */
   long timeout_ms;
+  char *api_key; /* TVMAZE_API_KEY, or NULL */
   struct {
     const ProtobufCServiceDescriptor *desc;
     ProtobufCService *svc;
@@ -45,9 +46,10 @@ static void add_service_(struct gw_upstream *up, const ProtobufCServiceDescripto
   up->nservices++;
 }
 
-struct gw_upstream *gw_upstream_create(const char *target, long timeout_ms,
+struct gw_upstream *gw_upstream_create(const char *target, const char *api_key, long timeout_ms,
                                        struct otel_tracer *tracer) {
   struct gw_upstream *up = xcalloc(1, sizeof *up);
+  up->api_key = api_key && api_key[0] ? xstrdup(api_key) : NULL;
   up->channel = rpc_channel_create(target, 0);
   up->tracer = tracer;
   up->timeout_ms = timeout_ms;
@@ -65,7 +67,23 @@ void gw_upstream_destroy(struct gw_upstream *up) {
     rpc_client_service_destroy(up->services[i].svc);
   if (up->channel)
     rpc_channel_destroy(up->channel);
+  free(up->api_key);
   free(up);
+}
+
+/* The metadata of a call (see upstream.h): request id, traceparent and the
+ * keys; returns the number of entries written to md (at most 4). */
+static size_t metadata_(const struct gw_upstream *up, const struct gw_trace *trace,
+                        const char *traceparent, struct rpc_metadata md[4]) {
+  size_t n = 0;
+  md[n++] = (struct rpc_metadata){"x-request-id", trace->request_id};
+  md[n++] = (struct rpc_metadata){"traceparent", traceparent};
+  const char *key = trace->on_behalf && trace->caller_key ? trace->caller_key : up->api_key;
+  if (key)
+    md[n++] = (struct rpc_metadata){"x-api-key", key};
+  if (up->api_key) /* the gateway limits what it relays itself */
+    md[n++] = (struct rpc_metadata){"x-tvmaze-relay-key", up->api_key};
+  return n;
 }
 
 /* The CLIENT span of a call (semantic conventions for gRPC), a child of
@@ -109,11 +127,11 @@ static void call_(struct gw_upstream *up, const ProtobufCServiceDescriptor *desc
   struct otel_span *span = client_span_(up, desc, index, trace, &cctx);
   char traceparent[OTEL_TRACEPARENT_LEN + 1];
   otel_traceparent_format(&cctx, traceparent);
-  struct rpc_metadata md[2] = {{"x-request-id", trace->request_id}, {"traceparent", traceparent}};
+  struct rpc_metadata md[4];
   ctx->timeout_ms = timeout_ms;
   ctx->code = RPC_UNKNOWN;
   ctx->metadata = md;
-  ctx->n_metadata = 2;
+  ctx->n_metadata = metadata_(up, trace, traceparent, md);
   service->invoke(service, index, req, rpc_client_keep_reply, ctx);
   ctx->metadata = NULL;
   ctx->n_metadata = 0;
@@ -147,8 +165,9 @@ rpc_client_stream *gw_upstream_stream_open(struct gw_upstream *up, const char *m
                                            const struct gw_trace *trace) {
   char traceparent[OTEL_TRACEPARENT_LEN + 1];
   otel_traceparent_format(&trace->ctx, traceparent);
-  struct rpc_metadata md[2] = {{"x-request-id", trace->request_id}, {"traceparent", traceparent}};
-  struct rpc_client_ctx ctx = {.timeout_ms = 0, .metadata = md, .n_metadata = 2};
+  struct rpc_metadata md[4];
+  struct rpc_client_ctx ctx = {
+      .timeout_ms = 0, .metadata = md, .n_metadata = metadata_(up, trace, traceparent, md)};
   return rpc_client_stream_open(up->channel, method_path, req, reply_desc, &ctx);
 }
 

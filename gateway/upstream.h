@@ -7,8 +7,14 @@
  * rpc.method, rpc.grpc.status_code; recorded when sampled), and carries
  * x-request-id and that span's traceparent as metadata, so the server's
  * span is its child, and the configured deadline, cut short by the
- * request's own deadline (time queued for a worker counts). One handle per
- * gateway, owned by the daemon.
+ * request's own deadline (time queued for a worker counts). Every call
+ * carries a key (the server checks every tvmaze.v1 call): as x-api-key the
+ * caller's key on behalf of an API-key caller (trace->on_behalf), else the
+ * gateway's own TVMAZE_API_KEY (HTTP Basic callers, the gateway's own calls,
+ * Auth/CheckApiKey); and the gateway's key as x-tvmaze-relay-key, which
+ * tells the server that the gateway limits these calls itself (per IP, per
+ * key), so the server checks key and scope but does not count them again
+ * (server/auth/auth_gate.h). One handle per gateway, owned by the daemon.
  *
  * Thread safety: every function but create/destroy is thread-safe. Calls
  * block (one gRPC call): make them on an upstream worker (workers.h) or a
@@ -26,9 +32,10 @@
 
 struct gw_upstream;
 
-/* The channel (it connects lazily) and the client services. target is
- * not kept; tracer is borrowed and must outlive the handle. */
-struct gw_upstream *gw_upstream_create(const char *target, long timeout_ms,
+/* The channel (it connects lazily) and the client services. target and
+ * api_key (NULL: calls carry no key of the gateway's) are copied; tracer
+ * is borrowed and must outlive the handle. */
+struct gw_upstream *gw_upstream_create(const char *target, const char *api_key, long timeout_ms,
                                        struct otel_tracer *tracer);
 /* Frees the services and the channel (NULL: no-op); no call may be in
  * flight. */

@@ -156,7 +156,17 @@ struct rpc_server_config {
   void (*worker_fini)(void *worker_data, void *user);
   rpc_health_fn health;      /* NULL: always SERVING */
   rpc_call_observer observe; /* NULL: none (see struct rpc_call_report) */
-  void *user;                /* passed to worker_init/fini, health and observe */
+  /* Runs before every call of a registered service -- unary, and server
+   * streams registered with rpc_server_add_stream_method -- on the call's
+   * worker thread, after the observer's STARTED and before the request is
+   * unpacked (not for Health, reflection or unknown methods, which stay
+   * open). Returns 0 to let the call through; non-zero after
+   * rpc_call_set_status(call, ...) to end the call with that status (the
+   * handler never runs). The one place a process checks every call (the
+   * server: API keys, server/auth/). NULL: every call goes through. */
+  int (*gate)(rpc_call *call, const ProtobufCServiceDescriptor *service, unsigned method_index,
+              void *worker_data, void *user);
+  void *user; /* passed to worker_init/fini, health and observe */
   /* Descriptor set (FileDescriptorSet bytes, with imports) for reflection;
    * NULL disables reflection. Must outlive the server. */
   const uint8_t *descriptor_set;
@@ -198,6 +208,13 @@ void rpc_server_destroy(rpc_server *srv);
  * thread of the call only. */
 void rpc_call_set_status(rpc_call *call, rpc_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Makes a failed status carry the standard details trailer
+ * (grpc-status-details-bin: a google.rpc.Status with the code, the message
+ * and a google.rpc.RetryInfo of `seconds`), for RESOURCE_EXHAUSTED and
+ * UNAVAILABLE when the retry delay is known. seconds <= 0: none. Worker
+ * thread of the call only; unary calls and refused streams. */
+void rpc_call_set_retry_delay(rpc_call *call, int64_t seconds);
 
 /* Replies with an already packed message: len bytes at bytes, an encoding
  * of the method's output type (e.g. a cached reply), sent as they are. Use it
@@ -246,6 +263,13 @@ int rpc_packed_find_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *d
  * The string lives until the handler returns. Binary (-bin) keys not
  * supported. */
 const char *rpc_call_metadata(const rpc_call *call, const char *key);
+
+/* Every value of request metadata `key` (lower-case), in order: returns how
+ * many there are, and fills values[i] / lens[i] (the value's bytes, which
+ * may hold a NUL; values are NUL-terminated after lens[i] bytes) for the
+ * first max of them. The strings live until the handler returns. */
+size_t rpc_call_metadata_all(const rpc_call *call, const char *key, const char **values,
+                             size_t *lens, size_t max);
 
 /* Milliseconds left before the client's deadline; INT64_MAX when none. */
 int64_t rpc_call_deadline_remaining_ms(const rpc_call *call);
@@ -374,6 +398,12 @@ typedef struct rpc_channel rpc_channel;
  * one channel may carry calls from many threads at once. */
 rpc_channel *rpc_channel_create(const char *target, size_t max_message_bytes);
 void rpc_channel_destroy(rpc_channel *ch);
+
+/* Adds metadata that every call on ch sends, before the call's own (e.g.
+ * the CLI's x-api-key). key (lower-case) and value are copied. Only before
+ * the first call (not thread-safe). Returns 0, or -1 when ch holds 4
+ * entries already. */
+int rpc_channel_add_metadata(rpc_channel *ch, const char *key, const char *value);
 
 /* A ProtobufCService for `desc` whose invoke runs a unary call on ch. The
  * protoc-c stubs of that service then make gRPC calls. Destroy with

@@ -154,15 +154,23 @@ static void send_final_(struct rpc_call *c) {
     n++;
   }
   grpc_slice details = grpc_slice_from_copied_string(c->message ? c->message : "");
+  grpc_metadata trailer;
+  int has_trailer = rpc_status_details_(c->code, c->message, c->retry_s, &trailer);
   ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
   ops[n].data.send_status_from_server.status = (grpc_status_code)c->code;
   ops[n].data.send_status_from_server.status_details = &details;
+  ops[n].data.send_status_from_server.trailing_metadata_count = has_trailer ? 1 : 0;
+  ops[n].data.send_status_from_server.trailing_metadata = has_trailer ? &trailer : NULL;
   n++;
   ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
   ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
   n++;
   grpc_call_error e = rpc_batch_start_(c->w, c->call, ops, n, &c->tag);
   grpc_slice_unref(details);
+  if (has_trailer) {
+    grpc_slice_unref(trailer.key);
+    grpc_slice_unref(trailer.value);
+  }
   if (e != GRPC_CALL_OK) {
     rpc_call_free_(c);
   }
@@ -275,6 +283,15 @@ void rpc_call_accept_(struct rpc_worker_ *w, struct rpc_method_ *m, grpc_call *c
     c->start_ns = rpc_mono_ns_();
     report_(c, RPC_CALL_STARTED, c->start_ns);
   }
+  const struct rpc_server_config *cfg = &w->srv->cfg;
+  if (m->kind == RPC_M_USER && cfg->gate != NULL &&
+      cfg->gate(c, m->service->descriptor, m->index, w->data, cfg->user) != 0) {
+    if (c->message == NULL) {
+      rpc_call_set_status(c, RPC_PERMISSION_DENIED, "refused");
+    }
+    send_final_(c);
+    return;
+  }
   handle_unary_(c, payload);
 }
 
@@ -295,6 +312,29 @@ const char *rpc_call_metadata(const rpc_call *call_in, const char *key) {
     }
   }
   return NULL;
+}
+
+size_t rpc_call_metadata_all(const rpc_call *call_in, const char *key, const char **values,
+                             size_t *lens, size_t max) {
+  struct rpc_call *c = (struct rpc_call *)call_in; /* caches the copies */
+  size_t n = 0;
+  for (size_t i = 0; i < c->md.count; i++) {
+    if (grpc_slice_str_cmp(c->md.metadata[i].key, key) != 0) {
+      continue;
+    }
+    if (n < max) {
+      size_t len = GRPC_SLICE_LENGTH(c->md.metadata[i].value);
+      char *copy = xmalloc(len + 1);
+      memcpy(copy, GRPC_SLICE_START_PTR(c->md.metadata[i].value), len);
+      copy[len] = '\0';
+      c->strs = xrealloc(c->strs, (c->n_strs + 1) * sizeof *c->strs);
+      c->strs[c->n_strs++] = copy;
+      values[n] = copy;
+      lens[n] = len;
+    }
+    n++;
+  }
+  return n;
 }
 
 int64_t rpc_call_deadline_remaining_ms(const rpc_call *c) {

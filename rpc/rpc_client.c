@@ -60,7 +60,48 @@ void rpc_channel_destroy(rpc_channel *ch) {
   if (ch->ch != NULL) {
     grpc_channel_destroy(ch->ch);
   }
+  for (size_t i = 0; i < ch->n_md; i++) {
+    free(ch->md_keys[i]);
+    free(ch->md_values[i]);
+  }
   free(ch);
+}
+
+int rpc_channel_add_metadata(rpc_channel *ch, const char *key, const char *value) {
+  if (ch->n_md >= RPC_CHANNEL_MAX_METADATA) {
+    return -1;
+  }
+  ch->md_keys[ch->n_md] = xstrdup(key);
+  ch->md_values[ch->n_md] = xstrdup(value);
+  ch->n_md++;
+  return 0;
+}
+
+grpc_metadata *rpc_client_meta_(const struct rpc_channel *ch, const struct rpc_client_ctx *ctx,
+                                size_t *n) {
+  size_t n_ctx = ctx != NULL ? ctx->n_metadata : 0;
+  *n = ch->n_md + n_ctx;
+  if (*n == 0) {
+    return NULL;
+  }
+  grpc_metadata *meta = xcalloc(*n, sizeof *meta);
+  for (size_t i = 0; i < ch->n_md; i++) {
+    meta[i].key = grpc_slice_from_copied_string(ch->md_keys[i]);
+    meta[i].value = grpc_slice_from_copied_string(ch->md_values[i]);
+  }
+  for (size_t i = 0; i < n_ctx; i++) {
+    meta[ch->n_md + i].key = grpc_slice_from_copied_string(ctx->metadata[i].key);
+    meta[ch->n_md + i].value = grpc_slice_from_copied_string(ctx->metadata[i].value);
+  }
+  return meta;
+}
+
+void rpc_client_meta_free_(grpc_metadata *meta, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    grpc_slice_unref(meta[i].key);
+    grpc_slice_unref(meta[i].value);
+  }
+  free(meta);
 }
 
 static void set_msg_(struct rpc_client_ctx *ctx, rpc_code code, const char *msg) {
@@ -91,14 +132,8 @@ static void invoke_(ProtobufCService *service, unsigned method_index, const Prot
   grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&s, 1);
   grpc_slice_unref(s);
 
-  grpc_metadata *meta = NULL;
-  if (ctx->n_metadata > 0) {
-    meta = xcalloc(ctx->n_metadata, sizeof *meta);
-    for (size_t i = 0; i < ctx->n_metadata; i++) {
-      meta[i].key = grpc_slice_from_copied_string(ctx->metadata[i].key);
-      meta[i].value = grpc_slice_from_copied_string(ctx->metadata[i].value);
-    }
-  }
+  size_t n_meta = 0;
+  grpc_metadata *meta = rpc_client_meta_(cs->ch, ctx, &n_meta);
   grpc_metadata_array initial_md, trailing_md;
   grpc_metadata_array_init(&initial_md);
   grpc_metadata_array_init(&trailing_md);
@@ -109,7 +144,7 @@ static void invoke_(ProtobufCService *service, unsigned method_index, const Prot
   grpc_op ops[6];
   memset(ops, 0, sizeof ops);
   ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-  ops[0].data.send_initial_metadata.count = ctx->n_metadata;
+  ops[0].data.send_initial_metadata.count = n_meta;
   ops[0].data.send_initial_metadata.metadata = meta;
   ops[1].op = GRPC_OP_SEND_MESSAGE;
   ops[1].data.send_message.send_message = send;
@@ -159,11 +194,7 @@ static void invoke_(ProtobufCService *service, unsigned method_index, const Prot
   grpc_slice_unref(details);
   grpc_metadata_array_destroy(&initial_md);
   grpc_metadata_array_destroy(&trailing_md);
-  for (size_t i = 0; i < ctx->n_metadata; i++) {
-    grpc_slice_unref(meta[i].key);
-    grpc_slice_unref(meta[i].value);
-  }
-  free(meta);
+  rpc_client_meta_free_(meta, n_meta);
   grpc_call_unref(call);
   grpc_completion_queue_shutdown(cq);
   grpc_completion_queue_destroy(cq);

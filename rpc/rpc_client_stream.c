@@ -67,14 +67,7 @@ rpc_client_stream *rpc_client_stream_open(rpc_channel *ch, const char *method_pa
   protobuf_c_message_pack(request, GRPC_SLICE_START_PTR(sl));
   s->send = grpc_raw_byte_buffer_create(&sl, 1);
   grpc_slice_unref(sl);
-  if (ctx != NULL && ctx->n_metadata > 0) {
-    s->n_meta = ctx->n_metadata;
-    s->meta = xcalloc(s->n_meta, sizeof *s->meta);
-    for (size_t i = 0; i < s->n_meta; i++) {
-      s->meta[i].key = grpc_slice_from_copied_string(ctx->metadata[i].key);
-      s->meta[i].value = grpc_slice_from_copied_string(ctx->metadata[i].value);
-    }
-  }
+  s->meta = rpc_client_meta_(ch, ctx, &s->n_meta);
   grpc_op ops[4];
   memset(ops, 0, sizeof ops);
   ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -220,11 +213,7 @@ void rpc_client_stream_close(rpc_client_stream *s) {
     grpc_byte_buffer_destroy(s->recv);
   }
   grpc_byte_buffer_destroy(s->send);
-  for (size_t i = 0; i < s->n_meta; i++) {
-    grpc_slice_unref(s->meta[i].key);
-    grpc_slice_unref(s->meta[i].value);
-  }
-  free(s->meta);
+  rpc_client_meta_free_(s->meta, s->n_meta);
   grpc_slice_unref(s->details);
   grpc_metadata_array_destroy(&s->initial_md);
   grpc_metadata_array_destroy(&s->trailing_md);

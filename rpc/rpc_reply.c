@@ -35,6 +35,10 @@ void rpc_call_set_status(rpc_call *call, rpc_code code, const char *fmt, ...) {
   set_status_(call, code, buf);
 }
 
+void rpc_call_set_retry_delay(rpc_call *call, int64_t seconds) {
+  call->retry_s = seconds;
+}
+
 /* RPC_OK if a reply of n bytes fits the server's limit, else the status
  * set (RESOURCE_EXHAUSTED). */
 static rpc_code fits_(struct rpc_call *c, size_t n) {

@@ -123,6 +123,7 @@ struct rpc_call {
   grpc_metadata_array md;
   rpc_code code;         /* status sent when there is no reply */
   char *message;         /* its message (owned) */
+  int64_t retry_s;       /* > 0: the status carries RetryInfo (rpc_call_set_retry_delay) */
   int replied;           /* closure or rpc_call_reply_packed called */
   grpc_byte_buffer *out; /* reply bytes, until the final batch completes */
   int cancelled;         /* RECV_CLOSE_ON_SERVER */
@@ -191,6 +192,12 @@ void rpc_call_clear_(struct rpc_call *c);
 
 /* Monotonic clock in ns (the observer's durations). */
 int64_t rpc_mono_ns_(void);
+
+/* The grpc-status-details-bin trailer of a failed status: a google.rpc.Status
+ * {code, message, details: [RetryInfo{retry_delay: retry_s s}]} when
+ * code != OK and retry_s > 0. Returns 1 with *md set (its key and value
+ * slices are the caller's to unref), else 0. rpc_status.c. */
+int rpc_status_details_(rpc_code code, const char *message, int64_t retry_s, grpc_metadata *md);
 
 /* Frees the worker's spare calls (when its thread ends). */
 void rpc_call_spares_free_(struct rpc_worker_ *w);

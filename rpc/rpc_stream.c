@@ -263,16 +263,24 @@ static void refuse_(struct rpc_stream *s, rpc_code code, const char *msg) {
     s->state = S_ENDED;
   }
   grpc_slice details = grpc_slice_from_copied_string(s->end_msg ? s->end_msg : "");
+  grpc_metadata trailer;
+  int has_trailer = rpc_status_details_(s->end_code, s->end_msg, s->c.retry_s, &trailer);
   grpc_op ops[3];
   memset(ops, 0, sizeof ops);
   ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
   ops[1].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
   ops[1].data.send_status_from_server.status = (grpc_status_code)s->end_code;
   ops[1].data.send_status_from_server.status_details = &details;
+  ops[1].data.send_status_from_server.trailing_metadata_count = has_trailer ? 1 : 0;
+  ops[1].data.send_status_from_server.trailing_metadata = has_trailer ? &trailer : NULL;
   ops[2].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
   ops[2].data.recv_close_on_server.cancelled = &s->cancelled;
   grpc_call_error e = start_(s, ops, 3, &s->t_close);
   grpc_slice_unref(details);
+  if (has_trailer) {
+    grpc_slice_unref(trailer.key);
+    grpc_slice_unref(trailer.value);
+  }
   if (e != GRPC_CALL_OK) {
     s->over = 1;
   }
@@ -349,6 +357,14 @@ static void on_request_(struct rpc_stream *s, int success) {
   grpc_slice bytes = rpc_slice_read_all_(s->recv);
   grpc_byte_buffer_destroy(s->recv);
   s->recv = NULL;
+  const struct rpc_server_config *cfg = &s->c.w->srv->cfg;
+  if (reg->observed && cfg->gate != NULL &&
+      cfg->gate(&s->c, reg->svc, reg->index, s->c.w->data, cfg->user) != 0) {
+    grpc_slice_unref(bytes);
+    refuse_(s, s->c.message != NULL ? s->c.code : RPC_PERMISSION_DENIED,
+            s->c.message != NULL ? s->c.message : "refused");
+    return;
+  }
   ProtobufCMessage *in = NULL;
   rpc_code rc = rpc_unpack_request(in_desc, GRPC_SLICE_START_PTR(bytes), GRPC_SLICE_LENGTH(bytes),
                                    s->max_message, &in);

@@ -9,7 +9,9 @@
 #
 # State lives under var/ (data, logs, pids). Ports: gRPC 50051, HTTP 8080
 # unless TVMAZE_GRPC_PORT / TVMAZE_HTTP_PORT say otherwise. The gateway's
-# Basic credentials default to admin / a random password written to var/env.
+# Basic credentials default to admin / a random password written to var/env;
+# an API key of scope ingest (TVMAZE_API_KEY, used by the gateway and the CLI)
+# is created on the first run and written there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -92,6 +94,21 @@ nohup "$bin/server/tvmaze-server" >>"$var/server.log" 2>&1 &
 echo $! >"$var/server.pid"
 wait_for 30 "$bin/client/tvmaze" health || { tail -20 "$var/server.log"; exit 1; }
 
+# An API key of scope ingest for the local gateway and CLI (every tvmaze.v1
+# call needs one), created once and kept in var/env with the Basic password.
+if ! grep -q '^TVMAZE_API_KEY=' "$var/env"; then
+  key_name="local-$(date +%Y%m%d%H%M%S)"
+  key="$("$bin/server/tvmaze-server" keys create --name "$key_name" --tier premium --scope ingest)"
+  umask 077
+  printf 'TVMAZE_API_KEY=%s\n' "$key" >>"$var/env"
+  umask 022
+  echo "==> created API key $key_name (scope ingest) in var/env"
+fi
+set -a
+# shellcheck disable=SC1091
+. "$var/env"
+set +a
+
 if [ -x "$bin/gateway/tvmaze-gateway" ]; then
   echo "==> starting tvmaze-gateway on $TVMAZE_HTTP_ADDR (log: $var/gateway.log)"
   stop_pid "$var/gateway.pid"
@@ -109,5 +126,11 @@ Running. Try:
   $bin/client/tvmaze shows list --country US --per-page 5
   curl -u "admin:\$(grep API_PASSWORD var/env | cut -d= -f2)" 'http://127.0.0.1:$http_port/api/v1/tv_shows?country=US&per_page=5'
   tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:$grpc_port
+  tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge \
+    -H "authorization: Bearer \$(grep TVMAZE_API_KEY var/env | cut -d= -f2)" \
+    -d '{"country":"US","per_page":5}' http://127.0.0.1:$grpc_port/tvmaze.v1.Shows/ListShows
+  grpcurl -plaintext -H "x-api-key: \$(grep TVMAZE_API_KEY var/env | cut -d= -f2)" \
+    -d '{"country":"US"}' 127.0.0.1:$grpc_port tvmaze.v1.Shows/ListShows
+  (the CLI reads TVMAZE_API_KEY: set -a; . var/env; set +a)
 Stop everything with: scripts/run.sh stop
 MSG

@@ -1,6 +1,7 @@
 /*
- * keys_cmd: `tvmaze-server keys create --name N --tier free|basic|premium`
- * (prints the new key once), `keys list`, `keys revoke NAME`. Exit status:
+ * keys_cmd: `tvmaze-server keys create --name N --tier free|basic|premium
+ * [--scope read|ingest]` (prints the new key once; scope read by default),
+ * `keys list` (name, tier, scope, created, state), `keys revoke NAME`. Exit status:
  * 0 done, 1 database failure or no such key, 2 usage error.
  */
 #include "keys_cmd.h"
@@ -24,15 +25,17 @@ static const char *tier_name_(int t) {
   return t == 1 ? "free" : t == 2 ? "basic" : t == 3 ? "premium" : "?";
 }
 
-static void print_key_(const char *name, int tier, const char *created, const char *revoked,
-                       void *user) {
+static void print_key_(const char *name, int tier, const char *scope, const char *created,
+                       const char *revoked, void *user) {
   (void)user;
-  printf("%-32s %-8s %s %s\n", name, tier_name_(tier), created, revoked ? revoked : "active");
+  printf("%-32s %-8s %-6s %s %s\n", name, tier_name_(tier), scope, created,
+         revoked ? revoked : "active");
 }
 
 static int usage_(void) {
   fprintf(stderr,
-          "usage: tvmaze-server keys create --name NAME --tier free|basic|premium\n"
+          "usage: tvmaze-server keys create --name NAME --tier free|basic|premium "
+          "[--scope read|ingest]\n"
           "       tvmaze-server keys list\n"
           "       tvmaze-server keys revoke NAME\n");
   return 2;
@@ -42,17 +45,19 @@ int keys_cmd_run(const char *database_url, int argc, char **argv) {
   if (argc < 1)
     return usage_();
   const char *sub = argv[0];
-  const char *name = NULL, *tier_s = NULL;
+  const char *name = NULL, *tier_s = NULL, *scope_s = "read";
   if (strcmp(sub, "create") == 0) {
     for (int i = 1; i < argc; i++) {
       if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
         name = argv[++i];
       else if (strcmp(argv[i], "--tier") == 0 && i + 1 < argc)
         tier_s = argv[++i];
+      else if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc)
+        scope_s = argv[++i];
       else
         return usage_();
     }
-    if (!name || !tier_s || !tier_parse_(tier_s))
+    if (!name || !tier_s || !tier_parse_(tier_s) || !store_key_scope_parse(scope_s))
       return usage_();
   } else if (strcmp(sub, "revoke") == 0) {
     if (argc != 2)
@@ -66,7 +71,8 @@ int keys_cmd_run(const char *database_url, int argc, char **argv) {
   int rc = 0;
   if (strcmp(sub, "create") == 0) {
     char key[STORE_KEY_LEN + 1];
-    st = store_key_create(s, name, tier_parse_(tier_s), key);
+    st = store_key_create(s, name, tier_parse_(tier_s),
+                          (enum store_key_scope)store_key_scope_parse(scope_s), key);
     if (st == STORE_OK)
       printf("%s\n", key);
     else if (st == STORE_CONFLICT)

@@ -1,6 +1,7 @@
 /*
  * tvmaze-server: the gRPC server (Shows, Analytics, Ingest, Auth, health,
- * reflection) and the daily ingestion schedule.
+ * reflection; every tvmaze.v1 call passes the API-key gate, auth_gate.h)
+ * and the daily ingestion schedule.
  *
  *   tvmaze-server [FLAGS] [serve]     migrate, then serve until SIGTERM/SIGINT
  *   tvmaze-server [FLAGS] migrate     apply pending migrations and exit
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "auth_gate.h"
 #include "cache.h"
 #include "changes_hub.h"
 #include "changes_retention.h"
@@ -47,7 +49,8 @@ static void usage_(FILE *out) {
           "       tvmaze-server --version\n\n"
           "  serve     apply migrations, then serve gRPC until SIGTERM/SIGINT (default)\n"
           "  migrate   apply pending database migrations and exit\n"
-          "  keys create --name N --tier free|basic|premium | keys list | keys revoke N\n\n%s",
+          "  keys create --name N --tier free|basic|premium [--scope read|ingest] | keys list |\n"
+          "  keys revoke N\n\n%s",
           config_usage());
 }
 
@@ -136,6 +139,14 @@ static int metrics_start_(const struct server_config *cfg, struct otel_tracer *t
   return 0;
 }
 
+/* The binding's gate: API key, scope and limit (auth_gate.h). */
+static int gate_(rpc_call *call, const ProtobufCServiceDescriptor *svc, unsigned index,
+                 void *worker_data, void *user) {
+  const struct server_ctx *ctx = user;
+  const struct worker_ctx *w = worker_data;
+  return auth_gate_check(ctx->auth, call, svc, index, w->store);
+}
+
 /* SERVING while this worker reaches the database. */
 static rpc_health_status health_(const char *service, void *worker_data, void *user) {
   (void)user;
@@ -215,9 +226,17 @@ static int serve_(const struct server_config *cfg, const struct otel_config *ote
   if (cfg->redis_url != NULL) {
     cache_local_configure((size_t)cfg->local_cache_mb << 20);
   }
+  struct auth_gate *auth = auth_gate_create(cfg->database_url, cfg->redis_url, err, sizeof err);
+  if (auth == NULL) {
+    LOG_EVENT(LOG_ERROR, "start_failed", LF_STR("error", err));
+    otel_tracer_destroy(tracer);
+    return 1;
+  }
   char owner[160];
-  struct server_ctx ctx = {
-      .cfg = cfg, .ingest = ingest_create_(cfg, tracer, owner, sizeof owner), .tracer = tracer};
+  struct server_ctx ctx = {.cfg = cfg,
+                           .ingest = ingest_create_(cfg, tracer, owner, sizeof owner),
+                           .tracer = tracer,
+                           .auth = auth};
   ProtobufCService *services[] = {shows_service_create(&ctx), analytics_service_create(&ctx),
                                   ingest_service_create(&ctx), auth_service_create(&ctx),
                                   changes_service_create(&ctx)};
@@ -230,6 +249,7 @@ static int serve_(const struct server_config *cfg, const struct otel_config *ote
       .worker_init = worker_init_,
       .worker_fini = worker_fini_,
       .health = health_,
+      .gate = gate_,
       .observe = cfg->metrics_addr != NULL || otel_tracer_exporting(tracer) ? observe_ : NULL,
       .user = &ctx,
       .descriptor_set = tvmaze_descriptor_set,
@@ -280,6 +300,7 @@ out:
   changes_retention_stop(retention);
   /* after the drain: a run still going stops and is recorded as interrupted */
   ingest_runner_destroy(ctx.ingest);
+  auth_gate_destroy(auth);
   metrics_destroy(metrics_);
   metrics_ = NULL;
   for (size_t i = 0; i < n_services; i++) {

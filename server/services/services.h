@@ -45,12 +45,14 @@ struct worker_ctx {
 
 /* Process-wide state the services share (read-only after start). */
 struct changes_hub;
+struct auth_gate;
 
 struct server_ctx {
   const struct server_config *cfg;
   struct ingest_runner *ingest;    /* NULL in processes that do not ingest */
   struct changes_hub *changes_hub; /* feeds WatchChanges (changes_hub.h) */
   struct otel_tracer *tracer;      /* the process's spans (server/trace/); never NULL in serve */
+  struct auth_gate *auth;          /* the key check before every call (server/auth/) */
 };
 
 /* Each returns the service to register with rpc_server_add_service; the

@@ -13,12 +13,16 @@ Usage: changes_watch_client.py HOST:PORT PROTO_DIR [--after V] [--show-ids 1,2]
 import collections
 import threading
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
 import time
 
 import grpc
+
+# the key every tvmaze.v1 call needs (gateway_lib.sh's fresh_db exports it)
+KEY_MD = (("x-api-key", os.environ["TVMAZE_API_KEY"]),) if os.environ.get("TVMAZE_API_KEY") else None
 
 
 def load(proto_dir, out):
@@ -40,7 +44,7 @@ def many(watch, req, a):
         seen = False
         code = "OK"
         try:
-            for _ in watch(req, timeout=a.deadline):
+            for _ in watch(req, timeout=a.deadline, metadata=KEY_MD):
                 if not seen:
                     seen = True
                     first.wait()
@@ -96,7 +100,7 @@ def main():
                 many(watch, req, a)
                 return
             try:
-                it = watch(req, timeout=a.deadline)
+                it = watch(req, timeout=a.deadline, metadata=KEY_MD)
                 if a.stall:
                     time.sleep(a.stall)
                 for m in it:

@@ -5,7 +5,9 @@
 #                      by tvmaze-server, loaded with tests/fixtures/
 #                      query_fixture.sql; starts tvmaze-server on a free port
 #                      (REDIS_URL = the test Redis). Sets: work, port, target,
-#                      url, server_pid. Installs an EXIT trap that stops the
+#                      url, server_pid, and exports TVMAZE_API_KEY (a premium
+#                      key of scope ingest, which the CLI sends) with KEY_HDR
+#                      ("x-api-key: <it>", for buf curl -H). Installs an EXIT trap that stops the
 #                      server and removes $work.
 #   fail MSG           prints MSG and the server log, exits 1.
 # Needs TVMAZE_TEST_DATABASE_URL, TVMAZE_TEST_REDIS_URL, TVMAZE_BUILD_DIR,
@@ -46,6 +48,11 @@ e2e_start() {
   "$SERVER" --database-url "$url" migrate >"$work/migrate.log" 2>&1 || fail "migrate failed"
   psql -q -v ON_ERROR_STOP=1 "$url" -f "$TVMAZE_SOURCE_DIR/tests/fixtures/query_fixture.sql" \
     >/dev/null || fail "fixture failed"
+  TVMAZE_API_KEY="$("$SERVER" --database-url "$url" keys create --name e2e --tier premium --scope ingest)" ||
+    fail "keys create failed"
+  export TVMAZE_API_KEY
+  # shellcheck disable=SC2034 # used by the sourcing scripts
+  KEY_HDR="x-api-key: $TVMAZE_API_KEY"
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   target="127.0.0.1:$port"
   DATABASE_URL="$url" REDIS_URL="$TVMAZE_TEST_REDIS_URL" TVMAZE_INGEST_AT=off \

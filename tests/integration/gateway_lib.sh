@@ -41,12 +41,20 @@ restore_pg() {
 CLEANUP_HOOKS+=(restore_pg)
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
-# fresh_db NAME: (re)create database NAME, migrate it, export DATABASE_URL.
+# fresh_db NAME: (re)create database NAME, migrate it, export DATABASE_URL
+# and TVMAZE_API_KEY (a premium key of scope ingest, "harness": the
+# gateways started here use it, and so do the CLI and the tests' own gRPC
+# calls, through $KEY_HDR for buf curl).
 fresh_db() {
   local base=${TVMAZE_TEST_DATABASE_URL%/*}
   psql -q "$base/postgres" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
   export DATABASE_URL=$base/$1
   "$B/server/tvmaze-server" migrate >/dev/null 2>&1 || fail "migrate $1"
+  TVMAZE_API_KEY=$("$B/server/tvmaze-server" keys create --name harness --tier premium --scope ingest) ||
+    fail "keys create harness"
+  export TVMAZE_API_KEY
+  # shellcheck disable=SC2034 # used by the sourcing scripts
+  KEY_HDR="x-api-key: $TVMAZE_API_KEY"
 }
 
 # clear_rate_windows: rate-limit windows of earlier runs must not count here.

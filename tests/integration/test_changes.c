@@ -604,6 +604,7 @@ static void grpc_start_(struct grpc_env *g) {
   }
   rpc_init();
   g->ch = rpc_channel_create(addr, 0);
+  rpc_channel_add_metadata(g->ch, "x-api-key", testenv_api_key(itest_db_url, "changes"));
   g->changes = rpc_client_service_create(g->ch, &tvmaze__v1__changes__descriptor);
   g->health = rpc_client_service_create(g->ch, &grpc__health__v1__health__descriptor);
   int st = -1;

@@ -90,7 +90,7 @@ watch_bg show.out --after "$V1" --show-ids "$SHOW,999999"
 "$CLI" --target "$T" --json changes watch --after "$V1" >"$TMP/cli.out" 2>"$TMP/cli.log" &
 CLI_PID=$!
 PIDS+=("$CLI_PID")
-"$BUF" curl --protocol grpc --http2-prior-knowledge -d "{\"after_version\":\"$V1\"}" \
+"$BUF" curl --protocol grpc --http2-prior-knowledge -H "$KEY_HDR" -d "{\"after_version\":\"$V1\"}" \
   "http://$T/tvmaze.v1.Changes/WatchChanges" >"$TMP/buf.out" 2>"$TMP/buf.log" &
 PIDS+=($!)
 wait_count "$TMP/all.out" "$N1"
@@ -150,7 +150,7 @@ bad INVALID_ARGUMENT after_version --after $((CUR + 1))
 bad INVALID_ARGUMENT show_ids --show-ids "$(seq -s, 1 101)"
 bad INVALID_ARGUMENT show_ids --show-ids 0
 rc=0
-"$BUF" curl --protocol grpc --http2-prior-knowledge -d '{"entity":7}' \
+"$BUF" curl --protocol grpc --http2-prior-knowledge -H "$KEY_HDR" -d '{"entity":7}' \
   "http://$T/tvmaze.v1.Changes/WatchChanges" >"$TMP/bad.out" 2>&1 || rc=$?
 if [ "$rc" = 0 ] || ! grep -q "entity" "$TMP/bad.out"; then fail "entity 7: $(cat "$TMP/bad.out")"; fi
 psql -q "$DATABASE_URL" -c "UPDATE changes_floor SET version = $V1" >/dev/null

@@ -28,7 +28,7 @@ trap restore_pg EXIT
 
 e2e_start tvmaze_test_e2e_bufcurl
 base="http://$target"
-bufcurl() { timeout 60 "$BUF" curl --protocol grpc --http2-prior-knowledge "$@"; }
+bufcurl() { timeout 60 "$BUF" curl --protocol grpc --http2-prior-knowledge -H "$KEY_HDR" "$@"; }
 # call METHOD JSON: prints the reply; fails the test on a non-zero exit.
 call() { bufcurl -d "$2" "$base/$1" || fail "buf curl $1 $2: exit $?"; }
 # code METHOD JSON: prints buf curl's exit status.

@@ -93,6 +93,7 @@ static int setup_(void **state) {
   }
   rpc_init();
   g_ch = rpc_channel_create(addr, 0);
+  rpc_channel_add_metadata(g_ch, "x-api-key", testenv_api_key(url, "e2e-query"));
   g_shows = rpc_client_service_create(g_ch, &tvmaze__v1__shows__descriptor);
   g_analytics = rpc_client_service_create(g_ch, &tvmaze__v1__analytics__descriptor);
   g_health = rpc_client_service_create(g_ch, &grpc__health__v1__health__descriptor);

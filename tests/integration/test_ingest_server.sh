@@ -48,6 +48,10 @@ wait_sql() { # sql expected
 }
 
 start_server
+# the CLI's key (every tvmaze.v1 call needs one; StartIngest scope ingest)
+TVMAZE_API_KEY="$(DATABASE_URL="$DB" "$BUILD/server/tvmaze-server" keys create --name ingest-server \
+  --tier premium --scope ingest)" || fail "keys create"
+export TVMAZE_API_KEY
 "$BUILD/client/tvmaze" ingest start --start-date 2030-01-01 --days 3 | grep -q "started run 1" ||
   fail "run 1 did not start"
 wait_sql "SELECT days_done >= 1 FROM ingest_runs WHERE id = 1" t

@@ -49,12 +49,12 @@ grep -q '"metrics_listening"' "$TMP/server.log" || fail "no metrics_listening in
 # call METHOD HEX -> the gRPC code name (python3-grpcio, raw request bytes)
 call() {
   "$PY" - "$GP" "$1" "$2" <<'EOF'
-import sys, grpc
+import os, sys, grpc
 port, method, hexbytes = sys.argv[1], sys.argv[2], sys.argv[3]
 ch = grpc.insecure_channel("127.0.0.1:" + port)
 f = ch.unary_unary(method, request_serializer=None, response_deserializer=None)
 try:
-    f(bytes.fromhex(hexbytes), timeout=20)
+    f(bytes.fromhex(hexbytes), timeout=20, metadata=(("x-api-key", os.environ["TVMAZE_API_KEY"]),))
     print("OK")
 except grpc.RpcError as e:
     print(e.code().name)

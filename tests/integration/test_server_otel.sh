@@ -50,9 +50,10 @@ wait_started() {
 # call PORT METHOD HEX [TRACEPARENT] -> the gRPC code name (python3-grpcio)
 call() {
   "$PY" - "$@" <<'EOF'
-import sys, grpc
+import os, sys, grpc
 port, method, hexbytes = sys.argv[1], sys.argv[2], sys.argv[3]
-md = [("traceparent", sys.argv[4])] if len(sys.argv) > 4 else None
+md = [("x-api-key", os.environ["TVMAZE_API_KEY"])]
+md += [("traceparent", sys.argv[4])] if len(sys.argv) > 4 else []
 ch = grpc.insecure_channel("127.0.0.1:" + port)
 f = ch.unary_unary(method, request_serializer=None, response_deserializer=None)
 try:

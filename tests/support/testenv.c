@@ -76,3 +76,23 @@ int testenv_free_port(void) {
   close(fd);
   return port;
 }
+
+const char *testenv_api_key(const char *db_url, const char *prefix) {
+  static char key[128];
+  static int n;
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "DATABASE_URL='%s' '%s' keys create --name %s-%d-%d --tier premium --scope ingest",
+           db_url, testenv_build_path("server/tvmaze-server"), prefix, (int)getpid(), n++);
+  FILE *p = popen(cmd, "r");
+  if (p == NULL || fgets(key, sizeof key, p) == NULL) {
+    fprintf(stderr, "testenv: %s failed\n", cmd);
+    exit(1);
+  }
+  if (pclose(p) != 0) {
+    fprintf(stderr, "testenv: %s failed\n", cmd);
+    exit(1);
+  }
+  key[strcspn(key, "\n")] = '\0';
+  return key;
+}

@@ -23,4 +23,11 @@ const char *testenv_source_path(const char *relative);
 /* A free TCP port on 127.0.0.1. */
 int testenv_free_port(void);
 
+/* Creates a new premium API key of scope ingest in the (migrated) database
+ * at db_url with `tvmaze-server keys create` (name "<prefix>-<pid>-<n>")
+ * and returns the secret (static storage, valid until the next call); the
+ * tests send it as x-api-key (rpc_channel_add_metadata). Exits 1 when the
+ * command fails. */
+const char *testenv_api_key(const char *db_url, const char *prefix);
+
 #endif

@@ -1,12 +1,11 @@
 /*
  * ratelimit: fixed-window request counters (keys in ratelimit.h). A
- * gateway does not send one Redis command per request: it claims a block
+ * process does not send one Redis command per request: it claims a block
  * of counts with one INCRBY (Lua, with the expiry set atomically) and hands
  * them out locally, so the per-request path is a table lookup and the MHD
  * threads never wait for Redis; only a claim is a round trip (done on an
- * upstream worker, pipeline.c). When Redis is unset or failing, an
- * in-process table takes over (per replica) and Redis is retried at most
- * once a second.
+ * upstream worker in the gateway, on the call's worker in the server). When Redis is unset or
+ * failing, an in-process table takes over (per replica) and Redis is retried at most once a second.
  *
  * Blocks: size = limit / 100, at least 1, at most 100 (BLOCK_DIV, BLOCK_MAX),
  * so limits up to 199 stay exact (every request claims 1: the tests' limit 5
@@ -23,7 +22,7 @@
  * fallback's counts and the blocks claimed from Redis, keyed by the Redis
  * key, each entry expiring when its window ends (wall-clock ms: windows
  * are wall-clock, as in Redis), the soonest to expire evicted first.
- * Tests: tests/integration/test_gateway_limits.sh.
+ * Tests: tests/integration/test_gateway_limits.sh, test_grpc_auth.sh (shared with gRPC).
  */
 #include "ratelimit.h"
 
@@ -36,7 +35,6 @@
 #include <hiredis/hiredis.h>
 
 #include "bcache.h"
-#include "metrics.h"
 #include "redis_conn.h"
 #include "redis_url.h"
 #include "xalloc.h"
@@ -60,10 +58,9 @@ struct counter {
   int claiming; /* blocks: a worker is claiming the next block from Redis */
 };
 
-struct gw_ratelimit {
+struct ratelimit {
   struct redis_url url;      /* read-only */
   int redis_enabled;         /* read-only */
-  struct gw_metrics *m;      /* borrowed */
   pthread_mutex_t pool_lock; /* guards pool, npool, retry_at */
   redisContext *pool[POOL_MAX];
   int npool;
@@ -85,10 +82,8 @@ static struct bcache *table_(void) {
   return bcache_create(&cfg);
 }
 
-struct gw_ratelimit *gw_ratelimit_create(const char *redis_url, struct gw_metrics *m, char *err,
-                                         size_t errlen) {
-  struct gw_ratelimit *rl = xcalloc(1, sizeof *rl);
-  rl->m = m;
+struct ratelimit *ratelimit_create(const char *redis_url, char *err, size_t errlen) {
+  struct ratelimit *rl = xcalloc(1, sizeof *rl);
   pthread_mutex_init(&rl->pool_lock, NULL);
   pthread_mutex_init(&rl->local_lock, NULL);
   pthread_cond_init(&rl->claimed, NULL);
@@ -96,7 +91,7 @@ struct gw_ratelimit *gw_ratelimit_create(const char *redis_url, struct gw_metric
   rl->blocks = table_();
   if (redis_url && redis_url[0]) {
     if (redis_url_parse(redis_url, &rl->url, err, errlen) != REDIS_URL_OK) {
-      gw_ratelimit_destroy(rl);
+      ratelimit_destroy(rl);
       return NULL;
     }
     rl->redis_enabled = 1;
@@ -104,7 +99,7 @@ struct gw_ratelimit *gw_ratelimit_create(const char *redis_url, struct gw_metric
   return rl;
 }
 
-void gw_ratelimit_destroy(struct gw_ratelimit *rl) {
+void ratelimit_destroy(struct ratelimit *rl) {
   if (!rl)
     return;
   for (int i = 0; i < rl->npool; i++)
@@ -122,7 +117,7 @@ void gw_ratelimit_destroy(struct gw_ratelimit *rl) {
 /* ------------------------------------------------------------------ */
 
 /* A pooled or new connection, or NULL (down, or in its back-off). */
-static redisContext *redis_get_(struct gw_ratelimit *rl) {
+static redisContext *redis_get_(struct ratelimit *rl) {
   pthread_mutex_lock(&rl->pool_lock);
   if (rl->npool > 0) {
     redisContext *c = rl->pool[--rl->npool];
@@ -145,7 +140,7 @@ static redisContext *redis_get_(struct gw_ratelimit *rl) {
   return c;
 }
 
-static void redis_put_(struct gw_ratelimit *rl, redisContext *c, int broken) {
+static void redis_put_(struct ratelimit *rl, redisContext *c, int broken) {
   pthread_mutex_lock(&rl->pool_lock);
   if (broken) {
     rl->retry_at = time(NULL) + 1;
@@ -159,7 +154,7 @@ static void redis_put_(struct gw_ratelimit *rl, redisContext *c, int broken) {
 }
 
 /* 1 while Redis is in its retry back-off (a claim would fail at once). */
-static int redis_backoff_(struct gw_ratelimit *rl) {
+static int redis_backoff_(struct ratelimit *rl) {
   pthread_mutex_lock(&rl->pool_lock);
   int off = rl->npool == 0 && time(NULL) < rl->retry_at;
   pthread_mutex_unlock(&rl->pool_lock);
@@ -168,7 +163,7 @@ static int redis_backoff_(struct gw_ratelimit *rl) {
 
 /* Adds n to the Redis count for key: the new count, or -1 when Redis is
  * unavailable. Blocks up to the 200 ms socket timeout. */
-static long redis_incrby_(struct gw_ratelimit *rl, const char *key, long ttl, long n_add) {
+static long redis_incrby_(struct ratelimit *rl, const char *key, long ttl, long n_add) {
   redisContext *c = redis_get_(rl);
   if (!c)
     return -1;
@@ -217,8 +212,8 @@ static long block_size_(long limit) {
  * when a claim is needed and may_block == 0. One claim per key at a time:
  * requests arriving meanwhile wait for it (on their worker) and spend the
  * new block, so concurrent requests do not claim (and waste) a block each. */
-static long redis_count_(struct gw_ratelimit *rl, const char *key, int64_t expires_ms,
-                         int64_t now_ms, long window_s, long limit, int may_block) {
+static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_ms, int64_t now_ms,
+                         long window_s, long limit, int may_block) {
   long n = 0;
   pthread_mutex_lock(&rl->local_lock);
   for (;;) {
@@ -252,19 +247,20 @@ static long redis_count_(struct gw_ratelimit *rl, const char *key, int64_t expir
   return n;
 }
 
-int gw_ratelimit_hit(struct gw_ratelimit *rl, const char *scope, const char *id, long limit,
-                     long window_s, int may_block, struct gw_rate *out) {
+int ratelimit_hit(struct ratelimit *rl, const char *scope, const char *id, long limit,
+                  long window_s, int may_block, struct ratelimit_rate *out) {
   time_t now = time(NULL);
   long window = (long)now / window_s;
   int64_t now_ms = (int64_t)now * 1000, expires_ms = (int64_t)(window + 1) * window_s * 1000;
   char key[200];
   snprintf(key, sizeof key, "rl:%s:%.120s:%ld", scope, id, window);
   long n = -1;
+  enum ratelimit_backend backend = RATELIMIT_LOCAL_ONLY;
   if (rl->redis_enabled) {
     n = redis_count_(rl, key, expires_ms, now_ms, window_s, limit, may_block);
     if (n == 0)
       return 0;
-    gw_metrics_ratelimit_backend(rl->m, n > 0);
+    backend = n > 0 ? RATELIMIT_REDIS : RATELIMIT_FALLBACK;
   }
   if (n < 0) {
     pthread_mutex_lock(&rl->local_lock);
@@ -275,10 +271,11 @@ int gw_ratelimit_hit(struct gw_ratelimit *rl, const char *scope, const char *id,
   out->remaining = n >= limit ? 0 : limit - n;
   out->reset_s = (window + 1) * window_s - (long)now;
   out->exceeded = n > limit;
+  out->backend = backend;
   return 1;
 }
 
-long gw_tier_limit(int tier) {
+long ratelimit_tier_limit(int tier) {
   switch (tier) {
   case 1:
     return 60;
