@@ -192,6 +192,13 @@ static long long version_(void) {
   return itest_q("SELECT generation FROM data_generation");
 }
 
+/* The first run of the base set (3 days), its outcome left unread. */
+static void first_run_(void) {
+  Tvmaze__V1__IngestRun *run = NULL;
+  itest_run_sync(3, &run);
+  itest_run_free(&run);
+}
+
 /* The packed bytes of m equal those of n. */
 static void same_message_(const ProtobufCMessage *m, const ProtobufCMessage *n) {
   size_t a = protobuf_c_message_get_packed_size(m), b = protobuf_c_message_get_packed_size(n);
@@ -366,9 +373,7 @@ static void test_feed_run_records(void **state) {
 /* A renamed distributor or country changes the Show of its shows. */
 static void test_distributor_rename(void **state) {
   (void)state;
-  Tvmaze__V1__IngestRun *run = NULL;
-  itest_run_sync(3, &run);
-  itest_run_free(&run);
+  first_run_();
   long long v0 = version_();
   itest_x(
       "BEGIN; UPDATE distributors SET name = 'NBC Universal' WHERE kind = 1 AND "
@@ -396,9 +401,7 @@ static void test_distributor_rename(void **state) {
  * at commit (updated) or goes (deleted): one record per episode, or none. */
 static void test_inserted_then_touched(void **state) {
   (void)state;
-  Tvmaze__V1__IngestRun *run = NULL;
-  itest_run_sync(3, &run);
-  itest_run_free(&run);
+  first_run_();
   long long v0 = version_();
   itest_x(
       "BEGIN; INSERT INTO episodes (id, show_id, name, season, number, type, airdate, airtime, "
@@ -664,9 +667,7 @@ static void bad_(struct grpc_env *g, const Tvmaze__V1__ListChangesRequest *req, 
 
 static void test_grpc_list_changes(void **state) {
   (void)state;
-  Tvmaze__V1__IngestRun *run = NULL;
-  itest_run_sync(3, &run);
-  itest_run_free(&run);
+  first_run_();
   struct grpc_env g;
   grpc_start_(&g);
   long long cur = version_();
