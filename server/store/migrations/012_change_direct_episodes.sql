@@ -90,22 +90,18 @@ CREATE TRIGGER episodes_changes_keep_update AFTER UPDATE ON episodes
 CREATE TRIGGER episodes_changes_keep_delete AFTER DELETE ON episodes
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION changes_episodes_keep();
 
--- changes_commit as in migration 011, first folding pending rows of
--- episodes this transaction inserted into their CREATED records (which
--- stay lazy: the row at commit).
-CREATE OR REPLACE FUNCTION changes_commit() RETURNS bigint LANGUAGE plpgsql
+-- changes_commit: migration 011's function (renamed changes_commit_pending,
+-- unchanged) after folding pending rows of episodes this transaction
+-- inserted into their CREATED records (which stay lazy: the row at commit).
+ALTER FUNCTION changes_commit() RENAME TO changes_commit_pending;
+
+CREATE FUNCTION changes_commit() RETURNS bigint LANGUAGE plpgsql
 SET enable_seqscan = off SET jit = off AS $$
 DECLARE
-  last bigint;
-  base bigint;
-  n    bigint;
   first bigint;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM change_pending WHERE xid = txid_current()) THEN
-    RETURN NULL;
-  END IF;
   first := nullif(current_setting('tvmaze.changes_direct_from', true), '')::bigint;
-  IF first IS NOT NULL THEN
+  IF first IS NOT NULL AND EXISTS (SELECT 1 FROM change_pending WHERE xid = txid_current()) THEN
     WITH t AS (
       DELETE FROM change_pending p USING changes c
       WHERE p.xid = txid_current() AND p.entity = 2 AND c.version >= first AND c.entity = 2
@@ -121,70 +117,7 @@ BEGIN
     UPDATE changes c SET show_id = e.show_id, episode_row = NULL
     FROM k JOIN episodes e ON e.id = k.id
     WHERE c.version >= first AND c.entity = 2 AND c.op = 1 AND c.id = k.id;
-    IF NOT EXISTS (SELECT 1 FROM change_pending WHERE xid = txid_current()) THEN
-      RETURN NULL;
-    END IF;
   END IF;
-  SELECT generation INTO last FROM data_generation FOR UPDATE;
-  base := greatest(last + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
-  WITH p AS (
-    DELETE FROM change_pending WHERE xid = txid_current()
-    RETURNING entity, op, id, show_id, fields
-  ), f AS (
-    SELECT DISTINCT p.entity, p.id, u.name FROM p CROSS JOIN LATERAL unnest(p.fields) AS u(name)
-  ), fa AS (
-    SELECT f.entity, f.id, array_agg(f.name ORDER BY array_position(
-             CASE WHEN f.entity = 1 THEN ARRAY['name', 'type', 'language', 'status', 'runtime',
-               'premiered', 'ended', 'official_site', 'rating', 'weight', 'genres', 'summary',
-               'image_url', 'distributor', 'updated_at']
-             ELSE ARRAY['show_id', 'name', 'season', 'number', 'type', 'airdate', 'airtime',
-               'airstamp', 'runtime', 'rating', 'summary', 'image_url'] END, f.name)) AS fields
-    FROM f GROUP BY f.entity, f.id
-  ), m AS (
-    SELECT p.entity, p.id, max(p.show_id) AS show_id, bool_or(p.op = 1) AS created
-    FROM p GROUP BY p.entity, p.id
-  ), r AS (
-    SELECT m.entity, m.id,
-           CASE WHEN m.entity = 2 AND e.id IS NULL THEN 3 WHEN m.created THEN 1 ELSE 2 END AS op,
-           coalesce(s.id, e.show_id, m.show_id) AS show_id,
-           CASE WHEN m.created OR (m.entity = 2 AND e.id IS NULL) THEN '{}'::text[]
-           ELSE coalesce(fa.fields, '{}'::text[]) END AS fields,
-           CASE WHEN s.id IS NOT NULL THEN ROW(s.id, s.name, s.type, s.language, s.status,
-             s.runtime, s.premiered, s.ended, s.official_site, s.rating, s.weight, s.summary,
-             s.image_url, s.tvmaze_updated)::change_show END AS show_row,
-           CASE WHEN d.id IS NOT NULL THEN
-             ROW(d.kind, d.tvmaze_id, d.name)::change_distributor END AS distributor_row,
-           CASE WHEN c.code IS NOT NULL THEN
-             ROW(c.code, c.name, c.timezone)::change_country END AS country_row,
-           CASE WHEN s.id IS NOT NULL THEN coalesce((SELECT array_agg(sg.genre_id
-             ORDER BY sg.genre_id) FROM show_genres sg WHERE sg.show_id = s.id), '{}')
-           END AS genre_ids,
-           CASE WHEN e.id IS NOT NULL THEN ROW(e.id, e.show_id, e.name, e.season, e.number,
-             e.type, e.airdate, e.airtime, e.airstamp, e.runtime, e.rating, e.summary,
-             e.image_url)::change_episode END AS episode_row
-    FROM m
-    LEFT JOIN fa ON fa.entity = m.entity AND fa.id = m.id
-    LEFT JOIN LATERAL (SELECT e.* FROM episodes e WHERE m.entity = 2 AND e.id = m.id OFFSET 0) e
-      ON true
-    LEFT JOIN LATERAL (SELECT s.* FROM shows s WHERE m.entity = 1 AND s.id = m.id OFFSET 0) s
-      ON true
-    LEFT JOIN LATERAL (SELECT d.* FROM distributors d WHERE d.id = s.distributor_id OFFSET 0) d
-      ON true
-    LEFT JOIN LATERAL (SELECT c.* FROM countries c WHERE c.code = d.country_code OFFSET 0) c
-      ON true
-    WHERE NOT (m.entity = 2 AND e.id IS NULL AND m.created) AND NOT (m.entity = 1 AND s.id IS NULL)
-  )
-  INSERT INTO changes (version, entity, op, id, show_id, changed_at, fields, show_row,
-                       distributor_row, country_row, genre_ids, episode_row)
-  SELECT base + row_number() OVER (ORDER BY r.entity, r.id) - 1, r.entity, r.op, r.id, r.show_id,
-         now(), r.fields, r.show_row, r.distributor_row, r.country_row, r.genre_ids, r.episode_row
-  FROM r;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  IF n = 0 THEN
-    RETURN NULL;
-  END IF;
-  UPDATE data_generation SET generation = base + n - 1;
-  PERFORM pg_notify('tvmaze_generation', (base + n - 1)::text);
-  RETURN base + n - 1;
+  RETURN changes_commit_pending();
 END
 $$;
