@@ -147,6 +147,10 @@ DATABASE_URL="$DB" REDIS_URL="" TVMAZE_API_URL="http://127.0.0.1:$FAKE_PORT" \
 SERVER_PID=$!
 export TVMAZE_GRPC_TARGET="127.0.0.1:$GRPC_PORT"
 for _ in $(seq 100); do "$BUILD/client/tvmaze" health >/dev/null 2>&1 && break; sleep 0.1; done
+# Every tvmaze.v1 call needs a key (docs/api.md "Keys"): an ingest-scope one
+# for the CLI, created once the server has migrated the database.
+TVMAZE_API_KEY="$("$BUILD/server/tvmaze-server" --database-url "$DB" keys create --name "bench-ingest-$$" --tier premium --scope ingest)"
+export TVMAZE_API_KEY
 
 # Table statistics of the schedule tables. The server's session reports its
 # statistics when idle for PGSTAT_IDLE_INTERVAL (10 s): wait for that first.
