@@ -28,12 +28,20 @@
 #                         (local layer + Redis, the default);
 #      getshow            GetShow of the first show of that page (cached);
 #      listshows_redis_only  REDIS_URL set, TVMAZE_LOCAL_CACHE_MB=0.
+#    With observability on (issue 17): after those rounds, OTEL_PAIRS
+#    (default 6) pairs of OTEL_T s (default 5) runs, in alternating order,
+#    of the same uncached server (listshows_plain: its metrics listener on,
+#    unscraped, no endpoint) and a second one traced the default way
+#    (listshows_otel: OTEL_EXPORTER_OTLP_ENDPOINT set, parent-based 10 %) to
+#    bench/lib/otlp_sink.sh's nginx, its /metrics scraped once a second.
+#    Reported: the median of the pairs' traced/plain ratios, spans exported
+#    and dropped, VmHWM of both (goal: within 5 %, memory within 4 MiB).
 #    Request bodies are gRPC frames (5-byte prefix + serialized request).
 #    Each run is checked: h2load's DATA bytes = succeeded x reply frame size
 #    (the reply fetched once with nghttp -v, whose trailers must carry
 #    grpc-status: 0). Server RSS: VmHWM of the process after its runs.
 # Prints a summary table; raw logs stay in $BENCH_DIR (default mktemp).
-# Knobs: BENCH_T (default 10), ANCHORS (../shared/anchors), BUILD (build).
+# Knobs: BENCH_T (default 10), ROUNDS, OTEL_PAIRS, OTEL_T, ANCHORS (../shared/anchors), BUILD (build).
 # shellcheck disable=SC2016  # sed patterns below match a literal $n
 set -euo pipefail
 
@@ -42,19 +50,26 @@ ANCHORS="$(cd "${ANCHORS:-$root/../shared/anchors}" && pwd)"
 BUILD="${BUILD:-$root/build}"
 BENCH_T="${BENCH_T:-10}"
 ROUNDS="${ROUNDS:-3}"
-case "$ROUNDS" in ''|*[!0-9]*|0*) echo "bench/query.sh: ROUNDS must be a positive integer, got \"$ROUNDS\"" >&2; exit 2 ;; esac
+OTEL_PAIRS="${OTEL_PAIRS:-6}"
+OTEL_T="${OTEL_T:-5}"
+for knob in ROUNDS OTEL_PAIRS OTEL_T BENCH_T; do
+  case "${!knob}" in ''|*[!0-9]*|0*) echo "bench/query.sh: $knob must be a positive integer, got \"${!knob}\"" >&2; exit 2 ;; esac
+done
 W="${BENCH_DIR:-$(mktemp -d /tmp/tvmaze-bench.XXXXXX)}"
 SERVER="$BUILD/server/tvmaze-server"
 D1=2025-06-16 D2=2025-06-29
 chmod 755 "$W"
 [ -x "$SERVER" ] || { echo "build first: $SERVER" >&2; exit 1; }
 
-server_pid=""
+server_pid="" other_pids=()
 cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  local p
+  for p in $server_pid "${other_pids[@]}"; do
+    if kill -0 "$p" 2>/dev/null; then
+      kill -TERM "$p" || true
+      wait "$p" 2>/dev/null || true
+    fi
+  done
   bash "$root/scripts/services.sh" stop "$W/svc" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -71,7 +86,7 @@ page_sql="$("$SQL_OF" shows_page country)"
 eps_sql="$("$SQL_OF" shows_episodes)"
 # The ids of page 1 (what the server passes to the second statement).
 ids="$("${PSQL[@]}" -At "$OURS" -c "PREPARE p AS $page_sql" \
-  -c "EXECUTE p('$D1','$D2',20,0,'US')" | cut -d'|' -f2 | paste -sd, -)"
+  -c "EXECUTE p('$D1','$D2',20,0,'US')" | cut -d'|' -f3 | paste -sd, -)"
 first_id="${ids%%,*}"
 subst() { # $1..$5 of shows_page (country filter) -> pgbench variables
   sed -e 's/\$5/:country/g' -e 's/\$4/:off/g' -e 's/\$3/:lim/g' -e 's/\$2/:d2/g' -e 's/\$1/:d1/g'
@@ -127,13 +142,15 @@ for name, msg in (("listshows", list_req), ("getshow", get_req)):
     open(f"{w}/{name}.bin", "wb").write(b"\0" + struct.pack(">I", len(msg)) + msg)
 PY
 
-start_server() { # $1 = log name, $2 = REDIS_URL or "" (no cache), $3 = local cache MiB
-  local port redis=()
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  target="127.0.0.1:$port"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# start_server LOG REDIS_URL|"" [LOCAL_CACHE_MB [VAR=VALUE...]]: sets target,
+# metrics (its TVMAZE_METRICS_ADDR) and server_pid.
+start_server() {
+  local redis=()
+  target="127.0.0.1:$(free_port)" metrics="127.0.0.1:$(free_port)"
   if [ -n "$2" ]; then redis=(REDIS_URL="$2"); else redis=(-u REDIS_URL); fi
   env "${redis[@]}" DATABASE_URL="$OURS" TVMAZE_INGEST_AT=off TVMAZE_WORKERS=4 LOG_LEVEL=warn \
-    TVMAZE_LOCAL_CACHE_MB="${3:-16}" \
+    TVMAZE_LOCAL_CACHE_MB="${3:-16}" TVMAZE_METRICS_ADDR="$metrics" "${@:4}" \
     "$SERVER" --grpc-addr "$target" >"$W/$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 300); do
@@ -145,6 +162,7 @@ start_server() { # $1 = log name, $2 = REDIS_URL or "" (no cache), $3 = local ca
 }
 stop_server() {
   hwm="$(awk '/VmHWM/{print $2}' "/proc/$server_pid/status")"
+  curl -s "http://$metrics/metrics" >"$W/metrics_$server_pid.txt" || true
   kill -TERM "$server_pid"
   wait "$server_pid" || true
   server_pid=""
@@ -196,9 +214,53 @@ for r in $(seq "$ROUNDS"); do
     "${NOCACHE[-1]}" "${PB_TPS[-2]}" "${PB_TPS[-1]}")")
   log "round $r: ${NOCACHE[-1]} req/s vs pgbench ${PB_TPS[-2]} / ${PB_TPS[-1]} tps: ${RATIOS[-1]}"
 done
+RPS[listshows_nocache]="$(median2 "${NOCACHE[@]}")"
+ours_median="$(median2 "${PB_TPS[@]}")"
+
+# Tracing on against the same uncached server, in pairs of short runs in
+# alternating order (drift on the shared box hits both sides of a pair).
+# shellcheck source=bench/lib/otlp_sink.sh
+. "$root/bench/lib/otlp_sink.sh"
+otlp_sink_start "$W/otlp"
+other_pids+=("$OTLP_PID")
+plain_pid=$server_pid plain_target=$target plain_metrics=$metrics
+start_server server_otel "" 16 OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT"
+otel_pid=$server_pid otel_target=$target otel_metrics=$metrics
+other_pids+=("$otel_pid")
+scrape_every_second "http://$otel_metrics/metrics" "$otel_pid" "$W/scrapes" &
+other_pids+=($!)
+log "h2load ListShows, cache off, plain and traced: $OTEL_PAIRS pairs of ${OTEL_T} s runs"
+PLAIN=() OTEL=() OTEL_RATIOS=()
+run_t=$BENCH_T BENCH_T=$OTEL_T
+for r in $(seq "$OTEL_PAIRS"); do
+  order="plain otel"
+  [ $((r % 2)) -eq 1 ] || order="otel plain"
+  for which in $order; do
+    if [ "$which" = plain ]; then
+      target=$plain_target
+      h2load_run "listshows_plain_$r" ListShows "$W/listshows.bin"
+    else
+      target=$otel_target
+      h2load_run "listshows_otel_$r" ListShows "$W/listshows.bin"
+    fi
+  done
+  PLAIN+=("${RPS[listshows_plain_$r]}")
+  OTEL+=("${RPS[listshows_otel_$r]}")
+  OTEL_RATIOS+=("$(python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) / float(sys.argv[2])))" \
+    "${OTEL[-1]}" "${PLAIN[-1]}")")
+done
+BENCH_T=$run_t
+server_pid=$plain_pid metrics=$plain_metrics
 stop_server
 hwm_nocache="$hwm"
-RPS[listshows_nocache]="$(median2 "${NOCACHE[@]}")"
+server_pid=$otel_pid metrics=$otel_metrics
+stop_server
+hwm_otel="$hwm"
+sum_metric() { awk -v n="$1" 'index($1, n) == 1 {v += $2} END {printf "%d\n", v}' "$W/metrics_$otel_pid.txt"; }
+spans_exported="$(sum_metric tvmaze_otel_spans_exported_total)"
+spans_dropped="$(sum_metric tvmaze_otel_spans_dropped_total)"
+posts="$(otlp_sink_posts "$W/otlp")"
+scrapes="$(wc -l <"$W/scrapes" 2>/dev/null || echo 0)"
 ours_median="$(median2 "${PB_TPS[@]}")"
 log "h2load ListShows and GetShow, cache on"
 start_server server_cached "$REDIS_URL"
@@ -221,6 +283,8 @@ ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys
   echo "| pgbench our ListShows SQL (2 statements, -M prepared, -c 4), before and after each uncached round | $(printf '%s / ' "${PB_TPS[@]}" | sed 's| / $||') tps (median $ours_median) |"
   echo "| pgbench anchor listing.sql q14_us (-M extended, -c 4) | $anchor_tps tps |"
   echo "| h2load ListShows, cache off (64 streams), each round | $(printf '%s / ' "${NOCACHE[@]}" | sed 's| / $||') req/s (median ${RPS[listshows_nocache]}) |"
+  echo "| h2load ListShows, cache off, plain, ${OTEL_T} s runs paired with the traced ones | $(printf '%s / ' "${PLAIN[@]}" | sed 's| / $||') req/s |"
+  echo "| h2load ListShows, cache off, traced (parent-based 10 %) + scraped 1/s | $(printf '%s / ' "${OTEL[@]}" | sed 's| / $||') req/s; $spans_exported spans exported in $posts POSTs, $spans_dropped dropped, $scrapes scrapes |"
   echo "| h2load ListShows, cache on (local layer + Redis, the default) | ${RPS[listshows_cached]} req/s |"
   echo "| h2load ListShows, Redis only (TVMAZE_LOCAL_CACHE_MB=0) | ${RPS[listshows_redis_only]} req/s |"
   echo "| h2load GetShow, cache on | ${RPS[getshow]} req/s |"
@@ -230,7 +294,9 @@ ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys
   echo "| uncached / pgbench ours (median of the rounds: $(printf '%s ' "${RATIOS[@]}")) | $(median2 "${RATIOS[@]}") | >= 0.8 |"
   echo "| uncached / anchor statement | $(ratio "${RPS[listshows_nocache]}" "$anchor_tps") | >= 2 |"
   echo "| cached / uncached | $(ratio "${RPS[listshows_cached]}" "${RPS[listshows_nocache]}") | >= 20 |"
+  echo "| traced / plain uncached (median of the pairs: $(printf '%s ' "${OTEL_RATIOS[@]}")) | $(printf "%.3f" "$(median "${OTEL_RATIOS[@]}")") | >= 0.95 |"
   echo "| server VmHWM, cache off / on | $((hwm_nocache / 1024)) / $((hwm_cached / 1024)) MiB | < 64 MiB |"
+  echo "| server VmHWM, traced - plain (uncached) | $(((hwm_otel - hwm_nocache) / 1024)) MiB ($hwm_otel - $hwm_nocache KiB) | <= 4 MiB |"
   echo
   echo "raw logs: $W"
 } | tee "$W/summary.md"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/lib/stats.sh: figures of repeated measurements, for the bench scripts
-# (sourced by bench/ingest.sh and bench/query.sh).
+# (sourced by bench/ingest.sh, bench/query.sh and bench/http.sh).
 
 # median X...: the median of the numbers (the mean of the middle two for an
 # even count), at full precision; the caller formats it.
