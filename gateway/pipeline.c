@@ -102,6 +102,8 @@ struct request {
   unsigned bad_framing;    /* 400/501/505 when the head's framing is refused, else 0 */
   const char *framing_why; /* its message (static) */
   int seen;                /* first access-handler call done */
+  int before_body;         /* Expect: 100-continue: the checks run before the body is
+                              asked for (advance_ stops at S_HANDLE) */
   int waiting;             /* suspended, owned by a worker until it resumes the connection */
   enum step step;          /* next step to run */
   struct gw_job job;       /* the worker's entry (waiting) */
@@ -232,6 +234,15 @@ static enum MHD_Result query_it_(void *cls, enum MHD_ValueKind kind, const char 
 /* ------------------------------------------------------------------ */
 /* The pipeline                                                       */
 /* ------------------------------------------------------------------ */
+
+/* 1 when the client waits for "100 Continue" before sending its body
+ * (RFC 9110 10.1.1; MHD sends it when the first access-handler call
+ * returns without a reply, so the checks that need no body run then). */
+static int expects_continue_(struct MHD_Connection *con, const char *version) {
+  const char *e = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Expect");
+  return e != NULL && strcasecmp(e, "100-continue") == 0 && version != NULL &&
+         strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
+}
 
 /* 1 when a Content-Type value is application/json (any case, parameters
  * such as "; charset=utf-8" allowed), else 0. */
@@ -549,10 +560,15 @@ static int limit_hit_(const struct gw_pipeline_deps *d, const char *scope, const
   return 1;
 }
 
-/* Runs r's steps from r->step until the reply is complete (returns 1) or,
- * with may_block == 0, until a step would block (returns 0; r->step is that
- * step, to be run again on a worker). */
-static int advance_(struct request *r, int may_block) {
+/* What advance_ got to. */
+enum advance { ADV_BLOCKED, ADV_DONE, ADV_BODY };
+
+/* Runs r's steps from r->step until the reply is complete (ADV_DONE); with
+ * may_block == 0, until a step would block (ADV_BLOCKED; r->step is that
+ * step, to be run again on a worker); with r->before_body, until every
+ * check passed and the handler needs the body (ADV_BODY, r->step S_HANDLE;
+ * a reply made before the body is read closes the connection). */
+static enum advance advance_(struct request *r, int may_block) {
   const struct gw_pipeline_deps *d = &r->p->d;
   struct gw_reply *reply = &r->reply;
   for (;;) {
@@ -562,7 +578,7 @@ static int advance_(struct request *r, int may_block) {
       break;
     case S_LIMIT_IP:
       if (!limit_hit_(d, "ip", r->client, d->ip_limit, d->ip_window_s, may_block, &r->ip_rate))
-        return 0;
+        return ADV_BLOCKED;
       r->rate = &r->ip_rate;
       r->step = S_AUTH;
       if (r->ip_rate.exceeded) {
@@ -580,7 +596,7 @@ static int advance_(struct request *r, int may_block) {
       switch (res) {
       case GW_AUTH_WOULD_BLOCK:
         r->step = S_AUTH;
-        return 0;
+        return ADV_BLOCKED;
       case GW_AUTH_OK:
         /* from here on the server calls act for the caller (upstream.h) */
         r->trace.on_behalf = 1;
@@ -605,7 +621,7 @@ static int advance_(struct request *r, int may_block) {
     case S_LIMIT_KEY:
       if (!limit_hit_(d, "key", r->who.name, ratelimit_tier_limit(r->who.tier), 60, may_block,
                       &r->key_rate))
-        return 0;
+        return ADV_BLOCKED;
       if (r->key_rate.exceeded || r->key_rate.remaining < r->ip_rate.remaining)
         r->rate = &r->key_rate;
       r->step = S_HANDLE;
@@ -618,6 +634,8 @@ static int advance_(struct request *r, int may_block) {
       }
       break;
     case S_HANDLE:
+      if (r->before_body)
+        return ADV_BODY;
       switch (r->route->kind) {
       case GW_ROUTE_UP: /* from the health state: never blocks */
         gw_handle_up(d->health, reply);
@@ -631,17 +649,17 @@ static int advance_(struct request *r, int may_block) {
         break;
       case GW_ROUTE_RPC:
         if (!handle_rpc_(r, may_block))
-          return 0;
+          return ADV_BLOCKED;
         break;
       case GW_ROUTE_STREAM:
         if (!handle_stream_(r, may_block))
-          return 0;
+          return ADV_BLOCKED;
         break;
       }
       r->step = S_READY;
       break;
     case S_READY:
-      return 1;
+      return ADV_DONE;
     }
   }
 }
@@ -657,7 +675,9 @@ static void job_expire_(struct gw_job *job) {
   MHD_resume_connection(r->con);
 }
 
-/* A worker's job: the blocking steps, then back to MHD. */
+/* A worker's job: the blocking steps, then back to MHD (which calls the
+ * access handler again: the reply is sent, or, before the body, the
+ * handler asks for it). */
 static void job_run_(struct gw_job *job) {
   struct request *r = (struct request *)(void *)((char *)job - offsetof(struct request, job));
   advance_(r, 1);
@@ -674,6 +694,10 @@ enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const 
   }
   if (r->waiting) { /* resumed by the worker: the reply is complete */
     r->waiting = 0;
+    if (r->step != S_READY) { /* the checks passed before the body: now ask for it */
+      r->before_body = 0;
+      return MHD_YES;
+    }
     goto send;
   }
   if (!r->seen) {
@@ -690,8 +714,11 @@ enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const 
     const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > MAX_BODY_BYTES)
       r->too_big = 1;
-    else if (r->uri_len <= MAX_URI_BYTES && !r->too_big && !r->bad_framing)
-      return MHD_YES; /* wait for the body (or the final call) */
+    else if (r->uri_len <= MAX_URI_BYTES && !r->too_big && !r->bad_framing) {
+      if (!expects_continue_(con, version))
+        return MHD_YES;   /* wait for the body (or the final call) */
+      r->before_body = 1; /* credentials first: no "100 Continue" for a refused request */
+    }
   } else if (*upload_data_size) {
     if (!r->too_big && r->body.len + *upload_data_size <= MAX_BODY_BYTES)
       strbuf_append_n(&r->body, upload_data, *upload_data_size);
@@ -703,7 +730,12 @@ enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const 
 
   r->method = method;
   r->url = url;
-  if (!advance_(r, 0)) {
+  enum advance got = advance_(r, 0);
+  if (got == ADV_BODY) { /* checked: MHD sends "100 Continue", the body follows */
+    r->before_body = 0;
+    return MHD_YES;
+  }
+  if (got == ADV_BLOCKED) {
     /* a blocking step: park the connection and hand r to a worker, which
      * resumes it; until then r is the worker's */
     r->waiting = 1;
@@ -724,6 +756,8 @@ enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const 
   }
 
 send:;
+  if (r->before_body)
+    r->reply.close = 1; /* refused before its body: what the client may still send is not read */
   size_t bytes = 0;
   enum MHD_Result ret =
       gw_response_send(con, r->method, r->trace.request_id, r->rate, &r->reply, &bytes);

@@ -89,6 +89,22 @@ req 400 "${A[@]}" "${J[@]}" -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
 req 400 "${A[@]}" -H 'Content-Type: Application/JSON; charset=utf-8' -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
 alive
 
+# --- Expect: 100-continue (finding 10): "100 Continue" only once the checks passed ---
+P="POST /api/v1/ingest/runs HTTP/1.1\\r\\n${H:-Host: x\\r\\n}Content-Type: application/json\\r\\nContent-Length: 10\\r\\nExpect: 100-continue\\r\\n"
+raw expect_no_credentials 401 "$P\\r\\n" close
+raw expect_wrong_password 401 "${P}Authorization: Basic $(printf admin:wrong | base64)\\r\\n\\r\\n" close
+raw expect_unknown_key 401 "${P}X-API-Key: tvm_no_such_key_0123456789\\r\\n\\r\\n" close # checked upstream: the suspended path
+raw expect_wrong_type 415 "${P/application\/json/text\/plain}$AUTH\\r\\n\\r\\n" close
+raw expect_good_credentials 100 "$P$AUTH\\r\\n\\r\\n"
+# and the body sent after the 100 is read and handled (days=0 -> 400 naming days)
+curl -s -o "$TMP/body" -w '%{http_code}' -v --expect100-timeout 10 "${A[@]}" "${J[@]}" -H 'Expect: 100-continue' \
+  -d '{"days":0}' "$G/api/v1/ingest/runs" >"$TMP/code" 2>"$TMP/verbose"
+[ "$(cat "$TMP/code")" = 400 ] || fail "expect with body: got $(cat "$TMP/code"), want 400"
+grep -q '^< HTTP/1.1 100 Continue' "$TMP/verbose" || fail "expect with body: no 100 Continue"
+grep -q days "$TMP/body" || fail "expect with body: the 400 must name days: $(cat "$TMP/body")"
+echo "ok: expect_then_body -> 100, 400 naming days"
+alive
+
 # --- strict framing (findings 3 and 7): refused before any handler, connection closed ---
 H='Host: x\r\n'
 raw framing_baseline 200 "GET /up HTTP/1.1\\r\\n$H\\r\\n"
