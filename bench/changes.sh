@@ -143,7 +143,7 @@ pids+=("$L_PID" "$G_PID" "$E_PID")
 t_ready=0
 until [ -f "$WORK/ready-listen" ] && [ -f "$WORK/ready-grpc" ] && [ -f "$WORK/ready-sse" ]; do
   if [ "$t_ready" -ge $((READY_TIMEOUT * 10)) ]; then
-    echo "subscribers not all connected after ${READY_TIMEOUT}s: $(ls "$WORK"/ready-* 2>/dev/null | xargs -n1 basename 2>/dev/null | paste -sd' ')" >&2
+    echo "subscribers not all connected after ${READY_TIMEOUT}s: $(cd "$WORK" && find . -maxdepth 1 -name 'ready-*' -printf '%f ')" >&2
     cat "$WORK"/*.err >&2
     exit 1
   fi

@@ -129,14 +129,15 @@ void feed_report(const char *kind, const struct feed_stop *st, const struct feed
     else
       short_n++;
   }
-  printf("kind=%s subscribers=%zu ready=%zu complete=%zu messages=%" PRIu64
-         " expected=%" PRIu64 " disorder=%" PRIu64 " dups=%" PRIu64 " short=%zu"
-         " reconnects=%" PRIu64 " p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f"
+  printf("kind=%s subscribers=%zu ready=%zu complete=%zu messages=%" PRIu64 " expected=%" PRIu64
+         " disorder=%" PRIu64 " dups=%" PRIu64
+         " short=%zu"
+         " reconnects=%" PRIu64
+         " p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f"
          " negative=%" PRId64 " timed_out=%d\n",
          kind, n, ready, complete, msgs, st->expected, disorder, dups, short_n, reconnects,
          feed_hist_quantile(h, 0.50) / 1000.0, feed_hist_quantile(h, 0.99) / 1000.0,
-         feed_hist_quantile(h, 0.999) / 1000.0, (double)h->max_us / 1000.0, h->negative,
-         timed_out);
+         feed_hist_quantile(h, 0.999) / 1000.0, (double)h->max_us / 1000.0, h->negative, timed_out);
   size_t shown = 0;
   for (size_t i = 0; i < n && shown < 10; i++) {
     const struct feed_sub *s = &subs[i];

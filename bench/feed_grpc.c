@@ -81,10 +81,10 @@ static void start_(struct stream *s) {
   grpc_slice_unref(sl);
 
   s->restart_at_us = 0;
-  s->call = grpc_channel_create_call(
-      s->ch, NULL, GRPC_PROPAGATE_DEFAULTS, g_cq,
-      grpc_slice_from_static_string("/tvmaze.v1.Changes/WatchChanges"), NULL,
-      gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+  s->call =
+      grpc_channel_create_call(s->ch, NULL, GRPC_PROPAGATE_DEFAULTS, g_cq,
+                               grpc_slice_from_static_string("/tvmaze.v1.Changes/WatchChanges"),
+                               NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
   grpc_metadata md;
   memset(&md, 0, sizeof md);
   md.key = grpc_slice_from_static_string("x-api-key");
@@ -197,9 +197,10 @@ static void on_event_(grpc_event ev) {
 }
 
 static void usage_(void) {
-  fputs("usage: tvmaze-feed-grpc --target HOST:PORT --key KEY --streams N --channels C "
-        "--after V --stop FILE [--ready FILE] [--timeout S]\n",
-        stderr);
+  fputs(
+      "usage: tvmaze-feed-grpc --target HOST:PORT --key KEY --streams N --channels C "
+      "--after V --stop FILE [--ready FILE] [--timeout S]\n",
+      stderr);
   exit(2);
 }
 

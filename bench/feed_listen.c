@@ -41,9 +41,10 @@ static int cmp_i64_(const void *a, const void *b) {
 }
 
 static void usage_(void) {
-  fputs("usage: tvmaze-feed-listen --db URI --listeners N --after V --stop FILE "
-        "[--ready FILE] [--timeout S]\n",
-        stderr);
+  fputs(
+      "usage: tvmaze-feed-listen --db URI --listeners N --after V --stop FILE "
+      "[--ready FILE] [--timeout S]\n",
+      stderr);
   exit(2);
 }
 
@@ -179,8 +180,7 @@ int main(int argc, char **argv) {
     subs[i].last = after;
   for (size_t j = 0; j < notes_n; j++) {
     int64_t *p = bsearch(&notes[j].version, vers, nv, sizeof *vers, cmp_i64_);
-    feed_sub_change(&subs[notes[j].listener], h, notes[j].version, refs[p - vers],
-                    notes[j].at_us);
+    feed_sub_change(&subs[notes[j].listener], h, notes[j].version, refs[p - vers], notes[j].at_us);
   }
   /* Complete = every distinct version notified, once each. */
   struct feed_stop rep = stop;

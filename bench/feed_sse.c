@@ -147,9 +147,10 @@ static void open_(struct conn *c) {
 }
 
 static void usage_(void) {
-  fputs("usage: tvmaze-feed-sse --url BASE --key KEY --streams N --after V --stop FILE "
-        "[--ready FILE] [--timeout S]\n",
-        stderr);
+  fputs(
+      "usage: tvmaze-feed-sse --url BASE --key KEY --streams N --after V --stop FILE "
+      "[--ready FILE] [--timeout S]\n",
+      stderr);
   exit(2);
 }
 

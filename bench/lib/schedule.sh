@@ -29,7 +29,9 @@ bench_schedule_data() {
     printf '[]' >"$work/schedule/empty.json"
     find "$work/schedule" -name '*.json' -exec gzip -kf6 {} +
   fi
+  # shellcheck disable=SC2034 # for the caller
   COUNTRIES="$(awk '{print $1}' "$work/countries.txt" | paste -sd, -)"
+  # shellcheck disable=SC2034
   EPISODES="$(awk '$1=="rows" && $2=="episodes" {print $3}' "$work/data/MANIFEST.txt")"
   START="$(awk -F'[ =]' '{print $4}' "$work/data/MANIFEST.txt" | head -1)"
 }
@@ -72,6 +74,7 @@ http {
 }
 CONF
   nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>"$work/nginx/stderr.log" &
+  # shellcheck disable=SC2034 # for the caller
   FAKE_PID=$!
   for _ in $(seq 50); do curl -fso /dev/null "http://127.0.0.1:$FAKE_PORT/schedule/web?date=$START" && break; sleep 0.1; done
 }
