@@ -65,6 +65,17 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # kB of VmRSS or VmHWM of a process
 kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+# CPU seconds (user + system, all threads) of a process; of PostgreSQL (the
+# postmaster and every backend)
+HZ="$(getconf CLK_TCK)"
+cpu_s() { awk -v hz="$HZ" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+cpu_pg() {
+  local pm
+  pm="$(head -1 "$WORK/svc/pg/postmaster.pid")"
+  # shellcheck disable=SC2046
+  (cd /proc && cat $(printf '%s/stat ' "$pm" $(cat "/proc/$pm/task/$pm/children"))) 2>/dev/null |
+    awk -v hz="$HZ" '{t += $14 + $15} END {printf "%.1f", t / hz}'
+}
 
 # ---------------------------------------------------------------- data
 # shellcheck source=bench/lib/schedule.sh
@@ -81,6 +92,13 @@ log "starting PostgreSQL, Redis, nginx"
 # shellcheck disable=SC1091
 . "$WORK/svc/env"
 BASE="${DATABASE_URL%/*}"
+# Commit times of the change rows (pg_xact_commit_timestamp), the second
+# reference of the latencies: a restart-only setting.
+if [ "$(psql "$BASE/postgres" -XAtc "SHOW track_commit_timestamp")" != on ]; then
+  psql "$BASE/postgres" -qXc "ALTER SYSTEM SET track_commit_timestamp = on"
+  "$ROOT/scripts/services.sh" pg-stop "$WORK/svc"
+  "$ROOT/scripts/services.sh" pg-start "$WORK/svc"
+fi
 psql "$BASE/postgres" -qXc "DROP DATABASE IF EXISTS bench_changes" -c "CREATE DATABASE bench_changes"
 DB="$BASE/bench_changes"
 bench_schedule_nginx "$WORK" "$WORK/served"
@@ -134,10 +152,10 @@ log "subscribers from version $V0: $GRPC_STREAMS gRPC ($GRPC_CHANNELS channels),
 L_PID=$!
 "$BUILD/bench/tvmaze-feed-grpc" --target "127.0.0.1:$GRPC_PORT" --key "$READ_KEY" --streams "$GRPC_STREAMS" \
   --channels "$GRPC_CHANNELS" --after "$V0" --stop "$STOP" --ready "$WORK/ready-grpc" \
-  --timeout "$TIMEOUT" >"$WORK/grpc.out" 2>"$WORK/grpc.err" &
+  --commits "$WORK/commits.txt" --timeout "$TIMEOUT" >"$WORK/grpc.out" 2>"$WORK/grpc.err" &
 G_PID=$!
 "$BUILD/bench/tvmaze-feed-sse" --url "http://127.0.0.1:$HTTP_PORT" --key "$READ_KEY" --streams "$SSE_STREAMS" \
-  --after "$V0" --stop "$STOP" --ready "$WORK/ready-sse" --timeout "$TIMEOUT" >"$WORK/sse.out" 2>"$WORK/sse.err" &
+  --after "$V0" --stop "$STOP" --ready "$WORK/ready-sse" --commits "$WORK/commits.txt" --timeout "$TIMEOUT" >"$WORK/sse.out" 2>"$WORK/sse.err" &
 E_PID=$!
 pids+=("$L_PID" "$G_PID" "$E_PID")
 t_ready=0
@@ -156,10 +174,17 @@ S_RSS1=$(kb "$SERVER_PID" VmRSS) G_RSS1=$(kb "$GATEWAY_PID" VmRSS)
 
 # ---------------------------------------------------------------- re-ingest
 ln -sfn "$WORK/schedule2" "$WORK/served"
+C_S0=$(cpu_s "$SERVER_PID") C_G0=$(cpu_s "$GATEWAY_PID") C_P0=$(cpu_pg)
 log "re-ingest with $(cat "$WORK/bumped.txt") episodes changed"
+RE_START="$(date +%s.%N)"
 T_RE="$(ingest rerun)"
 FINAL="$(psql "$DB" -XAtc "SELECT coalesce(max(version), 0) FROM changes")"
 read -r EXPECTED TXNS < <(psql "$DB" -XAtF' ' -c "SELECT count(*), count(DISTINCT changed_at) FROM changes WHERE version > $V0")
+# each transaction's changed_at and commit time (µs), for the clients
+psql "$DB" -XAtF' ' -c "SELECT DISTINCT (extract(epoch FROM changed_at) * 1000000)::bigint,
+  (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000000)::bigint FROM changes WHERE version > $V0" >"$WORK/commits.txt"
+COMMIT_LAG="$(psql "$DB" -XAtc "SELECT round(avg(ms)::numeric, 1) || ' / ' || round(max(ms)::numeric, 1) FROM (SELECT DISTINCT changed_at,
+  extract(epoch FROM pg_xact_commit_timestamp(xmin) - changed_at) * 1000 AS ms FROM changes WHERE version > $V0) t")"
 printf '%s %s\n' "$FINAL" "$EXPECTED" >"$STOP.tmp"
 mv "$STOP.tmp" "$STOP"
 log "re-ingest done in $T_RE s: $EXPECTED changes in $TXNS transactions, final version $FINAL; waiting for the subscribers"
@@ -167,12 +192,15 @@ for p in "$L_PID" "$G_PID" "$E_PID"; do wait "$p" || true; done
 S_RSS2=$(kb "$SERVER_PID" VmRSS) S_HWM2=$(kb "$SERVER_PID" VmHWM)
 G_RSS2=$(kb "$GATEWAY_PID" VmRSS) G_HWM2=$(kb "$GATEWAY_PID" VmHWM)
 DELIVERED_AT="$(date +%s.%N)"
+C_S=$(awk -v a="$(cpu_s "$SERVER_PID")" -v b="$C_S0" 'BEGIN {printf "%.1f", a - b}')
+C_G=$(awk -v a="$(cpu_s "$GATEWAY_PID")" -v b="$C_G0" 'BEGIN {printf "%.1f", a - b}')
+C_P=$(awk -v a="$(cpu_pg)" -v b="$C_P0" 'BEGIN {printf "%.1f", a - b}')
 RUN_END="$(psql "$DB" -XAtc "SELECT extract(epoch FROM finished_at) FROM ingest_runs ORDER BY id DESC LIMIT 1")"
 
 # ---------------------------------------------------------------- summary
 f() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" "$WORK/$1.out"; } # FILE FIELD
 row() { # NAME FILE
-  echo "| $1 | $(f "$2" subscribers) | $(f "$2" complete) | $(f "$2" messages) | $(f "$2" expected) | $(f "$2" disorder) / $(f "$2" dups) | $(f "$2" reconnects) | $(f "$2" p50_ms) | $(f "$2" p99_ms) | $(f "$2" p999_ms) | $(f "$2" max_ms) | $(f "$2" timed_out) |"
+  echo "| $1 | $(f "$2" subscribers) | $(f "$2" complete) | $(f "$2" messages) | $(f "$2" expected) | $(f "$2" disorder) / $(f "$2" dups) | $(f "$2" reconnects) | $(f "$2" p50_ms) | $(f "$2" p99_ms) | $(f "$2" max_ms) | $(f "$2" c_p50_ms) | $(f "$2" c_p99_ms) | $(f "$2" c_max_ms) | $(f "$2" timed_out) |"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else printf "?"}'; }
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN {print (a + 0 <= b + 0) ? "met" : "MISSED"}'; }
@@ -182,6 +210,7 @@ delivered() { # every subscriber complete, none timed out
   [ "$(f "$1" complete)" = "$(f "$1" subscribers)" ] && [ "$(f "$1" timed_out)" = 0 ] && echo yes || echo NO
 }
 GP99="$(f grpc p99_ms)" EP99="$(f sse p99_ms)" LP99="$(f listen p99_ms)"
+GC99="$(f grpc c_p99_ms)" EC99="$(f sse c_p99_ms)" LC99="$(f listen c_p99_ms)"
 S_PER="$(per_sub "$S_RSS1" "$S_RSS0" "$GRPC_STREAMS")" G_PER="$(per_sub "$G_RSS1" "$G_RSS0" "$SSE_STREAMS")"
 {
   echo "## bench/changes.sh $(date -u +%Y-%m-%dT%H:%MZ) ($(nproc) CPUs shared with other work)"
@@ -189,8 +218,8 @@ S_PER="$(per_sub "$S_RSS1" "$S_RSS0" "$GRPC_STREAMS")" G_PER="$(per_sub "$G_RSS1
   echo "first load $T_FIRST s; re-ingest $T_RE s: $(cat "$WORK/bumped.txt") episodes bumped, $EXPECTED changes above version $V0 in $TXNS transactions (final $FINAL)."
   echo "Last subscriber done $(awk -v a="$DELIVERED_AT" -v b="$RUN_END" 'BEGIN {printf "%.1f", a - b}') s after the run's finished_at."
   echo
-  echo "| subscribers | n | complete | messages | expected each | disorder / dups | reconnects | p50 ms | p99 ms | p99.9 ms | max ms | timed out |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| subscribers | n | complete | messages | expected each | disorder / dups | reconnects | p50 ms | p99 ms | max ms | from commit: p50 ms | p99 ms | max ms | timed out |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   row "gRPC WatchChanges (server)" grpc
   row "SSE /api/v1/changes/stream (gateway)" sse
   row "anchor: LISTEN tvmaze_generation (one per transaction)" listen
@@ -198,12 +227,18 @@ S_PER="$(per_sub "$S_RSS1" "$S_RSS0" "$GRPC_STREAMS")" G_PER="$(per_sub "$G_RSS1
   echo "Latency = receive time - changed_at. changed_at is now(), the writing transaction's START"
   echo "time (migrations 010-012), not its commit: every figure includes the rest of that day's"
   echo "transaction after its start, the anchor's the same way (its reference is changed_at of"
-  echo "the notified version)."
+  echo "the notified version). Commit - changed_at of the run's transactions, mean / max: $COMMIT_LAG ms."
+  echo "\"from commit\": receive time - pg_xact_commit_timestamp of the change's row"
+  echo "(track_commit_timestamp = on), the delivery itself."
   echo
   echo "| process | VmRSS before | VmRSS connected (idle) | per subscriber | VmRSS / VmHWM after delivery |"
   echo "|---|---:|---:|---:|---:|"
   echo "| tvmaze-server ($GRPC_STREAMS gRPC streams + the gateway's follower) | $(mib "$S_RSS0") MiB (HWM $(mib "$S_HWM0"), first load) | $(mib "$S_RSS1") MiB | $S_PER KiB | $(mib "$S_RSS2") / $(mib "$S_HWM2") MiB |"
   echo "| tvmaze-gateway ($SSE_STREAMS SSE streams) | $(mib "$G_RSS0") MiB (HWM $(mib "$G_HWM0")) | $(mib "$G_RSS1") MiB | $G_PER KiB | $(mib "$G_RSS2") / $(mib "$G_HWM2") MiB |"
+  echo
+  echo "CPU seconds from the re-ingest's start to the last delivery: tvmaze-server $C_S, tvmaze-gateway $C_G,"
+  echo "PostgreSQL $C_P, clients (whole run) gRPC $(f grpc cpu_s), SSE $(f sse cpu_s), LISTEN $(f listen cpu_s);"
+  echo "wall $(awk -v a="$DELIVERED_AT" -v b="$RE_START" 'BEGIN {printf "%.1f", a - b}') s."
   echo
   echo "| goal | value | verdict |"
   echo "|---|---|---|"
@@ -212,6 +247,8 @@ S_PER="$(per_sub "$S_RSS1" "$S_RSS0" "$GRPC_STREAMS")" G_PER="$(per_sub "$G_RSS1
   echo "| every listener got every notification once, in order | $(f listen complete) of $(f listen subscribers) | $(delivered listen) |"
   echo "| gRPC p99 / anchor p99 <= 1 | $GP99 / $LP99 ms = $(ratio "$GP99" "$LP99") | $(verdict "$GP99" "$LP99") |"
   echo "| SSE p99 / anchor p99 <= 1 | $EP99 / $LP99 ms = $(ratio "$EP99" "$LP99") | $(verdict "$EP99" "$LP99") |"
+  echo "| gRPC p99 / anchor p99 from commit <= 1 | $GC99 / $LC99 ms = $(ratio "$GC99" "$LC99") | $(verdict "$GC99" "$LC99") |"
+  echo "| SSE p99 / anchor p99 from commit <= 1 | $EC99 / $LC99 ms = $(ratio "$EC99" "$LC99") | $(verdict "$EC99" "$LC99") |"
   echo "| server growth < 16 KiB per subscriber | $S_PER KiB | $(verdict "$S_PER" 16) |"
   echo "| gateway growth < 16 KiB per subscriber | $G_PER KiB | $(verdict "$G_PER" 16) |"
   echo "| server VmHWM < 64 MiB | $(mib "$S_HWM2") MiB | $(verdict "$(mib "$S_HWM2")" 64) |"

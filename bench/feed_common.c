@@ -10,7 +10,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+
+#include "xalloc.h"
 
 int64_t feed_now_us(void) {
   struct timespec ts;
@@ -76,6 +79,78 @@ void feed_sub_change(struct feed_sub *s, struct feed_hist *h, int64_t v, int64_t
   feed_hist_add(h, now_us - ref_us);
 }
 
+void feed_log_add(struct feed_log *l, int64_t ref_us, int64_t now_us) {
+  int64_t d = now_us - ref_us;
+  if (d < 0)
+    d = 0;
+  size_t t = l->last_ref;
+  if (t >= l->nrefs || l->refs[t] != ref_us) {
+    /* Recent transactions are at the end: search backwards. */
+    for (t = l->nrefs; t > 0 && l->refs[t - 1] != ref_us; t--) {
+    }
+    if (t == 0) {
+      if (l->nrefs == 65535 || d > (int64_t)UINT32_MAX) {
+        l->dropped++;
+        return;
+      }
+      if (l->nrefs == l->cap_refs) {
+        l->cap_refs = l->cap_refs ? l->cap_refs * 2 : 64;
+        l->refs = xrealloc(l->refs, l->cap_refs * sizeof *l->refs);
+      }
+      l->refs[l->nrefs++] = ref_us;
+      t = l->nrefs;
+    }
+    t--;
+    l->last_ref = t;
+  }
+  if (d > (int64_t)UINT32_MAX) {
+    l->dropped++;
+    return;
+  }
+  if (l->n == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 1 << 16;
+    l->lat_us = xrealloc(l->lat_us, l->cap * sizeof *l->lat_us);
+    l->tx = xrealloc(l->tx, l->cap * sizeof *l->tx);
+  }
+  l->lat_us[l->n] = (uint32_t)d;
+  l->tx[l->n] = (uint16_t)t;
+  l->n++;
+}
+
+int feed_log_commit_hist(const struct feed_log *l, const char *path, struct feed_hist *h,
+                         uint64_t *missing) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return -1;
+  /* commit - changed_at per transaction; INT64_MIN: no line. */
+  int64_t *off = xmalloc((l->nrefs + 1) * sizeof *off);
+  for (size_t t = 0; t < l->nrefs; t++)
+    off[t] = INT64_MIN;
+  long long ref, commit;
+  while (fscanf(f, "%lld %lld", &ref, &commit) == 2)
+    for (size_t t = 0; t < l->nrefs; t++)
+      if (l->refs[t] - ref <= 2 && ref - l->refs[t] <= 2)
+        off[t] = commit - l->refs[t];
+  fclose(f);
+  *missing = l->dropped;
+  for (size_t i = 0; i < l->n; i++) {
+    int64_t o = off[l->tx[i]];
+    if (o == INT64_MIN)
+      (*missing)++;
+    else
+      feed_hist_add(h, (int64_t)l->lat_us[i] - o);
+  }
+  xfree(off);
+  return 0;
+}
+
+void feed_log_free(struct feed_log *l) {
+  xfree(l->lat_us);
+  xfree(l->tx);
+  xfree(l->refs);
+  memset(l, 0, sizeof *l);
+}
+
 int feed_stop_poll(struct feed_stop *st) {
   if (st->known || st->path == NULL)
     return st->known;
@@ -102,6 +177,21 @@ int feed_all_done(const struct feed_stop *st, const struct feed_sub *subs, size_
   return 1;
 }
 
+void feed_progress(const char *kind, const struct feed_stop *st, const struct feed_sub *subs,
+                   size_t n) {
+  uint64_t msgs = 0, recon = 0;
+  size_t done = 0;
+  for (size_t i = 0; i < n; i++) {
+    msgs += subs[i].count;
+    recon += subs[i].reconnect;
+    done += st->known && subs[i].last >= st->final_version;
+  }
+  fprintf(stderr,
+          "%s progress %" PRId64 ": %" PRIu64 " messages, %" PRIu64
+          " reconnects, %zu of %zu at the final version\n",
+          kind, feed_now_us() / 1000000, msgs, recon, done, n);
+}
+
 void feed_mark_ready(const char *path) {
   if (path == NULL)
     return;
@@ -113,7 +203,8 @@ void feed_mark_ready(const char *path) {
 }
 
 void feed_report(const char *kind, const struct feed_stop *st, const struct feed_sub *subs,
-                 size_t n, const struct feed_hist *h, int timed_out) {
+                 size_t n, const struct feed_hist *h, const struct feed_hist *hc,
+                 uint64_t c_missing, int timed_out) {
   uint64_t msgs = 0, disorder = 0, dups = 0, reconnects = 0;
   size_t complete = 0, ready = 0, short_n = 0;
   for (size_t i = 0; i < n; i++) {
@@ -134,10 +225,20 @@ void feed_report(const char *kind, const struct feed_stop *st, const struct feed
          " short=%zu"
          " reconnects=%" PRIu64
          " p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f"
-         " negative=%" PRId64 " timed_out=%d\n",
+         " negative=%" PRId64 " timed_out=%d",
          kind, n, ready, complete, msgs, st->expected, disorder, dups, short_n, reconnects,
          feed_hist_quantile(h, 0.50) / 1000.0, feed_hist_quantile(h, 0.99) / 1000.0,
          feed_hist_quantile(h, 0.999) / 1000.0, (double)h->max_us / 1000.0, h->negative, timed_out);
+  if (hc != NULL)
+    printf(" c_p50_ms=%.2f c_p99_ms=%.2f c_p999_ms=%.2f c_max_ms=%.2f c_negative=%" PRId64
+           " c_missing=%" PRIu64,
+           feed_hist_quantile(hc, 0.50) / 1000.0, feed_hist_quantile(hc, 0.99) / 1000.0,
+           feed_hist_quantile(hc, 0.999) / 1000.0, (double)hc->max_us / 1000.0, hc->negative,
+           c_missing);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf(" cpu_s=%.1f\n", (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                              (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
   size_t shown = 0;
   for (size_t i = 0; i < n && shown < 10; i++) {
     const struct feed_sub *s = &subs[i];

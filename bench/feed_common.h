@@ -42,6 +42,21 @@ struct feed_sub {
   int ready;          /* the stream is established (headers / LISTEN done) */
 };
 
+/* Every message's latency against changed_at, kept to be re-referenced to
+ * its transaction's commit time after the run (feed_log_commit_hist):
+ * 6 bytes a message (µs as uint32, at most ~71 min; the transaction as the
+ * index of its distinct changed_at). Transactions beyond 65,535 or latencies
+ * beyond the range are counted in `dropped`. */
+struct feed_log {
+  uint32_t *lat_us; /* receive time - changed_at, µs */
+  uint16_t *tx;     /* index into refs */
+  size_t n, cap;    /* messages kept, room */
+  int64_t *refs;    /* distinct changed_at values seen, µs */
+  size_t nrefs, cap_refs;
+  size_t last_ref;  /* where the previous lookup hit */
+  uint64_t dropped; /* messages not kept */
+};
+
 struct feed_stop {
   const char *path; /* the stop file */
   int64_t final_version;
@@ -62,11 +77,28 @@ double feed_hist_quantile(const struct feed_hist *h, double q);
 void feed_sub_change(struct feed_sub *s, struct feed_hist *h, int64_t v, int64_t ref_us,
                      int64_t now_us);
 
+/* Keeps one message (see struct feed_log); the log grows as needed. */
+void feed_log_add(struct feed_log *l, int64_t ref_us, int64_t now_us);
+/* Fills h with receive time - commit time for every message kept, from
+ * path: lines "CHANGED_AT_US COMMIT_US" (the script's lookup of
+ * pg_xact_commit_timestamp of each transaction's change rows). A message
+ * whose changed_at has no line (within 2 µs: the script's values come
+ * through extract(epoch)) is counted in *missing. -1 when the file cannot
+ * be read (h unchanged), else 0. */
+int feed_log_commit_hist(const struct feed_log *l, const char *path, struct feed_hist *h,
+                         uint64_t *missing);
+void feed_log_free(struct feed_log *l);
+
 /* Reads the stop file if not yet known; 1 when known. */
 int feed_stop_poll(struct feed_stop *st);
 
 /* 1 when the stop is known and every subscriber reached final_version. */
 int feed_all_done(const struct feed_stop *st, const struct feed_sub *subs, size_t n);
+
+/* Prints "KIND progress: M messages, D of N subscribers at the final
+ * version" on stderr (for the raw log). */
+void feed_progress(const char *kind, const struct feed_stop *st, const struct feed_sub *subs,
+                   size_t n);
 
 /* Writes "ready" to path once (the script waits for it); no-op for NULL. */
 void feed_mark_ready(const char *path);
@@ -75,11 +107,15 @@ void feed_mark_ready(const char *path);
  *   kind=K subscribers=N ready=R complete=C messages=M expected=E
  *   disorder=D dups=U short=S reconnects=X p50_ms= p99_ms= p999_ms=
  *   max_ms= negative=G timed_out=0|1
+ * and, with hc (latency against the commit time; NULL: none),
+ *   c_p50_ms= c_p99_ms= c_p999_ms= c_max_ms= c_negative= c_missing=M
+ * then cpu_s= (the client's own CPU, user + system).
  * "complete": subscribers whose count is exactly the expected one and
  * who saw no disorder or duplicate. Then up to 10 short subscribers on
  * stderr. */
 void feed_report(const char *kind, const struct feed_stop *st, const struct feed_sub *subs,
-                 size_t n, const struct feed_hist *h, int timed_out);
+                 size_t n, const struct feed_hist *h, const struct feed_hist *hc,
+                 uint64_t c_missing, int timed_out);
 
 /* Parses an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.frac]Z" (proto3 JSON
  * Timestamp) into µs since the epoch; 0 on success, -1 on garbage. */

@@ -13,7 +13,10 @@
  * 100 ms later from the last version it received (counted in reconnects).
  *
  * Usage: tvmaze-feed-grpc --target HOST:PORT --key KEY --streams N
- *          --channels C --after V --stop FILE [--ready FILE] [--timeout S]
+ *          --channels C --after V --stop FILE [--ready FILE] [--commits FILE] [--timeout S]
+ * --commits FILE: "CHANGED_AT_US COMMIT_US" per transaction, written by the
+ * script with the stop file: the latencies are also given against the
+ * commit time (feed_log_commit_hist).
  * Prints the summary line of feed_report on stdout; exit 0 when it ran
  * (the figures say whether every stream got every change), 2 on bad usage.
  */
@@ -59,6 +62,7 @@ static const char *g_key;
 static grpc_completion_queue *g_cq;
 static struct feed_sub *g_subs;
 static struct feed_hist g_hist;
+static struct feed_log g_log;
 static int g_stopping;
 static unsigned g_errors_logged;
 
@@ -158,7 +162,9 @@ static void on_message_(struct stream *s) {
     int64_t ref = 0;
     if (c->changed_at != NULL)
       ref = c->changed_at->seconds * 1000000 + c->changed_at->nanos / 1000;
-    feed_sub_change(&g_subs[s->index], &g_hist, c->version, ref, feed_now_us());
+    int64_t now = feed_now_us();
+    feed_sub_change(&g_subs[s->index], &g_hist, c->version, ref, now);
+    feed_log_add(&g_log, ref, now);
   }
   tvmaze__v1__watch_changes_response__free_unpacked(m, NULL);
 }
@@ -199,13 +205,13 @@ static void on_event_(grpc_event ev) {
 static void usage_(void) {
   fputs(
       "usage: tvmaze-feed-grpc --target HOST:PORT --key KEY --streams N --channels C "
-      "--after V --stop FILE [--ready FILE] [--timeout S]\n",
+      "--after V --stop FILE [--ready FILE] [--commits FILE] [--timeout S]\n",
       stderr);
   exit(2);
 }
 
 int main(int argc, char **argv) {
-  const char *target = NULL, *stop_path = NULL, *ready_path = NULL;
+  const char *target = NULL, *stop_path = NULL, *ready_path = NULL, *commits = NULL;
   long n = 0, nch = 1, timeout_s = 600;
   long long after = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -224,6 +230,8 @@ int main(int argc, char **argv) {
       stop_path = v;
     else if (strcmp(k, "--ready") == 0)
       ready_path = v;
+    else if (strcmp(k, "--commits") == 0)
+      commits = v;
     else if (strcmp(k, "--timeout") == 0)
       timeout_s = strtol(v, NULL, 10);
     else
@@ -265,7 +273,7 @@ int main(int argc, char **argv) {
   struct feed_stop stop = {.path = stop_path};
   int64_t deadline = feed_now_us() + (int64_t)timeout_s * 1000000;
   int timed_out = 0, readied = 0;
-  int64_t next_tick = 0;
+  int64_t next_tick = 0, next_progress = feed_now_us() + 10000000;
   for (;;) {
     grpc_event ev = grpc_completion_queue_next(
         g_cq, gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(200, GPR_TIMESPAN)),
@@ -289,6 +297,10 @@ int main(int argc, char **argv) {
       if (ss[i].call == NULL && ss[i].restart_at_us > 0 && ss[i].restart_at_us <= now)
         start_(&ss[i]);
     feed_stop_poll(&stop);
+    if (now >= next_progress) {
+      feed_progress("grpc", &stop, g_subs, (size_t)n);
+      next_progress = now + 10000000;
+    }
     if (feed_all_done(&stop, g_subs, (size_t)n))
       break;
     if (now > deadline) {
@@ -315,7 +327,11 @@ int main(int argc, char **argv) {
       break;
     on_event_(ev);
   }
-  feed_report("grpc", &stop, g_subs, (size_t)n, &g_hist, timed_out);
+  static struct feed_hist hc;
+  uint64_t missing = 0;
+  int have_c = commits != NULL && feed_log_commit_hist(&g_log, commits, &hc, &missing) == 0;
+  feed_report("grpc", &stop, g_subs, (size_t)n, &g_hist, have_c ? &hc : NULL, missing, timed_out);
+  feed_log_free(&g_log);
 
   for (long c = 0; c < nch; c++)
     grpc_channel_destroy(chs[c]);

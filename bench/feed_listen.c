@@ -12,6 +12,9 @@
  * listener (one per writing transaction); a listener is complete when it
  * got each of them once, in order.
  *
+ * With track_commit_timestamp = on, the latencies are also given against
+ * each version's commit time (pg_xact_commit_timestamp of its row).
+ *
  * Usage: tvmaze-feed-listen --db URI --listeners N --after V --stop FILE
  *          [--ready FILE] [--timeout S]
  * Prints the summary line of feed_report on stdout; exit 0 when it ran, 1
@@ -157,10 +160,17 @@ int main(int argc, char **argv) {
                              "SELECT version, (extract(epoch FROM changed_at) * 1000000)::bigint"
                              " FROM changes WHERE version = ANY($1::bigint[]) ORDER BY version",
                              1, NULL, params, NULL, NULL, 0);
+  /* The commit times (track_commit_timestamp = on; else no such figures). */
+  PGresult *rc_ = PQexecParams(
+      cs[0],
+      "SELECT version, (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000000)::bigint"
+      " FROM changes WHERE version = ANY($1::bigint[])",
+      1, NULL, params, NULL, NULL, 0);
   xfree(arr);
   if (PQresultStatus(r) != PGRES_TUPLES_OK) {
     fprintf(stderr, "feed_listen: reference lookup: %s", PQerrorMessage(cs[0]));
     PQclear(r);
+    PQclear(rc_);
     goto out;
   }
   int rows = PQntuples(r);
@@ -172,10 +182,24 @@ int main(int argc, char **argv) {
       refs[p - vers] = strtoll(PQgetvalue(r, t, 1), NULL, 10);
   }
   PQclear(r);
+  int64_t *commits = NULL;
+  if (PQresultStatus(rc_) == PGRES_TUPLES_OK) {
+    commits = xcalloc(nv + 1, sizeof *commits);
+    for (int t = 0; t < PQntuples(rc_); t++) {
+      int64_t v = strtoll(PQgetvalue(rc_, t, 0), NULL, 10);
+      int64_t *p = bsearch(&v, vers, nv, sizeof *vers, cmp_i64_);
+      if (p != NULL && !PQgetisnull(rc_, t, 1))
+        commits[p - vers] = strtoll(PQgetvalue(rc_, t, 1), NULL, 10);
+    }
+  } else {
+    fprintf(stderr, "feed_listen: no commit times: %s", PQresultErrorMessage(rc_));
+  }
+  PQclear(rc_);
   if ((size_t)rows != nv)
     fprintf(stderr, "feed_listen: %zu versions notified, %d found in changes\n", nv, rows);
 
-  struct feed_hist *h = xcalloc(1, sizeof *h);
+  struct feed_hist *h = xcalloc(1, sizeof *h), *hc = xcalloc(1, sizeof *hc);
+  uint64_t c_missing = 0;
   for (long i = 0; i < n; i++)
     subs[i].last = after;
   for (size_t j = 0; j < notes_n; j++) {
@@ -189,8 +213,11 @@ int main(int argc, char **argv) {
     rep.known = 1;
     rep.final_version = vers[nv - 1];
   }
-  feed_report("listen", &rep, subs, (size_t)n, h, timed_out);
+  feed_report("listen", &rep, subs, (size_t)n, h, commits != NULL ? hc : NULL, c_missing,
+              timed_out);
   xfree(h);
+  xfree(hc);
+  xfree(commits);
   xfree(refs);
   rc = 0;
 out:

@@ -10,8 +10,9 @@
  * (counted in reconnects).
  *
  * Usage: tvmaze-feed-sse --url BASE --key KEY --streams N --after V
- *          --stop FILE [--ready FILE] [--timeout S]
+ *          --stop FILE [--ready FILE] [--commits FILE] [--timeout S]
  *   BASE is the gateway's http://host:port; KEY goes in X-API-Key.
+ * --commits FILE: as in feed_grpc.c (latencies also against the commit time).
  * Prints the summary line of feed_report on stdout; exit 0 when it ran,
  * 2 on bad usage.
  */
@@ -44,6 +45,7 @@ struct conn {
 
 static struct feed_sub *g_subs;
 static struct feed_hist g_hist;
+static struct feed_log g_log;
 static const char *g_base, *g_key;
 static CURLM *g_multi;
 static unsigned g_errors_logged;
@@ -53,8 +55,11 @@ static void on_line_(struct conn *c, const char *l, size_t n) {
   if (n > 0 && l[n - 1] == '\r')
     n--;
   if (n == 0) { /* end of event */
-    if (c->is_change && c->id >= 0)
-      feed_sub_change(&g_subs[c->index], &g_hist, c->id, c->ref_us, feed_now_us());
+    if (c->is_change && c->id >= 0) {
+      int64_t now = feed_now_us();
+      feed_sub_change(&g_subs[c->index], &g_hist, c->id, c->ref_us, now);
+      feed_log_add(&g_log, c->ref_us, now);
+    }
     c->is_change = 0;
     c->id = -1;
     c->ref_us = 0;
@@ -149,13 +154,13 @@ static void open_(struct conn *c) {
 static void usage_(void) {
   fputs(
       "usage: tvmaze-feed-sse --url BASE --key KEY --streams N --after V --stop FILE "
-      "[--ready FILE] [--timeout S]\n",
+      "[--ready FILE] [--commits FILE] [--timeout S]\n",
       stderr);
   exit(2);
 }
 
 int main(int argc, char **argv) {
-  const char *stop_path = NULL, *ready_path = NULL;
+  const char *stop_path = NULL, *ready_path = NULL, *commits = NULL;
   long n = 0, timeout_s = 600;
   long long after = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -172,6 +177,8 @@ int main(int argc, char **argv) {
       stop_path = v;
     else if (strcmp(k, "--ready") == 0)
       ready_path = v;
+    else if (strcmp(k, "--commits") == 0)
+      commits = v;
     else if (strcmp(k, "--timeout") == 0)
       timeout_s = strtol(v, NULL, 10);
     else
@@ -195,7 +202,7 @@ int main(int argc, char **argv) {
   struct feed_stop stop = {.path = stop_path};
   int64_t deadline = feed_now_us() + (int64_t)timeout_s * 1000000;
   int timed_out = 0, readied = 0, still = 0;
-  int64_t next_tick = 0;
+  int64_t next_tick = 0, next_progress = feed_now_us() + 10000000;
   for (;;) {
     curl_multi_perform(g_multi, &still);
     CURLMsg *m;
@@ -235,6 +242,10 @@ int main(int argc, char **argv) {
       if (!cs[i].running && cs[i].restart_at_us > 0 && cs[i].restart_at_us <= now)
         open_(&cs[i]);
     feed_stop_poll(&stop);
+    if (now >= next_progress) {
+      feed_progress("sse", &stop, g_subs, (size_t)n);
+      next_progress = now + 10000000;
+    }
     if (feed_all_done(&stop, g_subs, (size_t)n))
       break;
     if (now > deadline) {
@@ -242,7 +253,11 @@ int main(int argc, char **argv) {
       break;
     }
   }
-  feed_report("sse", &stop, g_subs, (size_t)n, &g_hist, timed_out);
+  static struct feed_hist hc;
+  uint64_t missing = 0;
+  int have_c = commits != NULL && feed_log_commit_hist(&g_log, commits, &hc, &missing) == 0;
+  feed_report("sse", &stop, g_subs, (size_t)n, &g_hist, have_c ? &hc : NULL, missing, timed_out);
+  feed_log_free(&g_log);
   for (long i = 0; i < n; i++) {
     if (cs[i].running)
       curl_multi_remove_handle(g_multi, cs[i].easy);
