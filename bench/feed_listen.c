@@ -205,6 +205,10 @@ int main(int argc, char **argv) {
   for (size_t j = 0; j < notes_n; j++) {
     int64_t *p = bsearch(&notes[j].version, vers, nv, sizeof *vers, cmp_i64_);
     feed_sub_change(&subs[notes[j].listener], h, notes[j].version, refs[p - vers], notes[j].at_us);
+    if (commits != NULL && commits[p - vers] != 0)
+      feed_hist_add(hc, notes[j].at_us - commits[p - vers]);
+    else
+      c_missing++;
   }
   /* Complete = every distinct version notified, once each. */
   struct feed_stop rep = stop;
