@@ -71,17 +71,9 @@ wait_quiet() {
   done
 }
 
-if [ ! -f "$WORK/data/MANIFEST.txt" ]; then
-  log "generating data"
-  python3 "$ANCHORS/gen_data.py" "$WORK/data" >/dev/null
-fi
-if [ ! -f "$WORK/countries.txt" ]; then
-  log "converting CSV to schedule JSON"
-  python3 "$ROOT/bench/csv_to_schedule.py" "$WORK/data" "$WORK/schedule" >"$WORK/countries.txt"
-fi
-COUNTRIES="$(awk '{print $1}' "$WORK/countries.txt" | paste -sd, -)"
-EPISODES="$(awk '$1=="rows" && $2=="episodes" {print $3}' "$WORK/data/MANIFEST.txt")"
-START="$(awk -F'[ =]' '{print $4}' "$WORK/data/MANIFEST.txt" | head -1)"
+# shellcheck source=bench/lib/schedule.sh
+. "$ROOT/bench/lib/schedule.sh"
+bench_schedule_data "$ROOT" "$ANCHORS" "$WORK"
 
 log "starting PostgreSQL"
 "$ROOT/scripts/services.sh" start "$WORK/svc" >/dev/null
@@ -95,49 +87,7 @@ if [ -n "${PROFILE_SQL:-}" ]; then # statement durations in $WORK/svc/pg.log
   psql "$BASE/postgres" -qXc "ALTER DATABASE bench_ingest SET log_min_duration_statement = 0"
 fi
 
-# The schedule is served as static files by nginx (the python fake server,
-# which the tests use for fault injection, cannot serve 5,490 responses fast
-# enough: it was the bottleneck of the benchmark). Same URLs and bodies as
-# TVMaze; gzip_static serves the pre-compressed .gz when the client accepts
-# gzip; a day/country without a file is [] (as the fake server answers).
-if [ ! -f "$WORK/schedule/empty.json.gz" ]; then
-  log "pre-compressing the schedule files"
-  printf '[]' >"$WORK/schedule/empty.json"
-  find "$WORK/schedule" -name '*.json' -exec gzip -kf6 {} +
-fi
-FAKE_PORT=$((20000 + RANDOM % 20000))
-mkdir -p "$WORK/nginx/tmp"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_requests 1000000;
-  keepalive_timeout 75s;
-  default_type application/json;
-  gzip_static on;
-  gzip_vary on;
-  client_body_temp_path $WORK/nginx/tmp;
-  proxy_temp_path $WORK/nginx/tmp;
-  fastcgi_temp_path $WORK/nginx/tmp;
-  uwsgi_temp_path $WORK/nginx/tmp;
-  scgi_temp_path $WORK/nginx/tmp;
-  server {
-    listen 127.0.0.1:$FAKE_PORT;
-    root $WORK/schedule;
-    location = /schedule/web { try_files /web-\$arg_date.json /empty.json; }
-    location = /schedule { try_files /\$arg_country-\$arg_date.json /empty.json; }
-  }
-}
-EOF
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -g 'daemon off;' 2>"$WORK/nginx/stderr.log" &
-FAKE_PID=$!
-for _ in $(seq 50); do curl -fso /dev/null "http://127.0.0.1:$FAKE_PORT/schedule/web?date=$START" && break; sleep 0.1; done
+bench_schedule_nginx "$WORK" "$WORK/schedule"
 
 GRPC_PORT=$((20000 + RANDOM % 20000))
 DATABASE_URL="$DB" REDIS_URL="" TVMAZE_API_URL="http://127.0.0.1:$FAKE_PORT" \
