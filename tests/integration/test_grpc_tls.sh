@@ -24,8 +24,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/gateway_lib.sh
 . "$(dirname "$0")/gateway_lib.sh"
 
-PY=/usr/bin/python3 # Debian's, with python3-grpcio
-"$PY" -c 'import grpc' 2>/dev/null || fail "python3-grpcio missing for $PY"
+need_grpcio
 command -v openssl >/dev/null || fail "openssl missing"
 CLI="$B/client/tvmaze"
 BUF=${TVMAZE_BUF:-$S/tools/node_modules/.bin/buf}
@@ -146,7 +145,10 @@ bufc --http2-prior-knowledge -H "x-api-key: $KEY" -d '{}' \
 [ "$rc" != 0 ] || fail "plaintext buf curl to a TLS server worked"
 "$CLI" --target "127.0.0.1:$GP1" --api-key "$KEY" --grpc-tls-ca "$K/ca.crt" shows list >"$TMP/cli.out" 2>&1 ||
   fail "CLI over TLS: $(cat "$TMP/cli.out")"
-TVMAZE_GRPC_TLS_CA="$K/ca.crt" "$CLI" --target "localhost:$GP1" --api-key "$KEY" health >"$TMP/cli.out" 2>&1 ||
+# a DNS name (c-ares resolves it, and leaks 10 bytes doing so whatever the
+# credentials: LeakSanitizer is off for this one call under ASan)
+TVMAZE_GRPC_TLS_CA="$K/ca.crt" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+  "$CLI" --target "localhost:$GP1" --api-key "$KEY" health >"$TMP/cli.out" 2>&1 ||
   fail "CLI over TLS (TVMAZE_GRPC_TLS_CA, host localhost): $(cat "$TMP/cli.out")"
 # cli_fails WHAT PATTERN ARGS...: the CLI exits 1 saying PATTERN
 cli_fails() {
