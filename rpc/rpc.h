@@ -444,9 +444,10 @@ rpc_channel *rpc_channel_create(const char *target, size_t max_message_bytes);
 
 /* A TLS channel (tls NULL: rpc_channel_create): the server's certificate
  * must chain to tls->ca and match the target's host; tls->cert/key, when
- * set, are presented as the client certificate. The files are read once,
- * here. Returns NULL with a message in err (errlen bytes) when they fail
- * rpc_tls_files_check as a client's. */
+ * set, are presented as the client certificate. The files are checked
+ * here, then re-read every 10 s by gRPC's file watcher: renewed files are
+ * used for the channel's next new connection. Returns NULL with a message
+ * in err (errlen bytes) when they fail rpc_tls_files_check as a client's. */
 rpc_channel *rpc_channel_create_tls(const char *target, size_t max_message_bytes,
                                     const struct rpc_tls_files *tls, char *err, size_t errlen);
 void rpc_channel_destroy(rpc_channel *ch);

@@ -20,6 +20,10 @@
  * (the write completing) is tried. Connections already open keep their
  * session; new ones get the new certificate. A Kubernetes Secret volume
  * swaps a symlink, which stat follows: the inode changes.
+ *
+ * Client renewal: gRPC's own file watcher (experimental TLS credentials in
+ * 1.51) re-reads the CA and the client pair every RPC_TLS_CLIENT_REFRESH_S
+ * seconds; our check runs once, at creation.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +42,8 @@
 #include "xalloc.h"
 
 #define MAX_PEM_BYTES (1024 * 1024)
+/* seconds between a client's looks at its files */
+#define RPC_TLS_CLIENT_REFRESH_S 10
 
 enum { F_CERT, F_KEY, F_CA, N_FILES };
 
@@ -379,14 +385,25 @@ void rpc_tls_watch_destroy_(struct rpc_tls_watch_ *w) {
 
 grpc_channel_credentials *rpc_tls_channel_creds_(const struct rpc_tls_files *tls, char *err,
                                                  size_t errlen) {
-  struct pem_ p;
-  if (load_(tls, 0, &p, err, errlen) != 0) {
+  if (rpc_tls_files_check(tls, 0, err, errlen) != 0) {
     return NULL;
   }
-  grpc_ssl_pem_key_cert_pair pair = {.private_key = p.text[F_KEY], .cert_chain = p.text[F_CERT]};
-  /* copies the strings */
-  grpc_channel_credentials *c = grpc_ssl_credentials_create_ex(
-      p.text[F_CA], p.text[F_CERT] != NULL ? &pair : NULL, NULL, NULL);
-  pem_free_(&p);
-  return c;
+  /* gRPC's file watcher re-reads the files every RPC_TLS_CLIENT_REFRESH_S
+   * seconds, so a renewed client certificate or CA reaches a long-lived
+   * client (the gateway) without a restart; the server's certificate is
+   * checked against the CA and the target's host name. */
+  grpc_tls_certificate_provider *files = grpc_tls_certificate_provider_file_watcher_create(
+      tls->key, tls->cert, tls->ca, RPC_TLS_CLIENT_REFRESH_S);
+  grpc_tls_credentials_options *opts = grpc_tls_credentials_options_create();
+  grpc_tls_credentials_options_set_certificate_provider(opts, files); /* takes a ref */
+  grpc_tls_certificate_provider_release(files);
+  grpc_tls_credentials_options_watch_root_certs(opts);
+  if (tls->cert != NULL) {
+    grpc_tls_credentials_options_watch_identity_key_cert_pairs(opts);
+  }
+  grpc_tls_credentials_options_set_verify_server_cert(opts, 1);
+  grpc_tls_certificate_verifier *host = grpc_tls_certificate_verifier_host_name_create();
+  grpc_tls_credentials_options_set_certificate_verifier(opts, host); /* takes a ref */
+  grpc_tls_certificate_verifier_release(host);
+  return grpc_tls_credentials_create(opts); /* takes opts */
 }

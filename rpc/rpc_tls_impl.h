@@ -28,9 +28,9 @@ struct rpc_tls_watch_ *rpc_tls_watch_create_(const struct rpc_tls_files *tls,
 /* Accepts NULL. */
 void rpc_tls_watch_destroy_(struct rpc_tls_watch_ *w);
 
-/* Channel credentials trusting tls->ca, presenting tls->cert/key when set;
- * the files are read once. NULL with a message in err when they fail the
- * client's check. */
+/* Channel credentials trusting tls->ca, presenting tls->cert/key when set,
+ * re-reading the files every RPC_TLS_CLIENT_REFRESH_S seconds (gRPC's file
+ * watcher). NULL with a message in err when they fail the client's check. */
 grpc_channel_credentials *rpc_tls_channel_creds_(const struct rpc_tls_files *tls, char *err,
                                                  size_t errlen);
 
