@@ -26,6 +26,10 @@ const char gw_usage_text[] =
     "  --api-password P        API_PASSWORD          HTTP Basic password\n"
     "  --api-key K             TVMAZE_API_KEY        the gateway's own key (scope ingest): its\n"
     "                                                calls and HTTP Basic callers' use it\n"
+    "  --grpc-tls-ca F         TVMAZE_GRPC_TLS_CA    PEM CA of the server's certificate: TLS to\n"
+    "                                                the server (unset: plaintext)\n"
+    "  --grpc-tls-client-cert F  TVMAZE_GRPC_TLS_CLIENT_CERT  PEM client certificate (mTLS)\n"
+    "  --grpc-tls-client-key F   TVMAZE_GRPC_TLS_CLIENT_KEY   its PEM private key\n"
     "  --trusted-proxies LIST  TVMAZE_TRUSTED_PROXIES  IPs/CIDRs whose X-Forwarded-For is used\n"
     "  --log-level L           LOG_LEVEL             debug|info|warn|error (info)\n"
     "  --log-format F          LOG_FORMAT            json|text (json)\n"
@@ -87,6 +91,12 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   cfg->api_password = getenv("API_PASSWORD");
   cfg->api_key = getenv("TVMAZE_API_KEY");
   cfg->trusted_proxies = getenv("TVMAZE_TRUSTED_PROXIES");
+  cfg->tls = (struct rpc_tls_files){.ca = getenv("TVMAZE_GRPC_TLS_CA"),
+                                    .cert = getenv("TVMAZE_GRPC_TLS_CLIENT_CERT"),
+                                    .key = getenv("TVMAZE_GRPC_TLS_CLIENT_KEY"),
+                                    .ca_name = "TVMAZE_GRPC_TLS_CA",
+                                    .cert_name = "TVMAZE_GRPC_TLS_CLIENT_CERT",
+                                    .key_name = "TVMAZE_GRPC_TLS_CLIENT_KEY"};
   int routes = 0;
   enum {
     O_HTTP = 256,
@@ -96,6 +106,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
     O_PASS,
     O_KEY,
     O_PROXIES,
+    O_TLS_CA,
+    O_TLS_CERT,
+    O_TLS_KEY,
     O_LEVEL,
     O_FORMAT,
     O_IPLIM,
@@ -123,6 +136,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
                                        {"api-password", required_argument, 0, O_PASS},
                                        {"api-key", required_argument, 0, O_KEY},
                                        {"trusted-proxies", required_argument, 0, O_PROXIES},
+                                       {"grpc-tls-ca", required_argument, 0, O_TLS_CA},
+                                       {"grpc-tls-client-cert", required_argument, 0, O_TLS_CERT},
+                                       {"grpc-tls-client-key", required_argument, 0, O_TLS_KEY},
                                        {"log-level", required_argument, 0, O_LEVEL},
                                        {"log-format", required_argument, 0, O_FORMAT},
                                        {"rate-ip-limit", required_argument, 0, O_IPLIM},
@@ -168,6 +184,15 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       break;
     case O_PROXIES:
       cfg->trusted_proxies = optarg;
+      break;
+    case O_TLS_CA:
+      cfg->tls.ca = optarg;
+      break;
+    case O_TLS_CERT:
+      cfg->tls.cert = optarg;
+      break;
+    case O_TLS_KEY:
+      cfg->tls.key = optarg;
       break;
     case O_LEVEL:
       s_level = optarg;
@@ -249,6 +274,13 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
              cfg->http_addr);
     return -1;
   }
+  /* empty = unset, as for the other variables */
+  cfg->tls.ca = cfg->tls.ca && cfg->tls.ca[0] ? cfg->tls.ca : NULL;
+  cfg->tls.cert = cfg->tls.cert && cfg->tls.cert[0] ? cfg->tls.cert : NULL;
+  cfg->tls.key = cfg->tls.key && cfg->tls.key[0] ? cfg->tls.key : NULL;
+  cfg->tls_on = cfg->tls.ca || cfg->tls.cert || cfg->tls.key;
+  if (cfg->tls_on && rpc_tls_files_check(&cfg->tls, 0, err, errlen) != 0)
+    return -1;
   char why[160];
   if (cfg->redis_url && cfg->redis_url[0] &&
       redis_url_parse(cfg->redis_url, &(struct redis_url){0}, why, sizeof why) != REDIS_URL_OK) {

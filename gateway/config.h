@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "otel_config.h"
+#include "rpc.h"
 
 struct gw_config {
   const char *http_addr;    /* TVMAZE_HTTP_ADDR, "0.0.0.0:8080" */
@@ -21,6 +22,12 @@ struct gw_config {
   const char *api_password; /* API_PASSWORD */
   const char *api_key;      /* TVMAZE_API_KEY: the gateway's own key (scope ingest); NULL: none */
   const char *trusted_proxies; /* TVMAZE_TRUSTED_PROXIES, "10.0.0.1,10.1.0.0/16" */
+  /* TLS to the server: tls.ca (TVMAZE_GRPC_TLS_CA) set = TLS, trusting that
+   * CA; tls.cert/key (TVMAZE_GRPC_TLS_CLIENT_CERT/_KEY) the client
+   * certificate for an mTLS server; names label them in messages. Checked
+   * by gw_config_load (rpc_tls_files_check). */
+  struct rpc_tls_files tls;
+  int tls_on; /* any of the three set */
   enum log_level log_level;
   enum log_format log_format;
   long ip_limit;             /* TVMAZE_RATE_IP_LIMIT, requests per ip_window_s (2000) */

@@ -116,8 +116,10 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
   if (!d->tracer)
     goto fail;
   d->metrics = gw_metrics_create();
-  d->upstream =
-      gw_upstream_create(cfg->grpc_target, cfg->api_key, cfg->upstream_timeout_ms, d->tracer);
+  d->upstream = gw_upstream_create(cfg->grpc_target, cfg->tls_on ? &cfg->tls : NULL, cfg->api_key,
+                                   cfg->upstream_timeout_ms, d->tracer, err, errlen);
+  if (!d->upstream)
+    goto fail;
   d->auth = gw_auth_create(cfg->api_username, cfg->api_password, cfg->auth_cache_ttl_s, d->upstream,
                            d->metrics);
   d->proxies = gw_proxies_create(cfg->trusted_proxies);

@@ -37,7 +37,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   LOG_EVENT(LOG_INFO, "gateway_started", LF_STR("addr", cfg.http_addr),
-            LF_STR("upstream", cfg.grpc_target), LF_BOOL("redis", cfg.redis_url != NULL),
+            LF_STR("upstream", cfg.grpc_target), LF_BOOL("upstream_tls", cfg.tls_on),
+            LF_BOOL("redis", cfg.redis_url != NULL),
             LF_BOOL("basic_auth", cfg.api_username != NULL),
             LF_BOOL("api_key", cfg.api_key != NULL && cfg.api_key[0] != '\0'));
   if (cfg.api_key == NULL || cfg.api_key[0] == '\0')

@@ -46,11 +46,15 @@ static void add_service_(struct gw_upstream *up, const ProtobufCServiceDescripto
   up->nservices++;
 }
 
-struct gw_upstream *gw_upstream_create(const char *target, const char *api_key, long timeout_ms,
-                                       struct otel_tracer *tracer) {
+struct gw_upstream *gw_upstream_create(const char *target, const struct rpc_tls_files *tls,
+                                       const char *api_key, long timeout_ms,
+                                       struct otel_tracer *tracer, char *err, size_t errlen) {
+  rpc_channel *channel = rpc_channel_create_tls(target, 0, tls, err, errlen);
+  if (!channel)
+    return NULL;
   struct gw_upstream *up = xcalloc(1, sizeof *up);
   up->api_key = api_key && api_key[0] ? xstrdup(api_key) : NULL;
-  up->channel = rpc_channel_create(target, 0);
+  up->channel = channel;
   up->tracer = tracer;
   up->timeout_ms = timeout_ms;
   for (size_t i = 0; i < gw_routes_count; i++)

@@ -32,11 +32,14 @@
 
 struct gw_upstream;
 
-/* The channel (it connects lazily) and the client services. target and
- * api_key (NULL: calls carry no key of the gateway's) are copied; tracer
- * is borrowed and must outlive the handle. */
-struct gw_upstream *gw_upstream_create(const char *target, const char *api_key, long timeout_ms,
-                                       struct otel_tracer *tracer);
+/* The channel (it connects lazily; TLS with tls non-NULL, see
+ * rpc_channel_create_tls) and the client services. target and api_key
+ * (NULL: calls carry no key of the gateway's) are copied, tls's files read
+ * here; tracer is borrowed and must outlive the handle. NULL with a message
+ * in err when the TLS files fail their check. */
+struct gw_upstream *gw_upstream_create(const char *target, const struct rpc_tls_files *tls,
+                                       const char *api_key, long timeout_ms,
+                                       struct otel_tracer *tracer, char *err, size_t errlen);
 /* Frees the services and the channel (NULL: no-op); no call may be in
  * flight. */
 void gw_upstream_destroy(struct gw_upstream *up);

@@ -143,11 +143,54 @@ struct rpc_call_report {
  * FINISHED may run on another worker. */
 typedef void (*rpc_call_observer)(const struct rpc_call_report *report, void *user);
 
+/* ---- TLS (gRPC core's SSL credentials; rpc_tls.c) ----------------------
+ *
+ * PEM files for one end of a connection. Server: cert + key (required) make
+ * it accept TLS only; ca (optional) is the client CA: every client must
+ * present a certificate that it signed (mTLS). Client: ca (required) is the
+ * CA the server's certificate must chain to (the target's host name must
+ * match it); cert + key (both or neither) are the client certificate
+ * presented to an mTLS server. Each *_name labels its file in messages
+ * (the setting that named it, e.g. "TVMAZE_GRPC_TLS_CERT"); NULL:
+ * "certificate", "private key", "CA". */
+struct rpc_tls_files {
+  const char *cert;
+  const char *key;
+  const char *ca;
+  const char *cert_name;
+  const char *key_name;
+  const char *ca_name;
+};
+
+/* Reads and checks the files of tls as the server (server = 1) or a client
+ * (0) would use them: each readable and holding PEM of its kind (a
+ * certificate chain, a private key, CA certificates), the certificate
+ * inside its validity period, the key the certificate's key. Returns 0, or
+ * -1 with a message naming the setting and the file in err (errlen bytes):
+ * "TVMAZE_GRPC_TLS_KEY (/etc/tls/tls.key): the private key does not match
+ * the certificate of TVMAZE_GRPC_TLS_CERT (/etc/tls/tls.crt)". No gRPC
+ * call; thread-safe. Tests: tests/integration/test_grpc_tls.sh. */
+int rpc_tls_files_check(const struct rpc_tls_files *tls, int server, char *err, size_t errlen);
+
+/* What a TLS server reports when it looked at its files again (a new
+ * connection after one of them changed: inode, size, mtime or ctime):
+ * error NULL when the new files are in use, else why they are not (the
+ * previous ones stay in use; the same files are not tried again until one
+ * changes). Called on a gRPC thread, with the server's TLS lock held: keep
+ * it quick (a log line). */
+typedef void (*rpc_tls_reload_fn)(const char *error, void *user);
+
 struct rpc_server_config {
-  const char *addr;         /* "0.0.0.0:50051"; port 0 picks a free port */
-  int workers;              /* worker threads, each with its own queue; <= 0: 2 */
-  size_t max_message_bytes; /* request and reply limit; 0: 4 MiB */
-  int grace_ms;             /* drain period on shutdown; <= 0: 10000 */
+  const char *addr; /* "0.0.0.0:50051"; port 0 picks a free port */
+  /* NULL: plaintext. Else TLS only (copied; see struct rpc_tls_files), with
+   * the files re-read for new connections when they change on disk, so a
+   * renewed certificate is used without a restart; connections already
+   * open keep theirs. */
+  const struct rpc_tls_files *tls;
+  rpc_tls_reload_fn tls_reloaded; /* NULL: reloads go unreported */
+  int workers;                    /* worker threads, each with its own queue; <= 0: 2 */
+  size_t max_message_bytes;       /* request and reply limit; 0: 4 MiB */
+  int grace_ms;                   /* drain period on shutdown; <= 0: 10000 */
   /* Per-worker state (e.g. a database connection): worker_init runs on the
    * worker thread before it accepts calls; its result is rpc_call_worker_data
    * for every call on that worker; worker_fini runs on the same thread when it
@@ -166,7 +209,7 @@ struct rpc_server_config {
    * server: API keys, server/auth/). NULL: every call goes through. */
   int (*gate)(rpc_call *call, const ProtobufCServiceDescriptor *service, unsigned method_index,
               void *worker_data, void *user);
-  void *user; /* passed to worker_init/fini, health and observe */
+  void *user; /* passed to worker_init/fini, health, observe and tls_reloaded */
   /* Descriptor set (FileDescriptorSet bytes, with imports) for reflection;
    * NULL disables reflection. Must outlive the server. */
   const uint8_t *descriptor_set;
@@ -174,7 +217,8 @@ struct rpc_server_config {
 };
 
 /* Creates a server bound to cfg->addr. Returns NULL and writes a message to
- * err (errlen bytes) on failure (bad address, port in use). cfg is copied. */
+ * err (errlen bytes) on failure (bad address, port in use, TLS files that
+ * fail rpc_tls_files_check). cfg is copied. */
 rpc_server *rpc_server_create(const struct rpc_server_config *cfg, char *err, size_t errlen);
 
 /* Registers a protoc-c service implementation (not owned; must outlive the
@@ -397,6 +441,15 @@ typedef struct rpc_channel rpc_channel;
  * Connects lazily; never NULL for a syntactically possible target. Thread-safe:
  * one channel may carry calls from many threads at once. */
 rpc_channel *rpc_channel_create(const char *target, size_t max_message_bytes);
+
+/* A TLS channel (tls NULL: rpc_channel_create): the server's certificate
+ * must chain to tls->ca and match the target's host; tls->cert/key, when
+ * set, are presented as the client certificate. The files are checked
+ * here, then re-read every 10 s by gRPC's file watcher: renewed files are
+ * used for the channel's next new connection. Returns NULL with a message
+ * in err (errlen bytes) when they fail rpc_tls_files_check as a client's. */
+rpc_channel *rpc_channel_create_tls(const char *target, size_t max_message_bytes,
+                                    const struct rpc_tls_files *tls, char *err, size_t errlen);
 void rpc_channel_destroy(rpc_channel *ch);
 
 /* Adds metadata that every call on ch sends, before the call's own (e.g.

@@ -22,6 +22,7 @@
 
 #include "rpc_client_impl.h"
 #include "rpc_internal.h"
+#include "rpc_tls_impl.h"
 #include "xalloc.h"
 
 #define DEFAULT_MAX_MESSAGE (4u * 1024u * 1024u)
@@ -33,6 +34,16 @@ struct client_service_ {
 };
 
 rpc_channel *rpc_channel_create(const char *target, size_t max_message_bytes) {
+  return rpc_channel_create_tls(target, max_message_bytes, NULL, NULL, 0);
+}
+
+rpc_channel *rpc_channel_create_tls(const char *target, size_t max_message_bytes,
+                                    const struct rpc_tls_files *tls, char *err, size_t errlen) {
+  grpc_channel_credentials *creds =
+      tls != NULL ? rpc_tls_channel_creds_(tls, err, errlen) : grpc_insecure_credentials_create();
+  if (creds == NULL) {
+    return NULL;
+  }
   struct rpc_channel *c = xcalloc(1, sizeof *c);
   c->max_message = max_message_bytes ? max_message_bytes : DEFAULT_MAX_MESSAGE;
   if (c->max_message > (size_t)INT32_MAX) {
@@ -47,7 +58,6 @@ rpc_channel *rpc_channel_create(const char *target, size_t max_message_bytes) {
   args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
   args[1].value.integer = (int)c->max_message;
   grpc_channel_args ca = {.num_args = 2, .args = args};
-  grpc_channel_credentials *creds = grpc_insecure_credentials_create();
   c->ch = grpc_channel_create(target, creds, &ca);
   grpc_channel_credentials_release(creds);
   return c;

@@ -37,6 +37,7 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "rpc_server_impl.h"
+#include "rpc_tls_impl.h"
 #include "xalloc.h"
 
 #define DEFAULT_MAX_MESSAGE (4u * 1024u * 1024u)
@@ -131,7 +132,17 @@ rpc_server *rpc_server_create(const struct rpc_server_config *cfg, char *err, si
     srv->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(srv->server, srv->workers[i].cq, NULL);
   }
-  grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+  grpc_server_credentials *creds = NULL;
+  if (cfg->tls != NULL) {
+    srv->tls = rpc_tls_watch_create_(cfg->tls, cfg->tls_reloaded, cfg->user, &creds, err, errlen);
+    if (srv->tls == NULL) {
+      rpc_server_destroy(srv);
+      return NULL;
+    }
+  } else {
+    creds = grpc_insecure_server_credentials_create();
+  }
+  srv->cfg.tls = NULL; /* the watch holds its own copy */
   srv->port = grpc_server_add_http2_port(srv->server, srv->addr, creds);
   grpc_server_credentials_release(creds);
   if (srv->port <= 0) {
@@ -395,6 +406,7 @@ void rpc_server_destroy(rpc_server *srv) {
   pthread_mutex_destroy(&srv->streams_lock);
   free(srv->workers);
   rpc_reflection_destroy(srv->refl);
+  rpc_tls_watch_destroy_(srv->tls); /* after grpc_server_destroy: no fetch after this */
   free(srv->addr);
   free(srv);
 }

@@ -149,8 +149,9 @@ struct rpc_server {
   struct rpc_worker_ *workers;
   int n_workers;
   struct rpc_reflection *refl;
-  atomic_int shutting_down; /* set once drain begins: no re-arming */
-  atomic_int server_gone;   /* grpc_server_destroy done: idle workers close their queue */
+  struct rpc_tls_watch_ *tls; /* TLS files' fetcher state (rpc_tls.c), NULL: plaintext */
+  atomic_int shutting_down;   /* set once drain begins: no re-arming */
+  atomic_int server_gone;     /* grpc_server_destroy done: idle workers close their queue */
   atomic_int stop_requested;
   int started;
   int drained;

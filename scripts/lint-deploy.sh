@@ -37,6 +37,8 @@ variants=(
   "production|-f $chart/values-production.yaml"
   "canary|-f $chart/values-production.yaml --set canary.enabled=true --set canary.serviceName=tvmaze-canary-gateway --set canary.weight=10"
   "cronjob-no-netpol|--set ingestCronJob.enabled=true --set networkPolicy.enabled=false --set server.autoscaling.enabled=false"
+  "tls|--set grpcTls.enabled=true --set grpcTls.secretName=tvmaze-server-tls --set ingestCronJob.enabled=true"
+  "mtls|-f $chart/values-production.yaml --set grpcTls.enabled=true --set grpcTls.secretName=tvmaze-server-tls --set grpcTls.mtls=true --set grpcTls.clientSecretName=tvmaze-client-tls --set ingestCronJob.enabled=true --set networkPolicy.grpcClients.namespaceLabels.tvmaze-clients=allowed"
   "monitoring|--set monitoring.prometheusRule.enabled=true --set monitoring.prometheusRule.labels.release=kube-prometheus-stack --set monitoring.dashboards.enabled=true --set monitoring.dashboards.annotations.grafana_folder=tvmaze --set monitoring.serviceMonitor.enabled=true --set monitoring.serviceMonitor.labels.release=kube-prometheus-stack --set tracing.endpoint=http://adot-collector.observability:4318"
 )
 for v in "${variants[@]}"; do
@@ -58,6 +60,27 @@ done
 grep -q 'TVMAZE_INGEST_AT: "off"' "$work/cronjob-no-netpol.yaml" ||
   fail "ingestCronJob.enabled does not set TVMAZE_INGEST_AT=off"
 grep -q 'kind: NetworkPolicy' "$work/default.yaml" || fail "default values render no NetworkPolicy"
+
+# gRPC TLS (grpcTls): the Secrets mounted as directories (renewals reach the
+# pods), the server's probes over TLS, the clients trusting the CA, client
+# certificates only with mTLS; internal clients admitted to the gRPC port.
+grep -q 'TVMAZE_GRPC_TLS' "$work/default.yaml" && fail "the default values set TVMAZE_GRPC_TLS_* (TLS must default to off)"
+grep -q 'subPath:' "$work/tls.yaml" "$work/mtls.yaml" && fail "a subPath mount: renewed certificates would never reach the pod"
+[ "$(grep -c 'name: TVMAZE_GRPC_TLS_CA$' "$work/tls.yaml")" = 2 ] ||
+  fail "grpcTls.enabled: the gateway and the CronJob do not both get TVMAZE_GRPC_TLS_CA"
+grep -q 'TVMAZE_GRPC_TLS_CLIENT' "$work/tls.yaml" && fail "grpcTls without mtls sets client certificates"
+[ "$(grep -c 'name: TVMAZE_GRPC_TLS_CLIENT_CERT$' "$work/mtls.yaml")" = 2 ] ||
+  fail "grpcTls.mtls: the gateway and the CronJob do not both present a client certificate"
+grep -q 'name: TVMAZE_GRPC_TLS_CLIENT_CA$' "$work/mtls.yaml" || fail "grpcTls.mtls does not set TVMAZE_GRPC_TLS_CLIENT_CA"
+[ "$(grep -c -- '- --grpc-tls-ca' "$work/tls.yaml")" = 3 ] || fail "grpcTls.enabled: the server's three probes are not over TLS"
+grep -q 'tvmaze.example.com/grpc-client: "true"' "$work/default.yaml" ||
+  fail "the NetworkPolicy does not admit pods labelled as gRPC clients"
+grep -q 'tvmaze-clients: allowed' "$work/mtls.yaml" || fail "networkPolicy.grpcClients.namespaceLabels not rendered"
+for bad in "grpcTls.enabled=true" "grpcTls.enabled=true,grpcTls.secretName=s,grpcTls.mtls=true"; do
+  if "$helm" template tvmaze "$chart" --set "$bad" >/dev/null 2>&1; then
+    fail "helm template accepted --set $bad (a Secret is missing)"
+  fi
+done
 
 # Monitoring objects only when asked for, with the labels the stack selects by.
 grep -q -e 'kind: PrometheusRule' -e 'grafana_dashboard:' -e 'kind: ServiceMonitor' "$work/default.yaml" &&
@@ -87,7 +110,8 @@ for bad in server.replicaCount=two config.ingestAt=25:00 config.logFormat=xml in
   monitoring.prometheusRule.labels.release=1 monitoring.prometheusRule.runbookBaseUrl=operations.md \
   monitoring.dashboards.namespace=Monitoring monitoring.serviceMonitor.enabled=yes \
   monitoring.serviceMonitor.interval=often tracing.sampler=sometimes tracing.samplerArg=1.5 \
-  tracing.endpoint=collector:4318 tracing.collectorPort=0; do
+  tracing.endpoint=collector:4318 tracing.collectorPort=0 grpcTls.enabled=yes grpcTls.mtls=1 \
+  networkPolicy.grpcClients.podLabels=null networkPolicy.grpcClients.enabled=on; do
   if "$helm" lint --strict --quiet "$chart" --set "$bad" >/dev/null 2>&1; then
     fail "helm lint accepted --set $bad"
   fi

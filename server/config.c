@@ -240,6 +240,31 @@ static int set_log_format_(struct server_config *c, const char *v, char *err, si
   return 0;
 }
 
+/* A path to a file: only non-empty is checked here (config_check_tls reads it). */
+static int set_path_(const char **field, const char *v, char *err, size_t n, const char *name) {
+  if (v[0] == '\0') {
+    snprintf(err, n, "%s: must not be empty (unset it for plaintext gRPC)", name);
+    return -1;
+  }
+  *field = v;
+  return 0;
+}
+
+static int set_tls_cert_(struct server_config *c, const char *v, char *err, size_t n,
+                         const char *name) {
+  return set_path_(&c->tls_cert, v, err, n, name);
+}
+
+static int set_tls_key_(struct server_config *c, const char *v, char *err, size_t n,
+                        const char *name) {
+  return set_path_(&c->tls_key, v, err, n, name);
+}
+
+static int set_tls_client_ca_(struct server_config *c, const char *v, char *err, size_t n,
+                              const char *name) {
+  return set_path_(&c->tls_client_ca, v, err, n, name);
+}
+
 static const struct option_def options_[] = {
     {"DATABASE_URL", "--database-url", set_database_url_},
     {"REDIS_URL", "--redis-url", set_redis_url_},
@@ -255,6 +280,9 @@ static const struct option_def options_[] = {
     {"TVMAZE_GRACE_MS", "--grace-ms", set_grace_ms_},
     {"TVMAZE_CHANGES_RETENTION_DAYS", "--changes-retention-days", set_changes_retention_},
     {"TVMAZE_CHANGES_HEARTBEAT_SECONDS", "--changes-heartbeat-seconds", set_changes_heartbeat_},
+    {"TVMAZE_GRPC_TLS_CERT", "--grpc-tls-cert", set_tls_cert_},
+    {"TVMAZE_GRPC_TLS_KEY", "--grpc-tls-key", set_tls_key_},
+    {"TVMAZE_GRPC_TLS_CLIENT_CA", "--grpc-tls-client-ca", set_tls_client_ca_},
     {"LOG_LEVEL", "--log-level", set_log_level_},
     {"LOG_FORMAT", "--log-format", set_log_format_},
 };
@@ -321,7 +349,35 @@ int config_load(struct server_config *cfg, int argc, char **argv, int first, int
   if (next != NULL) {
     *next = i;
   }
+  if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+    snprintf(err, errlen,
+             "TVMAZE_GRPC_TLS_CERT and TVMAZE_GRPC_TLS_KEY go together: set both (TLS) or "
+             "neither (plaintext)");
+    return -1;
+  }
+  if (cfg->tls_client_ca != NULL && cfg->tls_cert == NULL) {
+    snprintf(err, errlen,
+             "TVMAZE_GRPC_TLS_CLIENT_CA (mTLS) needs TVMAZE_GRPC_TLS_CERT and TVMAZE_GRPC_TLS_KEY");
+    return -1;
+  }
   return 0;
+}
+
+int config_check_tls(const struct server_config *cfg, char *err, size_t errlen) {
+  if (cfg->tls_cert == NULL) {
+    return 0;
+  }
+  const struct rpc_tls_files tls = config_tls_files(cfg);
+  return rpc_tls_files_check(&tls, 1, err, errlen);
+}
+
+struct rpc_tls_files config_tls_files(const struct server_config *cfg) {
+  return (struct rpc_tls_files){.cert = cfg->tls_cert,
+                                .key = cfg->tls_key,
+                                .ca = cfg->tls_client_ca,
+                                .cert_name = "TVMAZE_GRPC_TLS_CERT",
+                                .key_name = "TVMAZE_GRPC_TLS_KEY",
+                                .ca_name = "TVMAZE_GRPC_TLS_CLIENT_CA"};
 }
 
 int config_require_database(const struct server_config *cfg, char *err, size_t errlen) {
@@ -354,6 +410,11 @@ const char *config_usage(void) {
          "                                           days of change log kept, 1..3650 (30)\n"
          "  TVMAZE_CHANGES_HEARTBEAT_SECONDS --changes-heartbeat-seconds N\n"
          "                                           WatchChanges heartbeat when idle, 1..15 (15)\n"
+         "  TVMAZE_GRPC_TLS_CERT --grpc-tls-cert F   PEM certificate chain: with the key, the\n"
+         "                                           gRPC port speaks TLS only (unset: plaintext)\n"
+         "  TVMAZE_GRPC_TLS_KEY  --grpc-tls-key F    PEM private key of that certificate\n"
+         "  TVMAZE_GRPC_TLS_CLIENT_CA --grpc-tls-client-ca F\n"
+         "                                           PEM CA of client certificates: mTLS\n"
          "  LOG_LEVEL           --log-level L        debug|info|warn|error (info)\n"
          "  LOG_FORMAT          --log-format F       json|text (json)\n";
 }

@@ -19,6 +19,11 @@
  *   TVMAZE_CHANGES_RETENTION_DAYS --changes-retention-days 30 (1..3650: change log kept)
  *   TVMAZE_CHANGES_HEARTBEAT_SECONDS --changes-heartbeat-seconds 15 (1..15: idle
  *                         WatchChanges streams get a heartbeat this often)
+ *   TVMAZE_GRPC_TLS_CERT  --grpc-tls-cert        (none) PEM certificate chain: with the key,
+ *                         the gRPC port speaks TLS only
+ *   TVMAZE_GRPC_TLS_KEY   --grpc-tls-key         (none) PEM private key of that certificate
+ *   TVMAZE_GRPC_TLS_CLIENT_CA --grpc-tls-client-ca (none) PEM CA: clients must present a
+ *                         certificate it signed (mTLS); needs the cert and key
  *   LOG_LEVEL             --log-level            info
  *   LOG_FORMAT            --log-format           json
  */
@@ -28,6 +33,7 @@
 #include <stddef.h>
 
 #include "log.h"
+#include "rpc.h"
 
 #define CONFIG_MAX_COUNTRIES 64
 
@@ -49,6 +55,9 @@ struct server_config {
   int grace_ms;
   int changes_retention_days; /* change records older than this are pruned daily */
   int changes_heartbeat_s;    /* WatchChanges heartbeat interval when idle */
+  const char *tls_cert;       /* NULL: plaintext gRPC */
+  const char *tls_key;        /* set exactly when tls_cert is (config_load checks) */
+  const char *tls_client_ca;  /* NULL: no client certificates asked for */
   enum log_level log_level;
   enum log_format log_format;
 };
@@ -62,6 +71,15 @@ int config_load(struct server_config *cfg, int argc, char **argv, int first, int
 
 /* Checks what serving needs (DATABASE_URL set); -1 with a message if not. */
 int config_require_database(const struct server_config *cfg, char *err, size_t errlen);
+
+/* Checks the TLS files (readable PEM, the key the certificate's, the
+ * certificate not expired: rpc_tls_files_check) when TLS is configured; -1
+ * with a message naming the variable and the file if not. */
+int config_check_tls(const struct server_config *cfg, char *err, size_t errlen);
+
+/* The TLS files of cfg for the binding, labelled with their variables
+ * (strings point into cfg). Only when cfg->tls_cert is set. */
+struct rpc_tls_files config_tls_files(const struct server_config *cfg);
 
 /* Usage text of the flags, for --help. */
 const char *config_usage(void);

@@ -213,6 +213,17 @@ static struct ingest_runner *ingest_create_(const struct server_config *cfg,
   return ingest_runner_create(&ic);
 }
 
+/* The binding looked at changed TLS files (rpc_tls_reload_fn). */
+static void tls_reloaded_(const char *error, void *user) {
+  (void)user;
+  if (error == NULL) {
+    LOG_EVENT(LOG_INFO, "tls_reloaded", LF_STR("used_by", "new connections"));
+  } else {
+    LOG_EVENT(LOG_WARN, "tls_reload_failed", LF_STR("error", error),
+              LF_STR("using", "the previous certificate"));
+  }
+}
+
 static int serve_(const struct server_config *cfg, const struct otel_config *otel) {
   if (migrate_(cfg) != 0) {
     return 1;
@@ -242,8 +253,11 @@ static int serve_(const struct server_config *cfg, const struct otel_config *ote
                                   changes_service_create(&ctx)};
   const size_t n_services = sizeof services / sizeof services[0];
 
+  const struct rpc_tls_files tls = config_tls_files(cfg);
   struct rpc_server_config rc = {
       .addr = cfg->grpc_addr,
+      .tls = cfg->tls_cert != NULL ? &tls : NULL,
+      .tls_reloaded = tls_reloaded_,
       .workers = cfg->workers,
       .grace_ms = cfg->grace_ms,
       .worker_init = worker_init_,
@@ -288,7 +302,11 @@ static int serve_(const struct server_config *cfg, const struct otel_config *ote
     goto out;
   }
   LOG_EVENT(LOG_INFO, "server_started", LF_STR("addr", cfg->grpc_addr),
-            LF_INT("port", rpc_server_port(srv)), LF_INT("workers", cfg->workers),
+            LF_INT("port", rpc_server_port(srv)),
+            LF_STR("tls", cfg->tls_cert == NULL        ? "off"
+                          : cfg->tls_client_ca != NULL ? "mtls"
+                                                       : "on"),
+            LF_INT("workers", cfg->workers),
             LF_INT("local_cache_mb", cfg->redis_url != NULL ? cfg->local_cache_mb : 0),
             LF_STR("version", TVMAZE_VERSION));
   int sig = rpc_server_run_until_signal(srv);
@@ -352,6 +370,10 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "keys") == 0) {
     return keys_cmd_run(cfg.database_url, argc - next - 1, argv + next + 1);
+  }
+  if (config_check_tls(&cfg, err, sizeof err) != 0) {
+    fprintf(stderr, "tvmaze-server: %s\n", err);
+    return 2;
   }
   rpc_init();
   int rc = serve_(&cfg, &otel);

@@ -39,6 +39,10 @@ restore_pg() {
   fi
 }
 CLEANUP_HOOKS+=(restore_pg)
+# PY: Debian's python3, the one with python3-grpcio (a pyenv python3 may
+# shadow it on PATH); the tests that drive grpcio call need_grpcio first.
+PY=/usr/bin/python3
+need_grpcio() { "$PY" -c 'import grpc' 2>/dev/null || fail "python3-grpcio missing for $PY"; }
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 # fresh_db NAME: (re)create database NAME, migrate it, export DATABASE_URL

@@ -23,8 +23,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/gateway_lib.sh
 . "$(dirname "$0")/gateway_lib.sh"
 
-PY=/usr/bin/python3 # Debian's, with python3-grpcio
-"$PY" -c 'import grpc' 2>/dev/null || fail "python3-grpcio missing for $PY"
+need_grpcio
 CLI="$B/client/tvmaze"
 BUF=${TVMAZE_BUF:-$S/tools/node_modules/.bin/buf}
 SRV="$B/server/tvmaze-server"

@@ -75,3 +75,95 @@ app.kubernetes.io/component: {{ .component }}
 - name: tmp
   mountPath: /tmp
 {{- end }}
+
+{{/* TLS to the server (values grpcTls): the client side's volume, mount and
+environment (gateway, CronJob), and the server's. */}}
+{{- define "tvmaze.tlsCheck" -}}
+{{- if .Values.grpcTls.enabled }}
+{{- if not .Values.grpcTls.secretName }}
+{{- fail "grpcTls.enabled needs grpcTls.secretName (a Secret with tls.crt, tls.key, ca.crt)" }}
+{{- end }}
+{{- if and .Values.grpcTls.mtls (not .Values.grpcTls.clientSecretName) }}
+{{- fail "grpcTls.mtls needs grpcTls.clientSecretName (the client certificate of the gateway and the CronJob)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- define "tvmaze.tlsClientVolume" -}}
+{{- if .Values.grpcTls.enabled }}
+- name: grpc-tls
+  secret:
+    {{- if .Values.grpcTls.clientSecretName }}
+    secretName: {{ .Values.grpcTls.clientSecretName }}
+    {{- else }}
+    secretName: {{ .Values.grpcTls.secretName }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+    {{- end }}
+{{- end }}
+{{- end }}
+{{- define "tvmaze.tlsMount" -}}
+{{- if .Values.grpcTls.enabled }}
+- name: grpc-tls
+  mountPath: /etc/tvmaze/tls
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- define "tvmaze.tlsClientEnv" -}}
+{{- if .Values.grpcTls.enabled }}
+- name: TVMAZE_GRPC_TLS_CA
+  value: /etc/tvmaze/tls/ca.crt
+{{- if .Values.grpcTls.mtls }}
+- name: TVMAZE_GRPC_TLS_CLIENT_CERT
+  value: /etc/tvmaze/tls/tls.crt
+- name: TVMAZE_GRPC_TLS_CLIENT_KEY
+  value: /etc/tvmaze/tls/tls.key
+{{- end }}
+{{- end }}
+{{- end }}
+{{- define "tvmaze.tlsServerEnv" -}}
+{{- if .Values.grpcTls.enabled }}
+- name: TVMAZE_GRPC_TLS_CERT
+  value: /etc/tvmaze/tls/tls.crt
+- name: TVMAZE_GRPC_TLS_KEY
+  value: /etc/tvmaze/tls/tls.key
+{{- if .Values.grpcTls.mtls }}
+- name: TVMAZE_GRPC_TLS_CLIENT_CA
+  value: /etc/tvmaze/tls/ca.crt
+{{- end }}
+{{- end }}
+{{- end }}
+{{/* The server's probe with TLS on: kubelet's gRPC probe speaks plaintext
+only, so the CLI asks Health/Check over TLS, dialling the Service's name
+(the name the certificate carries), which hostAliases maps to the pod
+itself; with mTLS it presents the server's own certificate. */}}
+{{- define "tvmaze.tlsProbe" -}}
+exec:
+  command:
+    - tvmaze
+    - --timeout
+    - "1500"
+    - --target
+    - {{ include "tvmaze.serverTarget" . | quote }}
+    - --grpc-tls-ca
+    - /etc/tvmaze/tls/ca.crt
+    {{- if .Values.grpcTls.mtls }}
+    - --grpc-tls-client-cert
+    - /etc/tvmaze/tls/tls.crt
+    - --grpc-tls-client-key
+    - /etc/tvmaze/tls/tls.key
+    {{- end }}
+    - health
+    {{- with .Values.server.healthService }}
+    - {{ . | quote }}
+    {{- end }}
+{{- end }}
+{{- define "tvmaze.grpcProbe" -}}
+{{- if .Values.grpcTls.enabled }}
+{{- include "tvmaze.tlsProbe" . }}
+{{- else }}
+grpc:
+  port: {{ .Values.server.service.port }}
+  service: {{ .Values.server.healthService | quote }}
+{{- end }}
+{{- end }}
