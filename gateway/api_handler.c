@@ -100,7 +100,8 @@ void gw_rpc_invoke(struct gw_upstream *up, struct gw_metrics *m, struct gw_rpc_c
   if (ctx.code != RPC_OK || !ctx.reply) {
     rpc_code code = ctx.code == RPC_OK ? RPC_INTERNAL : ctx.code;
     gw_metrics_upstream_error(m, code);
-    gw_reply_error(reply, 0, code, "%s", ctx.message[0] ? ctx.message : rpc_code_name(code));
+    gw_reply_rpc_error(reply, code, ctx.message[0] ? ctx.message : rpc_code_name(code),
+                       &ctx.details);
     goto cleanup;
   }
   reply->status = route->status;

@@ -8,7 +8,19 @@
 #include <stdio.h>
 
 #include "hash.h"
+#include "pbjson.h"
 #include "strbuf.h"
+
+static void fill_(struct gw_reply *reply, unsigned http_status, rpc_code code, const char *msg,
+                  const struct rpc_details *details) {
+  reply->status = http_status ? http_status : gw_http_status(code);
+  reply->code = code;
+  reply->cacheable = 0;
+  reply->location[0] = '\0';
+  reply->etag[0] = '\0';
+  strbuf_reset(reply->body);
+  gw_error_body(reply->body, code, msg, details);
+}
 
 void gw_reply_error(struct gw_reply *reply, unsigned http_status, rpc_code code, const char *fmt,
                     ...) {
@@ -17,13 +29,15 @@ void gw_reply_error(struct gw_reply *reply, unsigned http_status, rpc_code code,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  reply->status = http_status ? http_status : gw_http_status(code);
-  reply->code = code;
-  reply->cacheable = 0;
-  reply->location[0] = '\0';
-  reply->etag[0] = '\0';
-  strbuf_reset(reply->body);
-  gw_error_body(reply->body, code, msg);
+  struct rpc_details d;
+  rpc_details_from_status(code, msg, reply->retry_after, &d);
+  fill_(reply, http_status, code, msg, &d);
+  rpc_details_clear(&d);
+}
+
+void gw_reply_rpc_error(struct gw_reply *reply, rpc_code code, const char *message,
+                        const struct rpc_details *details) {
+  fill_(reply, 0, code, message, details);
 }
 
 void gw_etag_of(const char *data, size_t len, char out[24]) {
@@ -72,8 +86,15 @@ unsigned gw_http_status(rpc_code code) {
   return 500;
 }
 
-void gw_error_body(struct strbuf *out, rpc_code code, const char *message) {
+void gw_error_body(struct strbuf *out, rpc_code code, const char *message,
+                   const struct rpc_details *details) {
   strbuf_appendf(out, "{\"code\":%d,\"message\":", (int)code);
   strbuf_append_json_string(out, message);
-  strbuf_append(out, ",\"details\":[]}");
+  strbuf_append(out, ",\"details\":[");
+  for (size_t i = 0; details != NULL && i < details->n; i++) {
+    if (i > 0)
+      strbuf_append_char(out, ',');
+    pbjson_write_any(out, details->items[i]);
+  }
+  strbuf_append(out, "]}");
 }

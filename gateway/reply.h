@@ -1,7 +1,8 @@
 /*
  * reply: what a handler produces (status, body, the headers it decides)
  * and the error replies: grpc-gateway's HTTP status for a gRPC code and
- * its JSON error body {"code":c,"message":"...","details":[]}. Pure, no
+ * its JSON error body {"code":c,"message":"...","details":[...]} with the
+ * google.rpc details in proto3 JSON ({"@type": ..., ...}). Pure, no
  * state; a reply has one owner (the request) at a time.
  */
 #ifndef TVMAZE_GATEWAY_REPLY_H
@@ -32,15 +33,25 @@ struct gw_reply {
 };
 
 /* Fills reply with an error (status from code unless http_status != 0):
- * the body is replaced, location and ETag cleared, not cacheable. */
+ * the body is replaced, location and ETag cleared, not cacheable. Its
+ * details are those the status implies (rpc_details_from_status: a
+ * BadRequest for INVALID_ARGUMENT naming fields; RetryInfo of
+ * reply->retry_after seconds when set). */
 void gw_reply_error(struct gw_reply *reply, unsigned http_status, rpc_code code, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
+
+/* gw_reply_error for an upstream call's failure: its code, message and the
+ * details decoded from its trailer. */
+void gw_reply_rpc_error(struct gw_reply *reply, rpc_code code, const char *message,
+                        const struct rpc_details *details);
 
 /* grpc-gateway's HTTP status for a gRPC code. */
 unsigned gw_http_status(rpc_code code);
 
-/* Appends {"code":c,"message":"...","details":[]} to out. */
-void gw_error_body(struct strbuf *out, rpc_code code, const char *message);
+/* Appends {"code":c,"message":"...","details":[...]} to out (details may
+ * be NULL: []). */
+void gw_error_body(struct strbuf *out, rpc_code code, const char *message,
+                   const struct rpc_details *details);
 
 /* The quoted strong ETag of data[0..len) (FNV-1a 64, 18 characters). */
 void gw_etag_of(const char *data, size_t len, char out[24]);

@@ -17,6 +17,7 @@
  *   | enum                               | value name ("RUN_STATUS_RUNNING")   |
  *   | google.protobuf.*Value (wrappers)  | the bare value; absent when NULL    |
  *   | google.protobuf.Timestamp          | RFC 3339 UTC ("2025-06-16T01:00:00Z")|
+ *   | google.protobuf.Duration           | seconds with an "s" ("3s", "1.500000000s")|
  *   | message                            | object keyed by proto field name    |
  *   | repeated                           | array (omitted when empty)          |
  *
@@ -67,6 +68,11 @@ ProtobufCMessage *pbjson_message_new(const ProtobufCMessageDescriptor *desc);
 /* Appends msg as proto3 JSON to out (one line, no spaces). Never fails
  * (aborts on out of memory); msg is not modified. */
 void pbjson_write(struct strbuf *out, const ProtobufCMessage *msg);
+
+/* Appends msg as the proto3 JSON of a google.protobuf.Any holding it:
+ * {"@type":"type.googleapis.com/<full name>", <its fields>} (the google.rpc
+ * details of an error body). Never fails. */
+void pbjson_write_any(struct strbuf *out, const ProtobufCMessage *msg);
 
 /* Sets the field called `name` (proto name or lowerCamel) of msg from a text
  * value (a query or path parameter): numbers in decimal, bools as

@@ -21,6 +21,7 @@
 /* ===================================================================== */
 
 static void write_message_(struct strbuf *out, const ProtobufCMessage *msg);
+static void write_fields_(struct strbuf *out, const ProtobufCMessage *msg, int first);
 
 static void write_double_(struct strbuf *out, double v) {
   if (isnan(v)) {
@@ -88,6 +89,23 @@ static void write_timestamp_(struct strbuf *out, const ProtobufCMessage *ts) {
       strbuf_appendf(out, ".%09d", (int)nanos);
   }
   strbuf_append(out, "Z\"");
+}
+
+/* google.protobuf.Duration: "<seconds>[.<fraction>]s" (proto3 JSON). */
+static void write_duration_(struct strbuf *out, const ProtobufCMessage *d) {
+  const ProtobufCFieldDescriptor *fs =
+      protobuf_c_message_descriptor_get_field_by_name(d->descriptor, "seconds");
+  const ProtobufCFieldDescriptor *fn =
+      protobuf_c_message_descriptor_get_field_by_name(d->descriptor, "nanos");
+  int64_t secs = fs ? *(const int64_t *)CMEMBER(d, fs->offset) : 0;
+  int32_t nanos = fn ? *(const int32_t *)CMEMBER(d, fn->offset) : 0;
+  if (nanos <= -1000000000 || nanos >= 1000000000)
+    nanos = 0;
+  const char *sign = (secs < 0 || nanos < 0) ? "-" : "";
+  strbuf_appendf(out, "\"%s%" PRId64, sign, secs < 0 ? -secs : secs);
+  if (nanos != 0)
+    strbuf_appendf(out, ".%09d", (int)(nanos < 0 ? -nanos : nanos));
+  strbuf_append(out, "s\"");
 }
 
 static void write_value_(struct strbuf *out, const ProtobufCFieldDescriptor *f, const void *p) {
@@ -181,8 +199,18 @@ static void write_message_(struct strbuf *out, const ProtobufCMessage *msg) {
     write_timestamp_(out, msg);
     return;
   }
+  if (strcmp(d->name, "google.protobuf.Duration") == 0) {
+    write_duration_(out, msg);
+    return;
+  }
   strbuf_append_char(out, '{');
-  int first = 1;
+  write_fields_(out, msg, 1);
+  strbuf_append_char(out, '}');
+}
+
+/* The fields of msg, each after a ',' unless first (the first written). */
+static void write_fields_(struct strbuf *out, const ProtobufCMessage *msg, int first) {
+  const ProtobufCMessageDescriptor *d = msg->descriptor;
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *f = &d->fields[i];
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
@@ -213,6 +241,14 @@ static void write_message_(struct strbuf *out, const ProtobufCMessage *msg) {
       write_value_(out, f, CMEMBER(msg, f->offset));
     }
   }
+}
+
+void pbjson_write_any(struct strbuf *out, const ProtobufCMessage *msg) {
+  strbuf_append(out, "{\"@type\":");
+  char url[256];
+  snprintf(url, sizeof url, "type.googleapis.com/%s", msg->descriptor->name);
+  strbuf_append_json_string(out, url);
+  write_fields_(out, msg, 0);
   strbuf_append_char(out, '}');
 }
 

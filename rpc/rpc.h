@@ -88,6 +88,42 @@ typedef enum {
 /* "OK", "INVALID_ARGUMENT", ...; "UNKNOWN" for numbers out of range. */
 const char *rpc_code_name(rpc_code code);
 
+/* The standard google.rpc details of a failed status (googleapis'
+ * google/rpc/error_details.proto, in proto/google/rpc/). The server sends
+ * them in the grpc-status-details-bin trailer, a google.rpc.Status {code,
+ * message, details: [Any...]}, whenever there is one; the client decodes
+ * them into rpc_client_ctx.details. What a status carries follows from the
+ * status alone, so every handler gets them by setting it:
+ *   google.rpc.BadRequest  INVALID_ARGUMENT whose message names the fields,
+ *                          "<field>: <description>", several joined by "; "
+ *                          ("per_page: must be 1..100; rating: must be
+ *                          0..10"): one field violation each (a "; " not
+ *                          followed by "<field>: " stays in the description);
+ *   google.rpc.RetryInfo   a retry delay set (rpc_call_set_retry_delay).
+ * Tests: tests/unit/test_rpc_details.c. */
+#define RPC_MAX_DETAILS 4
+struct rpc_details {
+  size_t n;                                 /* items used */
+  ProtobufCMessage *items[RPC_MAX_DETAILS]; /* Google__Rpc__BadRequest, Google__Rpc__RetryInfo
+                                               (heap, owned; rpc_details_clear frees) */
+};
+
+/* The details of status (code, message) with retry delay retry_s (<= 0:
+ * none) into *out (overwritten, not freed first). Thread-safe. */
+void rpc_details_from_status(rpc_code code, const char *message, int64_t retry_s,
+                             struct rpc_details *out);
+
+/* Frees d's items and empties it. Accepts NULL. */
+void rpc_details_clear(struct rpc_details *d);
+
+/* The first item of d of message type `type` (e.g.
+ * &google__rpc__bad_request__descriptor), or NULL; d may be NULL. */
+const ProtobufCMessage *rpc_details_find(const struct rpc_details *d,
+                                         const ProtobufCMessageDescriptor *type);
+
+/* The RetryInfo delay in d in seconds, 0 when there is none. */
+int64_t rpc_details_retry_seconds(const struct rpc_details *d);
+
 /* Process-wide start/stop of gRPC. rpc_init blocks SIGINT/SIGTERM/SIGPIPE in
  * the calling thread (call it from main before creating threads) so that
  * gRPC's own threads inherit the mask; rpc_server_run_until_signal waits for
@@ -253,11 +289,10 @@ void rpc_server_destroy(rpc_server *srv);
 void rpc_call_set_status(rpc_call *call, rpc_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Makes a failed status carry the standard details trailer
- * (grpc-status-details-bin: a google.rpc.Status with the code, the message
- * and a google.rpc.RetryInfo of `seconds`), for RESOURCE_EXHAUSTED and
- * UNAVAILABLE when the retry delay is known. seconds <= 0: none. Worker
- * thread of the call only; unary calls and refused streams. */
+/* Makes a failed status carry a google.rpc.RetryInfo of `seconds` in its
+ * details (struct rpc_details), for RESOURCE_EXHAUSTED and UNAVAILABLE when
+ * the retry delay is known. seconds <= 0: none. Worker thread of the call
+ * only; unary calls and refused streams. */
 void rpc_call_set_retry_delay(rpc_call *call, int64_t seconds);
 
 /* Replies with an already packed message: len bytes at bytes, an encoding
@@ -478,9 +513,10 @@ struct rpc_client_ctx {
   const struct rpc_metadata *metadata; /* optional, n_metadata entries */
   size_t n_metadata;
   /* out */
-  rpc_code code;           /* RPC_OK or the call's status */
-  char message[512];       /* status message ("" on OK) */
-  ProtobufCMessage *reply; /* set by rpc_client_keep_reply */
+  rpc_code code;              /* RPC_OK or the call's status */
+  char message[512];          /* status message ("" on OK) */
+  ProtobufCMessage *reply;    /* set by rpc_client_keep_reply */
+  struct rpc_details details; /* the status's google.rpc details (trailer), n = 0 for none */
 };
 
 #define RPC_CLIENT_CTX_INIT(ms) \
@@ -490,7 +526,7 @@ struct rpc_client_ctx {
  * otherwise frees the reply when the closure returns). */
 void rpc_client_keep_reply(const ProtobufCMessage *reply, void *closure_data);
 
-/* Frees ctx->reply (if kept) and clears the out fields. */
+/* Frees ctx->reply (if kept) and ctx->details, and clears the out fields. */
 void rpc_client_ctx_release(struct rpc_client_ctx *ctx);
 
 /* ---- client streaming read (server-streaming methods) ---------------- */

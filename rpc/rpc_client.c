@@ -119,6 +119,18 @@ static void set_msg_(struct rpc_client_ctx *ctx, rpc_code code, const char *msg)
   snprintf(ctx->message, sizeof ctx->message, "%s", msg);
 }
 
+/* The google.rpc details of the grpc-status-details-bin trailer in md
+ * (none when it is absent or does not decode). */
+static void details_of_(const grpc_metadata_array *md, struct rpc_details *out) {
+  for (size_t i = 0; i < md->count; i++) {
+    if (grpc_slice_str_cmp(md->metadata[i].key, "grpc-status-details-bin") == 0) {
+      rpc_details_unpack_(GRPC_SLICE_START_PTR(md->metadata[i].value),
+                          GRPC_SLICE_LENGTH(md->metadata[i].value), out);
+      return;
+    }
+  }
+}
+
 static void invoke_(ProtobufCService *service, unsigned method_index, const ProtobufCMessage *input,
                     ProtobufCClosure closure, void *closure_data) {
   struct client_service_ *cs = (struct client_service_ *)service;
@@ -127,6 +139,7 @@ static void invoke_(ProtobufCService *service, unsigned method_index, const Prot
   ctx->code = RPC_UNKNOWN;
   ctx->message[0] = '\0';
   ctx->reply = NULL;
+  ctx->details.n = 0;
 
   gpr_timespec deadline = ctx->timeout_ms > 0
                               ? gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
@@ -178,6 +191,9 @@ static void invoke_(ProtobufCService *service, unsigned method_index, const Prot
     char *d = grpc_slice_to_c_string(details);
     snprintf(ctx->message, sizeof ctx->message, "%s", d);
     gpr_free(d);
+    if (status != GRPC_STATUS_OK) {
+      details_of_(&trailing_md, &ctx->details);
+    }
     if (status == GRPC_STATUS_OK) {
       if (recv == NULL) {
         set_msg_(ctx, RPC_INTERNAL, "no reply message");
@@ -254,6 +270,7 @@ void rpc_client_ctx_release(struct rpc_client_ctx *ctx) {
     protobuf_c_message_free_unpacked(ctx->reply, NULL);
   }
   ctx->reply = NULL;
+  rpc_details_clear(&ctx->details);
   ctx->code = RPC_UNKNOWN;
   ctx->message[0] = '\0';
 }

@@ -1,7 +1,8 @@
 /*
  * rpc_internal: pieces of the binding shared between its files and exposed to
- * the binding's own tests and fuzz targets: request unpacking (rpc_call.c)
- * and the reflection index (rpc_reflection.c). Not for code above the
+ * the binding's own tests and fuzz targets: request unpacking (rpc_call.c),
+ * the details trailer's Status (rpc_details.c) and the reflection index
+ * (rpc_reflection.c). Not for code above the
  * binding. The server half's structures are in rpc_server_impl.h.
  */
 #ifndef TVMAZE_RPC_INTERNAL_H
@@ -20,6 +21,18 @@
  * parse; *out is NULL then. Never reads past data + len. Thread-safe. */
 rpc_code rpc_unpack_request(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                             size_t max, ProtobufCMessage **out);
+
+/* ---- google.rpc.Status of the details trailer (rpc_details.c) ---- */
+
+/* The google.rpc.Status {code, message, d's items as Any} packed (malloc'd,
+ * *len bytes; the caller frees it). */
+uint8_t *rpc_details_pack_(rpc_code code, const char *message, const struct rpc_details *d,
+                           size_t *len);
+
+/* Decodes a google.rpc.Status (the trailer's bytes) into *out: the details
+ * of known types (BadRequest, RetryInfo), others skipped. Returns 0, or -1
+ * (out empty) when the bytes are no Status. */
+int rpc_details_unpack_(const uint8_t *data, size_t len, struct rpc_details *out);
 
 /* ---- server reflection (rpc_reflection.c) ---- */
 

@@ -194,10 +194,11 @@ void rpc_call_clear_(struct rpc_call *c);
 /* Monotonic clock in ns (the observer's durations). */
 int64_t rpc_mono_ns_(void);
 
-/* The grpc-status-details-bin trailer of a failed status: a google.rpc.Status
- * {code, message, details: [RetryInfo{retry_delay: retry_s s}]} when
- * code != OK and retry_s > 0. Returns 1 with *md set (its key and value
- * slices are the caller's to unref), else 0. rpc_status.c. */
+/* The grpc-status-details-bin trailer of a failed status: the
+ * google.rpc.Status {code, message, details} of rpc_details_from_status
+ * (BadRequest, RetryInfo), when there is a detail. Returns 1 with *md set
+ * (its key and value slices are the caller's to unref), else 0.
+ * rpc_status.c. */
 int rpc_status_details_(rpc_code code, const char *message, int64_t retry_s, grpc_metadata *md);
 
 /* Frees the worker's spare calls (when its thread ends). */

@@ -170,7 +170,7 @@ static void get_ingest_run_(Tvmaze__V1__Ingest_Service *base,
 static int list_(rpc_call *call, const Tvmaze__V1__ListIngestRunsRequest *req,
                  Tvmaze__V1__ListIngestRunsResponse **out) {
   int32_t page, per_page;
-  char msg[128];
+  char msg[128] = "";
   if (service_page_args(req->page, req->per_page, &page, &per_page, msg, sizeof msg) != 0) {
     return fail_(call, RPC_INVALID_ARGUMENT, msg);
   }

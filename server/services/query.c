@@ -198,12 +198,10 @@ static int text_(const char *field, const char *s, size_t max_chars, const char 
   }
   size_t n = strlen(s);
   if (!utf8_valid(s, n)) {
-    fail_(msg, msglen, 0, "%s: must be valid UTF-8", field);
-    return -1;
+    return service_bad_field(msg, msglen, "%s: must be valid UTF-8", field);
   }
   if (utf8_length(s, n) > max_chars) {
-    fail_(msg, msglen, 0, "%s: must be at most %zu characters", field, max_chars);
-    return -1;
+    return service_bad_field(msg, msglen, "%s: must be at most %zu characters", field, max_chars);
   }
   *out = s;
   return 0;
@@ -215,26 +213,29 @@ static int text_(const char *field, const char *s, size_t max_chars, const char 
  * DATE_API_MAX. Returns 0 or -1 (msg names the field). */
 static int window_(const char *from_s, const char *to_s, int32_t *from, int32_t *to, char *msg,
                    size_t msglen) {
+  int rc = 0;
   if (from_s == NULL || from_s[0] == '\0') {
     *from = date_today_utc();
   } else if (date_parse_api(from_s, from) != 0) {
-    fail_(msg, msglen, 0, "date_from: must be a date YYYY-MM-DD in " DATE_API_RANGE);
-    return -1;
+    rc = service_bad_field(msg, msglen, "date_from: must be a date YYYY-MM-DD in " DATE_API_RANGE);
   }
   if (to_s == NULL || to_s[0] == '\0') {
-    *to = *from > DATE_API_MAX - QUERY_DEFAULT_WINDOW_DAYS ? DATE_API_MAX
-                                                           : *from + QUERY_DEFAULT_WINDOW_DAYS;
+    if (rc == 0) {
+      *to = *from > DATE_API_MAX - QUERY_DEFAULT_WINDOW_DAYS ? DATE_API_MAX
+                                                             : *from + QUERY_DEFAULT_WINDOW_DAYS;
+    }
   } else if (date_parse_api(to_s, to) != 0) {
-    fail_(msg, msglen, 0, "date_to: must be a date YYYY-MM-DD in " DATE_API_RANGE);
-    return -1;
+    rc = service_bad_field(msg, msglen, "date_to: must be a date YYYY-MM-DD in " DATE_API_RANGE);
+  }
+  if (rc != 0) {
+    return rc; /* the checks below need both dates */
   }
   if (*from > *to) {
-    fail_(msg, msglen, 0, "date_from: must not be after date_to");
-    return -1;
+    return service_bad_field(msg, msglen, "date_from: must not be after date_to");
   }
   if (*to - *from >= QUERY_MAX_WINDOW_DAYS) {
-    fail_(msg, msglen, 0, "date_to: the window may span at most %d days", QUERY_MAX_WINDOW_DAYS);
-    return -1;
+    return service_bad_field(msg, msglen, "date_to: the window may span at most %d days",
+                             QUERY_MAX_WINDOW_DAYS);
   }
   return 0;
 }
@@ -246,8 +247,7 @@ static int limit_(const char *field, const Google__Protobuf__Int32Value *v, int3
     return 0;
   }
   if (v->value < 1 || v->value > max) {
-    fail_(msg, msglen, 0, "%s: must be 1..%d", field, (int)max);
-    return -1;
+    return service_bad_field(msg, msglen, "%s: must be 1..%d", field, (int)max);
   }
   *out = v->value;
   return 0;
@@ -260,34 +260,32 @@ static int filter_(const char *date_from, const char *date_to, const char *count
                    const Google__Protobuf__Int32Value *per_page, struct shows_filter *f,
                    char country_buf[3], char *msg, size_t msglen) {
   memset(f, 0, sizeof *f);
-  if (window_(date_from, date_to, &f->date_from, &f->date_to, msg, msglen) != 0) {
-    return -1;
-  }
+  /* every field is checked, so each bad one is named (one violation each) */
+  int rc = window_(date_from, date_to, &f->date_from, &f->date_to, msg, msglen);
   if (country != NULL && country[0] != '\0') {
     if (strlen(country) != 2 || !((country[0] | 0x20) >= 'a' && (country[0] | 0x20) <= 'z') ||
         !((country[1] | 0x20) >= 'a' && (country[1] | 0x20) <= 'z')) {
-      fail_(msg, msglen, 0, "country: must be an ISO 3166-1 alpha-2 code such as US");
-      return -1;
+      rc = service_bad_field(msg, msglen, "country: must be an ISO 3166-1 alpha-2 code such as US");
+    } else {
+      country_buf[0] = (char)(country[0] & ~0x20);
+      country_buf[1] = (char)(country[1] & ~0x20);
+      country_buf[2] = '\0';
+      f->country = country_buf;
     }
-    country_buf[0] = (char)(country[0] & ~0x20);
-    country_buf[1] = (char)(country[1] & ~0x20);
-    country_buf[2] = '\0';
-    f->country = country_buf;
   }
-  if (text_("distributor", distributor, NAME_MAX_CHARS, &f->distributor, msg, msglen) != 0 ||
-      text_("genre", genre, NAME_MAX_CHARS, &f->genre, msg, msglen) != 0 ||
-      text_("q", q, Q_MAX_CHARS, &f->q, msg, msglen) != 0) {
-    return -1;
-  }
+  rc |= text_("distributor", distributor, NAME_MAX_CHARS, &f->distributor, msg, msglen);
+  rc |= text_("genre", genre, NAME_MAX_CHARS, &f->genre, msg, msglen);
+  rc |= text_("q", q, Q_MAX_CHARS, &f->q, msg, msglen);
   if (rating != NULL) {
     if (!(rating->value >= 0.0 && rating->value <= 10.0)) {
-      fail_(msg, msglen, 0, "rating: must be 0..10");
-      return -1;
+      rc = service_bad_field(msg, msglen, "rating: must be 0..10");
+    } else {
+      f->has_rating = 1;
+      f->min_rating = rating->value;
     }
-    f->has_rating = 1;
-    f->min_rating = rating->value;
   }
-  return service_page_args(page, per_page, &f->page, &f->per_page, msg, msglen);
+  rc |= service_page_args(page, per_page, &f->page, &f->per_page, msg, msglen);
+  return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -331,6 +329,7 @@ rpc_code query_list_shows(struct worker_ctx *w, const Tvmaze__V1__ListShowsReque
   struct qparams p = {0};
   char cc[3];
   memset(out, 0, sizeof *out);
+  msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
   if (filter_(req->date_from, req->date_to, req->country, req->distributor, req->rating, req->genre,
               req->q, req->page, req->per_page, &p.f, cc, msg, msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
@@ -343,6 +342,7 @@ rpc_code query_get_show(struct worker_ctx *w, const Tvmaze__V1__GetShowRequest *
                         struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
   memset(out, 0, sizeof *out);
+  msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
   if (req->id <= 0) {
     return fail_(msg, msglen, RPC_INVALID_ARGUMENT, "id: must be a positive TVMaze show id");
   }
@@ -358,6 +358,7 @@ rpc_code query_list_episodes(struct worker_ctx *w, const Tvmaze__V1__ListEpisode
   struct qparams p = {0};
   char cc[3];
   memset(out, 0, sizeof *out);
+  msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
   if (filter_(req->date_from, req->date_to, req->country, req->distributor, req->rating, req->genre,
               req->q, req->page, req->per_page, &p.f, cc, msg, msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
@@ -416,8 +417,9 @@ rpc_code query_show_stats(struct worker_ctx *w, const Tvmaze__V1__ShowsWithEpiso
                           struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
   memset(out, 0, sizeof *out);
-  if (window_(req->date_from, req->date_to, &p.f.date_from, &p.f.date_to, msg, msglen) != 0 ||
-      limit_("limit", req->limit, 100, 1000, &p.limit, msg, msglen) != 0) {
+  msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
+  if ((window_(req->date_from, req->date_to, &p.f.date_from, &p.f.date_to, msg, msglen) |
+       limit_("limit", req->limit, 100, 1000, &p.limit, msg, msglen)) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "ShowsWithEpisodeStats", &req->base,
@@ -429,8 +431,9 @@ rpc_code query_top_by_genre(struct worker_ctx *w, const Tvmaze__V1__TopRatedByGe
                             struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
   memset(out, 0, sizeof *out);
-  if (limit_("limit", req->limit, 10, 100, &p.limit, msg, msglen) != 0 ||
-      text_("genre", req->genre, NAME_MAX_CHARS, &p.genre, msg, msglen) != 0) {
+  msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
+  if ((limit_("limit", req->limit, 10, 100, &p.limit, msg, msglen) |
+       text_("genre", req->genre, NAME_MAX_CHARS, &p.genre, msg, msglen)) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "TopRatedByGenre", &req->base,
@@ -442,6 +445,7 @@ rpc_code query_network_perf(struct worker_ctx *w, const Tvmaze__V1__NetworkPerfo
                             struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
   memset(out, 0, sizeof *out);
+  msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
   if (limit_("limit", req->limit, 100, 1000, &p.limit, msg, msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
@@ -454,6 +458,7 @@ rpc_code query_monthly(struct worker_ctx *w, const Tvmaze__V1__MonthlyTrendsRequ
                        struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
   memset(out, 0, sizeof *out);
+  msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
   if (window_(req->date_from, req->date_to, &p.f.date_from, &p.f.date_to, msg, msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
@@ -466,6 +471,7 @@ rpc_code query_countries(struct worker_ctx *w, const Tvmaze__V1__CountryDistribu
                          struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
   memset(out, 0, sizeof *out);
+  msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
   return read_through_(w, "CountryDistribution", &req->base,
                        &tvmaze__v1__country_distribution_response__descriptor, c_countries_, &p,
                        "report", out, msg, msglen);

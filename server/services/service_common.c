@@ -3,7 +3,9 @@
  * from store status to gRPC status, the page/per_page rule, service
  * destruction. See services.h.
  */
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "services.h"
@@ -39,24 +41,40 @@ void service_fail_store(rpc_call *call, enum store_status st, const char *what,
   rpc_call_set_status(call, code, "%s", msg);
 }
 
+int service_bad_field(char *msg, size_t msglen, const char *fmt, ...) {
+  size_t n = strnlen(msg, msglen);
+  if (n > 0 && n + 2 < msglen) {
+    snprintf(msg + n, msglen - n, "; ");
+    n += 2;
+  }
+  if (n + 1 < msglen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, msglen - n, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
 int service_page_args(const Google__Protobuf__Int32Value *page,
                       const Google__Protobuf__Int32Value *per_page, int32_t *page_out,
                       int32_t *per_page_out, char *msg, size_t msglen) {
+  int rc = 0;
   *page_out = 1;
   *per_page_out = 20;
   if (page != NULL) {
     if (page->value < 1) {
-      snprintf(msg, msglen, "page: must be at least 1");
-      return -1;
+      rc = service_bad_field(msg, msglen, "page: must be at least 1");
+    } else {
+      *page_out = page->value;
     }
-    *page_out = page->value;
   }
   if (per_page != NULL) {
     if (per_page->value < 1 || per_page->value > 100) {
-      snprintf(msg, msglen, "per_page: must be 1..100");
-      return -1;
+      rc = service_bad_field(msg, msglen, "per_page: must be 1..100");
+    } else {
+      *per_page_out = per_page->value;
     }
-    *per_page_out = per_page->value;
   }
-  return 0;
+  return rc;
 }

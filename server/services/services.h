@@ -80,9 +80,16 @@ rpc_code service_store_status(enum store_status st, const char *method, const ch
 void service_fail_store(rpc_call *call, enum store_status st, const char *what,
                         const struct store *store);
 
+/* Adds "<field>: <description>" (printf-formatted) to the INVALID_ARGUMENT
+ * message being built in msg (msglen bytes; "" to start), joined by "; ",
+ * so that each bad field of a request becomes its own google.rpc.BadRequest
+ * field violation (rpc.h, struct rpc_details). Returns -1. */
+int service_bad_field(char *msg, size_t msglen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Reads the page/per_page wrappers of a paginated request (the one rule for
  * every list RPC): page >= 1, default 1; per_page 1..100, default 20.
- * Returns 0, or -1 with a message naming the field in msg. */
+ * Returns 0, or -1 with each bad field added to msg (service_bad_field). */
 int service_page_args(const Google__Protobuf__Int32Value *page,
                       const Google__Protobuf__Int32Value *per_page, int32_t *page_out,
                       int32_t *per_page_out, char *msg, size_t msglen);

@@ -145,7 +145,36 @@ req() {
   [ "$got" = "$want" ] || fail "$* -> $got, want $want: $(head -c 300 "$TMP/body")"
 }
 json_ok() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/body" || fail "not JSON: $(head -c 200 "$TMP/body")"; }
-err_ok() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert set(d)=={"code","message","details"} and d["details"]==[] and d["code"]==int(sys.argv[2])' "$TMP/body" "$1" || fail "bad error body for code $1: $(cat "$TMP/body")"; }
+# err_ok CODE: $TMP/body is grpc-gateway's error body for CODE; its details
+# are google.rpc messages in proto3 JSON with "@type", and an
+# INVALID_ARGUMENT whose message names a field carries a BadRequest naming it.
+err_ok() {
+  python3 -c '
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) == {"code", "message", "details"} and d["code"] == int(sys.argv[2]), d
+assert isinstance(d["details"], list), d
+types = [x["@type"] for x in d["details"]]
+assert all(t.startswith("type.googleapis.com/google.rpc.") for t in types), d
+m = re.match(r"([A-Za-z_][A-Za-z0-9_.\[\]]*): ", d["message"])
+br = [x for x in d["details"] if x["@type"] == "type.googleapis.com/google.rpc.BadRequest"]
+if d["code"] == 3 and m:
+    assert len(br) == 1 and br[0]["field_violations"][0]["field"] == m.group(1), d
+else:
+    assert br == [], d' "$TMP/body" "$1" || fail "bad error body for code $1: $(cat "$TMP/body")"
+}
+# err_fields FIELD...: the body's BadRequest names exactly these fields, in order
+err_fields() {
+  python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+br = [x for x in d["details"] if x["@type"] == "type.googleapis.com/google.rpc.BadRequest"]
+assert len(br) == 1, d
+got = [v["field"] for v in br[0]["field_violations"]]
+assert got == sys.argv[2:], (got, sys.argv[2:])
+assert all(v["description"] for v in br[0]["field_violations"]), d' "$TMP/body" "$@" ||
+    fail "field violations, want $*: $(cat "$TMP/body")"
+}
 hdr() { grep -qi "^$1" "$TMP/hdr" || fail "missing header $1"; }
 # hval NAME: value of header NAME in $TMP/hdr
 hval() { grep -i "^$1:" "$TMP/hdr" | head -1 | tr -d '\r' | cut -d' ' -f2-; }

@@ -70,6 +70,67 @@ echo "ok: ListShows"
 rc="$(code tvmaze.v1.Shows/ListShows '{"per_page":0}')"
 [ "$rc" -eq 24 ] || fail "per_page=0: exit $rc, want 24 (INVALID_ARGUMENT)"
 grep -q "per_page" "$work/err" || fail "per_page=0 message: $(cat "$work/err")"
+# google.rpc details: buf curl decodes the grpc-status-details-bin trailer
+# into its JSON error (detail type + bytes; the BadRequest bytes are read
+# here); one violation per bad field
+rc="$(code tvmaze.v1.Shows/ListShows '{"per_page":0,"rating":11,"country":"USA"}')"
+[ "$rc" -eq 24 ] || fail "three bad fields: exit $rc, want 24"
+python3 -c '
+import base64, json, sys
+def lenfields(b):  # the length-delimited fields of a message: (number, bytes)
+    i, out = 0, []
+    while i < len(b):
+        key, n = b[i], b[i + 1]
+        out.append((key >> 3, b[i + 2:i + 2 + n]))
+        i += 2 + n
+    return out
+e = json.load(open(sys.argv[1]))
+assert e["code"] == "invalid_argument", e
+br = [d for d in e["details"] if d["type"] == "google.rpc.BadRequest"]
+assert len(br) == 1 and len(e["details"]) == 1, e
+v = [dict(lenfields(x)) for n, x in lenfields(base64.b64decode(br[0]["value"])) if n == 1]
+assert [x[1] for x in v] == [b"country", b"rating", b"per_page"], v
+assert v[2][2] == b"must be 1..100", v' "$work/err" || fail "buf curl details: $(cat "$work/err")"
+# ... and python3-grpcio reads the same trailer (the Status decoded by hand)
+/usr/bin/python3 - "$target" "$KEY_HDR" <<'PY' || fail "grpcio details"
+import sys, grpc
+target, hdr = sys.argv[1], sys.argv[2]
+k, v = [x.strip() for x in hdr.split(":", 1)]
+def fields(b):  # protobuf wire format: (number, value) of varint and length fields
+    i, out = 0, []
+    while i < len(b):
+        key, i = varint(b, i)
+        if key & 7 == 0:
+            val, i = varint(b, i)
+        else:
+            n, i = varint(b, i)
+            val, i = b[i:i + n], i + n
+        out.append((key >> 3, val))
+    return out
+def varint(b, i):
+    r = s = 0
+    while True:
+        r |= (b[i] & 0x7f) << s
+        s += 7
+        i += 1
+        if b[i - 1] < 0x80:
+            return r, i
+ch = grpc.insecure_channel(target)
+call = ch.unary_unary("/tvmaze.v1.Analytics/ShowsWithEpisodeStats")
+try:  # date_from 2030-13-01 (field 1) and limit 0 (field 3, an Int32Value)
+    call(b"\x0a\x0a2030-13-01\x1a\x02\x08\x00", metadata=((k.lower(), v),), timeout=10)
+    sys.exit("no error")
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
+    det = dict(e.trailing_metadata()).get("grpc-status-details-bin")
+    st = fields(det)
+    assert (1, 3) in st and (2, e.details().encode()) in st, st
+    anys = [dict(fields(x)) for n, x in st if n == 3]
+    assert [a[1] for a in anys] == [b"type.googleapis.com/google.rpc.BadRequest"], anys
+    viol = [dict(fields(x)) for n, x in fields(anys[0][2]) if n == 1]
+    assert [x[1] for x in viol] == [b"date_from", b"limit"], viol
+    print("ok: grpcio decodes BadRequest", viol)
+PY
 rc="$(code tvmaze.v1.Shows/ListEpisodes '{"date_from":"2030-13-01"}')"
 [ "$rc" -eq 24 ] || fail "bad date: exit $rc, want 24"
 # a NUL inside a string (protobuf-c would cut it there): INVALID_ARGUMENT naming the field

@@ -71,6 +71,11 @@ P=(-X POST -H 'Content-Type: application/json')
 req 200 "${A[@]}" "$G/api/v1/ingest/runs"; json_ok
 req 404 "${A[@]}" "$G/api/v1/ingest/runs/999999"; err_ok 5
 req 400 "${A[@]}" "$G/api/v1/ingest/runs/abc"; err_ok 3
+# one google.rpc.BadRequest field violation per bad field, from the server's trailer
+req 400 "${A[@]}" "$G/api/v1/tv_shows?per_page=0&rating=11&country=USA"; err_ok 3
+err_fields country rating per_page
+req 400 "${A[@]}" "$G/api/v1/episodes?date_from=2030-13-01&date_to=x&page=0"; err_ok 3
+err_fields date_from date_to page
 req 400 "${A[@]}" "${P[@]}" -d '{"days":0}' "$G/api/v1/ingest/runs"; err_ok 3
 grep -q days "$TMP/body" || fail "days=0: the message must name days"
 req 400 "${A[@]}" "${P[@]}" -d '{"days":366}' "$G/api/v1/ingest/runs"; err_ok 3
