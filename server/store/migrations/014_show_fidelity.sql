@@ -21,8 +21,11 @@
 -- (ingest_parse.h): every day's source hashes differ, so the next run parses
 -- every day again and rewrites runtime, average_runtime, the genre positions
 -- and the summaries (line breaks) of the stored rows, each a change record
--- like any other update.
+-- like any other update. The stored hashes go too (docs/ingest.md: a
+-- migration that changes what the normalized rows hold truncates them), so
+-- no day is skipped against a body that was normalized the old way.
 
+TRUNCATE ingest_source_hashes;
 ALTER TABLE shows ADD COLUMN average_runtime integer CHECK (average_runtime >= 0);
 ALTER TABLE show_genres ADD COLUMN position smallint NOT NULL DEFAULT 0 CHECK (position >= 0);
 ALTER TYPE change_show ADD ATTRIBUTE average_runtime integer;
