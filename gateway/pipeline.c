@@ -54,7 +54,7 @@
 
 #define MAX_URI_BYTES 8192
 #define MAX_BODY_BYTES (64 * 1024)
-#define MAX_QUERY_PARAMS 64
+#define MAX_QUERY_PARAMS 128 /* show_ids: 100 repeated, beside every other field */
 
 struct gw_pipeline {
   struct gw_pipeline_deps d; /* borrowed handles; read-only */
