@@ -10,7 +10,14 @@
 #   - show_ids on ListShows and ListEpisodes: the filtered reply is the
 #     unfiltered one restricted to those shows (gRPC, and REST in both list
 #     syntaxes, 100 repeated ids included); 101 ids, -1, 1,,2, abc and 0 are
-#     INVALID_ARGUMENT / 400 naming show_ids.
+#     INVALID_ARGUMENT / 400 naming show_ids;
+#   - gzip: a listing over 1 KiB to a client that accepts gzip is gzipped,
+#     and decompresses to exactly the plain reply's bytes, cold and on a warm
+#     response-cache hit (served from the cached gzip form); its ETag is the
+#     plain one's with -gz, each form 304s on its own ETag only; Vary:
+#     Accept-Encoding; q=0 and no header get plain bytes; a small reply and
+#     the SSE change stream are never gzipped; an uncached route (openapi)
+#     is gzipped on the fly.
 set -euo pipefail
 # shellcheck source=tests/integration/gateway_lib.sh
 . "$(dirname "$0")/gateway_lib.sh"
@@ -123,5 +130,60 @@ for m in ListShows ListEpisodes; do
     grep -q show_ids "$TMP/err" || fail "$m show_ids [$ids]: message does not name show_ids: $(cat "$TMP/err")"
   done
 done
+
+# ---- gzip -------------------------------------------------------------
+wait_follower "$G"
+L="$G/api/v1/tv_shows?date_from=2030-01-01&date_to=2030-01-03&per_page=100"
+GZ=(-H "Accept-Encoding: gzip")
+# gunzip_same GZFILE PLAINFILE: GZFILE is a gzip member of exactly PLAINFILE's bytes
+gunzip_same() {
+  python3 -c 'import gzip,sys; a=gzip.decompress(open(sys.argv[1],"rb").read()); b=open(sys.argv[2],"rb").read(); sys.exit(a != b)' "$1" "$2" ||
+    fail "gzip body of $1 does not decompress to $2"
+}
+req 200 "${A[@]}" "$L"; cp "$TMP/body" "$TMP/plain"
+[ -z "$(hval Content-Encoding)" ] || fail "gzip without Accept-Encoding"
+[ "$(stat -c %s "$TMP/plain")" -gt 1024 ] || fail "the listing is not over 1 KiB: test data too small"
+hval Vary | grep -q "Accept-Encoding" || fail "no Vary: Accept-Encoding: $(hval Vary)"
+E1=$(hval ETag)
+m0=$(metric "$G" 'tvmaze_gateway_response_cache_total{result="hit"}')
+req 200 "${A[@]}" "${GZ[@]}" "$L"; cp "$TMP/body" "$TMP/gz1"
+[ "$(hval Content-Encoding)" = gzip ] || fail "listing not gzipped: $(cat "$TMP/hdr")"
+E2=$(hval ETag)
+[ "$E2" = "${E1%\"}-gz\"" ] || fail "gzip ETag $E2, want $E1 with -gz"
+gunzip_same "$TMP/gz1" "$TMP/plain"
+[ "$(stat -c %s "$TMP/gz1")" -lt "$(stat -c %s "$TMP/plain")" ] || fail "gzip not smaller"
+req 200 "${A[@]}" "${GZ[@]}" "$L"
+cmp -s "$TMP/body" "$TMP/gz1" || fail "a warm gzip hit differs from the first gzip reply"
+[ "$(hval ETag)" = "$E2" ] || fail "warm gzip ETag $(hval ETag)"
+m1=$(metric "$G" 'tvmaze_gateway_response_cache_total{result="hit"}')
+[ "$m1" -gt "$m0" ] || fail "gzip replies were not response-cache hits ($m0 -> $m1)"
+req 200 "${A[@]}" -H "Accept-Encoding: deflate, gzip;q=0" "$L"
+[ -z "$(hval Content-Encoding)" ] || fail "gzip despite q=0"
+cmp -s "$TMP/body" "$TMP/plain" || fail "q=0 reply differs from the plain one"
+req 200 "${A[@]}" -H "Accept-Encoding: br;q=1.0, *;q=0.5" "$L"
+[ "$(hval Content-Encoding)" = gzip ] || fail "* did not accept gzip"
+# 304: each form on its own ETag
+req 304 "${A[@]}" -H "If-None-Match: $E1" "$L"
+req 304 "${A[@]}" "${GZ[@]}" -H "If-None-Match: $E2" "$L"
+req 200 "${A[@]}" "${GZ[@]}" -H "If-None-Match: $E1" "$L"
+[ "$(hval Content-Encoding)" = gzip ] || fail "200 after a plain ETag not gzipped"
+req 200 "${A[@]}" -H "If-None-Match: $E2" "$L"
+[ -z "$(hval Content-Encoding)" ] || fail "plain 200 after the gzip ETag gzipped"
+# small replies as they are
+req 200 "${A[@]}" "${GZ[@]}" "$G/api/v1/tv_shows/602"
+[ "$(stat -c %s "$TMP/body")" -le 1024 ] || fail "show 602 over 1 KiB: test data too big"
+[ -z "$(hval Content-Encoding)" ] || fail "a small reply gzipped"
+json_ok
+# the change stream never
+curl -sN -D "$TMP/sse_hdr" -o "$TMP/sse" --max-time 2 "${A[@]}" "${GZ[@]}" \
+  "$G/api/v1/changes/stream?after_version=0" 2>/dev/null || true
+grep -qi '^content-type: text/event-stream' "$TMP/sse_hdr" || fail "no SSE: $(cat "$TMP/sse_hdr")"
+! grep -qi '^content-encoding' "$TMP/sse_hdr" || fail "SSE gzipped"
+grep -q '^event: change' "$TMP/sse" || fail "SSE body not plain events: $(head -c 200 "$TMP/sse")"
+# an uncached route over 1 KiB, gzipped when sent
+req 200 "${A[@]}" "$G/api/v1/openapi.json"; cp "$TMP/body" "$TMP/oa"
+req 200 "${A[@]}" "${GZ[@]}" "$G/api/v1/openapi.json"
+[ "$(hval Content-Encoding)" = gzip ] || fail "openapi not gzipped"
+gunzip_same "$TMP/body" "$TMP/oa"
 
 echo "ok"
