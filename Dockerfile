@@ -19,7 +19,7 @@ RUN apt-get update -q \
       libgrpc-dev protobuf-compiler libprotobuf-dev grpc-proto \
       protobuf-c-compiler libprotobuf-c-dev \
       libpq-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev \
-      libmicrohttpd-dev libcmocka-dev libssl-dev \
+      libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -50,7 +50,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
       libgrpc29 libprotobuf-c1 libpq5 libhiredis0.14 libcurl4 libjansson4 \
-      libmicrohttpd12 ca-certificates tzdata \
+      libmicrohttpd12 zlib1g ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 tvmaze \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \

@@ -47,6 +47,7 @@
 #include "respcache.h"
 #include "response.h"
 #include "routes.h"
+#include "gzip.h"
 #include "strbuf.h"
 #include "trace.h"
 #include "workers.h"
@@ -54,7 +55,7 @@
 
 #define MAX_URI_BYTES 8192
 #define MAX_BODY_BYTES (64 * 1024)
-#define MAX_QUERY_PARAMS 64
+#define MAX_QUERY_PARAMS 128 /* show_ids: 100 repeated, beside every other field */
 
 struct gw_pipeline {
   struct gw_pipeline_deps d; /* borrowed handles; read-only */
@@ -449,6 +450,30 @@ static int prepare_(struct request *r) {
   return gw_rpc_prepare(r->route, &in, &r->rpc, &r->reply);
 }
 
+/* Stores the upstream's 200 reply in the response cache with its gzip form
+ * when it is big enough (gzip.h), so later hits compress nothing; a client
+ * that accepts gzip (want_gz) is sent that form now. */
+static void cache_put_(struct request *r, int want_gz) {
+  struct gw_reply *reply = &r->reply;
+  size_t gz_len = 0;
+  char gz_etag[24] = "";
+  gw_etag_of(reply->body->data, reply->body->len, reply->etag);
+  char *gz = reply->body->len > GW_GZIP_MIN_BYTES
+                 ? gw_gzip_encode(reply->body->data, reply->body->len, &gz_len)
+                 : NULL;
+  if (gz != NULL)
+    gw_gzip_etag(reply->etag, gz_etag);
+  gw_respcache_put(r->p->d.respcache, r->uri, r->cache_version, reply->body->data, reply->body->len,
+                   reply->etag, gz, gz_len, gz_etag);
+  if (gz != NULL && want_gz) {
+    strbuf_reset(reply->body);
+    strbuf_append_n(reply->body, gz, gz_len);
+    memcpy(reply->etag, gz_etag, sizeof gz_etag);
+    reply->gzip = 1;
+  }
+  free(gz);
+}
+
 /* The RPC route's handler: a response-cache hit, else the call (blocking).
  * The cache is used only while the follower knows the version (follow.h):
  * a hit needs an entry filled at that version; while it is down every read
@@ -458,14 +483,16 @@ static int handle_rpc_(struct request *r, int may_block) {
   struct gw_reply *reply = &r->reply;
   const struct gw_pipeline_deps *d = &r->p->d;
   int cache = r->route->cache && r->uri && gw_respcache_enabled(d->respcache);
+  int want_gz =
+      gw_gzip_accepted(MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Accept-Encoding"));
   if (cache && !r->cache_looked) { /* once: a refresher must not look again */
     int refresh;
     r->cache_looked = 1;
     r->cache_use = gw_follow_version(d->follow, &r->cache_version);
     if (!r->cache_use)
       gw_metrics_response_cache(d->metrics, 2);
-    else if ((reply->cached = gw_respcache_get(d->respcache, r->uri, r->cache_version, reply->etag,
-                                               &refresh)) != NULL) {
+    else if ((reply->cached = gw_respcache_get(d->respcache, r->uri, r->cache_version, want_gz,
+                                               reply->etag, &refresh, &reply->gzip)) != NULL) {
       gw_metrics_response_cache(d->metrics, refresh < 0 ? -1 : 1);
       reply->status = 200;
       reply->code = RPC_OK;
@@ -480,11 +507,8 @@ static int handle_rpc_(struct request *r, int may_block) {
   gw_rpc_invoke(d->upstream, d->metrics, &r->rpc, &r->trace, reply);
   if (cache && r->cache_use) {
     gw_metrics_response_cache(d->metrics, 0);
-    if (reply->status == 200) {
-      gw_etag_of(reply->body->data, reply->body->len, reply->etag);
-      gw_respcache_put(d->respcache, r->uri, r->cache_version, reply->body->data, reply->body->len,
-                       reply->etag);
-    }
+    if (reply->status == 200)
+      cache_put_(r, want_gz);
   }
   return 1;
 }

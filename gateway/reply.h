@@ -24,6 +24,7 @@ struct gw_reply {
   rpc_code code;            /* for logs/metrics on errors */
   int cacheable;            /* GET success: ETag + Cache-Control */
   char etag[24];            /* precomputed quoted ETag of body, "" to compute it when sending */
+  int gzip;                 /* body (or cached) is already the gzip form (gzip.h) */
   struct gw_cached_body *cached; /* response-cache hit: sent instead of body (reference owned) */
   char allow[64];                /* 405: the Allow header, "" for none */
   int auth_challenge;            /* 401: WWW-Authenticate */

@@ -18,7 +18,8 @@
  * once a day, and clients are told max-age=300).
  *
  *   | table        | common/bcache.h: RC_SLOTS direct-mapped slots by key |
- *   | entry        | refcounted body + len + ETag, fresh_until,           |
+ *   | entry        | refcounted body + len + ETag, its gzip form (or none)|
+ *   |              | likewise, fresh_until,                               |
  *   |              | refresh_until (a refresher holds the key until then); |
  *   |              | the bcache drops it at fresh_until + TTL              |
  *   | replacement  | a new key evicts the slot's entry                     |
@@ -60,6 +61,7 @@ struct gw_cached_body {
 /* The table's value. */
 struct entry {
   struct gw_cached_body *body; /* the entry holds one reference */
+  struct gw_cached_body *gz;   /* body's gzip form (one reference), or NULL */
   int64_t fresh_until;         /* monotonic s; stale (bcache: gone) from fresh_until + TTL */
   int64_t refresh_until;       /* a refresher is fetching the key until then */
   int64_t version;             /* data version the body was filled at */
@@ -86,6 +88,7 @@ static void entry_free_(void *value, void *cls) {
   (void)cls;
   struct entry *e = value;
   gw_cached_body_release(e->body);
+  gw_cached_body_release(e->gz);
   free(e);
 }
 
@@ -122,8 +125,9 @@ int gw_respcache_enabled(const struct gw_respcache *rc) {
 }
 
 struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key, int64_t version,
-                                        char etag[24], int *refresh) {
+                                        int want_gzip, char etag[24], int *refresh, int *gzipped) {
   *refresh = 0;
+  *gzipped = 0;
   if (rc->ttl_s <= 0)
     return NULL;
   struct gw_cached_body *hit = NULL;
@@ -135,7 +139,9 @@ struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key
   }
   if (e) { /* fresh, or stale for at most another TTL */
     if (now < e->fresh_until || now < e->refresh_until) {
-      hit = e->body; /* fresh, or stale while another request refreshes it */
+      /* fresh, or stale while another request refreshes it */
+      *gzipped = want_gzip && e->gz != NULL;
+      hit = *gzipped ? e->gz : e->body;
       atomic_fetch_add_explicit(&hit->refs, 1, memory_order_relaxed);
       memcpy(etag, hit->etag, 24);
       *refresh = now >= e->fresh_until ? -1 : 0;
@@ -148,21 +154,30 @@ struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key
   return hit;
 }
 
+/* A new body (one reference) holding a copy of data and etag. */
+static struct gw_cached_body *body_new_(const char *data, size_t len, const char *etag) {
+  struct gw_cached_body *b = xmalloc(offsetof(struct gw_cached_body, data) + (len ? len : 1));
+  atomic_init(&b->refs, 1);
+  memcpy(b->data, data, len);
+  b->len = len;
+  snprintf(b->etag, sizeof b->etag, "%s", etag);
+  return b;
+}
+
 void gw_respcache_put(struct gw_respcache *rc, const char *key, int64_t version, const char *body,
-                      size_t len, const char *etag) {
+                      size_t len, const char *etag, const char *gz, size_t gz_len,
+                      const char *gz_etag) {
   if (rc->ttl_s <= 0 || len > RC_MAX_ENTRY)
     return;
   struct entry *e = xmalloc(sizeof *e);
-  e->body = xmalloc(offsetof(struct gw_cached_body, data) + (len ? len : 1));
-  atomic_init(&e->body->refs, 1);
-  memcpy(e->body->data, body, len);
-  e->body->len = len;
-  snprintf(e->body->etag, sizeof e->body->etag, "%s", etag);
+  e->body = body_new_(body, len, etag);
+  e->gz = gz != NULL ? body_new_(gz, gz_len, gz_etag) : NULL;
   e->refresh_until = 0;
   e->version = version;
   int64_t now = now_s_();
   e->fresh_until = now + rc->ttl_s;
   pthread_mutex_lock(&rc->lock);
-  bcache_put(rc->table, key, strlen(key), e, len, e->fresh_until + rc->ttl_s, now);
+  bcache_put(rc->table, key, strlen(key), e, len + (gz != NULL ? gz_len : 0),
+             e->fresh_until + rc->ttl_s, now);
   pthread_mutex_unlock(&rc->lock);
 }

@@ -2,7 +2,8 @@
  * respcache: the gateway's in-process response cache ("microcache") for
  * the read routes (gw_route.cache: Shows and Analytics GETs). A 200 reply's
  * JSON body and ETag are kept under the request target exactly as received
- * (path + query) with the data version it was filled at, and served only
+ * (path + query), with its gzip form when it has one (gzip.h), and the
+ * data version it was filled at, and served only
  * while the follower (follow.h) knows that same version, for at most
  * TVMAZE_RESPONSE_CACHE_TTL seconds (the caller bypasses the cache while
  * the follower is down), so a hot listing
@@ -39,18 +40,22 @@ int gw_respcache_enabled(const struct gw_respcache *rc);
  * most another TTL; same version, so the same data): an entry of another
  * version is a plain miss.
  * copies its ETag (NUL-terminated, < 24 bytes) and returns a new reference
- * to its body (drop it with gw_cached_body_release). Else NULL; *refresh = 1
- * when the caller has become the refresher of the expired entry (it should
- * fetch and put), 0 for a plain miss. */
+ * to its body (drop it with gw_cached_body_release): the gzip form when
+ * want_gzip and the entry has one (*gzipped = 1), else the plain form.
+ * Else NULL; *refresh = 1 when the caller has become the refresher of the
+ * expired entry (it should fetch and put), 0 for a plain miss. */
 struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key, int64_t version,
-                                        char etag[24], int *refresh);
+                                        int want_gzip, char etag[24], int *refresh, int *gzipped);
 /* Stores a copy of body/etag under key, filled at version (the follower's
  * version read BEFORE the upstream call: a change that commits during the
  * call makes the entry unservable, never stale), for the TTL, replacing whatever held
  * its slot; silently skipped when disabled, too big or over the memory
- * budget. Arguments are copied. */
+ * budget. gz/gz_len/gz_etag: the body's gzip form beside it (gz NULL:
+ * none, e.g. a small body), so a warm hit costs no compression; both
+ * count against the budget. Arguments are copied. */
 void gw_respcache_put(struct gw_respcache *rc, const char *key, int64_t version, const char *body,
-                      size_t len, const char *etag);
+                      size_t len, const char *etag, const char *gz, size_t gz_len,
+                      const char *gz_etag);
 
 /* Drops a reference (NULL: no-op). Thread-safe. */
 void gw_cached_body_release(struct gw_cached_body *b);

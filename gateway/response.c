@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "feed.h"
+#include "gzip.h"
 #include "respcache.h"
 #include "strbuf.h"
 
@@ -25,11 +26,19 @@ enum MHD_Result gw_response_send(struct MHD_Connection *con, const char *method,
                                  struct gw_reply *reply, size_t *bytes_out) {
   unsigned status = reply->status;
   char etag[24] = "";
+  /* gzip here unless the cache path already chose the form: a body over
+   * GW_GZIP_MIN_BYTES to a client that accepts it; never a stream */
+  int gz_now =
+      reply->stream == NULL && !reply->gzip && !reply->cached &&
+      reply->body->len > GW_GZIP_MIN_BYTES &&
+      gw_gzip_accepted(MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept-Encoding"));
   if (reply->cacheable && status == 200) {
     if (reply->etag[0])
       memcpy(etag, reply->etag, sizeof etag);
     else
       gw_etag_of(reply->body->data, reply->body->len, etag);
+    if (gz_now)
+      gw_gzip_etag(reply->etag[0] ? reply->etag : etag, etag);
     const char *inm = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "If-None-Match");
     if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0))
       status = 304;
@@ -52,7 +61,13 @@ enum MHD_Result gw_response_send(struct MHD_Connection *con, const char *method,
     if (resp)
       reply->cached = NULL;
   } else {
-    char *data = strbuf_detach(reply->body, &len);
+    char *data = NULL;
+    if (gz_now && (data = gw_gzip_encode(reply->body->data, reply->body->len, &len)) != NULL) {
+      strbuf_reset(reply->body);
+      reply->gzip = 1;
+    } else {
+      data = strbuf_detach(reply->body, &len);
+    }
     resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
   }
   *bytes_out = status == 304 || strcmp(method, "HEAD") == 0 ? 0 : len;
@@ -61,6 +76,8 @@ enum MHD_Result gw_response_send(struct MHD_Connection *con, const char *method,
   if (status != 304)
     add_(resp, "Content-Type",
          reply->content_type ? reply->content_type : "application/json; charset=utf-8");
+  if (reply->gzip && status != 304)
+    add_(resp, "Content-Encoding", "gzip");
   add_(resp, "Strict-Transport-Security", "max-age=63072000; includeSubDomains");
   add_(resp, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   add_(resp, "X-Content-Type-Options", "nosniff");
@@ -70,12 +87,13 @@ enum MHD_Result gw_response_send(struct MHD_Connection *con, const char *method,
   if (etag[0]) {
     add_(resp, "ETag", etag);
     add_(resp, "Cache-Control", "private, max-age=300");
-    add_(resp, "Vary", "Authorization, X-API-Key");
+    add_(resp, "Vary", "Authorization, X-API-Key, Accept-Encoding");
   } else if (streaming) {
     add_(resp, "Cache-Control", "no-cache"); /* EventSource's expectation; never gzip */
     add_(resp, "X-Accel-Buffering", "no");   /* nginx and friends: pass events on at once */
   } else {
     add_(resp, "Cache-Control", "no-store");
+    add_(resp, "Vary", "Accept-Encoding");
   }
   if (reply->allow[0])
     add_(resp, "Allow", reply->allow);

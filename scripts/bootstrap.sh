@@ -15,7 +15,7 @@ PKGS=(
   libgrpc-dev libgrpc++-dev protobuf-compiler libprotobuf-dev
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler-grpc grpc-proto
   libpq-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev libssl-dev
-  libmicrohttpd-dev libcmocka-dev
+  libmicrohttpd-dev libcmocka-dev zlib1g-dev
   postgresql postgresql-contrib redis-server
   python3 python3-grpcio python3-grpc-tools python3-protobuf
   nghttp2-client curl jq shellcheck yamllint

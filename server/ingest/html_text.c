@@ -12,9 +12,12 @@
 #include "strbuf.h"
 #include "utf8.h"
 
-static const char *const block_tags_[] = {"p",  "br",         "div", "li",    "ul",     "ol", "h1",
-                                          "h2", "h3",         "h4",  "h5",    "h6",     "tr", "td",
-                                          "th", "blockquote", "hr",  "table", "section"};
+/* Tags that end a line: the text after them starts a new line. */
+static const char *const line_tags_[] = {"p",          "br", "div", "li",    "ul",     "ol",
+                                         "h1",         "h2", "h3",  "h4",    "h5",     "h6",
+                                         "blockquote", "hr", "tr",  "table", "section"};
+/* Tags that separate words only (table cells). */
+static const char *const space_tags_[] = {"td", "th"};
 
 struct entity_ {
   const char *name;
@@ -33,22 +36,31 @@ static const struct entity_ entities_[] = {
     {"middot", 0xB7},  {"bull", 0x2022},  {"times", 0xD7},   {"shy", 0},
 };
 
-/* Whitespace is collapsed lazily: a pending space is written before the next
- * visible character, never at the start. */
+/* Separators are collapsed lazily: the strongest one pending is written
+ * before the next visible character, never at the start (so the result is
+ * trimmed). */
+enum sep_ { SEP_NONE = 0, SEP_SPACE = 1, SEP_LINE = 2 };
+
 struct out_ {
   struct strbuf b;
-  int space; /* a space is pending */
+  enum sep_ sep; /* the separator pending */
 };
 
+static void put_sep_(struct out_ *o, enum sep_ sep) {
+  if (sep > o->sep) {
+    o->sep = sep;
+  }
+}
+
 static void put_space_(struct out_ *o) {
-  o->space = 1;
+  put_sep_(o, SEP_SPACE);
 }
 
 static void put_bytes_(struct out_ *o, const char *p, size_t n) {
-  if (o->space && o->b.len > 0) {
-    strbuf_append_char(&o->b, ' ');
+  if (o->sep != SEP_NONE && o->b.len > 0) {
+    strbuf_append_char(&o->b, o->sep == SEP_LINE ? '\n' : ' ');
   }
-  o->space = 0;
+  o->sep = SEP_NONE;
   strbuf_append_n(&o->b, p, n);
 }
 
@@ -117,19 +129,31 @@ static size_t entity_(const char *s, size_t n, unsigned long *cp) {
   return 0;
 }
 
-static int is_block_tag_(const char *name, size_t len) {
-  for (size_t k = 0; k < sizeof block_tags_ / sizeof block_tags_[0]; k++) {
-    if (strlen(block_tags_[k]) == len && strncasecmp(block_tags_[k], name, len) == 0) {
+static int listed_(const char *const *names, size_t n_names, const char *name, size_t len) {
+  for (size_t k = 0; k < n_names; k++) {
+    if (strlen(names[k]) == len && strncasecmp(names[k], name, len) == 0) {
       return 1;
     }
   }
   return 0;
 }
 
+/* The separator a tag named name[0..len) stands for. */
+static enum sep_ tag_sep_(const char *name, size_t len) {
+  if (listed_(line_tags_, sizeof line_tags_ / sizeof line_tags_[0], name, len)) {
+    return SEP_LINE;
+  }
+  if (listed_(space_tags_, sizeof space_tags_ / sizeof space_tags_[0], name, len)) {
+    return SEP_SPACE;
+  }
+  return SEP_NONE;
+}
+
 /* Skips the tag or comment at s[0] == '<'; returns bytes consumed, 0 when it
- * is not a tag (a lone '<' is text). *block is set for block tags. */
-static size_t tag_(const char *s, size_t n, int *block) {
-  *block = 0;
+ * is not a tag (a lone '<' is text). *sep gets the separator it stands
+ * for (SEP_NONE for comments and inline tags). */
+static size_t tag_(const char *s, size_t n, enum sep_ *sep) {
+  *sep = SEP_NONE;
   if (n >= 4 && memcmp(s, "<!--", 4) == 0) {
     for (size_t i = 4; i + 2 < n; i++) {
       if (memcmp(s + i, "-->", 3) == 0) {
@@ -149,7 +173,7 @@ static size_t tag_(const char *s, size_t n, int *block) {
   while (i < n && isalnum((unsigned char)s[i])) {
     i++;
   }
-  *block = is_block_tag_(s + name, i - name);
+  *sep = tag_sep_(s + name, i - name);
   char quote = 0;
   for (; i < n; i++) {
     if (quote) {
@@ -166,18 +190,16 @@ static size_t tag_(const char *s, size_t n, int *block) {
 }
 
 char *html_to_text(const char *html, size_t n) {
-  struct out_ o = {.space = 0};
+  struct out_ o = {.sep = SEP_NONE};
   strbuf_init(&o.b);
   size_t i = 0;
   while (i < n) {
     unsigned char c = (unsigned char)html[i];
     if (c == '<') {
-      int block = 0;
-      size_t used = tag_(html + i, n - i, &block);
+      enum sep_ sep = SEP_NONE;
+      size_t used = tag_(html + i, n - i, &sep);
       if (used > 0) {
-        if (block) {
-          put_space_(&o);
-        }
+        put_sep_(&o, sep);
         i += used;
         continue;
       }

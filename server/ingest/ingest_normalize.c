@@ -242,9 +242,7 @@ int ingest_norm_show(struct arena *a, val_ *s, struct ingest_show_rows *n) {
   row->language = str_(a, s, "language");
   row->status = str_(a, s, "status");
   row->runtime = int_(a, s, "runtime", 0);
-  if (row->runtime == NULL) {
-    row->runtime = int_(a, s, "averageRuntime", 0);
-  }
+  row->average_runtime = int_(a, s, "averageRuntime", 0);
   row->premiered = date_(a, s, "premiered");
   row->ended = date_(a, s, "ended");
   row->official_site = str_(a, s, "officialSite");

@@ -31,9 +31,11 @@
  *   summary              summary           html_to_text; "" -> NULL
  *   image.medium         image_url         string or NULL
  *   show | _embedded.show -> shows row (id > 0 and a name, else item skipped):
- *     id name type language status runtime(runtime, else averageRuntime)
- *     premiered ended officialSite rating.average weight summary image.medium
- *     updated (epoch s -> tvmaze_updated), genres[] (non-empty strings)
+ *     id name type language status runtime averageRuntime (-> average_runtime;
+ *     each integer >= 0 or NULL, neither stands in for the other) premiered
+ *     ended officialSite rating.average weight summary image.medium updated
+ *     (epoch s -> tvmaze_updated), genres[] (non-empty strings, TVMaze's
+ *     order, a repeated name kept at its first place)
  *     network (kind 1) else webChannel (kind 2) -> distributors (kind, id)
  *       {id > 0, name, country, officialSite}; country {code [A-Z]{2}, name,
  *       timezone} -> countries; absent/null country (global channel) -> NULL
@@ -59,7 +61,7 @@ enum ingest_parse_status {
  * of every stored source hash (migration 006), so bump it with any change
  * that alters the rows a given document yields, and the next run re-parses
  * every day instead of skipping unchanged bodies. */
-#define INGEST_NORMALIZE_VERSION 1
+#define INGEST_NORMALIZE_VERSION 2 /* 2: average_runtime, genre order, line breaks */
 
 /* Parses one schedule document json[0..n) and merges its items into b. m
  * (NULL: none) is the run's show memo (ingest_show_memo.h): an item whose

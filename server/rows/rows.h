@@ -30,11 +30,11 @@ struct row_distributor {
 
 struct row_show {
   int id;
-  char *name, *type, *language, *status, *runtime, *premiered, *ended, *official_site, *rating,
-      *weight, *summary, *image_url, *tvmaze_updated;
+  char *name, *type, *language, *status, *runtime, *average_runtime, *premiered, *ended,
+      *official_site, *rating, *weight, *summary, *image_url, *tvmaze_updated;
   int dist_kind; /* 0: no distributor */
   int dist_id;
-  char **genres;
+  char **genres; /* in TVMaze's order, duplicates dropped */
   size_t n_genres;
 };
 

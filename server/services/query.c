@@ -257,8 +257,9 @@ static int limit_(const char *field, const Google__Protobuf__Int32Value *v, int3
 static int filter_(const char *date_from, const char *date_to, const char *country,
                    const char *distributor, const Google__Protobuf__DoubleValue *rating,
                    const char *genre, const char *q, const Google__Protobuf__Int32Value *page,
-                   const Google__Protobuf__Int32Value *per_page, struct shows_filter *f,
-                   char country_buf[3], char *msg, size_t msglen) {
+                   const Google__Protobuf__Int32Value *per_page, const int32_t *show_ids,
+                   size_t n_show_ids, struct shows_filter *f, char country_buf[3], char *msg,
+                   size_t msglen) {
   memset(f, 0, sizeof *f);
   /* every field is checked, so each bad one is named (one violation each) */
   int rc = window_(date_from, date_to, &f->date_from, &f->date_to, msg, msglen);
@@ -283,6 +284,12 @@ static int filter_(const char *date_from, const char *date_to, const char *count
       f->has_rating = 1;
       f->min_rating = rating->value;
     }
+  }
+  if (service_show_ids_arg(show_ids, n_show_ids, msg, msglen) != 0) {
+    rc = -1;
+  } else {
+    f->show_ids = show_ids;
+    f->n_show_ids = n_show_ids;
   }
   rc |= service_page_args(page, per_page, &f->page, &f->per_page, msg, msglen);
   return rc;
@@ -331,7 +338,8 @@ rpc_code query_list_shows(struct worker_ctx *w, const Tvmaze__V1__ListShowsReque
   memset(out, 0, sizeof *out);
   msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
   if (filter_(req->date_from, req->date_to, req->country, req->distributor, req->rating, req->genre,
-              req->q, req->page, req->per_page, &p.f, cc, msg, msglen) != 0) {
+              req->q, req->page, req->per_page, req->show_ids, req->n_show_ids, &p.f, cc, msg,
+              msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "ListShows", &req->base, &tvmaze__v1__list_shows_response__descriptor,
@@ -360,7 +368,8 @@ rpc_code query_list_episodes(struct worker_ctx *w, const Tvmaze__V1__ListEpisode
   memset(out, 0, sizeof *out);
   msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
   if (filter_(req->date_from, req->date_to, req->country, req->distributor, req->rating, req->genre,
-              req->q, req->page, req->per_page, &p.f, cc, msg, msglen) != 0) {
+              req->q, req->page, req->per_page, req->show_ids, req->n_show_ids, &p.f, cc, msg,
+              msglen) != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "ListEpisodes", &req->base,

@@ -78,3 +78,17 @@ int service_page_args(const Google__Protobuf__Int32Value *page,
   }
   return rc;
 }
+
+int service_show_ids_arg(const int32_t *ids, size_t n, char *msg, size_t msglen) {
+  if (n > SERVICE_MAX_SHOW_IDS) {
+    return service_bad_field(msg, msglen, "show_ids: at most %d ids, got %zu", SERVICE_MAX_SHOW_IDS,
+                             n);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (ids[i] <= 0) {
+      return service_bad_field(msg, msglen, "show_ids: must be positive TVMaze show ids, got %d",
+                               (int)ids[i]);
+    }
+  }
+  return 0;
+}

@@ -94,4 +94,10 @@ int service_page_args(const Google__Protobuf__Int32Value *page,
                       const Google__Protobuf__Int32Value *per_page, int32_t *page_out,
                       int32_t *per_page_out, char *msg, size_t msglen);
 
+/* Reads a show_ids filter (the one rule for the Shows listings): at most
+ * SERVICE_MAX_SHOW_IDS ids, each positive. Returns 0, or -1 with a message
+ * naming show_ids added to msg (service_bad_field). */
+#define SERVICE_MAX_SHOW_IDS 100
+int service_show_ids_arg(const int32_t *ids, size_t n, char *msg, size_t msglen);
+
 #endif

@@ -87,56 +87,64 @@ const char day_sql_preload[] =
   "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM w"
 
 const char day_sql_shows[] =
-    "WITH w AS (INSERT INTO shows (id, name, type, language, status, runtime, premiered, ended, "
-    "official_site, rating, weight, summary, image_url, distributor_id, tvmaze_updated) "
-    "SELECT u.id, u.name, u.type, u.language, u.status, u.runtime, u.premiered, u.ended, "
-    "u.site, u.rating, u.weight, u.summary, u.image, d.id, to_timestamp(u.upd) "
+    "WITH w AS (INSERT INTO shows (id, name, type, language, status, runtime, average_runtime, "
+    "premiered, ended, official_site, rating, weight, summary, image_url, distributor_id, "
+    "tvmaze_updated) "
+    "SELECT u.id, u.name, u.type, u.language, u.status, u.runtime, u.avg_runtime, u.premiered, "
+    "u.ended, u.site, u.rating, u.weight, u.summary, u.image, d.id, to_timestamp(u.upd) "
     "FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], "
-    "$7::date[], $8::date[], $9::text[], $10::numeric[], $11::int[], $12::text[], "
-    "$13::text[], $14::smallint[], $15::int[], $16::bigint[]) AS u(id, name, type, "
-    "language, status, runtime, premiered, ended, site, rating, weight, summary, image, "
-    "dkind, did, upd) "
+    "$7::int[], $8::date[], $9::date[], $10::text[], $11::numeric[], $12::int[], $13::text[], "
+    "$14::text[], $15::smallint[], $16::int[], $17::bigint[]) AS u(id, name, type, "
+    "language, status, runtime, avg_runtime, premiered, ended, site, rating, weight, summary, "
+    "image, dkind, did, upd) "
     "LEFT JOIN distributors d ON d.kind = u.dkind AND d.tvmaze_id = u.did "
     "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, type = EXCLUDED.type, "
     "language = EXCLUDED.language, status = EXCLUDED.status, runtime = EXCLUDED.runtime, "
+    "average_runtime = EXCLUDED.average_runtime, "
     "premiered = EXCLUDED.premiered, ended = EXCLUDED.ended, "
     "official_site = EXCLUDED.official_site, rating = EXCLUDED.rating, "
     "weight = EXCLUDED.weight, summary = EXCLUDED.summary, image_url = EXCLUDED.image_url, "
     "distributor_id = EXCLUDED.distributor_id, tvmaze_updated = EXCLUDED.tvmaze_updated, "
     "updated_at = now() "
     "WHERE (shows.name, shows.type, shows.language, shows.status, shows.runtime, "
-    "shows.premiered, shows.ended, shows.official_site, shows.rating, shows.weight, "
-    "shows.summary, shows.image_url, shows.distributor_id, shows.tvmaze_updated) "
+    "shows.average_runtime, shows.premiered, shows.ended, shows.official_site, shows.rating, "
+    "shows.weight, shows.summary, shows.image_url, shows.distributor_id, shows.tvmaze_updated) "
     "IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.type, EXCLUDED.language, EXCLUDED.status, "
-    "EXCLUDED.runtime, EXCLUDED.premiered, EXCLUDED.ended, EXCLUDED.official_site, "
-    "EXCLUDED.rating, EXCLUDED.weight, EXCLUDED.summary, EXCLUDED.image_url, "
-    "EXCLUDED.distributor_id, EXCLUDED.tvmaze_updated) "
+    "EXCLUDED.runtime, EXCLUDED.average_runtime, EXCLUDED.premiered, EXCLUDED.ended, "
+    "EXCLUDED.official_site, EXCLUDED.rating, EXCLUDED.weight, EXCLUDED.summary, "
+    "EXCLUDED.image_url, EXCLUDED.distributor_id, EXCLUDED.tvmaze_updated) "
     "RETURNING (xmax = 0) AS created) " UPSERT_COUNTS_;
 
 const char day_sql_shows_copy[] =
-    "COPY shows (id, name, type, language, status, runtime, premiered, ended, official_site, "
-    "rating, weight, summary, image_url, distributor_id, tvmaze_updated) FROM STDIN";
+    "COPY shows (id, name, type, language, status, runtime, average_runtime, premiered, ended, "
+    "official_site, rating, weight, summary, image_url, distributor_id, tvmaze_updated) "
+    "FROM STDIN";
 
-/* show_genres: the stored pairs of the day's shows against the listed ones,
- * as set differences (hashed or sorted, whatever the plan estimates): the
- * correlated NOT EXISTS forms these replace ran as nested loops under the
- * generic plan (unnest estimated at 10 rows) and cost 90 ms per day. */
+/* show_genres: the stored triples (show, genre, position) of the day's
+ * shows against the listed ones, as set differences (hashed or sorted,
+ * whatever the plan estimates): the correlated NOT EXISTS forms these
+ * replace ran as nested loops under the generic plan (unnest estimated at
+ * 10 rows) and cost 90 ms per day. A genre that moved in the show's list is
+ * deleted and inserted again at its new position (before the insert: the
+ * key is (show, genre)). */
 
 const char day_sql_sg_delete[] =
     "DELETE FROM show_genres sg USING ("
-    "SELECT x.show_id, x.genre_id FROM show_genres x WHERE x.show_id = ANY ($1::int[]) "
-    "EXCEPT SELECT p.s, ge.id FROM unnest($2::int[], $3::text[]) AS p(s, g) "
-    "JOIN genres ge ON ge.name = p.g) AS gone "
+    "SELECT x.show_id, x.genre_id, x.position FROM show_genres x "
+    "WHERE x.show_id = ANY ($1::int[]) "
+    "EXCEPT SELECT p.s, ge.id, p.pos FROM unnest($2::int[], $3::text[], $4::smallint[]) "
+    "AS p(s, g, pos) JOIN genres ge ON ge.name = p.g) AS gone "
     "WHERE sg.show_id = gone.show_id AND sg.genre_id = gone.genre_id";
 
 const char day_sql_sg_insert[] =
-    "INSERT INTO show_genres (show_id, genre_id) "
-    "SELECT p.s, ge.id FROM unnest($2::int[], $3::text[]) AS p(s, g) "
-    "JOIN genres ge ON ge.name = p.g "
-    "EXCEPT SELECT x.show_id, x.genre_id FROM show_genres x WHERE x.show_id = ANY ($1::int[]) "
+    "INSERT INTO show_genres (show_id, genre_id, position) "
+    "SELECT p.s, ge.id, p.pos FROM unnest($2::int[], $3::text[], $4::smallint[]) "
+    "AS p(s, g, pos) JOIN genres ge ON ge.name = p.g "
+    "EXCEPT SELECT x.show_id, x.genre_id, x.position FROM show_genres x "
+    "WHERE x.show_id = ANY ($1::int[]) "
     "ON CONFLICT DO NOTHING";
 
-const char day_sql_sg_copy[] = "COPY show_genres (show_id, genre_id) FROM STDIN";
+const char day_sql_sg_copy[] = "COPY show_genres (show_id, genre_id, position) FROM STDIN";
 
 /* country_code: the show's distributor country, the value the row trigger
  * of migration 004 would look up per row, joined here for the whole day

@@ -12,10 +12,11 @@
  *   day_sql_probe          $1 show id[] $2 episode id[] $3 dist kind[]
  *                          $4 dist tvmaze_id[] $5 genre name[]
  *   day_sql_preload        $1 from $2 to (dates of the run's window)
- *   day_sql_shows          16 columns (day_plan's UPSERT shows); answers
+ *   day_sql_shows          17 columns (day_plan's UPSERT shows); answers
  *                          (created, updated)
  *   day_sql_sg_delete,     $1 stored show id[] $2 pair show id[]
- *   day_sql_sg_insert      $3 pair genre name[]
+ *   day_sql_sg_insert      $3 pair genre name[] $4 pair position[] (the
+ *                          genre's 0-based place in the show's list)
  *   day_sql_episodes       13 columns; answers (created, updated)
  *   day_sql_*_copy         COPY .. FROM STDIN (text format)
  *   day_sql_hashes_delete  $1 date

@@ -152,9 +152,11 @@ uint64_t run_hash_distributor(const struct row_distributor *d) {
 }
 
 uint64_t run_hash_show(const struct row_show *sh) {
-  const char *f[] = {sh->name,      sh->type,      sh->language,      sh->status, sh->runtime,
-                     sh->premiered, sh->ended,     sh->official_site, sh->rating, sh->weight,
-                     sh->summary,   sh->image_url, sh->tvmaze_updated};
+  const char *f[] = {sh->name,      sh->type,          sh->language,
+                     sh->status,    sh->runtime,       sh->average_runtime,
+                     sh->premiered, sh->ended,         sh->official_site,
+                     sh->rating,    sh->weight,        sh->summary,
+                     sh->image_url, sh->tvmaze_updated};
   uint64_t h = h_int_(0, sh->id);
   for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
     h = h_str_(h, f[k]);

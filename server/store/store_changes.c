@@ -6,7 +6,8 @@
  * come from the statement's snapshot. Columns: h.cur, h.floor, version,
  * entity, op, id, show_id, changed_at (seconds, nanoseconds), fields (JSON
  * array), then store_map.h's show columns and episode columns over the
- * record's typed after-images (migration 011); a CREATED episode whose
+ * record's typed after-images (migration 011; genres in the order of the
+ * record's genre_ids, which migration 014 writes in TVMaze's); a CREATED episode whose
  * image is NULL is the episodes row itself (migration 012: it has not
  * changed since), read in the same snapshot.
  */
@@ -24,26 +25,26 @@
 #define HEAD_NCOLS 10 /* up to the show columns */
 
 /* The page statement with filter text WHERE_ ("" or " AND x..."). */
-#define CHANGES_SQL_(WHERE_)                                                                     \
-  "WITH h AS (SELECT g.generation AS cur, f.version AS floor FROM data_generation g"             \
-  " CROSS JOIN changes_floor f)"                                                                 \
-  " SELECT h.cur, h.floor, ch.version, ch.entity, ch.op, ch.id, ch.show_id,"                     \
-  " extract(epoch FROM date_trunc('second', ch.changed_at))::bigint,"                            \
-  " (extract(microseconds FROM ch.changed_at)::bigint % 1000000) * 1000,"                        \
-  " array_to_json(ch.fields), " STORE_MAP_SHOW_COLS_OVER(                                        \
-      "unnest(ch.genre_ids) AS sg(genre_id)",                                                    \
-      "true") ", " STORE_MAP_EPISODE_COLS                                                        \
-              " FROM h LEFT JOIN LATERAL (SELECT * FROM changes x"                               \
-              " WHERE x.version > $1::bigint" WHERE_                                             \
-              " ORDER BY x.version LIMIT $2::int) ch ON true"                                    \
-              " LEFT JOIN LATERAL (SELECT (ch.show_row).*) s ON ch.entity = 1"                   \
-              " LEFT JOIN LATERAL (SELECT (ch.distributor_row).*) d ON ch.entity = 1"            \
-              " LEFT JOIN LATERAL (SELECT (ch.country_row).*) c ON ch.entity = 1"                \
-              " LEFT JOIN LATERAL (SELECT (x.r).* FROM (SELECT coalesce(ch.episode_row, (SELECT" \
-              " change_episode_of(le) FROM episodes le WHERE ch.entity = 2 AND le.id = ch.id)) " \
-              "AS r"                                                                             \
-              " OFFSET 0) x) e ON ch.entity = 2 AND ch.op <> 3"                                  \
-              " ORDER BY ch.version"
+#define CHANGES_SQL_(WHERE_)                                                                       \
+  "WITH h AS (SELECT g.generation AS cur, f.version AS floor FROM data_generation g"               \
+  " CROSS JOIN changes_floor f)"                                                                   \
+  " SELECT h.cur, h.floor, ch.version, ch.entity, ch.op, ch.id, ch.show_id,"                       \
+  " extract(epoch FROM date_trunc('second', ch.changed_at))::bigint,"                              \
+  " (extract(microseconds FROM ch.changed_at)::bigint % 1000000) * 1000,"                          \
+  " array_to_json(ch.fields), " STORE_MAP_SHOW_COLS_OVER(                                          \
+      "unnest(ch.genre_ids) WITH ORDINALITY AS sg(genre_id, ord)", "true",                         \
+      "sg.ord") ", " STORE_MAP_EPISODE_COLS                                                        \
+                " FROM h LEFT JOIN LATERAL (SELECT * FROM changes x"                               \
+                " WHERE x.version > $1::bigint" WHERE_                                             \
+                " ORDER BY x.version LIMIT $2::int) ch ON true"                                    \
+                " LEFT JOIN LATERAL (SELECT (ch.show_row).*) s ON ch.entity = 1"                   \
+                " LEFT JOIN LATERAL (SELECT (ch.distributor_row).*) d ON ch.entity = 1"            \
+                " LEFT JOIN LATERAL (SELECT (ch.country_row).*) c ON ch.entity = 1"                \
+                " LEFT JOIN LATERAL (SELECT (x.r).* FROM (SELECT coalesce(ch.episode_row, (SELECT" \
+                " change_episode_of(le) FROM episodes le WHERE ch.entity = 2 AND le.id = ch.id)) " \
+                "AS r"                                                                             \
+                " OFFSET 0) x) e ON ch.entity = 2 AND ch.op <> 3"                                  \
+                " ORDER BY ch.version"
 
 /* Indexed by (show_ids set) | (entity set) << 1. */
 static const char *const SQL_LIST[4] = {

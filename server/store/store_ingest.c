@@ -56,7 +56,7 @@ static void ends_(struct pg_array *a, int n, const char **v) {
 static enum store_status upsert_(struct store *s, const char *name, const char *sql,
                                  struct pg_array *cols, int n, long long *created,
                                  long long *updated) {
-  const char *v[16];
+  const char *v[17];
   ends_(cols, n, v);
   enum store_status st;
   PGresult *r = store_exec(s, name, sql, n, v, &st);
@@ -211,9 +211,10 @@ static enum store_status send_shows_(struct store *s, const struct row_batch *b,
   struct strbuf copy, sg;
   strbuf_init(&copy);
   strbuf_init(&sg);
-  struct pg_array sa[16], pa[3]; /* the upsert's columns; pairs (show, genre), stored ids */
-  pg_arrays_init(sa, 16);
-  pg_arrays_init(pa, 3);
+  /* the upsert's columns; pairs (show, genre, position), stored ids */
+  struct pg_array sa[17], pa[4];
+  pg_arrays_init(sa, 17);
+  pg_arrays_init(pa, 4);
   for (size_t i = 0; i < b->n_shows; i++) {
     const struct row_show *sh = &b->shows[i];
     if (p->show_op[i] == DAY_SKIP) {
@@ -225,15 +226,18 @@ static enum store_status send_shows_(struct store *s, const struct row_batch *b,
     for (size_t g = 0; g < sh->n_genres; g++) {
       if (p->sg_op[i] == DAY_COPY) {
         pg_copy_int(&sg, sh->id, '\t');
-        pg_copy_int(&sg, p->sg_genre_id[p->sg_off[i] + g], '\n');
+        pg_copy_int(&sg, p->sg_genre_id[p->sg_off[i] + g], '\t');
+        pg_copy_int(&sg, (long long)g, '\n');
       } else {
         pg_array_add_int(&pa[0], sh->id);
         pg_array_add(&pa[1], sh->genres[g]);
+        pg_array_add_int(&pa[3], (long long)g);
       }
     }
-    const char *f[] = {sh->name,    sh->type,      sh->language, sh->status,
-                       sh->runtime, sh->premiered, sh->ended,    sh->official_site,
-                       sh->rating,  sh->weight,    sh->summary,  sh->image_url};
+    const char *f[] = {
+        sh->name,      sh->type,  sh->language,      sh->status, sh->runtime, sh->average_runtime,
+        sh->premiered, sh->ended, sh->official_site, sh->rating, sh->weight,  sh->summary,
+        sh->image_url};
     if (p->show_op[i] == DAY_COPY) {
       char upd_buf[32];
       const char *upd = NULL;
@@ -255,13 +259,13 @@ static enum store_status send_shows_(struct store *s, const struct row_batch *b,
       pg_array_add(&sa[1 + k], f[k]);
     }
     if (sh->dist_kind != 0) {
-      pg_array_add_int(&sa[13], sh->dist_kind);
-      pg_array_add_int(&sa[14], sh->dist_id);
+      pg_array_add_int(&sa[14], sh->dist_kind);
+      pg_array_add_int(&sa[15], sh->dist_id);
     } else {
-      pg_array_add(&sa[13], NULL);
       pg_array_add(&sa[14], NULL);
+      pg_array_add(&sa[15], NULL);
     }
-    pg_array_add(&sa[15], sh->tvmaze_updated);
+    pg_array_add(&sa[16], sh->tvmaze_updated);
   }
   long long cr = 0, up = 0;
   enum store_status st = STORE_OK;
@@ -269,7 +273,7 @@ static enum store_status send_shows_(struct store *s, const struct row_batch *b,
     st = store_copy_in(s, day_sql_shows_copy, copy.data, copy.len, &cr);
   }
   if (st == STORE_OK && sa[0].n > 0) {
-    st = upsert_(s, "ingest_shows", day_sql_shows, sa, 16, &cr, &up);
+    st = upsert_(s, "ingest_shows", day_sql_shows, sa, 17, &cr, &up);
   }
   /* every show of the day not created or updated is unchanged, also those
    * the memo left out */
@@ -277,20 +281,21 @@ static enum store_status send_shows_(struct store *s, const struct row_batch *b,
   c->shows_updated += up;
   c->shows_unchanged += (long long)b->n_shows - cr - up;
   *written += cr + up;
-  const char *v[3] = {pg_array_end(&pa[2]), pg_array_end(&pa[0]), pg_array_end(&pa[1])};
+  const char *v[4] = {pg_array_end(&pa[2]), pg_array_end(&pa[0]), pg_array_end(&pa[1]),
+                      pg_array_end(&pa[3])};
   if (st == STORE_OK && pa[2].n > 0) { /* new shows have no pairs to delete */
-    st = run_(s, "ingest_sg_delete", day_sql_sg_delete, 3, v, written);
+    st = run_(s, "ingest_sg_delete", day_sql_sg_delete, 4, v, written);
   }
   if (st == STORE_OK && pa[0].n > 0) {
-    st = run_(s, "ingest_sg_insert", day_sql_sg_insert, 3, v, written);
+    st = run_(s, "ingest_sg_insert", day_sql_sg_insert, 4, v, written);
   }
   if (st == STORE_OK && sg.len > 0) {
     st = store_copy_in(s, day_sql_sg_copy, sg.data, sg.len, written);
   }
   strbuf_release(&copy);
   strbuf_release(&sg);
-  pg_arrays_release(sa, 16);
-  pg_arrays_release(pa, 3);
+  pg_arrays_release(sa, 17);
+  pg_arrays_release(pa, 4);
   return st;
 }
 

@@ -36,8 +36,9 @@
  *                  IS DISTINCT FROM (EXCLUDED cols) RETURNING (xmax = 0):
  *                  created = COPYed rows + true rows, updated = false rows,
  *                  unchanged = the rest
- *   show_genres    new shows: COPY of their pairs; stored shows: DELETE pairs
- *                  no longer listed, INSERT missing pairs
+ *   show_genres    new shows: COPY of their pairs (with each genre's place
+ *                  in TVMaze's list); stored shows: DELETE pairs no longer
+ *                  listed at their place, INSERT missing ones
  *   episodes       new ones: COPY with country_code from the batch (the
  *                  show's distributor's country, which the day's statements
  *                  have just made the tables hold); stored ones: upsert as

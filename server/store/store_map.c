@@ -75,5 +75,6 @@ Tvmaze__V1__Show *store_map_show(struct arena *a, const PGresult *r, int row, in
   if (!PQgetisnull(r, row, c + 20)) {
     genres_from_json_(a, s, PQgetvalue(r, row, c + 20));
   }
+  s->average_runtime = store_read_int32_value(a, r, row, c + 21);
   return s;
 }

@@ -13,11 +13,12 @@
  * here is added to those types and to changes_commit too).
  *
  *   list                      columns
- *   STORE_MAP_SHOW_COLS_OVER  21: id, name, type, language, status, runtime,
+ *   STORE_MAP_SHOW_COLS_OVER  22: id, name, type, language, status, runtime,
  *                             premiered, ended, official_site, rating, weight,
  *                             summary, image_url, distributor (tvmaze_id,
  *                             kind, name), country (code, name, timezone),
- *                             updated_at (epoch s), genres (JSON array)
+ *                             updated_at (epoch s), genres (JSON array, in
+ *                             TVMaze's order), average_runtime
  *   STORE_MAP_EPISODE_COLS    13: id, show_id, name, season, number, type,
  *                             airdate, airtime, airstamp (epoch s), runtime,
  *                             rating, summary, image_url
@@ -31,18 +32,22 @@
 #include "tvmaze/v1/shows.pb-c.h"
 
 /* Show columns; SG_SRC is the FROM item of the show's genre pairs, aliased
- * sg, and SG_WHERE restricts it to the show. */
-#define STORE_MAP_SHOW_COLS_OVER(SG_SRC, SG_WHERE)                                        \
+ * sg, SG_WHERE restricts it to the show and SG_ORDER orders them as TVMaze
+ * lists them. */
+#define STORE_MAP_SHOW_COLS_OVER(SG_SRC, SG_WHERE, SG_ORDER)                              \
   "s.id, s.name, s.type, s.language, s.status, s.runtime,"                                \
   " to_char(s.premiered, 'YYYY-MM-DD'), to_char(s.ended, 'YYYY-MM-DD'), s.official_site," \
   " s.rating, s.weight, s.summary, s.image_url, d.tvmaze_id, d.kind, d.name,"             \
   " c.code, c.name, c.timezone, extract(epoch FROM s.tvmaze_updated)::bigint,"            \
-  " (SELECT coalesce(json_agg(g.name ORDER BY g.name), '[]'::json) FROM " SG_SRC          \
-  " JOIN genres g ON g.id = sg.genre_id WHERE " SG_WHERE ")"
+  " (SELECT coalesce(json_agg(g.name ORDER BY " SG_ORDER "), '[]'::json) FROM " SG_SRC    \
+  " JOIN genres g ON g.id = sg.genre_id WHERE " SG_WHERE "), s.average_runtime"
 
-/* The show columns over the stored tables. */
-#define STORE_MAP_SHOW_COLS STORE_MAP_SHOW_COLS_OVER("show_genres sg", "sg.show_id = s.id")
-#define STORE_MAP_SHOW_NCOLS 21
+/* The show columns over the stored tables: genres by show_genres.position
+ * (migration 014; rows written before it share position 0 and fall back to
+ * the name). */
+#define STORE_MAP_SHOW_COLS \
+  STORE_MAP_SHOW_COLS_OVER("show_genres sg", "sg.show_id = s.id", "sg.position, g.name")
+#define STORE_MAP_SHOW_NCOLS 22
 
 #define STORE_MAP_EPISODE_COLS                                                             \
   "e.id, e.show_id, e.name, e.season, e.number, e.type, to_char(e.airdate, 'YYYY-MM-DD')," \

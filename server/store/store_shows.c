@@ -3,8 +3,8 @@
  * statements per call and the ordering.
  *
  * The filtered statements (shows_page, episodes_page) exist once per
- * combination of set filters (a 5-bit mask: country, distributor, rating,
- * genre, q), each a constant text assembled here from constant fragments and
+ * combination of set filters (a 6-bit mask: country, distributor, rating,
+ * genre, q, show_ids), each a constant text assembled here from constant fragments and
  * prepared under its own name (shows_page_05, ...). No `$n IS NULL OR ...`:
  * every statement gets a plan for exactly its filters, and PostgreSQL's
  * generic plan (used from the 6th execution, no planning per request) stays
@@ -12,7 +12,8 @@
  *
  * Parameters: $1 date_from  $2 date_to (dates, inclusive)  $3 per_page
  *   $4 offset, then one per set filter in mask order: country code,
- *   distributor name, min rating, genre name, ILIKE pattern of q (escaped).
+ *   distributor name, min rating, genre name, ILIKE pattern of q (escaped),
+ *   show ids (an int[] literal).
  * Each statement answers exactly one row when the page is empty (total only,
  * the other columns NULL), so the total comes with the page in one round
  * trip even past the last page.
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include "date.h"
+#include "pg_encode.h"
 #include "store_map.h"
 #include "store_read.h"
 #include "strbuf.h"
@@ -52,15 +54,17 @@ enum {
   F_RATING = 4,
   F_GENRE = 8,
   F_Q = 16,
+  F_SHOW_IDS = 32,
 };
 
 static unsigned filter_mask_(const struct shows_filter *f) {
   return (f->country ? F_COUNTRY : 0u) | (f->distributor ? F_DISTRIBUTOR : 0u) |
-         (f->has_rating ? F_RATING : 0u) | (f->genre ? F_GENRE : 0u) | (f->q ? F_Q : 0u);
+         (f->has_rating ? F_RATING : 0u) | (f->genre ? F_GENRE : 0u) | (f->q ? F_Q : 0u) |
+         (f->n_show_ids > 0 ? F_SHOW_IDS : 0u);
 }
 
 /* Filters other than country: those test the show, through f. */
-#define SHOW_FILTERS (F_DISTRIBUTOR | F_RATING | F_GENRE | F_Q)
+#define SHOW_FILTERS (F_DISTRIBUTOR | F_RATING | F_GENRE | F_Q | F_SHOW_IDS)
 
 /* "f AS MATERIALIZED (ids of the shows passing the filters), " or nothing.
  * Materialized: a narrow id set (index-only scans where it can) that the
@@ -90,6 +94,9 @@ static void filter_cte_(struct strbuf *b, unsigned mask) {
   }
   if (mask & F_Q) {
     strbuf_appendf(b, " AND s.name ILIKE $%d::text", n++);
+  }
+  if (mask & F_SHOW_IDS) {
+    strbuf_appendf(b, " AND s.id = ANY ($%d::int[])", n++);
   }
   strbuf_append(b, "), ");
 }
@@ -186,8 +193,9 @@ static Tvmaze__V1__Pagination *pagination_(struct arena *a, const struct shows_f
 
 struct filter_params {
   char from[11], to[11], rating[32], limit[16], offset[24];
-  char *pattern; /* heap, or NULL */
-  const char *values[9];
+  char *pattern;       /* heap, or NULL */
+  struct pg_array ids; /* show_ids' literal */
+  const char *values[10];
   int n;         /* parameters used */
   unsigned mask; /* filter_mask_ */
   char sql[MAX_SQL];
@@ -218,19 +226,30 @@ static void filter_params_init_(struct filter_params *fp, const struct shows_fil
   snprintf(fp->offset, sizeof fp->offset, "%" PRId64,
            ((int64_t)f->page - 1) * (int64_t)f->per_page);
   fp->pattern = f->q != NULL ? like_pattern_(f->q) : NULL;
+  pg_array_init(&fp->ids);
+  for (size_t i = 0; i < f->n_show_ids; i++) {
+    pg_array_add_int(&fp->ids, f->show_ids[i]);
+  }
   fp->values[0] = fp->from;
   fp->values[1] = fp->to;
   fp->values[2] = fp->limit;
   fp->values[3] = fp->offset;
   fp->n = 4;
-  const char *opt[5] = {f->country, f->distributor, f->has_rating ? fp->rating : NULL, f->genre,
-                        fp->pattern};
-  for (int i = 0; i < 5; i++) {
+  const char *opt[6] = {
+      f->country, f->distributor, f->has_rating ? fp->rating : NULL,
+      f->genre,   fp->pattern,    f->n_show_ids > 0 ? pg_array_end(&fp->ids) : NULL};
+  for (int i = 0; i < 6; i++) {
     if (opt[i] != NULL) {
       fp->values[fp->n++] = opt[i];
     }
   }
   fp->mask = filter_mask_(f);
+}
+
+static void filter_params_release_(struct filter_params *fp) {
+  free(fp->pattern);
+  fp->pattern = NULL;
+  pg_arrays_release(&fp->ids, 1);
 }
 
 /* The statement text and name for this filter combination (fixed storage:
@@ -352,7 +371,7 @@ out:
   PQclear(page);
   PQclear(eps);
   strbuf_release(&ids);
-  free(fp.pattern);
+  filter_params_release_(&fp);
   return st;
 }
 
@@ -414,7 +433,7 @@ enum store_status store_episodes_list(struct store *s, struct arena *a,
   filter_params_init_(&fp, f);
   filter_sql_(&fp, 1);
   PGresult *r = store_exec(s, fp.name, fp.sql, fp.n, fp.values, &st);
-  free(fp.pattern);
+  filter_params_release_(&fp);
   if (r == NULL) {
     return st;
   }

@@ -46,8 +46,10 @@ struct shows_filter {
   double min_rating;       /* 0..10 */
   const char *genre;       /* compared case-insensitively */
   const char *q;           /* raw substring; %, _ and \ are escaped here */
-  int32_t page;            /* >= 1 */
-  int32_t per_page;        /* 1..100 */
+  const int32_t *show_ids; /* only these shows (n_show_ids > 0), each > 0 */
+  size_t n_show_ids;
+  int32_t page;     /* >= 1 */
+  int32_t per_page; /* 1..100 */
 };
 
 /* Page of shows with their episodes inside the window, and pagination.

@@ -14,7 +14,8 @@ hold exactly what TVMaze answers for /schedule/web?date= and
 (on every day it appears).
 "feed/" (the change feed's run, tests/integration/test_changes.c) differs from
 "base/" in exactly: show 601 rating 7.5 -> 8.0 (every day), show 603 genres
-[Drama, Crime] -> [Drama], episode 2002 airtime 21:00 -> 21:30 (and its
+[Drama, Crime] -> [Crime, Action] (one gone, one moved, one new: TVMaze's
+order, not sorted), episode 2002 airtime 21:00 -> 21:30 (and its
 airstamp), episode 2005 moved from 2030-01-03 to 2030-01-02 at 18:45, episode
 1003 no longer listed (2030-01-02), and a new show 604 with episode 2006 on
 2030-01-03.
@@ -158,7 +159,7 @@ def build_feed():
             if sh["id"] == 601:
                 sh["rating"] = {"average": 8.0}
             if sh["id"] == 603:
-                sh["genres"] = ["Drama"]
+                sh["genres"] = ["Crime", "Action"]
             if it["id"] == 2002:
                 it["airtime"] = "21:30"
                 it["airstamp"] = "2030-01-02T02:30:00+00:00"

@@ -238,6 +238,16 @@ static void test_feed_run_records(void **state) {
   assert_int_equal(r->next_after_version, v0); /* the last change is the data version */
   expect_(r, SHOW_E, 501, CREATED, 501, "");
   expect_(r, EPISODE_E, 1003, CREATED, 501, "");
+  /* the after-images: TVMaze's runtime (null for 501) beside its
+   * averageRuntime, genres in TVMaze's order (603: Drama, Crime) */
+  const Tvmaze__V1__Show *c501 = find_(r, SHOW_E, 501)->show;
+  assert_null(c501->runtime);
+  assert_non_null(c501->average_runtime);
+  assert_int_equal(c501->average_runtime->value, 50);
+  const Tvmaze__V1__Show *c603 = find_(r, SHOW_E, 603)->show;
+  assert_int_equal(c603->n_genres, 2);
+  assert_string_equal(c603->genres[0], "Drama");
+  assert_string_equal(c603->genres[1], "Crime");
   free_(r);
 
   /* the feed set: updates, a move, a drop, a new show */
@@ -272,8 +282,9 @@ static void test_feed_run_records(void **state) {
   assert_non_null(s601->distributor->country);
   assert_string_equal(s601->distributor->country->code, "US");
   const Tvmaze__V1__Show *s603 = find_(r, SHOW_E, 603)->show;
-  assert_int_equal(s603->n_genres, 1);
-  assert_string_equal(s603->genres[0], "Drama");
+  assert_int_equal(s603->n_genres, 2); /* in TVMaze's order */
+  assert_string_equal(s603->genres[0], "Crime");
+  assert_string_equal(s603->genres[1], "Action");
   const Tvmaze__V1__Show *s604 = find_(r, SHOW_E, 604)->show;
   assert_string_equal(s604->name, "CBS Late");
   assert_int_equal(s604->n_genres, 1);

@@ -70,7 +70,7 @@ raw nul_raw_in_query 400 "GET /api/v1/tv_shows?q=a\\x00b HTTP/1.1\\r\\nHost: x\\
 alive
 
 # --- query parameter count (finding 4): over the limit -> 400 at once, whatever the count ---
-for n in 65 300 500 2000 4000; do
+for n in 129 300 500 2000 4000; do
   qs=$(python3 -c "import sys; print('&'.join('a%d=1' % i if int(sys.argv[1]) < 2000 else 'a' for i in range(int(sys.argv[1]))))" "$n")
   raw "params_$n" 400 "GET /api/v1/tv_shows?$qs HTTP/1.1\\r\\nHost: x\\r\\n$AUTH\\r\\n\\r\\n"
 done

@@ -116,9 +116,28 @@ static void test_full_rerun_changed(void **state) {
   assert_int_equal(itest_q("SELECT count(*) FROM genres"), 5);
   char *summary = itest_qs("SELECT summary FROM shows WHERE id = 501");
   assert_string_equal(summary,
-                      "Stranger Things & friends' adventure. Second line "
+                      "Stranger Things & friends' adventure.\nSecond line "
                       "\xf0\x9f\x91\xbe \"quoted\" \xc3\xa9t\xc3\xa9");
   free(summary);
+  summary = itest_qs("SELECT summary FROM shows WHERE id = 502"); /* two paragraphs */
+  assert_string_equal(summary,
+                      "\xc3\x9cn\xc3\xaf"
+                      "c\xc3\xb6"
+                      "d\xc3\xa9 \xe2\x80\x94 ok\nnext paragraph");
+  free(summary);
+  /* runtime is TVMaze's (null for 501), averageRuntime its own column */
+  assert_int_equal(itest_q("SELECT count(*) FROM shows WHERE id = 501 AND runtime IS NULL AND "
+                           "average_runtime = 50"),
+                   1);
+  assert_int_equal(itest_q("SELECT count(*) FROM shows WHERE id = 502 AND runtime = 45 AND "
+                           "average_runtime IS NULL"),
+                   1);
+  /* genres at their place in TVMaze's list: 603 is [Drama, Crime] */
+  char *genres = itest_qs(
+      "SELECT string_agg(g.name, ',' ORDER BY sg.position) FROM show_genres "
+      "sg JOIN genres g ON g.id = sg.genre_id WHERE sg.show_id = 603");
+  assert_string_equal(genres, "Drama,Crime");
+  free(genres);
   char *name = itest_qs("SELECT name FROM shows WHERE id = 502");
   assert_string_equal(name, "Doctor Who: \xe6\x99\x82\xe7\xa9\xba \xf0\x9f\x9a\x80");
   free(name);

@@ -23,11 +23,24 @@ static void expect_text_(const char *html, const char *want) {
 static void test_tags_stripped(void **state) {
   (void)state;
   expect_text_("<p><b>Bold</b> and <i>italic</i> text.</p>", "Bold and italic text.");
-  expect_text_("<p>one</p><p>two</p>", "one two");
-  expect_text_("line<br>break<br/>again<BR />end", "line break again end");
   expect_text_("<a href=\"x>y\">link</a>", "link");
   expect_text_("a<!-- comment <p> -->b", "ab");
-  expect_text_("<ul><li>x</li><li>y</li></ul>", "x y");
+  expect_text_("<table><tr><td>a</td><td>b</td></tr></table>", "a b");
+}
+
+/* <br> and paragraph ends are line breaks; a run of them is one; none at
+ * either end. */
+static void test_line_breaks(void **state) {
+  (void)state;
+  expect_text_("<p>one</p><p>two</p>", "one\ntwo");
+  expect_text_("<p>one</p>\n  <p>two</p>", "one\ntwo");
+  expect_text_("line<br>break<br/>again<BR />end", "line\nbreak\nagain\nend");
+  expect_text_("a<br><br> <br>b", "a\nb");
+  expect_text_("<ul><li>x</li><li>y</li></ul>", "x\ny");
+  expect_text_("<p>a <b>bold</b>.<br>Second&nbsp;line</p>", "a bold.\nSecond line");
+  expect_text_("<br><p> x </p><br>", "x");
+  /* a newline of the source is whitespace, not a break */
+  expect_text_("one\ntwo", "one two");
 }
 
 static void test_entities(void **state) {
@@ -68,9 +81,9 @@ static void test_lone_angle(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_tags_stripped), cmocka_unit_test(test_entities),
-      cmocka_unit_test(test_whitespace),    cmocka_unit_test(test_utf8),
-      cmocka_unit_test(test_lone_angle),
+      cmocka_unit_test(test_tags_stripped), cmocka_unit_test(test_line_breaks),
+      cmocka_unit_test(test_entities),      cmocka_unit_test(test_whitespace),
+      cmocka_unit_test(test_utf8),          cmocka_unit_test(test_lone_angle),
   };
   return cmocka_run_group_tests_name("html_text", tests, NULL, NULL);
 }

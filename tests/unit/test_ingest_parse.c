@@ -87,10 +87,16 @@ static void test_fixture_day(void **state) {
   assert_int_equal(st->dist_kind, 2);
   assert_int_equal(st->dist_id, 1);
   assert_string_equal(st->summary,
-                      "Stranger Things & friends' adventure. Second line "
+                      "Stranger Things & friends' adventure.\nSecond line "
                       "\xf0\x9f\x91\xbe \"quoted\" \xc3\xa9t\xc3\xa9");
-  assert_int_equal(st->n_genres, 2);      /* "Drama" listed twice */
-  assert_string_equal(st->runtime, "50"); /* averageRuntime when runtime is null */
+  assert_int_equal(st->n_genres, 2); /* "Drama" listed twice */
+  assert_string_equal(st->genres[0], "Drama");
+  assert_string_equal(st->genres[1], "Horror");
+  assert_null(st->runtime); /* TVMaze's runtime is null: no stand-in */
+  assert_string_equal(st->average_runtime, "50");
+  const struct row_show *dw = show_(&b, 502);
+  assert_string_equal(dw->runtime, "45");
+  assert_null(dw->average_runtime);
   assert_null(st->rating);
   assert_string_equal(st->tvmaze_updated, "1893456501");
 
