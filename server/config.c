@@ -131,6 +131,19 @@ static int set_ingest_days_(struct server_config *c, const char *v, char *err, s
   return 0;
 }
 
+static int set_schedule_source_(struct server_config *c, const char *v, char *err, size_t n,
+                                const char *name) {
+  if (strcmp(v, "daily") == 0) {
+    c->schedule_source = INGEST_SOURCE_DAILY;
+  } else if (strcmp(v, "full") == 0) {
+    c->schedule_source = INGEST_SOURCE_FULL;
+  } else {
+    snprintf(err, n, "%s: expected daily or full, got \"%s\"", name, v);
+    return -1;
+  }
+  return 0;
+}
+
 static int set_changes_heartbeat_(struct server_config *c, const char *v, char *err, size_t n,
                                   const char *name) {
   if (parse_int_(v, 1, 15, &c->changes_heartbeat_s) != 0) {
@@ -273,6 +286,7 @@ static const struct option_def options_[] = {
     {"TVMAZE_API_URL", "--api-url", set_api_url_},
     {"TVMAZE_COUNTRIES", "--countries", set_countries_},
     {"TVMAZE_INGEST_DAYS", "--ingest-days", set_ingest_days_},
+    {"TVMAZE_SCHEDULE_SOURCE", "--schedule-source", set_schedule_source_},
     {"TVMAZE_INGEST_AT", "--ingest-at", set_ingest_at_},
     {"TVMAZE_RATE_LIMIT", "--rate-limit", set_rate_limit_},
     {"TVMAZE_WORKERS", "--workers", set_workers_},
@@ -400,6 +414,8 @@ const char *config_usage(void) {
          "  TVMAZE_API_URL      --api-url URL        TVMaze root (https://api.tvmaze.com)\n"
          "  TVMAZE_COUNTRIES    --countries LIST     network schedules to fetch (US)\n"
          "  TVMAZE_INGEST_DAYS  --ingest-days N      days per scheduled run (90)\n"
+         "  TVMAZE_SCHEDULE_SOURCE --schedule-source S daily (web + each country per day) or\n"
+         "                                           full (/schedule/full once a run) (daily)\n"
          "  TVMAZE_INGEST_AT    --ingest-at HH:MM    daily run time UTC, or off (03:00)\n"
          "  TVMAZE_RATE_LIMIT   --rate-limit R/S     TVMaze requests per seconds (20/10)\n"
          "  TVMAZE_WORKERS      --workers N          gRPC worker threads (2)\n"

@@ -11,6 +11,8 @@
  *   TVMAZE_API_URL        --api-url              https://api.tvmaze.com
  *   TVMAZE_COUNTRIES      --countries            US   (comma-separated ISO codes)
  *   TVMAZE_INGEST_DAYS    --ingest-days          90   (1..365)
+ *   TVMAZE_SCHEDULE_SOURCE --schedule-source     daily (daily: per day the web schedule
+ *                         and each country's; full: /schedule/full once per run)
  *   TVMAZE_INGEST_AT      --ingest-at            03:00 (UTC HH:MM, or "off")
  *   TVMAZE_RATE_LIMIT     --rate-limit           20/10 (requests/seconds to TVMaze)
  *   TVMAZE_WORKERS        --workers              2    (gRPC worker threads)
@@ -32,6 +34,7 @@
 
 #include <stddef.h>
 
+#include "ingest_fetch.h"
 #include "log.h"
 #include "rpc.h"
 
@@ -47,8 +50,9 @@ struct server_config {
   char countries[CONFIG_MAX_COUNTRIES][3]; /* upper-case ISO codes */
   int n_countries;
   int ingest_days;
-  int ingest_at_minute;    /* minutes after 00:00 UTC; -1 = off */
-  int rate_limit_requests; /* per rate_limit_window_s */
+  enum ingest_source schedule_source; /* TVMAZE_SCHEDULE_SOURCE */
+  int ingest_at_minute;               /* minutes after 00:00 UTC; -1 = off */
+  int rate_limit_requests;            /* per rate_limit_window_s */
   int rate_limit_window_s;
   int workers;
   int local_cache_mb; /* the cache's local layer (cache.h); used with redis_url */

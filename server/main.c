@@ -199,7 +199,8 @@ static struct ingest_runner *ingest_create_(const struct server_config *cfg,
   snprintf(owner, owner_len, "%s:%ld", host, (long)getpid());
   struct ingest_runner_config ic = {
       .database_url = cfg->database_url,
-      .fetch = {.api_url = cfg->api_url,
+      .fetch = {.source = cfg->schedule_source,
+                .api_url = cfg->api_url,
                 .countries = (const char(*)[3])cfg->countries,
                 .n_countries = cfg->n_countries,
                 .rate_requests = cfg->rate_limit_requests,

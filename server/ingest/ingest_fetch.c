@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "date.h"
+#include "ingest_http.h"
 #include "otel_current.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -22,8 +23,6 @@
 #define MAX_BODY_BYTES (64u << 20)
 #define MAX_HOST_CONNECTIONS 8
 #define MAX_RUNNING (2 * MAX_HOST_CONNECTIONS)
-#define DEFAULT_UA \
-  "tvmaze-ingest/" TVMAZE_VERSION " (+https://github.com/tvmaze-ingest/tvmaze-ingest)"
 
 struct day_;
 
@@ -56,9 +55,8 @@ struct fetch_ {
   CURLM *multi;
   CURL **idle; /* reusable easy handles */
   size_t n_idle;
-  int n_running;   /* easy handles in the multi */
-  int64_t *window; /* ring of request start times */
-  int win_n, win_head;
+  int n_running; /* easy handles in the multi */
+  struct ingest_http_rate rate;
   unsigned int seed;
 };
 
@@ -77,31 +75,6 @@ static size_t write_cb_(char *p, size_t size, size_t n, void *user) {
   return len;
 }
 
-/* ms until a request may start under the rate limit (0: now). */
-static int64_t rate_wait_(struct fetch_ *f, int64_t now) {
-  int limit = f->cfg->rate_requests;
-  if (limit <= 0 || f->win_n < limit) {
-    return 0;
-  }
-  int64_t oldest = f->window[f->win_head];
-  int64_t free_at = oldest + f->cfg->rate_window_ms;
-  return free_at > now ? free_at - now : 0;
-}
-
-static void rate_note_(struct fetch_ *f, int64_t now) {
-  int limit = f->cfg->rate_requests;
-  if (limit <= 0) {
-    return;
-  }
-  if (f->win_n < limit) {
-    f->window[(f->win_head + f->win_n) % limit] = now;
-    f->win_n++;
-  } else {
-    f->window[f->win_head] = now;
-    f->win_head = (f->win_head + 1) % limit;
-  }
-}
-
 static int start_(struct fetch_ *f, struct req_ *r) {
   CURL *e = f->n_idle > 0 ? f->idle[--f->n_idle] : curl_easy_init();
   if (e == NULL) {
@@ -111,18 +84,11 @@ static int start_(struct fetch_ *f, struct req_ *r) {
   strbuf_reset(&r->body);
   r->too_big = 0;
   const struct ingest_fetch_config *c = f->cfg;
-  curl_easy_setopt(e, CURLOPT_URL, r->url);
+  ingest_http_setup(e, c, r->url);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb_);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
   curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent ? c->user_agent : DEFAULT_UA);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)def_(c->timeout_ms, 30000));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)def_(c->connect_timeout_ms, 10000));
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
     f->idle[f->n_idle++] = e;
     return -1;
@@ -214,20 +180,6 @@ static struct day_ *day_new_(const struct ingest_fetch_config *c, int32_t day, i
   return d;
 }
 
-/* Backoff before attempt r->attempts + 1, in ms. */
-static int64_t backoff_(struct fetch_ *f, const struct req_ *r) {
-  int64_t base = def_(f->cfg->backoff_base_ms, 500);
-  int64_t max = def_(f->cfg->backoff_max_ms, 30000);
-  int64_t d = base;
-  for (int i = 1; i < r->attempts && d < max; i++) {
-    d *= 2;
-  }
-  if (d > max) {
-    d = max;
-  }
-  return d + (int64_t)(rand_r(&f->seed) % (unsigned)(d / 2 + 1));
-}
-
 /* A transfer finished: success, retry later, or fail the day. */
 static void finished_(struct fetch_ *f, struct req_ *r, CURLcode cc, int64_t now) {
   long http = 0;
@@ -237,37 +189,22 @@ static void finished_(struct fetch_ *f, struct req_ *r, CURLcode cc, int64_t now
   end_span_(r, cc, http);
   stop_req_(f, r);
   struct day_ *d = r->day;
-  int max_retries = f->cfg->max_retries < 0 ? 5 : f->cfg->max_retries;
-  char why[256];
-  int retry = 0;
   if (cc == CURLE_OK && http == 200) {
     r->done = 1;
     d->n_done++;
     return;
   }
-  if (cc == CURLE_OK) {
-    snprintf(why, sizeof why, "HTTP %ld from %s", http, r->url);
-    retry = http == 429 || http >= 500;
-  } else if (r->too_big) {
+  char why[512];
+  int64_t wait = 0;
+  if (r->too_big) {
     snprintf(why, sizeof why, "response larger than %u bytes from %s", MAX_BODY_BYTES, r->url);
-  } else {
-    snprintf(why, sizeof why, "%s: %s", curl_easy_strerror(cc), r->url);
-    retry = cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_COULDNT_CONNECT ||
-            cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING ||
-            cc == CURLE_PARTIAL_FILE || cc == CURLE_COULDNT_RESOLVE_HOST ||
-            cc == CURLE_SSL_CONNECT_ERROR;
-  }
-  if (retry && r->attempts <= max_retries) {
-    int64_t wait = backoff_(f, r);
-    if (http == 429 && retry_after > 0) {
-      int64_t cap = def_(f->cfg->retry_after_max_s, 120);
-      wait = (int64_t)(retry_after < cap ? retry_after : cap) * 1000;
-    }
+  } else if (ingest_http_retry(f->cfg, cc, http, retry_after, r->attempts, r->url, &f->seed, &wait,
+                               why, sizeof why)) {
     r->next_at_ms = now + wait;
     return;
   }
   if (d->error == NULL) {
-    d->error = retry ? xasprintf("%s (gave up after %d attempts)", why, r->attempts) : xstrdup(why);
+    d->error = xstrdup(why);
   }
 }
 
@@ -282,7 +219,7 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
   struct day_ **active = xcalloc((size_t)in_flight, sizeof *active);
   size_t max_handles = (size_t)in_flight * (size_t)(1 + cfg->n_countries);
   f.idle = xcalloc(max_handles + 1, sizeof *f.idle);
-  f.window = xcalloc((size_t)(cfg->rate_requests > 0 ? cfg->rate_requests : 1), sizeof *f.window);
+  ingest_http_rate_init(&f.rate, cfg);
   enum ingest_fetch_status result = INGEST_FETCH_DONE;
   f.multi = curl_multi_init();
   if (f.multi == NULL) {
@@ -324,7 +261,7 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
           wake = r->next_at_ms < wake ? r->next_at_ms : wake;
           continue;
         }
-        int64_t w = rate_wait_(&f, now);
+        int64_t w = ingest_http_rate_wait(&f.rate, now);
         if (w > 0) {
           wake = now + w < wake ? now + w : wake;
           continue;
@@ -333,7 +270,7 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
           d->error = xasprintf("cannot start request %s", r->url);
           break;
         }
-        rate_note_(&f, now);
+        ingest_http_rate_note(&f.rate, now);
       }
     }
     int running = 0;
@@ -413,7 +350,7 @@ out:
     curl_multi_cleanup(f.multi);
   }
   free(f.idle);
-  free(f.window);
+  ingest_http_rate_release(&f.rate);
   free(active);
   return result;
 }

@@ -27,7 +27,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Where a run's schedule comes from (TVMAZE_SCHEDULE_SOURCE, API.md). */
+enum ingest_source {
+  INGEST_SOURCE_DAILY = 0, /* per day: the web schedule and each country's (this file) */
+  INGEST_SOURCE_FULL       /* /schedule/full once per run (ingest_full.h) */
+};
+
 struct ingest_fetch_config {
+  enum ingest_source source;
   const char *api_url;        /* "https://api.tvmaze.com", no trailing '/' needed */
   const char (*countries)[3]; /* network schedules to fetch */
   int n_countries;
@@ -41,6 +48,10 @@ struct ingest_fetch_config {
   int timeout_ms;         /* whole request; <= 0: 30000 */
   int connect_timeout_ms; /* <= 0: 10000 */
   int days_in_flight;     /* <= 0: 4 */
+  /* full mode (ingest_full.h) */
+  int full_timeout_ms;    /* the whole /schedule/full transfer; <= 0: 1800000 */
+  int full_low_speed_bps; /* slower than this for 30 s fails the transfer; <= 0: 1024 */
+  size_t full_max_item;   /* bytes of one item; 0: JSON_STREAM_MAX_ITEM */
 };
 
 /* One finished day. docs[i] (NUL-terminated, doc_len[i] bytes) are the web

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "date.h"
+#include "ingest_full.h"
 #include "ingest_outcome.h"
 #include "ingest_parse.h"
 #include "ingest_skip.h"
@@ -381,8 +382,16 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
   preload->preload = 1;
   row_batch_init(&preload->batch);
   workq_exec_submit(x.writer, preload);
-  enum ingest_fetch_status fs =
-      ingest_fetch_days(fetch, start_day, days, stop, day_cb_, &x, err, sizeof err);
+  enum ingest_fetch_status fs;
+  if (fetch->source == INGEST_SOURCE_FULL) {
+    struct ingest_full_stats fst = {0};
+    fs = ingest_full_days(fetch, start_day, days, stop, day_cb_, &x, &fst, err, sizeof err);
+    LOG_EVENT(LOG_INFO, "ingest_full_document", LF_INT("run", run_id), LF_INT("bytes", fst.bytes),
+              LF_INT("items", fst.items), LF_INT("kept", fst.kept), LF_INT("outside", fst.outside),
+              LF_INT("undated", fst.undated));
+  } else {
+    fs = ingest_fetch_days(fetch, start_day, days, stop, day_cb_, &x, err, sizeof err);
+  }
   workq_exec_finish(x.writer);
   remove_unlisted_(&x, days, fs);
   free(x.seen);
