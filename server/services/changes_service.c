@@ -54,16 +54,10 @@ static int args_(rpc_call *call, const struct change_args *req, struct store_cha
     }
     q->limit = req->limit->value;
   }
-  if (req->n_show_ids > STORE_CHANGES_MAX_SHOW_IDS) {
-    rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "show_ids: at most %d ids, got %zu",
-                        STORE_CHANGES_MAX_SHOW_IDS, req->n_show_ids);
+  char msg[128] = "";
+  if (service_show_ids_arg(req->show_ids, req->n_show_ids, msg, sizeof msg) != 0) {
+    rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "%s", msg);
     return -1;
-  }
-  for (size_t i = 0; i < req->n_show_ids; i++) {
-    if (req->show_ids[i] <= 0) {
-      rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "show_ids: must be positive TVMaze ids");
-      return -1;
-    }
   }
   q->show_ids = req->show_ids;
   q->n_show_ids = req->n_show_ids;
