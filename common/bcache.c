@@ -105,14 +105,14 @@ static struct slot *victim_(struct bcache *c, uint64_t h, const void *key, size_
   struct slot *own = find_(c, h, key, keylen);
   if (own)
     return own;
-  struct slot *set = set_of_(c, h), *v = NULL;
+  struct slot *set = set_of_(c, h), *v = set; /* ways >= 1 (bcache_create) */
   for (unsigned i = 0; i < c->cfg.ways; i++) {
     struct slot *s = &set[i];
     if (!s->key)
       return s;
     int s_dead = now >= s->expires;
-    int v_dead = v && now >= v->expires;
-    if (!v || (s_dead && !v_dead) || (s_dead == v_dead && s->expires < v->expires))
+    int v_dead = now >= v->expires;
+    if ((s_dead && !v_dead) || (s_dead == v_dead && s->expires < v->expires))
       v = s;
   }
   return v;

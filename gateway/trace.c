@@ -49,6 +49,9 @@ void gw_trace_new(struct otel_tracer *tr, struct gw_trace *t) {
   request_id_(t, NULL);
 }
 
+/* The semantic conventions' name for a method outside the known set. */
+static const char other_method_[] = "_OTHER";
+
 /* The method as HTTP semantic conventions name it: a known method, else
  * "_OTHER" (so a span name stays bounded). */
 static const char *method_(const char *m) {
@@ -57,7 +60,7 @@ static const char *method_(const char *m) {
   for (size_t i = 0; m && i < sizeof known / sizeof known[0]; i++)
     if (strcmp(m, known[i]) == 0)
       return known[i];
-  return "_OTHER";
+  return other_method_;
 }
 
 void gw_trace_finish(struct otel_tracer *tr, struct gw_trace *t, const struct gw_trace_http *h) {
@@ -67,9 +70,9 @@ void gw_trace_finish(struct otel_tracer *tr, struct gw_trace *t, const struct gw
   const char *m = method_(h->method);
   char name[160];
   if (h->route)
-    snprintf(name, sizeof name, "%s %s", strcmp(m, "_OTHER") == 0 ? "HTTP" : m, h->route);
+    snprintf(name, sizeof name, "%s %s", m == other_method_ ? "HTTP" : m, h->route);
   else
-    snprintf(name, sizeof name, "%s", strcmp(m, "_OTHER") == 0 ? "HTTP" : m);
+    snprintf(name, sizeof name, "%s", m == other_method_ ? "HTTP" : m);
   otel_span_set_name(s, name);
   otel_span_attr_str(s, "http.request.method", m);
   if (h->route)
