@@ -29,6 +29,7 @@ int main(int argc, char **argv) {
   }
   log_init(cfg.log_level, cfg.log_format);
   rpc_init(); /* blocks SIGINT/SIGTERM/SIGPIPE in this and later threads */
+  rpc_log_to_events();
   struct gw_daemon *d = gw_daemon_start(&cfg, err, sizeof err);
   if (!d) {
     LOG_EVENT(LOG_ERROR, "gateway_listen_failed", LF_STR("addr", cfg.http_addr),

@@ -131,6 +131,12 @@ int64_t rpc_details_retry_seconds(const struct rpc_details *d);
 void rpc_init(void);
 void rpc_cleanup(void);
 
+/* Sends gRPC core's own messages (TLS handshake failures, transport errors;
+ * errors only unless GRPC_VERBOSITY says otherwise) through common/log as
+ * events "grpc_core" {msg, file, line} instead of plain text on stderr. For
+ * the daemons, after log_init; the CLI keeps gRPC's stderr lines. */
+void rpc_log_to_events(void);
+
 /* ===================================================================== */
 /* Server half                                                           */
 /* ===================================================================== */

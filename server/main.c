@@ -377,6 +377,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   rpc_init();
+  rpc_log_to_events();
   int rc = serve_(&cfg, &otel);
   rpc_cleanup();
   return rc;

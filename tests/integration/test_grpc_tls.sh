@@ -161,7 +161,11 @@ cli_fails() {
 }
 cli_fails "plaintext to TLS" "UNAVAILABLE" --target "127.0.0.1:$GP1"
 cli_fails "trusting another CA" "certificate verify failed" --target "127.0.0.1:$GP1" --grpc-tls-ca "$K/other.crt"
-echo "ok: TLS only: buf curl --cacert and the CLI work; plaintext and a foreign CA fail"
+# gRPC core's handshake errors come out as the server's JSON events
+grep -q '"event":"grpc_core".*andshake' "$TMP/tls.log" || fail "no grpc_core handshake event in the server's log"
+python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$TMP/tls.log" ||
+  fail "a line of the TLS server's log is not JSON"
+echo "ok: TLS only: buf curl --cacert and the CLI work; plaintext and a foreign CA fail (logged as JSON events)"
 
 # --- 3. self-signed, wrong-host and expired server certificates --------------------
 GP2=$(port)
