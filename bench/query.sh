@@ -76,6 +76,8 @@ trap cleanup EXIT
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # ---------------------------------------------------------------- data
+# shellcheck source=bench/lib/h2grpc.sh
+. "$root/bench/lib/h2grpc.sh"
 # shellcheck source=bench/lib/anchor_data.sh
 . "$root/bench/lib/anchor_data.sh"
 bench_anchor_data "$root" "$ANCHORS" "$SERVER" "$W"
@@ -121,84 +123,14 @@ ours_tps="$(tps "$W/pgbench_ours.log")"
 anchor_tps="$(tps "$W/pgbench_anchor.log")"
 
 # ---------------------------------------------------------------- h2load
-# gRPC frames: 0x00 + 4-byte big-endian length + protobuf bytes (hand-encoded:
-# strings = tag, length, bytes; Int32Value per_page = field 9 {1: 20}).
-python3 - "$W" "$D1" "$D2" "$first_id" <<'PY'
-import struct, sys
-w, d1, d2, first = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-def s(field, v):
-    b = v.encode()
-    return bytes([field << 3 | 2, len(b)]) + b
-def varint(n):
-    out = b""
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out += bytes([b | (0x80 if n else 0)])
-        if not n:
-            return out
-list_req = s(1, d1) + s(2, d2) + s(3, "US") + bytes([9 << 3 | 2, 2, 0x08, 20])
-get_req = bytes([1 << 3]) + varint(first)
-for name, msg in (("listshows", list_req), ("getshow", get_req)):
-    open(f"{w}/{name}.bin", "wb").write(b"\0" + struct.pack(">I", len(msg)) + msg)
-PY
+grpc_bodies "$W" "$D1" "$D2" "$first_id"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# start_server LOG REDIS_URL|"" [LOCAL_CACHE_MB [VAR=VALUE...]]: sets target,
-# metrics (its TVMAZE_METRICS_ADDR) and server_pid.
-start_server() {
-  local redis=()
-  target="127.0.0.1:$(free_port)" metrics="127.0.0.1:$(free_port)"
-  if [ -n "$2" ]; then redis=(REDIS_URL="$2"); else redis=(-u REDIS_URL); fi
-  env "${redis[@]}" DATABASE_URL="$OURS" TVMAZE_INGEST_AT=off TVMAZE_WORKERS=4 LOG_LEVEL=warn \
-    TVMAZE_LOCAL_CACHE_MB="${3:-16}" TVMAZE_METRICS_ADDR="$metrics" "${@:4}" \
-    "$SERVER" --grpc-addr "$target" >"$W/$1.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 300); do
-    "$BUILD/client/tvmaze" --target "$target" health >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "server did not start" >&2
-  exit 1
-}
-stop_server() {
-  hwm="$(awk '/VmHWM/{print $2}' "/proc/$server_pid/status")"
-  curl -s "http://$metrics/metrics" >"$W/metrics_$server_pid.txt" || true
-  kill -TERM "$server_pid"
-  wait "$server_pid" || true
-  server_pid=""
-}
 # An ingest-scope key, sent also as the relay key: the server checks it on
 # every call (the cost measured) but does not count it against a tier, as for
 # the gateway's relayed calls (a premium key's 10,000 a minute would cut the
 # run short).
 KEY="$("$SERVER" --database-url "$OURS" keys create --name "bench-query-$$" --tier premium --scope ingest)"
 H2=(-H 'content-type: application/grpc' -H 'te: trailers' -H "x-api-key: $KEY" -H "x-tvmaze-relay-key: $KEY")
-# h2load_run NAME METHOD BODY: one measured run; sets rps; checks bytes and grpc-status.
-declare -A RPS
-h2load_run() {
-  local name=$1 url="http://$target/tvmaze.v1.Shows/$2" body=$3
-  nghttp -v "${H2[@]}" -d "$body" "$url" >"$W/$name.nghttp" 2>&1
-  grep -q 'grpc-status: 0' "$W/$name.nghttp" || {
-    echo "$name: no grpc-status 0" >&2
-    cat "$W/$name.nghttp" >&2
-    exit 1
-  }
-  nghttp "${H2[@]}" -d "$body" "$url" >"$W/$name.reply"
-  local size ok data
-  size="$(stat -c %s "$W/$name.reply")"
-  # Warm-up as its own run: h2load's --warm-up-time counts warm-up DATA bytes
-  # in the totals, which would break the bytes check below.
-  h2load -c 4 -m 16 -t 1 -n 256 "${H2[@]}" -d "$body" "$url" >/dev/null 2>&1
-  h2load -c 4 -m 16 -t 1 -D "$BENCH_T" "${H2[@]}" -d "$body" "$url" >"$W/$name.h2load" 2>&1
-  RPS[$name]="$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$W/$name.h2load")"
-  ok="$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$W/$name.h2load")"
-  data="$(sed -n 's/^traffic: .*(\([0-9]*\)) data.*/\1/p' "$W/$name.h2load")"
-  if [ "$data" -ne $((ok * size)) ]; then
-    echo "$name: data $data bytes != $ok x $size (not every reply is the full answer)" >&2
-    exit 1
-  fi
-  log "$name: ${RPS[$name]} req/s, $ok replies x $size bytes, grpc-status 0"
-}
 # shellcheck source=bench/lib/stats.sh
 . "$root/bench/lib/stats.sh"
 median2() { printf '%.2f\n' "$(median "$@")"; } # two decimals, as printed

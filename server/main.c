@@ -144,7 +144,12 @@ static int gate_(rpc_call *call, const ProtobufCServiceDescriptor *svc, unsigned
                  void *worker_data, void *user) {
   const struct server_ctx *ctx = user;
   const struct worker_ctx *w = worker_data;
+#ifdef TVMAZE_BENCH_NO_GATE /* tvmaze-bench-server-nokeys (bench/CMakeLists.txt) only */
+  (void)ctx, (void)w, (void)call, (void)svc, (void)index;
+  return 0;
+#else
   return auth_gate_check(ctx->auth, call, svc, index, w->store);
+#endif
 }
 
 /* SERVING while this worker reaches the database. */
