@@ -21,11 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "cache.h"
 #include "date.h"
 #include "log.h"
+#include "show_airing.h"
 #include "store_analytics.h"
 #include "store_shows.h"
 #include "strbuf.h"
@@ -112,6 +114,16 @@ ProtobufCMessage *query_reply_message(struct worker_ctx *w, struct query_reply *
   return m;
 }
 
+/* How long reply m may be cached: CACHE_TTL_SECONDS, a GetShow reply only
+ * until its next episode airs (then next_episode and previous_episode move). */
+static int ttl_of_(const ProtobufCMessage *m) {
+  if (m->descriptor == &tvmaze__v1__get_show_response__descriptor) {
+    return show_airing_ttl((const Tvmaze__V1__GetShowResponse *)m, (int64_t)time(NULL),
+                           CACHE_TTL_SECONDS);
+  }
+  return CACHE_TTL_SECONDS;
+}
+
 static rpc_code read_through_(struct worker_ctx *w, const char *method, const ProtobufCMessage *req,
                               const ProtobufCMessageDescriptor *rd, compute_fn fn,
                               const struct qparams *p, const char *what, struct query_reply *out,
@@ -174,7 +186,7 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
   size_t n = protobuf_c_message_get_packed_size(m);
   uint8_t *buf = xmalloc(n ? n : 1);
   protobuf_c_message_pack(m, buf);
-  cache_put(w->cache, key.data, key.len, buf, n, CACHE_TTL_SECONDS);
+  cache_put(w->cache, key.data, key.len, buf, n, ttl_of_(m));
   if (w->arena == NULL) {
     protobuf_c_message_free_unpacked(m, NULL);
   }
@@ -318,6 +330,7 @@ static enum store_status c_get_show_(struct store *s, struct arena *a, const str
     tvmaze__v1__get_show_response__init(r);
     r->show = show;
     r->version = version;
+    show_airing_set(r, a, (int64_t)time(NULL));
     *out = &r->base;
   }
   return st;

@@ -147,6 +147,39 @@ static void hit_and_generation_bump(void **state) {
   assert_int_equal(b.misses - a.misses, 0);
 }
 
+/* A cached GetShow reply lives only until its next_episode airs: an
+ * episode 2 s from now is next; the reply is a hit until then, and after it
+ * the reply is computed again (no version moved) with it as previous. */
+static void get_show_until_next_airs(void **state) {
+  (void)state;
+  ingest_commit_(
+      "INSERT INTO episodes (id, show_id, name, airdate, airstamp) VALUES"
+      " (1950, 102, 'Imminent', current_date, now() + interval '2 seconds')");
+  Tvmaze__V1__GetShowRequest g = TVMAZE__V1__GET_SHOW_REQUEST__INIT;
+  g.id = 102;
+  Tvmaze__V1__GetShowResponse *out = NULL;
+  char msg[256];
+  struct cache_stats a, b;
+  cache_stats_get(&a);
+  assert_int_equal(QS(query_get_show(&g_w, &g, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
+  assert_int_equal(out->next_episode->id, 1950);
+  protobuf_c_message_free_unpacked(&out->base, NULL);
+  assert_int_equal(QS(query_get_show(&g_w, &g, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
+  assert_int_equal(out->next_episode->id, 1950);
+  protobuf_c_message_free_unpacked(&out->base, NULL);
+  cache_stats_get(&b);
+  assert_int_equal(b.misses - a.misses, 1);
+  assert_int_equal(b.hits - a.hits, 1);
+  sleep_ms_(3500);
+  assert_int_equal(QS(query_get_show(&g_w, &g, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
+  assert_non_null(out->previous_episode);
+  assert_int_equal(out->previous_episode->id, 1950);
+  assert_true(out->next_episode == NULL || out->next_episode->id != 1950);
+  protobuf_c_message_free_unpacked(&out->base, NULL);
+  cache_stats_get(&a);
+  assert_int_equal(a.misses - b.misses, 1);
+}
+
 /* Packed replies (what the gRPC services send as they are): with the cache
  * up, the miss (computed, cached, handed on as the bytes it packed for the
  * cache) and the hit (the cached bytes) are PACKED and are exactly the
@@ -457,11 +490,11 @@ static void postgres_restart(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(hit_and_generation_bump), cmocka_unit_test(arena_replies_pack_identically),
-      cmocka_unit_test(redis_hit_fills_local),   cmocka_unit_test(local_layer_is_bounded),
-      cmocka_unit_test(bump_while_disconnected), cmocka_unit_test(packed_hit_is_the_bytes),
-      cmocka_unit_test(damaged_entry_is_a_miss), cmocka_unit_test(redis_down_then_back),
-      cmocka_unit_test(postgres_restart),
+      cmocka_unit_test(hit_and_generation_bump),  cmocka_unit_test(arena_replies_pack_identically),
+      cmocka_unit_test(redis_hit_fills_local),    cmocka_unit_test(local_layer_is_bounded),
+      cmocka_unit_test(bump_while_disconnected),  cmocka_unit_test(packed_hit_is_the_bytes),
+      cmocka_unit_test(damaged_entry_is_a_miss),  cmocka_unit_test(redis_down_then_back),
+      cmocka_unit_test(get_show_until_next_airs), cmocka_unit_test(postgres_restart),
   };
   return cmocka_run_group_tests(tests, setup_, teardown_);
 }
