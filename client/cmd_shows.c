@@ -231,6 +231,22 @@ static void print_episodes_table_(struct cli_ctx *ctx, Tvmaze__V1__Episode **eps
   cli_table_destroy(t);
 }
 
+/* "next          S02E05 2026-12-05 20:00  Name" (or "-" for none). */
+static void print_airing_(struct cli_ctx *ctx, const char *label, const Tvmaze__V1__Episode *e) {
+  if (e == NULL) {
+    fprintf(ctx->out, "%-14s-\n", label);
+    return;
+  }
+  char sea[16];
+  if (e->number != NULL) {
+    fprintf(ctx->out, "%-14sS%sE%d %s %s  %s\n", label, int_cell_(sea, sizeof sea, e->season),
+            (int)e->number->value, e->airdate, e->airtime, e->name);
+  } else {
+    fprintf(ctx->out, "%-14sS%s special %s %s  %s\n", label, int_cell_(sea, sizeof sea, e->season),
+            e->airdate, e->airtime, e->name);
+  }
+}
+
 static int shows_get_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
   const char *pos[1];
   size_t npos = 0;
@@ -282,6 +298,9 @@ static int shows_get_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
     fprintf(ctx->out, "%-14s%s\n", "official_site", s->official_site);
     fprintf(ctx->out, "%-14s%s\n", "image_url", s->image_url);
     fprintf(ctx->out, "%-14s%s\n", "summary", s->summary);
+    const Tvmaze__V1__GetShowResponse *r = (const Tvmaze__V1__GetShowResponse *)call.reply;
+    print_airing_(ctx, "next", r->next_episode);
+    print_airing_(ctx, "previous", r->previous_episode);
     fprintf(ctx->out, "\nepisodes (%zu):\n", s->n_episodes);
     print_episodes_table_(ctx, s->episodes, s->n_episodes, 0);
   }

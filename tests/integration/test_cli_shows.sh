@@ -60,6 +60,8 @@ has_line '^name +Alpha Drama$'
 has_line '^distributor +NBC \(network, US\)$'
 has_line '^1001 +S1E1 +2030-03-02 +20:00 +A1 +60 +8\.0$'
 has_line '^1003 +S1E3 +2030-04-06'
+has_line '^next +S1E1 2030-03-02 20:00  A1$' # the fixture's episodes are all after now
+has_line '^previous +-$'
 run 0 episodes list --date-from 2030-03-01 --date-to 2030-03-31 --per-page 5
 has_line '^1011 +102 +S2E1 +2030-03-01 +15:00 +B1 +30 +7\.0$'
 has_line '^1021 +103 +S1 special +2030-03-05'
