@@ -91,6 +91,11 @@ run 1 shows get 999
 grep -qx 'tvmaze: NOT_FOUND: show 999 not found' "$work/err" || fail "$(cat "$work/err")"
 run 1 shows list --per-page 0
 grep -qx 'tvmaze: INVALID_ARGUMENT: per_page: must be 1..100' "$work/err" || fail "$(cat "$work/err")"
+# several bad fields: one line each (the google.rpc.BadRequest violations)
+run 1 shows list --per-page 0 --rating 11
+grep -qx 'tvmaze: INVALID_ARGUMENT: 2 bad fields:' "$work/err" || fail "$(cat "$work/err")"
+grep -qx '  per_page: must be 1..100' "$work/err" || fail "$(cat "$work/err")"
+grep -q '^  rating: ' "$work/err" || fail "$(cat "$work/err")"
 run 1 episodes list --date-from 2030-02-30
 grep -q '^tvmaze: INVALID_ARGUMENT: date_from' "$work/err" || fail "$(cat "$work/err")"
 run 1 analytics network-performance --limit 0
