@@ -48,6 +48,10 @@ struct shows_filter {
   const char *q;           /* raw substring; %, _ and \ are escaped here */
   const int32_t *show_ids; /* only these shows (n_show_ids > 0), each > 0 */
   size_t n_show_ids;
+  const char *tz;   /* a zone name of pg_timezone_names (store_tz.h): the
+                       window is local dates there, on airstamp, and
+                       episodes carry local_airdate / local_airtime;
+                       NULL: the window is on TVMaze's airdate */
   int32_t page;     /* >= 1 */
   int32_t per_page; /* 1..100 */
 };
