@@ -22,6 +22,10 @@
  *   STORE_MAP_EPISODE_COLS    13: id, show_id, name, season, number, type,
  *                             airdate, airtime, airstamp (epoch s), runtime,
  *                             rating, summary, image_url
+ *   STORE_MAP_EPISODE_LOCAL_COLS(TZ)
+ *                             2: the airstamp's local date and time in
+ *                             zone TZ (local_airdate, local_airtime), after
+ *                             the episode columns of a tz listing
  */
 #ifndef TVMAZE_STORE_MAP_H
 #define TVMAZE_STORE_MAP_H

@@ -13,7 +13,10 @@
  * Parameters: $1 date_from  $2 date_to (dates, inclusive)  $3 per_page
  *   $4 offset, then one per set filter in mask order: country code,
  *   distributor name, min rating, genre name, ILIKE pattern of q (escaped),
- *   show ids (an int[] literal).
+ *   show ids (an int[] literal); last, with a tz (mask bit 0x40, not a
+ *   filter but the window's kind), the zone name: the window is then on
+ *   airstamp (TZ_WINDOW) and episodes carry the local columns
+ *   (STORE_MAP_EPISODE_LOCAL_COLS).
  * Each statement answers exactly one row when the page is empty (total only,
  * the other columns NULL), so the total comes with the page in one round
  * trip even past the last page.

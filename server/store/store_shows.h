@@ -12,6 +12,10 @@
  *   GetShow        show_by_id, show_all_episodes
  *   ListEpisodes   episodes_page (page of episodes + total)
  *
+ * With a tz (shows_filter.tz) the same statements take their window on
+ * airstamp, as local dates in the zone (API.md "Time zones"); ListShows'
+ * second statement is then shows_episodes_tz.
+ *
  * Each reply carries the data version (data_generation.generation: the
  * version of the last change, migration 010) read in the snapshot of its
  * rows: a column of the first statement; ListShows and GetShow run their
