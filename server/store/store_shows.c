@@ -41,10 +41,9 @@
  * text expression): the UTC range [FROM 00:00 local, TO + 1 00:00 local),
  * computed once per statement, so the airstamp indexes (migration 015)
  * serve it as a plain range. */
-#define TZ_WINDOW(FROM, TO, TZ)                               \
-  "e.airstamp >= (" FROM "::date::timestamp AT TIME ZONE " TZ \
-  ")"                                                         \
-  " AND e.airstamp < ((" TO "::date + 1)::timestamp AT TIME ZONE " TZ ")"
+#define TZ_WINDOW(FROM, TO, TZ)                                                          \
+  "e.airstamp >= (" FROM "::date::timestamp AT TIME ZONE " TZ ") AND e.airstamp < ((" TO \
+  "::date + 1)::timestamp AT TIME ZONE " TZ ")"
 
 static const char SQL_SHOWS_EPISODES[] =
     "SELECT " STORE_MAP_EPISODE_COLS
