@@ -26,7 +26,9 @@
  *
  * Limits: date window at most QUERY_MAX_WINDOW_DAYS days; q at most 200
  * characters; distributor and genre at most 100 characters; every string
- * valid UTF-8; country two ASCII letters.
+ * valid UTF-8; country two ASCII letters; tz one of PostgreSQL's zone names
+ * (store_tz.h; looked up through w->store, so a failed first read of the
+ * names is that store status, UNAVAILABLE when the database is down).
  */
 #ifndef TVMAZE_SERVICES_QUERY_H
 #define TVMAZE_SERVICES_QUERY_H
