@@ -17,7 +17,7 @@ struct ingest_outcome ingest_outcome_of(const struct ingest_outcome_in *in) {
       (in->fetch == INGEST_FETCH_DONE && in->days_ok + in->days_failed < in->days)) {
     return (struct ingest_outcome){STORE_RUN_FAILED, "interrupted: the server was shutting down"};
   }
-  if (in->fetch == INGEST_FETCH_ERROR) {
+  if (in->fetch == INGEST_FETCH_ERROR || in->fetch == INGEST_FETCH_UNREACHABLE) {
     return (struct ingest_outcome){STORE_RUN_FAILED, in->fetch_error};
   }
   if (in->days_failed == 0) {

@@ -7,6 +7,8 @@
  *   fetch stopped (shutdown), or done
  *     with days unrecorded            FAILED  "interrupted: the server was shutting down"
  *   fetch could not start (libcurl)   FAILED  the fetch's error
+ *   TVMaze unreachable from the start FAILED  the fetch's error ("TVMaze
+ *                                             unreachable: <libcurl's reason> (<url>)")
  *   no day failed                     SUCCEEDED
  *   some days failed, some landed     PARTIAL
  *   every day failed                  FAILED  "every day failed"
@@ -22,7 +24,7 @@ struct ingest_outcome_in {
   int days;                 /* days of the run */
   int days_ok, days_failed; /* days recorded as landed / failed */
   enum ingest_fetch_status fetch;
-  const char *fetch_error; /* with INGEST_FETCH_ERROR */
+  const char *fetch_error; /* with INGEST_FETCH_ERROR / _UNREACHABLE */
   int lock_lost;           /* the run lock was lost mid-run */
 };
 

@@ -44,6 +44,8 @@ static void test_rows(void **state) {
   is_(of_(3, 1, 0, INGEST_FETCH_STOPPED, 0), STORE_RUN_FAILED, "interrupted: the server");
   is_(of_(3, 2, 0, INGEST_FETCH_DONE, 0), STORE_RUN_FAILED, "interrupted: the server");
   is_(of_(3, 0, 0, INGEST_FETCH_ERROR, 0), STORE_RUN_FAILED, "curl_multi_init failed");
+  is_(of_(3, 0, 0, INGEST_FETCH_UNREACHABLE, 0), STORE_RUN_FAILED, "curl_multi_init failed");
+  is_(of_(3, 1, 1, INGEST_FETCH_UNREACHABLE, 0), STORE_RUN_FAILED, "curl_multi_init failed");
   is_(of_(3, 1, 0, INGEST_FETCH_STOPPED, 1), STORE_RUN_FAILED, "stopped: its database session");
   is_(of_(0, 0, 0, INGEST_FETCH_DONE, 0), STORE_RUN_SUCCEEDED, NULL); /* nothing to do */
 }
