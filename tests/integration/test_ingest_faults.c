@@ -2,8 +2,10 @@
  * Integration tests of ingestion runs under faults (issue 19), against a
  * fresh PostgreSQL database per test and the fake TVMaze server
  * (tests/fake_tvmaze/fake_tvmaze.py): TVMaze unreachable from the start
- * (connection refused, a name that does not resolve). Shared helpers in
- * tests/support/ingest_env.h.
+ * (connection refused, a name that does not resolve); PostgreSQL restarted
+ * while a run's last day is written (the run still ends with its true
+ * outcome); orphan RUNNING runs finished by another runner with the outcome
+ * their days give. Shared helpers in tests/support/ingest_env.h.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,7 +29,9 @@
 #include "db.h"
 #include "ingest_env.h"
 #include "ingest_run.h"
+#include "ingest_runner.h"
 #include "store_ingest.h"
+#include "testenv.h"
 
 static int group_setup_(void **state) {
   (void)state;
@@ -116,10 +120,148 @@ static void test_unreachable_dns(void **state) {
   unreachable_run_("http://tvmaze.invalid", "resolve");
 }
 
+/* ------------------------------------------------------------------ */
+/* Outcomes recorded after a PostgreSQL outage                        */
+/* ------------------------------------------------------------------ */
+
+static char *day_field_(long long id, const char *date, const char *col) {
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "SELECT %s::text FROM ingest_run_days WHERE run_id = %lld AND date = '%s'", col, id,
+           date);
+  return itest_qs(sql);
+}
+
+/* PostgreSQL stops while the last day downloads (the fake delays it) and
+ * comes back 8 s later: the day's write fails on the database, and the
+ * runner retries recording the day and the run until it is back. The run
+ * ends PARTIAL (2 days written, the last failed on the database), not
+ * RUNNING; the lock is free, and the next run writes the day. */
+static void test_pg_restart_last_day(void **state) {
+  (void)state;
+  itest_fake_control(
+      "{\"faults\": [{\"match\": \"date=2030-01-03\", \"delay\": 3, "
+      "\"times\": 2}]}");
+  struct ingest_runner *r = itest_runner("pg-restart", 0);
+  long long id = 0;
+  int started = 0;
+  assert_int_equal(ingest_runner_start(r, date_from_civil(2030, 1, 1), 3, &id, &started), STORE_OK);
+  assert_true(started);
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT days_done FROM ingest_runs WHERE id = %lld", id);
+  itest_wait_for(sql, 2);
+  assert_int_equal(itest_run_status(id), STORE_RUN_RUNNING);
+  testenv_services("pg-stop");
+  sleep(8); /* the last day arrives (3 s) and fails on the database meanwhile */
+  testenv_services("pg-start");
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM ingest_runs WHERE id = %lld AND status <> %d", id,
+           STORE_RUN_RUNNING);
+  itest_wait_for(sql, 1);
+  assert_int_equal(itest_run_status(id), STORE_RUN_PARTIAL);
+  snprintf(sql, sizeof sql, "SELECT days_done FROM ingest_runs WHERE id = %lld", id);
+  assert_int_equal(itest_q(sql), 3);
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM ingest_runs WHERE id = %lld AND error IS NULL",
+           id);
+  assert_int_equal(itest_q(sql), 1);
+  char *st = day_field_(id, "2030-01-03", "status");
+  char *err = day_field_(id, "2030-01-03", "error");
+  assert_non_null(st);
+  assert_int_equal(atoi(st), STORE_DAY_FAILED);
+  assert_non_null(err);
+  if (strstr(err, "2030-01-03: database: ") != err) {
+    fail_msg("day error \"%s\"", err);
+  }
+  free(st);
+  free(err);
+  assert_int_equal(itest_q("SELECT count(*) FROM episodes WHERE airdate = '2030-01-03'"), 0);
+  /* nobody holds the lock: the next run starts and writes the day */
+  assert_int_equal(itest_q("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
+  long long id2 = 0;
+  assert_int_equal(ingest_runner_start(r, date_from_civil(2030, 1, 1), 3, &id2, &started),
+                   STORE_OK);
+  assert_true(started);
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM ingest_runs WHERE id = %lld AND status <> %d",
+           id2, STORE_RUN_RUNNING);
+  itest_wait_for(sql, 1);
+  assert_int_equal(itest_run_status(id2), STORE_RUN_SUCCEEDED);
+  assert_int_equal(itest_q("SELECT count(*) FROM episodes WHERE airdate = '2030-01-03'"), 1);
+  ingest_runner_destroy(r);
+}
+
+/* A run left RUNNING without its runner (the session that held the lock
+ * closed), days recorded as given; returns its id. */
+static long long orphan_(int ok, int failed) {
+  long long id = 0;
+  struct store *s = itest_begin(3, &id);
+  struct store_ingest_counts c = {.requests = 2};
+  for (int i = 0; i < ok + failed; i++) {
+    char date[11];
+    date_format(date_from_civil(2030, 1, 1) + i, date);
+    if (i < ok) {
+      assert_int_equal(store_ingest_day_done(s, id, date, STORE_DAY_SUCCEEDED, NULL, 0, &c),
+                       STORE_OK);
+    } else {
+      assert_int_equal(store_ingest_fail_day(s, id, date, "test failure", 2, 0), STORE_OK);
+    }
+  }
+  store_close(s); /* the lock goes with the session */
+  return id;
+}
+
+static long long wait_finished_(long long id) {
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM ingest_runs WHERE id = %lld AND status <> %d", id,
+           STORE_RUN_RUNNING);
+  itest_wait_for(sql, 1);
+  return itest_run_status(id);
+}
+
+static char *run_error_(long long id) {
+  char sql[128];
+  snprintf(sql, sizeof sql, "SELECT error FROM ingest_runs WHERE id = %lld", id);
+  return itest_qs(sql);
+}
+
+/* A runner that is idle finds orphans (its periodic check, every 200 ms
+ * here) and ends each with the outcome its recorded days give. */
+static void test_orphans_recovered(void **state) {
+  (void)state;
+  struct ingest_runner *r = itest_runner("sweeper", 200);
+  long long partial = orphan_(2, 1);
+  assert_int_equal(wait_finished_(partial), STORE_RUN_PARTIAL);
+  assert_null(run_error_(partial));
+  long long ok = orphan_(3, 0);
+  assert_int_equal(wait_finished_(ok), STORE_RUN_SUCCEEDED);
+  long long all_failed = orphan_(0, 3);
+  assert_int_equal(wait_finished_(all_failed), STORE_RUN_FAILED);
+  char *e = run_error_(all_failed);
+  assert_non_null(e);
+  assert_string_equal(e, "every day failed");
+  free(e);
+  long long cut = orphan_(1, 0);
+  assert_int_equal(wait_finished_(cut), STORE_RUN_FAILED);
+  e = run_error_(cut);
+  assert_non_null(e);
+  if (strstr(e, "interrupted: its server stopped, or could not record the run") != e) {
+    fail_msg("run error \"%s\"", e);
+  }
+  free(e);
+  /* a run whose runner holds the lock is not touched */
+  long long live = 0;
+  struct store *s = itest_begin(3, &live);
+  usleep(600 * 1000);
+  assert_int_equal(itest_run_status(live), STORE_RUN_RUNNING);
+  store_close(s);
+  assert_int_equal(wait_finished_(live), STORE_RUN_FAILED);
+  ingest_runner_destroy(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_unreachable_refused, setup_),
       cmocka_unit_test_setup(test_unreachable_dns, setup_),
+      cmocka_unit_test_setup(test_pg_restart_last_day, setup_),
+      cmocka_unit_test_setup(test_orphans_recovered, setup_),
   };
   return cmocka_run_group_tests(tests, group_setup_, group_teardown_);
 }
