@@ -220,6 +220,19 @@ static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error)
       break;
     }
   }
+  /* its stored hashes no longer prove its rows: other days of this run
+   * may have written rows its bodies own (the next run parses it) */
+  enum store_status hs;
+  for (int attempt = 1;; attempt++) {
+    hs = store_ingest_forget_hashes(x->s, w->date);
+    if (hs == STORE_OK || !record_again_(x->s, x->stop, x->run_id, w->date, hs, attempt)) {
+      break;
+    }
+  }
+  if (hs != STORE_OK) {
+    LOG_EVENT(LOG_WARN, "ingest_hashes_not_forgotten", LF_INT("run", x->run_id),
+              LF_STR("date", w->date), LF_STR("error", store_last_error(x->s)));
+  }
   LOG_EVENT(LOG_WARN, "ingest_day_failed", LF_INT("run", x->run_id), LF_STR("date", w->date),
             LF_STR("error", error), LF_STR("record", store_status_name(st)));
   x->failed++;

@@ -5,7 +5,10 @@
  * (connection refused, a name that does not resolve); PostgreSQL restarted
  * while a run's last day is written (the run still ends with its true
  * outcome); orphan RUNNING runs finished by another runner with the outcome
- * their days give. Shared helpers in tests/support/ingest_env.h.
+ * their days give; skipping unchanged days after a PARTIAL run whose
+ * written day moved an episode away from the failed day (rows compared
+ * table by table with a clean ingest). Shared helpers in
+ * tests/support/ingest_env.h.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -166,7 +169,7 @@ static void test_pg_restart_last_day(void **state) {
   char *st = day_field_(id, "2030-01-03", "status");
   char *err = day_field_(id, "2030-01-03", "error");
   assert_non_null(st);
-  assert_int_equal(atoi(st), STORE_DAY_FAILED);
+  assert_int_equal((int)strtol(st, NULL, 10), STORE_DAY_FAILED);
   assert_non_null(err);
   if (strstr(err, "2030-01-03: database: ") != err) {
     fail_msg("day error \"%s\"", err);
@@ -256,12 +259,159 @@ static void test_orphans_recovered(void **state) {
   ingest_runner_destroy(r);
 }
 
+/* ------------------------------------------------------------------ */
+/* Skipping unchanged days after a PARTIAL run                        */
+/* ------------------------------------------------------------------ */
+
+/* The schedule tables as canonical text, without surrogate ids and write
+ * times (distributors by (kind, tvmaze_id), genres by name); genres only
+ * as far as a show lists them (no ingest deletes a genre name). */
+#define N_DUMPS 6
+static const char *const dump_names_[N_DUMPS] = {"countries", "distributors", "genres",
+                                                 "shows",     "show_genres",  "episodes"};
+static const char *const dump_sql_[N_DUMPS] = {
+    "SELECT string_agg(to_jsonb(c)::text, E'\\n' ORDER BY code) FROM countries c",
+    "SELECT string_agg((to_jsonb(d) - 'id')::text, E'\\n' ORDER BY kind, tvmaze_id) "
+    "FROM distributors d",
+    "SELECT string_agg(DISTINCT g.name, E'\\n' ORDER BY g.name) FROM genres g "
+    "JOIN show_genres sg ON sg.genre_id = g.id",
+    "SELECT string_agg((to_jsonb(s) - 'created_at' - 'updated_at' - 'distributor_id' || "
+    "jsonb_build_object('distributor', d.kind || ':' || d.tvmaze_id))::text, E'\\n' "
+    "ORDER BY s.id) FROM shows s LEFT JOIN distributors d ON d.id = s.distributor_id",
+    "SELECT string_agg(sg.show_id || ' ' || g.name || ' ' || sg.position, E'\\n' "
+    "ORDER BY sg.show_id, sg.position) FROM show_genres sg JOIN genres g ON g.id = sg.genre_id",
+    "SELECT string_agg((to_jsonb(e) - 'created_at' - 'updated_at')::text, E'\\n' ORDER BY id) "
+    "FROM episodes e"};
+
+static void dump_(char *out[N_DUMPS]) {
+  for (int i = 0; i < N_DUMPS; i++) {
+    out[i] = itest_qs(dump_sql_[i]);
+    assert_non_null(out[i]);
+  }
+}
+
+static void dumps_free_(char *d[N_DUMPS]) {
+  for (int i = 0; i < N_DUMPS; i++) {
+    free(d[i]);
+  }
+}
+
+/* Every table equals the clean ingest's dump. */
+static void same_as_clean_(char *clean[N_DUMPS]) {
+  char *seq[N_DUMPS];
+  dump_(seq);
+  for (int i = 0; i < N_DUMPS; i++) {
+    if (strcmp(clean[i], seq[i]) != 0) {
+      fail_msg(
+          "table %s differs from a clean ingest:\n--- clean\n%s\n--- after the "
+          "sequence\n%s",
+          dump_names_[i], clean[i], seq[i]);
+    }
+  }
+  dumps_free_(seq);
+}
+
+/* Ingest base ("v2"); re-ingest with the feed set ("v1": episode 2005
+ * moved from 2030-01-03 to 2030-01-02, ratings and genres changed) that
+ * does not finish 2030-01-03: malformed there (PARTIAL, the day FAILED) or,
+ * with interrupt, the runner shut down while 01-03 downloads (FAILED
+ * "interrupted", the day PENDING, no failure recorded); ingest base again:
+ * every table equals a clean base ingest. Before the fix, 01-03 was
+ * skipped by its base hashes and 2005 kept the airdate 2030-01-02 of v1. */
+static void skip_sequence_(int interrupt) {
+  char *clean[N_DUMPS];
+  itest_fresh_db("tvmaze_test_ingest_faults_clean");
+  Tvmaze__V1__IngestRun *run = NULL;
+  itest_run_sync(3, &run);
+  assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  itest_run_free(&run);
+  dump_(clean);
+  assert_int_equal(itest_q("SELECT count(*) FROM episodes WHERE id = 2005 "
+                           "AND airdate = '2030-01-03'"),
+                   1);
+
+  itest_fresh_db("tvmaze_test_ingest_faults");
+  itest_run_sync(3, &run); /* v2 */
+  assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  itest_run_free(&run);
+  assert_int_equal(itest_q("SELECT count(*) FROM ingest_source_hashes"), 6);
+  itest_fake_control("{\"set\": \"feed\"}");
+  if (interrupt) {
+    itest_fake_control(
+        "{\"faults\": [{\"match\": \"date=2030-01-03\", \"delay\": 30, "
+        "\"times\": -1}]}");
+    struct ingest_runner *r = itest_runner("interrupted", 0);
+    long long id = 0;
+    int started = 0;
+    assert_int_equal(ingest_runner_start(r, date_from_civil(2030, 1, 1), 3, &id, &started),
+                     STORE_OK);
+    assert_true(started);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT days_done FROM ingest_runs WHERE id = %lld", id);
+    itest_wait_for(sql, 2);
+    ingest_runner_destroy(r);
+    assert_int_equal(itest_run_status(id), STORE_RUN_FAILED);
+    char *st = day_field_(id, "2030-01-03", "status");
+    assert_non_null(st);
+    assert_int_equal((int)strtol(st, NULL, 10), STORE_DAY_PENDING);
+    free(st);
+  } else {
+    itest_fake_control(
+        "{\"faults\": [{\"match\": \"web?date=2030-01-03\", \"times\": -1, "
+        "\"body\": \"[{\\\"id\\\": \"}]}");
+    itest_run_sync(3, &run); /* v1, 01-03 malformed */
+    assert_int_equal(run->status, STORE_RUN_PARTIAL);
+    assert_int_equal(run->day_results[2]->status, STORE_DAY_FAILED);
+    itest_run_free(&run);
+  }
+  /* v1's 01-02 moved 2005 there, away from 01-03, whose hashes are gone */
+  assert_int_equal(itest_q("SELECT count(*) FROM episodes WHERE id = 2005 "
+                           "AND airdate = '2030-01-02'"),
+                   1);
+  assert_int_equal(itest_q("SELECT count(*) FROM ingest_source_hashes WHERE date = '2030-01-03'"),
+                   0);
+  json_decref(itest_fake_call("/_reset", "{}")); /* base, no faults */
+  itest_run_sync(3, &run);                       /* v2 again */
+  assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  assert_false(run->day_results[2]->skipped);
+  itest_run_free(&run);
+  same_as_clean_(clean);
+  /* 2005 moved back, away from 01-02: its hashes are void too (the rule
+   * cannot tell whether 01-02's stored bodies listed it), so one more run
+   * parses 01-02, writes nothing, and every hash is back */
+  assert_int_equal(itest_q("SELECT count(*) FROM ingest_source_hashes WHERE date = '2030-01-02'"),
+                   0);
+  itest_run_sync(3, &run);
+  assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  assert_true(run->day_results[0]->skipped);
+  assert_false(run->day_results[1]->skipped);
+  assert_true(run->day_results[2]->skipped);
+  assert_int_equal(
+      run->episodes_created + run->episodes_updated + run->shows_created + run->shows_updated, 0);
+  itest_run_free(&run);
+  assert_int_equal(itest_q("SELECT count(*) FROM ingest_source_hashes"), 6);
+  same_as_clean_(clean);
+  dumps_free_(clean);
+}
+
+static void test_skip_after_partial(void **state) {
+  (void)state;
+  skip_sequence_(0);
+}
+
+static void test_skip_after_interrupted(void **state) {
+  (void)state;
+  skip_sequence_(1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_unreachable_refused, setup_),
       cmocka_unit_test_setup(test_unreachable_dns, setup_),
       cmocka_unit_test_setup(test_pg_restart_last_day, setup_),
       cmocka_unit_test_setup(test_orphans_recovered, setup_),
+      cmocka_unit_test_setup(test_skip_after_partial, setup_),
+      cmocka_unit_test_setup(test_skip_after_interrupted, setup_),
   };
   return cmocka_run_group_tests(tests, group_setup_, group_teardown_);
 }
