@@ -118,7 +118,27 @@ if [ -x "$bin/gateway/tvmaze-gateway" ]; then
 fi
 
 echo "==> ingesting ${TVMAZE_INGEST_DAYS:-90} days from ${TVMAZE_API_URL:-https://api.tvmaze.com}"
-"$bin/client/tvmaze" --timeout 30000 ingest start --days "${TVMAZE_INGEST_DAYS:-90}" --wait
+api_url="${TVMAZE_API_URL:-https://api.tvmaze.com}"
+rc=0
+"$bin/client/tvmaze" --timeout 30000 ingest start --days "${TVMAZE_INGEST_DAYS:-90}" --wait || rc=$?
+if [ "$rc" -ne 0 ]; then
+  # A run that never reached TVMaze ends FAILED "TVMaze unreachable: ..."
+  # (docs/ingest.md): say so, and what to check.
+  last_run="$("$bin/client/tvmaze" --json ingest list --per-page 1 2>/dev/null || true)"
+  if [[ "$last_run" == *"TVMaze unreachable"* ]]; then
+    cat >&2 <<MSG
+
+TVMaze could not be reached at $api_url, so nothing was ingested.
+Check:
+  - the network and DNS of this machine: curl -sS -o /dev/null -w '%{http_code}\n' '$api_url/schedule/web?date=$(date -u +%F)'
+  - TVMAZE_API_URL (now: $api_url)
+  - a proxy, if this network needs one: HTTPS_PROXY / HTTP_PROXY / NO_PROXY (libcurl reads them)
+The server and gateway keep running; start the ingest again with
+  $bin/client/tvmaze ingest start --wait   (or scripts/run.sh)
+MSG
+  fi
+  exit "$rc"
+fi
 
 cat <<MSG
 

@@ -23,21 +23,24 @@
 #define MAX_BODY_BYTES (64u << 20)
 #define MAX_HOST_CONNECTIONS 8
 #define MAX_RUNNING (2 * MAX_HOST_CONNECTIONS)
+/* no answer yet and unreachable-host errors for this long: stop the fetch */
+#define UNREACHABLE_MS 45000
 
 struct day_;
 
 struct req_ {
   struct day_ *day;
   char *url;
-  char source[8];         /* "web" or the country code */
-  char label[16];         /* "web" or "network <code>" */
-  CURL *easy;             /* non-NULL while in flight */
-  struct strbuf body;     /* the response so far */
-  int attempts;           /* transfers started */
-  int64_t next_at_ms;     /* earliest (re)start */
-  int done;               /* body complete */
-  int too_big;            /* body exceeded MAX_BODY_BYTES */
-  struct otel_span *span; /* the transfer's span while in flight (NULL: not traced) */
+  char source[8];                 /* "web" or the country code */
+  char label[16];                 /* "web" or "network <code>" */
+  CURL *easy;                     /* non-NULL while in flight */
+  struct strbuf body;             /* the response so far */
+  int attempts;                   /* transfers started */
+  int64_t next_at_ms;             /* earliest (re)start */
+  int done;                       /* body complete */
+  int too_big;                    /* body exceeded MAX_BODY_BYTES */
+  struct otel_span *span;         /* the transfer's span while in flight (NULL: not traced) */
+  char curl_err[CURL_ERROR_SIZE]; /* libcurl's message of the last transfer */
 };
 
 struct day_ {
@@ -58,6 +61,9 @@ struct fetch_ {
   int n_running; /* easy handles in the multi */
   struct ingest_http_rate rate;
   unsigned int seed;
+  int answered;              /* some transfer got an HTTP answer from TVMaze */
+  int64_t unreachable_since; /* first unreachable-host error while !answered (0: none) */
+  char unreachable[600];     /* set: TVMaze is unreachable, stop with this */
 };
 
 static int def_(int v, int d) {
@@ -88,6 +94,8 @@ static int start_(struct fetch_ *f, struct req_ *r) {
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb_);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
   curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+  r->curl_err[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_err);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)def_(c->timeout_ms, 30000));
   if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
     f->idle[f->n_idle++] = e;
@@ -180,6 +188,23 @@ static struct day_ *day_new_(const struct ingest_fetch_config *c, int32_t day, i
   return d;
 }
 
+/* r ended on cc without an answer (gave_up: for good): while nothing has
+ * answered yet, an unreachable-host error that is final, or that has lasted
+ * UNREACHABLE_MS, makes TVMaze unreachable (f->unreachable). */
+static void note_unreachable_(struct fetch_ *f, const struct req_ *r, CURLcode cc, int gave_up,
+                              int64_t now) {
+  if (f->answered || f->unreachable[0] != '\0' || !ingest_http_unreachable(cc)) {
+    return;
+  }
+  if (f->unreachable_since == 0) {
+    f->unreachable_since = now;
+  }
+  if (gave_up || now - f->unreachable_since >= UNREACHABLE_MS) {
+    snprintf(f->unreachable, sizeof f->unreachable, "TVMaze unreachable: %s (%s)",
+             r->curl_err[0] != '\0' ? r->curl_err : curl_easy_strerror(cc), r->url);
+  }
+}
+
 /* A transfer finished: success, retry later, or fail the day. */
 static void finished_(struct fetch_ *f, struct req_ *r, CURLcode cc, int64_t now) {
   long http = 0;
@@ -189,6 +214,9 @@ static void finished_(struct fetch_ *f, struct req_ *r, CURLcode cc, int64_t now
   end_span_(r, cc, http);
   stop_req_(f, r);
   struct day_ *d = r->day;
+  if (http > 0) {
+    f->answered = 1;
+  }
   if (cc == CURLE_OK && http == 200) {
     r->done = 1;
     d->n_done++;
@@ -201,8 +229,10 @@ static void finished_(struct fetch_ *f, struct req_ *r, CURLcode cc, int64_t now
   } else if (ingest_http_retry(f->cfg, cc, http, retry_after, r->attempts, r->url, &f->seed, &wait,
                                why, sizeof why)) {
     r->next_at_ms = now + wait;
+    note_unreachable_(f, r, cc, 0, now);
     return;
   }
+  note_unreachable_(f, r, cc, 1, now);
   if (d->error == NULL) {
     d->error = xstrdup(why);
   }
@@ -285,6 +315,11 @@ enum ingest_fetch_status ingest_fetch_days(const struct ingest_fetch_config *cfg
       curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
       finished_(&f, r, m->data.result, clock_mono_ms());
       finished++;
+    }
+    if (f.unreachable[0] != '\0') { /* the days in flight stay unrecorded */
+      snprintf(err, errlen, "%s", f.unreachable);
+      result = INGEST_FETCH_UNREACHABLE;
+      goto out;
     }
     /* hand over finished days */
     for (int i = 0; i < in_flight; i++) {

@@ -15,6 +15,14 @@
  *                  backoff_base_ms with up to 50% jitter, capped at
  *                  backoff_max_ms, at most max_retries per request; any
  *                  other status fails the day
+ *   unreachable    while no request of the call has had any answer from
+ *                  TVMaze, a request that fails for good on an
+ *                  unreachable-host error (ingest_http_unreachable: DNS,
+ *                  refused, TLS), or such errors lasting UNREACHABLE_MS
+ *                  (45 s) since the first, stop the whole fetch with
+ *                  INGEST_FETCH_UNREACHABLE and "TVMaze unreachable:
+ *                  <libcurl's message> (<url>)" in err; once anything
+ *                  answered, the same errors only fail their day
  *
  * A day is handed to the callback (on the calling thread) as soon as all its
  * documents arrived or one of them failed for good; days are not ordered.
@@ -76,9 +84,10 @@ struct ingest_fetched_day {
 typedef int (*ingest_fetch_day_fn)(const struct ingest_fetched_day *day, void *user);
 
 enum ingest_fetch_status {
-  INGEST_FETCH_DONE = 0, /* every day handed to the callback */
-  INGEST_FETCH_STOPPED,  /* *stop became nonzero or the callback asked */
-  INGEST_FETCH_ERROR     /* libcurl could not be set up (err set) */
+  INGEST_FETCH_DONE = 0,   /* every day handed to the callback */
+  INGEST_FETCH_STOPPED,    /* *stop became nonzero or the callback asked */
+  INGEST_FETCH_ERROR,      /* libcurl could not be set up (err set) */
+  INGEST_FETCH_UNREACHABLE /* TVMaze could not be reached at all (err set) */
 };
 
 /* Fetches days [start_day, start_day + days). stop may be NULL; it is read

@@ -104,3 +104,22 @@ int ingest_http_retry(const struct ingest_fetch_config *c, CURLcode cc, long htt
   }
   return 0;
 }
+
+int ingest_http_unreachable(CURLcode cc) {
+  switch (cc) {
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_USE_SSL_FAILED:
+    return 1;
+  default:
+    return 0;
+  }
+}

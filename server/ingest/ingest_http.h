@@ -52,4 +52,9 @@ int ingest_http_retry(const struct ingest_fetch_config *c, CURLcode cc, long htt
                       curl_off_t retry_after, int attempts, const char *url, unsigned int *seed,
                       int64_t *wait_ms, char *why, size_t whylen);
 
+/* 1 when cc says the host could not be reached at all: its name did not
+ * resolve (nor the proxy's), the connection was refused or could not be
+ * made, or TLS failed before any answer (handshake, certificate). */
+int ingest_http_unreachable(CURLcode cc);
+
 #endif

@@ -4,9 +4,15 @@
  * is unit-tested.
  *
  *   lock lost                         FAILED  "stopped: its database session ended, ..."
+ *   an orphan (its runner is gone)
+ *     with days unrecorded            FAILED  "interrupted: its server stopped, or could
+ *                                             not record the run, before ..."
+ *     with every day recorded         the rows below, from its days
  *   fetch stopped (shutdown), or done
  *     with days unrecorded            FAILED  "interrupted: the server was shutting down"
  *   fetch could not start (libcurl)   FAILED  the fetch's error
+ *   TVMaze unreachable from the start FAILED  the fetch's error ("TVMaze
+ *                                             unreachable: <libcurl's reason> (<url>)")
  *   no day failed                     SUCCEEDED
  *   some days failed, some landed     PARTIAL
  *   every day failed                  FAILED  "every day failed"
@@ -22,8 +28,10 @@ struct ingest_outcome_in {
   int days;                 /* days of the run */
   int days_ok, days_failed; /* days recorded as landed / failed */
   enum ingest_fetch_status fetch;
-  const char *fetch_error; /* with INGEST_FETCH_ERROR */
+  const char *fetch_error; /* with INGEST_FETCH_ERROR / _UNREACHABLE */
   int lock_lost;           /* the run lock was lost mid-run */
+  int orphan;              /* a RUNNING run found without its runner: only its
+                              recorded days are known (fetch: DONE) */
 };
 
 struct ingest_outcome {

@@ -29,21 +29,34 @@
 /* Begin                                                              */
 /* ------------------------------------------------------------------ */
 
-/* With the lock held: every RUNNING run is a dead runner's. */
-static enum store_status fail_stale_locked_(struct store *s) {
-  int n = 0;
-  enum store_status st =
-      store_ingest_fail_stale(s, "interrupted: its server stopped before the run finished", &n);
-  if (st == STORE_OK && n > 0) {
-    LOG_EVENT(LOG_WARN, "ingest_stale_runs_failed", LF_INT("runs", n));
+/* With the lock held: every RUNNING run is an orphan (its runner died, or
+ * could not record its outcome). Each ends with the outcome its recorded
+ * days give (ingest_outcome_of, orphan), else FAILED "interrupted: ...". */
+static enum store_status recover_orphans_locked_(struct store *s) {
+  struct store_ingest_stale *runs = NULL;
+  size_t n = 0;
+  enum store_status st = store_ingest_stale_runs(s, &runs, &n);
+  for (size_t i = 0; st == STORE_OK && i < n; i++) {
+    struct ingest_outcome_in in = {.days = runs[i].days,
+                                   .days_ok = runs[i].days_ok,
+                                   .days_failed = runs[i].days_failed,
+                                   .fetch = INGEST_FETCH_DONE,
+                                   .orphan = 1};
+    struct ingest_outcome out = ingest_outcome_of(&in);
+    st = store_ingest_run_finish(s, runs[i].id, out.status, out.error);
+    LOG_EVENT(LOG_WARN, "ingest_orphan_run_finished", LF_INT("run", runs[i].id),
+              LF_INT("status", out.status), LF_INT("days", runs[i].days),
+              LF_INT("days_ok", runs[i].days_ok), LF_INT("days_failed", runs[i].days_failed),
+              LF_STR("error", out.error), LF_STR("record", store_status_name(st)));
   }
+  free(runs);
   return st;
 }
 
-void ingest_run_fail_stale(struct store *s) {
+void ingest_run_recover_orphans(struct store *s) {
   int got = 0;
   if (store_ingest_try_lock(s, &got) == STORE_OK && got) {
-    (void)fail_stale_locked_(s);
+    (void)recover_orphans_locked_(s);
     (void)store_ingest_unlock(s);
   }
 }
@@ -53,22 +66,28 @@ enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days,
   int got = 0;
   *started = 0;
   *run_id = 0;
-  enum store_status st = store_ingest_try_lock(s, &got);
+  enum store_status st = STORE_OK;
+  /* Not got: someone else runs, and its row may be a moment behind its
+   * lock; or a replica holds it for a moment to finish orphans (then it is
+   * free again and no run is RUNNING). */
+  for (int i = 0; i < 50; i++) {
+    st = store_ingest_try_lock(s, &got);
+    if (st != STORE_OK || got) {
+      break;
+    }
+    st = store_ingest_run_running(s, run_id);
+    if (st != STORE_NOT_FOUND) {
+      return st;
+    }
+    usleep(100 * 1000);
+  }
   if (st != STORE_OK) {
     return st;
   }
   if (!got) {
-    /* Someone else runs; its row may be a moment behind its lock. */
-    for (int i = 0; i < 50; i++) {
-      st = store_ingest_run_running(s, run_id);
-      if (st != STORE_NOT_FOUND) {
-        return st;
-      }
-      usleep(100 * 1000);
-    }
     return STORE_CONFLICT;
   }
-  st = fail_stale_locked_(s);
+  st = recover_orphans_locked_(s);
   if (st == STORE_OK && scheduled_since > 0) {
     int exists = 0;
     st = store_ingest_run_started_since(s, scheduled_since, &exists);
@@ -159,9 +178,61 @@ static void note_complete_(struct exec_ *x, const struct work_ *w) {
   memcpy(x->complete[x->n_complete++], w->date, sizeof w->date);
 }
 
+/* Backoff between attempts to record a day or the run's outcome while
+ * PostgreSQL is unavailable: from 250 ms, doubling, at most 5 s. */
+#define RECORD_BACKOFF_MIN_MS 250
+#define RECORD_BACKOFF_MAX_MS 5000
+
+/* Attempt `attempt` to record what (of run run_id) ended with st: 1 when it
+ * is to be tried again, after a backoff (logged ingest_record_retry); 0
+ * when st is not STORE_UNAVAILABLE (nothing to wait for) or the server is
+ * shutting down (stop), which leaves the run to the orphan rule
+ * (recover_orphans_locked_). */
+static int record_again_(struct store *s, const atomic_int *stop, long long run_id,
+                         const char *what, enum store_status st, int attempt) {
+  if (st != STORE_UNAVAILABLE || (stop != NULL && atomic_load(stop))) {
+    return 0;
+  }
+  long long ms = RECORD_BACKOFF_MIN_MS;
+  for (int i = 1; i < attempt && ms < RECORD_BACKOFF_MAX_MS; i++) {
+    ms *= 2;
+  }
+  if (ms > RECORD_BACKOFF_MAX_MS) {
+    ms = RECORD_BACKOFF_MAX_MS;
+  }
+  LOG_EVENT(LOG_WARN, "ingest_record_retry", LF_INT("run", run_id), LF_STR("what", what),
+            LF_INT("attempt", attempt), LF_INT("wait_ms", ms),
+            LF_STR("error", store_last_error(s)));
+  for (long long t = 0; t < ms; t += 50) {
+    if (stop != NULL && atomic_load(stop)) {
+      return 0;
+    }
+    usleep(50 * 1000);
+  }
+  return 1;
+}
+
 static void fail_day_(struct exec_ *x, const struct work_ *w, const char *error) {
-  enum store_status st =
-      store_ingest_fail_day(x->s, x->run_id, w->date, error, w->requests, w->retries);
+  enum store_status st;
+  for (int attempt = 1;; attempt++) {
+    st = store_ingest_fail_day(x->s, x->run_id, w->date, error, w->requests, w->retries);
+    if (st == STORE_OK || !record_again_(x->s, x->stop, x->run_id, w->date, st, attempt)) {
+      break;
+    }
+  }
+  /* its stored hashes no longer prove its rows: other days of this run
+   * may have written rows its bodies own (the next run parses it) */
+  enum store_status hs;
+  for (int attempt = 1;; attempt++) {
+    hs = store_ingest_forget_hashes(x->s, w->date);
+    if (hs == STORE_OK || !record_again_(x->s, x->stop, x->run_id, w->date, hs, attempt)) {
+      break;
+    }
+  }
+  if (hs != STORE_OK) {
+    LOG_EVENT(LOG_WARN, "ingest_hashes_not_forgotten", LF_INT("run", x->run_id),
+              LF_STR("date", w->date), LF_STR("error", store_last_error(x->s)));
+  }
   LOG_EVENT(LOG_WARN, "ingest_day_failed", LF_INT("run", x->run_id), LF_STR("date", w->date),
             LF_STR("error", error), LF_STR("record", store_status_name(st)));
   x->failed++;
@@ -410,7 +481,13 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
                                  .fetch_error = err,
                                  .lock_lost = atomic_load(&x.lock_lost)};
   struct ingest_outcome out = ingest_outcome_of(&in);
-  enum store_status st = store_ingest_run_finish(s, run_id, out.status, out.error);
+  enum store_status st;
+  for (int attempt = 1;; attempt++) {
+    st = store_ingest_run_finish(s, run_id, out.status, out.error);
+    if (st == STORE_OK || !record_again_(s, stop, run_id, "outcome", st, attempt)) {
+      break;
+    }
+  }
   (void)store_ingest_unlock(s);
   LOG_EVENT(out.status == STORE_RUN_SUCCEEDED ? LOG_INFO : LOG_WARN, "ingest_run_finished",
             LF_INT("run", run_id), LF_INT("status", out.status), LF_INT("days_ok", x.ok),

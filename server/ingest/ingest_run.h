@@ -29,17 +29,21 @@
 #define INGEST_RUN_WRITE_QUEUE 2
 
 /* Takes the lock on s's session and creates a RUNNING run (*started = 1),
- * first failing stale RUNNING runs; or, when another session holds the
- * lock, *run_id = its RUNNING run and *started = 0. With scheduled_since > 0
- * (epoch s), no run is created when one started since then (*run_id = 0).
- * STORE_CONFLICT: the lock is held but its run is not visible (yet). */
+ * first finishing orphan RUNNING runs (ingest_run_recover_orphans); or, when another session holds
+ * the lock, *run_id = its RUNNING run and *started = 0. With scheduled_since > 0 (epoch s), no run
+ * is created when one started since then (*run_id = 0). STORE_CONFLICT: the lock is held but its
+ * run is not visible (yet). */
 enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days, const char *owner,
                                    long long scheduled_since, long long *run_id, int *started);
 
-/* Fails every RUNNING run (left by a dead runner) if s's session can take
- * the run lock now, and releases it again; nothing when another session
- * holds it. For a runner starting up. */
-void ingest_run_fail_stale(struct store *s);
+/* Finishes every RUNNING run (an orphan: its runner died, or could not
+ * record the outcome) if s's session can take the run lock now, and
+ * releases it again; nothing when another session holds it. An orphan ends
+ * with the outcome its recorded days give (SUCCEEDED, PARTIAL, FAILED
+ * "every day failed"), or FAILED "interrupted: its server stopped, or could
+ * not record the run, ..." while any day is unrecorded (ingest_outcome.h).
+ * For a runner starting up, and its periodic orphan check. */
+void ingest_run_recover_orphans(struct store *s);
 
 /* Executes begun run run_id (s must be the session that began it): fetch,
  * parse and write each day, record outcomes, finish the run, release the

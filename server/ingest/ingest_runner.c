@@ -128,11 +128,37 @@ static void run_once_(struct ingest_runner *r, struct store *s, int32_t start_da
   pthread_cond_broadcast(&r->cv);
 }
 
+/* The CLOCK_REALTIME time ms from now (the cv's clock). */
+static struct timespec after_ms_(long long ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  long long ns = (long long)ts.tv_nsec + (ms % 1000) * 1000000LL;
+  ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
+  ts.tv_nsec = (long)(ns % 1000000000LL);
+  return ts;
+}
+
+static int ts_before_(const struct timespec *a, const struct timespec *b) {
+  return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* The periodic orphan check: only when a RUNNING run exists does it try
+ * the lock (held for a moment: a replica starting a run then waits for
+ * its RUNNING row, ingest_run_begin). */
+static void check_orphans_(struct store *s) {
+  long long id = 0;
+  if (store_ingest_run_running(s, &id) == STORE_OK) {
+    ingest_run_recover_orphans(s);
+  }
+}
+
 static void *thread_main_(void *arg) {
   struct ingest_runner *r = arg;
   struct store *s = store_open(r->cfg.database_url);
-  ingest_run_fail_stale(s); /* runs left RUNNING by a dead server, if nobody runs now */
+  ingest_run_recover_orphans(s); /* runs left RUNNING by a dead server, if nobody runs now */
   time_t fire = r->cfg.at_minute >= 0 ? next_fire_(r->cfg.at_minute, time(NULL)) : 0;
+  long long check_ms = r->cfg.orphan_check_ms > 0 ? r->cfg.orphan_check_ms : 30000;
+  struct timespec check_at = after_ms_(check_ms);
   pthread_mutex_lock(&r->mu);
   while (!atomic_load(&r->stop)) {
     if (r->req_ticket > r->ans_ticket) {
@@ -148,12 +174,20 @@ static void *thread_main_(void *arg) {
       fire = next_fire_(r->cfg.at_minute, time(NULL));
       continue;
     }
-    if (fire != 0) {
-      struct timespec ts = {.tv_sec = fire, .tv_nsec = 0};
-      pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-    } else {
-      pthread_cond_wait(&r->cv, &r->mu);
+    struct timespec t_now;
+    clock_gettime(CLOCK_REALTIME, &t_now);
+    if (!ts_before_(&t_now, &check_at)) {
+      pthread_mutex_unlock(&r->mu);
+      check_orphans_(s);
+      pthread_mutex_lock(&r->mu);
+      check_at = after_ms_(check_ms);
+      continue;
     }
+    struct timespec ts = check_at;
+    if (fire != 0 && (long long)fire < (long long)ts.tv_sec) {
+      ts = (struct timespec){.tv_sec = fire, .tv_nsec = 0};
+    }
+    pthread_cond_timedwait(&r->cv, &r->mu, &ts);
   }
   /* answer a request that raced with shutdown */
   if (r->req_ticket > r->ans_ticket) {

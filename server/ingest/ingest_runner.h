@@ -29,12 +29,15 @@ struct ingest_runner_config {
                                        "ingest.run" (sampled by the sampler) with its SQL
                                        and a child span per day (ingest_run.c); must
                                        outlive the runner */
+  int orphan_check_ms;              /* while idle, how often to look for an orphan RUNNING
+                                       run (ingest_run_recover_orphans); <= 0: 30000 */
 };
 
 struct ingest_runner;
 
-/* Starts the runner thread (which also fails stale runs when it can take the
- * lock). Never NULL. cfg is copied (not the strings it points to). */
+/* Starts the runner thread (which also finishes orphan runs when it can
+ * take the lock, at start and every orphan_check_ms while idle). Never NULL. cfg is copied (not the
+ * strings it points to). */
 struct ingest_runner *ingest_runner_create(const struct ingest_runner_config *cfg);
 
 /* Stops the thread: an in-flight run stops at once (transfers abandoned; the

@@ -195,6 +195,15 @@ const char day_sql_remove_unlisted[] =
 
 const char day_sql_hashes_delete[] = "DELETE FROM ingest_source_hashes WHERE date = $1::date";
 
+/* Before a day's episode upsert: the stored hashes of every other date
+ * that an episode of the day moves away from ($1 id[], $2 new airdate[],
+ * $3 the day). That date's bodies no longer say what its rows are, so it
+ * must not be skipped by its hash again (docs/ingest.md "Unchanged days"). */
+const char day_sql_hashes_moved[] =
+    "DELETE FROM ingest_source_hashes h USING unnest($1::int[], $2::date[]) AS n (id, airdate) "
+    "JOIN episodes e ON e.id = n.id "
+    "WHERE e.airdate IS DISTINCT FROM n.airdate AND h.date = e.airdate AND h.date <> $3::date";
+
 const char day_sql_hashes_insert[] =
     "INSERT INTO ingest_source_hashes (date, source, hash, items, day_episodes, day_shows) "
     "SELECT $1::date, src, decode(h, 'hex'), it, $5::integer, $6::integer "

@@ -20,6 +20,8 @@
  *   day_sql_episodes       13 columns; answers (created, updated)
  *   day_sql_*_copy         COPY .. FROM STDIN (text format)
  *   day_sql_hashes_delete  $1 date
+ *   day_sql_hashes_moved   $1 episode id[] $2 airdate[] $3 date (before the
+ *                          episode upsert: other dates' hashes its moves void)
  *   day_sql_hashes_insert  $1 date $2 source[] $3 hex hash[] $4 items[]
  *                          $5 day episodes $6 day shows
  *   day_sql_hashes_load    $1 from $2 to
@@ -47,6 +49,7 @@ extern const char day_sql_sg_copy[];
 extern const char day_sql_episodes[];
 extern const char day_sql_episodes_copy[];
 extern const char day_sql_hashes_delete[];
+extern const char day_sql_hashes_moved[];
 extern const char day_sql_hashes_insert[];
 extern const char day_sql_hashes_load[];
 extern const char day_sql_remove_unlisted[];

@@ -53,11 +53,9 @@ static void ends_(struct pg_array *a, int n, const char **v) {
 }
 
 /* Runs an upsert (answering (created, updated)); adds its two counts. */
-static enum store_status upsert_(struct store *s, const char *name, const char *sql,
-                                 struct pg_array *cols, int n, long long *created,
-                                 long long *updated) {
-  const char *v[17];
-  ends_(cols, n, v);
+static enum store_status upsert_ended_(struct store *s, const char *name, const char *sql,
+                                       const char *const *v, int n, long long *created,
+                                       long long *updated) {
   enum store_status st;
   PGresult *r = store_exec(s, name, sql, n, v, &st);
   if (r == NULL) {
@@ -69,6 +67,14 @@ static enum store_status upsert_(struct store *s, const char *name, const char *
   }
   PQclear(r);
   return STORE_OK;
+}
+
+static enum store_status upsert_(struct store *s, const char *name, const char *sql,
+                                 struct pg_array *cols, int n, long long *created,
+                                 long long *updated) {
+  const char *v[17];
+  ends_(cols, n, v);
+  return upsert_ended_(s, name, sql, v, n, created, updated);
 }
 
 /* Rows (tag, id, kind, tvmaze_id, name) of the probe or the preload into
@@ -301,9 +307,9 @@ static enum store_status send_shows_(struct store *s, const struct row_batch *b,
 
 /* The plan's episodes: COPYed with country_code from the batch (the plan's
  * distributor row), the others upserted (the upsert joins for it). */
-static enum store_status send_episodes_(struct store *s, const struct row_batch *b,
-                                        const struct day_plan *p, struct store_ingest_counts *c,
-                                        long long *written) {
+static enum store_status send_episodes_(struct store *s, const char *date,
+                                        const struct row_batch *b, const struct day_plan *p,
+                                        struct store_ingest_counts *c, long long *written) {
   struct strbuf copy;
   strbuf_init(&copy);
   struct pg_array a[13];
@@ -334,7 +340,15 @@ static enum store_status send_episodes_(struct store *s, const struct row_batch 
     st = store_copy_in(s, day_sql_episodes_copy, copy.data, copy.len, &cr);
   }
   if (st == STORE_OK && a[0].n > 0) {
-    st = upsert_(s, "ingest_episodes", day_sql_episodes, a, 13, &cr, &up);
+    const char *v[13];
+    ends_(a, 13, v);
+    /* stored episodes only (a COPYed one is new): a move voids the hashes
+     * of the date it leaves; $1/$2 are the upsert's id and airdate arrays */
+    const char *mv[3] = {v[0], v[6], date};
+    st = run_(s, "ingest_hashes_moved", day_sql_hashes_moved, 3, mv, NULL);
+    if (st == STORE_OK) {
+      st = upsert_ended_(s, "ingest_episodes", day_sql_episodes, v, 13, &cr, &up);
+    }
   }
   c->episodes_created += cr;
   c->episodes_updated += up;
@@ -371,6 +385,11 @@ static enum store_status put_hashes_(struct store *s, const char *date,
   st = run_(s, "ingest_hashes_insert", day_sql_hashes_insert, 6, v, NULL);
   pg_arrays_release(a, 3);
   return st;
+}
+
+enum store_status store_ingest_forget_hashes(struct store *s, const char *date) {
+  const char *v[1] = {date};
+  return run_(s, "ingest_hashes_delete", day_sql_hashes_delete, 1, v, NULL);
 }
 
 enum store_status store_ingest_load_hashes(struct store *s, const char *from, const char *to,
@@ -431,7 +450,7 @@ static enum store_status send_day_(struct store *s, long long run_id, const char
     st = send_shows_(s, b, p, c, &written);
   }
   if (st == STORE_OK) {
-    st = send_episodes_(s, b, p, c, &written);
+    st = send_episodes_(s, date, b, p, c, &written);
   }
   if (st == STORE_OK && written > 0) {
     st = run_(s, "ingest_changes_commit", store_changes_commit_sql, 0, NULL, NULL);

@@ -146,6 +146,11 @@ enum store_status store_ingest_remove_unlisted(struct store *s, long long run_id
                                                const char (*dates)[11], size_t n_dates,
                                                const int *seen, size_t n_seen, long long *removed);
 
+/* Deletes the stored source hashes of date (YYYY-MM-DD): a day of the run
+ * that failed, whose rows other days of the run may have changed, is
+ * parsed and written again by the next run instead of skipped. */
+enum store_status store_ingest_forget_hashes(struct store *s, const char *date);
+
 /* Every stored source hash of dates [from, to] (YYYY-MM-DD), by date and
  * source; free *rows with free(). */
 enum store_status store_ingest_load_hashes(struct store *s, const char *from, const char *to,

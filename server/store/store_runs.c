@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "store_read.h"
+#include "xalloc.h"
 
 _Static_assert((int)STORE_RUN_RUNNING == (int)TVMAZE__V1__RUN_STATUS__RUN_STATUS_RUNNING &&
                    (int)STORE_RUN_SUCCEEDED == (int)TVMAZE__V1__RUN_STATUS__RUN_STATUS_SUCCEEDED &&
@@ -152,17 +153,38 @@ static enum store_status end_runs_(struct store *s, const char *name, const char
   return st;
 }
 
-enum store_status store_ingest_fail_stale(struct store *s, const char *error, int *n) {
-  long long rows = 0;
-  struct num_ failed = num_(STORE_RUN_FAILED), running = num_(STORE_RUN_RUNNING);
-  const char *v[3] = {error, failed.s, running.s};
-  enum store_status st =
-      end_runs_(s, "ingest_fail_stale",
-                "UPDATE ingest_runs SET status = $2::smallint, error = $1, finished_at = now() "
-                "WHERE status = $3::smallint",
-                v, STORE_RUN_FAILED, &rows);
-  *n = (int)rows;
-  return st;
+enum store_status store_ingest_stale_runs(struct store *s, struct store_ingest_stale **out,
+                                          size_t *n) {
+  *out = NULL;
+  *n = 0;
+  struct num_ running = num_(STORE_RUN_RUNNING), ok = num_(STORE_DAY_SUCCEEDED),
+              failed = num_(STORE_DAY_FAILED);
+  const char *v[3] = {running.s, ok.s, failed.s};
+  enum store_status st;
+  PGresult *r = store_exec(s, "ingest_stale_runs",
+                           "SELECT r.id, r.days, "
+                           "count(*) FILTER (WHERE d.status = $2::smallint), "
+                           "count(*) FILTER (WHERE d.status = $3::smallint) "
+                           "FROM ingest_runs r LEFT JOIN ingest_run_days d ON d.run_id = r.id "
+                           "WHERE r.status = $1::smallint GROUP BY r.id ORDER BY r.id",
+                           3, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  size_t rows = (size_t)PQntuples(r);
+  if (rows > 0) {
+    *out = xcalloc(rows, sizeof **out);
+  }
+  for (size_t i = 0; i < rows; i++) {
+    struct store_ingest_stale *x = &(*out)[i];
+    x->id = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
+    x->days = (int)strtol(PQgetvalue(r, (int)i, 1), NULL, 10);
+    x->days_ok = (int)strtol(PQgetvalue(r, (int)i, 2), NULL, 10);
+    x->days_failed = (int)strtol(PQgetvalue(r, (int)i, 3), NULL, 10);
+  }
+  *n = rows;
+  PQclear(r);
+  return STORE_OK;
 }
 
 enum store_status store_ingest_run_create(struct store *s, const char *start_date, int days,

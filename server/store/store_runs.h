@@ -1,6 +1,6 @@
 /*
  * store_runs: the bookkeeping of ingest runs -- the run lock, the rows of
- * ingest_runs and ingest_run_days (begin, day outcome, finish, fail_stale)
+ * ingest_runs and ingest_run_days (begin, day outcome, finish, stale runs)
  * and their reads for tvmaze.v1.Ingest.
  *
  *   table            column   values (enum below; the SQL takes them as
@@ -62,14 +62,23 @@ enum store_status store_ingest_unlock(struct store *s);
 enum store_status store_ingest_keep_lock(struct store *s, long long run_id, int *held,
                                          int *retaken);
 
-/* Marks every RUNNING run FAILED with error (call only while holding the
- * lock). *n gets how many. */
-enum store_status store_ingest_fail_stale(struct store *s, const char *error, int *n);
+/* A RUNNING run and what its days say (store_ingest_stale_runs). */
+struct store_ingest_stale {
+  long long id;
+  int days;                 /* of the run */
+  int days_ok, days_failed; /* days recorded SUCCEEDED / FAILED (the rest PENDING) */
+};
+
+/* Every RUNNING run with its recorded days, oldest first (*out malloc'd,
+ * free it; NULL when none). Called while holding the lock, every such run
+ * is an orphan, whose runner died or could not record its outcome; the
+ * caller finishes each with store_ingest_run_finish. */
+enum store_status store_ingest_stale_runs(struct store *s, struct store_ingest_stale **out,
+                                          size_t *n);
 
 /* Runs this process ended with status (enum store_run_status: SUCCEEDED,
- * PARTIAL, FAILED) through store_ingest_run_finish or store_ingest_fail_stale
- * (interrupted runs), counted when the update succeeded; 0 for other
- * statuses. Thread-safe (relaxed atomics). */
+ * PARTIAL, FAILED) through store_ingest_run_finish (also orphans'), counted when the update
+ * succeeded; 0 for other statuses. Thread-safe (relaxed atomics). */
 unsigned long long store_ingest_runs_ended(int status);
 
 /* *epoch gets the Unix time (seconds) at which the newest SUCCEEDED run

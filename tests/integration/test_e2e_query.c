@@ -42,17 +42,6 @@ static void sleep_ms_(long ms) {
   nanosleep(&ts, NULL);
 }
 
-static void services_(const char *verb) {
-  const char *dir = getenv("TVMAZE_TEST_SERVICES_DIR");
-  if (dir == NULL || dir[0] == '\0') {
-    fail_msg("TVMAZE_TEST_SERVICES_DIR is not set");
-  }
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "bash '%s' %s '%s' >/dev/null 2>&1",
-           testenv_source_path("scripts/services.sh"), verb, dir);
-  assert_int_equal(system(cmd), 0);
-}
-
 /* Health/Check("") status, or -code when the call itself failed. */
 static int health_(void) {
   Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
@@ -342,14 +331,14 @@ static void countries(void **state) {
 
 static void postgres_down_and_back(void **state) {
   (void)state;
-  services_("pg-stop");
+  testenv_services("pg-stop");
   /* Health: NOT_SERVING once the workers' connections notice (polled). */
   wait_health_(GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING);
   /* A request never asked before (not in the cache): UNAVAILABLE. */
   struct rpc_client_ctx down = RPC_CLIENT_CTX_INIT(CALL_MS);
   rpc_code code = list_shows_("2030-03-02", "2030-03-30", NULL, &down);
   rpc_client_ctx_release(&down);
-  services_("pg-start");
+  testenv_services("pg-start");
   assert_int_equal(code, RPC_UNAVAILABLE);
   /* Back without restarting the server. */
   wait_health_(GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);

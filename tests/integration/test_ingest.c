@@ -404,21 +404,12 @@ static void *starter_main_(void *arg) {
   return NULL;
 }
 
-static struct ingest_runner *runner_(const char *owner) {
-  struct ingest_runner_config rc = {.database_url = itest_db_url,
-                                    .fetch = itest_fetch_cfg(),
-                                    .at_minute = -1,
-                                    .default_days = 3,
-                                    .owner = owner};
-  return ingest_runner_create(&rc);
-}
-
 /* Two replicas, two callers each, at once: one run-> */
 static void test_concurrent_start(void **state) {
   (void)state;
   itest_fake_control("{\"faults\": [{\"match\": \"/schedule\", \"delay\": 0.3, \"times\": -1}]}");
-  struct ingest_runner *a = runner_("replica-a");
-  struct ingest_runner *b = runner_("replica-b");
+  struct ingest_runner *a = itest_runner("replica-a", 0);
+  struct ingest_runner *b = itest_runner("replica-b", 0);
   struct starter_ st[4] = {{.runner = a}, {.runner = b}, {.runner = a}, {.runner = b}};
   pthread_t th[4];
   for (int i = 0; i < 4; i++) {
@@ -482,7 +473,7 @@ static void test_killed_run(void **state) {
                    0);
   assert_int_equal(itest_q("SELECT count(*) FROM episodes WHERE airdate = '2030-01-01'"), 4);
   /* a restarted server fails the dead run */
-  struct ingest_runner *r = runner_("restarted");
+  struct ingest_runner *r = itest_runner("restarted", 0);
   itest_wait_for("SELECT count(*) FROM ingest_runs WHERE status = 4", 1);
   char *err = itest_qs("SELECT error FROM ingest_runs");
   assert_non_null(strstr(err, "interrupted"));
@@ -505,7 +496,7 @@ static void test_killed_run(void **state) {
 static void test_shutdown_interrupts(void **state) {
   (void)state;
   itest_fake_control("{\"faults\": [{\"match\": \"/schedule\", \"delay\": 0.5, \"times\": -1}]}");
-  struct ingest_runner *r = runner_("shutdown");
+  struct ingest_runner *r = itest_runner("shutdown", 0);
   long long id = 0;
   int started = 0;
   assert_int_equal(ingest_runner_start(r, date_from_civil(2030, 1, 1), 3, &id, &started), STORE_OK);

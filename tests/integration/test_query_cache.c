@@ -65,17 +65,6 @@ static int teardown_(void **state) {
   return 0;
 }
 
-static void services_(const char *verb) {
-  const char *dir = getenv("TVMAZE_TEST_SERVICES_DIR");
-  if (dir == NULL || dir[0] == '\0') {
-    fail_msg("TVMAZE_TEST_SERVICES_DIR is not set");
-  }
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "bash '%s' %s '%s' >/dev/null 2>&1",
-           testenv_source_path("scripts/services.sh"), verb, dir);
-  assert_int_equal(system(cmd), 0);
-}
-
 static void sleep_ms_(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
@@ -425,7 +414,7 @@ static void redis_down_then_back(void **state) {
   char name[64];
   struct cache_stats a, b;
   assert_int_equal(alpha_name_(name, sizeof name), RPC_OK); /* cached, locally too */
-  services_("redis-stop");
+  testenv_services("redis-stop");
   /* Unchanged data: the local copy still answers, Redis is not asked. */
   cache_stats_get(&a);
   assert_int_equal(alpha_name_(name, sizeof name), RPC_OK);
@@ -441,7 +430,7 @@ static void redis_down_then_back(void **state) {
   }
   cache_stats_get(&a);
   assert_true(a.errors > 0);
-  services_("redis-start");
+  testenv_services("redis-start");
   /* The handle retries after CACHE_RETRY_MS: poll until Redis serves a hit. */
   int used = 0;
   for (int i = 0; i < 100 && !used; i++) {
@@ -461,7 +450,7 @@ static void redis_down_then_back(void **state) {
 static void postgres_restart(void **state) {
   (void)state;
   char name[64];
-  services_("pg-stop");
+  testenv_services("pg-stop");
   assert_int_equal(alpha_name_(name, sizeof name), RPC_UNAVAILABLE);
   Tvmaze__V1__GetShowRequest g = TVMAZE__V1__GET_SHOW_REQUEST__INIT;
   g.id = 101;
@@ -470,7 +459,7 @@ static void postgres_restart(void **state) {
   assert_int_equal(QS(query_get_show(&g_w, &g, &qs_r, msg, sizeof msg), &g_w, out),
                    RPC_UNAVAILABLE);
   assert_string_equal(msg, "database unavailable; retry later");
-  services_("pg-start");
+  testenv_services("pg-start");
   /* A bump before the worker is back: nobody hears its notification. */
   commit_with_bump_("UPDATE shows SET name = 'Alpha Fifth' WHERE id = 101; ");
   /* Reconnect attempts are spaced (db.c): poll until the store is back. */

@@ -1,7 +1,7 @@
 /*
  * Integration tests of the run bookkeeping (server/store/store_runs.c)
  * against a fresh PostgreSQL database per test, on the store API alone:
- * runs and their days (create, day outcomes, finish, fail_stale), the
+ * runs and their days (create, day outcomes, finish, stale runs), the
  * reads as protobuf built on the heap and in an arena (get, list with
  * pagination, counts per status), and the run lock (try, keep, retake,
  * unlock). The statuses the SQL writes are the enums' values.
@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -94,7 +95,7 @@ static void test_run_days_and_get(void **state) {
   store_close(s);
 }
 
-static void test_fail_stale_and_counts(void **state) {
+static void test_stale_runs_and_counts(void **state) {
   (void)state;
   struct store *s = store_open(itest_db_url);
   long long a = create_(s, 1), b = create_(s, 1), c = create_(s, 2);
@@ -104,9 +105,34 @@ static void test_fail_stale_and_counts(void **state) {
   double last = 0;
   assert_int_equal(store_ingest_last_success(s, &last), STORE_OK);
   assert_true(last > 1.7e9); /* a's finished_at, now */
-  int n = 0;
-  assert_int_equal(store_ingest_fail_stale(s, "interrupted: test", &n), STORE_OK);
-  assert_int_equal(n, 2); /* b and c were RUNNING */
+  /* b and c are RUNNING: listed with what their days say */
+  struct store_ingest_counts cnt = {.requests = 2};
+  assert_int_equal(store_ingest_day_done(s, c, "2030-01-02", STORE_DAY_SUCCEEDED, NULL, 0, &cnt),
+                   STORE_OK);
+  struct store_ingest_stale *stale = NULL;
+  size_t n = 0;
+  assert_int_equal(store_ingest_stale_runs(s, &stale, &n), STORE_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(stale[0].id, b);
+  assert_int_equal(stale[0].days, 1);
+  assert_int_equal(stale[0].days_ok, 0);
+  assert_int_equal(stale[0].days_failed, 0);
+  assert_int_equal(stale[1].id, c);
+  assert_int_equal(stale[1].days, 2);
+  assert_int_equal(stale[1].days_ok, 1);
+  assert_int_equal(stale[1].days_failed, 0);
+  free(stale);
+  assert_int_equal(store_ingest_fail_day(s, c, "2030-01-01", "test", 1, 0), STORE_OK);
+  assert_int_equal(store_ingest_stale_runs(s, &stale, &n), STORE_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(stale[1].days_ok, 1);
+  assert_int_equal(stale[1].days_failed, 1);
+  free(stale);
+  assert_int_equal(store_ingest_run_finish(s, b, STORE_RUN_FAILED, "interrupted: test"), STORE_OK);
+  assert_int_equal(store_ingest_run_finish(s, c, STORE_RUN_FAILED, "interrupted: test"), STORE_OK);
+  assert_int_equal(store_ingest_stale_runs(s, &stale, &n), STORE_OK);
+  assert_int_equal(n, 0);
+  assert_null(stale);
   /* the runs this process ended (tvmaze_ingest_runs_total) */
   assert_int_equal(store_ingest_runs_ended(STORE_RUN_SUCCEEDED) - ok0, 1);
   assert_int_equal(store_ingest_runs_ended(STORE_RUN_FAILED) - failed0, 2);
@@ -208,7 +234,7 @@ static void test_lock(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_run_days_and_get, setup_),
-      cmocka_unit_test_setup(test_fail_stale_and_counts, setup_),
+      cmocka_unit_test_setup(test_stale_runs_and_counts, setup_),
       cmocka_unit_test_setup(test_list_pages, setup_),
       cmocka_unit_test_setup(test_lock, setup_),
   };

@@ -210,6 +210,16 @@ void itest_run_free(Tvmaze__V1__IngestRun **run) {
   }
 }
 
+struct ingest_runner *itest_runner(const char *owner, int orphan_check_ms) {
+  struct ingest_runner_config rc = {.database_url = itest_db_url,
+                                    .fetch = itest_fetch_cfg(),
+                                    .at_minute = -1,
+                                    .default_days = 3,
+                                    .owner = owner,
+                                    .orphan_check_ms = orphan_check_ms};
+  return ingest_runner_create(&rc);
+}
+
 int itest_run_status(long long id) {
   char sql[128];
   snprintf(sql, sizeof sql, "SELECT status FROM ingest_runs WHERE id = %lld", id);

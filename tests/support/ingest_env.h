@@ -68,6 +68,11 @@ struct store *itest_begin(int days, long long *id);
 long long itest_run_sync(int days, Tvmaze__V1__IngestRun **out);
 /* Frees *run and sets it NULL. */
 void itest_run_free(Tvmaze__V1__IngestRun **run);
+/* A runner (ingest_runner_create) on the test database with the test fetch
+ * settings, 3 days by default, no schedule; orphan_check_ms as its config
+ * (<= 0: the default). */
+struct ingest_runner *itest_runner(const char *owner, int orphan_check_ms);
+
 /* ingest_runs.status of run id. */
 int itest_run_status(long long id);
 /* Polls until sql yields at least want (bounded: 60 s). */

@@ -63,6 +63,18 @@ const char *testenv_source_path(const char *relative) {
   return path;
 }
 
+void testenv_services(const char *verb) {
+  const char *dir = require_env_("TVMAZE_TEST_SERVICES_DIR");
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "bash '%s' %s '%s' >/dev/null 2>&1",
+           testenv_source_path("scripts/services.sh"), verb, dir);
+  int rc = system(cmd);
+  if (rc != 0) {
+    fprintf(stderr, "testenv: %s: exit status %d\n", cmd, rc);
+    exit(1);
+  }
+}
+
 int testenv_free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

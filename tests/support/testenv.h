@@ -20,6 +20,10 @@ const char *testenv_build_path(const char *relative);
 /* Path under the source tree (static storage). */
 const char *testenv_source_path(const char *relative);
 
+/* Runs `scripts/services.sh VERB $TVMAZE_TEST_SERVICES_DIR` (pg-stop,
+ * pg-start, redis-stop, redis-start); exits 1 unless it exits 0. */
+void testenv_services(const char *verb);
+
 /* A free TCP port on 127.0.0.1. */
 int testenv_free_port(void);
 
