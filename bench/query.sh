@@ -36,6 +36,9 @@
 #    bench/lib/otlp_sink.sh's nginx, its /metrics scraped once a second.
 #    Reported: the median of the pairs' traced/plain ratios, spans exported
 #    and dropped, VmHWM of both (goal: within 5 %, memory within 4 MiB).
+#    Time zones (issue 16): then as many pairs, in the same way, of the
+#    plain listing and the same listing with tz=Asia/Tokyo (local dates: an
+#    airstamp range) on the untraced server; goal: tz within 1.2x.
 #    Request bodies are gRPC frames (5-byte prefix + serialized request).
 #    Each run is checked: h2load's DATA bytes = succeeded x reply frame size
 #    (the reply fetched once with nghttp -v, whose trailers must carry
@@ -161,27 +164,36 @@ otel_pid=$server_pid otel_target=$target otel_metrics=$metrics
 other_pids+=("$otel_pid")
 scrape_every_second "http://$otel_metrics/metrics" "$otel_pid" "$W/scrapes" &
 other_pids+=($!)
-log "h2load ListShows, cache off, plain and traced: $OTEL_PAIRS pairs of ${OTEL_T} s runs"
-PLAIN=() OTEL=() OTEL_RATIOS=()
-run_t=$BENCH_T BENCH_T=$OTEL_T
-for r in $(seq "$OTEL_PAIRS"); do
-  order="plain otel"
-  [ $((r % 2)) -eq 1 ] || order="otel plain"
-  for which in $order; do
-    if [ "$which" = plain ]; then
-      target=$plain_target
-      h2load_run "listshows_plain_$r" ListShows "$W/listshows.bin"
+# pairs A TARGET_A BODY_A B TARGET_B BODY_B: OTEL_PAIRS pairs of OTEL_T s
+# ListShows runs, A and B back to back in alternating order; their rates in
+# PAIR_A and PAIR_B, B / A of each pair in PAIR_RATIOS.
+pairs() {
+  local r run_t=$BENCH_T
+  PAIR_A=() PAIR_B=() PAIR_RATIOS=()
+  BENCH_T=$OTEL_T
+  for r in $(seq "$OTEL_PAIRS"); do
+    if [ $((r % 2)) -eq 1 ]; then
+      target=$2 h2load_run "listshows_${1}_$r" ListShows "$3"
+      target=$5 h2load_run "listshows_${4}_$r" ListShows "$6"
     else
-      target=$otel_target
-      h2load_run "listshows_otel_$r" ListShows "$W/listshows.bin"
+      target=$5 h2load_run "listshows_${4}_$r" ListShows "$6"
+      target=$2 h2load_run "listshows_${1}_$r" ListShows "$3"
     fi
+    PAIR_A+=("${RPS[listshows_${1}_$r]}")
+    PAIR_B+=("${RPS[listshows_${4}_$r]}")
+    PAIR_RATIOS+=("$(python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) / float(sys.argv[2])))" \
+      "${PAIR_B[-1]}" "${PAIR_A[-1]}")")
   done
-  PLAIN+=("${RPS[listshows_plain_$r]}")
-  OTEL+=("${RPS[listshows_otel_$r]}")
-  OTEL_RATIOS+=("$(python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) / float(sys.argv[2])))" \
-    "${OTEL[-1]}" "${PLAIN[-1]}")")
-done
-BENCH_T=$run_t
+  BENCH_T=$run_t
+}
+log "h2load ListShows, cache off, plain and traced: $OTEL_PAIRS pairs of ${OTEL_T} s runs"
+pairs plain "$plain_target" "$W/listshows.bin" otel "$otel_target" "$W/listshows.bin"
+PLAIN=("${PAIR_A[@]}") OTEL=("${PAIR_B[@]}") OTEL_RATIOS=("${PAIR_RATIOS[@]}")
+# A tz listing (local dates in Asia/Tokyo: the airstamp range) against the
+# plain one, same uncached server, same pairing (issue 16: within 1.2x).
+log "h2load ListShows, cache off, plain and tz=Asia/Tokyo: $OTEL_PAIRS pairs of ${OTEL_T} s runs"
+pairs plaintz "$plain_target" "$W/listshows.bin" tz "$plain_target" "$W/listshows_tz.bin"
+TZ_PLAIN=("${PAIR_A[@]}") TZ=("${PAIR_B[@]}") TZ_RATIOS=("${PAIR_RATIOS[@]}")
 server_pid=$plain_pid metrics=$plain_metrics
 stop_server
 hwm_nocache="$hwm"
@@ -217,6 +229,7 @@ ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys
   echo "| h2load ListShows, cache off (64 streams), each round | $(printf '%s / ' "${NOCACHE[@]}" | sed 's| / $||') req/s (median ${RPS[listshows_nocache]}) |"
   echo "| h2load ListShows, cache off, plain, ${OTEL_T} s runs paired with the traced ones | $(printf '%s / ' "${PLAIN[@]}" | sed 's| / $||') req/s |"
   echo "| h2load ListShows, cache off, traced (parent-based 10 %) + scraped 1/s | $(printf '%s / ' "${OTEL[@]}" | sed 's| / $||') req/s; $spans_exported spans exported in $posts POSTs, $spans_dropped dropped, $scrapes scrapes |"
+  echo "| h2load ListShows, cache off, plain / tz=Asia/Tokyo, ${OTEL_T} s runs in pairs | $(printf '%s / ' "${TZ_PLAIN[@]}" | sed 's| / $||') req/s; tz: $(printf '%s / ' "${TZ[@]}" | sed 's| / $||') req/s |"
   echo "| h2load ListShows, cache on (local layer + Redis, the default) | ${RPS[listshows_cached]} req/s |"
   echo "| h2load ListShows, Redis only (TVMAZE_LOCAL_CACHE_MB=0) | ${RPS[listshows_redis_only]} req/s |"
   echo "| h2load GetShow, cache on | ${RPS[getshow]} req/s |"
@@ -227,6 +240,7 @@ ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys
   echo "| uncached / anchor statement | $(ratio "${RPS[listshows_nocache]}" "$anchor_tps") | >= 2 |"
   echo "| cached / uncached | $(ratio "${RPS[listshows_cached]}" "${RPS[listshows_nocache]}") | >= 20 |"
   echo "| traced / plain uncached (median of the pairs: $(printf '%s ' "${OTEL_RATIOS[@]}")) | $(printf "%.3f" "$(median "${OTEL_RATIOS[@]}")") | >= 0.95 |"
+  echo "| tz / plain uncached (median of the pairs: $(printf '%s ' "${TZ_RATIOS[@]}")) | $(printf "%.3f" "$(median "${TZ_RATIOS[@]}")") | >= 0.83 (within 1.2x) |"
   echo "| server VmHWM, cache off / on | $((hwm_nocache / 1024)) / $((hwm_cached / 1024)) MiB | < 64 MiB |"
   echo "| server VmHWM, traced - plain (uncached) | $(((hwm_otel - hwm_nocache) / 1024)) MiB ($hwm_otel - $hwm_nocache KiB) | <= 4 MiB |"
   echo

@@ -27,7 +27,8 @@ declare -A RPS CPU_US
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # grpc_bodies W D1 D2 SHOW_ID: W/listshows.bin (ListShows D1..D2, US, 20 per
-# page) and W/getshow.bin (GetShow SHOW_ID), as gRPC frames.
+# page), W/listshows_tz.bin (the same with tz Asia/Tokyo: local dates) and
+# W/getshow.bin (GetShow SHOW_ID), as gRPC frames.
 grpc_bodies() {
   # gRPC frames: 0x00 + 4-byte big-endian length + protobuf bytes (hand-encoded:
   # strings = tag, length, bytes; Int32Value per_page = field 9 {1: 20}).
@@ -46,7 +47,8 @@ def varint(n):
             return out
 list_req = s(1, d1) + s(2, d2) + s(3, "US") + bytes([9 << 3 | 2, 2, 0x08, 20])
 get_req = bytes([1 << 3]) + varint(first)
-for name, msg in (("listshows", list_req), ("getshow", get_req)):
+tz_req = list_req + s(11, "Asia/Tokyo")
+for name, msg in (("listshows", list_req), ("listshows_tz", tz_req), ("getshow", get_req)):
     open(f"{w}/{name}.bin", "wb").write(b"\0" + struct.pack(">I", len(msg)) + msg)
 PY
 }
