@@ -30,8 +30,7 @@ CLEANUP_HOOKS+=(continue_server)
 
 # wait_exit PID SECONDS: PID exits within SECONDS with status 0
 wait_exit() {
-  local i
-  for i in $(seq $((${2} * 10))); do
+  for _ in $(seq $(($2 * 10))); do
     kill -0 "$1" 2>/dev/null || break
     sleep 0.1
   done
