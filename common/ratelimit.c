@@ -261,11 +261,11 @@ static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_
     /* the fallback's counts go to Redis at the first chance, even when the
      * block has counts left or the window is refused already: the other
      * replicas must see them */
-    int down = redis_backoff_(rl), sync = s->unsynced > 0 && !down;
+    int sync = s->unsynced > 0 && !redis_backoff_(rl); /* the hot path takes no pool lock */
     if (!sync && (n = block_take_(s, limit)) > 0)
       break;
     if (!may_block) {
-      if (down) { /* known down: count in process instead of a claim */
+      if (redis_backoff_(rl)) { /* known down: count in process instead of a claim */
         n = local_take_(s);
         *fallback = 1;
       }
