@@ -18,11 +18,29 @@
  * limit) per gateway and key per window, erring towards refusing early;
  * RateLimit-Remaining does not see other replicas' use until the next claim.
  *
- * Local tables (common/bcache.h, LOCAL_SLOTS in sets of LOCAL_WAYS): the
- * fallback's counts and the blocks claimed from Redis, keyed by the Redis
- * key, each entry expiring when its window ends (wall-clock ms: windows
- * are wall-clock, as in Redis), the soonest to expire evicted first.
- * Tests: tests/integration/test_gateway_limits.sh, test_grpc_auth.sh (shared with gRPC).
+ * Redis failing and coming back (issue 19: limit 20 let 50 through in one
+ * window: 10 in Redis, 20 on a fallback that started from 0, 20 more in a
+ * Redis that came back empty): the fallback counts on in the same window
+ * entry, from the highest count this process knew (its last block), and
+ * remembers how many it handed out ("unsynced"). The next claim adds those
+ * to Redis with the block, and never lets the Redis count end below what
+ * this process knows plus the block (the script's floor: a Redis restarted
+ * empty is topped up, a Redis that kept its count is not counted twice).
+ * So one gateway passes at most the limit per window whatever Redis does.
+ * Unsynced counts make the next request claim as soon as Redis is out of
+ * its back-off, even with counts left in the block or the window refused
+ * already, so the other replicas see them. With several
+ * replicas each counts on its own during the outage (each from what it
+ * knew), so together they may pass up to replicas x the rest of the limit
+ * until Redis is back; once back, every replica's unsynced counts are added
+ * and the floors keep the highest known count.
+ *
+ * Local table (common/bcache.h, LOCAL_SLOTS in sets of LOCAL_WAYS): one
+ * entry per window key (the Redis key), each expiring when its window ends
+ * (wall-clock ms: windows are wall-clock, as in Redis), the soonest to
+ * expire evicted first (an evicted entry's unsynced counts are lost).
+ * Tests: tests/integration/test_gateway_limits.sh, test_ratelimit_redis_fault.sh (Redis
+ * killed and restarted within a window), test_grpc_auth.sh (shared with gRPC).
  */
 #include "ratelimit.h"
 
@@ -46,16 +64,22 @@
 #define BLOCK_MAX 100
 #define REDIS_TIMEOUT_MS 200
 
+/* KEYS[1] the window key; ARGV: TTL (s), the counts to add, the floor.
+ * Returns the new count, at least the floor (SET clears the TTL: set again). */
 static const char incr_script_[] =
     "local n = redis.call('INCRBY', KEYS[1], ARGV[2]) "
+    "local floor = tonumber(ARGV[3]) "
+    "if n < floor then redis.call('SET', KEYS[1], floor) n = floor end "
     "if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
     "return n";
 
-/* A local count (the tables' value, key = the Redis key). */
+/* A window's local count (the table's value, key = the Redis key). */
 struct counter {
-  long count;   /* fallback: requests so far; blocks: next count to hand out */
-  long end;     /* blocks: last count of the claimed block (count > end: none left) */
-  int claiming; /* blocks: a worker is claiming the next block from Redis */
+  long count;    /* next count to hand out; count - 1 is the highest count of the
+                    window this process knows (0: none yet) */
+  long end;      /* last count of the block claimed from Redis (count > end: none left) */
+  long unsynced; /* counts the fallback handed out, not yet added to Redis */
+  int claiming;  /* a worker is claiming the next block from Redis */
 };
 
 struct ratelimit {
@@ -65,10 +89,9 @@ struct ratelimit {
   redisContext *pool[POOL_MAX];
   int npool;
   time_t retry_at;            /* no Redis connects before this */
-  pthread_mutex_t local_lock; /* guards local, blocks and their counters */
+  pthread_mutex_t local_lock; /* guards counts and its counters */
   pthread_cond_t claimed;     /* a claim ended (local_lock) */
-  struct bcache *local;       /* the fallback's counts */
-  struct bcache *blocks;      /* the blocks claimed from Redis */
+  struct bcache *counts;      /* one counter per window key */
 };
 
 static void counter_free_(void *value, void *cls) {
@@ -87,8 +110,7 @@ struct ratelimit *ratelimit_create(const char *redis_url, char *err, size_t errl
   pthread_mutex_init(&rl->pool_lock, NULL);
   pthread_mutex_init(&rl->local_lock, NULL);
   pthread_cond_init(&rl->claimed, NULL);
-  rl->local = table_();
-  rl->blocks = table_();
+  rl->counts = table_();
   if (redis_url && redis_url[0]) {
     if (redis_url_parse(redis_url, &rl->url, err, errlen) != REDIS_URL_OK) {
       ratelimit_destroy(rl);
@@ -104,8 +126,7 @@ void ratelimit_destroy(struct ratelimit *rl) {
     return;
   for (int i = 0; i < rl->npool; i++)
     redisFree(rl->pool[i]);
-  bcache_destroy(rl->local);
-  bcache_destroy(rl->blocks);
+  bcache_destroy(rl->counts);
   pthread_cond_destroy(&rl->claimed);
   pthread_mutex_destroy(&rl->local_lock);
   pthread_mutex_destroy(&rl->pool_lock);
@@ -161,13 +182,14 @@ static int redis_backoff_(struct ratelimit *rl) {
   return off;
 }
 
-/* Adds n to the Redis count for key: the new count, or -1 when Redis is
- * unavailable. Blocks up to the 200 ms socket timeout. */
-static long redis_incrby_(struct ratelimit *rl, const char *key, long ttl, long n_add) {
+/* Adds n_add to the Redis count for key, raising it to floor when lower:
+ * the new count, or -1 when Redis is unavailable. Blocks up to the 200 ms
+ * socket timeout. */
+static long redis_incrby_(struct ratelimit *rl, const char *key, long ttl, long n_add, long floor) {
   redisContext *c = redis_get_(rl);
   if (!c)
     return -1;
-  redisReply *r = redisCommand(c, "EVAL %s 1 %s %ld %ld", incr_script_, key, ttl, n_add);
+  redisReply *r = redisCommand(c, "EVAL %s 1 %s %ld %ld %ld", incr_script_, key, ttl, n_add, floor);
   long n = -1;
   if (r && r->type == REDIS_REPLY_INTEGER)
     n = (long)r->integer;
@@ -202,48 +224,80 @@ static long block_take_(struct counter *s, long limit) {
   return 0;
 }
 
+/* The highest count of the window this process knows. */
+static long known_(const struct counter *s) {
+  return s->count > 0 ? s->count - 1 : 0;
+}
+
+/* The in-process count (no Redis, or Redis failing): the next after the
+ * highest known, and one more for the next claim to add to Redis. */
+static long local_take_(struct counter *s) {
+  long n = known_(s) + 1;
+  s->count = n + 1;
+  if (s->end < n)
+    s->end = n; /* no block left: the next Redis count needs a claim */
+  s->unsynced++;
+  return n;
+}
+
 static long block_size_(long limit) {
   long b = limit / BLOCK_DIV;
   return b < 1 ? 1 : b > BLOCK_MAX ? BLOCK_MAX : b;
 }
 
 /* The count of this request for key with Redis: from the local block, else
- * (may_block) from a new claim; -1 when Redis failed (use the fallback), 0
- * when a claim is needed and may_block == 0. One claim per key at a time:
- * requests arriving meanwhile wait for it (on their worker) and spend the
- * new block, so concurrent requests do not claim (and waste) a block each. */
+ * (may_block) from a new claim, which also adds the fallback's unsynced
+ * counts; from the fallback (local_take_, *fallback set) when Redis failed
+ * or is known down; 0 when a claim is needed and may_block == 0. One claim
+ * per key at a time: requests arriving meanwhile wait for it (on their
+ * worker) and spend the new block, so concurrent requests do not claim
+ * (and waste) a block each. */
 static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_ms, int64_t now_ms,
-                         long window_s, long limit, int may_block) {
+                         long window_s, long limit, int may_block, int *fallback) {
   long n = 0;
   pthread_mutex_lock(&rl->local_lock);
+  struct counter *s = counter_(rl->counts, key, expires_ms, now_ms);
   for (;;) {
-    struct counter *s = counter_(rl->blocks, key, expires_ms, now_ms);
-    if ((n = block_take_(s, limit)) > 0 || !may_block)
+    /* the fallback's counts go to Redis at the first chance, even when the
+     * block has counts left or the window is refused already: the other
+     * replicas must see them */
+    int sync = s->unsynced > 0 && !redis_backoff_(rl); /* the hot path takes no pool lock */
+    if (!sync && (n = block_take_(s, limit)) > 0)
       break;
+    if (!may_block) {
+      if (redis_backoff_(rl)) { /* known down: count in process instead of a claim */
+        n = local_take_(s);
+        *fallback = 1;
+      }
+      break;
+    }
     if (s->claiming) {
       pthread_cond_wait(&rl->claimed, &rl->local_lock);
-      continue; /* the entry may have been refilled, or evicted */
+      s = counter_(rl->counts, key, expires_ms, now_ms); /* refilled, or evicted */
+      continue;
     }
     s->claiming = 1;
+    long size = block_size_(limit), pushed = s->unsynced, floor = known_(s) + size;
     pthread_mutex_unlock(&rl->local_lock);
-    long size = block_size_(limit);
-    long end = redis_incrby_(rl, key, window_s, size);
+    long end = redis_incrby_(rl, key, window_s, size + pushed, floor);
     pthread_mutex_lock(&rl->local_lock);
-    s = counter_(rl->blocks, key, expires_ms, now_ms);
+    s = counter_(rl->counts, key, expires_ms, now_ms);
     s->claiming = 0;
     pthread_cond_broadcast(&rl->claimed);
     if (end < 0) {
-      n = -1;
+      n = local_take_(s);
+      *fallback = 1;
       break;
     }
-    s->count = end - size + 1;
+    s->unsynced = s->unsynced > pushed ? s->unsynced - pushed : 0;
+    /* the fallback may have counted meanwhile: never hand out a count twice */
+    long first = end - size + 1;
+    s->count = first > known_(s) ? first : known_(s) + 1;
     s->end = end;
     n = s->count++;
     break;
   }
   pthread_mutex_unlock(&rl->local_lock);
-  if (n == 0 && redis_backoff_(rl))
-    n = -1; /* Redis known down: count in process now instead of queueing a claim */
   return n;
 }
 
@@ -254,17 +308,17 @@ int ratelimit_hit(struct ratelimit *rl, const char *scope, const char *id, long 
   int64_t now_ms = (int64_t)now * 1000, expires_ms = (int64_t)(window + 1) * window_s * 1000;
   char key[200];
   snprintf(key, sizeof key, "rl:%s:%.120s:%ld", scope, id, window);
-  long n = -1;
+  long n;
   enum ratelimit_backend backend = RATELIMIT_LOCAL_ONLY;
   if (rl->redis_enabled) {
-    n = redis_count_(rl, key, expires_ms, now_ms, window_s, limit, may_block);
+    int fallback = 0;
+    n = redis_count_(rl, key, expires_ms, now_ms, window_s, limit, may_block, &fallback);
     if (n == 0)
       return 0;
-    backend = n > 0 ? RATELIMIT_REDIS : RATELIMIT_FALLBACK;
-  }
-  if (n < 0) {
+    backend = fallback ? RATELIMIT_FALLBACK : RATELIMIT_REDIS;
+  } else {
     pthread_mutex_lock(&rl->local_lock);
-    n = ++counter_(rl->local, key, expires_ms, now_ms)->count;
+    n = local_take_(counter_(rl->counts, key, expires_ms, now_ms));
     pthread_mutex_unlock(&rl->local_lock);
   }
   out->limit = limit;

@@ -7,7 +7,10 @@
  * implementation of the per-IP and per-key limits: the gateway counts REST
  * requests with it (pipeline.c), the server counts gRPC calls of API keys
  * with it (server/auth/auth_gate.c), in the same keys, so a key's budget
- * is spent by both together. One handle per process.
+ * is spent by both together. One handle per process. Across a Redis
+ * failure the in-process count goes on in the same window and is added to
+ * Redis on recovery (ratelimit.c): one process never passes more than the
+ * limit per window.
  *
  *   | key                         | value        | TTL        |
  *   |-----------------------------|--------------|------------|

@@ -5,18 +5,21 @@
  * | MHD_USE_EPOLL, TVMAZE_HTTP_THREADS, one per CPU by default) that never
  * block: every blocking step is a worker's (pipeline.h), handed over with
  * suspend/resume (MHD_ALLOW_SUSPEND_RESUME).
- * Tests: tests/integration/test_gateway_suspend.sh (stop with parked
+ * Tests: tests/integration/test_gateway_drain.sh (SIGTERM: refused, 503 +
+ * close, in flight finish), test_gateway_suspend.sh (stop with parked
  * requests), test_gateway_http.sh.
  */
 #include "daemon.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "clientip.h"
 #include "config.h"
 #include "conns.h"
@@ -174,14 +177,29 @@ fail:
   return NULL;
 }
 
+/* How long the drain waits for requests in flight once the workers are
+ * done (a client still sending its body, a reply still being written). */
+#define DRAIN_WAIT_MS 5000
+
 void gw_daemon_stop(struct gw_daemon *d) {
   if (!d)
     return;
-  /* no new connections; the workers finish (and resume) every suspended
-   * one; only then may MHD stop (it must not hold suspended connections) */
+  /* Drain: requests that begin from now on get 503 + Connection: close
+   * (pipeline.h); MHD accepts no more connections (quiesce), and the
+   * listening socket is shut down at once, so a new connection is refused
+   * instead of waiting in the kernel's backlog until the close below (it
+   * hung, then was reset). The workers finish (and resume) every suspended
+   * request; the requests in flight are given DRAIN_WAIT_MS to complete;
+   * only then may MHD stop (it must not hold suspended connections). */
+  gw_pipeline_drain(d->pipeline);
   MHD_socket listen_fd = d->mhd ? MHD_quiesce_daemon(d->mhd) : MHD_INVALID_SOCKET;
-  gw_feed_stop(d->feed); /* change streams end now: the drain does not wait for them */
+  if (listen_fd != MHD_INVALID_SOCKET)
+    shutdown(listen_fd, SHUT_RDWR); /* Linux: a listening socket stops listening */
+  gw_feed_stop(d->feed);            /* change streams end now: the drain does not wait for them */
   gw_workers_stop(d->workers);
+  for (int64_t until = clock_mono_ms() + DRAIN_WAIT_MS;
+       d->pipeline && gw_pipeline_active(d->pipeline) > 0 && clock_mono_ms() < until;)
+    usleep(10 * 1000);
   if (d->mhd)
     MHD_stop_daemon(d->mhd);
   if (listen_fd != MHD_INVALID_SOCKET)

@@ -38,8 +38,11 @@ struct gw_daemon;
  * created so far stopped and freed. cfg's strings are not kept past
  * start (modules copy what they keep). rpc_init() must have run. */
 struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t errlen);
-/* Stops accepting, lets the workers finish every suspended request, stops
- * MHD, then stops and frees every module (NULL: no-op). */
+/* Drains: new requests on open connections get 503 + Connection: close
+ * (gw_pipeline_drain), new connections are refused at once (quiesce and
+ * shutdown of the listening socket), the workers finish every suspended
+ * request, requests in flight get up to 5 s; then stops MHD, then stops and
+ * frees every module (NULL: no-op). */
 void gw_daemon_stop(struct gw_daemon *d);
 
 #endif

@@ -33,6 +33,11 @@ static void probe_(void *arg) {
   struct gw_trace trace;
   gw_trace_new(gw_upstream_tracer(h->up), &trace);
   struct gw_health_state s = {.known = 1};
+  pthread_mutex_lock(&h->lock);
+  int failing = h->at_us == 0 || h->state.code != RPC_OK;
+  pthread_mutex_unlock(&h->lock);
+  if (failing) /* health-driven reconnect: this probe is a connect attempt */
+    gw_upstream_reconnect(h->up);
   s.code = gw_upstream_health(h->up, &trace, &s.serving, s.msg, sizeof s.msg);
   if (s.code != RPC_OK)
     gw_metrics_upstream_error(h->m, s.code);

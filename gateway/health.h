@@ -13,7 +13,12 @@
  *   | NOT_SERVING or a gRPC error       | 503 with the status and message  |
  *   | none yet, or older than the limit | 503 "UNKNOWN" (probe stuck)      |
  *
- * The stale limit is 2 intervals + the probe's 2 s deadline.
+ * The stale limit is 2 intervals + the probe's 2 s deadline. After a
+ * failed probe the next one first ends the channel's reconnect backoff
+ * (gw_upstream_reconnect), so while the server is away each probe is also
+ * a connect attempt, besides the channel's own retries (at most 500 ms
+ * apart, rpc.h): REST calls are back within 1 s of the server
+ * (test_gateway_reconnect.sh).
  * Thread safety: one mutex guards the state; the call runs without it.
  * Tests: tests/integration/test_gateway_hostile.sh (/up flood: probe count),
  * test_gateway_http.sh and test_gateway_pgdown.sh (503 and back).

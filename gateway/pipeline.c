@@ -24,6 +24,7 @@
 #include "pipeline.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,6 +60,8 @@
 
 struct gw_pipeline {
   struct gw_pipeline_deps d; /* borrowed handles; read-only */
+  atomic_int draining;       /* gw_pipeline_drain was called */
+  atomic_long active;        /* requests begun (URI log) and not completed */
 };
 
 struct gw_pipeline *gw_pipeline_create(const struct gw_pipeline_deps *deps) {
@@ -69,6 +72,24 @@ struct gw_pipeline *gw_pipeline_create(const struct gw_pipeline_deps *deps) {
 
 void gw_pipeline_destroy(struct gw_pipeline *p) {
   free(p);
+}
+
+void gw_pipeline_drain(struct gw_pipeline *p) {
+  atomic_store(&p->draining, 1);
+}
+
+long gw_pipeline_active(struct gw_pipeline *p) {
+  return atomic_load(&p->active);
+}
+
+/* The reply to a request that begins while the gateway drains (SIGTERM):
+ * 503 with Retry-After, and the connection closed after it, so the client
+ * goes to another replica (this one accepts no connection any more). */
+static void drain_reply_(struct gw_reply *reply) {
+  reply->retry_after = 1; /* before the error: its RetryInfo detail */
+  gw_reply_error(reply, 503, RPC_UNAVAILABLE,
+                 "the gateway is shutting down; retry on a new connection");
+  reply->close = 1;
 }
 
 struct query {
@@ -147,6 +168,7 @@ static size_t query_params_(const char *uri, size_t max) {
 void *gw_pipeline_uri_log(void *cls, const char *uri, struct MHD_Connection *con) {
   struct request *r = xcalloc(1, sizeof *r);
   r->p = cls;
+  atomic_fetch_add(&r->p->active, 1);
   r->con = con;
   r->uri_len = uri ? strlen(uri) : 0;
   r->uri = uri && r->uri_len <= MAX_URI_BYTES ? xstrdup(uri) : NULL;
@@ -180,6 +202,7 @@ void gw_pipeline_completed(void *cls, struct MHD_Connection *con, void **con_cls
   struct request *r = *con_cls;
   gw_conns_head_wait(con); /* the next request's head is due from now */
   if (r) {
+    atomic_fetch_sub(&r->p->active, 1);
     strbuf_release(&r->body);
     strbuf_release(&r->out);
     gw_cached_body_release(r->reply.cached);
@@ -363,6 +386,10 @@ static void start_(struct request *r) {
                MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Forwarded-For"), r->client,
                sizeof r->client);
   r->step = S_READY; /* unless every check below passes */
+  if (atomic_load(&r->p->draining)) {
+    drain_reply_(&r->reply);
+    return;
+  }
   if (r->uri_len > MAX_URI_BYTES) {
     gw_reply_error(&r->reply, 414, RPC_INVALID_ARGUMENT, "the URL is longer than %d bytes",
                    MAX_URI_BYTES);
@@ -768,11 +795,15 @@ enum MHD_Result gw_pipeline_access(void *cls, struct MHD_Connection *con, const 
     r->job.deadline_ms = r->trace.deadline_ms;
     MHD_suspend_connection(con);
     if (gw_workers_submit(r->p->d.workers, &r->job) != 0) {
-      gw_metrics_queue_full(r->p->d.metrics);
       gw_rpc_release(&r->rpc);
-      r->reply.retry_after = 1;
-      gw_reply_error(&r->reply, 503, RPC_UNAVAILABLE,
-                     "the gateway has too many upstream calls waiting; retry later");
+      if (atomic_load(&r->p->draining)) { /* the pool stopped: not a full queue */
+        drain_reply_(&r->reply);
+      } else {
+        gw_metrics_queue_full(r->p->d.metrics);
+        r->reply.retry_after = 1;
+        gw_reply_error(&r->reply, 503, RPC_UNAVAILABLE,
+                       "the gateway has too many upstream calls waiting; retry later");
+      }
       r->step = S_READY;
       MHD_resume_connection(con); /* MHD calls back at once: the 503 goes out */
     }

@@ -60,6 +60,15 @@ struct gw_pipeline *gw_pipeline_create(const struct gw_pipeline_deps *deps);
 /* Frees p (NULL: no-op); MHD must be stopped. */
 void gw_pipeline_destroy(struct gw_pipeline *p);
 
+/* Drain (SIGTERM, daemon.c): from now on every request that begins is
+ * answered 503 UNAVAILABLE "the gateway is shutting down" with Retry-After
+ * and Connection: close (a JSON error body); requests already past their
+ * first step go on. Thread-safe. */
+void gw_pipeline_drain(struct gw_pipeline *p);
+/* Requests begun and not yet completed (in flight), for the drain's wait.
+ * Thread-safe. */
+long gw_pipeline_active(struct gw_pipeline *p);
+
 /* MHD_OPTION_URI_LOG_CALLBACK (cls: the pipeline): the request's state. */
 void *gw_pipeline_uri_log(void *cls, const char *uri, struct MHD_Connection *con);
 /* MHD_OPTION_NOTIFY_COMPLETED: frees the request's state. */

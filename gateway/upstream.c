@@ -175,6 +175,10 @@ rpc_client_stream *gw_upstream_stream_open(struct gw_upstream *up, const char *m
   return rpc_client_stream_open(up->channel, method_path, req, reply_desc, &ctx);
 }
 
+void gw_upstream_reconnect(struct gw_upstream *up) {
+  rpc_channel_reset_backoff(up->channel);
+}
+
 rpc_code gw_upstream_health(struct gw_upstream *up, const struct gw_trace *trace, int *serving,
                             char *msg, size_t msglen) {
   Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;

@@ -71,6 +71,10 @@ rpc_client_stream *gw_upstream_stream_open(struct gw_upstream *up, const char *m
 /* The tracer the handle was created with. */
 struct otel_tracer *gw_upstream_tracer(struct gw_upstream *up);
 
+/* Ends the channel's reconnect backoff (rpc_channel_reset_backoff): a
+ * lost connection is retried now. Thread-safe. */
+void gw_upstream_reconnect(struct gw_upstream *up);
+
 /* Health/Check on the server (2 s at most): RPC_OK and *serving set, or
  * the failure code; msg gets the server's message. */
 rpc_code gw_upstream_health(struct gw_upstream *up, const struct gw_trace *trace, int *serving,

@@ -480,7 +480,10 @@ typedef struct rpc_channel rpc_channel;
 
 /* An insecure HTTP/2 channel to target ("127.0.0.1:50051", "dns:host:port").
  * Connects lazily; never NULL for a syntactically possible target. Thread-safe:
- * one channel may carry calls from many threads at once. */
+ * one channel may carry calls from many threads at once. A lost connection
+ * is retried after 100 ms, then at most every 500 ms (+-20 % jitter, and
+ * the dns: resolver asked again at most every 500 ms); an attempt is given
+ * up after 1 s (rpc_client.c). */
 rpc_channel *rpc_channel_create(const char *target, size_t max_message_bytes);
 
 /* A TLS channel (tls NULL: rpc_channel_create): the server's certificate
@@ -492,6 +495,12 @@ rpc_channel *rpc_channel_create(const char *target, size_t max_message_bytes);
 rpc_channel *rpc_channel_create_tls(const char *target, size_t max_message_bytes,
                                     const struct rpc_tls_files *tls, char *err, size_t errlen);
 void rpc_channel_destroy(rpc_channel *ch);
+
+/* Ends ch's reconnect backoff: a channel waiting to retry its connection
+ * tries at once (grpc_channel_reset_connect_backoff). The gateway's health
+ * probe calls it after a failed probe, so each probe is also a connect
+ * attempt. Thread-safe. */
+void rpc_channel_reset_backoff(rpc_channel *ch);
 
 /* Adds metadata that every call on ch sends, before the call's own (e.g.
  * the CLI's x-api-key). key (lower-case) and value are copied. Only before

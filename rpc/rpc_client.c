@@ -27,6 +27,22 @@
 
 #define DEFAULT_MAX_MESSAGE (4u * 1024u * 1024u)
 
+/* Reconnect (rpc.h). gRPC 1.51's pick_first leaves a lost connection in
+ * TRANSIENT_FAILURE and connects again only when its resolver answers
+ * again (a target without a scheme is dns:, which re-resolves at most once
+ * per GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 30 s by default) or
+ * grpc_channel_reset_connect_backoff is called; the subchannel's own
+ * backoff (1 s growing by 1.6x to 120 s by default) spaces the attempts.
+ * So all three are bounded: attempts 100 ms apart at first, then at most
+ * 500 ms (+-20 % jitter), re-resolution at most every 500 ms; an attempt
+ * that gets no answer (no RST: host gone) is given up after 1 s
+ * (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is the connect deadline in 1.51; its
+ * default is 20 s). With the defaults the gateway kept answering "failed to
+ * connect to all addresses" for up to 10 s after its server was back. */
+#define RECONNECT_INITIAL_MS 100
+#define RECONNECT_MAX_MS 500
+#define CONNECT_TIMEOUT_MS 1000
+
 struct client_service_ {
   ProtobufCService base; /* first: the stubs see this */
   rpc_channel *ch;
@@ -49,15 +65,26 @@ rpc_channel *rpc_channel_create_tls(const char *target, size_t max_message_bytes
   if (c->max_message > (size_t)INT32_MAX) {
     c->max_message = (size_t)INT32_MAX;
   }
-  grpc_arg args[2];
+  const struct {
+    const char *key;
+    int value;
+  } ints[] = {
+      {GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, (int)c->max_message},
+      {GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, (int)c->max_message},
+      {GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, RECONNECT_INITIAL_MS},
+      {GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, RECONNECT_MAX_MS},
+      {GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, CONNECT_TIMEOUT_MS},
+      {GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, RECONNECT_MAX_MS},
+  };
+  enum { NARGS = sizeof ints / sizeof ints[0] };
+  grpc_arg args[NARGS];
   memset(args, 0, sizeof args);
-  args[0].type = GRPC_ARG_INTEGER;
-  args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-  args[0].value.integer = (int)c->max_message;
-  args[1].type = GRPC_ARG_INTEGER;
-  args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-  args[1].value.integer = (int)c->max_message;
-  grpc_channel_args ca = {.num_args = 2, .args = args};
+  for (size_t i = 0; i < NARGS; i++) {
+    args[i].type = GRPC_ARG_INTEGER;
+    args[i].key = (char *)ints[i].key;
+    args[i].value.integer = ints[i].value;
+  }
+  grpc_channel_args ca = {.num_args = NARGS, .args = args};
   c->ch = grpc_channel_create(target, creds, &ca);
   grpc_channel_credentials_release(creds);
   return c;
@@ -75,6 +102,10 @@ void rpc_channel_destroy(rpc_channel *ch) {
     free(ch->md_values[i]);
   }
   free(ch);
+}
+
+void rpc_channel_reset_backoff(rpc_channel *ch) {
+  grpc_channel_reset_connect_backoff(ch->ch);
 }
 
 int rpc_channel_add_metadata(rpc_channel *ch, const char *key, const char *value) {

@@ -6,8 +6,9 @@
 #     gateways together still serve exactly the limit;
 #   - a short window (TVMAZE_RATE_IP_WINDOW) resets the count;
 #   - X-Forwarded-For is used only when the peer is a trusted proxy;
-#   - Redis down: the in-process fallback still limits, and Redis is used
-#     again once it is back (Redis is restarted at exit whatever happens);
+#   - Redis down: the in-process fallback still limits, counting on in the
+#     same window, and Redis is used again once it is back, topped up with
+#     the fallback's counts (Redis is restarted at exit whatever happens);
 #   - a slow client is cut off by TVMAZE_HTTP_TIMEOUT and does not block
 #     other clients;
 #   - the response cache (TVMAZE_RESPONSE_CACHE_TTL) reuses 200 bodies of read
@@ -170,14 +171,16 @@ req 200 "${A[@]}" "$G$L"
 [ "$(metric "$G" 'tvmaze_gateway_ratelimit_backend_total{backend="redis"}')" -ge 1 ] || fail "redis backend not used"
 REDIS_STOPPED=1
 bash "$SVC" redis-stop "$TVMAZE_TEST_SERVICES_DIR" >/dev/null
-for i in 1 2 3 4; do
+# the fallback counts on in the same window, from the count Redis had (1)
+for i in 2 3; do
   req 200 "${A[@]}" "$G$L"
   [ "$(hval RateLimit-Remaining)" = $((4 - i)) ] || fail "fallback: RateLimit-Remaining $(hval RateLimit-Remaining) at $i"
 done
-req 429 "${A[@]}" "$G$L"; err_ok 8; hdr Retry-After
-[ "$(metric "$G" 'tvmaze_gateway_ratelimit_backend_total{backend="local"}')" -ge 5 ] || fail "local backend not counted"
+[ "$(metric "$G" 'tvmaze_gateway_ratelimit_backend_total{backend="local"}')" -ge 2 ] || fail "local backend not counted"
 restore_redis
-# Redis is retried at most once a second: poll until a request counts there
+# Redis is retried at most once a second: poll until a request counts there;
+# the claim tops the fresh (empty) Redis up with the fallback's counts, so
+# the window's 4th request is its last
 back=0
 for _ in $(seq 100); do
   curl -s -o /dev/null "${A[@]}" "$G$L"
@@ -185,10 +188,10 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 [ "$back" = 1 ] || fail "gateway did not go back to Redis"
-# fresh Redis (no persistence): the count restarts there
-clear_rate_windows
-req 200 "${A[@]}" "$G$L"
-[ "$(hval RateLimit-Remaining)" = 3 ] || fail "after Redis is back: RateLimit-Remaining $(hval RateLimit-Remaining)"
+n=$(redis-cli -u "$TVMAZE_TEST_REDIS_URL" --scan --pattern 'rl:ip:127.0.0.1:*' | head -1 | xargs redis-cli -u "$TVMAZE_TEST_REDIS_URL" get)
+[ "$n" -ge 4 ] || fail "Redis count $n after recovery: the fallback's counts were not added"
+req 429 "${A[@]}" "$G$L"; err_ok 8; hdr Retry-After
+# (test_ratelimit_redis_fault.sh: the limit across a Redis kill and restart)
 
 # --- slow client: cut off, others still served ------------------------------
 HP=$(port); G=http://127.0.0.1:$HP
