@@ -5,6 +5,7 @@
  *   tvmaze shows list    [FILTERS] [--page N] [--per-page N]
  *   tvmaze shows get     ID
  *   tvmaze episodes list [FILTERS] [--page N] [--per-page N]
+ *   tvmaze calendar      [FILTERS]      (the iCalendar document on stdout)
  *   FILTERS: --date-from D --date-to D --country C --distributor NAME
  *            --rating R --genre G -q/--q TEXT
  *
@@ -28,6 +29,7 @@ enum { LIST_HELP_SHOWN_ = -1 };
 
 int cmd_shows(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_episodes(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_calendar(struct cli_ctx *ctx, int argc, char **argv);
 
 /* The filter and paging flags common to ListShows and ListEpisodes. */
 struct list_args {
@@ -105,9 +107,10 @@ static const char *genres_cell_(char *buf, size_t len, char **genres, size_t n) 
   return buf;
 }
 
-/* Parses the list flags and makes a ListShows or ListEpisodes call (the two
- * requests share their filter fields, set here by name through the request's
- * descriptor). Returns CLI_OK with call->reply kept, or an exit status (usage
+/* Parses the list flags and makes a ListShows, ListEpisodes or GetCalendar
+ * call (the requests share their filter fields, set here by name through the
+ * request's descriptor; GetCalendar has no paging, so --page / --per-page
+ * are usage errors there). Returns CLI_OK with call->reply kept, or an exit status (usage
  * or help printed, or the RPC error reported). */
 static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv,
                       const ProtobufCMessageDescriptor *req_desc, const char *method,
@@ -147,6 +150,13 @@ static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(req_desc, fields[i].field);
+    if (f == NULL) { /* page / per_page of an unpaged request */
+      if (fields[i].value != NULL) {
+        free(req);
+        return cli_usage_error(ctx, "--%s: %s has no paging", fields[i].field, method);
+      }
+      continue;
+    }
     memcpy((char *)req + f->offset, &fields[i].value, sizeof fields[i].value);
   }
   const ProtobufCMethodDescriptor *m =
@@ -308,6 +318,37 @@ static int episodes_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, 
         (const Tvmaze__V1__ListEpisodesResponse *)call.reply;
     print_episodes_table_(ctx, resp->episodes, resp->n_episodes, 1);
     print_pagination_(ctx, resp->pagination, "episodes");
+  }
+  rpc_client_ctx_release(&call);
+  return rc;
+}
+
+/* ================================================================ calendar */
+
+int cmd_calendar(struct cli_ctx *ctx, int argc, char **argv) {
+  struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
+  ProtobufCService *svc = rpc_client_service_create(ctx->channel, &tvmaze__v1__shows__descriptor);
+  int rc =
+      list_call_(ctx, svc, argc, argv, &tvmaze__v1__get_calendar_request__descriptor, "GetCalendar",
+                 "usage: tvmaze calendar [FLAGS] > my.ics\n  The episodes airing in the "
+                 "window as an iCalendar document (every episode: --page and --per-page do "
+                 "not apply).\n",
+                 &call);
+  rpc_client_service_destroy(svc);
+  if (rc != CLI_OK) {
+    rpc_client_ctx_release(&call);
+    return rc == LIST_HELP_SHOWN_ ? CLI_OK : rc;
+  }
+  if (ctx->json) {
+    cli_print_json(ctx, call.reply);
+  } else {
+    const Tvmaze__V1__GetCalendarResponse *resp =
+        (const Tvmaze__V1__GetCalendarResponse *)call.reply;
+    if (fwrite(resp->data.data, 1, resp->data.len, ctx->out) != resp->data.len ||
+        fflush(ctx->out) != 0) {
+      fprintf(ctx->err, "tvmaze: cannot write the calendar\n");
+      rc = CLI_RPC_ERROR;
+    }
   }
   rpc_client_ctx_release(&call);
   return rc;
