@@ -19,6 +19,8 @@
 #     `tvmaze calendar`;
 #   - ?key=: accepted on calendar.ics (a bad one is 401), 401 naming key on
 #     every other credentialed route, even beside valid Basic credentials;
+#   - the caps: 5001 events, and 2000 events of ~2 KiB (over 3 MiB), are 400
+#     naming date_to;
 #   - bad input: a 367-day window is 400 naming date_to, tz "not supported
 #     yet" naming tz, --page on the CLI is a usage error.
 set -euo pipefail
@@ -254,6 +256,29 @@ req 400 "${A[@]}" "$G/api/v1/calendar.ics?$W&page=2"
 err_ok 3
 req 400 "${A[@]}" "$G/api/v1/calendar.ics?$W&show_ids=abc"
 err_ok 3
+
+# ---- the caps: 5001 events, or 2000 events of ~2 KiB (over 3 MiB) -----------
+psql -q "$DATABASE_URL" -c "INSERT INTO episodes (id, show_id, name, season, number, type,
+    airdate, airtime, airstamp, runtime)
+  SELECT 100000 + g, 701, 'Bulk ' || g, 1, g, 'regular', '2030-02-01', '', '2030-02-01T12:00Z', 30
+  FROM generate_series(1, 5001) g" \
+  -c "INSERT INTO episodes (id, show_id, name, season, number, type, airdate, airtime, airstamp,
+    runtime, summary)
+  SELECT 200000 + g, 701, 'Long ' || g, 1, g, 'regular', '2030-03-01', '20:00',
+    '2030-03-01T20:00Z', 30, repeat('ä', 1000)
+  FROM generate_series(1, 2000) g" >/dev/null || fail "insert the bulk episodes"
+req 200 "${A[@]}" "$G/api/v1/episodes?date_from=2030-02-01&date_to=2030-02-01"
+check_total() { "$PY" -c 'import json,sys; assert json.load(open(sys.argv[1]))["pagination"]["total"] == int(sys.argv[2])' "$TMP/body" "$1" || fail "ListEpisodes total, want $1: $(head -c 300 "$TMP/body")"; }
+check_total 5001
+req 400 "${A[@]}" "$G/api/v1/calendar.ics?date_from=2030-02-01&date_to=2030-02-01"
+err_fields date_to
+grep -q '5001 events, at most 5000' "$TMP/body" || fail "event cap message: $(cat "$TMP/body")"
+req 200 "${A[@]}" "$G/api/v1/calendar.ics?date_from=2030-02-01&date_to=2030-02-01&q=nothing-matches"
+req 200 "${A[@]}" "$G/api/v1/episodes?date_from=2030-03-01&date_to=2030-03-01"
+check_total 2000
+req 400 "${A[@]}" "$G/api/v1/calendar.ics?date_from=2030-03-01&date_to=2030-03-01"
+err_fields date_to
+grep -q 'bytes, at most 3145728' "$TMP/body" || fail "byte cap message: $(cat "$TMP/body")"
 
 # ---- gRPC and the CLI --------------------------------------------------------
 timeout 60 "$BUF" curl --protocol grpc --http2-prior-knowledge -H "$KEY_HDR" \
