@@ -303,5 +303,6 @@ set +e
 "$B/client/tvmaze" calendar --date-from 2030-01-01 --date-to 2031-01-02 >/dev/null 2>"$TMP/cli.err"
 rc=$?
 set -e
-[ "$rc" = 1 ] && grep -q 'date_to' "$TMP/cli.err" || fail "tvmaze calendar 367 days: exit $rc: $(cat "$TMP/cli.err")"
+[ "$rc" = 1 ] || fail "tvmaze calendar 367 days: exit $rc, want 1"
+grep -q 'date_to' "$TMP/cli.err" || fail "tvmaze calendar 367 days: $(cat "$TMP/cli.err")"
 echo "test_gateway_calendar: ok"

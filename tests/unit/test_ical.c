@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,8 +79,8 @@ static void test_fold_ascii(void **state) {
   assert_int_equal(b.data[75], '\r');
   assert_int_equal(b.data[76], '\n');
   assert_int_equal(b.data[77], ' ');
-  char want[320] = "SUMMARY:";
-  strcat(want, value);
+  char want[320];
+  snprintf(want, sizeof want, "SUMMARY:%s", value);
   folded_ok_(b.data, want);
   /* exactly 75 octets: no fold */
   strbuf_reset(&b);
