@@ -46,10 +46,12 @@ static const char list_flags_help_[] =
     "  --distributor NAME       network or web channel name (case-insensitive)\n"
     "  --rating R               minimum show rating (0..10)\n"
     "  --genre G                genre\n"
-    "  -q, --q TEXT             show name contains TEXT (case-insensitive)\n"
+    "  -q, --q TEXT             show name contains TEXT (case-insensitive)\n";
+
+/* The paging flags (not GetCalendar's). */
+static const char list_paging_help_[] =
     "  --page N                 page, 1-based (default 1)\n"
-    "  --per-page N             page size 1..100 (default 20)\n"
-    "  --json                   print the reply as proto3 JSON\n";
+    "  --per-page N             page size 1..100 (default 20)\n";
 
 /* Parses the list flags; CLI_OK, or CLI_USAGE (message printed). *help is set
  * for --help. */
@@ -122,7 +124,9 @@ static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
     return rc;
   }
   if (help) {
-    fprintf(ctx->out, "%s%s", usage, list_flags_help_);
+    int paged = protobuf_c_message_descriptor_get_field_by_name(req_desc, "page") != NULL;
+    fprintf(ctx->out, "%s%s%s  --json                   print the reply as proto3 JSON\n", usage,
+            list_flags_help_, paged ? list_paging_help_ : "");
     return LIST_HELP_SHOWN_;
   }
   ProtobufCMessage *req = xcalloc(1, req_desc->sizeof_message);

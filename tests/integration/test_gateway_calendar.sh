@@ -305,4 +305,7 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || fail "tvmaze calendar 367 days: exit $rc, want 1"
 grep -q 'date_to' "$TMP/cli.err" || fail "tvmaze calendar 367 days: $(cat "$TMP/cli.err")"
+"$B/client/tvmaze" calendar --help >"$TMP/help" || fail "tvmaze calendar --help"
+grep -q -- '--date-from' "$TMP/help" || fail "calendar --help lacks the filters"
+! grep -q -- '--per-page N' "$TMP/help" || fail "calendar --help offers paging"
 echo "test_gateway_calendar: ok"
