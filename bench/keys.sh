@@ -10,10 +10,15 @@
 #
 # PAIRS (default 6) rounds; in each, every comparison below runs both of its
 # sides back to back, in alternating order (drift on the shared box hits both
-# sides of a pair); the ratio reported is the median of the pairs':
+# sides of a pair); the ratio reported is the median of the pairs', both of
+# the rates (on / off) and of the server's CPU time per reply (off / on, so
+# both read "above 1: the first side is cheaper"; CPU per reply is what the
+# rate is at saturation, and the other loads of a shared box disturb it far
+# less than the rate):
 #
 #   ListShows uncached (BENCH_T s runs), relayed key    on_nc / off_nc
-#     (x-tvmaze-relay-key: the gateway's path: lookup + scope, no count)
+#     (the gateway acting for an HTTP Basic caller: its key as both x-api-key
+#     and x-tvmaze-relay-key: one lookup + scope, no count)
 #   ListShows uncached, own key, DIRECT_N requests      on_nc / off_nc
 #     (lookup + scope + the per-key limit in Redis: a fresh premium key per
 #     run, as 10,000 a minute is the highest tier)
@@ -99,7 +104,7 @@ relay_headers() { H2=(-H 'content-type: application/grpc' -H 'te: trailers' -H "
 # run SERVER METHOD BODY LABEL [own]: one run; the rate in RPS[LABEL]
 run() {
   local key
-  target=${T[$1]} SCHEME=http
+  target=${T[$1]} SCHEME=http H2_PID=${PID[$1]}
   case "$1" in tls_*) SCHEME=https ;; esac
   if [ "${5:-}" = own ]; then
     key="$(new_key "$4")"
@@ -122,8 +127,12 @@ pair() {
   RATIOS[$name]+="$(python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) / float(sys.argv[2])))" \
     "${RPS[${name}_${a}_$r]}" "${RPS[${name}_${b}_$r]}") "
   RATES[$name]+="${RPS[${name}_${a}_$r]}/${RPS[${name}_${b}_$r]} "
+  # CPU per reply, B / A: above 1 when A costs less (read like the rate ratio)
+  CPURATIOS[$name]+="$(python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) / float(sys.argv[1])))" \
+    "${CPU_US[${name}_${a}_$r]}" "${CPU_US[${name}_${b}_$r]}") "
+  CPUS[$name]+="${CPU_US[${name}_${a}_$r]}/${CPU_US[${name}_${b}_$r]} "
 }
-declare -A RATES
+declare -A RATES CPURATIOS CPUS
 for r in $(seq "$PAIRS"); do
   log "round $r of $PAIRS"
   pair "$r" list_relay on_nc off_nc ListShows "$W/listshows.bin"
@@ -140,13 +149,14 @@ for s in on_nc off_nc tls_nc on_c off_c tls_c; do
 done
 row() { # NAME WHAT GOAL
   # shellcheck disable=SC2086  # the lists are space-separated on purpose
-  printf '| %s | %s | %s | %s |\n' "$2" "$(printf '%.3f' "$(median ${RATIOS[$1]})")" "${RATIOS[$1]% }" "$3"
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$2" "$(printf '%.3f' "$(median ${RATIOS[$1]})")" "${RATIOS[$1]% }" \
+    "$(printf '%.3f' "$(median ${CPURATIOS[$1]})")" "${CPURATIOS[$1]% }" "$3"
 }
 {
   echo "## bench/keys.sh $(date -u +%Y-%m-%dT%H:%MZ) ($(nproc) CPUs; ${BENCH_T} s runs, own-key runs of $DIRECT_N requests; machine shared)"
   echo
-  echo "| ratio | median | pairs | goal |"
-  echo "|---|---|---|---|"
+  echo "| ratio | rate median | rate pairs | CPU/reply median | CPU pairs | goal |"
+  echo "|---|---|---|---|---|---|"
   row list_relay "keys on / off, ListShows uncached, relayed key" ">= 0.95"
   row list_own "keys on / off, ListShows uncached, own key (limit counted in Redis)" ">= 0.95"
   row get_relay "keys on / off, GetShow cached (trivial call), relayed key" ">= 0.90"
@@ -158,6 +168,12 @@ row() { # NAME WHAT GOAL
   echo "|---|---|"
   for n in list_relay list_own get_relay get_own list_tls get_tls; do
     echo "| $n | ${RATES[$n]% } |"
+  done
+  echo
+  echo "| server CPU per reply (us, A / B of each pair) | |"
+  echo "|---|---|"
+  for n in list_relay list_own get_relay get_own list_tls get_tls; do
+    echo "| $n | ${CPUS[$n]% } |"
   done
   echo
   echo "VmHWM (KiB): $(for s in on_nc off_nc tls_nc on_c off_c tls_c; do printf '%s %s, ' "$s" "${HWM[$s]}"; done | sed 's/, $//')"

@@ -7,7 +7,11 @@
  *   tvmaze episodes list [FILTERS] [--page N] [--per-page N]
  *   tvmaze calendar      [FILTERS]      (the iCalendar document on stdout)
  *   FILTERS: --date-from D --date-to D --country C --distributor NAME
- *            --rating R --genre G -q/--q TEXT
+ *            --rating R --genre G -q/--q TEXT --tz ZONE
+ *
+ * With --tz the window is local dates in ZONE (API.md "Time zones") and the
+ * tables show each episode's local date and time there (LOCAL DATE, LOCAL
+ * TIME; shows list: FIRST LOCAL DATE) instead of TVMaze's airdate/airtime.
  *
  * Flags mirror the request fields; numbers the user did not give stay absent
  * (wrappers) so the server applies its defaults and its range checks (an
@@ -33,7 +37,7 @@ int cmd_calendar(struct cli_ctx *ctx, int argc, char **argv);
 
 /* The filter and paging flags common to ListShows and ListEpisodes. */
 struct list_args {
-  const char *date_from, *date_to, *country, *distributor, *genre, *q;
+  const char *date_from, *date_to, *country, *distributor, *genre, *q, *tz;
   double rating;
   int32_t page, per_page;
   int has_rating, has_page, has_per_page;
@@ -46,7 +50,9 @@ static const char list_flags_help_[] =
     "  --distributor NAME       network or web channel name (case-insensitive)\n"
     "  --rating R               minimum show rating (0..10)\n"
     "  --genre G                genre\n"
-    "  -q, --q TEXT             show name contains TEXT (case-insensitive)\n";
+    "  -q, --q TEXT             show name contains TEXT (case-insensitive)\n"
+    "  --tz ZONE                dates are local dates in ZONE (IANA name, e.g.\n"
+    "                           Europe/Berlin); shows local dates and times\n";
 
 /* The paging flags (not GetCalendar's). */
 static const char list_paging_help_[] =
@@ -66,6 +72,7 @@ static int parse_list_args_(struct cli_ctx *ctx, int argc, char **argv, struct l
       {"--rating", NULL, CLI_FLAG_DOUBLE, &a->rating, &a->has_rating},
       {"--genre", NULL, CLI_FLAG_STRING, &a->genre, NULL},
       {"--q", "-q", CLI_FLAG_STRING, &a->q, NULL},
+      {"--tz", NULL, CLI_FLAG_STRING, &a->tz, NULL},
       {"--page", NULL, CLI_FLAG_INT, &a->page, &a->has_page},
       {"--per-page", NULL, CLI_FLAG_INT, &a->per_page, &a->has_per_page},
   };
@@ -116,10 +123,11 @@ static const char *genres_cell_(char *buf, size_t len, char **genres, size_t n) 
  * or help printed, or the RPC error reported). */
 static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv,
                       const ProtobufCMessageDescriptor *req_desc, const char *method,
-                      const char *usage, struct rpc_client_ctx *call) {
+                      const char *usage, struct rpc_client_ctx *call, int *local) {
   struct list_args a;
   int help = 0;
   int rc = parse_list_args_(ctx, argc, argv, &a, &help);
+  *local = a.tz != NULL && a.tz[0] != '\0';
   if (rc != CLI_OK) {
     return rc;
   }
@@ -147,6 +155,7 @@ static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
       {"distributor", str_or_empty_(a.distributor)},
       {"genre", str_or_empty_(a.genre)},
       {"q", str_or_empty_(a.q)},
+      {"tz", str_or_empty_(a.tz)},
       {"rating", a.has_rating ? &rating : NULL},
       {"page", a.has_page ? &page : NULL},
       {"per_page", a.has_per_page ? &per_page : NULL},
@@ -174,11 +183,12 @@ static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
 
 static int shows_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
   struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
+  int local = 0;
   int rc =
       list_call_(ctx, svc, argc, argv, &tvmaze__v1__list_shows_request__descriptor, "ListShows",
                  "usage: tvmaze shows list [FLAGS]\n  Shows with episodes airing in the window, by "
                  "first airing.\n",
-                 &call);
+                 &call, &local);
   if (rc != CLI_OK) {
     rpc_client_ctx_release(&call);
     return rc == LIST_HELP_SHOWN_ ? CLI_OK : rc;
@@ -187,8 +197,14 @@ static int shows_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, cha
     cli_print_json(ctx, call.reply);
   } else {
     const Tvmaze__V1__ListShowsResponse *resp = (const Tvmaze__V1__ListShowsResponse *)call.reply;
-    static const char *const hdr[] = {"ID",     "NAME", "DISTRIBUTOR",   "COUNTRY",
-                                      "RATING", "EPS",  "FIRST AIRDATE", "GENRES"};
+    const char *const hdr[] = {"ID",
+                               "NAME",
+                               "DISTRIBUTOR",
+                               "COUNTRY",
+                               "RATING",
+                               "EPS",
+                               local ? "FIRST LOCAL DATE" : "FIRST AIRDATE",
+                               "GENRES"};
     static const size_t maxw[] = {0, 40, 24, 0, 0, 0, 0, 30};
     struct cli_table *t = cli_table_create(8, hdr, maxw);
     for (size_t i = 0; i < resp->n_shows; i++) {
@@ -202,7 +218,9 @@ static int shows_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, cha
           d != NULL && d->country != NULL ? d->country->code : "-",
           rating_cell_(rt, sizeof rt, s->rating),
           cli_fmt(eps, sizeof eps, "%zu", s->n_episodes),
-          s->n_episodes > 0 ? s->episodes[0]->airdate : "",
+          s->n_episodes == 0 ? ""
+          : local            ? s->episodes[0]->local_airdate
+                             : s->episodes[0]->airdate,
           genres_cell_(genres, sizeof genres, s->genres, s->n_genres),
       };
       cli_table_add(t, cells);
@@ -217,10 +235,18 @@ static int shows_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, cha
 
 /* ================================================================ shows get */
 
+/* local: the LOCAL DATE / LOCAL TIME of a tz listing instead of TVMaze's
+ * airdate and airtime. */
 static void print_episodes_table_(struct cli_ctx *ctx, Tvmaze__V1__Episode **eps, size_t n,
-                                  int with_show) {
-  static const char *const hdr[] = {"ID",      "SHOW", "EPISODE", "AIRDATE",
-                                    "AIRTIME", "NAME", "RUNTIME", "RATING"};
+                                  int with_show, int local) {
+  const char *const hdr[] = {"ID",
+                             "SHOW",
+                             "EPISODE",
+                             local ? "LOCAL DATE" : "AIRDATE",
+                             local ? "LOCAL TIME" : "AIRTIME",
+                             "NAME",
+                             "RUNTIME",
+                             "RATING"};
   static const size_t maxw[] = {0, 0, 0, 0, 0, 40, 0, 0};
   struct cli_table *t = cli_table_create(8, hdr, maxw);
   for (size_t i = 0; i < n; i++) {
@@ -233,8 +259,8 @@ static void print_episodes_table_(struct cli_ctx *ctx, Tvmaze__V1__Episode **eps
             ? cli_fmt(code, sizeof code, "S%sE%d", int_cell_(sea, sizeof sea, e->season),
                       (int)e->number->value)
             : cli_fmt(code, sizeof code, "S%s special", int_cell_(sea, sizeof sea, e->season)),
-        e->airdate,
-        e->airtime,
+        local ? e->local_airdate : e->airdate,
+        local ? e->local_airtime : e->airtime,
         e->name,
         int_cell_(rt, sizeof rt, e->runtime),
         rating_cell_(rat, sizeof rat, e->rating),
@@ -243,6 +269,22 @@ static void print_episodes_table_(struct cli_ctx *ctx, Tvmaze__V1__Episode **eps
   }
   cli_table_print(t, ctx->out);
   cli_table_destroy(t);
+}
+
+/* "next          S02E05 2026-12-05 20:00  Name" (or "-" for none). */
+static void print_airing_(struct cli_ctx *ctx, const char *label, const Tvmaze__V1__Episode *e) {
+  if (e == NULL) {
+    fprintf(ctx->out, "%-14s-\n", label);
+    return;
+  }
+  char sea[16];
+  if (e->number != NULL) {
+    fprintf(ctx->out, "%-14sS%sE%d %s %s  %s\n", label, int_cell_(sea, sizeof sea, e->season),
+            (int)e->number->value, e->airdate, e->airtime, e->name);
+  } else {
+    fprintf(ctx->out, "%-14sS%s special %s %s  %s\n", label, int_cell_(sea, sizeof sea, e->season),
+            e->airdate, e->airtime, e->name);
+  }
 }
 
 static int shows_get_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
@@ -296,8 +338,11 @@ static int shows_get_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
     fprintf(ctx->out, "%-14s%s\n", "official_site", s->official_site);
     fprintf(ctx->out, "%-14s%s\n", "image_url", s->image_url);
     fprintf(ctx->out, "%-14s%s\n", "summary", s->summary);
+    const Tvmaze__V1__GetShowResponse *r = (const Tvmaze__V1__GetShowResponse *)call.reply;
+    print_airing_(ctx, "next", r->next_episode);
+    print_airing_(ctx, "previous", r->previous_episode);
     fprintf(ctx->out, "\nepisodes (%zu):\n", s->n_episodes);
-    print_episodes_table_(ctx, s->episodes, s->n_episodes, 0);
+    print_episodes_table_(ctx, s->episodes, s->n_episodes, 0, 0);
   }
   rpc_client_ctx_release(&call);
   return rc;
@@ -307,10 +352,11 @@ static int shows_get_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
 
 static int episodes_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv) {
   struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
+  int local = 0;
   int rc = list_call_(
       ctx, svc, argc, argv, &tvmaze__v1__list_episodes_request__descriptor, "ListEpisodes",
-      "usage: tvmaze episodes list [FLAGS]\n  Episodes airing in the window, by airstamp.\n",
-      &call);
+      "usage: tvmaze episodes list [FLAGS]\n  Episodes airing in the window, by airstamp.\n", &call,
+      &local);
   if (rc != CLI_OK) {
     rpc_client_ctx_release(&call);
     return rc == LIST_HELP_SHOWN_ ? CLI_OK : rc;
@@ -320,7 +366,7 @@ static int episodes_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, 
   } else {
     const Tvmaze__V1__ListEpisodesResponse *resp =
         (const Tvmaze__V1__ListEpisodesResponse *)call.reply;
-    print_episodes_table_(ctx, resp->episodes, resp->n_episodes, 1);
+    print_episodes_table_(ctx, resp->episodes, resp->n_episodes, 1, local);
     print_pagination_(ctx, resp->pagination, "episodes");
   }
   rpc_client_ctx_release(&call);
@@ -331,13 +377,14 @@ static int episodes_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, 
 
 int cmd_calendar(struct cli_ctx *ctx, int argc, char **argv) {
   struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
+  int local = 0; /* --tz: the server's window; the document has no table to localise */
   ProtobufCService *svc = rpc_client_service_create(ctx->channel, &tvmaze__v1__shows__descriptor);
   int rc =
       list_call_(ctx, svc, argc, argv, &tvmaze__v1__get_calendar_request__descriptor, "GetCalendar",
                  "usage: tvmaze calendar [FLAGS] > my.ics\n  The episodes airing in the "
                  "window as an iCalendar document (every episode: --page and --per-page do "
                  "not apply).\n",
-                 &call);
+                 &call, &local);
   rpc_client_service_destroy(svc);
   if (rc != CLI_OK) {
     rpc_client_ctx_release(&call);

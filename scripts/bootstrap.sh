@@ -22,6 +22,7 @@ PKGS=(
   nghttp2-client curl jq shellcheck yamllint
   wrk nginx-light bc
   prometheus
+  tzdata # the zone data test_query_tz (localtime_r) and test_gateway_tz (zoneinfo) check tz against
 )
 # Node.js for the npm dev tools, unless the machine already has one (npm ships
 # inside some nodejs builds and conflicts with Debian's npm package).

@@ -14,11 +14,17 @@
 #     of the H2 array: BENCH_T seconds, or H2_N requests when set; 4
 #     connections x 16 streams after a 256-request warm-up. Checks the reply
 #     (grpc-status 0 with nghttp, h2load's DATA bytes = succeeded x reply
-#     size) and sets RPS[NAME].
+#     size) and sets RPS[NAME]; with H2_PID set (the server's pid), also
+#     CPU_US[NAME], the server's CPU time (user + system) per reply in us: a
+#     figure that the other loads on a shared box disturb far less than the
+#     rate.
 # The caller provides log(), W, BUILD, SERVER, OURS, BENCH_T and H2.
 # shellcheck disable=SC2034  # target, metrics, hwm: set for the caller
 
-declare -A RPS
+declare -A RPS CPU_US
+
+# cpu_ticks PID: the process's user + system CPU time in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # grpc_bodies W D1 D2 SHOW_ID: W/listshows.bin (ListShows D1..D2, US, 20 per
 # page) and W/getshow.bin (GetShow SHOW_ID), as gRPC frames.
@@ -89,7 +95,10 @@ h2load_run() {
   # Warm-up as its own run: h2load's --warm-up-time counts warm-up DATA bytes
   # in the totals, which would break the bytes check below.
   h2load -c 4 -m 16 -t 1 -n 256 "${H2[@]}" -d "$body" "$url" >/dev/null 2>&1
+  local t0=0
+  [ -z "${H2_PID:-}" ] || t0="$(cpu_ticks "$H2_PID")"
   h2load -c 4 -m 16 -t 1 "${how[@]}" "${H2[@]}" -d "$body" "$url" >"$W/$name.h2load" 2>&1
+  [ -z "${H2_PID:-}" ] || CPU_US[$name]=$(($(cpu_ticks "$H2_PID") - t0))
   RPS[$name]="$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$W/$name.h2load")"
   ok="$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$W/$name.h2load")"
   data="$(sed -n 's/^traffic: .*(\([0-9]*\)) data.*/\1/p' "$W/$name.h2load")"
@@ -97,5 +106,8 @@ h2load_run() {
     echo "$name: data $data bytes != $ok x $size (not every reply is the full answer)" >&2
     exit 1
   fi
-  log "$name: ${RPS[$name]} req/s, $ok replies x $size bytes, grpc-status 0"
+  if [ -n "${H2_PID:-}" ]; then
+    CPU_US[$name]="$(python3 -c "import os, sys; print('%.2f' % (int(sys.argv[1]) * 1e6 / os.sysconf('SC_CLK_TCK') / int(sys.argv[2])))" "${CPU_US[$name]}" "$ok")"
+  fi
+  log "$name: ${RPS[$name]} req/s, $ok replies x $size bytes, grpc-status 0${H2_PID:+, server CPU ${CPU_US[$name]} us a reply}"
 }

@@ -114,10 +114,10 @@ void key_cache_destroy(struct key_cache *kc) {
 int key_cache_get(struct key_cache *kc, const unsigned char digest[STORE_KEY_DIGEST_LEN],
                   struct store_key_record *out) {
   int hit = 0;
+  int64_t now = clock_mono_ms();
   pthread_mutex_lock(&kc->lock);
   if (kc->listening) {
-    const struct store_key_record *r =
-        bcache_get(kc->cache, digest, STORE_KEY_DIGEST_LEN, clock_mono_ms());
+    const struct store_key_record *r = bcache_get(kc->cache, digest, STORE_KEY_DIGEST_LEN, now);
     if (r != NULL) {
       *out = *r;
       hit = 1;

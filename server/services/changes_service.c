@@ -39,25 +39,23 @@ struct change_args {
 };
 
 /* Validates req into *q; -1 with the call's status set (the message names
- * the field). */
+ * every bad field, one violation each: service_bad_field). */
 static int args_(rpc_call *call, const struct change_args *req, struct store_changes_query *q) {
   *q = (struct store_changes_query){.after_version = req->after_version, .limit = DEFAULT_LIMIT};
+  char msg[512] = "";
+  int bad = 0;
   if (req->after_version < 0) {
-    rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "after_version: must not be negative");
-    return -1;
+    bad = service_bad_field(msg, sizeof msg, "after_version: must not be negative");
   }
   if (req->limit != NULL) {
     if (req->limit->value < 1 || req->limit->value > STORE_CHANGES_MAX_LIMIT) {
-      rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "limit: must be 1..%d",
-                          STORE_CHANGES_MAX_LIMIT);
-      return -1;
+      bad = service_bad_field(msg, sizeof msg, "limit: must be 1..%d", STORE_CHANGES_MAX_LIMIT);
+    } else {
+      q->limit = req->limit->value;
     }
-    q->limit = req->limit->value;
   }
-  char msg[128] = "";
   if (service_show_ids_arg(req->show_ids, req->n_show_ids, msg, sizeof msg) != 0) {
-    rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "%s", msg);
-    return -1;
+    bad = -1;
   }
   q->show_ids = req->show_ids;
   q->n_show_ids = req->n_show_ids;
@@ -65,11 +63,14 @@ static int args_(rpc_call *call, const struct change_args *req, struct store_cha
   if (e != TVMAZE__V1__CHANGE_ENTITY__CHANGE_ENTITY_UNSPECIFIED &&
       e != TVMAZE__V1__CHANGE_ENTITY__CHANGE_ENTITY_SHOW &&
       e != TVMAZE__V1__CHANGE_ENTITY__CHANGE_ENTITY_EPISODE) {
-    rpc_call_set_status(call, RPC_INVALID_ARGUMENT,
-                        "entity: must be CHANGE_ENTITY_SHOW or CHANGE_ENTITY_EPISODE, got %d", e);
-    return -1;
+    bad = service_bad_field(
+        msg, sizeof msg, "entity: must be CHANGE_ENTITY_SHOW or CHANGE_ENTITY_EPISODE, got %d", e);
   }
   q->entity = e;
+  if (bad != 0) {
+    rpc_call_set_status(call, RPC_INVALID_ARGUMENT, "%s", msg);
+    return -1;
+  }
   return 0;
 }
 

@@ -95,17 +95,23 @@ static int reply_run_(rpc_call *call, long long id, Tvmaze__V1__IngestRun **run)
 static int start_(rpc_call *call, struct server_ctx *ctx, const Tvmaze__V1__StartIngestRequest *req,
                   Tvmaze__V1__IngestRun **run, int *started) {
   int32_t start = date_today_utc();
+  char msg[256] = ""; /* every bad field, one violation each (service_bad_field) */
+  int bad = 0;
   if (req->start_date != NULL && req->start_date[0] != '\0' &&
       date_parse_api(req->start_date, &start) != 0) {
-    return fail_(call, RPC_INVALID_ARGUMENT,
-                 "start_date: must be a date YYYY-MM-DD in " DATE_API_RANGE);
+    bad = service_bad_field(msg, sizeof msg,
+                            "start_date: must be a date YYYY-MM-DD in " DATE_API_RANGE);
   }
   int days = ctx->cfg->ingest_days > 0 ? ctx->cfg->ingest_days : 90;
   if (req->days != NULL) {
     if (req->days->value < 1 || req->days->value > 365) {
-      return fail_(call, RPC_INVALID_ARGUMENT, "days: must be between 1 and 365");
+      bad = service_bad_field(msg, sizeof msg, "days: must be between 1 and 365");
+    } else {
+      days = req->days->value;
     }
-    days = req->days->value;
+  }
+  if (bad != 0) {
+    return fail_(call, RPC_INVALID_ARGUMENT, msg);
   }
   /* start and days are each in range, so the sum cannot overflow */
   if (start > DATE_API_MAX - (days - 1)) {

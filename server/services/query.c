@@ -28,8 +28,10 @@
 #include "calendar.h"
 #include "date.h"
 #include "log.h"
+#include "show_airing.h"
 #include "store_analytics.h"
 #include "store_shows.h"
+#include "store_tz.h"
 #include "strbuf.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -118,6 +120,16 @@ ProtobufCMessage *query_reply_message(struct worker_ctx *w, struct query_reply *
   return m;
 }
 
+/* How long reply m may be cached: CACHE_TTL_SECONDS, a GetShow reply only
+ * until its next episode airs (then next_episode and previous_episode move). */
+static int ttl_of_(const ProtobufCMessage *m) {
+  if (m->descriptor == &tvmaze__v1__get_show_response__descriptor) {
+    return show_airing_ttl((const Tvmaze__V1__GetShowResponse *)m, (int64_t)time(NULL),
+                           CACHE_TTL_SECONDS);
+  }
+  return CACHE_TTL_SECONDS;
+}
+
 static rpc_code read_through_(struct worker_ctx *w, const char *method, const ProtobufCMessage *req,
                               const ProtobufCMessageDescriptor *rd, compute_fn fn,
                               const struct qparams *p, const char *what, struct query_reply *out,
@@ -184,7 +196,7 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
   size_t n = protobuf_c_message_get_packed_size(m);
   uint8_t *buf = xmalloc(n ? n : 1);
   protobuf_c_message_pack(m, buf);
-  cache_put(w->cache, key.data, key.len, buf, n, CACHE_TTL_SECONDS);
+  cache_put(w->cache, key.data, key.len, buf, n, ttl_of_(m));
   if (w->arena == NULL) {
     protobuf_c_message_free_unpacked(m, NULL);
   }
@@ -263,13 +275,33 @@ static int limit_(const char *field, const Google__Protobuf__Int32Value *v, int3
   return 0;
 }
 
-/* The filter fields common to ListShows and ListEpisodes (same numbers). */
-static int filter_(const char *date_from, const char *date_to, const char *country,
+/* tz: "" -> NULL (no zone); else one of PostgreSQL's zone names, *out its
+ * spelling there (store_tz.h). Returns 0, or -1 with msg naming tz; a
+ * failed read of the names sets *st (returns 0). */
+static int tz_(struct store *s, const char *tz, const char **out, enum store_status *st, char *msg,
+               size_t msglen) {
+  *out = NULL;
+  if (tz == NULL || tz[0] == '\0') {
+    return 0;
+  }
+  *st = store_tz_lookup(s, tz, out);
+  if (*st == STORE_OK && *out == NULL) {
+    /* the input is not echoed: it may be anything, of any length */
+    return service_bad_field(msg, msglen,
+                             "tz: must be an IANA time zone name such as Europe/Berlin"
+                             " (one of PostgreSQL's pg_timezone_names)");
+  }
+  return 0;
+}
+
+/* The filter fields common to ListShows and ListEpisodes (same numbers).
+ * tz is looked up through s; when that read fails, *st is set. */
+static int filter_(struct store *s, const char *date_from, const char *date_to, const char *country,
                    const char *distributor, const Google__Protobuf__DoubleValue *rating,
                    const char *genre, const char *q, const Google__Protobuf__Int32Value *page,
                    const Google__Protobuf__Int32Value *per_page, const int32_t *show_ids,
-                   size_t n_show_ids, struct shows_filter *f, char country_buf[3], char *msg,
-                   size_t msglen) {
+                   size_t n_show_ids, const char *tz, struct shows_filter *f, char country_buf[3],
+                   enum store_status *st, char *msg, size_t msglen) {
   memset(f, 0, sizeof *f);
   /* every field is checked, so each bad one is named (one violation each) */
   int rc = window_(date_from, date_to, &f->date_from, &f->date_to, msg, msglen);
@@ -302,6 +334,7 @@ static int filter_(const char *date_from, const char *date_to, const char *count
     f->n_show_ids = n_show_ids;
   }
   rc |= service_page_args(page, per_page, &f->page, &f->per_page, msg, msglen);
+  rc |= tz_(s, tz, &f->tz, st, msg, msglen);
   return rc;
 }
 
@@ -328,6 +361,7 @@ static enum store_status c_get_show_(struct store *s, struct arena *a, const str
     tvmaze__v1__get_show_response__init(r);
     r->show = show;
     r->version = version;
+    show_airing_set(r, a, (int64_t)time(NULL));
     *out = &r->base;
   }
   return st;
@@ -345,11 +379,16 @@ rpc_code query_list_shows(struct worker_ctx *w, const Tvmaze__V1__ListShowsReque
                           struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
   char cc[3];
+  enum store_status st = STORE_OK;
   memset(out, 0, sizeof *out);
   msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
-  if (filter_(req->date_from, req->date_to, req->country, req->distributor, req->rating, req->genre,
-              req->q, req->page, req->per_page, req->show_ids, req->n_show_ids, &p.f, cc, msg,
-              msglen) != 0) {
+  int rc = filter_(w->store, req->date_from, req->date_to, req->country, req->distributor,
+                   req->rating, req->genre, req->q, req->page, req->per_page, req->show_ids,
+                   req->n_show_ids, req->tz, &p.f, cc, &st, msg, msglen);
+  if (st != STORE_OK) {
+    return service_store_status(st, "ListShows", "time zones", w->store, msg, msglen);
+  }
+  if (rc != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "ListShows", &req->base, &tvmaze__v1__list_shows_response__descriptor,
@@ -375,11 +414,16 @@ rpc_code query_list_episodes(struct worker_ctx *w, const Tvmaze__V1__ListEpisode
                              struct query_reply *out, char *msg, size_t msglen) {
   struct qparams p = {0};
   char cc[3];
+  enum store_status st = STORE_OK;
   memset(out, 0, sizeof *out);
   msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
-  if (filter_(req->date_from, req->date_to, req->country, req->distributor, req->rating, req->genre,
-              req->q, req->page, req->per_page, req->show_ids, req->n_show_ids, &p.f, cc, msg,
-              msglen) != 0) {
+  int rc = filter_(w->store, req->date_from, req->date_to, req->country, req->distributor,
+                   req->rating, req->genre, req->q, req->page, req->per_page, req->show_ids,
+                   req->n_show_ids, req->tz, &p.f, cc, &st, msg, msglen);
+  if (st != STORE_OK) {
+    return service_store_status(st, "ListEpisodes", "time zones", w->store, msg, msglen);
+  }
+  if (rc != 0) {
     return RPC_INVALID_ARGUMENT;
   }
   return read_through_(w, "ListEpisodes", &req->base,
@@ -433,12 +477,13 @@ rpc_code query_get_calendar(struct worker_ctx *w, const Tvmaze__V1__GetCalendarR
   char cc[3];
   memset(out, 0, sizeof *out);
   msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
-  /* ListEpisodes' filters, checked by the same code (no paging) */
-  int rc =
-      filter_(req->date_from, req->date_to, req->country, req->distributor, req->rating, req->genre,
-              req->q, NULL, NULL, req->show_ids, req->n_show_ids, &p.f, cc, msg, msglen);
-  if (req->tz != NULL && req->tz[0] != '\0') {
-    rc = service_bad_field(msg, msglen, "tz: not supported yet");
+  /* ListEpisodes' filters, tz included, checked by the same code (no paging) */
+  enum store_status st = STORE_OK;
+  int rc = filter_(w->store, req->date_from, req->date_to, req->country, req->distributor,
+                   req->rating, req->genre, req->q, NULL, NULL, req->show_ids, req->n_show_ids,
+                   req->tz, &p.f, cc, &st, msg, msglen);
+  if (st != STORE_OK) {
+    return service_store_status(st, "GetCalendar", "time zones", w->store, msg, msglen);
   }
   if (rc != 0) {
     return RPC_INVALID_ARGUMENT;

@@ -27,7 +27,9 @@
  * Limits: date window at most QUERY_MAX_WINDOW_DAYS days; a calendar at
  * most QUERY_MAX_CALENDAR_EVENTS events and QUERY_MAX_CALENDAR_BYTES bytes; q at most 200
  * characters; distributor and genre at most 100 characters; every string
- * valid UTF-8; country two ASCII letters.
+ * valid UTF-8; country two ASCII letters; tz one of PostgreSQL's zone names
+ * (store_tz.h; looked up through w->store, so a failed first read of the
+ * names is that store status, UNAVAILABLE when the database is down).
  */
 #ifndef TVMAZE_SERVICES_QUERY_H
 #define TVMAZE_SERVICES_QUERY_H
@@ -88,9 +90,8 @@ rpc_code query_get_show(struct worker_ctx *w, const Tvmaze__V1__GetShowRequest *
                         struct query_reply *out, char *msg, size_t msglen);
 rpc_code query_list_episodes(struct worker_ctx *w, const Tvmaze__V1__ListEpisodesRequest *req,
                              struct query_reply *out, char *msg, size_t msglen);
-/* The episodes query_list_episodes returns for the same filters (every
- * page) as an iCalendar document (calendar.h); tz: INVALID_ARGUMENT "not
- * supported yet" until ListEpisodes takes it. */
+/* The episodes query_list_episodes returns for the same filters, tz
+ * included (every page), as an iCalendar document (calendar.h). */
 rpc_code query_get_calendar(struct worker_ctx *w, const Tvmaze__V1__GetCalendarRequest *req,
                             struct query_reply *out, char *msg, size_t msglen);
 

@@ -26,6 +26,12 @@ Tvmaze__V1__Episode *store_map_episode(struct arena *a, const PGresult *r, int r
   return e;
 }
 
+void store_map_episode_local(struct arena *a, const PGresult *r, int row, int c,
+                             Tvmaze__V1__Episode *e) {
+  e->local_airdate = store_read_str(a, r, row, c + 0);
+  e->local_airtime = store_read_str(a, r, row, c + 1);
+}
+
 /* The genres column: json_agg of the genre names (STORE_MAP_SHOW_COLS_OVER), a JSON array
  * of strings; anything else gives no genres. */
 static void genres_from_json_(struct arena *a, Tvmaze__V1__Show *s, const char *text) {

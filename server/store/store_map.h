@@ -22,6 +22,10 @@
  *   STORE_MAP_EPISODE_COLS    13: id, show_id, name, season, number, type,
  *                             airdate, airtime, airstamp (epoch s), runtime,
  *                             rating, summary, image_url
+ *   STORE_MAP_EPISODE_LOCAL_COLS(TZ)
+ *                             2: the airstamp's local date and time in
+ *                             zone TZ (local_airdate, local_airtime), after
+ *                             the episode columns of a tz listing
  */
 #ifndef TVMAZE_STORE_MAP_H
 #define TVMAZE_STORE_MAP_H
@@ -55,11 +59,25 @@
   " e.image_url"
 #define STORE_MAP_EPISODE_NCOLS 13
 
+/* With a time zone (API.md "Time zones"): the airstamp's local date and
+ * time in zone TZ (an SQL text expression, e.g. "$4::text"), two columns
+ * read by store_map_episode_local. */
+#define STORE_MAP_EPISODE_LOCAL_COLS(TZ) \
+  "to_char(e.airstamp AT TIME ZONE " TZ  \
+  ", 'YYYY-MM-DD'),"                     \
+  " to_char(e.airstamp AT TIME ZONE " TZ ", 'HH24:MI')"
+#define STORE_MAP_EPISODE_LOCAL_NCOLS 2
+
 /* The show of row `row` whose columns start at col (STORE_MAP_SHOW_COLS),
  * built in a (NULL: the heap). */
 Tvmaze__V1__Show *store_map_show(struct arena *a, const PGresult *r, int row, int col);
 
 /* The episode of row `row` whose columns start at col. */
 Tvmaze__V1__Episode *store_map_episode(struct arena *a, const PGresult *r, int row, int col);
+
+/* Sets e's local_airdate and local_airtime from the columns of
+ * STORE_MAP_EPISODE_LOCAL_COLS starting at col. */
+void store_map_episode_local(struct arena *a, const PGresult *r, int row, int col,
+                             Tvmaze__V1__Episode *e);
 
 #endif

@@ -13,7 +13,10 @@
  * Parameters: $1 date_from  $2 date_to (dates, inclusive)  $3 per_page
  *   $4 offset, then one per set filter in mask order: country code,
  *   distributor name, min rating, genre name, ILIKE pattern of q (escaped),
- *   show ids (an int[] literal).
+ *   show ids (an int[] literal); last, with a tz (mask bit 0x40, not a
+ *   filter but the window's kind), the zone name: the window is then on
+ *   airstamp (TZ_WINDOW) and episodes carry the local columns
+ *   (STORE_MAP_EPISODE_LOCAL_COLS).
  * Each statement answers exactly one row when the page is empty (total only,
  * the other columns NULL), so the total comes with the page in one round
  * trip even past the last page.
@@ -33,11 +36,27 @@
 
 #define MAX_SQL 4096
 
+/* With a time zone, the window [FROM, TO] (SQL date expressions) holds the
+ * episodes whose airstamp falls on one of those local dates in zone TZ (a
+ * text expression): the UTC range [FROM 00:00 local, TO + 1 00:00 local),
+ * computed once per statement, so the airstamp indexes (migration 016)
+ * serve it as a plain range. */
+#define TZ_WINDOW(FROM, TO, TZ)                                                          \
+  "e.airstamp >= (" FROM "::date::timestamp AT TIME ZONE " TZ ") AND e.airstamp < ((" TO \
+  "::date + 1)::timestamp AT TIME ZONE " TZ ")"
+
 static const char SQL_SHOWS_EPISODES[] =
     "SELECT " STORE_MAP_EPISODE_COLS
     " FROM episodes e"
     " WHERE e.show_id = ANY($1::int[]) AND e.airdate BETWEEN $2::date AND $3::date"
     " ORDER BY e.show_id, e.airstamp NULLS LAST, e.id";
+
+/* SQL_SHOWS_EPISODES by local dates in zone $4, with the local columns. */
+static const char SQL_SHOWS_EPISODES_TZ[] =
+    "SELECT " STORE_MAP_EPISODE_COLS ", " STORE_MAP_EPISODE_LOCAL_COLS("$4::text")
+    " FROM episodes e"
+    " WHERE e.show_id = ANY($1::int[]) AND " TZ_WINDOW("$2", "$3", "$4::text")
+    " ORDER BY e.show_id, e.airstamp, e.id";
 
 static const char SQL_SHOW_BY_ID[] =
     "SELECT (SELECT generation FROM data_generation), " STORE_MAP_SHOW_COLS
@@ -60,12 +79,22 @@ enum {
   F_GENRE = 8,
   F_Q = 16,
   F_SHOW_IDS = 32,
+  F_TZ = 64, /* not a filter: the window's kind (local dates in a zone) */
 };
 
 static unsigned filter_mask_(const struct shows_filter *f) {
   return (f->country ? F_COUNTRY : 0u) | (f->distributor ? F_DISTRIBUTOR : 0u) |
          (f->has_rating ? F_RATING : 0u) | (f->genre ? F_GENRE : 0u) | (f->q ? F_Q : 0u) |
-         (f->n_show_ids > 0 ? F_SHOW_IDS : 0u);
+         (f->n_show_ids > 0 ? F_SHOW_IDS : 0u) | (f->tz ? F_TZ : 0u);
+}
+
+/* The number of the tz parameter: the last one, after every set filter. */
+static int tz_param_(unsigned mask) {
+  int n = 5;
+  for (unsigned bit = 1; bit < F_TZ; bit <<= 1) {
+    n += (mask & bit) ? 1 : 0;
+  }
+  return n;
 }
 
 /* Filters other than country: those test the show, through f. */
@@ -109,7 +138,12 @@ static void filter_cte_(struct strbuf *b, unsigned mask) {
 /* The episodes of the window passing the filters: with a country, only that
  * country's range of episodes_country_window_idx (004) is read. */
 static void window_where_(struct strbuf *b, unsigned mask) {
-  strbuf_append(b, " WHERE e.airdate BETWEEN $1::date AND $2::date");
+  if (mask & F_TZ) {
+    int t = tz_param_(mask);
+    strbuf_appendf(b, " WHERE " TZ_WINDOW("$1", "$2", "$%d::text"), t, t);
+  } else {
+    strbuf_append(b, " WHERE e.airdate BETWEEN $1::date AND $2::date");
+  }
   if (mask & F_COUNTRY) {
     strbuf_append(b, " AND e.country_code = $5::text");
   }
@@ -155,10 +189,15 @@ static void episodes_page_sql_(struct strbuf *b, unsigned mask) {
       "), p AS ("
       "SELECT id, airstamp FROM m ORDER BY airstamp NULLS LAST, id"
       " LIMIT $3::int OFFSET $4::bigint"
-      ") SELECT t.total, (SELECT generation FROM data_generation), " STORE_MAP_EPISODE_COLS
-      " FROM (SELECT count(*) AS total FROM m) t"
-      " LEFT JOIN (p JOIN episodes e ON e.id = p.id) ON true"
-      " ORDER BY p.airstamp NULLS LAST, p.id");
+      ") SELECT t.total, (SELECT generation FROM data_generation), " STORE_MAP_EPISODE_COLS);
+  if (mask & F_TZ) {
+    int t = tz_param_(mask);
+    strbuf_appendf(b, ", " STORE_MAP_EPISODE_LOCAL_COLS("$%d::text"), t, t);
+  }
+  strbuf_append(b,
+                " FROM (SELECT count(*) AS total FROM m) t"
+                " LEFT JOIN (p JOIN episodes e ON e.id = p.id) ON true"
+                " ORDER BY p.airstamp NULLS LAST, p.id");
 }
 
 char *store_shows_sql(const char *name, const struct shows_filter *f) {
@@ -169,7 +208,7 @@ char *store_shows_sql(const char *name, const struct shows_filter *f) {
   } else if (strcmp(name, "episodes_page") == 0) {
     episodes_page_sql_(&b, filter_mask_(f));
   } else if (strcmp(name, "shows_episodes") == 0) {
-    strbuf_append(&b, SQL_SHOWS_EPISODES);
+    strbuf_append(&b, f->tz ? SQL_SHOWS_EPISODES_TZ : SQL_SHOWS_EPISODES);
   } else {
     strbuf_release(&b);
     return NULL;
@@ -200,7 +239,7 @@ struct filter_params {
   char from[11], to[11], rating[32], limit[16], offset[24];
   char *pattern;       /* heap, or NULL */
   struct pg_array ids; /* show_ids' literal */
-  const char *values[10];
+  const char *values[11];
   int n;         /* parameters used */
   unsigned mask; /* filter_mask_ */
   char sql[MAX_SQL];
@@ -247,6 +286,9 @@ static void filter_params_init_(struct filter_params *fp, const struct shows_fil
     if (opt[i] != NULL) {
       fp->values[fp->n++] = opt[i];
     }
+  }
+  if (f->tz != NULL) { /* last: tz_param_ */
+    fp->values[fp->n++] = f->tz;
   }
   fp->mask = filter_mask_(f);
 }
@@ -338,8 +380,9 @@ enum store_status store_shows_list(struct store *s, struct arena *a, const struc
   }
   strbuf_append_char(&ids, '}');
 
-  const char *ev[3] = {ids.data, fp.from, fp.to};
-  eps = store_exec(s, "shows_episodes", SQL_SHOWS_EPISODES, 3, ev, &st);
+  const char *ev[4] = {ids.data, fp.from, fp.to, f->tz};
+  eps = f->tz ? store_exec(s, "shows_episodes_tz", SQL_SHOWS_EPISODES_TZ, 4, ev, &st)
+              : store_exec(s, "shows_episodes", SQL_SHOWS_EPISODES, 3, ev, &st);
   if (eps == NULL) {
     goto out;
   }
@@ -356,7 +399,11 @@ enum store_status store_shows_list(struct store *s, struct arena *a, const struc
       if (sh->id == sid) {
         sh->episodes = arena_calloc(a, (size_t)(j - i), sizeof *sh->episodes);
         for (int r = i; r < j; r++) {
-          sh->episodes[sh->n_episodes++] = store_map_episode(a, eps, r, 0);
+          Tvmaze__V1__Episode *e = store_map_episode(a, eps, r, 0);
+          if (f->tz) {
+            store_map_episode_local(a, eps, r, STORE_MAP_EPISODE_NCOLS, e);
+          }
+          sh->episodes[sh->n_episodes++] = e;
         }
         break;
       }
@@ -450,7 +497,11 @@ enum store_status store_episodes_list(struct store *s, struct arena *a,
   if (rows > 0 && !PQgetisnull(r, 0, 2)) {
     reply->episodes = arena_calloc(a, (size_t)rows, sizeof *reply->episodes);
     for (int i = 0; i < rows; i++) {
-      reply->episodes[reply->n_episodes++] = store_map_episode(a, r, i, 2);
+      Tvmaze__V1__Episode *e = store_map_episode(a, r, i, 2);
+      if (f->tz) {
+        store_map_episode_local(a, r, i, 2 + STORE_MAP_EPISODE_NCOLS, e);
+      }
+      reply->episodes[reply->n_episodes++] = e;
     }
   }
   PQclear(r);

@@ -14,6 +14,10 @@
  *   GetCalendar    episodes_page (one page of at most the cap), calendar_shows
  *                  (the shows of those episodes)
  *
+ * With a tz (shows_filter.tz) the same statements take their window on
+ * airstamp, as local dates in the zone (API.md "Time zones"); ListShows'
+ * second statement is then shows_episodes_tz.
+ *
  * Each reply carries the data version (data_generation.generation: the
  * version of the last change, migration 010) read in the snapshot of its
  * rows: a column of the first statement; ListShows and GetShow run their
@@ -50,6 +54,10 @@ struct shows_filter {
   const char *q;           /* raw substring; %, _ and \ are escaped here */
   const int32_t *show_ids; /* only these shows (n_show_ids > 0), each > 0 */
   size_t n_show_ids;
+  const char *tz;   /* a zone name of pg_timezone_names (store_tz.h): the
+                       window is local dates there, on airstamp, and
+                       episodes carry local_airdate / local_airtime;
+                       NULL: the window is on TVMaze's airdate */
   int32_t page;     /* >= 1 */
   int32_t per_page; /* 1..100 */
 };

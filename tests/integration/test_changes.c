@@ -432,15 +432,23 @@ static void test_inserted_then_touched(void **state) {
   assert_true(r->next_after_version <= r->current_version);
   free_(r);
   assert_int_equal(itest_q("SELECT count(*) FROM change_pending"), 0);
-  /* the next transaction starts over: an update is an update */
+  /* the next transaction starts over: an update is an update; its
+   * changed_at is the commit's time, not the transaction's start (now(),
+   * which the row's updated_at gets) */
   long long v1 = version_();
   itest_x(
-      "BEGIN; UPDATE episodes SET name = 'third' WHERE id = 9003; SELECT changes_commit(); "
-      "COMMIT");
+      "BEGIN; UPDATE episodes SET name = 'third', updated_at = now() WHERE id = 9003; "
+      "SELECT pg_sleep(1.2); SELECT changes_commit(); COMMIT");
   r = list_(v1, NULL);
   assert_int_equal(r->n_changes, 1);
   expect_(r, EPISODE_E, 9003, UPDATED, 501, "name");
   free_(r);
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "SELECT (extract(epoch FROM c.changed_at - e.updated_at) * 1000)::bigint FROM changes c "
+           "JOIN episodes e ON e.id = c.id WHERE c.entity = 2 AND c.version > %lld",
+           v1);
+  assert_true(itest_q(sql) >= 1200);
 }
 
 /* A day that fails (malformed body) makes the run PARTIAL: nothing is

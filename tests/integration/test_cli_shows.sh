@@ -60,6 +60,8 @@ has_line '^name +Alpha Drama$'
 has_line '^distributor +NBC \(network, US\)$'
 has_line '^1001 +S1E1 +2030-03-02 +20:00 +A1 +60 +8\.0$'
 has_line '^1003 +S1E3 +2030-04-06'
+has_line '^next +S1E1 2030-03-02 20:00  A1$' # the fixture's episodes are all after now
+has_line '^previous +-$'
 run 0 episodes list --date-from 2030-03-01 --date-to 2030-03-31 --per-page 5
 has_line '^1011 +102 +S2E1 +2030-03-01 +15:00 +B1 +30 +7\.0$'
 has_line '^1021 +103 +S1 special +2030-03-05'
@@ -89,6 +91,11 @@ run 1 shows get 999
 grep -qx 'tvmaze: NOT_FOUND: show 999 not found' "$work/err" || fail "$(cat "$work/err")"
 run 1 shows list --per-page 0
 grep -qx 'tvmaze: INVALID_ARGUMENT: per_page: must be 1..100' "$work/err" || fail "$(cat "$work/err")"
+# several bad fields: one line each (the google.rpc.BadRequest violations)
+run 1 shows list --per-page 0 --rating 11
+grep -qx 'tvmaze: INVALID_ARGUMENT: 2 bad fields:' "$work/err" || fail "$(cat "$work/err")"
+grep -qx '  per_page: must be 1..100' "$work/err" || fail "$(cat "$work/err")"
+grep -q '^  rating: ' "$work/err" || fail "$(cat "$work/err")"
 run 1 episodes list --date-from 2030-02-30
 grep -q '^tvmaze: INVALID_ARGUMENT: date_from' "$work/err" || fail "$(cat "$work/err")"
 run 1 analytics network-performance --limit 0

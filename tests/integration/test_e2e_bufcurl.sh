@@ -10,7 +10,8 @@
 #   - Changes/ListChanges after a change committed as the ingest commits
 #     (changes_commit): the record, the versions of ListShows / GetShow /
 #     ListEpisodes equal to current_version, bad input (after_version,
-#     limit, show_ids, entity: 24), an expired cursor (FAILED_PRECONDITION:
+#     limit, show_ids, entity: 24; all four at once: one BadRequest violation
+#     each, as StartIngest with two bad fields), an expired cursor (FAILED_PRECONDITION:
 #     72, for ListChanges and WatchChanges);
 #   - PostgreSQL stopped under the running server: Health NOT_SERVING and
 #     ListShows UNAVAILABLE (112); started again: SERVING and a correct
@@ -31,6 +32,28 @@ base="http://$target"
 bufcurl() { timeout 60 "$BUF" curl --protocol grpc --http2-prior-knowledge -H "$KEY_HDR" "$@"; }
 # call METHOD JSON: prints the reply; fails the test on a non-zero exit.
 call() { bufcurl -d "$2" "$base/$1" || fail "buf curl $1 $2: exit $?"; }
+# violations FILE FIELD...: buf curl's JSON error in FILE is INVALID_ARGUMENT
+# with one detail, a google.rpc.BadRequest (its bytes decoded here) whose
+# field violations name exactly FIELD... in that order.
+violations() {
+  python3 - "$@" <<'PY'
+import base64, json, sys
+def lenfields(b):  # the length-delimited fields of a message: (number, bytes)
+    i, out = 0, []
+    while i < len(b):
+        key, n = b[i], b[i + 1]
+        out.append((key >> 3, b[i + 2:i + 2 + n]))
+        i += 2 + n
+    return out
+e = json.load(open(sys.argv[1]))
+assert e["code"] == "invalid_argument", e
+br = [d for d in e["details"] if d["type"] == "google.rpc.BadRequest"]
+assert len(br) == 1 and len(e["details"]) == 1, e
+b64 = br[0]["value"]  # proto3 JSON bytes: base64, padding optional
+v = [dict(lenfields(x)) for n, x in lenfields(base64.b64decode(b64 + "=" * (-len(b64) % 4))) if n == 1]
+assert [x[1].decode() for x in v] == sys.argv[2:], v
+PY
+}
 # code METHOD JSON: prints buf curl's exit status.
 code() {
   local rc=0
@@ -75,22 +98,8 @@ grep -q "per_page" "$work/err" || fail "per_page=0 message: $(cat "$work/err")"
 # here); one violation per bad field
 rc="$(code tvmaze.v1.Shows/ListShows '{"per_page":0,"rating":11,"country":"USA"}')"
 [ "$rc" -eq 24 ] || fail "three bad fields: exit $rc, want 24"
-python3 -c '
-import base64, json, sys
-def lenfields(b):  # the length-delimited fields of a message: (number, bytes)
-    i, out = 0, []
-    while i < len(b):
-        key, n = b[i], b[i + 1]
-        out.append((key >> 3, b[i + 2:i + 2 + n]))
-        i += 2 + n
-    return out
-e = json.load(open(sys.argv[1]))
-assert e["code"] == "invalid_argument", e
-br = [d for d in e["details"] if d["type"] == "google.rpc.BadRequest"]
-assert len(br) == 1 and len(e["details"]) == 1, e
-v = [dict(lenfields(x)) for n, x in lenfields(base64.b64decode(br[0]["value"])) if n == 1]
-assert [x[1] for x in v] == [b"country", b"rating", b"per_page"], v
-assert v[2][2] == b"must be 1..100", v' "$work/err" || fail "buf curl details: $(cat "$work/err")"
+violations "$work/err" country rating per_page || fail "buf curl details: $(cat "$work/err")"
+grep -q "per_page: must be 1..100" "$work/err" || fail "per_page description: $(cat "$work/err")"
 # ... and python3-grpcio reads the same trailer (the Status decoded by hand)
 /usr/bin/python3 - "$target" "$KEY_HDR" <<'PY' || fail "grpcio details"
 import sys, grpc
@@ -197,6 +206,13 @@ done
 psql -q -v ON_ERROR_STOP=1 "$url" \
   -c "UPDATE changes SET changed_at = now() - interval '31 days'" -c "SELECT changes_prune(30)" \
   >/dev/null || fail "cannot prune"
+# every bad field at once, one violation each
+rc="$(code tvmaze.v1.Changes/ListChanges '{"after_version":"-1","limit":0,"show_ids":[0],"entity":7}')"
+[ "$rc" -eq 24 ] || fail "ListChanges, four bad fields: exit $rc, want 24"
+violations "$work/err" after_version limit show_ids entity || fail "ListChanges details: $(cat "$work/err")"
+rc="$(code tvmaze.v1.Ingest/StartIngest '{"start_date":"2030-02-30","days":0}')"
+[ "$rc" -eq 24 ] || fail "StartIngest, two bad fields: exit $rc, want 24"
+violations "$work/err" start_date days || fail "StartIngest details: $(cat "$work/err")"
 rc="$(code tvmaze.v1.Changes/ListChanges '{"after_version":"1"}')"
 [ "$rc" -eq 72 ] || fail "expired after_version: exit $rc, want 72 (FAILED_PRECONDITION)"
 grep -q "TVMAZE_CHANGES_RETENTION_DAYS" "$work/err" || fail "expired message: $(cat "$work/err")"

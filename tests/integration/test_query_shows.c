@@ -2,7 +2,8 @@
  * Shows service logic (server/services/query.c over store_shows.c) against
  * a real PostgreSQL holding tests/fixtures/query_fixture.sql: every filter
  * alone and combined, window defaults, pagination edges, ordering, every
- * validation error, GetShow NOT_FOUND. Expected values come from the fixture.
+ * validation error, GetShow NOT_FOUND and its next/previous episode. Expected values come from the
+ * fixture.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -293,6 +294,38 @@ static void get_show_and_not_found(void **state) {
   assert_non_null(strstr(msg, "id:"));
 }
 
+/* GetShow's next_episode / previous_episode, relative to now: episodes of
+ * show 101 a day before, two and five days after now, and one without an
+ * airstamp (neither); the fixture's own are in 2030, after these. */
+static void get_show_next_and_previous(void **state) {
+  (void)state;
+  qs_exec(g_url,
+          "INSERT INTO episodes (id, show_id, name, airdate, airstamp) VALUES"
+          " (1901, 101, 'Yesterday', current_date - 1, now() - interval '1 day'),"
+          " (1902, 101, 'Soon', current_date + 2, now() + interval '2 days'),"
+          " (1903, 101, 'Later', current_date + 5, now() + interval '5 days'),"
+          " (1904, 101, 'Undated', current_date + 1, NULL)");
+  Tvmaze__V1__GetShowRequest r = TVMAZE__V1__GET_SHOW_REQUEST__INIT;
+  r.id = 101;
+  Tvmaze__V1__GetShowResponse *out = NULL;
+  char msg[256];
+  assert_int_equal(QS(query_get_show(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
+  assert_non_null(out->next_episode);
+  assert_int_equal(out->next_episode->id, 1902);
+  assert_string_equal(out->next_episode->name, "Soon");
+  assert_non_null(out->next_episode->airstamp);
+  assert_non_null(out->previous_episode);
+  assert_int_equal(out->previous_episode->id, 1901);
+  protobuf_c_message_free_unpacked(&out->base, NULL);
+  /* nothing before now: no previous_episode */
+  qs_exec(g_url, "DELETE FROM episodes WHERE id = 1901");
+  assert_int_equal(QS(query_get_show(&g_w, &r, &qs_r, msg, sizeof msg), &g_w, out), RPC_OK);
+  assert_null(out->previous_episode);
+  assert_int_equal(out->next_episode->id, 1902);
+  protobuf_c_message_free_unpacked(&out->base, NULL);
+  qs_exec(g_url, "DELETE FROM episodes WHERE id IN (1902, 1903, 1904)");
+}
+
 /* Asserts INVALID_ARGUMENT whose message starts with field ":". */
 static void expect_invalid_(const Tvmaze__V1__ListShowsRequest *r, const char *field) {
   Tvmaze__V1__ListShowsResponse *out = NULL;
@@ -446,6 +479,7 @@ int main(void) {
       cmocka_unit_test(list_shows_pagination),
       cmocka_unit_test(list_episodes_order_filters_pages),
       cmocka_unit_test(get_show_and_not_found),
+      cmocka_unit_test(get_show_next_and_previous),
       cmocka_unit_test(validation_errors),
       cmocka_unit_test(country_follows_writes), /* last: changes the fixture */
   };
