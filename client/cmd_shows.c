@@ -5,6 +5,7 @@
  *   tvmaze shows list    [FILTERS] [--page N] [--per-page N]
  *   tvmaze shows get     ID
  *   tvmaze episodes list [FILTERS] [--page N] [--per-page N]
+ *   tvmaze calendar      [FILTERS]      (the iCalendar document on stdout)
  *   FILTERS: --date-from D --date-to D --country C --distributor NAME
  *            --rating R --genre G -q/--q TEXT --tz ZONE
  *
@@ -32,6 +33,7 @@ enum { LIST_HELP_SHOWN_ = -1 };
 
 int cmd_shows(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_episodes(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_calendar(struct cli_ctx *ctx, int argc, char **argv);
 
 /* The filter and paging flags common to ListShows and ListEpisodes. */
 struct list_args {
@@ -50,10 +52,12 @@ static const char list_flags_help_[] =
     "  --genre G                genre\n"
     "  -q, --q TEXT             show name contains TEXT (case-insensitive)\n"
     "  --tz ZONE                dates are local dates in ZONE (IANA name, e.g.\n"
-    "                           Europe/Berlin); shows local dates and times\n"
+    "                           Europe/Berlin); shows local dates and times\n";
+
+/* The paging flags (not GetCalendar's). */
+static const char list_paging_help_[] =
     "  --page N                 page, 1-based (default 1)\n"
-    "  --per-page N             page size 1..100 (default 20)\n"
-    "  --json                   print the reply as proto3 JSON\n";
+    "  --per-page N             page size 1..100 (default 20)\n";
 
 /* Parses the list flags; CLI_OK, or CLI_USAGE (message printed). *help is set
  * for --help. */
@@ -112,9 +116,10 @@ static const char *genres_cell_(char *buf, size_t len, char **genres, size_t n) 
   return buf;
 }
 
-/* Parses the list flags and makes a ListShows or ListEpisodes call (the two
- * requests share their filter fields, set here by name through the request's
- * descriptor). Returns CLI_OK with call->reply kept, or an exit status (usage
+/* Parses the list flags and makes a ListShows, ListEpisodes or GetCalendar
+ * call (the requests share their filter fields, set here by name through the
+ * request's descriptor; GetCalendar has no paging, so --page / --per-page
+ * are usage errors there). Returns CLI_OK with call->reply kept, or an exit status (usage
  * or help printed, or the RPC error reported). */
 static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **argv,
                       const ProtobufCMessageDescriptor *req_desc, const char *method,
@@ -127,7 +132,9 @@ static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
     return rc;
   }
   if (help) {
-    fprintf(ctx->out, "%s%s", usage, list_flags_help_);
+    int paged = protobuf_c_message_descriptor_get_field_by_name(req_desc, "page") != NULL;
+    fprintf(ctx->out, "%s%s%s  --json                   print the reply as proto3 JSON\n", usage,
+            list_flags_help_, paged ? list_paging_help_ : "");
     return LIST_HELP_SHOWN_;
   }
   ProtobufCMessage *req = xcalloc(1, req_desc->sizeof_message);
@@ -156,6 +163,13 @@ static int list_call_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(req_desc, fields[i].field);
+    if (f == NULL) { /* page / per_page of an unpaged request */
+      if (fields[i].value != NULL) {
+        free(req);
+        return cli_usage_error(ctx, "--%s: %s has no paging", fields[i].field, method);
+      }
+      continue;
+    }
     memcpy((char *)req + f->offset, &fields[i].value, sizeof fields[i].value);
   }
   const ProtobufCMethodDescriptor *m =
@@ -354,6 +368,38 @@ static int episodes_list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, 
         (const Tvmaze__V1__ListEpisodesResponse *)call.reply;
     print_episodes_table_(ctx, resp->episodes, resp->n_episodes, 1, local);
     print_pagination_(ctx, resp->pagination, "episodes");
+  }
+  rpc_client_ctx_release(&call);
+  return rc;
+}
+
+/* ================================================================ calendar */
+
+int cmd_calendar(struct cli_ctx *ctx, int argc, char **argv) {
+  struct rpc_client_ctx call = RPC_CLIENT_CTX_INIT(ctx->timeout_ms);
+  int local = 0; /* --tz: the server's window; the document has no table to localise */
+  ProtobufCService *svc = rpc_client_service_create(ctx->channel, &tvmaze__v1__shows__descriptor);
+  int rc =
+      list_call_(ctx, svc, argc, argv, &tvmaze__v1__get_calendar_request__descriptor, "GetCalendar",
+                 "usage: tvmaze calendar [FLAGS] > my.ics\n  The episodes airing in the "
+                 "window as an iCalendar document (every episode: --page and --per-page do "
+                 "not apply).\n",
+                 &call, &local);
+  rpc_client_service_destroy(svc);
+  if (rc != CLI_OK) {
+    rpc_client_ctx_release(&call);
+    return rc == LIST_HELP_SHOWN_ ? CLI_OK : rc;
+  }
+  if (ctx->json) {
+    cli_print_json(ctx, call.reply);
+  } else {
+    const Tvmaze__V1__GetCalendarResponse *resp =
+        (const Tvmaze__V1__GetCalendarResponse *)call.reply;
+    if (fwrite(resp->data.data, 1, resp->data.len, ctx->out) != resp->data.len ||
+        fflush(ctx->out) != 0) {
+      fprintf(ctx->err, "tvmaze: cannot write the calendar\n");
+      rc = CLI_RPC_ERROR;
+    }
   }
   rpc_client_ctx_release(&call);
   return rc;

@@ -1,6 +1,6 @@
 /*
  * api_handler: request message from HTTP input, one gRPC call, reply as
- * proto3 JSON. See api_handler.h. Tests: tests/integration/
+ * proto3 JSON, or raw for an HttpBody-style reply. See api_handler.h. Tests: tests/integration/
  * test_gateway_http.sh (every route, 400 naming the field);
  * tests/fuzz/fuzz_gateway_map.c (the mapping).
  */
@@ -48,6 +48,24 @@ static int field_text_(const ProtobufCMessage *msg, const char *path, char *out,
   default:
     return -1;
   }
+}
+
+/* An HttpBody-style reply (as google.api.HttpBody: string content_type = 1,
+ * bytes data = 2, nothing else, e.g. Shows/GetCalendar): 1 with *type and
+ * *data set, else 0. grpc-gateway serves such a reply raw. */
+static int http_body_(const ProtobufCMessage *msg, const char **type,
+                      const ProtobufCBinaryData **data) {
+  const ProtobufCMessageDescriptor *d = msg->descriptor;
+  const ProtobufCFieldDescriptor *t =
+      protobuf_c_message_descriptor_get_field_by_name(d, "content_type");
+  const ProtobufCFieldDescriptor *b = protobuf_c_message_descriptor_get_field_by_name(d, "data");
+  if (d->n_fields != 2 || !t || !b || t->id != 1 || t->type != PROTOBUF_C_TYPE_STRING ||
+      t->label == PROTOBUF_C_LABEL_REPEATED || b->id != 2 || b->type != PROTOBUF_C_TYPE_BYTES ||
+      b->label == PROTOBUF_C_LABEL_REPEATED)
+    return 0;
+  *type = *(char *const *)(const void *)((const char *)msg + t->offset);
+  *data = (const ProtobufCBinaryData *)(const void *)((const char *)msg + b->offset);
+  return 1;
 }
 
 static rpc_code input_error_(enum pbjson_status st) {
@@ -109,7 +127,16 @@ void gw_rpc_invoke(struct gw_upstream *up, struct gw_metrics *m, struct gw_rpc_c
   /* ETag + max-age only for the read routes (gw_routes[]'s cache column):
    * ingest runs change while they go, so they are no-store */
   reply->cacheable = strcmp(route->method, "GET") == 0 && route->cache;
-  pbjson_write(reply->body, ctx.reply);
+  const char *type;
+  const ProtobufCBinaryData *data;
+  if (http_body_(ctx.reply, &type, &data)) {
+    strbuf_append_n(reply->body, data->data, data->len);
+    snprintf(reply->content_type_buf, sizeof reply->content_type_buf, "%s",
+             type && type[0] ? type : "application/octet-stream");
+    reply->content_type = reply->content_type_buf;
+  } else {
+    pbjson_write(reply->body, ctx.reply);
+  }
   if (route->location) {
     char id[64];
     if (field_text_(ctx.reply, route->location, id, sizeof id) == 0) {

@@ -3,7 +3,9 @@
  * message from path parameters, query parameters and (for POST) the JSON
  * body through pbjson, calls the route's method through upstream.h, and
  * writes the reply as proto3 JSON (or the error body with grpc-gateway's
- * status). Adding an RPC is a route line, not code here. Building the
+ * status); a reply shaped as google.api.HttpBody (content_type + data, e.g.
+ * Shows/GetCalendar) is written raw with its own Content-Type, as
+ * grpc-gateway serves HttpBody. Adding an RPC is a route line, not code here. Building the
  * request (gw_rpc_prepare) never blocks and runs on an MHD thread, so bad
  * input is answered there; the call (gw_rpc_invoke) blocks and runs on an
  * upstream worker (workers.h). No state; thread-safe.

@@ -368,6 +368,8 @@ static int has_escaped_nul_(const char *raw) {
   return 0;
 }
 
+static int query_key_(struct request *r);
+
 /* S_START, on the MHD thread: limits, route, identity; the query of RPC
  * routes and their request message (bad input is a 400 here).
  * Decoding: routes are matched on the raw path (r->uri up to '?'), and
@@ -456,7 +458,39 @@ static void start_(struct request *r) {
                    "%.100s: query parameters must not contain a NUL character", r->q.nul_key);
     return;
   }
+  if (r->route->auth && !query_key_(r))
+    return;
   r->step = r->route->auth ? S_LIMIT_IP : S_HANDLE;
+}
+
+/* ?key=: on a route that takes it (gw_route.key_param: calendar apps cannot
+ * send headers) the API key when no header carries credentials, and
+ * dropped from the request's fields; on any other credentialed route a 401
+ * naming key (a key in a URL ends up in logs and histories). Returns 1 to
+ * go on, 0 with the reply set. */
+static int query_key_(struct request *r) {
+  const char *key = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "key");
+  if (key == NULL)
+    return 1;
+  if (!r->route->key_param) {
+    r->reply.auth_challenge = 1;
+    gw_reply_error(&r->reply, 401, RPC_UNAUTHENTICATED,
+                   "key: an API key in the URL is accepted only on /api/v1/calendar.ics; send it "
+                   "as X-API-Key or Authorization: Bearer");
+    return 0;
+  }
+  if (r->authorization == NULL && r->api_key == NULL)
+    r->api_key = key;
+  size_t n = 0;
+  for (size_t i = 0; i < r->q.n; i++) {
+    if (strcmp(r->q.keys[i], "key") != 0) {
+      r->q.keys[n] = r->q.keys[i];
+      r->q.values[n] = r->q.values[i];
+      n++;
+    }
+  }
+  r->q.n = n;
+  return 1;
 }
 
 /* Builds r->rpc.req from the path, query and body (no network): 0, or -1
@@ -491,7 +525,7 @@ static void cache_put_(struct request *r, int want_gz) {
   if (gz != NULL)
     gw_gzip_etag(reply->etag, gz_etag);
   gw_respcache_put(r->p->d.respcache, r->uri, r->cache_version, reply->body->data, reply->body->len,
-                   reply->etag, gz, gz_len, gz_etag);
+                   reply->etag, gz, gz_len, gz_etag, reply->content_type);
   if (gz != NULL && want_gz) {
     strbuf_reset(reply->body);
     strbuf_append_n(reply->body, gz, gz_len);
@@ -521,6 +555,11 @@ static int handle_rpc_(struct request *r, int may_block) {
     else if ((reply->cached = gw_respcache_get(d->respcache, r->uri, r->cache_version, want_gz,
                                                reply->etag, &refresh, &reply->gzip)) != NULL) {
       gw_metrics_response_cache(d->metrics, refresh < 0 ? -1 : 1);
+      const char *type = gw_cached_body_type(reply->cached);
+      if (type[0] != '\0') { /* a raw reply (text/calendar) */
+        snprintf(reply->content_type_buf, sizeof reply->content_type_buf, "%s", type);
+        reply->content_type = reply->content_type_buf;
+      }
       reply->status = 200;
       reply->code = RPC_OK;
       reply->cacheable = 1;

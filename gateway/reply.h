@@ -31,6 +31,7 @@ struct gw_reply {
   int retry_after;               /* 503 when overloaded: Retry-After seconds, 0 for none */
   int close;                     /* bad framing: Connection: close (the stream is not trusted) */
   struct gw_sub *stream;         /* change stream (feed.h): sent from it instead of body (owned) */
+  char content_type_buf[80];     /* a raw (HttpBody-style) reply's type: content_type points here */
 };
 
 /* Fills reply with an error (status from code unless http_status != 0):

@@ -18,7 +18,8 @@
  * once a day, and clients are told max-age=300).
  *
  *   | table        | common/bcache.h: RC_SLOTS direct-mapped slots by key |
- *   | entry        | refcounted body + len + ETag, its gzip form (or none)|
+ *   | entry        | refcounted body + len + ETag + content type, its     |
+ *   |              | gzip form (or none)                                   |
  *   |              | likewise, fresh_until,                               |
  *   |              | refresh_until (a refresher holds the key until then); |
  *   |              | the bcache drops it at fresh_until + TTL              |
@@ -52,10 +53,11 @@
 #define RC_MAX_ENTRY (512u * 1024)
 
 struct gw_cached_body {
-  atomic_uint refs; /* the entry's reference + one per reply in flight */
-  size_t len;       /* bytes in data */
-  char etag[24];    /* quoted strong ETag of data */
-  char data[];      /* JSON reply */
+  atomic_uint refs;                 /* the entry's reference + one per reply in flight */
+  size_t len;                       /* bytes in data */
+  char etag[24];                    /* quoted strong ETag of data */
+  char type[GW_RESPCACHE_TYPE_MAX]; /* content type, "" for JSON */
+  char data[];                      /* the reply's body */
 };
 
 /* The table's value. */
@@ -77,6 +79,10 @@ struct gw_respcache {
 void gw_cached_body_release(struct gw_cached_body *b) {
   if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
     free(b);
+}
+
+const char *gw_cached_body_type(const struct gw_cached_body *b) {
+  return b->type;
 }
 
 char *gw_cached_body_data(struct gw_cached_body *b, size_t *len) {
@@ -154,24 +160,26 @@ struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key
   return hit;
 }
 
-/* A new body (one reference) holding a copy of data and etag. */
-static struct gw_cached_body *body_new_(const char *data, size_t len, const char *etag) {
+/* A new body (one reference) holding a copy of data, etag and type. */
+static struct gw_cached_body *body_new_(const char *data, size_t len, const char *etag,
+                                        const char *type) {
   struct gw_cached_body *b = xmalloc(offsetof(struct gw_cached_body, data) + (len ? len : 1));
   atomic_init(&b->refs, 1);
   memcpy(b->data, data, len);
   b->len = len;
   snprintf(b->etag, sizeof b->etag, "%s", etag);
+  snprintf(b->type, sizeof b->type, "%s", type != NULL ? type : "");
   return b;
 }
 
 void gw_respcache_put(struct gw_respcache *rc, const char *key, int64_t version, const char *body,
                       size_t len, const char *etag, const char *gz, size_t gz_len,
-                      const char *gz_etag) {
+                      const char *gz_etag, const char *content_type) {
   if (rc->ttl_s <= 0 || len > RC_MAX_ENTRY)
     return;
   struct entry *e = xmalloc(sizeof *e);
-  e->body = body_new_(body, len, etag);
-  e->gz = gz != NULL ? body_new_(gz, gz_len, gz_etag) : NULL;
+  e->body = body_new_(body, len, etag, content_type);
+  e->gz = gz != NULL ? body_new_(gz, gz_len, gz_etag, content_type) : NULL;
   e->refresh_until = 0;
   e->version = version;
   int64_t now = now_s_();

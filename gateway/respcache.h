@@ -52,13 +52,18 @@ struct gw_cached_body *gw_respcache_get(struct gw_respcache *rc, const char *key
  * its slot; silently skipped when disabled, too big or over the memory
  * budget. gz/gz_len/gz_etag: the body's gzip form beside it (gz NULL:
  * none, e.g. a small body), so a warm hit costs no compression; both
- * count against the budget. Arguments are copied. */
+ * count against the budget. content_type: the body's type when it is not
+ * JSON (a raw reply such as text/calendar; NULL or "": JSON), at most
+ * GW_RESPCACHE_TYPE_MAX - 1 bytes. Arguments are copied. */
+#define GW_RESPCACHE_TYPE_MAX 80
 void gw_respcache_put(struct gw_respcache *rc, const char *key, int64_t version, const char *body,
                       size_t len, const char *etag, const char *gz, size_t gz_len,
-                      const char *gz_etag);
+                      const char *gz_etag, const char *content_type);
 
 /* Drops a reference (NULL: no-op). Thread-safe. */
 void gw_cached_body_release(struct gw_cached_body *b);
+/* The content type put with b ("" for JSON; valid while the reference is held). */
+const char *gw_cached_body_type(const struct gw_cached_body *b);
 /* The bytes of b (valid while the reference is held). */
 char *gw_cached_body_data(struct gw_cached_body *b, size_t *len);
 

@@ -20,23 +20,24 @@
 
 /* clang-format off */
 const struct gw_route gw_routes[] = {
-  /* method  path template                                   kind            service    rpc                      status location auth cache */
-  {"GET",  "/up",                                           GW_ROUTE_UP,      NULL,      NULL,                    200, NULL,     0, 0},
-  {"GET",  "/metrics",                                      GW_ROUTE_METRICS, NULL,      NULL,                    200, NULL,     0, 0},
-  {"GET",  "/api/v1/openapi.json",                          GW_ROUTE_OPENAPI, NULL,      NULL,                    200, NULL,     1, 0},
-  {"GET",  "/api/v1/tv_shows",                              GW_ROUTE_RPC,     SHOWS,     "ListShows",             200, NULL,     1, 1},
-  {"GET",  "/api/v1/tv_shows/{id}",                         GW_ROUTE_RPC,     SHOWS,     "GetShow",               200, NULL,     1, 1},
-  {"GET",  "/api/v1/episodes",                              GW_ROUTE_RPC,     SHOWS,     "ListEpisodes",          200, NULL,     1, 1},
-  {"GET",  "/api/v1/analytics/shows_with_episode_stats",    GW_ROUTE_RPC,     ANALYTICS, "ShowsWithEpisodeStats", 200, NULL,     1, 1},
-  {"GET",  "/api/v1/analytics/top_rated_by_genre",          GW_ROUTE_RPC,     ANALYTICS, "TopRatedByGenre",       200, NULL,     1, 1},
-  {"GET",  "/api/v1/analytics/network_performance",         GW_ROUTE_RPC,     ANALYTICS, "NetworkPerformance",    200, NULL,     1, 1},
-  {"GET",  "/api/v1/analytics/monthly_trends",              GW_ROUTE_RPC,     ANALYTICS, "MonthlyTrends",         200, NULL,     1, 1},
-  {"GET",  "/api/v1/analytics/country_distribution",        GW_ROUTE_RPC,     ANALYTICS, "CountryDistribution",   200, NULL,     1, 1},
-  {"POST", "/api/v1/ingest/runs",                           GW_ROUTE_RPC,     INGEST,    "StartIngest",           202, "run.id", 1, 0},
-  {"GET",  "/api/v1/ingest/runs",                           GW_ROUTE_RPC,     INGEST,    "ListIngestRuns",        200, NULL,     1, 0},
-  {"GET",  "/api/v1/ingest/runs/{id}",                      GW_ROUTE_RPC,     INGEST,    "GetIngestRun",          200, NULL,     1, 0},
-  {"GET",  "/api/v1/changes",                               GW_ROUTE_RPC,     CHANGES,   "ListChanges",           200, NULL,     1, 0},
-  {"GET",  "/api/v1/changes/stream",                        GW_ROUTE_STREAM,  CHANGES,   "WatchChanges",          200, NULL,     1, 0},
+  /* method  path template                                   kind            service    rpc                      status location auth cache key_param */
+  {"GET",  "/up",                                           GW_ROUTE_UP,      NULL,      NULL,                    200, NULL,     0, 0, 0},
+  {"GET",  "/metrics",                                      GW_ROUTE_METRICS, NULL,      NULL,                    200, NULL,     0, 0, 0},
+  {"GET",  "/api/v1/openapi.json",                          GW_ROUTE_OPENAPI, NULL,      NULL,                    200, NULL,     1, 0, 0},
+  {"GET",  "/api/v1/tv_shows",                              GW_ROUTE_RPC,     SHOWS,     "ListShows",             200, NULL,     1, 1, 0},
+  {"GET",  "/api/v1/tv_shows/{id}",                         GW_ROUTE_RPC,     SHOWS,     "GetShow",               200, NULL,     1, 1, 0},
+  {"GET",  "/api/v1/episodes",                              GW_ROUTE_RPC,     SHOWS,     "ListEpisodes",          200, NULL,     1, 1, 0},
+  {"GET",  "/api/v1/analytics/shows_with_episode_stats",    GW_ROUTE_RPC,     ANALYTICS, "ShowsWithEpisodeStats", 200, NULL,     1, 1, 0},
+  {"GET",  "/api/v1/analytics/top_rated_by_genre",          GW_ROUTE_RPC,     ANALYTICS, "TopRatedByGenre",       200, NULL,     1, 1, 0},
+  {"GET",  "/api/v1/analytics/network_performance",         GW_ROUTE_RPC,     ANALYTICS, "NetworkPerformance",    200, NULL,     1, 1, 0},
+  {"GET",  "/api/v1/analytics/monthly_trends",              GW_ROUTE_RPC,     ANALYTICS, "MonthlyTrends",         200, NULL,     1, 1, 0},
+  {"GET",  "/api/v1/analytics/country_distribution",        GW_ROUTE_RPC,     ANALYTICS, "CountryDistribution",   200, NULL,     1, 1, 0},
+  {"POST", "/api/v1/ingest/runs",                           GW_ROUTE_RPC,     INGEST,    "StartIngest",           202, "run.id", 1, 0, 0},
+  {"GET",  "/api/v1/ingest/runs",                           GW_ROUTE_RPC,     INGEST,    "ListIngestRuns",        200, NULL,     1, 0, 0},
+  {"GET",  "/api/v1/ingest/runs/{id}",                      GW_ROUTE_RPC,     INGEST,    "GetIngestRun",          200, NULL,     1, 0, 0},
+  {"GET",  "/api/v1/calendar.ics",                          GW_ROUTE_RPC,     SHOWS,     "GetCalendar",           200, NULL,     1, 1, 1},
+  {"GET",  "/api/v1/changes",                               GW_ROUTE_RPC,     CHANGES,   "ListChanges",           200, NULL,     1, 0, 0},
+  {"GET",  "/api/v1/changes/stream",                        GW_ROUTE_STREAM,  CHANGES,   "WatchChanges",          200, NULL,     1, 0, 0},
 };
 /* clang-format on */
 const size_t gw_routes_count = sizeof gw_routes / sizeof gw_routes[0];

@@ -32,6 +32,9 @@ struct gw_route {
   int auth;                                  /* needs credentials (every /api/v1 route) */
   int cache; /* 200 bodies may be reused for TVMAZE_RESPONSE_CACHE_TTL s (respcache.h) and carry
                 ETag + "private, max-age=300"; 0: no-store (ingest runs change) */
+  /* 1: the API key may also come as ?key= (calendar apps cannot send headers);
+   * on every other credentialed route ?key= is a 401 naming key */
+  int key_param;
 };
 
 extern const struct gw_route gw_routes[];

@@ -3,7 +3,8 @@
 # needs, plus the npm dev tools (buf) and the benchmarks' tools (wrk; nginx and
 # bc for the anchors' bench-http.sh), and prometheus for promtool (the chart's
 # alert-rule tests; the daemon it brings is not used), python3-protobuf for the
-# test OTLP receiver (tests/fake_otlp). Idempotent; run as root
+# test OTLP receiver (tests/fake_otlp), python3-icalendar for the calendar
+# test (tests/integration/test_gateway_calendar.sh). Idempotent; run as root
 # on Debian 12.
 #   scripts/bootstrap.sh            packages + dev tools
 set -euo pipefail
@@ -17,7 +18,7 @@ PKGS=(
   libpq-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev libssl-dev
   libmicrohttpd-dev libcmocka-dev zlib1g-dev
   postgresql postgresql-contrib redis-server
-  python3 python3-grpcio python3-grpc-tools python3-protobuf
+  python3 python3-grpcio python3-grpc-tools python3-protobuf python3-icalendar
   nghttp2-client curl jq shellcheck yamllint
   wrk nginx-light bc
   prometheus

@@ -25,6 +25,7 @@
 
 #include "arena.h"
 #include "cache.h"
+#include "calendar.h"
 #include "date.h"
 #include "log.h"
 #include "show_airing.h"
@@ -43,6 +44,10 @@ struct qparams {
   int32_t id;            /* GetShow */
   int32_t limit;         /* reports */
   const char *genre;     /* TopRatedByGenre; NULL = all */
+  char *refusal;         /* a compute may refuse the request after reading: STORE_INVALID
+                            with the reason here (naming the field, refusal_len bytes)
+                            becomes INVALID_ARGUMENT; NULL: it may not */
+  size_t refusal_len;
 };
 
 typedef enum store_status (*compute_fn)(struct store *s, struct arena *a, const struct qparams *p,
@@ -171,6 +176,10 @@ static rpc_code read_through_(struct worker_ctx *w, const char *method, const Pr
   }
   ProtobufCMessage *m = NULL;
   st = fn(w->store, w->arena, p, &m);
+  if (st == STORE_INVALID && p->refusal != NULL && p->refusal[0] != '\0') {
+    strbuf_release(&key);
+    return RPC_INVALID_ARGUMENT; /* the refusal is msg (query_get_calendar) */
+  }
   if (st != STORE_OK) {
     strbuf_release(&key);
     return service_store_status(st, method, what, w->store, msg, msglen);
@@ -420,6 +429,69 @@ rpc_code query_list_episodes(struct worker_ctx *w, const Tvmaze__V1__ListEpisode
   return read_through_(w, "ListEpisodes", &req->base,
                        &tvmaze__v1__list_episodes_response__descriptor, c_list_episodes_, &p,
                        "episodes", out, msg, msglen);
+}
+
+/* GetCalendar: the episodes (at most QUERY_MAX_CALENDAR_EVENTS) and their
+ * shows, rendered; over the caps, refused naming date_to. */
+static enum store_status c_calendar_(struct store *s, struct arena *a, const struct qparams *p,
+                                     ProtobufCMessage **out) {
+  *out = NULL;
+  Tvmaze__V1__ListEpisodesResponse *eps = NULL;
+  Tvmaze__V1__ListShowsResponse *shows = NULL;
+  enum store_status st = store_calendar_read(s, a, &p->f, QUERY_MAX_CALENDAR_EVENTS, &eps, &shows);
+  if (st != STORE_OK) {
+    return st;
+  }
+  Tvmaze__V1__GetCalendarResponse *r = NULL;
+  int32_t total = eps->pagination->total;
+  if (total > QUERY_MAX_CALENDAR_EVENTS) {
+    service_bad_field(p->refusal, p->refusal_len,
+                      "date_to: the calendar would hold %d events, at most %d: narrow the window "
+                      "or the filters",
+                      (int)total, QUERY_MAX_CALENDAR_EVENTS);
+    st = STORE_INVALID;
+  } else {
+    r = calendar_build(a, eps, shows, (int64_t)time(NULL));
+    if (r->data.len > QUERY_MAX_CALENDAR_BYTES) {
+      service_bad_field(p->refusal, p->refusal_len,
+                        "date_to: the calendar would be %zu bytes, at most %d: narrow the window "
+                        "or the filters",
+                        r->data.len, QUERY_MAX_CALENDAR_BYTES);
+      st = STORE_INVALID;
+    }
+  }
+  if (a == NULL) {
+    protobuf_c_message_free_unpacked(&eps->base, NULL);
+    protobuf_c_message_free_unpacked(&shows->base, NULL);
+    if (st != STORE_OK && r != NULL) {
+      protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+  }
+  *out = st == STORE_OK ? &r->base : NULL;
+  return st;
+}
+
+rpc_code query_get_calendar(struct worker_ctx *w, const Tvmaze__V1__GetCalendarRequest *req,
+                            struct query_reply *out, char *msg, size_t msglen) {
+  struct qparams p = {0};
+  char cc[3];
+  memset(out, 0, sizeof *out);
+  msg[0] = '\0'; /* validation adds each bad field (service_bad_field) */
+  /* ListEpisodes' filters, tz included, checked by the same code (no paging) */
+  enum store_status st = STORE_OK;
+  int rc = filter_(w->store, req->date_from, req->date_to, req->country, req->distributor,
+                   req->rating, req->genre, req->q, NULL, NULL, req->show_ids, req->n_show_ids,
+                   req->tz, &p.f, cc, &st, msg, msglen);
+  if (st != STORE_OK) {
+    return service_store_status(st, "GetCalendar", "time zones", w->store, msg, msglen);
+  }
+  if (rc != 0) {
+    return RPC_INVALID_ARGUMENT;
+  }
+  p.refusal = msg;
+  p.refusal_len = msglen;
+  return read_through_(w, "GetCalendar", &req->base, &tvmaze__v1__get_calendar_response__descriptor,
+                       c_calendar_, &p, "calendar", out, msg, msglen);
 }
 
 /* ------------------------------------------------------------------ */

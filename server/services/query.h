@@ -24,7 +24,8 @@
  * node), else on the heap (tests). Runs on the worker owning w (not
  * thread-safe per w).
  *
- * Limits: date window at most QUERY_MAX_WINDOW_DAYS days; q at most 200
+ * Limits: date window at most QUERY_MAX_WINDOW_DAYS days; a calendar at
+ * most QUERY_MAX_CALENDAR_EVENTS events and QUERY_MAX_CALENDAR_BYTES bytes; q at most 200
  * characters; distributor and genre at most 100 characters; every string
  * valid UTF-8; country two ASCII letters; tz one of PostgreSQL's zone names
  * (store_tz.h; looked up through w->store, so a failed first read of the
@@ -43,6 +44,11 @@
 
 #define QUERY_MAX_WINDOW_DAYS 366
 #define QUERY_DEFAULT_WINDOW_DAYS 90
+/* GetCalendar: at most this many events, and a document of at most this
+ * many bytes (under the 4 MiB gRPC message limit of the clients); a request
+ * over either is INVALID_ARGUMENT naming date_to. */
+#define QUERY_MAX_CALENDAR_EVENTS 5000
+#define QUERY_MAX_CALENDAR_BYTES (3 * 1024 * 1024)
 
 /* What a query produced (see the top of the file). */
 enum query_reply_kind {
@@ -84,6 +90,10 @@ rpc_code query_get_show(struct worker_ctx *w, const Tvmaze__V1__GetShowRequest *
                         struct query_reply *out, char *msg, size_t msglen);
 rpc_code query_list_episodes(struct worker_ctx *w, const Tvmaze__V1__ListEpisodesRequest *req,
                              struct query_reply *out, char *msg, size_t msglen);
+/* The episodes query_list_episodes returns for the same filters, tz
+ * included (every page), as an iCalendar document (calendar.h). */
+rpc_code query_get_calendar(struct worker_ctx *w, const Tvmaze__V1__GetCalendarRequest *req,
+                            struct query_reply *out, char *msg, size_t msglen);
 
 rpc_code query_show_stats(struct worker_ctx *w, const Tvmaze__V1__ShowsWithEpisodeStatsRequest *req,
                           struct query_reply *out, char *msg, size_t msglen);

@@ -45,6 +45,17 @@ static void list_episodes_(Tvmaze__V1__Shows_Service *svc,
   query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);
 }
 
+static void get_calendar_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__GetCalendarRequest *req,
+                          Tvmaze__V1__GetCalendarResponse_Closure done, void *cd) {
+  (void)svc;
+  rpc_call *call = cd;
+  struct worker_ctx *w = rpc_call_worker_data(call);
+  char msg[256] = "";
+  struct query_reply reply;
+  rpc_code code = query_get_calendar(w, req, &reply, msg, sizeof msg);
+  query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);
+}
+
 static void destroy_(Tvmaze__V1__Shows_Service *svc) {
   free(svc);
 }
@@ -56,5 +67,6 @@ ProtobufCService *shows_service_create(struct server_ctx *ctx) {
   svc->list_shows = list_shows_;
   svc->get_show = get_show_;
   svc->list_episodes = list_episodes_;
+  svc->get_calendar = get_calendar_;
   return &svc->base;
 }

@@ -63,6 +63,11 @@ static const char SQL_SHOW_BY_ID[] =
     " FROM shows s LEFT JOIN distributors d ON d.id = s.distributor_id"
     " LEFT JOIN countries c ON c.code = d.country_code WHERE s.id = $1::int";
 
+static const char SQL_CALENDAR_SHOWS[] =
+    "SELECT " STORE_MAP_SHOW_COLS
+    " FROM shows s LEFT JOIN distributors d ON d.id = s.distributor_id"
+    " LEFT JOIN countries c ON c.code = d.country_code WHERE s.id = ANY($1::int[])";
+
 static const char SQL_SHOW_ALL_EPISODES[] = "SELECT " STORE_MAP_EPISODE_COLS
                                             " FROM episodes e WHERE e.show_id = $1::int"
                                             " ORDER BY e.airstamp NULLS LAST, e.id";
@@ -501,5 +506,68 @@ enum store_status store_episodes_list(struct store *s, struct arena *a,
   }
   PQclear(r);
   *out = reply;
+  return STORE_OK;
+}
+
+enum store_status store_calendar_read(struct store *s, struct arena *a,
+                                      const struct shows_filter *f, int32_t max,
+                                      Tvmaze__V1__ListEpisodesResponse **eps,
+                                      Tvmaze__V1__ListShowsResponse **shows) {
+  *eps = NULL;
+  *shows = NULL;
+  struct shows_filter one = *f; /* every episode: one page of at most max */
+  one.page = 1;
+  one.per_page = max;
+  Tvmaze__V1__ListEpisodesResponse *e = NULL;
+  Tvmaze__V1__ListShowsResponse *sh = NULL;
+  PGresult *r = NULL;
+  struct pg_array ids;
+  pg_array_init(&ids);
+  enum store_status st = snapshot_begin_(s);
+  if (st != STORE_OK) {
+    goto out;
+  }
+  st = store_episodes_list(s, a, &one, &e);
+  if (st != STORE_OK || e->pagination->total > max || e->n_episodes == 0) {
+    goto out; /* over max: the caller refuses the request, no show is read */
+  }
+  for (size_t i = 0; i < e->n_episodes; i++) {
+    pg_array_add_int(&ids, e->episodes[i]->show_id);
+  }
+  const char *v[1] = {pg_array_end(&ids)};
+  r = store_exec(s, "calendar_shows", SQL_CALENDAR_SHOWS, 1, v, &st);
+  if (r == NULL) {
+    goto out;
+  }
+  sh = arena_alloc(a, sizeof *sh);
+  tvmaze__v1__list_shows_response__init(sh);
+  int rows = PQntuples(r);
+  if (rows > 0) {
+    sh->shows = arena_calloc(a, (size_t)rows, sizeof *sh->shows);
+    for (int i = 0; i < rows; i++) {
+      sh->shows[sh->n_shows++] = store_map_show(a, r, i, 0);
+    }
+  }
+out:
+  st = snapshot_end_(s, st);
+  PQclear(r);
+  pg_arrays_release(&ids, 1);
+  if (st != STORE_OK) {
+    if (a == NULL) {
+      if (e != NULL) {
+        protobuf_c_message_free_unpacked(&e->base, NULL);
+      }
+      if (sh != NULL) {
+        protobuf_c_message_free_unpacked(&sh->base, NULL);
+      }
+    }
+    return st;
+  }
+  if (sh == NULL) { /* no episode, or over max: no shows */
+    sh = arena_alloc(a, sizeof *sh);
+    tvmaze__v1__list_shows_response__init(sh);
+  }
+  *eps = e;
+  *shows = sh;
   return STORE_OK;
 }

@@ -11,6 +11,8 @@
  *                  episodes inside the window, one statement for the page)
  *   GetShow        show_by_id, show_all_episodes
  *   ListEpisodes   episodes_page (page of episodes + total)
+ *   GetCalendar    episodes_page (one page of at most the cap), calendar_shows
+ *                  (the shows of those episodes)
  *
  * With a tz (shows_filter.tz) the same statements take their window on
  * airstamp, as local dates in the zone (API.md "Time zones"); ListShows'
@@ -76,6 +78,18 @@ enum store_status store_show_get(struct store *s, struct arena *a, int32_t id,
 enum store_status store_episodes_list(struct store *s, struct arena *a,
                                       const struct shows_filter *f,
                                       Tvmaze__V1__ListEpisodesResponse **out);
+
+/* GetCalendar's read: every episode ListEpisodes returns for f (its
+ * statement, episodes_page, as one page of at most max rows: f->page and
+ * f->per_page are ignored) and, in *shows, the shows of those episodes
+ * (each once, in no order), both in one REPEATABLE READ snapshot. When
+ * (*eps)->pagination->total exceeds max, *eps holds only the first max
+ * episodes and *shows none (the caller refuses the request). Built as
+ * store_shows_list's reply. */
+enum store_status store_calendar_read(struct store *s, struct arena *a,
+                                      const struct shows_filter *f, int32_t max,
+                                      Tvmaze__V1__ListEpisodesResponse **eps,
+                                      Tvmaze__V1__ListShowsResponse **shows);
 
 /* The SQL text of statement name ("shows_page", "episodes_page": the
  * variant for f's set filters; "shows_episodes"), malloc'd; NULL for an

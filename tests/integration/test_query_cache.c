@@ -10,7 +10,9 @@
  * reconnect; replies come back packed (the cached bytes, exactly) and a
  * damaged entry is computed again; Redis stopped mid-test -> same answers from PostgreSQL, Redis
  * back -> used again; PostgreSQL stopped -> UNAVAILABLE, then recovery by
- * itself, seeing a bump made before the worker reconnected.
+ * itself, seeing a bump made before the worker reconnected; GetCalendar
+ * the same bytes uncached, on a miss and on a hit, and its refusals
+ * (an unknown tz, over the event cap) never cached.
  * Services are stopped/started with scripts/services.sh.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -220,6 +222,101 @@ static void packed_hit_is_the_bytes(void **state) {
   for (int i = 0; i < 3; i++) {
     free(packed[i]);
   }
+}
+
+/* The number of non-overlapping occurrences of needle in data[0..len). */
+static size_t count_in_(const uint8_t *data, size_t len, const char *needle) {
+  size_t n = 0, k = strlen(needle);
+  for (size_t i = 0; i + k <= len;) {
+    if (memcmp(data + i, needle, k) == 0) {
+      n++;
+      i += k;
+    } else {
+      i++;
+    }
+  }
+  return n;
+}
+
+/* GetCalendar through the read-through cache, heap-built (no arena): no
+ * cache, then a miss and a hit answer the same bytes; the document holds one
+ * VEVENT per episode of ListEpisodes' total for the same filters; an
+ * unknown tz is refused naming it, a known one answers; over the event cap (5001 episodes inserted
+ * on a day of their own, then deleted) it is INVALID_ARGUMENT naming date_to, never cached. */
+static void calendar_through_cache(void **state) {
+  (void)state;
+  Tvmaze__V1__GetCalendarRequest r = TVMAZE__V1__GET_CALENDAR_REQUEST__INIT;
+  r.date_from = S("2030-03-01");
+  r.date_to = S("2030-03-31");
+  Tvmaze__V1__ListEpisodesRequest le = TVMAZE__V1__LIST_EPISODES_REQUEST__INIT;
+  le.date_from = r.date_from;
+  le.date_to = r.date_to;
+  Tvmaze__V1__ListEpisodesResponse *eps = NULL;
+  char msg[256];
+  assert_int_equal(QS(query_list_episodes(&g_w, &le, &qs_r, msg, sizeof msg), &g_w, eps), RPC_OK);
+  int32_t total = eps->pagination->total;
+  assert_true(total > 0);
+  protobuf_c_message_free_unpacked(&eps->base, NULL);
+  uint8_t *packed[3] = {NULL, NULL, NULL};
+  size_t len[3] = {0, 0, 0};
+  struct cache_stats a, b;
+  cache_stats_get(&a);
+  for (int i = 0; i < 3; i++) { /* no cache, then miss and hit */
+    struct cache *c = g_w.cache;
+    if (i == 0) {
+      g_w.cache = NULL;
+    }
+    struct query_reply out;
+    assert_int_equal(query_get_calendar(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+    g_w.cache = c;
+    assert_ptr_equal(out.type, &tvmaze__v1__get_calendar_response__descriptor);
+    Tvmaze__V1__GetCalendarResponse *cal = qs_take(&g_w, &out);
+    assert_non_null(cal);
+    assert_string_equal(cal->content_type, "text/calendar; charset=utf-8");
+    len[i] = protobuf_c_message_get_packed_size(&cal->base);
+    packed[i] = malloc(len[i]);
+    protobuf_c_message_pack(&cal->base, packed[i]);
+    assert_int_equal(count_in_(cal->data.data, cal->data.len, "\r\nBEGIN:VEVENT\r\n"), total);
+    assert_int_equal(count_in_(cal->data.data, cal->data.len, "\r\nEND:VEVENT\r\n"), total);
+    assert_memory_equal(cal->data.data, "BEGIN:VCALENDAR\r\n", 17);
+    protobuf_c_message_free_unpacked(&cal->base, NULL);
+    query_reply_release(&g_w, &out);
+  }
+  cache_stats_get(&b);
+  assert_int_equal(b.misses - a.misses, 1);
+  assert_int_equal(b.hits - a.hits, 1);
+  for (int i = 1; i < 3; i++) {
+    assert_int_equal(len[i], len[0]);
+    assert_memory_equal(packed[i], packed[0], len[0]);
+  }
+  for (int i = 0; i < 3; i++) {
+    free(packed[i]);
+  }
+
+  struct query_reply out;
+  r.tz = S("Mars/Olympus");
+  assert_int_equal(query_get_calendar(&g_w, &r, &out, msg, sizeof msg), RPC_INVALID_ARGUMENT);
+  assert_non_null(strstr(msg, "tz: "));
+  query_reply_release(&g_w, &out);
+  r.tz = S("Europe/Berlin");
+  assert_int_equal(query_get_calendar(&g_w, &r, &out, msg, sizeof msg), RPC_OK);
+  query_reply_release(&g_w, &out);
+  r.tz = S("");
+
+  qs_exec(g_url,
+          "INSERT INTO episodes (id, show_id, name, season, number, type, airdate, airtime,"
+          " airstamp, runtime) SELECT 500000 + g, 101, 'Bulk', 1, g, 'regular',"
+          " '2041-01-01', '20:00', '2041-01-02 01:00+00', 30"
+          " FROM generate_series(1, 5001) g");
+  r.date_from = S("2041-01-01");
+  r.date_to = S("2041-01-01");
+  for (int i = 0; i < 2; i++) { /* refused, and not cached: refused again */
+    assert_int_equal(query_get_calendar(&g_w, &r, &out, msg, sizeof msg), RPC_INVALID_ARGUMENT);
+    assert_int_equal(out.kind, QUERY_REPLY_NONE);
+    assert_non_null(strstr(msg, "date_to: the calendar would hold 5001 events, at most 5000"));
+    query_reply_release(&g_w, &out);
+  }
+  qs_exec(g_url, "DELETE FROM episodes WHERE id > 500000");
 }
 
 /* A damaged cache entry (cut short, as a torn write would leave it) is not
@@ -483,7 +580,8 @@ int main(void) {
       cmocka_unit_test(redis_hit_fills_local),    cmocka_unit_test(local_layer_is_bounded),
       cmocka_unit_test(bump_while_disconnected),  cmocka_unit_test(packed_hit_is_the_bytes),
       cmocka_unit_test(damaged_entry_is_a_miss),  cmocka_unit_test(redis_down_then_back),
-      cmocka_unit_test(get_show_until_next_airs), cmocka_unit_test(postgres_restart),
+      cmocka_unit_test(get_show_until_next_airs), cmocka_unit_test(calendar_through_cache),
+      cmocka_unit_test(postgres_restart),
   };
   return cmocka_run_group_tests(tests, setup_, teardown_);
 }

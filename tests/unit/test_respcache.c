@@ -21,7 +21,7 @@ static void test_version(void **state) {
   int refresh = 7, gz = 7;
   assert_null(gw_respcache_get(rc, "/a", 5, 0, etag, &refresh, &gz));
   assert_int_equal(refresh, 0);
-  gw_respcache_put(rc, "/a", 5, "old", 3, "\"e1\"", NULL, 0, NULL);
+  gw_respcache_put(rc, "/a", 5, "old", 3, "\"e1\"", NULL, 0, NULL, NULL);
   struct gw_cached_body *b = gw_respcache_get(rc, "/a", 5, 0, etag, &refresh, &gz);
   assert_non_null(b);
   assert_int_equal(refresh, 0);
@@ -32,7 +32,7 @@ static void test_version(void **state) {
   assert_null(gw_respcache_get(rc, "/a", 6, 0, etag, &refresh, &gz));
   assert_int_equal(refresh, 0);
   assert_null(gw_respcache_get(rc, "/a", 4, 0, etag, &refresh, &gz));
-  gw_respcache_put(rc, "/a", 6, "new!", 4, "\"e2\"", NULL, 0, NULL);
+  gw_respcache_put(rc, "/a", 6, "new!", 4, "\"e2\"", NULL, 0, NULL, NULL);
   struct gw_cached_body *b2 = gw_respcache_get(rc, "/a", 6, 0, etag, &refresh, &gz);
   assert_non_null(b2);
   assert_memory_equal(gw_cached_body_data(b2, &len), "new!", 4);
@@ -55,10 +55,12 @@ static void test_gzip_form(void **state) {
   char etag[24];
   int refresh, gz = 7;
   size_t len;
-  gw_respcache_put(rc, "/big", 1, "plain", 5, "\"p\"", "GZ", 2, "\"p-gz\"");
+  gw_respcache_put(rc, "/big", 1, "plain", 5, "\"p\"", "GZ", 2, "\"p-gz\"",
+                   "text/calendar; charset=utf-8");
   struct gw_cached_body *b = gw_respcache_get(rc, "/big", 1, 1, etag, &refresh, &gz);
   assert_non_null(b);
   assert_int_equal(gz, 1);
+  assert_string_equal(gw_cached_body_type(b), "text/calendar; charset=utf-8");
   assert_string_equal(etag, "\"p-gz\"");
   assert_memory_equal(gw_cached_body_data(b, &len), "GZ", 2);
   assert_int_equal(len, 2);
@@ -67,11 +69,13 @@ static void test_gzip_form(void **state) {
   assert_int_equal(gz, 0);
   assert_string_equal(etag, "\"p\"");
   assert_memory_equal(gw_cached_body_data(b, &len), "plain", 5);
+  assert_string_equal(gw_cached_body_type(b), "text/calendar; charset=utf-8");
   gw_cached_body_release(b);
-  gw_respcache_put(rc, "/small", 1, "s", 1, "\"s\"", NULL, 0, NULL);
+  gw_respcache_put(rc, "/small", 1, "s", 1, "\"s\"", NULL, 0, NULL, NULL);
   b = gw_respcache_get(rc, "/small", 1, 1, etag, &refresh, &gz);
   assert_int_equal(gz, 0);
   assert_string_equal(etag, "\"s\"");
+  assert_string_equal(gw_cached_body_type(b), ""); /* JSON */
   gw_cached_body_release(b);
   gw_respcache_destroy(rc);
 }
@@ -82,7 +86,7 @@ static void test_disabled(void **state) {
   char etag[24];
   int refresh, gz;
   assert_false(gw_respcache_enabled(rc));
-  gw_respcache_put(rc, "/a", 1, "x", 1, "\"e\"", NULL, 0, NULL);
+  gw_respcache_put(rc, "/a", 1, "x", 1, "\"e\"", NULL, 0, NULL, NULL);
   assert_null(gw_respcache_get(rc, "/a", 1, 0, etag, &refresh, &gz));
   gw_respcache_destroy(rc);
 }
