@@ -17,6 +17,12 @@
  * window ends (or the entry is evicted) are lost, at most size-1 (1 % of the
  * limit) per gateway and key per window, erring towards refusing early;
  * RateLimit-Remaining does not see other replicas' use until the next claim.
+ * Claims ahead: blocks of AHEAD_MIN or more are claimed again when half
+ * spent, by the request that crosses the half (it waits for the round
+ * trip; the others spend the rest of the block meanwhile instead of
+ * waiting for a claim: a premium key at 30,000 calls/s claims 300 times a
+ * second). The block claimed ahead is spent when the current one ends, so
+ * up to 2 x size - 1 counts (2 % of the limit) may go unused in a window.
  *
  * Redis failing and coming back (issue 19: limit 20 let 50 through in one
  * window: 10 in Redis, 20 on a fallback that started from 0, 20 more in a
@@ -63,6 +69,7 @@
 #define BLOCK_DIV 100
 #define BLOCK_MAX 100
 #define REDIS_TIMEOUT_MS 200
+#define AHEAD_MIN 4 /* smaller blocks are claimed when spent, not ahead */
 
 /* KEYS[1] the window key; ARGV: TTL (s), the counts to add, the floor.
  * Returns the new count, at least the floor (SET clears the TTL: set again). */
@@ -79,6 +86,7 @@ struct counter {
                     window this process knows (0: none yet) */
   long end;      /* last count of the block claimed from Redis (count > end: none left) */
   long unsynced; /* counts the fallback handed out, not yet added to Redis */
+  long next_end; /* a block claimed ahead (its last count), spent when this one ends; 0: none */
   int claiming;  /* a worker is claiming the next block from Redis */
 };
 
@@ -218,7 +226,14 @@ static struct counter *counter_(struct bcache *table, const char *key, int64_t e
 
 /* A count from key's claimed block: > 0, or 0 when a claim is needed. A key
  * whose block reached the limit stays over it (counts beyond end, no claim). */
-static long block_take_(struct counter *s, long limit) {
+static long block_take_(struct counter *s, long limit, long size) {
+  if (s->count > s->end && s->end < limit && s->next_end > 0) {
+    /* the block claimed ahead takes over (never a count handed out before) */
+    long first = s->next_end - size + 1;
+    s->count = first > s->count ? first : s->count;
+    s->end = s->next_end;
+    s->next_end = 0;
+  }
   if (s->count > 0 && (s->count <= s->end || s->end >= limit))
     return s->count++;
   return 0;
@@ -245,6 +260,34 @@ static long block_size_(long limit) {
   return b < 1 ? 1 : b > BLOCK_MAX ? BLOCK_MAX : b;
 }
 
+/* 1 when s's block is half spent and the next may be claimed ahead: blocks
+ * of at least AHEAD_MIN counts, under the limit, nothing unsynced, no claim
+ * going on or done ahead already. Caller holds local_lock. */
+static int ahead_due_(const struct counter *s, long limit, long size) {
+  return size >= AHEAD_MIN && s->end < limit && s->unsynced == 0 && !s->claiming &&
+         s->next_end == 0 && s->end - s->count < size / 2;
+}
+
+/* Claims key's next block while the current one still has counts, so that
+ * the requests of the other workers keep spending it instead of waiting
+ * for the round trip; this request pays it. A failed claim is dropped (the
+ * next claim, when the block ends, deals with Redis being down). Called and
+ * returns with local_lock held. */
+static void claim_ahead_(struct ratelimit *rl, const char *key, int64_t expires_ms, int64_t now_ms,
+                         long window_s, long size) {
+  struct counter *s = counter_(rl->counts, key, expires_ms, now_ms);
+  s->claiming = 1;
+  long floor = s->end + size; /* a Redis restarted empty: at least what this process holds */
+  pthread_mutex_unlock(&rl->local_lock);
+  long end = redis_incrby_(rl, key, window_s, size, floor);
+  pthread_mutex_lock(&rl->local_lock);
+  s = counter_(rl->counts, key, expires_ms, now_ms); /* evicted meanwhile: a fresh one */
+  s->claiming = 0;
+  pthread_cond_broadcast(&rl->claimed);
+  if (end > s->end)
+    s->next_end = end;
+}
+
 /* The count of this request for key with Redis: from the local block, else
  * (may_block) from a new claim, which also adds the fallback's unsynced
  * counts; from the fallback (local_take_, *fallback set) when Redis failed
@@ -254,7 +297,7 @@ static long block_size_(long limit) {
  * (and waste) a block each. */
 static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_ms, int64_t now_ms,
                          long window_s, long limit, int may_block, int *fallback) {
-  long n = 0;
+  long n = 0, size = block_size_(limit);
   pthread_mutex_lock(&rl->local_lock);
   struct counter *s = counter_(rl->counts, key, expires_ms, now_ms);
   for (;;) {
@@ -262,8 +305,11 @@ static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_
      * block has counts left or the window is refused already: the other
      * replicas must see them */
     int sync = s->unsynced > 0 && !redis_backoff_(rl); /* the hot path takes no pool lock */
-    if (!sync && (n = block_take_(s, limit)) > 0)
+    if (!sync && (n = block_take_(s, limit, size)) > 0) {
+      if (may_block && ahead_due_(s, limit, size))
+        claim_ahead_(rl, key, expires_ms, now_ms, window_s, size);
       break;
+    }
     if (!may_block) {
       if (redis_backoff_(rl)) { /* known down: count in process instead of a claim */
         n = local_take_(s);
@@ -277,7 +323,7 @@ static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_
       continue;
     }
     s->claiming = 1;
-    long size = block_size_(limit), pushed = s->unsynced, floor = known_(s) + size;
+    long pushed = s->unsynced, floor = known_(s) + size;
     pthread_mutex_unlock(&rl->local_lock);
     long end = redis_incrby_(rl, key, window_s, size + pushed, floor);
     pthread_mutex_lock(&rl->local_lock);
