@@ -10,18 +10,9 @@
 #include "tvmaze/v1/analytics.pb-c.h"
 #include "xalloc.h"
 
-/* One adapter per report: NAME_ handler over query_FN. */
-#define ADAPTER_(name, Req, Resp, fn)                                                       \
-  static void name(Tvmaze__V1__Analytics_Service *svc, const Req *req, Resp##_Closure done, \
-                   void *cd) {                                                              \
-    (void)svc;                                                                              \
-    rpc_call *call = cd;                                                                    \
-    struct worker_ctx *w = rpc_call_worker_data(call);                                      \
-    char msg[256] = "";                                                                     \
-    struct query_reply reply;                                                               \
-    rpc_code code = fn(w, req, &reply, msg, sizeof msg);                                    \
-    query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);                   \
-  }
+/* One handler per report (query.h). */
+#define ADAPTER_(name, Req, Resp, fn) \
+  QUERY_ADAPTER(Tvmaze__V1__Analytics_Service, name, Req, Resp, fn)
 
 ADAPTER_(show_stats_, Tvmaze__V1__ShowsWithEpisodeStatsRequest,
          Tvmaze__V1__ShowsWithEpisodeStatsResponse, query_show_stats)

@@ -78,6 +78,21 @@ void query_reply_release(struct worker_ctx *w, struct query_reply *r);
 void query_reply_send(rpc_call *call, struct worker_ctx *w, rpc_code code, struct query_reply *r,
                       const char *msg, ProtobufCClosure done);
 
+/* Defines the binding's handler `name` for a method of service type Svc
+ * (Tvmaze__V1__Shows_Service, ...) over the query fn of request type Req and
+ * reply type Resp: the worker's fn, its reply sent by query_reply_send. The
+ * one shape of every handler of shows_service.c and analytics_service.c. */
+#define QUERY_ADAPTER(Svc, name, Req, Resp, fn)                               \
+  static void name(Svc *svc, const Req *req, Resp##_Closure done, void *cd) { \
+    (void)svc;                                                                \
+    rpc_call *call = cd;                                                      \
+    struct worker_ctx *w = rpc_call_worker_data(call);                        \
+    char msg[256] = "";                                                       \
+    struct query_reply reply;                                                 \
+    rpc_code code = fn(w, req, &reply, msg, sizeof msg);                      \
+    query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);     \
+  }
+
 /* The reply as a message, for readers of its fields (tests, tools): a
  * PACKED reply is unpacked (into w->arena when set, else on the heap) and
  * r becomes MESSAGE. Returns r->message; NULL when r is empty or its bytes

@@ -11,50 +11,14 @@
 #include "tvmaze/v1/shows.pb-c.h"
 #include "xalloc.h"
 
-static void list_shows_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__ListShowsRequest *req,
-                        Tvmaze__V1__ListShowsResponse_Closure done, void *cd) {
-  (void)svc;
-  rpc_call *call = cd;
-  struct worker_ctx *w = rpc_call_worker_data(call);
-  char msg[256] = "";
-  struct query_reply reply;
-  rpc_code code = query_list_shows(w, req, &reply, msg, sizeof msg);
-  query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);
-}
+/* One handler per method (query.h). */
+#define ADAPTER(NAME, Req, Resp) \
+  QUERY_ADAPTER(Tvmaze__V1__Shows_Service, NAME##_, Req, Resp, query_##NAME)
 
-static void get_show_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__GetShowRequest *req,
-                      Tvmaze__V1__GetShowResponse_Closure done, void *cd) {
-  (void)svc;
-  rpc_call *call = cd;
-  struct worker_ctx *w = rpc_call_worker_data(call);
-  char msg[256] = "";
-  struct query_reply reply;
-  rpc_code code = query_get_show(w, req, &reply, msg, sizeof msg);
-  query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);
-}
-
-static void list_episodes_(Tvmaze__V1__Shows_Service *svc,
-                           const Tvmaze__V1__ListEpisodesRequest *req,
-                           Tvmaze__V1__ListEpisodesResponse_Closure done, void *cd) {
-  (void)svc;
-  rpc_call *call = cd;
-  struct worker_ctx *w = rpc_call_worker_data(call);
-  char msg[256] = "";
-  struct query_reply reply;
-  rpc_code code = query_list_episodes(w, req, &reply, msg, sizeof msg);
-  query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);
-}
-
-static void get_calendar_(Tvmaze__V1__Shows_Service *svc, const Tvmaze__V1__GetCalendarRequest *req,
-                          Tvmaze__V1__GetCalendarResponse_Closure done, void *cd) {
-  (void)svc;
-  rpc_call *call = cd;
-  struct worker_ctx *w = rpc_call_worker_data(call);
-  char msg[256] = "";
-  struct query_reply reply;
-  rpc_code code = query_get_calendar(w, req, &reply, msg, sizeof msg);
-  query_reply_send(call, w, code, &reply, msg, (ProtobufCClosure)done);
-}
+ADAPTER(list_shows, Tvmaze__V1__ListShowsRequest, Tvmaze__V1__ListShowsResponse)
+ADAPTER(get_show, Tvmaze__V1__GetShowRequest, Tvmaze__V1__GetShowResponse)
+ADAPTER(list_episodes, Tvmaze__V1__ListEpisodesRequest, Tvmaze__V1__ListEpisodesResponse)
+ADAPTER(get_calendar, Tvmaze__V1__GetCalendarRequest, Tvmaze__V1__GetCalendarResponse)
 
 static void destroy_(Tvmaze__V1__Shows_Service *svc) {
   free(svc);

@@ -99,6 +99,20 @@ wait_spans() {
   fail "$1: trace $2 has $(spans_of "$1" "$2") spans, want $3"
 }
 
+# start_fake DIR [ARG...]: the fake TVMaze on a free port serving the
+# fixtures in DIR (ARGs: more of fake_tvmaze.py's flags), logging to
+# $TMP/fake.log; waits until it answers, sets AP and FAKE (its base URL) and
+# exports TVMAZE_API_URL=$FAKE for the servers started after it.
+start_fake() {
+  AP=$(port)
+  python3 "$S/tests/fake_tvmaze/fake_tvmaze.py" --fixtures "$1" "${@:2}" --port "$AP" \
+    >"$TMP/fake.log" 2>&1 &
+  PIDS+=($!)
+  FAKE=http://127.0.0.1:$AP
+  wait_status 200 "$FAKE/_stats"
+  export TVMAZE_API_URL=$FAKE
+}
+
 # start_gateway HTTP_PORT GRPC_PORT LOGNAME [VAR=VALUE...]: tvmaze-gateway with
 # Basic admin:s3cret and the given extra environment; waits for it to listen.
 start_gateway() {

@@ -50,21 +50,9 @@
 
 static struct store *g_s;
 
-static int group_setup_(void **state) {
-  (void)state;
-  return itest_fake_start();
-}
-
-static int group_teardown_(void **state) {
-  (void)state;
-  itest_fake_stop();
-  return 0;
-}
-
 static int setup_(void **state) {
   (void)state;
-  itest_fresh_db("tvmaze_test_changes");
-  json_decref(itest_fake_call("/_reset", "{}"));
+  itest_fresh_start("tvmaze_test_changes");
   g_s = store_open(itest_db_url);
   return 0;
 }
@@ -769,5 +757,5 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_retention_floor, setup_, teardown_),
       cmocka_unit_test_setup_teardown(test_grpc_list_changes, setup_, teardown_),
   };
-  return cmocka_run_group_tests(tests, group_setup_, group_teardown_);
+  return cmocka_run_group_tests(tests, itest_fake_group_setup, itest_fake_group_teardown);
 }

@@ -56,12 +56,7 @@ ep["_embedded"] = {"show": show}
 json.dump([ep], open(os.path.join(sys.argv[1], "web-2030-01-04.json"), "w"), ensure_ascii=False)
 EOF
 
-AP=$(port)
-python3 "$S/tests/fake_tvmaze/fake_tvmaze.py" --fixtures "$TMP/fx" --fixtures-flat \
-  --port "$AP" >"$TMP/fake.log" 2>&1 &
-PIDS+=($!)
-wait_status 200 "http://127.0.0.1:$AP/_stats"
-export TVMAZE_API_URL=http://127.0.0.1:$AP
+start_fake "$TMP/fx" --fixtures-flat
 
 GP=$(port)
 start_server "$GP"

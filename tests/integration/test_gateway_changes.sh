@@ -52,12 +52,7 @@ for s in ("base", "changed"):
     with open("%s/%s/US-2031-01-01.json" % (sys.argv[1], s), "w") as f:
         json.dump(items, f)
 EOF
-AP=$(port)
-python3 "$S/tests/fake_tvmaze/fake_tvmaze.py" --fixtures "$FIX" --port "$AP" >"$TMP/fake.log" 2>&1 &
-PIDS+=($!)
-FAKE=http://127.0.0.1:$AP
-wait_status 200 "$FAKE/_stats"
-export TVMAZE_API_URL=$FAKE
+start_fake "$FIX"
 
 GP=$(port)
 start_server "$GP"

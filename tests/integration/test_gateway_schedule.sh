@@ -27,12 +27,7 @@ fresh_db gw_schedule_test
 A=(-u admin:s3cret)
 BUF="${TVMAZE_BUF:-$S/tools/node_modules/.bin/buf}"
 
-AP=$(port)
-python3 "$S/tests/fake_tvmaze/fake_tvmaze.py" --fixtures "$S/tests/fake_tvmaze/fixtures" \
-  --port "$AP" >"$TMP/fake.log" 2>&1 &
-PIDS+=($!)
-wait_status 200 "http://127.0.0.1:$AP/_stats"
-export TVMAZE_API_URL=http://127.0.0.1:$AP
+start_fake "$S/tests/fake_tvmaze/fixtures"
 
 GP=$(port)
 start_server "$GP"

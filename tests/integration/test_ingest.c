@@ -39,21 +39,9 @@
 /* Fixtures                                                           */
 /* ------------------------------------------------------------------ */
 
-static int group_setup_(void **state) {
-  (void)state;
-  return itest_fake_start();
-}
-
-static int group_teardown_(void **state) {
-  (void)state;
-  itest_fake_stop();
-  return 0;
-}
-
 static int setup_(void **state) {
   (void)state;
-  itest_fresh_db("tvmaze_test_ingest");
-  json_decref(itest_fake_call("/_reset", "{}"));
+  itest_fresh_start("tvmaze_test_ingest");
   return 0;
 }
 
@@ -684,5 +672,6 @@ int main(void) {
       cmocka_unit_test_setup(test_rate_limit, setup_),
       cmocka_unit_test_setup(test_many_transfers, setup_),
   };
-  return cmocka_run_group_tests_name("ingest", tests, group_setup_, group_teardown_);
+  return cmocka_run_group_tests_name("ingest", tests, itest_fake_group_setup,
+                                     itest_fake_group_teardown);
 }

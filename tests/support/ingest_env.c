@@ -72,6 +72,17 @@ void itest_fake_stop(void) {
   }
 }
 
+int itest_fake_group_setup(void **state) {
+  (void)state;
+  return itest_fake_start();
+}
+
+int itest_fake_group_teardown(void **state) {
+  (void)state;
+  itest_fake_stop();
+  return 0;
+}
+
 int itest_group_setup(void **state) {
   (void)state;
   log_init(LOG_ERROR, LOG_FORMAT_TEXT);
@@ -109,6 +120,11 @@ json_t *itest_fake_call(const char *path, const char *body) {
   assert_non_null(j);
   strbuf_release(&b);
   return j;
+}
+
+void itest_fresh_start(const char *name) {
+  itest_fresh_db(name);
+  json_decref(itest_fake_call("/_reset", "{}"));
 }
 
 void itest_fake_control(const char *body) {

@@ -33,6 +33,15 @@ void itest_fake_stop(void);
 /* cmocka group setup of the tests without the fake: logs errors only. */
 int itest_group_setup(void **state);
 
+/* cmocka group setup / teardown of the tests with the fake:
+ * itest_fake_start / itest_fake_stop. */
+int itest_fake_group_setup(void **state);
+int itest_fake_group_teardown(void **state);
+
+/* A test's start with the fake: itest_fresh_db(name) and the fake reset to
+ * its base set (POST /_reset). */
+void itest_fresh_start(const char *name);
+
 /* A fresh database named name, migrated; its URL in itest_db_url. */
 void itest_fresh_db(const char *name);
 
