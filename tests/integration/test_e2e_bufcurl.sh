@@ -32,28 +32,9 @@ base="http://$target"
 bufcurl() { timeout 60 "$BUF" curl --protocol grpc --http2-prior-knowledge -H "$KEY_HDR" "$@"; }
 # call METHOD JSON: prints the reply; fails the test on a non-zero exit.
 call() { bufcurl -d "$2" "$base/$1" || fail "buf curl $1 $2: exit $?"; }
-# violations FILE FIELD...: buf curl's JSON error in FILE is INVALID_ARGUMENT
-# with one detail, a google.rpc.BadRequest (its bytes decoded here) whose
-# field violations name exactly FIELD... in that order.
-violations() {
-  python3 - "$@" <<'PY'
-import base64, json, sys
-def lenfields(b):  # the length-delimited fields of a message: (number, bytes)
-    i, out = 0, []
-    while i < len(b):
-        key, n = b[i], b[i + 1]
-        out.append((key >> 3, b[i + 2:i + 2 + n]))
-        i += 2 + n
-    return out
-e = json.load(open(sys.argv[1]))
-assert e["code"] == "invalid_argument", e
-br = [d for d in e["details"] if d["type"] == "google.rpc.BadRequest"]
-assert len(br) == 1 and len(e["details"]) == 1, e
-b64 = br[0]["value"]  # proto3 JSON bytes: base64, padding optional
-v = [dict(lenfields(x)) for n, x in lenfields(base64.b64decode(b64 + "=" * (-len(b64) % 4))) if n == 1]
-assert [x[1].decode() for x in v] == sys.argv[2:], v
-PY
-}
+# violations FILE FIELD...: one BadRequest violation per FIELD, in order
+# (bufcurl_violations.py).
+violations() { python3 "$(dirname "$0")/bufcurl_violations.py" "$@"; }
 # code METHOD JSON: prints buf curl's exit status.
 code() {
   local rc=0

@@ -149,21 +149,8 @@ bad_grpc() {
   bufcurl -d "$(python3 -c 'import json,sys; print(json.dumps({"tz": sys.argv[1]}))' "$1")" \
     "http://127.0.0.1:$GP/tvmaze.v1.Shows/$2" >/dev/null 2>"$TMP/err" || rc=$?
   [ "$rc" -eq 24 ] || fail "gRPC $2 tz=$1: exit $rc, want 24: $(cat "$TMP/err")"
-  python3 -c '
-import base64, json, sys
-def lenfields(b):
-    i, out = 0, []
-    while i < len(b):
-        key, n = b[i], b[i + 1]
-        out.append((key >> 3, b[i + 2:i + 2 + n]))
-        i += 2 + n
-    return out
-e = json.load(open(sys.argv[1]))
-assert e["code"] == "invalid_argument" and e["message"].startswith("tz: "), e
-br = [d for d in e["details"] if d["type"] == "google.rpc.BadRequest"]
-b = br[0]["value"]  # unpadded base64
-v = [dict(lenfields(x)) for n, x in lenfields(base64.b64decode(b + "=" * (-len(b) % 4))) if n == 1]
-assert [x[1] for x in v] == [b"tz"], v' "$TMP/err" || fail "gRPC tz details: $(cat "$TMP/err")"
+  grep -q '"message": "tz: ' "$TMP/err" || fail "gRPC tz message: $(cat "$TMP/err")"
+  python3 "$(dirname "$0")/bufcurl_violations.py" "$TMP/err" tz || fail "gRPC tz details: $(cat "$TMP/err")"
 }
 LONG=$(head -c 200 /dev/zero | tr '\0' Z)
 for z in "$LONG" ../../etc/passwd UTC+25 Mars/Olympus_Mons; do bad_grpc "$z" ListEpisodes; done
