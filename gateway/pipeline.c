@@ -40,6 +40,7 @@
 #include "conns.h"
 #include "feed.h"
 #include "follow.h"
+#include "framing.h"
 #include "log.h"
 #include "metrics.h"
 #include "ops_handler.h"
@@ -284,79 +285,18 @@ static int is_json_type_(const char *ct) {
   return *ct == '\0' || *ct == ';';
 }
 
-/* Header counts for the framing check. */
-struct head_counts {
-  int host, content_length, transfer_encoding;
-  int bad_name;        /* a name with a character outside RFC 9110's tchar */
-  const char *cl, *te; /* the (last) values */
-};
-
-static int tchar_(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 static enum MHD_Result head_it_(void *cls, enum MHD_ValueKind kind, const char *key,
                                 const char *value) {
   (void)kind;
-  struct head_counts *h = cls;
-  if (key[0] == '\0')
-    h->bad_name = 1;
-  for (const char *k = key; *k; k++)
-    if (!tchar_((unsigned char)*k))
-      h->bad_name = 1;
-  if (strcasecmp(key, "Host") == 0)
-    h->host++;
-  else if (strcasecmp(key, "Content-Length") == 0) {
-    h->content_length++;
-    h->cl = value;
-  } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
-    h->transfer_encoding++;
-    h->te = value;
-  }
+  gw_framing_add(cls, key, value);
   return MHD_YES;
 }
 
-/* Strict HTTP/1.1 framing (RFC 9112) of the request head, before any body is
- * read: returns 0, or the status (400, 501, 505) with *why set. Refused:
- * versions other than HTTP/1.0 and 1.1 (505); a header name outside tchar
- * (e.g. "Content-Length " with a space before the colon); no Host in
- * HTTP/1.1, or two; two Content-Length headers (even equal ones) or one that
- * is not all digits; Content-Length with Transfer-Encoding; a
- * Transfer-Encoding other than exactly "chunked" (501). Each answer closes
- * the connection: what follows on it cannot be trusted. */
+/* The framing check (framing.h) of con's request head. */
 static unsigned framing_(struct MHD_Connection *con, const char *version, const char **why) {
-  if (version == NULL || (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0)) {
-    *why = "HTTP version not supported: HTTP/1.0 and HTTP/1.1 only";
-    return 505;
-  }
-  struct head_counts h = {0};
-  MHD_get_connection_values(con, MHD_HEADER_KIND, head_it_, &h);
-  if (h.bad_name) {
-    *why = "malformed header name";
-    return 400;
-  }
-  if (h.host > 1 || (h.host == 0 && strcmp(version, "HTTP/1.1") == 0)) {
-    *why = "Host: exactly one is required";
-    return 400;
-  }
-  if (h.content_length > 1) {
-    *why = "Content-Length: at most one";
-    return 400;
-  }
-  if (h.cl != NULL && (h.cl[0] == '\0' || strspn(h.cl, "0123456789") != strlen(h.cl))) {
-    *why = "Content-Length: must be digits only";
-    return 400;
-  }
-  if (h.transfer_encoding > 0 && h.content_length > 0) {
-    *why = "Content-Length and Transfer-Encoding together";
-    return 400;
-  }
-  if (h.transfer_encoding > 1 || (h.te != NULL && strcasecmp(h.te, "chunked") != 0)) {
-    *why = "Transfer-Encoding: only chunked is implemented";
-    return 501;
-  }
-  return 0;
+  struct gw_framing f = {0};
+  MHD_get_connection_values(con, MHD_HEADER_KIND, head_it_, &f);
+  return gw_framing_check(&f, version, why);
 }
 
 /* 1 when the raw request target holds an escaped NUL (%00) anywhere. */
