@@ -238,6 +238,8 @@ static void cut_run_(const char *fault, const char *reason) {
   char *after[N_DUMPS_];
   dump_all_(after);
   assert_same_dumps_(before, after, "rows after a cut document");
+  /* the stored days no longer match the document: no validators kept */
+  assert_int_equal(itest_q("SELECT count(*) FROM ingest_full_validators"), 0);
   dump_free_(before);
   dump_free_(after);
 
@@ -264,6 +266,101 @@ static void test_full_truncated_document(void **state) {
            "truncated");
 }
 
+/* The last /schedule/full request's field (If-None-Match "inm" or
+ * If-Modified-Since "ims"), malloc'd. */
+static char *last_full_header_(const char *field) {
+  json_t *stats = itest_fake_call("/_stats", NULL);
+  json_t *log = json_object_get(stats, "log"), *e;
+  size_t i;
+  char *v = NULL;
+  json_array_foreach(log, i, e) {
+    if (strcmp(json_string_value(json_object_get(e, "path")), "/schedule/full") == 0) {
+      free(v);
+      v = strdup(json_string_value(json_object_get(e, field)));
+    }
+  }
+  json_decref(stats);
+  assert_non_null(v);
+  return v;
+}
+
+/* Conditional GET: the document's validators are stored once its days are
+ * written and sent by the next run; the fake's 304 ends that run as an
+ * unchanged re-run (every day skipped, nothing written, no body parsed). A
+ * day new to the window, or a changed document, gets a whole document. */
+static void test_full_not_modified(void **state) {
+  (void)state;
+  Tvmaze__V1__IngestRun *run = NULL;
+  struct ingest_fetch_config fc = full_cfg_();
+  itest_run_sync_cfg(&fc, DAYS_, &run);
+  assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  itest_run_free(&run);
+  char *inm = last_full_header_("inm");
+  assert_string_equal(inm, ""); /* nothing stored yet: unconditional */
+  free(inm);
+  char *etag = itest_qs("SELECT etag FROM ingest_full_validators");
+  char *lm = itest_qs("SELECT last_modified FROM ingest_full_validators");
+  assert_non_null(etag);
+  assert_non_null(lm);
+  assert_true(etag[0] == '"' && lm[0] != '\0');
+  assert_int_equal(full_requests_("not_modified"), 0);
+  long long before[ITEST_N_TABLES], after[ITEST_N_TABLES];
+  itest_writes_all(before);
+  long long changes = itest_q("SELECT count(*) FROM changes");
+
+  itest_run_sync_cfg(&fc, DAYS_, &run);
+  assert_int_equal(full_requests_("not_modified"), 1);
+  inm = last_full_header_("inm");
+  char *ims = last_full_header_("ims");
+  assert_string_equal(inm, etag);
+  assert_string_equal(ims, lm);
+  free(inm);
+  free(ims);
+  assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  assert_int_equal(run->requests, 1);
+  assert_int_equal(run->days_done, DAYS_);
+  assert_int_equal(run->episodes_created + run->episodes_updated + run->episodes_removed, 0);
+  assert_true(run->episodes_unchanged > 0); /* the stored counts of the skipped days */
+  assert_days_(run, STORE_DAY_SUCCEEDED, 1);
+  itest_run_free(&run);
+  itest_writes_all(after);
+  for (size_t i = 0; i < ITEST_N_TABLES; i++) {
+    if (after[i] != before[i]) {
+      fail_msg("%s: %lld rows written after a 304", itest_tables[i], after[i] - before[i]);
+    }
+  }
+  assert_int_equal(itest_q("SELECT count(*) FROM changes"), changes);
+  char *etag2 = itest_qs("SELECT etag FROM ingest_full_validators");
+  assert_string_equal(etag2, etag); /* kept */
+  free(etag2);
+
+  /* a day the stored document did not cover: no validators sent */
+  itest_run_sync_cfg(&fc, DAYS_ + 1, &run);
+  assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  itest_run_free(&run);
+  inm = last_full_header_("inm");
+  assert_string_equal(inm, "");
+  free(inm);
+  assert_int_equal(full_requests_("not_modified"), 1);
+
+  /* a changed document: the validators go out, a 200 comes back */
+  itest_fake_control("{\"set\": \"changed\"}");
+  itest_run_sync_cfg(&fc, DAYS_, &run);
+  assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  assert_true(run->episodes_updated > 0);
+  itest_run_free(&run);
+  inm = last_full_header_("inm");
+  assert_string_equal(inm, etag);
+  free(inm);
+  assert_int_equal(full_requests_("not_modified"), 1);
+  etag2 = itest_qs("SELECT etag FROM ingest_full_validators");
+  assert_non_null(etag2);
+  assert_string_not_equal(etag2, etag);
+  free(etag2);
+  free(etag);
+  free(lm);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_full_equals_daily, setup_),
@@ -271,6 +368,7 @@ int main(void) {
       cmocka_unit_test_setup(test_full_rerun_writes_nothing, setup_),
       cmocka_unit_test_setup(test_full_cut_transfer, setup_),
       cmocka_unit_test_setup(test_full_truncated_document, setup_),
+      cmocka_unit_test_setup(test_full_not_modified, setup_),
   };
   return cmocka_run_group_tests(tests, group_setup_, group_teardown_);
 }
