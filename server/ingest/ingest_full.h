@@ -21,8 +21,8 @@
  * window with the reason: items of one day may sit anywhere in it, so no
  * day is known completely before the end. The requests and retries of the
  * download are counted on the window's first day. Not thread-safe.
- * Tests: none yet end to end (the splitter: tests/unit/test_json_stream.c;
- * see docs/ingest.md "Full mode").
+ * Tests: tests/integration/test_ingest_full.c (the splitter:
+ * tests/unit/test_json_stream.c, fuzz/fuzz_stream.c).
  */
 #ifndef TVMAZE_INGEST_FULL_H
 #define TVMAZE_INGEST_FULL_H
