@@ -56,11 +56,11 @@ static const char *const dumps_[] = {
     "SELECT to_jsonb(t)::text FROM countries t",
     "SELECT (to_jsonb(t) - 'id')::text FROM distributors t",
     "SELECT (to_jsonb(t) - 'id')::text FROM genres t",
-    "SELECT (to_jsonb(t) - 'created_at' - 'updated_at' - 'distributor_id' || "
-    "jsonb_build_object('dist', (SELECT jsonb_build_array(d.kind, d.tvmaze_id) "
-    "FROM distributors d WHERE d.id = t.distributor_id)))::text FROM shows t",
-    "SELECT jsonb_build_array(t.show_id, g.name, t.position)::text FROM show_genres t "
-    "JOIN genres g ON g.id = t.genre_id",
+    ("SELECT (to_jsonb(t) - 'created_at' - 'updated_at' - 'distributor_id' || "
+     "jsonb_build_object('dist', (SELECT jsonb_build_array(d.kind, d.tvmaze_id) "
+     "FROM distributors d WHERE d.id = t.distributor_id)))::text FROM shows t"),
+    ("SELECT jsonb_build_array(t.show_id, g.name, t.position)::text FROM show_genres t "
+     "JOIN genres g ON g.id = t.genre_id"),
     "SELECT (to_jsonb(t) - 'created_at' - 'updated_at')::text FROM episodes t",
     "SELECT (to_jsonb(t) - 'version' - 'changed_at')::text FROM changes t",
 };
