@@ -15,18 +15,16 @@
 #     connections x 16 streams after a 256-request warm-up. Checks the reply
 #     (grpc-status 0 with nghttp, h2load's DATA bytes = succeeded x reply
 #     size) and sets RPS[NAME]; with H2_PID set (the server's pid), also
-#     CPU_US[NAME], the server's CPU time per reply in us (its threads' run
-#     time, cpu_ns): a figure that the other loads on a shared box disturb far
-#     less than the rate.
+#     CPU_US[NAME], the server's CPU time (user + system) per reply in us: a
+#     figure that the other loads on a shared box disturb far less than the
+#     rate.
 # The caller provides log(), W, BUILD, SERVER, OURS, BENCH_T and H2.
 # shellcheck disable=SC2034  # target, metrics, hwm: set for the caller
 
 declare -A RPS CPU_US
 
-# cpu_ns PID: the CPU time of the process's threads so far, in ns (the
-# scheduler's run time of each live thread, /proc/PID/task/*/schedstat: ns
-# resolution, where /proc/PID/stat's clock ticks are 10 ms, 5 % of a short run).
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'; }
+# cpu_ticks PID: the process's user + system CPU time in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # grpc_bodies W D1 D2 SHOW_ID: W/listshows.bin (ListShows D1..D2, US, 20 per
 # page), W/listshows_tz.bin (the same with tz Asia/Tokyo: local dates) and
@@ -100,9 +98,9 @@ h2load_run() {
   # in the totals, which would break the bytes check below.
   h2load -c 4 -m 16 -t 1 -n 256 "${H2[@]}" -d "$body" "$url" >/dev/null 2>&1
   local t0=0
-  [ -z "${H2_PID:-}" ] || t0="$(cpu_ns "$H2_PID")"
+  [ -z "${H2_PID:-}" ] || t0="$(cpu_ticks "$H2_PID")"
   h2load -c 4 -m 16 -t 1 "${how[@]}" "${H2[@]}" -d "$body" "$url" >"$W/$name.h2load" 2>&1
-  [ -z "${H2_PID:-}" ] || CPU_US[$name]=$(($(cpu_ns "$H2_PID") - t0))
+  [ -z "${H2_PID:-}" ] || CPU_US[$name]=$(($(cpu_ticks "$H2_PID") - t0))
   RPS[$name]="$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$W/$name.h2load")"
   ok="$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$W/$name.h2load")"
   data="$(sed -n 's/^traffic: .*(\([0-9]*\)) data.*/\1/p' "$W/$name.h2load")"
@@ -111,7 +109,7 @@ h2load_run() {
     exit 1
   fi
   if [ -n "${H2_PID:-}" ]; then
-    CPU_US[$name]="$(python3 -c "import sys; print('%.2f' % (int(sys.argv[1]) / 1e3 / int(sys.argv[2])))" "${CPU_US[$name]}" "$ok")"
+    CPU_US[$name]="$(python3 -c "import os, sys; print('%.2f' % (int(sys.argv[1]) * 1e6 / os.sysconf('SC_CLK_TCK') / int(sys.argv[2])))" "${CPU_US[$name]}" "$ok")"
   fi
   log "$name: ${RPS[$name]} req/s, $ok replies x $size bytes, grpc-status 0${H2_PID:+, server CPU ${CPU_US[$name]} us a reply}"
 }
