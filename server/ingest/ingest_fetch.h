@@ -78,6 +78,8 @@ struct ingest_fetched_day {
   const char *const *labels;
   long long requests; /* HTTP requests made for this day */
   long long retries;  /* of which retries */
+  int unchanged;      /* full mode: 304 Not Modified, no documents (n_docs 0):
+                         the day is as stored */
 };
 
 /* Returns nonzero to stop fetching (in-flight transfers are abandoned). */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,9 +30,11 @@ struct dl_ {
   CURL *easy;
   struct json_stream js;
   struct ingest_spill *spill;
-  int doc_failed;  /* the body is no usable document: not retried */
-  long long bytes; /* body bytes of this attempt */
-  char err[512];   /* why the document failed */
+  int doc_failed;                             /* the body is no usable document: not retried */
+  long long bytes;                            /* body bytes of this attempt */
+  char err[512];                              /* why the document failed */
+  const struct store_ingest_validators *send; /* NULL: an unconditional GET */
+  struct store_ingest_validators got;         /* of the last response */
 };
 
 static int def_(int v, int d) {
@@ -62,6 +65,37 @@ static size_t write_cb_(char *p, size_t size, size_t n, void *user) {
   return len;
 }
 
+/* Copies header line p (n bytes) into out (size m) when it is name:
+ * trimmed, or "" when too long. */
+static void header_value_(const char *p, size_t n, const char *name, char *out, size_t m) {
+  size_t k = strlen(name);
+  if (n <= k || strncasecmp(p, name, k) != 0 || p[k] != ':') {
+    return;
+  }
+  p += k + 1;
+  n -= k + 1;
+  while (n > 0 && (*p == ' ' || *p == '\t')) {
+    p++, n--;
+  }
+  while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n' || p[n - 1] == ' ')) {
+    n--;
+  }
+  snprintf(out, m, "%.*s", n < m ? (int)n : 0, p);
+}
+
+/* Keeps the ETag and Last-Modified of the last response (a redirect's
+ * status line starts over). */
+static size_t header_cb_(char *p, size_t size, size_t n, void *user) {
+  struct dl_ *dl = user;
+  size_t len = size * n;
+  if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+    dl->got = (struct store_ingest_validators){0};
+  }
+  header_value_(p, len, "ETag", dl->got.etag, sizeof dl->got.etag);
+  header_value_(p, len, "Last-Modified", dl->got.last_modified, sizeof dl->got.last_modified);
+  return len;
+}
+
 /* Sleeps until t (monotonic ms) in steps that watch stop; 0, or -1 when
  * stopped. */
 static int wait_until_(int64_t t, const atomic_int *stop) {
@@ -89,11 +123,28 @@ static int transfer_(struct dl_ *dl, CURLM *m, const char *url, const atomic_int
   curl_easy_setopt(dl->easy, CURLOPT_TIMEOUT_MS, (long)def_(c->full_timeout_ms, 1800000));
   curl_easy_setopt(dl->easy, CURLOPT_LOW_SPEED_LIMIT, (long)def_(c->full_low_speed_bps, 1024));
   curl_easy_setopt(dl->easy, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl_easy_setopt(dl->easy, CURLOPT_HEADERFUNCTION, header_cb_);
+  curl_easy_setopt(dl->easy, CURLOPT_HEADERDATA, dl);
+  struct curl_slist *hdrs = NULL;
+  if (dl->send != NULL && dl->send->etag[0] != '\0') {
+    char *h = xasprintf("If-None-Match: %s", dl->send->etag);
+    hdrs = curl_slist_append(hdrs, h);
+    free(h);
+  }
+  if (dl->send != NULL && dl->send->last_modified[0] != '\0') {
+    char *h = xasprintf("If-Modified-Since: %s", dl->send->last_modified);
+    hdrs = curl_slist_append(hdrs, h);
+    free(h);
+  }
+  curl_easy_setopt(dl->easy, CURLOPT_HTTPHEADER, hdrs);
+  dl->got = (struct store_ingest_validators){0};
   struct otel_span *span = otel_current_start("GET", OTEL_SPAN_CLIENT);
   otel_span_attr_str(span, "http.request.method", "GET");
   otel_span_attr_str(span, "tvmaze.ingest.source", "full");
   if (curl_multi_add_handle(m, dl->easy) != CURLM_OK) {
     *cc = CURLE_FAILED_INIT;
+    curl_easy_setopt(dl->easy, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hdrs);
     otel_current_end(span);
     return 0;
   }
@@ -119,10 +170,12 @@ static int transfer_(struct dl_ *dl, CURLM *m, const char *url, const atomic_int
   curl_easy_getinfo(dl->easy, CURLINFO_RESPONSE_CODE, http);
   curl_easy_getinfo(dl->easy, CURLINFO_RETRY_AFTER, retry_after);
   curl_multi_remove_handle(m, dl->easy);
+  curl_easy_setopt(dl->easy, CURLOPT_HTTPHEADER, NULL);
+  curl_slist_free_all(hdrs);
   if (*http > 0) {
     otel_span_attr_int(span, "http.response.status_code", *http);
   }
-  if (*cc != CURLE_OK || *http != 200) {
+  if (*cc != CURLE_OK || (*http != 200 && *http != 304)) {
     otel_span_set_status(span, OTEL_STATUS_ERROR, "transfer failed");
   }
   otel_current_end(span);
@@ -130,7 +183,8 @@ static int transfer_(struct dl_ *dl, CURLM *m, const char *url, const atomic_int
 }
 
 /* Downloads the document into dl->spill. 0: complete; -1: stopped; 1:
- * failed for good (why set). requests/retries counted. */
+ * failed for good (why set); 2: 304 Not Modified to the validators sent.
+ * requests/retries counted. */
 static int download_(struct dl_ *dl, const char *url, const atomic_int *stop, long long *requests,
                      long long *retries, char *why, size_t whylen) {
   CURLM *m = curl_multi_init();
@@ -173,6 +227,10 @@ static int download_(struct dl_ *dl, const char *url, const atomic_int *stop, lo
       }
       goto out;
     }
+    if (cc == CURLE_OK && http == 304 && dl->send != NULL) {
+      rc = 2;
+      goto out;
+    }
     if (dl->doc_failed || dl->err[0] != '\0') {
       snprintf(why, whylen, "%s: %s", url, dl->err[0] ? dl->err : "the item handler failed");
       goto out;
@@ -194,40 +252,54 @@ out:
 
 /* Hands day i with error (NULL) or doc to fn; its return. */
 static int hand_(ingest_fetch_day_fn fn, void *user, int32_t day, const char *error,
-                 const struct strbuf *doc, long long requests, long long retries) {
+                 const struct strbuf *doc, int unchanged, long long requests, long long retries) {
   const char *docs[1] = {doc != NULL && doc->data != NULL ? doc->data : "[]"};
   size_t lens[1] = {doc != NULL && doc->data != NULL ? doc->len : 2};
   const char *sources[1] = {"full"};
   const char *labels[1] = {"full"}; /* "full schedule: <parse error>" */
   struct ingest_fetched_day d = {.day = day,
                                  .error = error,
-                                 .n_docs = 1,
+                                 .n_docs = unchanged ? 0 : 1,
                                  .docs = docs,
                                  .doc_len = lens,
                                  .sources = sources,
                                  .labels = labels,
                                  .requests = requests,
-                                 .retries = retries};
+                                 .retries = retries,
+                                 .unchanged = unchanged};
   date_format(day, d.date);
   return fn(&d, user);
 }
 
-enum ingest_fetch_status ingest_full_days(const struct ingest_fetch_config *cfg, int32_t start_day,
-                                          int days, const atomic_int *stop, ingest_fetch_day_fn fn,
-                                          void *user, struct ingest_full_stats *stats, char *err,
-                                          size_t errlen) {
-  struct dl_ dl = {.cfg = cfg};
-  struct strbuf doc;
-  char why[768] = "", *error = NULL;
-  long long requests = 0, retries = 0;
-  enum ingest_fetch_status result = INGEST_FETCH_DONE;
-  strbuf_init(&doc);
+char *ingest_full_url(const struct ingest_fetch_config *cfg) {
   const char *base = cfg->api_url;
   size_t bl = strlen(base);
   while (bl > 0 && base[bl - 1] == '/') {
     bl--;
   }
-  char *url = xasprintf("%.*s/schedule/full", (int)bl, base);
+  return xasprintf("%.*s/schedule/full", (int)bl, base);
+}
+
+enum ingest_fetch_status ingest_full_days(const struct ingest_fetch_config *cfg, int32_t start_day,
+                                          int days, const atomic_int *stop, ingest_fetch_day_fn fn,
+                                          void *user, const struct store_ingest_validators *send,
+                                          struct store_ingest_validators *got,
+                                          struct ingest_full_stats *stats, char *err,
+                                          size_t errlen) {
+  struct dl_ dl = {.cfg = cfg,
+                   .send = send != NULL && (send->etag[0] != '\0' || send->last_modified[0] != '\0')
+                               ? send
+                               : NULL};
+  struct strbuf doc;
+  char why[768] = "", *error = NULL;
+  long long requests = 0, retries = 0;
+  int unchanged = 0; /* 304 Not Modified */
+  enum ingest_fetch_status result = INGEST_FETCH_DONE;
+  strbuf_init(&doc);
+  char *url = ingest_full_url(cfg);
+  if (got != NULL) {
+    *got = (struct store_ingest_validators){0};
+  }
   dl.easy = curl_easy_init();
   if (dl.easy == NULL) {
     snprintf(err, errlen, "curl_easy_init failed");
@@ -240,8 +312,11 @@ enum ingest_fetch_status ingest_full_days(const struct ingest_fetch_config *cfg,
     result = INGEST_FETCH_STOPPED;
     goto out;
   }
-  if (rc > 0) {
+  unchanged = rc == 2;
+  if (rc == 1) {
     error = xasprintf(LABEL_ ": %s", why);
+  } else if (rc == 0 && got != NULL) {
+    *got = dl.got;
   }
   for (int i = 0; i < days; i++) {
     if (stop != NULL && atomic_load(stop)) {
@@ -250,12 +325,13 @@ enum ingest_fetch_status ingest_full_days(const struct ingest_fetch_config *cfg,
     }
     char derr[256];
     char *day_error = NULL;
-    if (error == NULL && ingest_spill_day(dl.spill, i, &doc, derr, sizeof derr) != 0) {
+    if (error == NULL && !unchanged &&
+        ingest_spill_day(dl.spill, i, &doc, derr, sizeof derr) != 0) {
       day_error = xasprintf(LABEL_ ": %s", derr);
     }
     int want_stop = hand_(fn, user, start_day + i, error != NULL ? error : day_error,
-                          error == NULL && day_error == NULL ? &doc : NULL, i == 0 ? requests : 0,
-                          i == 0 ? retries : 0);
+                          error == NULL && day_error == NULL ? &doc : NULL, unchanged,
+                          i == 0 ? requests : 0, i == 0 ? retries : 0);
     free(day_error);
     if (want_stop) {
       result = INGEST_FETCH_STOPPED;
@@ -270,7 +346,8 @@ out:
                                         .items = (long long)dl.js.items,
                                         .kept = (long long)ss.kept,
                                         .outside = (long long)ss.outside,
-                                        .undated = (long long)ss.undated};
+                                        .undated = (long long)ss.undated,
+                                        .not_modified = unchanged};
   }
   json_stream_release(&dl.js);
   ingest_spill_destroy(dl.spill);

@@ -21,8 +21,8 @@
  * window with the reason: items of one day may sit anywhere in it, so no
  * day is known completely before the end. The requests and retries of the
  * download are counted on the window's first day. Not thread-safe.
- * Tests: none yet end to end (the splitter: tests/unit/test_json_stream.c;
- * see docs/ingest.md "Full mode").
+ * Tests: tests/integration/test_ingest_full.c (the splitter:
+ * tests/unit/test_json_stream.c, fuzz/fuzz_stream.c).
  */
 #ifndef TVMAZE_INGEST_FULL_H
 #define TVMAZE_INGEST_FULL_H
@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "ingest_fetch.h"
+#include "store_ingest.h"
 
 /* What a full download saw (for logs and progress). */
 struct ingest_full_stats {
@@ -40,13 +41,22 @@ struct ingest_full_stats {
   long long kept;    /* of which in the window */
   long long outside; /* of which on other days */
   long long undated; /* of which without a readable airdate */
+  int not_modified;  /* the answer was 304 Not Modified */
 };
 
+/* {api_url}/schedule/full (malloc'd). */
+char *ingest_full_url(const struct ingest_fetch_config *cfg);
+
 /* As ingest_fetch_days, for the days [start_day, start_day + days) of
- * cfg->api_url's /schedule/full; *stats (may be NULL) gets the counts. */
+ * cfg->api_url's /schedule/full; *stats (may be NULL) gets the counts.
+ * send (may be NULL): the validators of the document the stored days came
+ * from; *got (may be NULL) gets those of the document received (both ""
+ * unless a whole 200 document arrived). */
 enum ingest_fetch_status ingest_full_days(const struct ingest_fetch_config *cfg, int32_t start_day,
                                           int days, const atomic_int *stop, ingest_fetch_day_fn fn,
-                                          void *user, struct ingest_full_stats *stats, char *err,
+                                          void *user, const struct store_ingest_validators *send,
+                                          struct store_ingest_validators *got,
+                                          struct ingest_full_stats *stats, char *err,
                                           size_t errlen);
 
 #endif

@@ -408,6 +408,42 @@ static void parse_day_(struct exec_ *x, const struct ingest_fetched_day *d, stru
   }
 }
 
+/* A 304 to the validators of the document the stored days came from: the
+ * day keeps its stored hashes, so it is skipped as unchanged; a day with
+ * none (never the case: full_send_ checked) fails rather than lose rows. */
+static void unchanged_day_(const struct exec_ *x, struct work_ *w) {
+  w->hashes = xcalloc(x->n_stored > 0 ? x->n_stored : 1, sizeof *w->hashes);
+  for (size_t i = 0; i < x->n_stored; i++) {
+    if (strcmp(x->stored[i].date, w->date) == 0) {
+      w->hashes[w->n_hashes++] = x->stored[i].h;
+    }
+  }
+  w->skipped = ingest_skip_unchanged(x->stored, x->n_stored, w->date, w->hashes, w->n_hashes,
+                                     &w->skip_episodes, &w->skip_shows);
+  if (!w->skipped) {
+    w->error =
+        xasprintf("%s: full schedule: 304 Not Modified, but the day has no stored digest", w->date);
+  }
+}
+
+/* Whether every day of the run was last written from a full document (a
+ * stored "full" hash): only then may its validators be sent, since a 304
+ * keeps the stored days as they are. */
+static int full_days_stored_(const struct exec_ *x, int32_t start_day, int days) {
+  for (int i = 0; i < days; i++) {
+    char date[11];
+    int found = 0;
+    date_format(start_day + i, date);
+    for (size_t k = 0; k < x->n_stored && !found; k++) {
+      found = strcmp(x->stored[k].date, date) == 0 && strcmp(x->stored[k].h.source, "full") == 0;
+    }
+    if (!found) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* A day's documents arrived (or its fetch failed): hash, parse unless every
  * body is the one already stored, hand to the writer. */
 static int day_cb_(const struct ingest_fetched_day *d, void *user) {
@@ -419,6 +455,8 @@ static int day_cb_(const struct ingest_fetched_day *d, void *user) {
   row_batch_init(&w->batch);
   if (d->error != NULL) {
     w->error = xasprintf("%s: %s", d->date, d->error);
+  } else if (d->unchanged) {
+    unchanged_day_(x, w);
   } else {
     ingest_skip_hash_day(d, &w->hashes, &w->n_hashes);
     w->skipped = ingest_skip_unchanged(x->stored, x->n_stored, w->date, w->hashes, w->n_hashes,
@@ -448,22 +486,41 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
     /* not fatal: every day is parsed and written */
     LOG_EVENT(LOG_WARN, "ingest_hashes_unavailable", LF_STR("error", store_last_error(s)));
   }
+  struct ingest_full_stats fst = {0};
+  struct store_ingest_validators sent = {0}, got = {0};
+  char *full_url = NULL;
+  if (fetch->source == INGEST_SOURCE_FULL) { /* on s before the writer owns it */
+    full_url = ingest_full_url(fetch);
+    if (full_days_stored_(&x, start_day, days) &&
+        store_ingest_validators_load(s, full_url, &sent) != STORE_OK) {
+      sent = (struct store_ingest_validators){0}; /* not fatal: an unconditional GET */
+    }
+  }
   x.writer = workq_exec_start(INGEST_RUN_WRITE_QUEUE, 1, writer_fn_, &x);
   struct work_ *preload = xcalloc(1, sizeof *preload);
   preload->preload = 1;
   row_batch_init(&preload->batch);
   workq_exec_submit(x.writer, preload);
   enum ingest_fetch_status fs;
-  if (fetch->source == INGEST_SOURCE_FULL) {
-    struct ingest_full_stats fst = {0};
-    fs = ingest_full_days(fetch, start_day, days, stop, day_cb_, &x, &fst, err, sizeof err);
+  if (full_url != NULL) {
+    fs = ingest_full_days(fetch, start_day, days, stop, day_cb_, &x, &sent, &got, &fst, err,
+                          sizeof err);
     LOG_EVENT(LOG_INFO, "ingest_full_document", LF_INT("run", run_id), LF_INT("bytes", fst.bytes),
               LF_INT("items", fst.items), LF_INT("kept", fst.kept), LF_INT("outside", fst.outside),
-              LF_INT("undated", fst.undated));
+              LF_INT("undated", fst.undated), LF_INT("not_modified", fst.not_modified));
   } else {
     fs = ingest_fetch_days(fetch, start_day, days, stop, day_cb_, &x, err, sizeof err);
   }
   workq_exec_finish(x.writer);
+  if (full_url != NULL && !fst.not_modified && !atomic_load(&x.lock_lost)) {
+    /* a document arrived (or none did): its validators are kept only when
+     * every day of it was written, else the stored days may not match them */
+    int all = fs == INGEST_FETCH_DONE && x.ok == days && x.failed == 0;
+    if (store_ingest_validators_save(s, full_url, all ? &got : NULL) != STORE_OK) {
+      LOG_EVENT(LOG_WARN, "ingest_validators_unsaved", LF_STR("error", store_last_error(s)));
+    }
+  }
+  free(full_url);
   remove_unlisted_(&x, days, fs);
   free(x.seen);
   free(x.complete);

@@ -19,7 +19,7 @@
  * The airdate is read from the item's bytes (json_span_object): an item
  * whose keys carry escapes, or whose airdate string does, is undated
  * unless its airdate is plainly readable. Not thread-safe.
- * Tests: none yet (exercised only through ingest_full; see docs/ingest.md).
+ * Tests: through ingest_full (tests/integration/test_ingest_full.c).
  */
 #ifndef TVMAZE_INGEST_SPILL_H
 #define TVMAZE_INGEST_SPILL_H

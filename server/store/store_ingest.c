@@ -425,6 +425,48 @@ enum store_status store_ingest_load_hashes(struct store *s, const char *from, co
   return STORE_OK;
 }
 
+enum store_status store_ingest_validators_load(struct store *s, const char *url,
+                                               struct store_ingest_validators *out) {
+  *out = (struct store_ingest_validators){0};
+  const char *v[1] = {url};
+  enum store_status st;
+  PGresult *r = store_exec(s, "ingest_validators_load",
+                           "SELECT etag, last_modified FROM ingest_full_validators WHERE url = $1",
+                           1, v, &st);
+  if (r == NULL) {
+    return st;
+  }
+  if (PQntuples(r) == 1) {
+    snprintf(out->etag, sizeof out->etag, "%s", PQgetvalue(r, 0, 0));
+    snprintf(out->last_modified, sizeof out->last_modified, "%s", PQgetvalue(r, 0, 1));
+  }
+  PQclear(r);
+  return STORE_OK;
+}
+
+enum store_status store_ingest_validators_save(struct store *s, const char *url,
+                                               const struct store_ingest_validators *v) {
+  enum store_status st;
+  PGresult *r;
+  if (v == NULL || (v->etag[0] == '\0' && v->last_modified[0] == '\0')) {
+    const char *p[1] = {url};
+    r = store_exec(s, "ingest_validators_delete",
+                   "DELETE FROM ingest_full_validators WHERE url = $1", 1, p, &st);
+  } else {
+    const char *p[3] = {url, v->etag, v->last_modified};
+    r = store_exec(s, "ingest_validators_save",
+                   "INSERT INTO ingest_full_validators (url, etag, last_modified) "
+                   "VALUES ($1, $2, $3) ON CONFLICT (url) DO UPDATE SET etag = $2, "
+                   "last_modified = $3, saved_at = now()",
+                   3, p, &st);
+  }
+  if (r == NULL) {
+    return st;
+  }
+  PQclear(r);
+  return STORE_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* The day's transaction                                              */
 /* ------------------------------------------------------------------ */

@@ -156,4 +156,18 @@ enum store_status store_ingest_forget_hashes(struct store *s, const char *date);
 enum store_status store_ingest_load_hashes(struct store *s, const char *from, const char *to,
                                            struct store_ingest_stored_hash **rows, size_t *n);
 
+/* The HTTP validators of a document (full mode; "" when absent). */
+struct store_ingest_validators {
+  char etag[256];
+  char last_modified[64];
+};
+
+/* The validators stored for url (migration 016); both "" when none. */
+enum store_status store_ingest_validators_load(struct store *s, const char *url,
+                                               struct store_ingest_validators *out);
+
+/* Stores v for url, replacing any; v NULL (or both "") deletes them. */
+enum store_status store_ingest_validators_save(struct store *s, const char *url,
+                                               const struct store_ingest_validators *v);
+
 #endif

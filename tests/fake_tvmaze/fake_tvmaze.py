@@ -9,23 +9,38 @@ GET /schedule?country=C&date=D from DIR/<set>/C-D.json (absent file: []),
 from DIR itself (benchmark data). Responses are gzip-compressed when the
 client accepts it.
 
+GET /schedule/full is every item of every file of the set (web and network
+schedules, each episode once), the show under "_embedded.show", shuffled with
+a fixed seed so that days interleave; it carries an ETag (of its bytes) and a
+Last-Modified (when the fake first built those bytes) and answers 304 with no
+body to a matching If-None-Match, or, without one, to an If-Modified-Since
+not older than Last-Modified.
+
 Control (JSON bodies):
   POST /_control {"set": "changed"}            switch the fixture set
   POST /_control {"faults": [FAULT, ...]}      append faults
   POST /_control {"refuse_for": SECONDS}       stop listening for a while
   POST /_reset                                 base set, no faults, stats cleared
-  GET  /_stats   {"requests": N, "log": [{"path", "status", "t", "ua"}...]}
-                 (t: arrival time; status 0 while the answer is pending)
+  GET  /_stats   {"requests": N, "not_modified": N (304s sent),
+                  "log": [{"path", "status", "t", "ua", "inm", "ims"}...]}
+                 (t: arrival time; status 0 while the answer is pending;
+                 inm / ims: the If-None-Match / If-Modified-Since received)
 FAULT: {"match": substring of the path+query, "times": N (-1: always),
-        "status": code, "retry_after": s, "body": text, "delay": s}
+        "status": code, "retry_after": s, "body": text, "delay": s,
+        "cut": F, "truncate": F}
   the first fault whose match is in the request and has times left applies:
   it waits delay seconds, then answers status (default 200) with body (default
-  the fixture).
+  the fixture). cut (0 < F < 1): the Content-Length of the whole body, but
+  the connection closes after that fraction of its (sent, maybe gzip) bytes;
+  truncate: a complete response of that fraction of the uncompressed body.
 """
 import argparse
+import email.utils
 import gzip
+import hashlib
 import json
 import os
+import random
 import socket
 import sys
 import threading
@@ -46,13 +61,60 @@ class State:
             self.set = "base"
             self.faults = []
             self.log = []
+            self.not_modified = 0
 
 
 STATE = None
 CACHE = {}  # path -> body (flat mode only)
 GZ_CACHE = {}  # id(body) -> (body, gzip of body), flat mode only
+FULL_CACHE = {}  # set directory -> (body, etag)
+FULL_SINCE = {}  # etag -> its Last-Modified (seconds since the epoch)
+FULL_SEED = 18
 SERVER = None
 PORT = 0
+
+
+def full_document():
+    """(body, etag, last_modified) of /schedule/full for the current set."""
+    base = STATE.fixtures if STATE.flat else os.path.join(STATE.fixtures, STATE.set)
+    hit = FULL_CACHE.get(base)
+    if hit is None:
+        items, seen = [], set()
+        for name in sorted(os.listdir(base)):
+            if not name.endswith(".json"):
+                continue
+            with open(os.path.join(base, name), "rb") as f:
+                for it in json.loads(f.read() or b"[]"):
+                    if it.get("id") in seen:
+                        continue
+                    seen.add(it.get("id"))
+                    if "show" in it:
+                        it = dict(it)
+                        emb = dict(it.get("_embedded") or {})
+                        emb["show"] = it.pop("show")
+                        it["_embedded"] = emb
+                    items.append(it)
+        random.Random(FULL_SEED).shuffle(items)
+        body = json.dumps(items, separators=(",", ":")).encode()
+        hit = (body, '"%s"' % hashlib.sha1(body).hexdigest()[:20])
+        FULL_CACHE[base] = hit
+    with STATE.lock:
+        since = FULL_SINCE.setdefault(hit[1], int(time.time()))
+    return hit[0], hit[1], since
+
+
+def not_modified(headers, etag, since):
+    """Whether the request's validators match (If-None-Match wins)."""
+    inm = headers.get("If-None-Match")
+    if inm is not None:
+        return any(t.strip() in (etag, "*") for t in inm.split(","))
+    ims = headers.get("If-Modified-Since")
+    if ims is not None:
+        try:
+            return email.utils.parsedate_to_datetime(ims).timestamp() >= since
+        except (TypeError, ValueError):
+            return False
+    return False
 
 
 def fixture_body(path, query):
@@ -91,7 +153,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def send(self, status, body, ctype="application/json; charset=UTF-8", headers=None):
+    def send(self, status, body, ctype="application/json; charset=UTF-8", headers=None, cut=0.0):
         if "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 64:
             hit = GZ_CACHE.get(id(body))
             if hit is not None and hit[0] is body:
@@ -108,6 +170,12 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
+        if 0 < cut < 1:
+            self.wfile.write(body[: int(len(body) * cut)])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.wfile.write(body)
 
     def read_json(self):
@@ -136,12 +204,15 @@ class Handler(BaseHTTPRequestHandler):
         u = urlsplit(self.path)
         if u.path == "/_stats":
             with STATE.lock:
-                body = json.dumps({"requests": len(STATE.log), "log": STATE.log}).encode()
+                body = json.dumps({"requests": len(STATE.log), "not_modified": STATE.not_modified,
+                                   "log": STATE.log}).encode()
             return self.send(200, body)
         full = u.path + ("?" + u.query if u.query else "")
         fault = None
         entry = {"path": full, "status": 0, "t": time.time(),
-                 "ua": self.headers.get("User-Agent", "")}
+                 "ua": self.headers.get("User-Agent", ""),
+                 "inm": self.headers.get("If-None-Match", ""),
+                 "ims": self.headers.get("If-Modified-Since", "")}
         with STATE.lock:
             STATE.log.append(entry)
             for f in STATE.faults:
@@ -154,7 +225,20 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(fault["delay"]))
         status = 200
         headers = {}
-        body = fixture_body(u.path, u.query)
+        if u.path == "/schedule/full":
+            body, etag, since = full_document()
+            headers = {"ETag": etag, "Last-Modified": email.utils.formatdate(since, usegmt=True)}
+            if not fault and not_modified(self.headers, etag, since):
+                with STATE.lock:
+                    STATE.not_modified += 1
+                entry["status"] = 304
+                self.send_response(304)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                return
+        else:
+            body = fixture_body(u.path, u.query)
         if body is None:
             status, body = 404, b'{"name":"Not Found","status":404}'
         if fault:
@@ -167,9 +251,11 @@ class Handler(BaseHTTPRequestHandler):
                 body = b'{"name":"Internal Server Error","status":500}'
             if "retry_after" in fault:
                 headers["Retry-After"] = str(fault["retry_after"])
+            if "truncate" in fault:
+                body = body[: int(len(body) * float(fault["truncate"]))]
         entry["status"] = status
         try:
-            self.send(status, body, headers=headers)
+            self.send(status, body, headers=headers, cut=float(fault.get("cut", 0)) if fault else 0.0)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout test, shutdown)
 

@@ -208,10 +208,15 @@ struct store *itest_begin(int days, long long *id) {
 }
 
 long long itest_run_sync(int days, Tvmaze__V1__IngestRun **out) {
+  struct ingest_fetch_config fc = itest_fetch_cfg();
+  return itest_run_sync_cfg(&fc, days, out);
+}
+
+long long itest_run_sync_cfg(const struct ingest_fetch_config *fc, int days,
+                             Tvmaze__V1__IngestRun **out) {
   long long id = 0;
   struct store *s = itest_begin(days, &id);
-  struct ingest_fetch_config fc = itest_fetch_cfg();
-  (void)ingest_run_execute(s, &fc, id, date_from_civil(2030, 1, 1), days, NULL);
+  (void)ingest_run_execute(s, fc, id, date_from_civil(2030, 1, 1), days, NULL);
   PQclear(PQexec(store_conn(s), "SELECT pg_stat_force_next_flush()"));
   PQclear(PQexec(store_conn(s), "SELECT 1"));
   assert_int_equal(store_ingest_run_get(s, NULL, id, out), STORE_OK);

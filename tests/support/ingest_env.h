@@ -75,6 +75,9 @@ struct store *itest_begin(int days, long long *id);
  * its table statistics visible before returning. *out gets the run with its
  * days (free with itest_run_free); returns the run id. */
 long long itest_run_sync(int days, Tvmaze__V1__IngestRun **out);
+/* The same with the fetch settings fc (itest_run_sync: itest_fetch_cfg()). */
+long long itest_run_sync_cfg(const struct ingest_fetch_config *fc, int days,
+                             Tvmaze__V1__IngestRun **out);
 /* Frees *run and sets it NULL. */
 void itest_run_free(Tvmaze__V1__IngestRun **run);
 /* A runner (ingest_runner_create) on the test database with the test fetch
