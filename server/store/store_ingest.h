@@ -162,7 +162,7 @@ struct store_ingest_validators {
   char last_modified[64];
 };
 
-/* The validators stored for url (migration 016); both "" when none. */
+/* The validators stored for url (migration 017); both "" when none. */
 enum store_status store_ingest_validators_load(struct store *s, const char *url,
                                                struct store_ingest_validators *out);
 

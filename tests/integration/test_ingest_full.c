@@ -25,21 +25,9 @@
 
 #define DAYS_ 3
 
-static int group_setup_(void **state) {
-  (void)state;
-  return itest_fake_start();
-}
-
-static int group_teardown_(void **state) {
-  (void)state;
-  itest_fake_stop();
-  return 0;
-}
-
 static int setup_(void **state) {
   (void)state;
-  itest_fresh_db("tvmaze_test_ingest_full");
-  json_decref(itest_fake_call("/_reset", "{}"));
+  itest_fresh_start("tvmaze_test_ingest_full");
   return 0;
 }
 
@@ -370,5 +358,5 @@ int main(void) {
       cmocka_unit_test_setup(test_full_truncated_document, setup_),
       cmocka_unit_test_setup(test_full_not_modified, setup_),
   };
-  return cmocka_run_group_tests(tests, group_setup_, group_teardown_);
+  return cmocka_run_group_tests(tests, itest_fake_group_setup, itest_fake_group_teardown);
 }

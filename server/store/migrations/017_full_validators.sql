@@ -1,4 +1,4 @@
--- 016: the validators (ETag, Last-Modified) of the last /schedule/full
+-- 017: the validators (ETag, Last-Modified) of the last /schedule/full
 -- document a full-mode run wrote completely (issue 18, docs/ingest.md "Full
 -- mode"), one row per document URL. The next full run sends them as
 -- If-None-Match / If-Modified-Since; a 304 Not Modified then skips every day
