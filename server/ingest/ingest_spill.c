@@ -145,7 +145,9 @@ int ingest_spill_day(struct ingest_spill *s, int i, struct strbuf *out, char *er
     return -1;
   }
   struct day_ *day = &s->day[i];
-  qsort(day->v, day->n, sizeof *day->v, entry_cmp_);
+  if (day->n > 1) { /* v is NULL for a day without items */
+    qsort(day->v, day->n, sizeof *day->v, entry_cmp_);
+  }
   char *buf = NULL;
   size_t cap = 0;
   int rc = 0;

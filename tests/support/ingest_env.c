@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,9 +39,17 @@ int itest_fake_start(void) {
   assert_true(fd >= 0);
   close(fd);
   unlink(port_file);
+  pid_t parent = getpid();
   fake_pid = fork();
   assert_true(fake_pid >= 0);
   if (fake_pid == 0) {
+    /* dies with the test: a test that aborts (a sanitizer report) skips
+     * the group teardown, and an orphan holding the test's stdout would
+     * keep ctest waiting until its timeout */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) {
+      _exit(127);
+    }
     char script[1024], fixtures[1024];
     snprintf(script, sizeof script, "%s", testenv_source_path("tests/fake_tvmaze/fake_tvmaze.py"));
     snprintf(fixtures, sizeof fixtures, "%s", testenv_source_path("tests/fake_tvmaze/fixtures"));
