@@ -523,10 +523,11 @@ static void *lock_run_main_(void *arg) {
 
 /* Terminates the backend that holds the run lock (the runner's session). */
 static void kill_lock_holder_(void) {
-  char sql[256];
+  char sql[512];
   snprintf(sql, sizeof sql,
            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 60000) FROM "
-           "pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND "
+           "pg_locks WHERE " ITEST_OUR_ADVISORY_LOCKS
+           " AND granted AND classid = 0 AND "
            "objid = %lld AND objsubid = 1) t",
            STORE_INGEST_LOCK_KEY);
   assert_int_equal(itest_q(sql), 1);

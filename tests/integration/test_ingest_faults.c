@@ -87,7 +87,7 @@ static void unreachable_run_(const char *api_url, const char *want) {
   itest_run_free(&run);
   assert_int_equal(itest_run_status(id), STORE_RUN_FAILED);
   /* the lock is free again: the next run starts */
-  assert_int_equal(itest_q("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
+  assert_int_equal(itest_q("SELECT count(*) FROM pg_locks WHERE " ITEST_OUR_ADVISORY_LOCKS), 0);
   store_close(s);
 }
 
@@ -166,7 +166,7 @@ static void test_pg_restart_last_day(void **state) {
   free(err);
   assert_int_equal(itest_q("SELECT count(*) FROM episodes WHERE airdate = '2030-01-03'"), 0);
   /* nobody holds the lock: the next run starts and writes the day */
-  assert_int_equal(itest_q("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
+  assert_int_equal(itest_q("SELECT count(*) FROM pg_locks WHERE " ITEST_OUR_ADVISORY_LOCKS), 0);
   long long id2 = 0;
   assert_int_equal(ingest_runner_start(r, date_from_civil(2030, 1, 1), 3, &id2, &started),
                    STORE_OK);

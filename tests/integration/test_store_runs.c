@@ -203,9 +203,10 @@ static void test_lock(void **state) {
   assert_true(got);
   assert_int_equal(store_ingest_try_lock(other, &got), STORE_OK);
   assert_false(got);
-  char sql[200];
+  char sql[512];
   snprintf(sql, sizeof sql,
-           "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+           "SELECT count(*) FROM pg_locks WHERE " ITEST_OUR_ADVISORY_LOCKS
+           " AND granted AND "
            "objid = %lld AND objsubid = 1",
            STORE_INGEST_LOCK_KEY);
   assert_int_equal(itest_q(sql), 1);

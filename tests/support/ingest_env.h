@@ -63,6 +63,13 @@ char *itest_qs(const char *sql);
 /* Runs a statement that returns no rows. */
 void itest_x(const char *sql);
 
+/* SQL condition: an advisory lock of the test's own database. pg_locks is
+ * cluster-wide, and tests running beside it (ctest -j) take the same run
+ * lock key in their own databases. */
+#define ITEST_OUR_ADVISORY_LOCKS                                                       \
+  "locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = " \
+  "current_database())"
+
 /* The schedule tables counted by itest_writes_all. */
 #define ITEST_N_TABLES 6
 extern const char *const itest_tables[ITEST_N_TABLES];
