@@ -78,9 +78,11 @@ static void peer_ip_(const rpc_call *call, char *out, size_t outlen) {
  * lookups first. what names the header in messages. */
 static int resolve_(struct auth_gate *g, rpc_call *call, struct store *store, const char *key,
                     size_t len, int limit_lookups, const char *what, struct store_key_record *rec) {
+  if (key_cache_memo_get(g->keys, key, len, rec))
+    return 0;
   unsigned char digest[STORE_KEY_DIGEST_LEN];
   store_key_digest(key, len, digest);
-  if (key_cache_get(g->keys, digest, rec))
+  if (key_cache_get(g->keys, digest, key, len, rec))
     return 0;
   if (limit_lookups) {
     char ip[80];
@@ -105,7 +107,7 @@ static int resolve_(struct auth_gate *g, rpc_call *call, struct store *store, co
     service_fail_store(call, st, "API key", store);
     return -1;
   }
-  key_cache_put(g->keys, digest, rec, epoch);
+  key_cache_put(g->keys, digest, key, len, rec, epoch);
   return 0;
 }
 
