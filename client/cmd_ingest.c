@@ -6,7 +6,9 @@
  *   tvmaze ingest list [--page N] [--per-page N]
  *
  * --wait polls GetIngestRun every second until the run ends: a progress bar
- * (days_done/days) when stdout is a terminal, else a line every 10 s. Exit
+ * (days_done/days) when stdout is a terminal, else a line every 10 s; while a
+ * full-mode run downloads /schedule/full (no day done yet), its bytes and
+ * items instead ("downloading /schedule/full: 123.4 MiB, 45,678 items"). Exit
  * status with --wait and for status: 0 SUCCEEDED (or still RUNNING for
  * status), 1 PARTIAL/FAILED or an RPC error, 2 usage.
  */
@@ -87,6 +89,38 @@ static void print_skipped_(struct cli_ctx *ctx, const Tvmaze__V1__IngestRun *r) 
   fputc('\n', ctx->out);
 }
 
+/* n with thousands separators ("45,678") into out. */
+static void grouped_(long long n, char *out, size_t size) {
+  char digits[32];
+  int len = snprintf(digits, sizeof digits, "%lld", n < 0 ? 0 : n);
+  size_t k = 0;
+  for (int i = 0; i < len && k + 2 < size; i++) {
+    if (i > 0 && (len - i) % 3 == 0) {
+      out[k++] = ',';
+    }
+    out[k++] = digits[i];
+  }
+  out[k] = '\0';
+}
+
+/* A full-mode run's download progress after verb ("downloading /schedule/full: 123.4
+ * MiB of 200.0 MiB, 45,678 items") into out; 0 when the run has none (daily
+ * mode, or nothing received yet). */
+static int download_line_(const Tvmaze__V1__IngestRun *r, const char *verb, char *out,
+                          size_t size) {
+  if (r->bytes_downloaded <= 0 && r->items_seen <= 0) {
+    return 0;
+  }
+  char items[32], total[48] = "";
+  grouped_(r->items_seen, items, sizeof items);
+  if (r->bytes_total > 0) {
+    snprintf(total, sizeof total, " of %.1f MiB", (double)r->bytes_total / (1024.0 * 1024.0));
+  }
+  snprintf(out, size, "%s /schedule/full: %.1f MiB%s, %s items", verb,
+           (double)r->bytes_downloaded / (1024.0 * 1024.0), total, items);
+  return 1;
+}
+
 static void print_run_(struct cli_ctx *ctx, const Tvmaze__V1__IngestRun *r, int with_days) {
   char started[32], finished[32];
   time_(r->started_at, started, sizeof started);
@@ -102,6 +136,10 @@ static void print_run_(struct cli_ctx *ctx, const Tvmaze__V1__IngestRun *r, int 
           (long long)r->shows_created, (long long)r->shows_updated, (long long)r->shows_unchanged,
           (long long)r->episodes_created, (long long)r->episodes_updated,
           (long long)r->episodes_unchanged, (long long)r->episodes_removed);
+  char dl[160];
+  if (download_line_(r, "downloaded", dl, sizeof dl)) {
+    fprintf(ctx->out, "  %s\n", dl);
+  }
   if (r->error != NULL && r->error[0] != '\0') {
     fprintf(ctx->out, "  error: %s\n", r->error);
   }
@@ -127,7 +165,20 @@ static int get_run_(struct cli_ctx *ctx, ProtobufCService *svc, int64_t id,
   return call->code == RPC_OK ? 0 : -1;
 }
 
+/* The days bar; while a full-mode run is still downloading (no day done
+ * yet), its download line instead. */
 static void progress_(struct cli_ctx *ctx, const Tvmaze__V1__IngestRun *r, int tty) {
+  char dl[160];
+  if (r->days_done == 0 && r->status == TVMAZE__V1__RUN_STATUS__RUN_STATUS_RUNNING &&
+      download_line_(r, "downloading", dl, sizeof dl)) {
+    if (tty) {
+      fprintf(ctx->out, "\r%-70s", dl);
+    } else {
+      fprintf(ctx->out, "run %lld: %s\n", (long long)r->id, dl);
+    }
+    fflush(ctx->out);
+    return;
+  }
   if (tty) {
     enum { WIDTH = 40 };
     int fill = r->days > 0 ? (int)((long)r->days_done * WIDTH / r->days) : 0;

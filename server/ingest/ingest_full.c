@@ -35,7 +35,33 @@ struct dl_ {
   char err[512];                              /* why the document failed */
   const struct store_ingest_validators *send; /* NULL: an unconditional GET */
   struct store_ingest_validators got;         /* of the last response */
+  ingest_full_progress_fn progress;           /* NULL: none */
+  void *progress_user;
+  int64_t progress_at;      /* clock_mono_ms of the last report */
+  long long progress_bytes; /* dl->bytes at the last report */
 };
+
+/* Reports the attempt's progress to dl->progress when forced or when
+ * INGEST_FULL_PROGRESS_MS / _BYTES passed since the last report. */
+static void progress_(struct dl_ *dl, int force) {
+  if (dl->progress == NULL) {
+    return;
+  }
+  int64_t now = clock_mono_ms();
+  if (!force && now - dl->progress_at < INGEST_FULL_PROGRESS_MS &&
+      dl->bytes - dl->progress_bytes < INGEST_FULL_PROGRESS_BYTES) {
+    return;
+  }
+  /* body bytes as sent (gzip'd or not), so that they compare with the
+   * Content-Length */
+  curl_off_t got = 0, total = -1;
+  curl_easy_getinfo(dl->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
+  curl_easy_getinfo(dl->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+  dl->progress_at = now;
+  dl->progress_bytes = dl->bytes;
+  dl->progress((long long)got, total > 0 ? (long long)total : 0, (long long)dl->js.items,
+               dl->progress_user);
+}
 
 static int def_(int v, int d) {
   return v > 0 ? v : d;
@@ -54,6 +80,17 @@ static size_t write_cb_(char *p, size_t size, size_t n, void *user) {
   if (http != 200) {
     return len; /* an error page: the status decides */
   }
+  if (dl->bytes == 0) {
+    /* an error page served as 200 (a proxy's, a maintenance page) */
+    const char *ctype = NULL;
+    curl_easy_getinfo(dl->easy, CURLINFO_CONTENT_TYPE, &ctype);
+    if (ctype != NULL && strncasecmp(ctype, "text/html", 9) == 0) {
+      snprintf(dl->err, sizeof dl->err, "an HTML page (Content-Type %.60s), not the JSON schedule",
+               ctype);
+      dl->doc_failed = 1;
+      return 0;
+    }
+  }
   dl->bytes += (long long)len;
   if (json_stream_feed(&dl->js, p, len) != 0) {
     if (dl->js.err[0] != '\0') {
@@ -62,6 +99,7 @@ static size_t write_cb_(char *p, size_t size, size_t n, void *user) {
     dl->doc_failed = 1;
     return 0; /* ends the transfer */
   }
+  progress_(dl, 0);
   return len;
 }
 
@@ -209,6 +247,8 @@ static int download_(struct dl_ *dl, const char *url, const atomic_int *stop, lo
     json_stream_init(&dl->js, dl->cfg->full_max_item, item_cb_, dl);
     dl->doc_failed = 0;
     dl->bytes = 0;
+    dl->progress_at = clock_mono_ms();
+    dl->progress_bytes = 0;
     dl->err[0] = '\0';
     (*requests)++;
     *retries += attempts > 1;
@@ -218,6 +258,9 @@ static int download_(struct dl_ *dl, const char *url, const atomic_int *stop, lo
     if (transfer_(dl, m, url, stop, &cc, &http, &retry_after) != 0) {
       rc = -1;
       goto out;
+    }
+    if (http == 200) {
+      progress_(dl, 1); /* the attempt's final counts */
     }
     if (cc == CURLE_OK && http == 200) {
       if (json_stream_finish(&dl->js) == 0) {
@@ -284,9 +327,12 @@ enum ingest_fetch_status ingest_full_days(const struct ingest_fetch_config *cfg,
                                           int days, const atomic_int *stop, ingest_fetch_day_fn fn,
                                           void *user, const struct store_ingest_validators *send,
                                           struct store_ingest_validators *got,
-                                          struct ingest_full_stats *stats, char *err,
-                                          size_t errlen) {
+                                          struct ingest_full_stats *stats,
+                                          ingest_full_progress_fn progress, void *progress_user,
+                                          char *err, size_t errlen) {
   struct dl_ dl = {.cfg = cfg,
+                   .progress = progress,
+                   .progress_user = progress_user,
                    .send = send != NULL && (send->etag[0] != '\0' || send->last_modified[0] != '\0')
                                ? send
                                : NULL};

@@ -44,6 +44,18 @@ struct ingest_full_stats {
   int not_modified;  /* the answer was 304 Not Modified */
 };
 
+/* Download progress of the current attempt: body bytes so far as sent
+ * (compressed when gzip'd, comparable to the Content-Length),
+ * the Content-Length (0: unknown), items split so far. Called on the
+ * calling thread of ingest_full_days, from inside the transfer, at most
+ * every INGEST_FULL_PROGRESS_MS or INGEST_FULL_PROGRESS_BYTES of body, and
+ * once when a 200 transfer ended (its final counts). */
+typedef void (*ingest_full_progress_fn)(long long bytes, long long bytes_total, long long items,
+                                        void *user);
+
+#define INGEST_FULL_PROGRESS_MS 500
+#define INGEST_FULL_PROGRESS_BYTES ((long long)8 << 20)
+
 /* {api_url}/schedule/full (malloc'd). */
 char *ingest_full_url(const struct ingest_fetch_config *cfg);
 
@@ -51,12 +63,14 @@ char *ingest_full_url(const struct ingest_fetch_config *cfg);
  * cfg->api_url's /schedule/full; *stats (may be NULL) gets the counts.
  * send (may be NULL): the validators of the document the stored days came
  * from; *got (may be NULL) gets those of the document received (both ""
- * unless a whole 200 document arrived). */
+ * unless a whole 200 document arrived). progress (may be NULL) with
+ * progress_user: the download's progress. */
 enum ingest_fetch_status ingest_full_days(const struct ingest_fetch_config *cfg, int32_t start_day,
                                           int days, const atomic_int *stop, ingest_fetch_day_fn fn,
                                           void *user, const struct store_ingest_validators *send,
                                           struct store_ingest_validators *got,
-                                          struct ingest_full_stats *stats, char *err,
-                                          size_t errlen);
+                                          struct ingest_full_stats *stats,
+                                          ingest_full_progress_fn progress, void *progress_user,
+                                          char *err, size_t errlen);
 
 #endif

@@ -185,8 +185,11 @@ static enum ingest_parse_status items_from_whole_(struct items_ *it, const char 
   json_error_t jerr;
   json_t *root = json_loadb(json, n, 0, &jerr);
   if (root == NULL) {
-    snprintf(err, errlen, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
-             jerr.text);
+    /* jansson says "unable to decode byte 0x.." of bytes that are no UTF-8 */
+    int utf8 = json_error_code(&jerr) == json_error_invalid_utf8 ||
+               strstr(jerr.text, "unable to decode byte") != NULL;
+    snprintf(err, errlen, "malformed JSON at line %d column %d: %s%s", jerr.line, jerr.column,
+             jerr.text, utf8 ? " (invalid UTF-8)" : "");
     return INGEST_PARSE_BAD_JSON;
   }
   if (!json_is_array(root)) {

@@ -114,7 +114,8 @@ enum store_status ingest_run_begin(struct store *s, int32_t start_day, int days,
 /* ------------------------------------------------------------------ */
 
 struct work_ {
-  int preload; /* the run memo's preload, not a day */
+  int preload;  /* the run memo's preload, not a day */
+  int progress; /* the full download's progress (exec_'s progress_*), not a day */
   char date[11];
   long long requests, retries;
   struct row_batch batch; /* when error == NULL */
@@ -155,6 +156,10 @@ struct exec_ {
   char (*complete)[11];
   size_t n_complete, cap_complete;
   struct otel_current_saved trace; /* the run's span (the caller's current), for the days */
+  /* the full download's latest progress (fetch side writes, the writer
+   * records it on s); progress_queued: a progress item waits in the queue */
+  atomic_llong progress_bytes, progress_total, progress_items;
+  atomic_int progress_queued;
 };
 
 /* Remembers w's parsed episode ids (whether or not its write succeeds: an
@@ -349,7 +354,16 @@ static void work_free_(struct work_ *w) {
 static void writer_fn_(void *item, void *arg) {
   struct exec_ *x = arg;
   struct work_ *w = item;
-  if (w->preload) {
+  if (w->progress) {
+    /* cleared before the read: a report arriving meanwhile queues again */
+    atomic_store(&x->progress_queued, 0);
+    if (store_ingest_run_progress(x->s, x->run_id, atomic_load(&x->progress_bytes),
+                                  atomic_load(&x->progress_total),
+                                  atomic_load(&x->progress_items)) != STORE_OK) {
+      LOG_EVENT(LOG_WARN, "ingest_progress_unrecorded", LF_INT("run", x->run_id),
+                LF_STR("error", store_last_error(x->s)));
+    }
+  } else if (w->preload) {
     /* the stored rows' ids for the whole run (else each day probes its own) */
     if (store_ingest_memo_preload(x->s, x->memo, x->from, x->to) != STORE_OK) {
       LOG_EVENT(LOG_WARN, "ingest_preload_unavailable", LF_STR("error", store_last_error(x->s)));
@@ -444,6 +458,23 @@ static int full_days_stored_(const struct exec_ *x, int32_t start_day, int days)
   return 1;
 }
 
+/* The full download's progress (fetch side, ingest_full_progress_fn): kept
+ * in x and recorded by the writer, which owns the run's session s; at most
+ * one progress item waits in the writer's queue, so the download never
+ * waits for a write and a slow write only coarsens the reports. */
+static void progress_cb_(long long bytes, long long bytes_total, long long items, void *user) {
+  struct exec_ *x = user;
+  atomic_store(&x->progress_bytes, bytes);
+  atomic_store(&x->progress_total, bytes_total);
+  atomic_store(&x->progress_items, items);
+  if (atomic_exchange(&x->progress_queued, 1) == 0) {
+    struct work_ *w = xcalloc(1, sizeof *w);
+    w->progress = 1;
+    row_batch_init(&w->batch);
+    workq_exec_submit(x->writer, w);
+  }
+}
+
 /* A day's documents arrived (or its fetch failed): hash, parse unless every
  * body is the one already stored, hand to the writer. */
 static int day_cb_(const struct ingest_fetched_day *d, void *user) {
@@ -503,8 +534,8 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
   workq_exec_submit(x.writer, preload);
   enum ingest_fetch_status fs;
   if (full_url != NULL) {
-    fs = ingest_full_days(fetch, start_day, days, stop, day_cb_, &x, &sent, &got, &fst, err,
-                          sizeof err);
+    fs = ingest_full_days(fetch, start_day, days, stop, day_cb_, &x, &sent, &got, &fst,
+                          progress_cb_, &x, err, sizeof err);
     LOG_EVENT(LOG_INFO, "ingest_full_document", LF_INT("run", run_id), LF_INT("bytes", fst.bytes),
               LF_INT("items", fst.items), LF_INT("kept", fst.kept), LF_INT("outside", fst.outside),
               LF_INT("undated", fst.undated), LF_INT("not_modified", fst.not_modified));

@@ -219,6 +219,16 @@ enum store_status store_ingest_run_finish(struct store *s, long long id, int sta
                    v, status, &rows);
 }
 
+enum store_status store_ingest_run_progress(struct store *s, long long id, long long bytes,
+                                            long long bytes_total, long long items) {
+  struct num_ ids = num_(id), b = num_(bytes), t = num_(bytes_total), n = num_(items);
+  const char *v[4] = {ids.s, b.s, t.s, n.s};
+  return run_(s, "ingest_run_progress",
+              "UPDATE ingest_runs SET bytes_downloaded = $2::bigint, bytes_total = $3::bigint, "
+              "items_seen = $4::bigint WHERE id = $1::bigint",
+              4, v, NULL);
+}
+
 static const char SQL_DAY_DONE_[] =
     "WITH d AS (UPDATE ingest_run_days SET status = $3::smallint, error = $4, "
     "skipped = $14::boolean "
@@ -302,7 +312,8 @@ enum store_status store_ingest_run_started_since(struct store *s, long long sinc
   "id, status, start_date::text, days, days_done, requests, retries, episodes_seen, "   \
   "shows_created, shows_updated, shows_unchanged, episodes_created, episodes_updated, " \
   "episodes_unchanged, error, extract(epoch FROM started_at)::float8, "                 \
-  "coalesce(extract(epoch FROM finished_at)::float8, -1), episodes_removed"
+  "coalesce(extract(epoch FROM finished_at)::float8, -1), episodes_removed, "           \
+  "bytes_downloaded, bytes_total, items_seen"
 
 /* A Timestamp of epoch seconds (fractions kept as nanos). */
 static Google__Protobuf__Timestamp *ts_(struct arena *a, double epoch) {
@@ -335,6 +346,9 @@ static Tvmaze__V1__IngestRun *run_from_row_(struct arena *a, const PGresult *r, 
     m->finished_at = ts_(a, finished);
   }
   m->episodes_removed = store_read_int(r, row, 17);
+  m->bytes_downloaded = store_read_int(r, row, 18);
+  m->bytes_total = store_read_int(r, row, 19);
+  m->items_seen = store_read_int(r, row, 20);
   return m;
 }
 

@@ -94,6 +94,11 @@ enum store_status store_ingest_run_create(struct store *s, const char *start_dat
 enum store_status store_ingest_run_finish(struct store *s, long long id, int status,
                                           const char *error);
 
+/* Sets the download progress of run_id (a full-mode run): decoded body
+ * bytes so far, the Content-Length (0: unknown) and items split so far. */
+enum store_status store_ingest_run_progress(struct store *s, long long id, long long bytes,
+                                            long long bytes_total, long long items);
+
 /* Records day `date` of run_id with status (enum store_day_status), error
  * (may be NULL) and skipped, adding c's counters (requests .. *_unchanged)
  * to the run and one to days_done: one statement (inside the day's

@@ -27,14 +27,22 @@ Control (JSON bodies):
                  inm / ims: the If-None-Match / If-Modified-Since received)
 FAULT: {"match": substring of the path+query, "times": N (-1: always),
         "status": code, "retry_after": s, "body": text, "delay": s,
-        "cut": F, "truncate": F}
+        "cut": F, "truncate": F, "body_b64": b64, "ctype": type,
+        "giant_item": N, "drip": F}
   the first fault whose match is in the request and has times left applies:
   it waits delay seconds, then answers status (default 200) with body (default
   the fixture). cut (0 < F < 1): the Content-Length of the whole body, but
   the connection closes after that fraction of its (sent, maybe gzip) bytes;
   truncate: a complete response of that fraction of the uncompressed body.
+  body_b64: the body as base64 (bytes that are not UTF-8); ctype: its
+  Content-Type (default JSON). giant_item: the body is one array of one
+  item (id 1, airdate 2030-01-01) whose name is a string of N bytes.
+  drip (0 <= F < 1): no Content-Length and no gzip; that fraction of the
+  body at once, then one space every 0.05 s until the client goes away
+  (a body that never ends).
 """
 import argparse
+import base64
 import email.utils
 import gzip
 import hashlib
@@ -178,6 +186,21 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(body)
 
+    def drip(self, status, body, frac, headers):
+        """The fault "drip": a body that never ends (see the module doc)."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.close_connection = True
+        self.wfile.write(body[: int(len(body) * frac)])
+        self.wfile.flush()
+        while True:  # until the client goes away (BrokenPipeError)
+            time.sleep(0.05)
+            self.wfile.write(b" ")
+            self.wfile.flush()
+
     def read_json(self):
         n = int(self.headers.get("Content-Length") or 0)
         return json.loads(self.rfile.read(n) or b"{}")
@@ -245,6 +268,11 @@ class Handler(BaseHTTPRequestHandler):
             status = int(fault.get("status", 200))
             if "body" in fault:
                 body = fault["body"].encode()
+            elif "body_b64" in fault:
+                body = base64.b64decode(fault["body_b64"])
+            elif "giant_item" in fault:
+                body = (b'[{"id":1,"airdate":"2030-01-01","name":"' +
+                        b"x" * int(fault["giant_item"]) + b'"}]')
             elif status == 429:
                 body = b'{"name":"Too Many Requests","status":429}'
             elif status >= 500:
@@ -255,7 +283,10 @@ class Handler(BaseHTTPRequestHandler):
                 body = body[: int(len(body) * float(fault["truncate"]))]
         entry["status"] = status
         try:
-            self.send(status, body, headers=headers, cut=float(fault.get("cut", 0)) if fault else 0.0)
+            if fault and "drip" in fault:
+                return self.drip(status, body, float(fault["drip"]), headers)
+            self.send(status, body, headers=headers, cut=float(fault.get("cut", 0)) if fault else 0.0,
+                      **({"ctype": fault["ctype"]} if fault and "ctype" in fault else {}))
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout test, shutdown)
 

@@ -9,6 +9,7 @@
  * reason and leaves the stored days as they were. Shared helpers in
  * tests/support/ingest_env.h.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +21,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "base64.h"
+#include "date.h"
 #include "ingest_env.h"
+#include "ingest_run.h"
+#include "json_stream.h"
+#include "strbuf.h"
 #include "store_ingest.h"
 
 #define DAYS_ 3
@@ -111,6 +117,8 @@ static void test_full_equals_daily(void **state) {
   itest_fresh_db("tvmaze_test_ingest_full_daily");
   itest_run_sync(DAYS_, &run);
   assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  /* daily mode has no download progress */
+  assert_int_equal(run->bytes_downloaded + run->bytes_total + run->items_seen, 0);
   long long daily_seen = (long long)run->episodes_seen;
   itest_run_free(&run);
   char *daily[N_DUMPS_];
@@ -127,8 +135,15 @@ static void test_full_equals_daily(void **state) {
   assert_int_equal(run->episodes_seen, daily_seen);
   assert_int_equal(run->episodes_created, daily_seen);
   assert_days_(run, STORE_DAY_SUCCEEDED, 0);
-  itest_run_free(&run);
+  /* the download's progress ends at the whole response and every item */
+  assert_true(run->bytes_total > 0);
+  assert_int_equal(run->bytes_downloaded, run->bytes_total);
   assert_int_equal(full_requests_(NULL), 1);
+  json_t *doc = itest_fake_call("/schedule/full", NULL);
+  assert_int_equal(run->items_seen, (long long)json_array_size(doc));
+  assert_true(run->items_seen > 0);
+  json_decref(doc);
+  itest_run_free(&run);
   /* one body hash per day, under the source "full" */
   assert_int_equal(itest_q("SELECT count(*) FROM ingest_source_hashes WHERE source = 'full'"),
                    DAYS_);
@@ -197,10 +212,11 @@ static void test_full_rerun_writes_nothing(void **state) {
 /* A cut document fails every day of the run (no day of it is complete
  * before its end) with the reason; the days stored by the earlier run stay
  * exactly as they were, with no change record. */
-static void cut_run_(const char *fault, const char *reason) {
+static void bad_run_cfg_(const struct ingest_fetch_config *cfg, const char *fault,
+                         const char *reason) {
   Tvmaze__V1__IngestRun *run = NULL;
-  struct ingest_fetch_config fc = full_cfg_();
-  fc.max_retries = 1;
+  struct ingest_fetch_config fc = *cfg;
+  json_decref(itest_fake_call("/_reset", "{}")); /* the base set, whatever ran before */
   itest_run_sync_cfg(&fc, DAYS_, &run);
   assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
   itest_run_free(&run);
@@ -238,6 +254,230 @@ static void cut_run_(const char *fault, const char *reason) {
   assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
   assert_true(run->episodes_updated + run->shows_updated > 0);
   itest_run_free(&run);
+}
+
+static void cut_run_(const char *fault, const char *reason) {
+  struct ingest_fetch_config fc = full_cfg_();
+  fc.max_retries = 1;
+  bad_run_cfg_(&fc, fault, reason);
+}
+
+/* cut_run_ with the fault {"match": "/schedule/full", "times": -1, key: value}
+ * (value: jansson's json_pack format fmt, then its argument). */
+static void bad_body_(const char *key, const char *fmt, const void *value, const char *reason) {
+  json_t *f = json_pack("{s:s, s:i}", "match", "/schedule/full", "times", -1);
+  json_t *v = fmt[0] == 's' ? json_string(value) : json_integer(*(const long long *)value);
+  json_object_set_new(f, key, v);
+  json_t *c = json_pack("{s:[o]}", "faults", f);
+  char *body = json_dumps(c, JSON_COMPACT);
+  json_decref(c);
+  cut_run_(body, reason);
+  free(body);
+}
+
+/* A document that is an object, not an array (an API error shape). */
+static void test_full_not_an_array(void **state) {
+  (void)state;
+  bad_body_("body", "s", "{\"name\":\"Not Found\",\"status\":404}", "not a JSON array");
+}
+
+/* A 200 whose body is an HTML error page (a proxy's, a maintenance page). */
+static void test_full_html_page(void **state) {
+  (void)state;
+  json_t *f = json_pack("{s:s, s:i, s:s, s:s}", "match", "/schedule/full", "times", -1, "body",
+                        "<html><body><h1>502 Bad Gateway</h1></body></html>", "ctype",
+                        "text/html; charset=utf-8");
+  json_t *c = json_pack("{s:[o]}", "faults", f);
+  char *body = json_dumps(c, JSON_COMPACT);
+  json_decref(c);
+  cut_run_(body, "HTML page");
+  free(body);
+  /* the same page as JSON's Content-Type: the splitter names the byte */
+  bad_body_("body", "s", "<html><body>maintenance</body></html>", "not a JSON array");
+}
+
+/* One item of 64 MB (a string): the splitter stops at its item bound
+ * (JSON_STREAM_MAX_ITEM, 4 MiB), so the item is never held whole. */
+static void test_full_giant_item(void **state) {
+  (void)state;
+  long long n = 64LL << 20;
+  char reason[64];
+  snprintf(reason, sizeof reason, "larger than %zu bytes", JSON_STREAM_MAX_ITEM);
+  bad_body_("giant_item", "I", &n, reason);
+}
+
+/* Nesting deeper than the splitter follows (JSON_SPAN_MAX_DEPTH). */
+static void test_full_deep_nesting(void **state) {
+  (void)state;
+  enum { DEPTH = 100000 };
+  char *doc = malloc(2 * DEPTH + 3);
+  assert_non_null(doc);
+  doc[0] = '[';
+  memset(doc + 1, '[', DEPTH);
+  memset(doc + 1 + DEPTH, ']', DEPTH);
+  doc[1 + 2 * DEPTH] = ']';
+  doc[2 + 2 * DEPTH] = '\0';
+  bad_body_("body", "s", doc, "nesting deeper than");
+  free(doc);
+}
+
+struct drip_run_ {
+  struct store *s;
+  const struct ingest_fetch_config *fc;
+  long long id;
+};
+
+static void *drip_run_fn_(void *arg) {
+  struct drip_run_ *d = arg;
+  (void)ingest_run_execute(d->s, d->fc, d->id, date_from_civil(2030, 1, 1), DAYS_, NULL);
+  return NULL;
+}
+
+/* A body that never ends (half the document, then a space every 50 ms,
+ * below the low-speed limit): the run's download progress moves while no
+ * day is done, then the whole-transfer timeout fails every day with the
+ * reason, the stored rows as they were. */
+static void test_full_slow_drip(void **state) {
+  (void)state;
+  struct ingest_fetch_config fc = full_cfg_();
+  fc.max_retries = 0;
+  fc.full_timeout_ms = 3000;
+  fc.full_low_speed_bps = 1 << 20;
+  Tvmaze__V1__IngestRun *run = NULL;
+  itest_run_sync_cfg(&fc, DAYS_, &run);
+  assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  itest_run_free(&run);
+  char *before[N_DUMPS_];
+  dump_all_(before);
+  itest_fake_control("{\"set\": \"changed\"}");
+  itest_fake_control(
+      "{\"faults\": [{\"match\": \"/schedule/full\", \"times\": -1, "
+      "\"drip\": 0.5}]}");
+  struct drip_run_ d = {.fc = &fc};
+  d.s = itest_begin(DAYS_, &d.id);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, drip_run_fn_, &d), 0);
+  /* mid-download: bytes and items recorded, no Content-Length, no day done */
+  itest_wait_for(
+      "SELECT count(*) FROM ingest_runs WHERE status = 1 AND days_done = 0 AND "
+      "bytes_downloaded > 0 AND items_seen > 0 AND bytes_total = 0",
+      1);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(store_ingest_run_get(d.s, NULL, d.id, &run), STORE_OK);
+  store_close(d.s);
+  assert_int_equal(run->status, STORE_RUN_FAILED);
+  assert_days_(run, STORE_DAY_FAILED, 0);
+  for (size_t i = 0; i < DAYS_; i++) {
+    const char *err = run->day_results[i]->error;
+    if (strstr(err, "full schedule") == NULL || strstr(err, "Timeout was reached") == NULL) {
+      fail_msg("day %s: error \"%s\" does not say the transfer timed out",
+               run->day_results[i]->date, err);
+    }
+  }
+  assert_true(run->items_seen > 0 && run->bytes_downloaded > 0);
+  itest_run_free(&run);
+  char *after[N_DUMPS_];
+  dump_all_(after);
+  assert_same_dumps_(before, after, "rows after a body that never ends");
+  dump_free_(before);
+  dump_free_(after);
+}
+
+/* The fixture document (as the fake parses it back) with extra, items as
+ * raw JSON text appended ("" for none), served for /schedule/full from now
+ * on (the fault body_b64: the bytes need not be UTF-8). */
+static void serve_doc_with_(const char *extra) {
+  json_t *doc = itest_fake_call("/schedule/full", NULL);
+  char *text = json_dumps(doc, JSON_COMPACT);
+  json_decref(doc);
+  size_t n = strlen(text);
+  assert_true(n > 2 && text[n - 1] == ']');
+  struct strbuf raw, b64;
+  strbuf_init(&raw);
+  strbuf_init(&b64);
+  strbuf_append_n(&raw, text, n - 1);
+  strbuf_append(&raw, extra);
+  strbuf_append_char(&raw, ']');
+  free(text);
+  base64_encode(&b64, (const uint8_t *)raw.data, raw.len);
+  json_t *f = json_pack("{s:s, s:i, s:s#}", "match", "/schedule/full", "times", -1, "body_b64",
+                        b64.data, b64.len);
+  json_t *c = json_pack("{s:[o]}", "faults", f);
+  char *body = json_dumps(c, JSON_COMPACT);
+  json_decref(c);
+  itest_fake_control(body);
+  free(body);
+  strbuf_release(&raw);
+  strbuf_release(&b64);
+}
+
+/* A run of the fixture document with extra appended (serve_doc_with_) after
+ * a run of the plain one: *out gets it; the rows must stay those of the
+ * plain run (its items are the same). */
+static void extra_items_run_(const char *extra, int status, Tvmaze__V1__IngestRun **out) {
+  Tvmaze__V1__IngestRun *run = NULL;
+  struct ingest_fetch_config fc = full_cfg_();
+  itest_run_sync_cfg(&fc, DAYS_, &run);
+  assert_int_equal(run->status, STORE_RUN_SUCCEEDED);
+  long long plain_items = run->items_seen;
+  itest_run_free(&run);
+  char *before[N_DUMPS_];
+  dump_all_(before);
+  serve_doc_with_(extra);
+  itest_run_sync_cfg(&fc, DAYS_, out);
+  assert_int_equal((*out)->status, status);
+  assert_true((*out)->items_seen > plain_items);
+  assert_int_equal((*out)->days_done, DAYS_);
+  char *after[N_DUMPS_];
+  dump_all_(after);
+  assert_same_dumps_(before, after, "rows after a document with bad items");
+  dump_free_(before);
+  dump_free_(after);
+}
+
+/* Items without an id (or with a show without one) are skipped as daily
+ * mode skips them (ingest_parse.c: items_skipped): the run succeeds with
+ * the other items' rows. */
+static void test_full_items_missing_ids(void **state) {
+  (void)state;
+  Tvmaze__V1__IngestRun *run = NULL;
+  extra_items_run_(
+      ",{\"airdate\":\"2030-01-01\",\"name\":\"no id\","
+      "\"_embedded\":{\"show\":{\"id\":999001,\"name\":\"S\"}}}"
+      ",{\"id\":999002,\"airdate\":\"2030-01-02\",\"name\":\"no show id\","
+      "\"_embedded\":{\"show\":{\"name\":\"S\"}}}",
+      STORE_RUN_SUCCEEDED, &run);
+  for (size_t i = 0; i < DAYS_; i++) {
+    assert_int_equal(run->day_results[i]->status, STORE_DAY_SUCCEEDED);
+  }
+  itest_run_free(&run);
+  assert_int_equal(itest_q("SELECT count(*) FROM episodes WHERE id = 999002"), 0);
+  assert_int_equal(itest_q("SELECT count(*) FROM shows WHERE id = 999001"), 0);
+}
+
+/* An item whose bytes are not UTF-8 fails its own day with the parser's
+ * reason (the splitter decodes nothing); the other days are written: the
+ * run is PARTIAL, nothing of the bad day half-written. */
+static void test_full_invalid_utf8(void **state) {
+  (void)state;
+  Tvmaze__V1__IngestRun *run = NULL;
+  extra_items_run_(
+      ",{\"id\":999003,\"airdate\":\"2030-01-02\",\"name\":\"bad \xff\xfe\","
+      "\"_embedded\":{\"show\":{\"id\":999004,\"name\":\"S\"}}}",
+      STORE_RUN_PARTIAL, &run);
+  for (size_t i = 0; i < DAYS_; i++) {
+    const Tvmaze__V1__DayResult *d = run->day_results[i];
+    if (strcmp(d->date, "2030-01-02") != 0) {
+      assert_int_equal(d->status, STORE_DAY_SUCCEEDED);
+      continue;
+    }
+    assert_int_equal(d->status, STORE_DAY_FAILED);
+    if (strstr(d->error, "full schedule") == NULL || strstr(d->error, "invalid UTF-8") == NULL) {
+      fail_msg("day %s: error \"%s\" does not name the invalid UTF-8", d->date, d->error);
+    }
+  }
+  itest_run_free(&run);
+  assert_int_equal(itest_q("SELECT count(*) FROM episodes WHERE id = 999003"), 0);
 }
 
 /* The connection closes in the middle of the (gzip) body, every attempt. */
@@ -357,6 +597,13 @@ int main(void) {
       cmocka_unit_test_setup(test_full_cut_transfer, setup_),
       cmocka_unit_test_setup(test_full_truncated_document, setup_),
       cmocka_unit_test_setup(test_full_not_modified, setup_),
+      cmocka_unit_test_setup(test_full_not_an_array, setup_),
+      cmocka_unit_test_setup(test_full_html_page, setup_),
+      cmocka_unit_test_setup(test_full_giant_item, setup_),
+      cmocka_unit_test_setup(test_full_deep_nesting, setup_),
+      cmocka_unit_test_setup(test_full_slow_drip, setup_),
+      cmocka_unit_test_setup(test_full_items_missing_ids, setup_),
+      cmocka_unit_test_setup(test_full_invalid_utf8, setup_),
   };
   return cmocka_run_group_tests(tests, itest_fake_group_setup, itest_fake_group_teardown);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The real tvmaze-server killed (SIGKILL) mid-run: whole days only, and the run
-# FAILED after a restart; then `tvmaze ingest start --wait` completes the data.
+# FAILED after a restart; then `tvmaze ingest start --wait` completes the data;
+# then full mode's download progress shown by the CLI mid-download.
 # Needs TVMAZE_BUILD_DIR, TVMAZE_SOURCE_DIR, TVMAZE_TEST_DATABASE_URL.
 set -euo pipefail
 BUILD="${TVMAZE_BUILD_DIR:?}"
@@ -87,6 +88,30 @@ assert [d.get("skipped", False) for d in days] == [True, False, False], days
 ' "$TMP/status2.json" || fail "skipped in JSON: $(cat "$TMP/status2.json")"
 "$BUILD/client/tvmaze" ingest list >"$TMP/list.txt"
 [ "$(grep -c "FAILED\|SUCCEEDED" "$TMP/list.txt")" = 2 ] || fail "list: $(cat "$TMP/list.txt")"
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || fail "server exit status $?"
+SERVER_PID=""
+
+# full mode: while /schedule/full downloads (half the document, then a body
+# that never ends: the fake's drip) no day is done, but the run's download
+# progress moves and the CLI's status shows it
+curl -fsS -d '{}' "$FAKE/_reset" >/dev/null
+curl -fsS -d '{"faults": [{"match": "/schedule/full", "times": -1, "drip": 0.5}]}' \
+  "$FAKE/_control" >/dev/null
+TVMAZE_SCHEDULE_SOURCE=full start_server
+"$BUILD/client/tvmaze" ingest start --start-date 2030-01-01 --days 3 | grep -q "started run 3" ||
+  fail "run 3 did not start"
+wait_sql "SELECT bytes_downloaded > 0 AND items_seen > 0 AND days_done = 0 FROM ingest_runs WHERE id = 3" t
+"$BUILD/client/tvmaze" ingest status 3 >"$TMP/status3.txt" || fail "status 3: $(cat "$TMP/status3.txt")"
+grep -Eq "^  downloaded /schedule/full: [0-9]+\.[0-9] MiB, [0-9,]+ items$" "$TMP/status3.txt" ||
+  fail "no download progress in: $(cat "$TMP/status3.txt")"
+"$BUILD/client/tvmaze" --json ingest status 3 >"$TMP/status3.json"
+python3 -c '
+import json, sys
+run = json.load(open(sys.argv[1]))["run"]
+assert int(run["bytes_downloaded"]) > 0 and int(run["items_seen"]) > 0, run
+assert int(run.get("bytes_total", "0")) == 0, run  # no Content-Length while dripping
+' "$TMP/status3.json" || fail "progress in JSON: $(cat "$TMP/status3.json")"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || fail "server exit status $?"
 SERVER_PID=""
