@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/lib/schedule.sh: the anchors' 90-day data set as TVMaze schedule JSON
 # served as static files by nginx (gzip_static), for the benchmarks that
-# ingest it (sourced by bench/ingest.sh and bench/changes.sh).
+# ingest it (sourced by bench/ingest.sh, bench/changes.sh and bench/world.sh).
 #
 #   bench_schedule_data ROOT ANCHORS WORK
 #     generates WORK/data (gen_data.py) and WORK/schedule (csv_to_schedule.py)
@@ -10,7 +10,9 @@
 #   bench_schedule_nginx WORK ROOTDIR
 #     starts nginx on a free port serving ROOTDIR (a directory or a symlink
 #     to one: a request follows the symlink as it is at that moment, so a
-#     caller can swap the data set between runs); sets FAKE_PID and
+#     caller can swap the data set between runs; /schedule/full is
+#     ROOTDIR/full.json, 404 without it; ETag and Last-Modified are nginx's
+#     own for static files, so a conditional GET gets its 304); sets FAKE_PID and
 #     FAKE_PORT. The caller stops it: kill -QUIT "$FAKE_PID".
 # The caller provides log().
 
@@ -70,6 +72,7 @@ http {
     root $rootdir;
     location = /schedule/web { try_files /web-\$arg_date.json /empty.json; }
     location = /schedule { try_files /\$arg_country-\$arg_date.json /empty.json; }
+    location = /schedule/full { try_files /full.json =404; }
   }
 }
 CONF
