@@ -55,7 +55,8 @@
 #define MAX_CONNS 65536
 
 /* The connection limit: RLIMIT_NOFILE (its soft limit raised to the hard
- * one) minus FD_RESERVE, at most MAX_CONNS. */
+ * one) minus FD_RESERVE (half of it when that is no more than 2 x
+ * FD_RESERVE), at most MAX_CONNS. */
 static unsigned conn_limit_(void) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -66,9 +67,7 @@ static unsigned conn_limit_(void) {
       rl.rlim_cur = rl.rlim_max;
   }
   rlim_t n = rl.rlim_cur == RLIM_INFINITY ? MAX_CONNS + FD_RESERVE : rl.rlim_cur;
-  if (n <= FD_RESERVE + OTHER_CONNS)
-    return OTHER_CONNS + 1; /* a tiny limit: MHD refuses what it cannot take */
-  n -= FD_RESERVE;
+  n = n > 2 * FD_RESERVE ? n - FD_RESERVE : n / 2; /* a tiny limit: half for connections */
   return n > MAX_CONNS ? MAX_CONNS : (unsigned)n;
 }
 
@@ -174,6 +173,8 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
   long stream_limit = cfg->stream_limit;
   if (stream_limit > (long)conn_limit - OTHER_CONNS) {
     stream_limit = (long)conn_limit - OTHER_CONNS;
+    if (stream_limit < 1)
+      stream_limit = 1;
     LOG_EVENT(LOG_WARN, "gateway_stream_limit_lowered", LF_INT("configured", cfg->stream_limit),
               LF_INT("stream_limit", stream_limit), LF_INT("connection_limit", conn_limit),
               LF_STR("reason", "RLIMIT_NOFILE: connections are kept for /up and other requests"));
