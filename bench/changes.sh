@@ -23,7 +23,8 @@
 # minus the change's changed_at for all three (the anchor: changed_at of the
 # notified version, looked up after the run). RSS (VmRSS/VmHWM) of server
 # and gateway before the subscribers, with them connected and idle, and
-# after the delivery.
+# after the delivery. The gateway's /up is probed every second from the
+# streams' connection to the end of the delivery (up.txt: one status a line).
 # Prints a markdown summary (also $WORK/summary.md); raw logs stay in $WORK.
 #
 # Usage: bench/changes.sh [BUILD_DIR]   (default: build)
@@ -171,6 +172,17 @@ done
 log "all subscribers connected after $((t_ready / 10)) s"
 sleep 3 # let every stream settle (first heartbeats, gateway catch-up pages)
 S_RSS1=$(kb "$SERVER_PID" VmRSS) G_RSS1=$(kb "$GATEWAY_PID" VmRSS)
+# the load balancer's view while the streams are open: /up every second
+# until the delivery ends, one status a line (000: no answer within 5 s)
+up_probe() {
+  while :; do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 "http://127.0.0.1:$HTTP_PORT/up" || true
+    sleep 1
+  done
+}
+up_probe >"$WORK/up.txt" 2>/dev/null &
+UP_PID=$!
+pids+=("$UP_PID")
 
 # ---------------------------------------------------------------- re-ingest
 ln -sfn "$WORK/schedule2" "$WORK/served"
@@ -189,6 +201,8 @@ printf '%s %s\n' "$FINAL" "$EXPECTED" >"$STOP.tmp"
 mv "$STOP.tmp" "$STOP"
 log "re-ingest done in $T_RE s: $EXPECTED changes in $TXNS transactions, final version $FINAL; waiting for the subscribers"
 for p in "$L_PID" "$G_PID" "$E_PID"; do wait "$p" || true; done
+kill "$UP_PID" 2>/dev/null || true
+UP_ALL=$(grep -c . "$WORK/up.txt" || true) UP_OK=$(grep -cx 200 "$WORK/up.txt" || true)
 S_RSS2=$(kb "$SERVER_PID" VmRSS) S_HWM2=$(kb "$SERVER_PID" VmHWM)
 G_RSS2=$(kb "$GATEWAY_PID" VmRSS) G_HWM2=$(kb "$GATEWAY_PID" VmHWM)
 DELIVERED_AT="$(date +%s.%N)"
@@ -249,6 +263,7 @@ S_PER="$(per_sub "$S_RSS1" "$S_RSS0" "$GRPC_STREAMS")" G_PER="$(per_sub "$G_RSS1
   echo "| SSE p99 / anchor p99 <= 1 | $EP99 / $LP99 ms = $(ratio "$EP99" "$LP99") | $(verdict "$EP99" "$LP99") |"
   echo "| gRPC p99 / anchor p99 from commit <= 1 | $GC99 / $LC99 ms = $(ratio "$GC99" "$LC99") | $(verdict "$GC99" "$LC99") |"
   echo "| SSE p99 / anchor p99 from commit <= 1 | $EC99 / $LC99 ms = $(ratio "$EC99" "$LC99") | $(verdict "$EC99" "$LC99") |"
+  echo "| gateway /up answers 200 while the streams are open (every second) | $UP_OK of $UP_ALL | $([ "$UP_OK" = "$UP_ALL" ] && [ "$UP_ALL" -gt 0 ] && echo met || echo MISSED) |"
   echo "| server growth < 16 KiB per subscriber | $S_PER KiB | $(verdict "$S_PER" 16) |"
   echo "| gateway growth < 16 KiB per subscriber | $G_PER KiB | $(verdict "$G_PER" 16) |"
   echo "| server VmHWM < 64 MiB | $(mib "$S_HWM2") MiB | $(verdict "$(mib "$S_HWM2")" 64) |"

@@ -44,6 +44,8 @@ const char gw_usage_text[] =
     "/up answers from (1000)\n"
     "  --stream-heartbeat-ms N TVMAZE_STREAM_HEARTBEAT_MS  heartbeat of an idle "
     "/api/v1/changes/stream (10000; 100..15000)\n"
+    "  --stream-limit N        TVMAZE_STREAM_LIMIT   concurrent /api/v1/changes/stream; beyond: "
+    "503 (4000)\n"
     "  --http-per-ip-connections N  TVMAZE_HTTP_PER_IP_CONNECTIONS  connections per client "
     "address (100; 0: no cap)\n"
     "  --response-cache-ttl S  TVMAZE_RESPONSE_CACHE_TTL  reuse read replies S s at most (60; 0 "
@@ -85,6 +87,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   const char *s_pip = getenv("TVMAZE_HTTP_PER_IP_CONNECTIONS");
   const char *s_hiv = getenv("TVMAZE_HEALTH_INTERVAL_MS");
   const char *s_shb = getenv("TVMAZE_STREAM_HEARTBEAT_MS");
+  const char *s_slim = getenv("TVMAZE_STREAM_LIMIT");
   memset(cfg, 0, sizeof *cfg);
   cfg->redis_url = getenv("REDIS_URL");
   cfg->api_username = getenv("API_USERNAME");
@@ -125,6 +128,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
     O_PIP,
     O_HIV,
     O_SHB,
+    O_SLIM,
     O_ROUTES,
     O_VERSION,
     O_HELP
@@ -155,6 +159,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
                                        {"http-per-ip-connections", required_argument, 0, O_PIP},
                                        {"health-interval-ms", required_argument, 0, O_HIV},
                                        {"stream-heartbeat-ms", required_argument, 0, O_SHB},
+                                       {"stream-limit", required_argument, 0, O_SLIM},
                                        {"routes", no_argument, 0, O_ROUTES},
                                        {"version", no_argument, 0, O_VERSION},
                                        {"help", no_argument, 0, O_HELP},
@@ -239,6 +244,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
     case O_SHB:
       s_shb = optarg;
       break;
+    case O_SLIM:
+      s_slim = optarg;
+      break;
     case O_HIV:
       s_hiv = optarg;
       break;
@@ -319,6 +327,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
   cfg->per_ip_connections = 100;
   cfg->health_interval_ms = 1000;
   cfg->stream_heartbeat_ms = 10000;
+  cfg->stream_limit = 4000;
   if ((s_iplim &&
        parse_long_("TVMAZE_RATE_IP_LIMIT", s_iplim, 1, 100000000, &cfg->ip_limit, err, errlen)) ||
       (s_ipwin &&
@@ -346,7 +355,9 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char *err, size
       (s_hiv && parse_long_("TVMAZE_HEALTH_INTERVAL_MS", s_hiv, 100, 60000,
                             &cfg->health_interval_ms, err, errlen)) ||
       (s_shb && parse_long_("TVMAZE_STREAM_HEARTBEAT_MS", s_shb, 100, 15000,
-                            &cfg->stream_heartbeat_ms, err, errlen)))
+                            &cfg->stream_heartbeat_ms, err, errlen)) ||
+      (s_slim &&
+       parse_long_("TVMAZE_STREAM_LIMIT", s_slim, 1, 100000, &cfg->stream_limit, err, errlen)))
     return -1;
   if (otel_config_from_env(&cfg->otel, "tvmaze-gateway", TVMAZE_VERSION, err, errlen) != 0)
     return -1;

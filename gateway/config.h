@@ -44,6 +44,7 @@ struct gw_config {
   long upstream_queue;       /* TVMAZE_UPSTREAM_QUEUE, jobs waiting for a worker (256) */
   long runstats_period_s;    /* TVMAZE_INGEST_METRICS_INTERVAL, s between run counts (15) */
   long stream_heartbeat_ms;  /* TVMAZE_STREAM_HEARTBEAT_MS, idle change-stream heartbeat (10000) */
+  long stream_limit;         /* TVMAZE_STREAM_LIMIT, concurrent change streams (4000) */
   struct otel_config otel;   /* OTEL_* (otel/otel_config.h; no flags, as OpenTelemetry) */
 };
 

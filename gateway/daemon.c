@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "feed.h"
 #include "follow.h"
 #include "health.h"
+#include "log.h"
 #include "metrics.h"
 #include "otel_tracer.h"
 #include "pipeline.h"
@@ -42,6 +44,32 @@
  * nginx's default header budget (4 x 8k), holds an 8 KiB URL (our 414
  * limit) with room for the headers. */
 #define CONN_MEMORY_BYTES (32 * 1024)
+
+/* File descriptors kept for other than HTTP connections (listen socket,
+ * epoll, gRPC channels, Redis, OTLP, logs), and the connections kept for
+ * other than change streams (/up, /metrics, the API): the stream cap is at
+ * most the connection limit minus OTHER_CONNS, so 4,000 streams (or any
+ * TVMAZE_STREAM_LIMIT) never block the load balancer's health check. */
+#define FD_RESERVE 128
+#define OTHER_CONNS 256
+#define MAX_CONNS 65536
+
+/* The connection limit: RLIMIT_NOFILE (its soft limit raised to the hard
+ * one) minus FD_RESERVE (half of it when that is no more than 2 x
+ * FD_RESERVE), at most MAX_CONNS. */
+static unsigned conn_limit_(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 1000;
+  if (rl.rlim_cur < rl.rlim_max) {
+    struct rlimit up = {rl.rlim_max, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+      rl.rlim_cur = rl.rlim_max;
+  }
+  rlim_t n = rl.rlim_cur == RLIM_INFINITY ? MAX_CONNS + FD_RESERVE : rl.rlim_cur;
+  n = n > 2 * FD_RESERVE ? n - FD_RESERVE : n / 2; /* a tiny limit: half for connections */
+  return n > MAX_CONNS ? MAX_CONNS : (unsigned)n;
+}
 
 /* Written by start only; read-only while serving. */
 struct gw_daemon {
@@ -82,8 +110,9 @@ static void free_modules_(struct gw_daemon *d) {
   free(d);
 }
 
-static struct MHD_Daemon *start_mhd_(const struct gw_config *cfg, struct gw_pipeline *p,
-                                     struct gw_conns *conns, char *err, size_t errlen) {
+static struct MHD_Daemon *start_mhd_(const struct gw_config *cfg, unsigned conn_limit,
+                                     struct gw_pipeline *p, struct gw_conns *conns, char *err,
+                                     size_t errlen) {
   struct sockaddr_storage ss;
   socklen_t slen;
   if (gw_listen_addr_parse(cfg->http_addr, &ss, &slen) != 0) {
@@ -101,7 +130,7 @@ static struct MHD_Daemon *start_mhd_(const struct gw_config *cfg, struct gw_pipe
   struct MHD_Daemon *mhd = MHD_start_daemon(
       flags, 0, NULL, NULL, gw_pipeline_access, p, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
       MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)cfg->conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+      (unsigned)cfg->conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
       MHD_OPTION_NOTIFY_CONNECTION, gw_conns_notify, conns, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       (size_t)CONN_MEMORY_BYTES, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
@@ -140,7 +169,18 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
   d->health = gw_health_start(d->upstream, d->metrics, cfg->health_interval_ms, err, errlen);
   if (!d->health)
     goto fail;
-  d->feed = gw_feed_create(d->upstream, d->workers, cfg->stream_heartbeat_ms, err, errlen);
+  unsigned conn_limit = conn_limit_();
+  long stream_limit = cfg->stream_limit;
+  if (stream_limit > (long)conn_limit - OTHER_CONNS) {
+    stream_limit = (long)conn_limit - OTHER_CONNS;
+    if (stream_limit < 1)
+      stream_limit = 1;
+    LOG_EVENT(LOG_WARN, "gateway_stream_limit_lowered", LF_INT("configured", cfg->stream_limit),
+              LF_INT("stream_limit", stream_limit), LF_INT("connection_limit", conn_limit),
+              LF_STR("reason", "RLIMIT_NOFILE: connections are kept for /up and other requests"));
+  }
+  d->feed =
+      gw_feed_create(d->upstream, d->workers, cfg->stream_heartbeat_ms, stream_limit, err, errlen);
   if (!d->feed)
     goto fail;
   struct gw_follow_listener fl = {
@@ -167,7 +207,7 @@ struct gw_daemon *gw_daemon_start(const struct gw_config *cfg, char *err, size_t
   d->conns = gw_conns_start(cfg->head_timeout_s * 1000, err, errlen);
   if (!d->conns)
     goto fail;
-  d->mhd = start_mhd_(cfg, d->pipeline, d->conns, err, errlen);
+  d->mhd = start_mhd_(cfg, conn_limit, d->pipeline, d->conns, err, errlen);
   if (!d->mhd)
     goto fail;
   return d;

@@ -80,15 +80,18 @@ struct gw_sub {
 };
 
 struct gw_feed {
-  struct gw_upstream *up;     /* borrowed */
-  struct gw_workers *workers; /* borrowed */
-  long heartbeat_ms;          /* read-only */
-  struct ticker *ticker;      /* heartbeats */
-  pthread_mutex_t lock;       /* guards everything below and every subscriber's lock fields */
-  pthread_cond_t room;        /* a full queue took an event, or stop (CLOCK_MONOTONIC) */
-  struct gw_sub *head;        /* linked subscribers */
-  long nsubs;                 /* linked */
-  int64_t pos;                /* last version the follower reported; -1: none */
+  struct gw_upstream *up;           /* borrowed */
+  struct gw_workers *workers;       /* borrowed */
+  long heartbeat_ms;                /* read-only */
+  struct ticker *ticker;            /* heartbeats */
+  pthread_mutex_t lock;             /* guards everything below and every subscriber's lock fields */
+  pthread_cond_t room;              /* a full queue took an event, or stop (CLOCK_MONOTONIC) */
+  struct gw_sub *head;              /* linked subscribers */
+  long nsubs;                       /* linked */
+  long opening;                     /* in gw_feed_open, counted against max_streams */
+  long max_streams;                 /* read-only: cap of nsubs + opening */
+  unsigned long long refused_total; /* opens refused at max_streams */
+  int64_t pos;                      /* last version the follower reported; -1: none */
   int stopping;
   unsigned long long cut_total;    /* subscribers cut off for being slow */
   unsigned long long events_total; /* events queued to subscribers */
@@ -451,11 +454,12 @@ static void reader_free_(void *cls) {
 /* ------------------------------------------------------------------ */
 
 struct gw_feed *gw_feed_create(struct gw_upstream *up, struct gw_workers *w, long heartbeat_ms,
-                               char *err, size_t errlen) {
+                               long max_streams, char *err, size_t errlen) {
   struct gw_feed *f = xcalloc(1, sizeof *f);
   f->up = up;
   f->workers = w;
   f->heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms : 10000;
+  f->max_streams = max_streams > 0 ? max_streams : 1;
   f->pos = -1;
   pthread_mutex_init(&f->lock, NULL);
   pthread_condattr_t ca;
@@ -507,6 +511,23 @@ void gw_feed_destroy(struct gw_feed *f) {
 struct gw_sub *gw_feed_open(struct gw_feed *f, const Tvmaze__V1__WatchChangesRequest *req,
                             int ndjson, const char *after_field, const struct gw_trace *trace,
                             struct gw_reply *reply) {
+  /* a slot first: the streams never take the connections /up and the
+   * other requests need (daemon.c sizes the connection limit above it) */
+  pthread_mutex_lock(&f->lock);
+  int full = f->nsubs + f->opening >= f->max_streams;
+  if (full)
+    f->refused_total++;
+  else
+    f->opening++;
+  pthread_mutex_unlock(&f->lock);
+  if (full) {
+    reply->retry_after = 1;
+    gw_reply_error(reply, 503, RPC_UNAVAILABLE,
+                   "TVMAZE_STREAM_LIMIT: this gateway serves at most %ld change streams at "
+                   "once; retry later",
+                   f->max_streams);
+    return NULL;
+  }
   struct gw_sub *s = xcalloc(1, sizeof *s);
   s->feed = f;
   s->ndjson = ndjson;
@@ -527,6 +548,7 @@ struct gw_sub *gw_feed_open(struct gw_feed *f, const Tvmaze__V1__WatchChangesReq
   if (fast) {
     s->live = 1;
     link_(f, s);
+    f->opening--;
   }
   pthread_mutex_unlock(&f->lock);
   if (fast)
@@ -542,9 +564,13 @@ struct gw_sub *gw_feed_open(struct gw_feed *f, const Tvmaze__V1__WatchChangesReq
     else
       gw_reply_error(reply, 0, code, "%s", msg);
     sub_free_(s);
+    pthread_mutex_lock(&f->lock);
+    f->opening--;
+    pthread_mutex_unlock(&f->lock);
     return NULL;
   }
   pthread_mutex_lock(&f->lock);
+  f->opening--;
   int stopping = f->stopping;
   if (!stopping) {
     apply_page_(f, s, &pg);
@@ -583,7 +609,8 @@ void gw_feed_sub_release(struct gw_sub *s) {
 void gw_feed_render(struct gw_feed *f, struct strbuf *out) {
   pthread_mutex_lock(&f->lock);
   long n = f->nsubs;
-  unsigned long long cut = f->cut_total, events = f->events_total;
+  unsigned long long cut = f->cut_total, events = f->events_total, refused = f->refused_total;
+  long limit = f->max_streams;
   pthread_mutex_unlock(&f->lock);
   strbuf_appendf(out,
                  "# HELP tvmaze_gateway_sse_streams Open change streams (SSE and NDJSON)\n"
@@ -595,6 +622,13 @@ void gw_feed_render(struct gw_feed *f, struct strbuf *out) {
                  "tvmaze_gateway_sse_cut_total %llu\n"
                  "# HELP tvmaze_gateway_sse_events_total Events queued to change streams\n"
                  "# TYPE tvmaze_gateway_sse_events_total counter\n"
-                 "tvmaze_gateway_sse_events_total %llu\n",
-                 n, cut, events);
+                 "tvmaze_gateway_sse_events_total %llu\n"
+                 "# HELP tvmaze_gateway_sse_streams_limit Change streams served at once "
+                 "(TVMAZE_STREAM_LIMIT)\n"
+                 "# TYPE tvmaze_gateway_sse_streams_limit gauge\n"
+                 "tvmaze_gateway_sse_streams_limit %ld\n"
+                 "# HELP tvmaze_gateway_sse_refused_total Change streams refused at the limit\n"
+                 "# TYPE tvmaze_gateway_sse_refused_total counter\n"
+                 "tvmaze_gateway_sse_refused_total %llu\n",
+                 n, cut, events, limit, refused);
 }

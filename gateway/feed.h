@@ -44,9 +44,12 @@ struct gw_sub;
 
 /* A feed whose catch-up pages run on w through up (both borrowed, must
  * outlive it), with a heartbeat every heartbeat_ms (> 0) to idle
- * subscribers. NULL with err set when its timer thread cannot start. */
+ * subscribers and at most max_streams (> 0) subscribers open or opening
+ * at once (beyond: gw_feed_open answers 503 + Retry-After naming
+ * TVMAZE_STREAM_LIMIT). NULL with err set when its timer thread cannot
+ * start. */
 struct gw_feed *gw_feed_create(struct gw_upstream *up, struct gw_workers *w, long heartbeat_ms,
-                               char *err, size_t errlen);
+                               long max_streams, char *err, size_t errlen);
 /* Ends every stream after what it has queued and refuses new ones;
  * resumes every waiting connection (so MHD may stop). Idempotent. */
 void gw_feed_stop(struct gw_feed *f);
@@ -61,7 +64,8 @@ void gw_feed_on_change(void *feed, const Tvmaze__V1__Change *c);
  * with the first ListChanges page (blocking; trace's deadline). after_field
  * names where after_version came from in errors ("after_version" or
  * "Last-Event-ID"). NULL with reply set to the error (400 naming the
- * field, 400 code 9 when expired, 503 while stopping). The subscriber is
+ * field, 400 code 9 when expired, 503 while stopping or at max_streams).
+ * The subscriber is
  * the caller's until gw_feed_response takes it, or gw_feed_sub_release. */
 struct gw_sub *gw_feed_open(struct gw_feed *f, const Tvmaze__V1__WatchChangesRequest *req,
                             int ndjson, const char *after_field, const struct gw_trace *trace,
@@ -73,8 +77,9 @@ struct MHD_Response *gw_feed_response(struct gw_sub *s, struct MHD_Connection *c
 /* Frees a subscriber no response took (NULL: no-op). */
 void gw_feed_sub_release(struct gw_sub *s);
 
-/* Appends tvmaze_gateway_sse_streams (gauge), tvmaze_gateway_sse_cut_total
- * and tvmaze_gateway_sse_events_total (counters). */
+/* Appends tvmaze_gateway_sse_streams and _streams_limit (gauges),
+ * tvmaze_gateway_sse_cut_total, _events_total and _refused_total
+ * (counters). */
 void gw_feed_render(struct gw_feed *f, struct strbuf *out);
 
 #endif

@@ -198,5 +198,13 @@ hval() { grep -i "^$1:" "$TMP/hdr" | head -1 | tr -d '\r' | cut -d' ' -f2-; }
 metric() {
   curl -s "$1/metrics" | awk -v p="$2" '!found && index($0, p) == 1 { print $NF; found = 1 } END { if (!found) print 0 }'
 }
+# wait_metric BASE PREFIX VALUE: poll /metrics (up to ~60 s) until PREFIX is VALUE
+wait_metric() {
+  for _ in $(seq 600); do
+    [ "$(metric "$1" "$2")" = "$3" ] && return 0
+    sleep 0.1
+  done
+  fail "$1: metric $2 never reached $3 (last $(metric "$1" "$2"))"
+}
 # in_range VALUE LO HI: VALUE is an integer with LO <= VALUE <= HI
 in_range() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }

@@ -65,14 +65,6 @@ start_gateway "$H2" "$GP" gw2 TVMAZE_RATE_IP_LIMIT=100000 TVMAZE_HTTP_PER_IP_CON
 G1=http://127.0.0.1:$H1; G2=http://127.0.0.1:$H2
 ST=/api/v1/changes/stream
 
-# wait_metric BASE PREFIX VALUE: poll /metrics (up to ~60 s) until PREFIX is VALUE
-wait_metric() {
-  for _ in $(seq 600); do
-    [ "$(metric "$1" "$2")" = "$3" ] && return 0
-    sleep 0.1
-  done
-  fail "$1: metric $2 never reached $3 (last $(metric "$1" "$2"))"
-}
 # wait_grep FILE PATTERN: poll (up to ~60 s) until FILE holds a line PATTERN
 wait_grep() {
   for _ in $(seq 600); do
