@@ -85,6 +85,15 @@ static void assert_same_dumps_(char *a[N_DUMPS_], char *b[N_DUMPS_], const char 
   }
 }
 
+/* The tables now equal before's dump (freed), or the test fails on what. */
+static void assert_rows_as_(char *before[N_DUMPS_], const char *what) {
+  char *now[N_DUMPS_];
+  dump_all_(now);
+  assert_same_dumps_(before, now, what);
+  dump_free_(before);
+  dump_free_(now);
+}
+
 static void assert_days_(const Tvmaze__V1__IngestRun *run, int status, int skipped) {
   assert_int_equal(run->n_day_results, DAYS_);
   for (size_t i = 0; i < DAYS_; i++) {
@@ -239,13 +248,9 @@ static void bad_run_cfg_(const struct ingest_fetch_config *cfg, const char *faul
     }
   }
   itest_run_free(&run);
-  char *after[N_DUMPS_];
-  dump_all_(after);
-  assert_same_dumps_(before, after, "rows after a cut document");
+  assert_rows_as_(before, "rows after a cut document");
   /* the stored days no longer match the document: no validators kept */
   assert_int_equal(itest_q("SELECT count(*) FROM ingest_full_validators"), 0);
-  dump_free_(before);
-  dump_free_(after);
 
   /* the whole document again: the changed rows are written */
   json_decref(itest_fake_call("/_reset", "{}"));
@@ -376,11 +381,7 @@ static void test_full_slow_drip(void **state) {
   }
   assert_true(run->items_seen > 0 && run->bytes_downloaded > 0);
   itest_run_free(&run);
-  char *after[N_DUMPS_];
-  dump_all_(after);
-  assert_same_dumps_(before, after, "rows after a body that never ends");
-  dump_free_(before);
-  dump_free_(after);
+  assert_rows_as_(before, "rows after a body that never ends");
 }
 
 /* The fixture document (as the fake parses it back) with extra, items as
@@ -428,11 +429,7 @@ static void extra_items_run_(const char *extra, int status, Tvmaze__V1__IngestRu
   assert_int_equal((*out)->status, status);
   assert_true((*out)->items_seen > plain_items);
   assert_int_equal((*out)->days_done, DAYS_);
-  char *after[N_DUMPS_];
-  dump_all_(after);
-  assert_same_dumps_(before, after, "rows after a document with bad items");
-  dump_free_(before);
-  dump_free_(after);
+  assert_rows_as_(before, "rows after a document with bad items");
 }
 
 /* Items without an id (or with a show without one) are skipped as daily
