@@ -17,7 +17,10 @@
 #                        lifted, LOG_LEVEL=warn, then the VAR=VALUEs (which may
 #                        override those); waits for its health; creates an
 #                        ingest-scope key; sets SERVER_PID, exports
-#                        TVMAZE_GRPC_TARGET and TVMAZE_API_KEY
+#                        TVMAZE_GRPC_TARGET and TVMAZE_API_KEY; with
+#                        HEAPTRACK_OUT=FILE the server runs under
+#                        `heaptrack -o FILE` (an allocation profile: read it
+#                        with heaptrack_print; its timings are not comparable)
 #   ingest NAME          one `tvmaze ingest start --start-date $START --days 90
 #                        --wait` after a CHECKPOINT and wait_quiet; its output in
 #                        $WORK/run-NAME.txt; prints the run's seconds
@@ -46,10 +49,11 @@
 # The caller provides log(), ROOT, BUILD, WORK, ANCHORS, REPS, START, and sources
 # bench/lib/stats.sh and bench/lib/schedule.sh.
 
-FAKE_PID="" SERVER_PID="" PERF_PID=""
+FAKE_PID="" SERVER_PID="" PERF_PID="" WRAP_PID=""
 ingest_bench_cleanup() {
   set +e
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$WRAP_PID" ] && wait "$WRAP_PID" 2>/dev/null # heaptrack writes its file
   [ -n "$FAKE_PID" ] && kill -QUIT "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
   "$ROOT/scripts/services.sh" stop "$WORK/svc" >/dev/null 2>&1
   return 0
@@ -99,10 +103,14 @@ ingest_bench_server() {
   shift
   env DATABASE_URL="$DB" REDIS_URL="" TVMAZE_API_URL="http://127.0.0.1:$FAKE_PORT" \
     TVMAZE_INGEST_AT=off TVMAZE_RATE_LIMIT=100000/1 TVMAZE_GRPC_ADDR="127.0.0.1:$port" LOG_LEVEL=warn \
-    "$@" "$BUILD/server/tvmaze-server" >"$log_file" 2>&1 &
+    "$@" ${HEAPTRACK_OUT:+heaptrack -o "$HEAPTRACK_OUT"} "$BUILD/server/tvmaze-server" >"$log_file" 2>&1 &
   SERVER_PID=$!
   export TVMAZE_GRPC_TARGET="127.0.0.1:$port"
   for _ in $(seq 100); do "$BUILD/client/tvmaze" health >/dev/null 2>&1 && break; sleep 0.1; done
+  if [ -n "${HEAPTRACK_OUT:-}" ]; then # the server is heaptrack's child
+    WRAP_PID=$SERVER_PID
+    SERVER_PID=$(pgrep -n -f "^$BUILD/server/tvmaze-server")
+  fi
   # Every tvmaze.v1 call needs a key (docs/api.md "Keys"): an ingest-scope one
   # for the CLI, created once the server has migrated the database.
   TVMAZE_API_KEY="$("$BUILD/server/tvmaze-server" --database-url "$DB" keys create --name "bench-ingest-$$" --tier premium --scope ingest)"

@@ -36,7 +36,7 @@
 
 #define ALIGN_ 16u
 #define CHUNK_MIN_ ((size_t)1 << 20)
-#define KEEP_MAX_ ((size_t)32 << 20) /* an arena grown beyond this is freed at end */
+#define KEEP_MAX_ ((size_t)8 << 20) /* an arena grown beyond this is freed at end */
 
 struct chunk_ {
   struct chunk_ *next;
@@ -51,6 +51,8 @@ struct arena_ {
   size_t live;                       /* arena allocations not yet freed */
   int active;                        /* between begin and end */
   int registered;                    /* the thread-exit destructor knows it */
+  size_t held;                       /* bytes of its chunks */
+  size_t peak;                       /* the most held since the last begin */
 };
 
 static _Thread_local struct arena_ tl_arena_;
@@ -80,6 +82,7 @@ static void thread_exit_(void *p) {
   struct arena_ *a = p;
   chunks_free_(a->first);
   a->first = a->cur = a->last = NULL;
+  a->held = 0;
 }
 
 static int in_arena_(const struct arena_ *a, const void *p) {
@@ -91,6 +94,15 @@ static int in_arena_(const struct arena_ *a, const void *p) {
     }
   }
   return 0;
+}
+
+/* Every chunk empty again, allocations from the first on. */
+static void rewind_(struct arena_ *a) {
+  for (struct chunk_ *c = a->first; c != NULL; c = c->next) {
+    POISON_(c->data, c->used);
+    c->used = 0;
+  }
+  a->cur = a->first;
 }
 
 static void *arena_malloc_(size_t n) {
@@ -109,6 +121,8 @@ static void *arena_malloc_(size_t n) {
   if (c == NULL) {
     size_t cap = a->last != NULL ? 2 * a->last->cap : CHUNK_MIN_;
     c = chunk_new_(cap >= need ? cap : need);
+    a->held += c->cap;
+    a->peak = a->held > a->peak ? a->held : a->peak;
     if (a->last != NULL) {
       a->last->next = c;
     } else {
@@ -131,7 +145,9 @@ static void arena_free_(void *p) {
   }
   if (in_arena_(a, p)) {
     assert(a->live > 0);
-    a->live--;
+    if (--a->live == 0) {
+      rewind_(a); /* nothing live: the next value starts at the front */
+    }
     return;
   }
   free(p);
@@ -159,6 +175,7 @@ void ingest_arena_begin(void) {
   a->live = 0;
   a->cur = a->first;
   a->active = 1;
+  a->peak = a->held;
 }
 
 void ingest_arena_end(void) {
@@ -173,6 +190,7 @@ void ingest_arena_end(void) {
     }
     chunks_free_(a->first);
     a->first = a->cur = a->last = total <= KEEP_MAX_ ? chunk_new_(total) : NULL;
+    a->held = a->first != NULL ? total : 0;
     return;
   }
   if (a->first != NULL) {
@@ -180,4 +198,8 @@ void ingest_arena_end(void) {
     POISON_(a->first->data, a->first->cap);
     a->cur = a->first;
   }
+}
+
+size_t ingest_arena_peak(void) {
+  return tl_arena_.peak;
 }

@@ -7,8 +7,11 @@
  * document frees them all again: malloc/free were about a quarter of the
  * server's CPU in the ingest benchmark. Between ingest_arena_begin and
  * ingest_arena_end on a thread, jansson's allocations on that thread come
- * from the thread's arena and its frees of arena memory cost nothing; end
- * resets the arena (the memory is kept for the next document).
+ * from the thread's arena and its frees of arena memory cost nothing except
+ * that the last one (no arena allocation live) rewinds it, so a caller
+ * that frees each value before making the next (ingest_parse: one item at
+ * a time) reuses the same memory; end resets the arena (the memory, up to
+ * 8 MiB, is kept for the next document).
  *
  * The allocation functions are process-wide (jansson keeps one pair), so
  * they would serve every other jansson user too: in tvmaze-server there is
@@ -30,6 +33,8 @@
 #ifndef TVMAZE_INGEST_ARENA_H
 #define TVMAZE_INGEST_ARENA_H
 
+#include <stddef.h>
+
 /* Makes jansson allocate through the arena functions (once per process). */
 void ingest_arena_install(void);
 
@@ -40,5 +45,9 @@ void ingest_arena_begin(void);
 /* Every arena allocation of this thread must be freed already; resets the
  * arena and returns this thread to malloc. */
 void ingest_arena_end(void);
+
+/* The most memory (bytes of chunks) this thread's arena held between the
+ * last ingest_arena_begin and now (tests). */
+size_t ingest_arena_peak(void);
 
 #endif

@@ -1,12 +1,15 @@
 /*
  * ingest_parse: see ingest_parse.h. Two steps per document:
  *
- *   items    every item of the document as a jansson value, with the memo's
- *            rows for its show when the memo has them (items_from_spans_,
- *            or items_from_whole_ when json_span cannot split the document);
- *            nothing touches the batch yet, so a failure leaves it as it was
- *   merge    one loop over the items: normalize (ingest_normalize.h) and
- *            merge into the batch, deduplicated by natural key
+ *   items    each item of the document parsed by jansson, normalized
+ *            (ingest_normalize.h) into the document's pending list and
+ *            freed before the next one is parsed, with the memo's rows for
+ *            its show when the memo has them (items_from_spans_, or
+ *            items_from_whole_ when json_span cannot split the document);
+ *            nothing touches the batch's rows yet, so a failure leaves
+ *            them as they were
+ *   merge    one loop over the pending items: merged into the batch,
+ *            deduplicated by natural key
  *
  * Assumes the caller's thread may use the jansson arena (ingest_arena.h):
  * every jansson value made here is freed before the call returns, and
@@ -86,33 +89,90 @@ static int show_merge_(struct row_batch *b, const struct ingest_show_rows *n) {
 }
 
 /* ------------------------------------------------------------------ */
-/* Items of a document                                                */
+/* Items of a document: normalized one by one, merged at the end      */
 /* ------------------------------------------------------------------ */
 
-struct item_ {
-  json_t *v; /* the item (its show object replaced by null when show came from a hit) */
-  const struct ingest_show_rows *show; /* the memo's rows for its show, or NULL: v's own */
-  int hit;                             /* show was found in the memo, not recorded here */
+/* One item of the document, normalized: the episode row and where its
+ * show's rows are (show_id 0: the item is skipped). */
+struct pend_item_ {
+  struct row_episode ep;
+  int show_id;
+  const struct ingest_show_rows *memo; /* the memo's rows for the show, or NULL */
+  size_t own;                          /* else index + 1 in pend_.shows, or 0 */
 };
 
-/* A document's items; root: the whole document when they are its array's
- * elements (items_from_whole_), else each v is the caller's. */
-struct items_ {
-  struct item_ *v;
+/* The document's items so far; nothing of it is in the batch yet. Its
+ * strings are in the batch's arena (garbage there if the document fails). */
+struct pend_ {
+  struct pend_item_ *v;
   size_t n, cap;
-  json_t *root;
+  struct ingest_show_rows *shows; /* shows normalized from this document's items */
+  size_t n_shows, cap_shows;
+  struct u64map index; /* show id -> index + 1 in shows */
+  size_t hits;         /* items whose show came from the memo */
 };
 
-static void items_release_(struct items_ *it) {
-  if (it->root != NULL) {
-    json_decref(it->root);
-  } else {
-    for (size_t i = 0; i < it->n; i++) {
-      json_decref(it->v[i].v);
+static void pend_release_(struct pend_ *p) {
+  free(p->v);
+  free(p->shows);
+  u64map_release(&p->index);
+  *p = (struct pend_){0};
+}
+
+/* Normalizes item v (its show object replaced by null when memo is its
+ * show's rows) into p: an item needs a positive id and a usable show (the
+ * memo's rows, else its own show object, normalized once per day: not when
+ * the batch or this document has that show already). */
+static void pend_add_(struct pend_ *p, struct row_batch *b, const json_t *v,
+                      const struct ingest_show_rows *memo, int hit) {
+  GROW_(p->v, p->n, p->cap);
+  struct pend_item_ *it = &p->v[p->n++];
+  *it = (struct pend_item_){0};
+  p->hits += (size_t)hit;
+  int id = json_is_object(v) ? ingest_norm_id(v) : 0;
+  if (id != 0 && memo != NULL) {
+    it->show_id = memo->row.id;
+    it->memo = memo;
+  } else if (id != 0) {
+    const json_t *show = ingest_norm_item_show(v);
+    int show_id = ingest_norm_id(show);
+    if (show_id != 0 && !json_is_string(json_object_get(show, "name"))) {
+      show_id = 0;
     }
+    it->show_id = show_id;
+    if (show_id != 0 && u64map_get(&b->index, KEY_SHOW_(show_id)) == 0 &&
+        u64map_get(&p->index, KEY_SHOW_(show_id)) == 0) {
+      GROW_(p->shows, p->n_shows, p->cap_shows);
+      if (ingest_norm_show(&b->strings, show, &p->shows[p->n_shows]) != 0) {
+        p->n_shows++;
+        u64map_put(&p->index, KEY_SHOW_(show_id), p->n_shows);
+      }
+    }
+    it->own = (size_t)u64map_get(&p->index, KEY_SHOW_(show_id));
   }
-  free(it->v);
-  *it = (struct items_){0};
+  if (it->show_id != 0) {
+    ingest_norm_episode(&b->strings, v, id, it->show_id, &it->ep);
+  }
+}
+
+/* Merges p's items into b, deduplicated by natural key. */
+static void pend_merge_(struct row_batch *b, const struct pend_ *p, struct ingest_show_memo *m) {
+  for (size_t i = 0; i < p->n; i++) {
+    const struct pend_item_ *it = &p->v[i];
+    b->items_seen++;
+    if (it->show_id == 0) {
+      b->items_skipped++;
+      continue;
+    }
+    if (it->memo != NULL) {
+      show_merge_(b, it->memo);
+    } else if (it->own != 0) {
+      show_merge_(b, &p->shows[it->own - 1]);
+    }
+    GROW_(b->episodes, b->n_episodes, b->cap_episodes);
+    b->episodes[row_of_(b, KEY_EPISODE_(it->ep.id), &b->n_episodes)] = it->ep;
+  }
+  ingest_show_memo_count_hits(m, p->hits);
 }
 
 /* jansson's value of item span s, with its show object's bytes replaced by
@@ -133,17 +193,18 @@ static json_t *load_item_(const struct json_span_item *s, int hit, char **scratc
   return json_loadb(*scratch, pre + 4 + post, JSON_DECODE_ANY, &jerr);
 }
 
-/* The items through json_span: each item goes to jansson on its own; an
- * item whose show object the memo knows is parsed without it, and a show
- * object new to the memo is normalized into it (when it has room) as soon
- * as its item parsed, so that later items with the same bytes, in this
- * document or any later one, hit. Every byte jansson does not see is one it
- * accepted before as a show object (and json_span checks the array's own
- * punctuation), so the items are those of jansson's parse of the whole
- * document. 0 (it empty): anything json_span or jansson refuses, for the
- * whole-document parse to decide. */
-static int items_from_spans_(struct items_ *it, struct ingest_show_memo *m, const char *json,
-                             size_t n) {
+/* The items through json_span: each item goes to jansson on its own and is
+ * normalized and freed before the next one (so jansson holds one item at a
+ * time); an item whose show object the memo knows is parsed without it,
+ * and a show object new to the memo is normalized into it (when it has
+ * room) as soon as its item parsed, so that later items with the same
+ * bytes, in this document or any later one, hit. Every byte jansson does
+ * not see is one it accepted before as a show object (and json_span checks
+ * the array's own punctuation), so the items are those of jansson's parse
+ * of the whole document. 0 (p empty): anything json_span or jansson
+ * refuses, for the whole-document parse to decide. */
+static int items_from_spans_(struct pend_ *p, struct row_batch *b, struct ingest_show_memo *m,
+                             const char *json, size_t n) {
   struct json_span_array a;
   struct json_span_item s;
   char *scratch = NULL;
@@ -151,37 +212,38 @@ static int items_from_spans_(struct items_ *it, struct ingest_show_memo *m, cons
   int r;
   json_span_array_begin(&a, json, n);
   while ((r = json_span_array_next(&a, &s)) > 0) {
-    struct item_ item = {0};
+    const struct ingest_show_rows *show = NULL;
     struct ingest_show_key key = {0};
     if (s.show != NULL) {
       key = ingest_show_key_of(s.show, (size_t)(s.show_end - s.show));
-      item.show = ingest_show_memo_find(m, &key);
-      item.hit = item.show != NULL;
+      show = ingest_show_memo_find(m, &key);
     }
-    item.v = load_item_(&s, item.hit, &scratch, &cap_scratch);
-    if (item.v == NULL) {
+    int hit = show != NULL;
+    json_t *v = load_item_(&s, hit, &scratch, &cap_scratch);
+    if (v == NULL) {
       r = -1;
       break;
     }
-    struct arena *room = s.show != NULL && !item.hit ? ingest_show_memo_room(m, &key) : NULL;
+    struct arena *room = s.show != NULL && !hit ? ingest_show_memo_room(m, &key) : NULL;
     struct ingest_show_rows rows;
-    if (room != NULL && ingest_norm_show(room, ingest_norm_item_show(item.v), &rows) != 0) {
-      item.show = ingest_show_memo_add(m, &key, &rows);
+    if (room != NULL && ingest_norm_show(room, ingest_norm_item_show(v), &rows) != 0) {
+      show = ingest_show_memo_add(m, &key, &rows);
     }
-    GROW_(it->v, it->n, it->cap);
-    it->v[it->n++] = item;
+    pend_add_(p, b, v, show, hit);
+    json_decref(v);
   }
   free(scratch);
   if (r < 0) {
-    items_release_(it);
+    pend_release_(p);
     return 0;
   }
   return 1;
 }
 
 /* The items as the elements of jansson's parse of the whole document. */
-static enum ingest_parse_status items_from_whole_(struct items_ *it, const char *json, size_t n,
-                                                  char *err, size_t errlen) {
+static enum ingest_parse_status items_from_whole_(struct pend_ *p, struct row_batch *b,
+                                                  const char *json, size_t n, char *err,
+                                                  size_t errlen) {
   json_error_t jerr;
   json_t *root = json_loadb(json, n, 0, &jerr);
   if (root == NULL) {
@@ -197,52 +259,11 @@ static enum ingest_parse_status items_from_whole_(struct items_ *it, const char 
     snprintf(err, errlen, "schedule is not a JSON array");
     return INGEST_PARSE_BAD_SHAPE;
   }
-  it->root = root;
-  it->n = it->cap = json_array_size(root);
-  it->v = xcalloc(it->n + 1, sizeof *it->v);
-  for (size_t i = 0; i < it->n; i++) {
-    it->v[i].v = json_array_get(root, i);
+  for (size_t i = 0; i < json_array_size(root); i++) {
+    pend_add_(p, b, json_array_get(root, i), NULL, 0);
   }
+  json_decref(root);
   return INGEST_PARSE_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* The normalizer loop                                                */
-/* ------------------------------------------------------------------ */
-
-/* Merges every item into b. An item needs a positive id and a usable show
- * (the memo's rows, else its own show object normalized into b). */
-static void merge_items_(struct row_batch *b, const struct items_ *it, struct ingest_show_memo *m) {
-  size_t hits = 0;
-  for (size_t i = 0; i < it->n; i++) {
-    const struct item_ *item = &it->v[i];
-    b->items_seen++;
-    int id = json_is_object(item->v) ? ingest_norm_id(item->v) : 0;
-    int show_id = 0;
-    hits += (size_t)item->hit;
-    if (id != 0 && item->show != NULL) {
-      show_id = show_merge_(b, item->show);
-    } else if (id != 0) {
-      const json_t *show = ingest_norm_item_show(item->v);
-      show_id = ingest_norm_id(show);
-      if (show_id != 0 && !json_is_string(json_object_get(show, "name"))) {
-        show_id = 0;
-      }
-      struct ingest_show_rows rows;
-      if (show_id != 0 && u64map_get(&b->index, KEY_SHOW_(show_id)) == 0 &&
-          ingest_norm_show(&b->strings, show, &rows) != 0) {
-        show_merge_(b, &rows);
-      }
-    }
-    if (show_id == 0) {
-      b->items_skipped++;
-      continue;
-    }
-    GROW_(b->episodes, b->n_episodes, b->cap_episodes);
-    ingest_norm_episode(&b->strings, item->v, id, show_id,
-                        &b->episodes[row_of_(b, KEY_EPISODE_(id), &b->n_episodes)]);
-  }
-  ingest_show_memo_count_hits(m, hits);
 }
 
 /* ------------------------------------------------------------------ */
@@ -251,19 +272,20 @@ static void merge_items_(struct row_batch *b, const struct items_ *it, struct in
 
 static enum ingest_parse_status parse_(struct row_batch *b, struct ingest_show_memo *m, int spans,
                                        const char *json, size_t n, char *err, size_t errlen) {
-  struct items_ it = {0};
+  struct pend_ p = {0};
   enum ingest_parse_status st = INGEST_PARSE_OK;
-  /* jansson's values live in this thread's arena until the end of the call;
-   * every string kept in b or m is copied out (ingest_normalize) */
+  /* jansson's values live in this thread's arena, one item at a time when
+   * json_span splits the document; every string kept in b or m is copied
+   * out (ingest_normalize) */
   ingest_arena_begin();
-  if (!spans || !items_from_spans_(&it, m, json, n)) {
-    st = items_from_whole_(&it, json, n, err, errlen);
+  if (!spans || !items_from_spans_(&p, b, m, json, n)) {
+    st = items_from_whole_(&p, b, json, n, err, errlen);
   }
-  if (st == INGEST_PARSE_OK) {
-    merge_items_(b, &it, m);
-  }
-  items_release_(&it);
   ingest_arena_end();
+  if (st == INGEST_PARSE_OK) {
+    pend_merge_(b, &p, m);
+  }
+  pend_release_(&p);
   return st;
 }
 

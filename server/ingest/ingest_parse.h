@@ -10,11 +10,12 @@
  * One path: json_span (json_span.h) splits the document into items and
  * finds each item's show object; the show memo (ingest_show_memo.h; none
  * is a lookup that never hits) is asked about the object's bytes; jansson
- * parses each item (without its show object on a hit); once every item
- * parsed, one loop normalizes them (ingest_normalize.h) and merges the rows
- * into the batch. A document json_span cannot split goes to jansson whole,
- * which decides: its error, or its array's elements as the items of the
- * same loop.
+ * parses each item (without its show object on a hit), which is normalized
+ * (ingest_normalize.h) and freed before the next item is parsed, so that
+ * jansson holds one item at a time, however long the document; once every
+ * item is normalized, one loop merges the rows into the batch. A document
+ * json_span cannot split goes to jansson whole, which decides: its error,
+ * or its array's elements as the items of the same loop.
  *
  * Upstream fields (TVMAZE.md) -> rows; every value is text or NULL (SQL NULL):
  *
@@ -68,9 +69,10 @@ enum ingest_parse_status {
  * show object has exactly the bytes of one recorded there is parsed with
  * that object replaced by null and the recorded rows stand for it; a show
  * object seen for the first time is recorded while m has room. The batch
- * is the same with any memo or none. On failure b keeps what it had before
- * the call (nothing of this document is added) and err (errlen bytes) gets
- * jansson's message for the whole document. */
+ * is the same with any memo or none. On failure b keeps the rows it had
+ * before the call (nothing of this document is added; its arena may hold
+ * strings of the items normalized before the failure, freed with b) and
+ * err (errlen bytes) gets jansson's message for the whole document. */
 enum ingest_parse_status ingest_parse_schedule(struct row_batch *b, struct ingest_show_memo *m,
                                                const char *json, size_t n, char *err,
                                                size_t errlen);

@@ -28,8 +28,11 @@
  *   day_sql_remove_unlisted  $1 complete date[] $2 seen episode id[]
  *                          $3 run id; answers the count removed
  *
- * The probe and the preload answer rows (tag, id, kind, tvmaze_id, name)
- * tagged as run_memo.h's table says (RUN_TAG_SQL).
+ * The probe answers rows (tag, id, kind, tvmaze_id, name) tagged as
+ * run_memo.h's table says (RUN_TAG_SQL); the preload the same columns with
+ * lists for id, kind and tvmaze_id (array text, "{1,2,3}", or NULL: none),
+ * one row per tag of stored ids (the lists of a distributors row aligned)
+ * and one per genre.
  */
 #ifndef TVMAZE_STORE_DAY_SQL_H
 #define TVMAZE_STORE_DAY_SQL_H

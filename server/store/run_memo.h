@@ -21,7 +21,8 @@
  *   RUN_TAG_BATCH_DIST    9  kind, tvmaze_id       index + 1 in batch    day
  *
  * The probe and the preload answer rows (tag, id, kind, tvmaze_id, name)
- * with the tags above as SQL text (RUN_TAG_SQL). Tags 4-7 live in a
+ * with the tags above as SQL text (RUN_TAG_SQL), the preload with lists of
+ * ids (day_sql.h), each id a row to run_memo_put_row. Tags 4-7 live in a
  * preloaded memo for the whole run; without one, the day's probe finds
  * them for the day. Genres (a few dozen) are kept by name in a list.
  * One owner thread (the run's writer).

@@ -77,8 +77,8 @@ static enum store_status upsert_(struct store *s, const char *name, const char *
   return upsert_ended_(s, name, sql, v, n, created, updated);
 }
 
-/* Rows (tag, id, kind, tvmaze_id, name) of the probe or the preload into
- * t / g (run_memo.h's tags). */
+/* Rows (tag, id, kind, tvmaze_id, name) of the probe into t / g
+ * (run_memo.h's tags). */
 static void put_rows_(struct u64map *t, struct genre_ids *g, const PGresult *res) {
   int n = res != NULL ? PQntuples(res) : 0;
   for (int i = 0; i < n; i++) {
@@ -86,6 +86,40 @@ static void put_rows_(struct u64map *t, struct genre_ids *g, const PGresult *res
         t, g, strtoll(PQgetvalue(res, i, 0), NULL, 10), strtoll(PQgetvalue(res, i, 1), NULL, 10),
         (int)strtol(PQgetvalue(res, i, 2), NULL, 10), (int)strtol(PQgetvalue(res, i, 3), NULL, 10),
         PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4));
+  }
+}
+
+/* The next integer of list *p (array text "{1,2,3}", or one number),
+ * moving *p past it; 0 when the list (or a NULL one) has no more. */
+static long long list_next_(const char **p) {
+  const char *s = *p;
+  if (s == NULL) {
+    return 0;
+  }
+  while (*s != '\0' && *s != '-' && (*s < '0' || *s > '9')) {
+    s++;
+  }
+  if (*s == '\0') {
+    *p = s;
+    return 0;
+  }
+  char *end;
+  long long v = strtoll(s, &end, 10);
+  *p = end;
+  return v;
+}
+
+/* The preload's rows (day_sql.h: lists of ids per tag) into t / g. */
+static void put_lists_(struct u64map *t, struct genre_ids *g, const PGresult *res) {
+  for (int i = 0; i < PQntuples(res); i++) {
+    long long tag = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    const char *ids = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
+    const char *kinds = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
+    const char *tids = PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3);
+    const char *name = PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4);
+    for (long long id; (id = list_next_(&ids)) != 0;) {
+      run_memo_put_row(t, g, tag, id, (int)list_next_(&kinds), (int)list_next_(&tids), name);
+    }
   }
 }
 
@@ -97,7 +131,7 @@ enum store_status store_ingest_memo_preload(struct store *s, struct store_ingest
   if (res == NULL) {
     return st;
   }
-  put_rows_(&m->t, &m->genres, res);
+  put_lists_(&m->t, &m->genres, res);
   PQclear(res);
   m->preloaded = 1;
   return STORE_OK;

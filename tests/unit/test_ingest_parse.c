@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "batch_cmp.h"
+#include "ingest_arena.h"
 #include "ingest_parse.h"
 #include "json_span.h"
 #include "testenv.h"
@@ -475,12 +476,66 @@ static void test_memo_edge_cases(void **state) {
   ingest_show_memo_destroy(m);
 }
 
+/* A long document is parsed one item at a time: jansson's arena holds
+ * about one item, not the document (16 MB of 400 items of 40 KB here). */
+static void test_one_item_at_a_time(void **state) {
+  (void)state;
+  enum { ITEMS = 400, TEXT = 40000 };
+  size_t cap = (size_t)ITEMS * (TEXT + 200) + 16, n = 0;
+  char *doc = malloc(cap);
+  assert_non_null(doc);
+  doc[n++] = '[';
+  for (int i = 0; i < ITEMS; i++) {
+    n += (size_t)snprintf(doc + n, cap - n,
+                          "%s{\"id\": %d, \"show\": {\"id\": %d, \"name\": \"S\"}, \"summary\": \"",
+                          i > 0 ? "," : "", 1000 + i, 1 + i % 7);
+    memset(doc + n, 'x', TEXT);
+    n += TEXT;
+    doc[n++] = '"';
+    doc[n++] = '}';
+  }
+  doc[n++] = ']';
+  struct row_batch b;
+  row_batch_init(&b);
+  char err[256];
+  assert_int_equal(ingest_parse_schedule(&b, NULL, doc, n, err, sizeof err), INGEST_PARSE_OK);
+  assert_int_equal(b.n_episodes, ITEMS);
+  assert_int_equal(b.n_shows, 7);
+  assert_true(ingest_arena_peak() <= (size_t)2 << 20);
+  row_batch_release(&b);
+  free(doc);
+}
+
+/* An item jansson refuses after items it took: the batch keeps the rows
+ * of the earlier document only. */
+static void test_failure_adds_nothing(void **state) {
+  (void)state;
+  const char *d1 = "[{\"id\": 1, \"name\": \"a\", \"show\": {\"id\": 2, \"name\": \"A\"}}]";
+  const char *d2 =
+      "[{\"id\": 3, \"show\": {\"id\": 4, \"name\": \"B\"}},"
+      " {\"id\": 5, \"name\": \"\xff\", \"show\": {\"id\": 4, \"name\": \"B\"}}]";
+  struct row_batch b;
+  row_batch_init(&b);
+  char err[256];
+  assert_int_equal(ingest_parse_schedule(&b, NULL, d1, strlen(d1), err, sizeof err),
+                   INGEST_PARSE_OK);
+  assert_int_equal(ingest_parse_schedule(&b, NULL, d2, strlen(d2), err, sizeof err),
+                   INGEST_PARSE_BAD_JSON);
+  assert_non_null(strstr(err, "invalid UTF-8"));
+  assert_int_equal(b.n_episodes, 1);
+  assert_int_equal(b.n_shows, 1);
+  assert_int_equal(b.items_seen, 1);
+  assert_int_equal(b.episodes[0].id, 1);
+  row_batch_release(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_fixture_day),   cmocka_unit_test(test_bad_documents),
-      cmocka_unit_test(test_junk_values),   cmocka_unit_test(test_dedup),
-      cmocka_unit_test(test_json_span),     cmocka_unit_test(test_json_span_items),
-      cmocka_unit_test(test_memo_fixtures), cmocka_unit_test(test_memo_edge_cases),
+      cmocka_unit_test(test_fixture_day),        cmocka_unit_test(test_bad_documents),
+      cmocka_unit_test(test_junk_values),        cmocka_unit_test(test_dedup),
+      cmocka_unit_test(test_json_span),          cmocka_unit_test(test_json_span_items),
+      cmocka_unit_test(test_memo_fixtures),      cmocka_unit_test(test_memo_edge_cases),
+      cmocka_unit_test(test_one_item_at_a_time), cmocka_unit_test(test_failure_adds_nothing),
   };
   return cmocka_run_group_tests_name("ingest_parse", tests, NULL, NULL);
 }
