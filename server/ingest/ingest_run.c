@@ -10,6 +10,9 @@
 #include "ingest_run.h"
 
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -581,5 +584,11 @@ int ingest_run_execute(struct store *s, const struct ingest_fetch_config *fetch,
             LF_INT("run", run_id), LF_INT("status", out.status), LF_INT("days_ok", x.ok),
             LF_INT("days_failed", x.failed), LF_STR("error", out.error),
             LF_STR("record", store_status_name(st)));
+#ifdef __GLIBC__
+  /* the run's memos, batches and day documents were freed in the threads'
+   * malloc arenas, which keep the pages: give them back, so the server's
+   * RSS between runs is what it holds, not what its last run peaked at */
+  malloc_trim(0);
+#endif
   return out.status;
 }

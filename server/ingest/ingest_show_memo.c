@@ -1,6 +1,6 @@
 /*
  * ingest_show_memo: see ingest_show_memo.h. A chained hash table of
- * entries (bytes, rows) in the memo's arena; the table doubles when it
+ * entries (digest, rows) in the memo's arena; the table doubles when it
  * holds more entries than slots.
  */
 #include "ingest_show_memo.h"
@@ -9,18 +9,21 @@
 #include <string.h>
 
 #include "hash.h"
+#include "sha256.h"
 #include "xalloc.h"
+
+_Static_assert(sizeof(((struct ingest_show_key *)0)->digest) == SHA256_LEN, "key digest size");
 
 struct entry_ {
   struct entry_ *next;
   uint64_t hash;
   size_t len;
-  const char *bytes; /* the show object's JSON text, as it was in its document */
+  unsigned char digest[SHA256_LEN]; /* of the show object's JSON text */
   struct ingest_show_rows rows;
 };
 
 struct ingest_show_memo {
-  struct arena a; /* entries, their bytes and their rows' strings */
+  struct arena a; /* entries and their rows' strings */
   struct entry_ **slots;
   size_t n_slots; /* a power of two */
   size_t max_bytes;
@@ -66,23 +69,33 @@ struct ingest_show_key ingest_show_key_of(const char *p, size_t len) {
   return (struct ingest_show_key){.p = p, .len = len, .hash = h};
 }
 
+/* k's SHA-256, computed on first use. */
+static const unsigned char *digest_(struct ingest_show_key *k) {
+  if (!k->has_digest) {
+    sha256(k->p, k->len, k->digest);
+    k->has_digest = 1;
+  }
+  return k->digest;
+}
+
 const struct ingest_show_rows *ingest_show_memo_find(const struct ingest_show_memo *m,
-                                                     const struct ingest_show_key *k) {
+                                                     struct ingest_show_key *k) {
   if (m == NULL) {
     return NULL;
   }
   for (struct entry_ *e = m->slots[k->hash & (m->n_slots - 1)]; e != NULL; e = e->next) {
-    if (e->hash == k->hash && e->len == k->len && memcmp(e->bytes, k->p, k->len) == 0) {
+    if (e->hash == k->hash && e->len == k->len &&
+        memcmp(e->digest, digest_(k), sizeof e->digest) == 0) {
       return &e->rows;
     }
   }
   return NULL;
 }
 
-/* The memo keeps the bytes, and their normalized strings are at most about
- * three times as many (U+FFFD for a bad byte). */
+/* The normalized strings of a show object are at most about three times
+ * its bytes (U+FFFD for a bad byte). */
 struct arena *ingest_show_memo_room(struct ingest_show_memo *m, const struct ingest_show_key *k) {
-  if (m == NULL || m->stats.bytes + sizeof(struct entry_) + 4 * k->len + 1024 > m->max_bytes) {
+  if (m == NULL || m->stats.bytes + sizeof(struct entry_) + 3 * k->len + 1024 > m->max_bytes) {
     return NULL;
   }
   return &m->a;
@@ -104,7 +117,7 @@ static void grow_(struct ingest_show_memo *m) {
 }
 
 const struct ingest_show_rows *ingest_show_memo_add(struct ingest_show_memo *m,
-                                                    const struct ingest_show_key *k,
+                                                    struct ingest_show_key *k,
                                                     const struct ingest_show_rows *rows) {
   struct entry_ **slot = &m->slots[k->hash & (m->n_slots - 1)];
   size_t chain = 0;
@@ -115,10 +128,8 @@ const struct ingest_show_rows *ingest_show_memo_add(struct ingest_show_memo *m,
     return NULL;
   }
   struct entry_ *e = arena_alloc(&m->a, sizeof *e);
-  char *bytes = arena_alloc(&m->a, k->len);
-  memcpy(bytes, k->p, k->len);
-  *e =
-      (struct entry_){.next = *slot, .hash = k->hash, .len = k->len, .bytes = bytes, .rows = *rows};
+  *e = (struct entry_){.next = *slot, .hash = k->hash, .len = k->len, .rows = *rows};
+  memcpy(e->digest, digest_(k), sizeof e->digest);
   *slot = e;
   m->stats.shows++;
   if (m->stats.shows > m->n_slots) {

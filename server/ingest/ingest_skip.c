@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "ingest_parse.h"
+#include "sha256.h"
 #include "xalloc.h"
 
 int ingest_skip_hash_body(const char *doc, size_t len, unsigned char out[STORE_INGEST_HASH_LEN]) {
@@ -17,7 +18,7 @@ int ingest_skip_hash_body(const char *doc, size_t len, unsigned char out[STORE_I
       snprintf(prefix, sizeof prefix, "tvmaze-ingest normalize %d\n", INGEST_NORMALIZE_VERSION);
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   unsigned int n = 0;
-  int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+  int ok = ctx != NULL && EVP_DigestInit_ex(ctx, sha256_md(), NULL) == 1 &&
            EVP_DigestUpdate(ctx, prefix, (size_t)pn) == 1 && EVP_DigestUpdate(ctx, doc, len) == 1 &&
            EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == STORE_INGEST_HASH_LEN;
   EVP_MD_CTX_free(ctx);

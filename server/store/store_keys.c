@@ -6,15 +6,13 @@
  */
 #include "store_keys.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
-#include <openssl/evp.h>
-
 #include "base64.h"
+#include "sha256.h"
 
 int store_key_scope_parse(const char *s) {
   if (strcmp(s, "read") == 0)
@@ -28,19 +26,8 @@ const char *store_key_scope_name(int scope) {
   return scope == STORE_KEY_SCOPE_READ ? "read" : scope == STORE_KEY_SCOPE_INGEST ? "ingest" : "?";
 }
 
-/* SHA-256 fetched from the provider once: EVP_sha256() would make every
- * EVP_Digest fetch it again (about two thirds of a 44-byte digest's cost). */
-static EVP_MD *sha256_;
-static pthread_once_t sha256_once_ = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch_(void) {
-  sha256_ = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 void store_key_digest(const char *key, size_t len, unsigned char out[STORE_KEY_DIGEST_LEN]) {
-  pthread_once(&sha256_once_, sha256_fetch_);
-  unsigned int n = 0;
-  EVP_Digest(key, len, out, &n, sha256_ != NULL ? sha256_ : EVP_sha256(), NULL);
+  sha256(key, len, out);
 }
 
 enum store_status store_key_create(struct store *s, const char *name, int tier,
