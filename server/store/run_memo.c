@@ -5,6 +5,7 @@
  */
 #include "run_memo.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,8 +58,34 @@ void store_ingest_memo_destroy(struct store_ingest_memo *m) {
     return;
   }
   u64map_release(&m->t);
+  u32set_release(&m->stored_shows);
+  u32set_release(&m->stored_episodes);
   genre_ids_release(&m->genres);
   free(m);
+}
+
+void run_memo_put(struct store_ingest_memo *m, long long tag, long long id, int kind, int tvmaze_id,
+                  const char *name) {
+  if (tag == RUN_TAG_STORED_SHOW && id > 0 && id <= INT32_MAX) {
+    u32set_add(&m->stored_shows, (uint32_t)id);
+  } else if (tag == RUN_TAG_STORED_EP && id > 0 && id <= INT32_MAX) {
+    u32set_add(&m->stored_episodes, (uint32_t)id);
+  } else {
+    run_memo_put_row(&m->t, &m->genres, tag, id, kind, tvmaze_id, name);
+  }
+}
+
+/* The run memo's value of key (its sets answer 1 for a stored id). */
+static uint64_t run_memo_get_(const struct store_ingest_memo *m, uint64_t key) {
+  uint64_t tag = key >> 56;
+  uint32_t id = (uint32_t)key;
+  if (tag == RUN_TAG_STORED_SHOW) {
+    return (uint64_t)u32set_has(&m->stored_shows, id);
+  }
+  if (tag == RUN_TAG_STORED_EP) {
+    return (uint64_t)u32set_has(&m->stored_episodes, id);
+  }
+  return u64map_get(&m->t, key);
 }
 
 void run_memo_put_row(struct u64map *t, struct genre_ids *g, long long tag, long long id, int kind,
@@ -80,10 +107,10 @@ void run_memo_learn(struct store_ingest_memo *m, const struct row_batch *b,
     return;
   }
   for (size_t i = 0; i < b->n_shows; i++) {
-    u64map_put(&m->t, run_key_stored_show(b->shows[i].id), 1);
+    run_memo_put(m, RUN_TAG_STORED_SHOW, b->shows[i].id, 0, 0, NULL);
   }
   for (size_t i = 0; i < b->n_episodes; i++) {
-    u64map_put(&m->t, run_key_stored_episode(b->episodes[i].id), 1);
+    run_memo_put(m, RUN_TAG_STORED_EP, b->episodes[i].id, 0, 0, NULL);
   }
   if (!committed) {
     return;
@@ -192,7 +219,7 @@ void day_keys_release(struct day_keys *x) {
 
 uint64_t day_keys_get(const struct day_keys *x, uint64_t key) {
   uint64_t v = u64map_get(&x->t, key);
-  return v == 0 && x->run != NULL ? u64map_get(&x->run->t, key) : v;
+  return v == 0 && x->run != NULL ? run_memo_get_(x->run, key) : v;
 }
 
 long long day_keys_genre(const struct day_keys *x, const char *name) {

@@ -13,8 +13,8 @@
  *   RUN_TAG_SHOW_HASH     1  show id               row hash              memo
  *   RUN_TAG_DIST_HASH     2  kind, tvmaze_id       row hash              memo
  *   RUN_TAG_COUNTRY_HASH  3  two-letter code       row hash              memo
- *   RUN_TAG_STORED_SHOW   4  show id               1: shows has it       memo, day, SQL
- *   RUN_TAG_STORED_EP     5  episode id            1: episodes has it    memo, day, SQL
+ *   RUN_TAG_STORED_SHOW   4  show id               1: shows has it       memo (a set), day, SQL
+ *   RUN_TAG_STORED_EP     5  episode id            1: episodes has it    memo (a set), day, SQL
  *   RUN_TAG_DIST_ROW      6  kind, tvmaze_id       distributors.id       memo, day, SQL
  *   RUN_TAG_GENRE_ROW     7  (by name: genre_ids)  genres.id             memo, day, SQL
  *   RUN_TAG_BATCH_SHOW    8  show id               index + 1 in batch    day
@@ -22,7 +22,7 @@
  *
  * The probe and the preload answer rows (tag, id, kind, tvmaze_id, name)
  * with the tags above as SQL text (RUN_TAG_SQL), the preload with lists of
- * ids (day_sql.h), each id a row to run_memo_put_row. Tags 4-7 live in a
+ * ids (day_sql.h), each id a row to run_memo_put. Tags 4-7 live in a
  * preloaded memo for the whole run; without one, the day's probe finds
  * them for the day. Genres (a few dozen) are kept by name in a list.
  * One owner thread (the run's writer).
@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "rows.h"
+#include "u32set.h"
 #include "u64map.h"
 
 /* The tag table (above). Plain integer literals: RUN_TAG_SQL makes SQL
@@ -104,19 +105,25 @@ long long genre_ids_find(const struct genre_ids *g, const char *name);
 void genre_ids_release(struct genre_ids *g);
 
 struct store_ingest_memo {
-  struct u64map t; /* key -> row hash, 1 or row id (tags above); 0 unknown */
-  /* store_ingest_memo_preload ran: t also holds every stored show id, the
-   * episode ids of the run's window and every distributor's row id, genres
-   * every genre's; a day then needs no probe */
+  struct u64map t; /* key -> row hash or row id (tags above); 0 unknown */
+  /* tags RUN_TAG_STORED_SHOW and _STORED_EP: sets of ids (a run's window
+   * has hundreds of thousands, at a quarter of their u64map size) */
+  struct u32set stored_shows, stored_episodes;
+  /* store_ingest_memo_preload ran: the sets hold every stored show id and
+   * the episode ids of the run's window, t every distributor's row id,
+   * genres every genre's; a day then needs no probe */
   int preloaded;
   struct genre_ids genres;
 };
 
-/* Records one row (tag, id, kind, tvmaze_id, name) of the probe or the
- * preload into t / g: tags RUN_TAG_STORED_SHOW, _STORED_EP, _DIST_ROW and
- * _GENRE_ROW (a row id <= 0 and any other tag are ignored). */
+/* Records one row (tag, id, kind, tvmaze_id, name) of the probe into t /
+ * g: tags RUN_TAG_STORED_SHOW, _STORED_EP, _DIST_ROW and _GENRE_ROW (a row
+ * id <= 0 and any other tag are ignored). */
 void run_memo_put_row(struct u64map *t, struct genre_ids *g, long long tag, long long id, int kind,
                       int tvmaze_id, const char *name);
+/* The same into the run memo m (the preload's rows). */
+void run_memo_put(struct store_ingest_memo *m, long long tag, long long id, int kind,
+                  int tvmaze_id, const char *name);
 
 /* Row hashes (change detection, common/hash.h's fold) of the normalized
  * rows; never 0. A show's covers its distributor key and genre list. */

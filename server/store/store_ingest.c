@@ -109,8 +109,8 @@ static long long list_next_(const char **p) {
   return v;
 }
 
-/* The preload's rows (day_sql.h: lists of ids per tag) into t / g. */
-static void put_lists_(struct u64map *t, struct genre_ids *g, const PGresult *res) {
+/* The preload's rows (day_sql.h: lists of ids per tag) into m. */
+static void put_lists_(struct store_ingest_memo *m, const PGresult *res) {
   for (int i = 0; i < PQntuples(res); i++) {
     long long tag = strtoll(PQgetvalue(res, i, 0), NULL, 10);
     const char *ids = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
@@ -118,7 +118,7 @@ static void put_lists_(struct u64map *t, struct genre_ids *g, const PGresult *re
     const char *tids = PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3);
     const char *name = PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4);
     for (long long id; (id = list_next_(&ids)) != 0;) {
-      run_memo_put_row(t, g, tag, id, (int)list_next_(&kinds), (int)list_next_(&tids), name);
+      run_memo_put(m, tag, id, (int)list_next_(&kinds), (int)list_next_(&tids), name);
     }
   }
 }
@@ -131,7 +131,7 @@ enum store_status store_ingest_memo_preload(struct store *s, struct store_ingest
   if (res == NULL) {
     return st;
   }
-  put_lists_(&m->t, &m->genres, res);
+  put_lists_(m, res);
   PQclear(res);
   m->preloaded = 1;
   return STORE_OK;

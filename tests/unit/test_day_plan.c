@@ -98,15 +98,15 @@ static struct store_ingest_memo *preloaded_all_(void) {
   struct store_ingest_memo *m = store_ingest_memo_create();
   m->preloaded = 1;
   for (int id = 10; id <= 12; id++) {
-    run_memo_put_row(&m->t, &m->genres, RUN_TAG_STORED_SHOW, id, 0, 0, NULL);
+    run_memo_put(m, RUN_TAG_STORED_SHOW, id, 0, 0, NULL);
   }
   for (int id = 100; id <= 103; id++) {
-    run_memo_put_row(&m->t, &m->genres, RUN_TAG_STORED_EP, id, 0, 0, NULL);
+    run_memo_put(m, RUN_TAG_STORED_EP, id, 0, 0, NULL);
   }
-  run_memo_put_row(&m->t, &m->genres, RUN_TAG_DIST_ROW, 501, 1, 1, NULL);
-  run_memo_put_row(&m->t, &m->genres, RUN_TAG_DIST_ROW, 502, 2, 2, NULL);
-  run_memo_put_row(&m->t, &m->genres, RUN_TAG_GENRE_ROW, 7, 0, 0, "Drama");
-  run_memo_put_row(&m->t, &m->genres, RUN_TAG_GENRE_ROW, 8, 0, 0, "Comedy");
+  run_memo_put(m, RUN_TAG_DIST_ROW, 501, 1, 1, NULL);
+  run_memo_put(m, RUN_TAG_DIST_ROW, 502, 2, 2, NULL);
+  run_memo_put(m, RUN_TAG_GENRE_ROW, 7, 0, 0, "Drama");
+  run_memo_put(m, RUN_TAG_GENRE_ROW, 8, 0, 0, "Comedy");
   return m;
 }
 
