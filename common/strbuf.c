@@ -98,6 +98,18 @@ static size_t reserve_(struct strbuf *b, size_t n) {
   return n;
 }
 
+void strbuf_reserve(struct strbuf *b, size_t n) {
+  if (b->fixed || b->len + n + 1 <= b->cap) {
+    return;
+  }
+  size_t cap = b->len + n + 1;
+  b->data = b->cap ? xrealloc(b->data, cap) : xmalloc(cap);
+  if (b->cap == 0) {
+    b->data[0] = '\0';
+  }
+  b->cap = cap;
+}
+
 void strbuf_append_n(struct strbuf *b, const void *p, size_t n) {
   size_t k = reserve_(b, n);
   if (k > 0) {

@@ -28,6 +28,10 @@ void strbuf_reset(struct strbuf *b);
 /* Drops the contents past len (no-op if len >= b->len). */
 void strbuf_truncate(struct strbuf *b, size_t len);
 
+/* A growable buffer gets room for exactly n more bytes (+NUL) if it has
+ * less (appends that follow grow it by doubling); a fixed one: nothing. */
+void strbuf_reserve(struct strbuf *b, size_t n);
+
 void strbuf_append(struct strbuf *b, const char *s);
 void strbuf_append_n(struct strbuf *b, const void *p, size_t n);
 void strbuf_append_char(struct strbuf *b, char c);

@@ -148,6 +148,11 @@ int ingest_spill_day(struct ingest_spill *s, int i, struct strbuf *out, char *er
   if (day->n > 1) { /* v is NULL for a day without items */
     qsort(day->v, day->n, sizeof *day->v, entry_cmp_);
   }
+  size_t total = 1 + day->n; /* "]" and the commas */
+  for (size_t k = 0; k < day->n; k++) {
+    total += day->v[k].len;
+  }
+  strbuf_reserve(out, total); /* the day's document, and not twice that */
   char *buf = NULL;
   size_t cap = 0;
   int rc = 0;
