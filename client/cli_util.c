@@ -8,9 +8,11 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "utf8.h"
 #include "xalloc.h"
@@ -287,4 +289,28 @@ const char *cli_fmt(char *buf, size_t len, const char *fmt, ...) {
   vsnprintf(buf, len, fmt, ap);
   va_end(ap);
   return buf;
+}
+
+/* ---------------------------------------------------------------- interrupts */
+
+int cli_interrupted(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  struct timespec zero = {0, 0};
+  int sig = sigtimedwait(&set, NULL, &zero);
+  return sig > 0 ? sig : 0;
+}
+
+int cli_pause_ms(int64_t ms) {
+  for (int64_t t = 0; t < ms; t += 50) {
+    int sig = cli_interrupted();
+    if (sig != 0) {
+      return sig;
+    }
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return cli_interrupted();
 }

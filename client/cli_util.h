@@ -3,7 +3,8 @@
  * service types: flag parsing (`--name VALUE`, `--name=VALUE`, `-x VALUE`)
  * and aligned text tables whose column widths count terminal cells of UTF-8
  * text (wide CJK/emoji = 2, combining marks = 0), truncating long cells with
- * "…". Not thread-safe (the CLI is single-threaded).
+ * "…", and the interrupts of a command that waits. Not thread-safe (the
+ * CLI is single-threaded).
  */
 #ifndef TVMAZE_CLIENT_CLI_UTIL_H
 #define TVMAZE_CLIENT_CLI_UTIL_H
@@ -69,5 +70,15 @@ void cli_table_destroy(struct cli_table *t);
 /* printf into a caller buffer, for building cells; returns buf. */
 const char *cli_fmt(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ---------------------------------------------------------------- interrupts */
+
+/* The signal number of a pending SIGINT or SIGTERM (taken), else 0:
+ * rpc_init blocked both in every thread, so they wait to be taken here. */
+int cli_interrupted(void);
+
+/* Sleeps ms, waking early for an interrupt; returns its signal number, or
+ * 0 when none came. */
+int cli_pause_ms(int64_t ms);
 
 #endif

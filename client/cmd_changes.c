@@ -20,7 +20,6 @@
  * mapping (pbjson).
  */
 #include <inttypes.h>
-#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -191,29 +190,6 @@ static int list_(struct cli_ctx *ctx, ProtobufCService *svc, int argc, char **ar
   return rc;
 }
 
-/* 1 when SIGINT or SIGTERM is pending: rpc_init blocked both in every
- * thread, so they wait to be taken here. */
-static int interrupted_(void) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  struct timespec zero = {0, 0};
-  return sigtimedwait(&set, NULL, &zero) > 0;
-}
-
-/* Sleeps ms, waking early for an interrupt; returns 1 if interrupted. */
-static int pause_(int64_t ms) {
-  for (int64_t t = 0; t < ms; t += 50) {
-    if (interrupted_()) {
-      return 1;
-    }
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-  }
-  return interrupted_();
-}
-
 enum watch_end { WATCH_INTERRUPTED, WATCH_RESUME, WATCH_FAILED };
 
 /* One WatchChanges stream from req->after_version; advances it past each
@@ -226,7 +202,7 @@ static enum watch_end watch_once_(struct cli_ctx *ctx, Tvmaze__V1__WatchChangesR
                              &tvmaze__v1__watch_changes_response__descriptor, &call);
   char msg[512] = "";
   for (;;) {
-    if (interrupted_()) {
+    if (cli_interrupted()) {
       rpc_client_stream_close(s);
       return WATCH_INTERRUPTED;
     }
@@ -281,7 +257,7 @@ static int watch_(struct cli_ctx *ctx, int argc, char **argv) {
       break;
     } else {
       backoff = got ? BACKOFF_MIN_MS : backoff;
-      if (pause_(backoff)) {
+      if (cli_pause_ms(backoff)) {
         break;
       }
       backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;

@@ -8,7 +8,8 @@
  * --wait polls GetIngestRun every second until the run ends: a progress bar
  * (days_done/days) when stdout is a terminal, else a line every 10 s; while a
  * full-mode run downloads /schedule/full (no day done yet), its bytes and
- * items instead ("downloading /schedule/full: 123.4 MiB, 45,678 items"). Exit
+ * items instead ("downloading /schedule/full: 123.4 MiB, 45,678 items").
+ * Ctrl-C (or SIGTERM) stops the waiting, not the run: exit 130 (143). Exit
  * status with --wait and for status: 0 SUCCEEDED (or still RUNNING for
  * status), 1 PARTIAL/FAILED or an RPC error, 2 usage.
  */
@@ -228,7 +229,15 @@ static int wait_(struct cli_ctx *ctx, ProtobufCService *svc, int64_t id) {
       progress_(ctx, r, tty);
     }
     rpc_client_ctx_release(&call);
-    sleep(1);
+    int sig = cli_pause_ms(1000);
+    if (sig != 0) { /* Ctrl-C stops the waiting, not the run */
+      if (tty) {
+        fputc('\n', ctx->out);
+      }
+      fprintf(stderr, "tvmaze: stopped waiting; run %lld goes on (tvmaze ingest status %lld)\n",
+              (long long)id, (long long)id);
+      return 128 + sig;
+    }
   }
 }
 

@@ -115,4 +115,26 @@ assert int(run.get("bytes_total", "0")) == 0, run  # no Content-Length while dri
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || fail "server exit status $?"
 SERVER_PID=""
+# `ingest start --wait` shows the same download progress while no day is
+# done (not a terminal: a line every 10 polls); SIGTERM (as Ctrl-C) stops
+# the waiting with 128 + 15 and says how to follow the run, which goes on
+TVMAZE_SCHEDULE_SOURCE=full start_server
+"$BUILD/client/tvmaze" ingest start --start-date 2030-01-01 --days 3 --wait >"$TMP/wait4.txt" 2>&1 &
+WAIT_PID=$!
+DL_LINE="^run 4: downloading /schedule/full: [0-9]*\.[0-9] MiB, [0-9,]* items$"
+for _ in $(seq 300); do
+  grep -q "$DL_LINE" "$TMP/wait4.txt" && break
+  sleep 0.1
+done
+kill -TERM "$WAIT_PID"
+rc=0
+wait "$WAIT_PID" || rc=$?
+grep -q "$DL_LINE" "$TMP/wait4.txt" || fail "no download line from --wait: $(cat "$TMP/wait4.txt")"
+[ "$rc" = 143 ] || fail "--wait stopped by SIGTERM: exit $rc, not 143"
+grep -q "stopped waiting; run 4 goes on (tvmaze ingest status 4)" "$TMP/wait4.txt" ||
+  fail "no stop message: $(cat "$TMP/wait4.txt")"
+[ "$(q "SELECT status FROM ingest_runs WHERE id = 4")" = 1 ] || fail "run 4 is not running on"
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || fail "server exit status $?"
+SERVER_PID=""
 echo "ok"
