@@ -112,7 +112,7 @@ struct ratelimit {
   pthread_cond_t claimed;     /* a claim ended (local_lock) */
   struct bcache *counts;      /* one counter per window key */
   uint64_t gen; /* counters freed so far (local_lock): memos of an older gen are stale */
-  uint64_t id;  /* unique per handle created (the memo's owner) */
+  uint64_t id;  /* read-only: unique per handle created (the memo's owner) */
 };
 
 /* The counter of the last window key this thread counted (see the top of
