@@ -32,7 +32,8 @@
 # trivial call; TLS reported. Knobs: PAIRS, BENCH_T (default 5), DIRECT_N
 # (default 9000, at most 9000), DIRECT_RUNS (default 4: each own-key side is
 # that many runs of DIRECT_N with a fresh key each, as a cached GetShow run
-# of 9,000 lasts ~0.3 s, ~20 clock ticks of server CPU), ANCHORS
+# of 9,000 lasts ~0.3 s; the server's CPU is read per thread in ns, see
+# bench/lib/h2grpc.sh), ANCHORS
 # (../shared/anchors), BUILD (build/release), BENCH_DIR.
 set -euo pipefail
 

@@ -45,13 +45,22 @@
  * entry per window key (the Redis key), each expiring when its window ends
  * (wall-clock ms: windows are wall-clock, as in Redis), the soonest to
  * expire evicted first (an evicted entry's unsynced counts are lost).
+ * Hot path (issue 15: the server counts every call of an own key): the
+ * window key is written without snprintf (key_), and each thread remembers
+ * the counter of the last window key it counted (memo_), so a worker that
+ * serves the same key again finds its counter without hashing and probing
+ * the table. The memo is checked and used under local_lock like the table,
+ * and any counter freed (replaced, expired, evicted, cleared) bumps the
+ * handle's generation, which makes every memo of it stale: a memo never
+ * points at a freed counter.
  * Tests: tests/integration/test_gateway_limits.sh, test_ratelimit_redis_fault.sh (Redis
  * killed and restarted within a window), test_grpc_auth.sh (shared with gRPC).
  */
 #include "ratelimit.h"
 
 #include <pthread.h>
-#include <stdio.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -70,6 +79,8 @@
 #define BLOCK_MAX 100
 #define REDIS_TIMEOUT_MS 200
 #define AHEAD_MIN 4 /* smaller blocks are claimed when spent, not ahead */
+#define KEY_MAX 200 /* a window key's buffer, with its NUL */
+#define ID_MAX 120  /* bytes of the id in a window key (longer ids are cut) */
 
 /* KEYS[1] the window key; ARGV: TTL (s), the counts to add, the floor.
  * Returns the new count, at least the floor (SET clears the TTL: set again). */
@@ -100,25 +111,41 @@ struct ratelimit {
   pthread_mutex_t local_lock; /* guards counts and its counters */
   pthread_cond_t claimed;     /* a claim ended (local_lock) */
   struct bcache *counts;      /* one counter per window key */
+  uint64_t gen; /* counters freed so far (local_lock): memos of an older gen are stale */
+  uint64_t id;  /* read-only: unique per handle created (the memo's owner) */
 };
 
+/* The counter of the last window key this thread counted (see the top of
+ * the file); used under its handle's local_lock. */
+struct memo_ {
+  uint64_t id;  /* the handle's (0: empty) */
+  uint64_t gen; /* the handle's gen when filled */
+  struct counter *counter;
+  size_t len;
+  char key[KEY_MAX];
+};
+static _Thread_local struct memo_ memo_;
+static _Atomic uint64_t next_id_ = 1;
+
 static void counter_free_(void *value, void *cls) {
-  (void)cls;
+  struct ratelimit *rl = cls;
+  rl->gen++; /* under local_lock, or in destroy */
   free(value);
 }
 
-static struct bcache *table_(void) {
+static struct bcache *table_(struct ratelimit *rl) {
   struct bcache_config cfg = {
-      .slots = LOCAL_SLOTS, .ways = LOCAL_WAYS, .free_value = counter_free_};
+      .slots = LOCAL_SLOTS, .ways = LOCAL_WAYS, .free_value = counter_free_, .cls = rl};
   return bcache_create(&cfg);
 }
 
 struct ratelimit *ratelimit_create(const char *redis_url, char *err, size_t errlen) {
   struct ratelimit *rl = xcalloc(1, sizeof *rl);
+  rl->id = atomic_fetch_add(&next_id_, 1);
   pthread_mutex_init(&rl->pool_lock, NULL);
   pthread_mutex_init(&rl->local_lock, NULL);
   pthread_cond_init(&rl->claimed, NULL);
-  rl->counts = table_();
+  rl->counts = table_(rl);
   if (redis_url && redis_url[0]) {
     if (redis_url_parse(redis_url, &rl->url, err, errlen) != REDIS_URL_OK) {
       ratelimit_destroy(rl);
@@ -211,16 +238,55 @@ static long redis_incrby_(struct ratelimit *rl, const char *key, long ttl, long 
 /* Counting                                                           */
 /* ------------------------------------------------------------------ */
 
-/* key's counter in table, created (zero) when absent. Valid until the next
- * counter_ on table; caller holds local_lock. */
-static struct counter *counter_(struct bcache *table, const char *key, int64_t expires_ms,
+/* "rl:<scope>:<id>:<window>" into out[KEY_MAX], the id cut at ID_MAX bytes
+ * and the whole at KEY_MAX - 1 (as snprintf "rl:%s:%.120s:%ld" would):
+ * its length. */
+static size_t key_(char out[KEY_MAX], const char *scope, const char *id, long window) {
+  char num[24];
+  size_t nn = 0;
+  unsigned long w = window < 0 ? 0UL - (unsigned long)window : (unsigned long)window;
+  do {
+    num[sizeof num - 1 - nn++] = (char)('0' + w % 10);
+    w /= 10;
+  } while (w > 0);
+  if (window < 0)
+    num[sizeof num - 1 - nn++] = '-';
+  size_t idn = strnlen(id, ID_MAX);
+  const struct {
+    const char *p;
+    size_t n;
+  } parts[] = {{"rl:", 3}, {scope, strlen(scope)},     {":", 1}, {id, idn},
+               {":", 1},   {num + sizeof num - nn, nn}};
+  size_t len = 0;
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    size_t n = parts[i].n < KEY_MAX - 1 - len ? parts[i].n : KEY_MAX - 1 - len;
+    memcpy(out + len, parts[i].p, n);
+    len += n;
+  }
+  out[len] = '\0';
+  return len;
+}
+
+/* key's counter in rl's table, created (zero) when absent: this thread's
+ * memo when it still holds key's counter, else the table's. Valid until
+ * the next counter_ on rl; caller holds local_lock. */
+static struct counter *counter_(struct ratelimit *rl, const char *key, int64_t expires_ms,
                                 int64_t now_ms) {
   size_t n = strlen(key);
-  struct counter *c = bcache_get(table, key, n, now_ms);
+  if (memo_.id == rl->id && memo_.gen == rl->gen && memo_.len == n &&
+      memcmp(memo_.key, key, n) == 0)
+    return memo_.counter;
+  struct counter *c = bcache_get(rl->counts, key, n, now_ms);
   if (!c) {
     c = xcalloc(1, sizeof *c);
-    bcache_put(table, key, n, c, 0, expires_ms, now_ms);
+    bcache_put(rl->counts, key, n, c, 0, expires_ms, now_ms);
   }
+  /* after the get and put: the gen of any counter they freed */
+  memo_.id = rl->id;
+  memo_.gen = rl->gen;
+  memo_.counter = c;
+  memo_.len = n;
+  memcpy(memo_.key, key, n);
   return c;
 }
 
@@ -275,13 +341,13 @@ static int ahead_due_(const struct counter *s, long limit, long size) {
  * returns with local_lock held. */
 static void claim_ahead_(struct ratelimit *rl, const char *key, int64_t expires_ms, int64_t now_ms,
                          long window_s, long size) {
-  struct counter *s = counter_(rl->counts, key, expires_ms, now_ms);
+  struct counter *s = counter_(rl, key, expires_ms, now_ms);
   s->claiming = 1;
   long floor = s->end + size; /* a Redis restarted empty: at least what this process holds */
   pthread_mutex_unlock(&rl->local_lock);
   long end = redis_incrby_(rl, key, window_s, size, floor);
   pthread_mutex_lock(&rl->local_lock);
-  s = counter_(rl->counts, key, expires_ms, now_ms); /* evicted meanwhile: a fresh one */
+  s = counter_(rl, key, expires_ms, now_ms); /* evicted meanwhile: a fresh one */
   s->claiming = 0;
   pthread_cond_broadcast(&rl->claimed);
   if (end > s->end)
@@ -299,7 +365,7 @@ static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_
                          long window_s, long limit, int may_block, int *fallback) {
   long n = 0, size = block_size_(limit);
   pthread_mutex_lock(&rl->local_lock);
-  struct counter *s = counter_(rl->counts, key, expires_ms, now_ms);
+  struct counter *s = counter_(rl, key, expires_ms, now_ms);
   for (;;) {
     /* the fallback's counts go to Redis at the first chance, even when the
      * block has counts left or the window is refused already: the other
@@ -319,7 +385,7 @@ static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_
     }
     if (s->claiming) {
       pthread_cond_wait(&rl->claimed, &rl->local_lock);
-      s = counter_(rl->counts, key, expires_ms, now_ms); /* refilled, or evicted */
+      s = counter_(rl, key, expires_ms, now_ms); /* refilled, or evicted */
       continue;
     }
     s->claiming = 1;
@@ -327,7 +393,7 @@ static long redis_count_(struct ratelimit *rl, const char *key, int64_t expires_
     pthread_mutex_unlock(&rl->local_lock);
     long end = redis_incrby_(rl, key, window_s, size + pushed, floor);
     pthread_mutex_lock(&rl->local_lock);
-    s = counter_(rl->counts, key, expires_ms, now_ms);
+    s = counter_(rl, key, expires_ms, now_ms);
     s->claiming = 0;
     pthread_cond_broadcast(&rl->claimed);
     if (end < 0) {
@@ -352,8 +418,8 @@ int ratelimit_hit(struct ratelimit *rl, const char *scope, const char *id, long 
   time_t now = time(NULL);
   long window = (long)now / window_s;
   int64_t now_ms = (int64_t)now * 1000, expires_ms = (int64_t)(window + 1) * window_s * 1000;
-  char key[200];
-  snprintf(key, sizeof key, "rl:%s:%.120s:%ld", scope, id, window);
+  char key[KEY_MAX];
+  key_(key, scope, id, window);
   long n;
   enum ratelimit_backend backend = RATELIMIT_LOCAL_ONLY;
   if (rl->redis_enabled) {
@@ -364,7 +430,7 @@ int ratelimit_hit(struct ratelimit *rl, const char *scope, const char *id, long 
     backend = fallback ? RATELIMIT_FALLBACK : RATELIMIT_REDIS;
   } else {
     pthread_mutex_lock(&rl->local_lock);
-    n = local_take_(counter_(rl->counts, key, expires_ms, now_ms));
+    n = local_take_(counter_(rl, key, expires_ms, now_ms));
     pthread_mutex_unlock(&rl->local_lock);
   }
   out->limit = limit;

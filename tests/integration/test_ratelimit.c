@@ -121,10 +121,51 @@ static void test_local_exact(void **state) {
   ratelimit_destroy(rl);
 }
 
+#define FLOOD_KEYS 20000 /* over the table's 8,192 slots: evicts most entries */
+#define FLOOD_HITS 3
+
+static void *flood_(void *arg) {
+  struct ratelimit *rl = arg;
+  char id[32];
+  for (int i = 0; i < FLOOD_KEYS; i++) {
+    snprintf(id, sizeof id, "flood-%d", i);
+    for (int k = 0; k < FLOOD_HITS; k++) {
+      struct ratelimit_rate rate;
+      assert_int_equal(ratelimit_hit(rl, "test", id, LIMIT, WINDOW_S, 1, &rate), 1);
+      assert_int_equal(LIMIT - rate.remaining, k + 1);
+    }
+  }
+  return NULL;
+}
+
+static void test_memo_after_eviction(void **state) {
+  (void)state;
+  char err[64];
+  struct ratelimit *rl = ratelimit_create(NULL, err, sizeof err);
+  assert_non_null(rl);
+  struct ratelimit_rate rate;
+  assert_int_equal(ratelimit_hit(rl, "test", "memo", LIMIT, WINDOW_S, 1, &rate), 1);
+  assert_int_equal(LIMIT - rate.remaining, 1); /* this thread's memo: memo's counter */
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, flood_, rl), 0);
+  pthread_join(t, NULL);
+  /* its own counter (2) or, evicted, a fresh one (1); never a flood key's (4) */
+  assert_int_equal(ratelimit_hit(rl, "test", "memo", LIMIT, WINDOW_S, 1, &rate), 1);
+  long count = LIMIT - rate.remaining;
+  assert_true(count == 1 || count == 2);
+  /* another key, then back: the memo follows the last key counted */
+  assert_int_equal(ratelimit_hit(rl, "test", "other", LIMIT, WINDOW_S, 1, &rate), 1);
+  assert_int_equal(LIMIT - rate.remaining, 1);
+  assert_int_equal(ratelimit_hit(rl, "test", "memo", LIMIT, WINDOW_S, 1, &rate), 1);
+  assert_int_equal(LIMIT - rate.remaining, count + 1);
+  ratelimit_destroy(rl);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_redis_blocks_exact),
       cmocka_unit_test(test_local_exact),
+      cmocka_unit_test(test_memo_after_eviction),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
