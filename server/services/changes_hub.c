@@ -203,8 +203,9 @@ static size_t buf_after_(const struct changes_hub *h, int64_t v) {
  * the binding ends it with RESOURCE_EXHAUSTED) and no longer holds the
  * next live read back. */
 static void feed_(struct changes_hub *h, struct sub *s) {
-  if (!live_(h, s) || atomic_load(&s->closed) || !rpc_stream_is_open(s->stream)) {
-    return;
+  if (!live_(h, s) || s->cursor >= h->version || atomic_load(&s->closed) ||
+      !rpc_stream_is_open(s->stream)) {
+    return; /* not live, has it all (no lock taken), or gone */
   }
   size_t room = rpc_stream_room(s->stream), sent = 0;
   size_t i = buf_after_(h, s->cursor);
