@@ -202,14 +202,14 @@ static size_t buf_after_(const struct changes_hub *h, int64_t v) {
  * records left for STALL_MS is cut off (one more message overflows it:
  * the binding ends it with RESOURCE_EXHAUSTED) and no longer holds the
  * next live read back. */
-static void feed_(struct changes_hub *h, struct sub *s, size_t end) {
+static void feed_(struct changes_hub *h, struct sub *s) {
   if (!live_(h, s) || s->cursor >= h->version || atomic_load(&s->closed) ||
       !rpc_stream_is_open(s->stream)) {
     return; /* not live, has it all (no lock taken), or gone */
   }
   size_t room = rpc_stream_room(s->stream), sent = 0;
   size_t i = buf_after_(h, s->cursor);
-  for (; i < end; i++) {
+  for (; i < h->n_buf; i++) {
     const struct live_rec *r = &h->buf[i];
     if (takes_(s, r->entity, r->show_id)) {
       if (room == 0) {
@@ -232,10 +232,6 @@ static void feed_(struct changes_hub *h, struct sub *s, size_t end) {
     s->stall_ms = 0;
     return;
   }
-  if (i == end) {
-    s->stall_ms = 0; /* held back by the window, not by its reader */
-    return;
-  }
   int64_t now = clock_mono_ms();
   if (sent > 0 || s->stall_ms == 0) {
     s->stall_ms = now; /* full from now */
@@ -244,23 +240,9 @@ static void feed_(struct changes_hub *h, struct sub *s, size_t end) {
   }
 }
 
-/* Feeds every live subscription, none further than max_queued records of
- * the buffer past the one furthest behind: the streams go through a burst
- * together, at the pace of the slowest reader, so a reader the client
- * serves last is not left with a full queue (and cut off) while the others
- * run ahead; one that does not read at all is cut after STALL_MS and holds
- * the window no longer. */
 static void feed_all_(struct changes_hub *h) {
-  size_t least = h->n_buf;
-  for (const struct sub *s = h->subs; s != NULL; s = s->next) {
-    if (behind_(h, s)) {
-      size_t i = buf_after_(h, s->cursor);
-      least = i < least ? i : least;
-    }
-  }
-  size_t end = least + h->cfg.max_queued < h->n_buf ? least + h->cfg.max_queued : h->n_buf;
   for (struct sub *s = h->subs; s != NULL; s = s->next) {
-    feed_(h, s, end);
+    feed_(h, s);
   }
 }
 
@@ -425,13 +407,13 @@ static void step_(struct changes_hub *h) {
     return;
   }
   for (struct sub *s = h->subs; s != NULL; s = s->next) {
-    if (!live_(h, s) && !atomic_load(&s->closed) && catch_up_(h, s) != 0) {
-      return;
+    if (!live_(h, s) && !atomic_load(&s->closed)) {
+      if (catch_up_(h, s) != 0) {
+        return;
+      }
+      feed_(h, s); /* caught up into the buffer: the rest of it */
     }
   }
-  /* those caught up into the buffer get the rest of it, and when that
-   * leaves nobody behind the next page is read now */
-  (void)read_live_(h, target);
 }
 
 static void *run_(void *arg) {
