@@ -12,7 +12,8 @@
  *               when the call is over: status sent, cancelled, deadline)
  *   sending     {SEND_MESSAGE} (OP_SEND), one at a time; the rest wait in a
  *               bounded ring of slices; started by whichever thread sends
- *               (or by the worker when the previous one completes)
+ *               (or by the worker when the previous one completes); one
+ *               with more queued behind it is write-buffered (send_now_)
  *   finish      {SEND_STATUS} (OP_STATUS) once the queue is empty
  *   overflow,   grpc_call_cancel_with_status: the status goes out at once
  *   drain       (trailers, not behind the stuck messages) and the queue is
@@ -129,12 +130,19 @@ static void drop_queue_(struct rpc_stream *s) {
   s->queued_bytes = 0;
 }
 
+/* Starts the SEND_MESSAGE of sl (reference taken over). A message with
+ * more queued behind it carries GRPC_WRITE_BUFFER_HINT: the transport
+ * completes it at once without a write of its own (up to its write buffer,
+ * 64 KiB), so a burst leaves in few writes instead of one write and one
+ * completion round trip per message; the last one of the burst (nothing
+ * queued behind it) goes without the hint and flushes them all. */
 static void send_now_(struct rpc_stream *s, grpc_slice sl) {
   s->sending = grpc_raw_byte_buffer_create(&sl, 1);
   grpc_slice_unref(sl);
   grpc_op op;
   memset(&op, 0, sizeof op);
   op.op = GRPC_OP_SEND_MESSAGE;
+  op.flags = s->n_queued > 0 ? GRPC_WRITE_BUFFER_HINT : 0;
   op.data.send_message.send_message = s->sending;
   if (start_(s, &op, 1, &s->t_send) != GRPC_CALL_OK) {
     grpc_byte_buffer_destroy(s->sending); /* the call is over: OP_CLOSE tells */

@@ -30,7 +30,7 @@
 #define DEFAULT_HEARTBEAT_MS 15000
 #define DEFAULT_MAX_QUEUED 256
 #define DEFAULT_CATCHUP 256
-#define LIVE_PAGE 1000  /* records per live read */
+#define LIVE_PAGE 1000  /* records per live read (the live buffer) */
 #define RECHECK_MS 1000 /* the version is looked at at least this often */
 #define RETRY_MS 1000   /* after a failed read */
 #define STALL_MS 2000   /* a live stream with no room this long is cut off */
@@ -49,6 +49,14 @@ struct sub {
   struct sub *next;
 };
 
+/* A record of the live buffer: packed once, shared by every stream. */
+struct live_rec {
+  int64_t version;
+  int32_t show_id;
+  int entity;
+  rpc_bytes *bytes;
+};
+
 struct changes_hub {
   struct changes_hub_config cfg;
   pthread_t thread;
@@ -62,6 +70,12 @@ struct changes_hub {
   struct store *store;
   struct arena arena;
   int64_t version; /* last version read by the live read; -1: not known yet */
+  /* The live buffer: every record in (buf_from, version], in order (the
+   * last live read, unfiltered). A subscription whose cursor is in that
+   * range is live and is fed from it as its queue has room. */
+  int64_t buf_from;
+  struct live_rec *buf; /* LIVE_PAGE of them */
+  size_t n_buf;
   int64_t retry_at_ms;
 };
 
@@ -87,12 +101,13 @@ static int cmp_i32_(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static int takes_(const struct sub *s, const Tvmaze__V1__Change *c) {
-  if (s->entity != 0 && (int)c->entity != s->entity) {
+/* 1 when s's filter takes a record of entity about show show_id. */
+static int takes_(const struct sub *s, int entity, int32_t show_id) {
+  if (s->entity != 0 && entity != s->entity) {
     return 0;
   }
   return s->n_show_ids == 0 ||
-         bsearch(&c->show_id, s->show_ids, s->n_show_ids, sizeof *s->show_ids, cmp_i32_) != NULL;
+         bsearch(&show_id, s->show_ids, s->n_show_ids, sizeof *s->show_ids, cmp_i32_) != NULL;
 }
 
 static void sub_free_(struct changes_hub *h, struct sub *s) {
@@ -135,13 +150,20 @@ static void send_heartbeat_(struct sub *s, int64_t version) {
 /* ------------------------------------------------------------------ */
 
 static int live_(const struct changes_hub *h, const struct sub *s) {
-  return h->version >= 0 && s->cursor >= h->version;
+  return h->version >= 0 && s->cursor >= h->buf_from;
 }
 
 static void read_failed_(struct changes_hub *h, enum store_status st) {
   LOG_EVENT(LOG_WARN, "changes_hub_read_failed", LF_STR("status", store_status_name(st)),
             LF_STR("error", store_last_error(h->store)));
   h->retry_at_ms = clock_mono_ms() + RETRY_MS;
+}
+
+/* A live subscription the next live read waits for: open, and not yet
+ * given (or passed over) the whole buffer. */
+static int behind_(const struct changes_hub *h, const struct sub *s) {
+  return live_(h, s) && s->cursor < h->version && !atomic_load(&s->closed) &&
+         rpc_stream_is_open(s->stream);
 }
 
 static int any_live_(const struct changes_hub *h) {
@@ -153,50 +175,105 @@ static int any_live_(const struct changes_hub *h) {
   return 0;
 }
 
-/* How many records the next live page may hold: the least room of the
- * live subscriptions (a page could go to all of them), at most LIVE_PAGE.
- * A live subscription without room holds the page back until its ROOM
- * event; one that had none for STALL_MS is cut off (one more message
- * overflows its queue: the binding ends it with RESOURCE_EXHAUSTED) and no
- * longer holds anyone back. 0: wait. */
-static size_t live_room_(struct changes_hub *h) {
-  size_t least = LIVE_PAGE;
-  int64_t now = clock_mono_ms();
-  for (struct sub *s = h->subs; s != NULL; s = s->next) {
-    if (!live_(h, s) || atomic_load(&s->closed) || !rpc_stream_is_open(s->stream)) {
-      continue;
-    }
-    size_t room = rpc_stream_room(s->stream);
-    if (room > 0) {
-      s->stall_ms = 0;
-    } else if (s->stall_ms == 0) {
-      s->stall_ms = now;
-    } else if (now - s->stall_ms >= STALL_MS) {
-      send_heartbeat_(s, h->version); /* overflows: the stream ends */
-      continue;
-    }
-    least = room < least ? room : least;
+static void buf_clear_(struct changes_hub *h) {
+  for (size_t i = 0; i < h->n_buf; i++) {
+    rpc_bytes_unref(h->buf[i].bytes);
   }
-  return least;
+  h->n_buf = 0;
 }
 
-/* Reads the records after h->version up to target for every live
- * subscription, paced by their room: each record packed once. Returns 0
- * (also when held back for room), -1 on a failed read. */
+/* Index of the first buffered record above version v. */
+static size_t buf_after_(const struct changes_hub *h, int64_t v) {
+  size_t lo = 0, hi = h->n_buf;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (h->buf[mid].version <= v) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+/* Queues on live subscription s the buffered records after its cursor
+ * that it takes, as many as its queue has room for (a record it does not
+ * take is passed over without room). One whose queue stays full with
+ * records left for STALL_MS is cut off (one more message overflows it:
+ * the binding ends it with RESOURCE_EXHAUSTED) and no longer holds the
+ * next live read back. */
+static void feed_(struct changes_hub *h, struct sub *s) {
+  if (!live_(h, s) || s->cursor >= h->version || atomic_load(&s->closed) ||
+      !rpc_stream_is_open(s->stream)) {
+    return; /* not live, has it all (no lock taken), or gone */
+  }
+  size_t room = rpc_stream_room(s->stream), sent = 0;
+  size_t i = buf_after_(h, s->cursor);
+  for (; i < h->n_buf; i++) {
+    const struct live_rec *r = &h->buf[i];
+    if (takes_(s, r->entity, r->show_id)) {
+      if (room == 0) {
+        break;
+      }
+      rpc_code rc = rpc_stream_send_bytes(s->stream, r->bytes);
+      sent_(s, rc);
+      if (rc != RPC_OK) {
+        return; /* ended: its CLOSED event frees it */
+      }
+      room--;
+      sent++;
+    }
+    s->cursor = r->version;
+  }
+  if (i == h->n_buf) {
+    if (s->cursor < h->version) {
+      s->cursor = h->version;
+    }
+    s->stall_ms = 0;
+    return;
+  }
+  int64_t now = clock_mono_ms();
+  if (sent > 0 || s->stall_ms == 0) {
+    s->stall_ms = now; /* full from now */
+  } else if (now - s->stall_ms >= STALL_MS) {
+    send_heartbeat_(s, h->version); /* overflows: the stream ends */
+  }
+}
+
+static void feed_all_(struct changes_hub *h) {
+  for (struct sub *s = h->subs; s != NULL; s = s->next) {
+    feed_(h, s);
+  }
+}
+
+/* Reads the records after h->version up to target into the live buffer,
+ * a page of up to LIVE_PAGE at a time, each record packed once, and feeds
+ * every live subscription from it. The next page is read once every live
+ * subscription has taken the whole buffer (a ROOM event, or STALL_MS,
+ * brings the hub back), so a burst goes at the pace of the readers that
+ * keep up, with one read per LIVE_PAGE records rather than one per
+ * least queue room. Returns 0 (also when held back), -1 on a failed read. */
 static int read_live_(struct changes_hub *h, int64_t target) {
   if (!any_live_(h)) {
     /* nobody follows live: nothing to read (a first load writes tens of
      * thousands of records; reading each back for no one doubled its
      * database time); streams behind catch up with their own reads */
+    buf_clear_(h);
     h->version = target > h->version ? target : h->version;
+    h->buf_from = h->version;
     return 0;
   }
-  while (h->version < target) {
-    size_t room = live_room_(h);
-    if (room == 0) {
-      return 0; /* a ROOM event (or STALL_MS) brings the hub back */
+  for (;;) {
+    feed_all_(h);
+    for (const struct sub *s = h->subs; s != NULL; s = s->next) {
+      if (behind_(h, s)) {
+        return 0;
+      }
     }
-    struct store_changes_query q = {.after_version = h->version, .limit = (int32_t)room};
+    if (h->version >= target) {
+      return 0;
+    }
+    struct store_changes_query q = {.after_version = h->version, .limit = LIVE_PAGE};
     Tvmaze__V1__ListChangesResponse *page = NULL;
     int64_t floor = 0;
     arena_reset(&h->arena);
@@ -205,38 +282,26 @@ static int read_live_(struct changes_hub *h, int64_t target) {
       read_failed_(h, st);
       return -1;
     }
-    int64_t before = h->version;
+    buf_clear_(h);
+    h->buf_from = h->version;
     for (size_t i = 0; i < page->n_changes; i++) {
       Tvmaze__V1__Change *c = page->changes[i];
       Tvmaze__V1__WatchChangesResponse m = TVMAZE__V1__WATCH_CHANGES_RESPONSE__INIT;
       m.message_case = TVMAZE__V1__WATCH_CHANGES_RESPONSE__MESSAGE_CHANGE;
       m.change = c;
-      rpc_bytes *bytes = NULL;
-      for (struct sub *s = h->subs; s != NULL; s = s->next) {
-        if (s->cursor < before || c->version <= s->cursor || atomic_load(&s->closed) ||
-            !takes_(s, c)) {
-          continue; /* catching up, already has it, gone, or filtered out */
-        }
-        if (bytes == NULL) {
-          bytes = rpc_bytes_pack(&m.base);
-        }
-        sent_(s, rpc_stream_send_bytes(s->stream, bytes));
-      }
-      rpc_bytes_unref(bytes);
+      h->buf[h->n_buf++] = (struct live_rec){.version = c->version,
+                                             .show_id = c->show_id,
+                                             .entity = (int)c->entity,
+                                             .bytes = rpc_bytes_pack(&m.base)};
     }
     int64_t upto =
         page->n_changes < (size_t)q.limit ? page->current_version : page->next_after_version;
-    for (struct sub *s = h->subs; s != NULL; s = s->next) {
-      if (s->cursor >= before && s->cursor < upto) {
-        s->cursor = upto;
-      }
-    }
     h->version = upto > h->version ? upto : h->version;
     if (page->n_changes < (size_t)q.limit && upto < target) {
-      break; /* target was a notification ahead of this snapshot */
+      feed_all_(h);
+      return 0; /* target was a notification ahead of this snapshot */
     }
   }
-  return 0;
 }
 
 /* Catches s up with reads of its own filter, as much as its queue has room
@@ -335,14 +400,18 @@ static void step_(struct changes_hub *h) {
   }
   if (h->version < 0) {
     h->version = target; /* the first live read starts now */
+    h->buf_from = target;
     LOG_EVENT(LOG_INFO, "changes_hub_ready", LF_INT("version", target));
   }
   if (read_live_(h, target) != 0) {
     return;
   }
   for (struct sub *s = h->subs; s != NULL; s = s->next) {
-    if (!live_(h, s) && !atomic_load(&s->closed) && catch_up_(h, s) != 0) {
-      return;
+    if (!live_(h, s) && !atomic_load(&s->closed)) {
+      if (catch_up_(h, s) != 0) {
+        return;
+      }
+      feed_(h, s); /* caught up into the buffer: the rest of it */
     }
   }
 }
@@ -391,6 +460,7 @@ struct changes_hub *changes_hub_create(const struct changes_hub_config *cfg) {
     abort();
   }
   h->version = -1;
+  h->buf = xcalloc(LIVE_PAGE, sizeof *h->buf);
   h->store = store_open(cfg->database_url);
   arena_init(&h->arena, 64 * 1024);
   pthread_mutex_init(&h->lock, NULL);
@@ -417,6 +487,8 @@ void changes_hub_destroy(struct changes_hub *h) {
     sub_free_(h, s);
   }
   store_close(h->store);
+  buf_clear_(h);
+  free(h->buf);
   arena_release(&h->arena);
   pthread_mutex_destroy(&h->lock);
   close(h->efd);

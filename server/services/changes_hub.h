@@ -11,17 +11,24 @@
  * their after_version with reads of their own filter, as much as their
  * queue has room for. A stream holds no worker thread and no database
  * connection while it waits: it is a subscription in the hub's list. The
- * live read goes at the pace of the live streams' queues (a page is never
- * bigger than the least room among them), so a burst (a day of thousands
- * of changes) reaches every reader that keeps up; a stream whose queue
- * stays full for 2 s is cut off with RESOURCE_EXHAUSTED (the client
+ * live read takes up to 1,000 records at a time into the live buffer
+ * (packed once, shared by every stream), and each live stream is fed from
+ * it as its queue has room (its ROOM event brings the hub back), so a
+ * day's transaction of a few hundred changes costs one read whatever the
+ * number of streams. The next live read waits until every live stream has
+ * taken the whole buffer, so a burst (a day of thousands of changes)
+ * reaches every reader that keeps up; a stream whose queue stays full with
+ * records left for 2 s is cut off with RESOURCE_EXHAUSTED (the client
  * resumes from the last version it got) and holds the others back no
  * longer. A heartbeat {current_version} goes to a stream that was sent
  * nothing for heartbeat_ms.
  *
  * Ordering: a subscription's cursor is the last version it has been given
  * or passed over; records at or below it are never sent to it again, so a
- * catch-up read that overtakes the live read is not repeated by it.
+ * catch-up read that overtakes the live read is not repeated by it. A
+ * stream is live while its cursor is at or above the start of the live
+ * buffer (which holds every record from there to the last version read);
+ * below it, it catches up with its own reads.
  *
  * While the database is down the streams stay open and get heartbeats
  * with the last version known; the hub reconnects and reads on from there.
