@@ -122,8 +122,8 @@ struct store_ingest_memo {
 void run_memo_put_row(struct u64map *t, struct genre_ids *g, long long tag, long long id, int kind,
                       int tvmaze_id, const char *name);
 /* The same into the run memo m (the preload's rows). */
-void run_memo_put(struct store_ingest_memo *m, long long tag, long long id, int kind,
-                  int tvmaze_id, const char *name);
+void run_memo_put(struct store_ingest_memo *m, long long tag, long long id, int kind, int tvmaze_id,
+                  const char *name);
 
 /* Row hashes (change detection, common/hash.h's fold) of the normalized
  * rows; never 0. A show's covers its distributor key and genre list. */
