@@ -204,7 +204,9 @@ mv "$STOP.tmp" "$STOP"
 log "re-ingest done in $T_RE s: $EXPECTED changes in $TXNS transactions, final version $FINAL; waiting for the subscribers"
 for p in "$L_PID" "$G_PID" "$E_PID"; do wait "$p" || true; done
 kill "$UP_PID" 2>/dev/null || true
-UP_ALL=$(grep -c . "$WORK/up.txt" || true) UP_OK=$(grep -cx 200 "$WORK/up.txt" || true)
+# one snapshot of the complete lines: a curl still running may append one more
+UP_ALL=$(wc -l <"$WORK/up.txt")
+UP_OK=$(head -n "$UP_ALL" "$WORK/up.txt" | grep -cx 200 || true)
 S_RSS2=$(kb "$SERVER_PID" VmRSS) S_HWM2=$(kb "$SERVER_PID" VmHWM)
 G_RSS2=$(kb "$GATEWAY_PID" VmRSS) G_HWM2=$(kb "$GATEWAY_PID" VmHWM)
 DELIVERED_AT="$(date +%s.%N)"
@@ -240,10 +242,10 @@ S_PER="$(per_sub "$S_RSS1" "$S_RSS0" "$GRPC_STREAMS")" G_PER="$(per_sub "$G_RSS1
   row "SSE /api/v1/changes/stream (gateway)" sse
   row "anchor: LISTEN tvmaze_generation (one per transaction)" listen
   echo
-  echo "Latency = receive time - changed_at. changed_at is now(), the writing transaction's START"
-  echo "time (migrations 010-012), not its commit: every figure includes the rest of that day's"
-  echo "transaction after its start, the anchor's the same way (its reference is changed_at of"
-  echo "the notified version). Commit - changed_at of the run's transactions, mean / max: $COMMIT_LAG ms."
+  echo "Latency = receive time - changed_at. changed_at is clock_timestamp() of the writer's last"
+  echo "statement before COMMIT (migration 015), so each figure includes that COMMIT, the anchor's"
+  echo "the same way (its reference is changed_at of the notified version). Commit - changed_at of"
+  echo "the run's records, mean / max: $COMMIT_LAG ms."
   echo "\"from commit\": receive time - pg_xact_commit_timestamp of the change's row"
   echo "(track_commit_timestamp = on), the delivery itself."
   echo
