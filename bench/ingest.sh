@@ -20,7 +20,8 @@
 # Env: WORK (default /tmp/ingest-bench), ANCHORS (default ../shared/anchors),
 #      REPS (default 5, as the anchors' HYPERFINE_RUNS), QUIET_PCT (default 10), QUIET_MAX (default 60 s),
 #      PROFILE_SQL=1 (statement durations in $WORK/svc/pg.log), PERF_OUT / PERF_RERUN_OUT=FILE
-#      (perf record of the first first load / the re-run), PERF_ARGS (default "-F 999 -g -a")
+#      (perf record of the first first load / the re-run), PERF_ARGS (default "-F 999 -g -a"),
+#      HEAPTRACK_OUT=FILE (the server under heaptrack: an allocation profile; timings not comparable)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

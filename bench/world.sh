@@ -39,7 +39,7 @@
 #      there and reused), ANCHORS (default ../shared/anchors), REPS (default 5),
 #      QUIET_PCT, QUIET_MAX, PROFILE_SQL=1, PERF_OUT / PERF_RERUN_OUT=FILE (perf
 #      record of the first first load / the first re-run without validators),
-#      PERF_ARGS (see bench/ingest.sh)
+#      PERF_ARGS, HEAPTRACK_OUT=FILE (see bench/ingest.sh)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
