@@ -130,8 +130,8 @@ struct work_ {
   long long skip_episodes, skip_shows; /* the stored counts when skipped */
 };
 
-/* Bound of a run's show memo (ingest_show_memo.h): about 2.2 KiB per show
- * (the benchmark's 8,000 shows: 16 MiB), so about 15,000 shows fit; a run
+/* Bound of a run's show memo (ingest_show_memo.h): about 1 KiB per show
+ * (its normalized strings and digest), so some 30,000 shows fit; a run
  * with more parses the rest in full. Within the server pod's 128 MiB limit
  * together with the local reply cache (helm/tvmaze/values.yaml). */
 #define SHOW_MEMO_MAX_BYTES ((size_t)32 << 20)
